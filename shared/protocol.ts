@@ -1,0 +1,247 @@
+// The Parley wire protocol: every message that crosses the WebSocket, both ways.
+// Single source of truth for client and server; see shared/protocol.md for the prose version.
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = 1;
+
+/** Upstream audio: binary WebSocket frames of raw PCM in exactly this format. */
+export const UPSTREAM_AUDIO = {
+  sampleRate: 16_000,
+  channels: 1,
+  bytesPerSample: 2, // signed 16-bit little-endian
+  frameMs: 20, // what the browser client sends; the server accepts any even length up to maxFrameBytes
+  maxFrameBytes: 64 * 1024,
+} as const;
+
+/** Session ids appear in URLs and in Workers AI request tags: keep them to a safe alphabet. */
+export const SessionId = z
+  .string()
+  .regex(/^[A-Za-z0-9-]{1,40}$/, "session ids are 1-40 characters of A-Z, a-z, 0-9 and '-'");
+
+export const SessionMode = z.enum(["hands-free", "push-to-talk"]);
+export type SessionMode = z.infer<typeof SessionMode>;
+
+export const SessionState = z.enum(["listening", "user-speaking", "thinking", "speaking"]);
+export type SessionState = z.infer<typeof SessionState>;
+
+// ---------------------------------------------------------------------------------------------
+// Client -> server (JSON text frames)
+
+export const StartMessage = z.object({
+  type: z.literal("start"),
+  protocol: z.number().int().positive(),
+  mode: SessionMode.default("hands-free"),
+  /** Spoken language hint for speech-to-text, e.g. "en" or "fr". */
+  language: z
+    .string()
+    .regex(/^[a-z]{2,3}(-[A-Za-z]{2,4})?$/)
+    .optional(),
+});
+
+export const CommitMessage = z.object({ type: z.literal("commit") });
+export const CancelMessage = z.object({ type: z.literal("cancel") });
+export const TextMessage = z.object({
+  type: z.literal("text"),
+  text: z.string().trim().min(1).max(2_000),
+});
+export const PlaybackMessage = z.object({
+  type: z.literal("playback"),
+  replyId: z.string().min(1).max(64),
+  segment: z.number().int().min(0),
+  playedMs: z.number().min(0).max(3_600_000),
+  /** "playing": periodic progress; "stopped": playback was cut (barge-in, stop); "finished": the reply played out. */
+  state: z.enum(["playing", "stopped", "finished"]).default("playing"),
+});
+export const PingMessage = z.object({ type: z.literal("ping"), t: z.number().optional() });
+
+export const ClientMessage = z.discriminatedUnion("type", [
+  StartMessage,
+  CommitMessage,
+  CancelMessage,
+  TextMessage,
+  PlaybackMessage,
+  PingMessage,
+]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+export type ClientMessageInput = z.input<typeof ClientMessage>;
+export const CLIENT_MESSAGE_TYPES = ClientMessage.options.map((o) => o.shape.type.value);
+
+// ---------------------------------------------------------------------------------------------
+// Server -> client (JSON text frames, plus binary audio right after each `segment` header)
+
+export const MessageStatus = z.enum(["complete", "interrupted", "failed"]);
+export type MessageStatus = z.infer<typeof MessageStatus>;
+
+export const HistoryMessage = z.object({
+  id: z.number().int(),
+  role: z.enum(["user", "assistant"]),
+  /** What the conversation (and the LLM) keeps: for an interrupted reply, only what was said. */
+  text: z.string(),
+  /** The whole planned reply, kept for review when it differs from `text`. */
+  plannedText: z.string().optional(),
+  status: MessageStatus,
+  /** "voice" (spoken turn) or "text" (typed turn); assistant messages are "voice". */
+  source: z.enum(["voice", "text"]),
+  replyId: z.string().optional(),
+  createdAt: z.number(),
+});
+export type HistoryMessage = z.infer<typeof HistoryMessage>;
+
+export const TurnMetrics = z.object({
+  /** Silence waited after the last speech before the turn was declared over (0 for commit / text). */
+  endpointingMs: z.number().min(0),
+  sttMs: z.number().min(0),
+  llmFirstTokenMs: z.number().min(0).nullable(),
+  /** End of the user's turn -> first audio byte sent. */
+  firstAudioMs: z.number().min(0).nullable(),
+  ttsMs: z.number().min(0),
+  totalMs: z.number().min(0),
+  retries: z.number().int().min(0),
+});
+export type TurnMetrics = z.infer<typeof TurnMetrics>;
+
+export const TurnUsage = z.object({
+  audioInSeconds: z.number().min(0),
+  promptTokens: z.number().int().min(0),
+  completionTokens: z.number().int().min(0),
+  ttsCharacters: z.number().int().min(0),
+  ttsAudioSeconds: z.number().min(0),
+  neurons: z.number().min(0),
+  usd: z.number().min(0),
+});
+export type TurnUsage = z.infer<typeof TurnUsage>;
+
+export const ErrorCode = z.enum([
+  "bad_message", // not JSON, or JSON that fails the schema
+  "unknown_message", // a `type` this protocol does not have
+  "unsupported_protocol",
+  "bad_audio", // odd byte length, empty frame
+  "audio_too_large", // a frame over UPSTREAM_AUDIO.maxFrameBytes
+  "rate_limited", // too many messages per second
+  "budget_exceeded", // session or daily spend limit reached
+  "stt_failed",
+  "llm_failed",
+  "tts_failed",
+  "ai_capacity", // Workers AI 3040
+  "ai_quota", // Workers AI 3036 daily allocation
+  "ai_too_large", // Workers AI 3006
+  "ai_timeout",
+  "ai_unavailable", // 5xx and other upstream failures
+  "ai_stream_broken",
+  "internal",
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const AudioContainer = z.enum(["mp3", "wav"]);
+export type AudioContainer = z.infer<typeof AudioContainer>;
+
+export const ReadyEvent = z.object({
+  type: z.literal("ready"),
+  protocol: z.number().int(),
+  sessionId: z.string(),
+  state: SessionState,
+  mode: SessionMode,
+  history: z.array(HistoryMessage),
+  /** The reply being generated right now, if any, so a reconnecting client can show it. */
+  activeReplyId: z.string().nullable(),
+  models: z.object({ stt: z.string(), llm: z.string(), tts: z.string() }),
+});
+export const StateEvent = z.object({
+  type: z.literal("state"),
+  state: SessionState,
+  replyId: z.string().optional(),
+});
+export const TranscriptEvent = z.object({
+  type: z.literal("transcript"),
+  turnId: z.string(),
+  text: z.string(),
+  source: z.enum(["voice", "text"]),
+});
+export const ReplyDeltaEvent = z.object({
+  type: z.literal("reply-delta"),
+  replyId: z.string(),
+  text: z.string(),
+});
+export const SegmentEvent = z.object({
+  type: z.literal("segment"),
+  replyId: z.string(),
+  index: z.number().int().min(0),
+  text: z.string(),
+  container: AudioContainer,
+  codec: z.enum(["mp3", "pcm_s16le"]),
+  sampleRate: z.number().int().positive(),
+  channels: z.number().int().positive(),
+  durationMs: z.number().min(0),
+  /** Byte length of the binary frame that follows this header. */
+  bytes: z.number().int().positive(),
+});
+export type SegmentEvent = z.infer<typeof SegmentEvent>;
+export const ReplyDoneEvent = z.object({
+  type: z.literal("reply-done"),
+  replyId: z.string(),
+  status: MessageStatus,
+  text: z.string(),
+  metrics: TurnMetrics,
+  usage: TurnUsage,
+  /** Which backend answered (e.g. "workers-ai", "offline-stand-in"), when the models say so. */
+  backend: z.string(),
+});
+export const ErrorEvent = z.object({
+  type: z.literal("error"),
+  code: ErrorCode,
+  message: z.string(),
+  retryable: z.boolean(),
+  replyId: z.string().optional(),
+});
+export const PongEvent = z.object({ type: z.literal("pong"), t: z.number().optional(), serverTime: z.number() });
+
+export const ServerMessage = z.discriminatedUnion("type", [
+  ReadyEvent,
+  StateEvent,
+  TranscriptEvent,
+  ReplyDeltaEvent,
+  SegmentEvent,
+  ReplyDoneEvent,
+  ErrorEvent,
+  PongEvent,
+]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
+export type ServerEvent<T extends ServerMessage["type"]> = Extract<ServerMessage, { type: T }>;
+
+export type ParsedClientMessage =
+  | { ok: true; message: ClientMessage }
+  | { ok: false; code: "bad_message" | "unknown_message"; message: string };
+
+/** Parse one JSON text frame from a client; never throws. */
+export function parseClientMessage(raw: string): ParsedClientMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, code: "bad_message", message: "message is not valid JSON" };
+  }
+  const type = typeof json === "object" && json !== null ? (json as { type?: unknown }).type : undefined;
+  if (typeof type !== "string") {
+    return { ok: false, code: "bad_message", message: "message has no string `type`" };
+  }
+  if (!(CLIENT_MESSAGE_TYPES as string[]).includes(type)) {
+    return { ok: false, code: "unknown_message", message: `unknown message type ${JSON.stringify(type.slice(0, 40))}` };
+  }
+  const parsed = ClientMessage.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? issue.path.join(".") : "message";
+    return { ok: false, code: "bad_message", message: `invalid ${type}: ${where}: ${issue?.message ?? "invalid"}` };
+  }
+  return { ok: true, message: parsed.data };
+}
+
+/** Validate an upstream binary audio frame; returns an error description or null. */
+export function checkAudioFrame(byteLength: number): { code: "bad_audio" | "audio_too_large"; message: string } | null {
+  if (byteLength === 0) return { code: "bad_audio", message: "empty audio frame" };
+  if (byteLength > UPSTREAM_AUDIO.maxFrameBytes) {
+    return { code: "audio_too_large", message: `audio frame of ${byteLength} bytes exceeds ${UPSTREAM_AUDIO.maxFrameBytes}` };
+  }
+  if (byteLength % 2 !== 0) return { code: "bad_audio", message: `audio frame has odd length ${byteLength}; expected PCM16` };
+  return null;
+}

@@ -1,23 +1,48 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { buildSync } from "esbuild";
 import { defineConfig } from "vitest/config";
-const fake = buildSync({ entryPoints: ["test/fake-ai/worker.ts"], bundle: true, format: "esm", write: false, external: ["cloudflare:*"], target: "es2024" }).outputFiles[0]!.text;
+
+// miniflare's extra workers are not transpiled, so the TypeScript fake of Workers AI is bundled here.
+const fakeAi = buildSync({
+  entryPoints: ["test/fake-ai/worker.ts"],
+  bundle: true,
+  format: "esm",
+  write: false,
+  external: ["cloudflare:*"],
+  target: "es2024",
+}).outputFiles[0]!.text;
+
 export default defineConfig({
   test: {
     projects: [
       {
-        plugins: [cloudflareTest({
-          wrangler: { configPath: "./wrangler.toml" },
-          remoteBindings: false,
-          miniflare: {
-            ai: { binding: "__AI_REMOTE_UNUSED" },
-            serviceBindings: { AI: "fake-ai" },
-            workers: [{ name: "fake-ai", modules: [{ type: "ESModule", path: "fake-ai.js", contents: fake }], compatibilityDate: "2026-11-01" }],
-          },
-        })],
-        test: { name: "workers", include: ["test/worker/**/*.test.ts"] },
+        // Durable Object, SQLite and WebSocket tests inside workerd, with the fake bound as AI.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            remoteBindings: false,
+            miniflare: {
+              // The wrangler [ai] binding cannot be removed here, only renamed out of the way.
+              ai: { binding: "__AI_REMOTE_UNUSED" },
+              serviceBindings: { AI: "fake-ai" },
+              // Short AI deadlines and backoff so failure tests finish quickly.
+              bindings: { AI_TIMEOUT_MS: "1500", AI_STREAM_IDLE_MS: "1000", AI_MAX_RETRIES: "2" },
+              workers: [
+                {
+                  name: "fake-ai",
+                  modules: [{ type: "ESModule", path: "fake-ai.js", contents: fakeAi }],
+                  compatibilityDate: "2026-11-01",
+                  compatibilityFlags: ["nodejs_compat"],
+                },
+              ],
+            },
+          }),
+        ],
+        test: { name: "workers", include: ["test/worker/**/*.test.ts"], testTimeout: 20_000 },
       },
-      { test: { name: "node", environment: "node", include: ["test/node/**/*.test.ts"] } },
+      {
+        test: { name: "node", environment: "node", include: ["test/node/**/*.test.ts"], testTimeout: 30_000 },
+      },
     ],
   },
 });

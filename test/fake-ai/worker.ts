@@ -1,7 +1,219 @@
+// A deterministic fake of Workers AI, bound as `AI` (JS RPC service binding) in Worker tests, in the
+// browser end-to-end test and in the benchmark. It answers the model ids Parley uses in the same
+// shapes as Workers AI, and a test can tell it, per session, to be slow, to fail, or to break a stream.
+// Scenarios are keyed by the `session:<id>` request tag the server sends, so tests never collide.
 import { WorkerEntrypoint } from "cloudflare:workers";
-export default class FakeAi extends WorkerEntrypoint {
-  async run(model: string, inputs: any, options: any) {
-    const sig = options?.signal;
-    return new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode("data: x\n\n")); c.close(); } });
+import { base64ToBytes } from "../../server/audio/base64.ts";
+import { makeSilentMp3 } from "../../server/audio/mp3.ts";
+import { encodeWav, parseWav } from "../../server/audio/wav.ts";
+import { bytesToBase64 } from "../../server/audio/base64.ts";
+import { DEFAULT_TRANSCRIPT, defaultReply, tokenize } from "./replies.ts";
+
+/** Fail the first `times` calls (all calls when omitted) with a Workers-AI-style error "<code>: <message>". */
+export interface FailSpec {
+  code: number;
+  message?: string;
+  times?: number;
+}
+
+export interface FakeScenario {
+  stt?: { latencyMs?: number; transcripts?: string[]; fail?: FailSpec };
+  llm?: {
+    firstTokenMs?: number;
+    tokenMs?: number;
+    /** Reply text; default: a three-sentence reply quoting the user's last message. */
+    reply?: string;
+    fail?: FailSpec;
+    /** End the stream (without usage or [DONE]) after this many tokens. */
+    breakAfterTokens?: number;
+    /** Stop sending anything after this many tokens, leaving the stream open (a hung upstream). */
+    stallAfterTokens?: number;
+    format?: "native" | "openai";
+  };
+  tts?: { latencyMs?: number; fail?: FailSpec; container?: "mp3" | "wav"; msPerChar?: number };
+}
+
+export interface FakeCall {
+  model: string;
+  kind: "stt" | "llm" | "tts";
+  startedAt: number;
+  endedAt?: number;
+  /** The stream was cancelled by the consumer before it finished. */
+  cancelled?: boolean;
+  tokensSent?: number;
+  /** For llm: the messages; for tts: the text; for stt: audio duration in ms. */
+  input: unknown;
+  failed?: number;
+}
+
+interface FakeEnv {
+  FAKE_STT_MS?: string;
+  FAKE_LLM_FIRST_TOKEN_MS?: string;
+  FAKE_LLM_TOKEN_MS?: string;
+  FAKE_TTS_MS?: string;
+  FAKE_TTS_CONTAINER?: string;
+}
+
+const scenarios = new Map<string, FakeScenario>();
+const callLog = new Map<string, FakeCall[]>();
+const failCounts = new Map<string, number>();
+
+const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
+const enc = new TextEncoder();
+
+function sessionOf(options: unknown): string {
+  const tags = (options as { tags?: unknown } | undefined)?.tags;
+  const tag = Array.isArray(tags) ? tags.find((t): t is string => typeof t === "string" && t.startsWith("session:")) : undefined;
+  return tag ? tag.slice("session:".length) : "*";
+}
+
+function maybeFail(session: string, stage: string, spec: FailSpec | undefined): void {
+  if (!spec) return;
+  const key = `${session}/${stage}`;
+  const n = (failCounts.get(key) ?? 0) + 1;
+  failCounts.set(key, n);
+  if (spec.times === undefined || n <= spec.times) {
+    throw new Error(`${spec.code}: ${spec.message ?? `fake ${stage} failure`}`);
   }
+}
+
+export default class FakeAi extends WorkerEntrypoint<FakeEnv> {
+  /** Test control: set the scenario for one session id ("*" = every session without its own). */
+  configure(session: string, scenario: FakeScenario): void {
+    scenarios.set(session, scenario);
+    callLog.delete(session);
+    for (const k of [...failCounts.keys()]) if (k.startsWith(`${session}/`)) failCounts.delete(k);
+  }
+
+  /** Test control: the calls made for one session, oldest first. */
+  calls(session: string): FakeCall[] {
+    return callLog.get(session) ?? [];
+  }
+
+  async run(model: string, inputs: Record<string, unknown>, options?: Record<string, unknown>): Promise<unknown> {
+    const session = sessionOf(options);
+    const scenario = scenarios.get(session) ?? scenarios.get("*") ?? {};
+    const log = callLog.get(session) ?? [];
+    callLog.set(session, log);
+    const env = this.env;
+    const num = (v: string | undefined, d: number) => (v !== undefined && v !== "" ? Number(v) : d);
+
+    if (model.startsWith("@cf/openai/whisper")) {
+      const call: FakeCall = { model, kind: "stt", startedAt: Date.now(), input: null };
+      log.push(call);
+      const wav = model.includes("large-v3-turbo") ? base64ToBytes(String(inputs.audio)) : Uint8Array.from(inputs.audio as number[]);
+      const parsed = parseWav(wav); // throws on a malformed WAV, like the real model rejects bad audio
+      call.input = parsed.durationMs;
+      await sleep(scenario.stt?.latencyMs ?? num(env.FAKE_STT_MS, 20));
+      try {
+        maybeFail(session, "stt", scenario.stt?.fail);
+      } catch (e) {
+        call.failed = Date.now();
+        throw e;
+      }
+      const text = scenario.stt?.transcripts?.length ? scenario.stt.transcripts.shift()! : DEFAULT_TRANSCRIPT;
+      call.endedAt = Date.now();
+      const words = text.split(/\s+/).filter(Boolean).length;
+      return model.includes("large-v3-turbo")
+        ? { text, word_count: words, transcription_info: { language: "en", duration: parsed.durationMs / 1000 } }
+        : { text, word_count: words };
+    }
+
+    if (model.startsWith("@cf/meta/llama")) {
+      const messages = inputs.messages as { role: string; content: string }[];
+      const call: FakeCall = { model, kind: "llm", startedAt: Date.now(), input: messages, tokensSent: 0 };
+      log.push(call);
+      const o = scenario.llm ?? {};
+      try {
+        maybeFail(session, "llm", o.fail);
+      } catch (e) {
+        call.failed = Date.now();
+        throw e;
+      }
+      const lastUser = [...messages].reverse().find((m) => m.role === "user")?.content ?? "";
+      const tokens = tokenize(o.reply ?? defaultReply(lastUser));
+      const firstTokenMs = o.firstTokenMs ?? num(env.FAKE_LLM_FIRST_TOKEN_MS, 30);
+      const tokenMs = o.tokenMs ?? num(env.FAKE_LLM_TOKEN_MS, 5);
+      const promptTokens = Math.ceil(messages.reduce((n, m) => n + m.content.length, 0) / 4);
+      const event = (token: string) =>
+        o.format === "openai" ? { choices: [{ delta: { content: token }, finish_reason: null }] } : { response: token, p: "abcdef" };
+      if (inputs.stream !== true) {
+        await sleep(firstTokenMs + tokenMs * tokens.length);
+        call.tokensSent = tokens.length;
+        call.endedAt = Date.now();
+        return { response: tokens.join(""), usage: { prompt_tokens: promptTokens, completion_tokens: tokens.length, total_tokens: promptTokens + tokens.length } };
+      }
+      let i = 0;
+      return new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await sleep(i === 0 ? firstTokenMs : tokenMs);
+          if (call.cancelled) return;
+          if (o.stallAfterTokens !== undefined && i >= o.stallAfterTokens) {
+            await sleep(60_000); // goes quiet, like a hung upstream
+          }
+          if (o.breakAfterTokens !== undefined && i >= o.breakAfterTokens) {
+            call.endedAt = Date.now();
+            controller.close();
+            return;
+          }
+          if (i < tokens.length) {
+            controller.enqueue(enc.encode(`data: ${JSON.stringify(event(tokens[i]!))}\n\n`));
+            i++;
+            call.tokensSent = i;
+            return;
+          }
+          const usage = { prompt_tokens: promptTokens, completion_tokens: tokens.length, total_tokens: promptTokens + tokens.length };
+          controller.enqueue(enc.encode(`data: ${JSON.stringify({ response: "", usage })}\n\ndata: [DONE]\n\n`));
+          call.endedAt = Date.now();
+          controller.close();
+        },
+        cancel() {
+          call.cancelled = true;
+          call.endedAt = Date.now();
+        },
+      });
+    }
+
+    if (model === "@cf/myshell-ai/melotts" || model.startsWith("@cf/deepgram/aura")) {
+      const text = String(model.startsWith("@cf/deepgram/aura") ? inputs.text : inputs.prompt);
+      const call: FakeCall = { model, kind: "tts", startedAt: Date.now(), input: text };
+      log.push(call);
+      const o = scenario.tts ?? {};
+      await sleep(o.latencyMs ?? num(env.FAKE_TTS_MS, 20));
+      try {
+        maybeFail(session, "tts", o.fail);
+      } catch (e) {
+        call.failed = Date.now();
+        throw e;
+      }
+      const durationMs = Math.max(200, text.length * (o.msPerChar ?? 60));
+      const container = o.container ?? (env.FAKE_TTS_CONTAINER === "wav" ? "wav" : "mp3");
+      const audio = container === "wav" ? toneWav(durationMs) : makeSilentMp3(durationMs);
+      call.endedAt = Date.now();
+      if (model.startsWith("@cf/deepgram/aura")) {
+        return new ReadableStream<Uint8Array>({
+          start(c) {
+            c.enqueue(audio);
+            c.close();
+          },
+        });
+      }
+      return { audio: bytesToBase64(audio) };
+    }
+
+    throw new Error(`5007: No such model ${model} or task`);
+  }
+}
+
+/** An audible 16 kHz tone with soft edges (the browser test checks that something is played). */
+function toneWav(durationMs: number): Uint8Array {
+  const rate = 16_000;
+  const n = Math.round((rate * durationMs) / 1000);
+  const pcm = new Int16Array(n);
+  const fade = Math.min(n / 2, rate * 0.01);
+  for (let i = 0; i < n; i++) {
+    const edge = Math.min(1, i / fade, (n - 1 - i) / fade);
+    pcm[i] = Math.round(Math.sin((2 * Math.PI * 330 * i) / rate) * 8000 * edge);
+  }
+  return encodeWav(pcm, rate, 1);
 }

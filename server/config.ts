@@ -1,0 +1,149 @@
+// Every tunable of a voice session, grouped by concern, with the defaults in one place.
+// Deployments override them with wrangler [vars] (strings); a bad value fails loudly at startup.
+import { z } from "zod";
+import { DEFAULT_CHUNKER, type ChunkerOptions } from "./reply/sentence-chunker.ts";
+import { DEFAULT_SYSTEM_PROMPT } from "./reply/prompt.ts";
+import { DEFAULT_TURN_DETECTION, type TurnDetectionOptions } from "./turn-detection/turn-detector.ts";
+
+export interface ModelOptions {
+  stt: string;
+  llm: string;
+  tts: string;
+  /** Voice for Aura models; ignored by melotts. */
+  ttsSpeaker: string | undefined;
+  /** Default spoken language (a client may choose another per session). */
+  language: string;
+}
+
+export interface ReplyOptions {
+  systemPrompt: string;
+  maxTokens: number;
+  temperature: number;
+  /** Characters of past conversation sent to the LLM (oldest messages are dropped first). */
+  historyBudgetChars: number;
+}
+
+export interface ReliabilityOptions {
+  /** Per attempt: STT and TTS calls, and the LLM's wait for its first token. */
+  aiTimeoutMs: number;
+  /** Longest silence inside a streamed reply before it counts as broken. */
+  streamIdleMs: number;
+  /** Retries of a retryable failure (capacity, 5xx, timeout) before the turn fails. */
+  maxRetries: number;
+  retryBaseMs: number;
+  /** TTS requests in flight at once for one reply (later sentences synthesize while earlier ones are sent). */
+  ttsConcurrency: number;
+}
+
+export interface InputLimits {
+  /** JSON messages per second per connection (burst allowed up to 2x). */
+  messagesPerSecond: number;
+  /** Upstream audio per connection, as a multiple of real time (burst of 2 s allowed). */
+  audioRealtimeFactor: number;
+}
+
+export interface BudgetOptions {
+  /** Stop spending in a session once its Workers AI cost reaches this (0 = no limit). */
+  sessionUsd: number;
+}
+
+export interface ParleyConfig {
+  models: ModelOptions;
+  turnDetection: TurnDetectionOptions;
+  reply: ReplyOptions;
+  chunking: ChunkerOptions;
+  reliability: ReliabilityOptions;
+  limits: InputLimits;
+  budgets: BudgetOptions;
+}
+
+/**
+ * Default LLM: `@cf/meta/llama-3.1-8b-instruct` was retired on 2026-05-30. `-fp8` is the same 8B model,
+ * active, typed in @cloudflare/workers-types, with a 32k context; 3.2-3b is cheaper but weaker at
+ * conversation, and 3.3-70b costs ~8x more per output token with a longer first-token wait.
+ */
+export const DEFAULT_CONFIG: ParleyConfig = {
+  models: {
+    stt: "@cf/openai/whisper-large-v3-turbo",
+    llm: "@cf/meta/llama-3.1-8b-instruct-fp8",
+    tts: "@cf/myshell-ai/melotts",
+    ttsSpeaker: undefined,
+    language: "en",
+  },
+  turnDetection: DEFAULT_TURN_DETECTION,
+  reply: { systemPrompt: DEFAULT_SYSTEM_PROMPT, maxTokens: 256, temperature: 0.6, historyBudgetChars: 12_000 },
+  chunking: DEFAULT_CHUNKER,
+  reliability: { aiTimeoutMs: 15_000, streamIdleMs: 10_000, maxRetries: 2, retryBaseMs: 250, ttsConcurrency: 2 },
+  limits: { messagesPerSecond: 50, audioRealtimeFactor: 1.5 },
+  budgets: { sessionUsd: 0 },
+};
+
+const num = (min: number, max: number) => z.coerce.number().min(min).max(max).optional();
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
+const modelId = z.string().regex(/^@cf\/[\w.-]+\/[\w.-]+$/, "expected a Workers AI model id like @cf/meta/llama-3.2-3b-instruct").optional();
+
+const EnvVars = z.object({
+  STT_MODEL: modelId,
+  LLM_MODEL: modelId,
+  TTS_MODEL: modelId,
+  TTS_SPEAKER: z.string().min(1).optional(),
+  LANGUAGE: z.string().regex(/^[a-z]{2,3}$/).optional(),
+  SYSTEM_PROMPT: z.string().min(1).optional(),
+  LLM_MAX_TOKENS: int(16, 4096),
+  LLM_TEMPERATURE: num(0, 5),
+  HISTORY_BUDGET_CHARS: int(0, 500_000),
+  VAD_THRESHOLD_DB: num(3, 40),
+  VAD_MIN_SPEECH_MS: int(20, 2_000),
+  VAD_SILENCE_MS: int(100, 5_000),
+  VAD_MAX_UTTERANCE_MS: int(1_000, 120_000),
+  AI_TIMEOUT_MS: int(500, 120_000),
+  AI_STREAM_IDLE_MS: int(500, 120_000),
+  AI_MAX_RETRIES: int(0, 5),
+  SESSION_BUDGET_USD: num(0, 1_000),
+});
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Build the session configuration from wrangler vars. Throws ConfigError naming the bad variable. */
+export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, unknown>>): ParleyConfig {
+  const parsed = EnvVars.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== "")));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`invalid configuration variable ${issue?.path.join(".")}: ${issue?.message}`);
+  }
+  const v = parsed.data;
+  const d = DEFAULT_CONFIG;
+  return {
+    models: {
+      stt: v.STT_MODEL ?? d.models.stt,
+      llm: v.LLM_MODEL ?? d.models.llm,
+      tts: v.TTS_MODEL ?? d.models.tts,
+      ttsSpeaker: v.TTS_SPEAKER ?? d.models.ttsSpeaker,
+      language: v.LANGUAGE ?? d.models.language,
+    },
+    turnDetection: {
+      ...d.turnDetection,
+      speechThresholdDb: v.VAD_THRESHOLD_DB ?? d.turnDetection.speechThresholdDb,
+      minSpeechMs: v.VAD_MIN_SPEECH_MS ?? d.turnDetection.minSpeechMs,
+      silenceMs: v.VAD_SILENCE_MS ?? d.turnDetection.silenceMs,
+      maxUtteranceMs: v.VAD_MAX_UTTERANCE_MS ?? d.turnDetection.maxUtteranceMs,
+    },
+    reply: {
+      systemPrompt: v.SYSTEM_PROMPT ?? d.reply.systemPrompt,
+      maxTokens: v.LLM_MAX_TOKENS ?? d.reply.maxTokens,
+      temperature: v.LLM_TEMPERATURE ?? d.reply.temperature,
+      historyBudgetChars: v.HISTORY_BUDGET_CHARS ?? d.reply.historyBudgetChars,
+    },
+    chunking: d.chunking,
+    reliability: {
+      ...d.reliability,
+      aiTimeoutMs: v.AI_TIMEOUT_MS ?? d.reliability.aiTimeoutMs,
+      streamIdleMs: v.AI_STREAM_IDLE_MS ?? d.reliability.streamIdleMs,
+      maxRetries: v.AI_MAX_RETRIES ?? d.reliability.maxRetries,
+    },
+    limits: d.limits,
+    budgets: { sessionUsd: v.SESSION_BUDGET_USD ?? d.budgets.sessionUsd },
+  };
+}

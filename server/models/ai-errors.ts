@@ -1,0 +1,64 @@
+// Workers AI failures -> protocol error codes. The binding throws errors whose message starts with
+// "<internal code>: <description>" (InferenceUpstreamError is type-only, so no instanceof).
+import type { ErrorCode } from "../../shared/protocol.ts";
+
+export type PipelineStage = "stt" | "llm" | "tts";
+
+export class AiCallError extends Error {
+  override name = "AiCallError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly retryable: boolean,
+    readonly stage: PipelineStage,
+    readonly upstreamCode?: number,
+  ) {
+    super(message);
+  }
+}
+
+const STAGE_FAILED: Record<PipelineStage, ErrorCode> = { stt: "stt_failed", llm: "llm_failed", tts: "tts_failed" };
+const STAGE_NAME: Record<PipelineStage, string> = { stt: "Speech recognition", llm: "The language model", tts: "Speech synthesis" };
+
+/** The numeric code at the start of a Workers AI error message, or an HTTP status mentioned in it. */
+export function upstreamCodeOf(message: string): number | undefined {
+  const m = /(?:^|\b)(\d{3,5})\s*:/.exec(message) ?? /\b(?:status|HTTP)\s*(\d{3})\b/i.exec(message);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function classifyAiError(err: unknown, stage: PipelineStage): AiCallError {
+  if (err instanceof AiCallError) return err;
+  const raw = err instanceof Error ? err.message : String(err);
+  const name = err instanceof Error ? err.name : "";
+  const code = upstreamCodeOf(raw);
+  const detail = raw.slice(0, 300);
+  const who = STAGE_NAME[stage];
+  if (name === "TimeoutError" || code === 3007 || code === 408) {
+    return new AiCallError("ai_timeout", `${who} timed out.`, true, stage, code);
+  }
+  switch (code) {
+    case 3040:
+    case 429:
+      return new AiCallError("ai_capacity", `${who} is out of capacity right now (Workers AI 3040). Try again in a moment.`, true, stage, code);
+    case 3036:
+      return new AiCallError("ai_quota", "The daily Workers AI allocation is used up (3036). It resets at 00:00 UTC.", false, stage, code);
+    case 3006:
+    case 413:
+      return new AiCallError("ai_too_large", `${who} rejected the request as too large (3006).`, false, stage, code);
+  }
+  if (code !== undefined && code >= 500 && code < 600) {
+    return new AiCallError("ai_unavailable", `${who} failed upstream (${code}).`, true, stage, code);
+  }
+  if (code === undefined && /network|connection|reset|unavailable|internal error/i.test(raw)) {
+    return new AiCallError("ai_unavailable", `${who} is unavailable: ${detail}`, true, stage);
+  }
+  return new AiCallError(STAGE_FAILED[stage], `${who} failed: ${detail}`, false, stage, code);
+}
+
+export function abortError(): DOMException {
+  return new DOMException("The turn was cancelled", "AbortError");
+}
+
+export function isAbort(err: unknown, signal?: AbortSignal): boolean {
+  return (signal?.aborted ?? false) || (err instanceof Error && err.name === "AbortError");
+}

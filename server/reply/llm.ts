@@ -1,0 +1,33 @@
+// The streamed Llama reply: starts a `stream: true` text generation and hands back the SSE byte stream.
+import { type AiCallContext, runModel } from "../models/ai-binding.ts";
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+export function llmInputs(messages: ChatMessage[], o: { maxTokens: number; temperature: number }) {
+  const inputs: AiModels["@cf/meta/llama-3.1-8b-instruct-fp8"]["inputs"] & { stream: true } = {
+    messages,
+    stream: true,
+    max_tokens: o.maxTokens,
+    temperature: o.temperature,
+  };
+  return inputs;
+}
+
+export async function startReplyStream(
+  ctx: AiCallContext,
+  model: string,
+  messages: ChatMessage[],
+  o: { maxTokens: number; temperature: number },
+): Promise<ReadableStream<Uint8Array>> {
+  const output = await runModel(ctx, model, llmInputs(messages, o));
+  if (output instanceof ReadableStream) return output as ReadableStream<Uint8Array>;
+  // A backend that ignored `stream` and answered JSON: replay it as one SSE event so one parser serves both.
+  const response = typeof output === "object" && output !== null ? (output as { response?: unknown }).response : undefined;
+  if (typeof response !== "string") throw new Error(`unexpected ${model} output: not a stream`);
+  const usage = (output as { usage?: unknown }).usage;
+  const body = `data: ${JSON.stringify({ response })}\n\ndata: ${JSON.stringify({ response: "", usage })}\n\ndata: [DONE]\n\n`;
+  return new Response(body).body!;
+}

@@ -1,0 +1,61 @@
+// Versioned schema of a session's SQLite database. Append new steps; never edit a shipped one.
+export const MIGRATIONS: readonly string[] = [
+  // 1: conversation, per-turn metrics and usage, session settings
+  `CREATE TABLE messages (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+     text TEXT NOT NULL,
+     planned_text TEXT,
+     status TEXT NOT NULL CHECK (status IN ('complete', 'interrupted', 'failed')),
+     source TEXT NOT NULL CHECK (source IN ('voice', 'text')),
+     turn_id TEXT NOT NULL,
+     reply_id TEXT,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE turns (
+     turn_id TEXT PRIMARY KEY,
+     reply_id TEXT NOT NULL UNIQUE,
+     source TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'interrupted', 'failed', 'no-speech')),
+     started_at INTEGER NOT NULL,
+     ended_at INTEGER,
+     error_code TEXT,
+     stt_model TEXT NOT NULL,
+     llm_model TEXT NOT NULL,
+     tts_model TEXT NOT NULL,
+     backend TEXT,
+     endpointing_ms REAL NOT NULL DEFAULT 0,
+     stt_ms REAL NOT NULL DEFAULT 0,
+     llm_first_token_ms REAL,
+     first_audio_ms REAL,
+     tts_ms REAL NOT NULL DEFAULT 0,
+     total_ms REAL NOT NULL DEFAULT 0,
+     retries INTEGER NOT NULL DEFAULT 0,
+     audio_in_seconds REAL NOT NULL DEFAULT 0,
+     prompt_tokens INTEGER NOT NULL DEFAULT 0,
+     completion_tokens INTEGER NOT NULL DEFAULT 0,
+     tts_characters INTEGER NOT NULL DEFAULT 0,
+     tts_audio_seconds REAL NOT NULL DEFAULT 0,
+     neurons REAL NOT NULL DEFAULT 0,
+     usd REAL NOT NULL DEFAULT 0
+   );
+   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+];
+
+/** Apply the steps this database has not seen yet, each in its own transaction. Returns the new version. */
+export function migrate(storage: DurableObjectStorage): number {
+  const sql = storage.sql;
+  sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  const row = sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0];
+  let version = row?.version ?? 0;
+  if (!row) sql.exec("INSERT INTO schema_version (version) VALUES (0)");
+  while (version < MIGRATIONS.length) {
+    const step = MIGRATIONS[version]!;
+    storage.transactionSync(() => {
+      sql.exec(step);
+      sql.exec("UPDATE schema_version SET version = ?", version + 1);
+    });
+    version++;
+  }
+  return version;
+}

@@ -1,0 +1,109 @@
+import { describe, expect, it } from "vitest";
+import { AiCallError, classifyAiError, upstreamCodeOf } from "../../server/models/ai-errors.ts";
+import { backoffMs, withDeadline, withRetry } from "../../server/models/retry.ts";
+
+describe("Workers AI error classification", () => {
+  it("reads the internal code at the start of the binding's message", () => {
+    expect(upstreamCodeOf("3040: No more data centers to forward the request to")).toBe(3040);
+    expect(upstreamCodeOf("InferenceUpstreamError: 3036: You have used up your daily free allocation")).toBe(3036);
+    expect(upstreamCodeOf("upstream returned status 503")).toBe(503);
+    expect(upstreamCodeOf("something odd")).toBeUndefined();
+  });
+
+  it.each([
+    ["3040: No more data centers", "ai_capacity", true],
+    ["3036: daily allocation", "ai_quota", false],
+    ["3006: Request is too large", "ai_too_large", false],
+    ["3007: Request timeout", "ai_timeout", true],
+    ["502: Bad gateway", "ai_unavailable", true],
+    ["5007: No such model @cf/x/y", "llm_failed", false],
+  ] as const)("%s -> %s (retryable %s)", (message, code, retryable) => {
+    const e = classifyAiError(new Error(message), "llm");
+    expect(e.code).toBe(code);
+    expect(e.retryable).toBe(retryable);
+  });
+
+  it("names the failing stage in the message of a non-retryable failure", () => {
+    expect(classifyAiError(new Error("5004: Invalid data"), "stt")).toMatchObject({ code: "stt_failed" });
+    expect(classifyAiError(new Error("weird"), "tts").message).toMatch(/^Speech synthesis failed/);
+  });
+
+  it("a TimeoutError is ai_timeout", () => {
+    expect(classifyAiError(new DOMException("late", "TimeoutError"), "tts").code).toBe("ai_timeout");
+  });
+});
+
+describe("retries", () => {
+  const base = { stage: "llm" as const, maxRetries: 2, retryBaseMs: 1, timeoutMs: 1000 };
+
+  it("retries retryable failures and reports how many retries it took", async () => {
+    let n = 0;
+    const seen: number[] = [];
+    const r = await withRetry(
+      async () => {
+        if (++n < 3) throw new Error("3040: busy");
+        return "ok";
+      },
+      { ...base, signal: new AbortController().signal, onRetry: (_e, attempt) => seen.push(attempt) },
+    );
+    expect(r).toEqual({ value: "ok", retries: 2 });
+    expect(seen).toEqual([1, 2]);
+  });
+
+  it("gives up after maxRetries with the classified error", async () => {
+    let n = 0;
+    const p = withRetry(
+      async () => {
+        n++;
+        throw new Error("503: down");
+      },
+      { ...base, signal: new AbortController().signal },
+    );
+    await expect(p).rejects.toMatchObject({ code: "ai_unavailable" });
+    expect(n).toBe(3);
+  });
+
+  it("does not retry what cannot succeed", async () => {
+    let n = 0;
+    const p = withRetry(
+      async () => {
+        n++;
+        throw new Error("3036: quota");
+      },
+      { ...base, signal: new AbortController().signal },
+    );
+    await expect(p).rejects.toBeInstanceOf(AiCallError);
+    expect(n).toBe(1);
+  });
+
+  it("a cancelled turn stops retrying at once with an AbortError", async () => {
+    const ac = new AbortController();
+    let n = 0;
+    const p = withRetry(
+      async () => {
+        n++;
+        setTimeout(() => ac.abort(), 5);
+        throw new Error("3040: busy");
+      },
+      { ...base, retryBaseMs: 1000, signal: ac.signal },
+    );
+    await expect(p).rejects.toMatchObject({ name: "AbortError" });
+    expect(n).toBe(1);
+  });
+
+  it("an attempt that never answers times out", async () => {
+    const p = withDeadline(new Promise(() => {}), 20, new AbortController().signal);
+    await expect(p).rejects.toMatchObject({ name: "TimeoutError" });
+  });
+
+  it("backoff doubles per attempt within +-20%", () => {
+    for (let i = 0; i < 50; i++) {
+      const b1 = backoffMs(1, 100);
+      const b3 = backoffMs(3, 100);
+      expect(b1).toBeGreaterThanOrEqual(80);
+      expect(b1).toBeLessThanOrEqual(120);
+      expect(b3).toBeGreaterThanOrEqual(320);
+      expect(b3).toBeLessThanOrEqual(480);
+    }
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { ServerMessage, SessionId, checkAudioFrame, parseClientMessage } from "../../shared/protocol.ts";
+
+describe("client messages", () => {
+  it("accepts every well-formed message type and applies defaults", () => {
+    const good = [
+      { type: "start", protocol: 1 },
+      { type: "start", protocol: 1, mode: "push-to-talk", language: "fr" },
+      { type: "commit" },
+      { type: "cancel" },
+      { type: "text", text: "hello" },
+      { type: "playback", replyId: "r-1", segment: 0, playedMs: 120.5 },
+      { type: "ping", t: 5 },
+    ];
+    for (const m of good) {
+      const r = parseClientMessage(JSON.stringify(m));
+      expect(r.ok, JSON.stringify(m)).toBe(true);
+    }
+    const start = parseClientMessage(JSON.stringify({ type: "start", protocol: 1 }));
+    expect(start.ok && start.message.type === "start" && start.message.mode).toBe("hands-free");
+    const pb = parseClientMessage(JSON.stringify({ type: "playback", replyId: "r", segment: 1, playedMs: 0 }));
+    expect(pb.ok && pb.message.type === "playback" && pb.message.state).toBe("playing");
+  });
+
+  it("trims typed text and rejects text that is empty after trimming or over 2000 chars", () => {
+    const r = parseClientMessage(JSON.stringify({ type: "text", text: "  hi  " }));
+    expect(r.ok && r.message.type === "text" && r.message.text).toBe("hi");
+    expect(parseClientMessage(JSON.stringify({ type: "text", text: "   " })).ok).toBe(false);
+    expect(parseClientMessage(JSON.stringify({ type: "text", text: "x".repeat(2001) })).ok).toBe(false);
+  });
+
+  it("tells malformed JSON, missing types, unknown types and schema failures apart", () => {
+    expect(parseClientMessage("{oops")).toMatchObject({ ok: false, code: "bad_message" });
+    expect(parseClientMessage("42")).toMatchObject({ ok: false, code: "bad_message" });
+    expect(parseClientMessage('{"type":7}')).toMatchObject({ ok: false, code: "bad_message" });
+    expect(parseClientMessage('{"type":"dance"}')).toMatchObject({ ok: false, code: "unknown_message" });
+    const bad = parseClientMessage('{"type":"playback","replyId":"r","segment":-1,"playedMs":3}');
+    expect(bad).toMatchObject({ ok: false, code: "bad_message" });
+    expect(!bad.ok && bad.message).toContain("segment");
+    expect(parseClientMessage('{"type":"start","protocol":1,"mode":"walkie"}')).toMatchObject({ ok: false, code: "bad_message" });
+    expect(parseClientMessage('{"type":"start","protocol":1,"language":"english"}')).toMatchObject({ ok: false, code: "bad_message" });
+  });
+});
+
+describe("audio frames", () => {
+  it("accept even lengths up to 64 KiB and reject empty, odd and oversized frames", () => {
+    expect(checkAudioFrame(640)).toBeNull();
+    expect(checkAudioFrame(65_536)).toBeNull();
+    expect(checkAudioFrame(0)?.code).toBe("bad_audio");
+    expect(checkAudioFrame(641)?.code).toBe("bad_audio");
+    expect(checkAudioFrame(65_538)?.code).toBe("audio_too_large");
+  });
+});
+
+describe("server messages and ids", () => {
+  it("segment headers must carry a positive byte count and a known container", () => {
+    const seg = { type: "segment", replyId: "r", index: 0, text: "Hi.", container: "mp3", codec: "mp3", sampleRate: 24000, channels: 1, durationMs: 500, bytes: 100 };
+    expect(ServerMessage.safeParse(seg).success).toBe(true);
+    expect(ServerMessage.safeParse({ ...seg, bytes: 0 }).success).toBe(false);
+    expect(ServerMessage.safeParse({ ...seg, container: "ogg" }).success).toBe(false);
+  });
+
+  it("session ids are 1-40 safe characters", () => {
+    expect(SessionId.safeParse("abc-DEF-123").success).toBe(true);
+    for (const bad of ["", "a b", "a/b", "x".repeat(41), "ünïcode"]) expect(SessionId.safeParse(bad).success).toBe(false);
+  });
+});

@@ -1,0 +1,129 @@
+// A WebSocket client for Worker tests: connects to a session through the Worker's own fetch handler,
+// records every frame in order, and waits for the ones a test cares about.
+import { env, exports } from "cloudflare:workers";
+import { ServerMessage, type ClientMessageInput } from "../../../shared/protocol.ts";
+import type { FakeCall, FakeScenario } from "../../fake-ai/worker.ts";
+
+export type Frame = ServerMessage | { type: "binary"; data: ArrayBuffer };
+
+export interface FakeAiControl {
+  configure(session: string, scenario: FakeScenario): Promise<void>;
+  calls(session: string): Promise<FakeCall[]>;
+}
+
+/** The fake Workers AI bound as AI, with its test-control RPC methods. */
+export const fakeAi = env.AI as unknown as FakeAiControl;
+
+let counter = 0;
+export function newSessionId(label: string): string {
+  return `${label}-${Date.now().toString(36)}-${(counter++).toString(36)}`.slice(0, 40);
+}
+
+export class SessionClient {
+  readonly frames: Frame[] = [];
+  private waiters: (() => void)[] = [];
+  closed = false;
+
+  private constructor(
+    readonly sessionId: string,
+    readonly ws: WebSocket,
+  ) {
+    ws.addEventListener("message", (ev: MessageEvent) => {
+      const frame: Frame =
+        typeof ev.data === "string" ? ServerMessage.parse(JSON.parse(ev.data)) : { type: "binary", data: ev.data as ArrayBuffer };
+      this.frames.push(frame);
+      for (const w of this.waiters.splice(0)) w();
+    });
+    ws.addEventListener("close", () => {
+      this.closed = true;
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  static async connect(sessionId: string): Promise<SessionClient> {
+    const res = await exports.default.fetch(`http://parley.test/parties/voice-session/${sessionId}`, { headers: { Upgrade: "websocket" } });
+    if (res.status !== 101 || !res.webSocket) throw new Error(`upgrade failed: ${res.status} ${await res.text()}`);
+    const ws = res.webSocket;
+    const client = new SessionClient(sessionId, ws);
+    ws.accept();
+    ws.binaryType = "arraybuffer"; // workerd's client side delivers Blobs otherwise
+    await client.waitFor("ready");
+    return client;
+  }
+
+  send(message: ClientMessageInput | Record<string, unknown>): void {
+    this.ws.send(JSON.stringify(message));
+  }
+
+  sendRaw(data: string | ArrayBuffer): void {
+    this.ws.send(data);
+  }
+
+  /** Send PCM as 20 ms frames (320 samples), as the browser does. */
+  sendAudio(pcm: Int16Array, frameSamples = 320): void {
+    for (let i = 0; i < pcm.length; i += frameSamples) {
+      this.ws.send(pcm.slice(i, i + frameSamples).buffer);
+    }
+  }
+
+  of<T extends Frame["type"]>(type: T): Extract<Frame, { type: T }>[] {
+    return this.frames.filter((f): f is Extract<Frame, { type: T }> => f.type === type);
+  }
+
+  /** Wait for the first frame (at or after index `from`) that matches. */
+  async waitFor<T extends Frame["type"]>(
+    type: T,
+    pred: (f: Extract<Frame, { type: T }>) => boolean = () => true,
+    { from = 0, timeoutMs = 8000 } = {},
+  ): Promise<Extract<Frame, { type: T }>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.frames.slice(from).find((f): f is Extract<Frame, { type: T }> => f.type === type && pred(f as Extract<Frame, { type: T }>));
+      if (hit) return hit;
+      if (this.closed) throw new Error(`socket closed while waiting for ${type}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${type}; got ${this.frames.map((f) => f.type).join(",")}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 250));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  close(): void {
+    this.ws.close(1000, "test done");
+  }
+}
+
+/** A voice-like test signal: `leadMs` of faint noise, `speechMs` of a modulated 220 Hz tone, then `silenceMs` of noise. */
+export function utterance(speechMs = 1000, silenceMs = 900, seed = 1, leadMs = 300): Int16Array {
+  const rate = 16_000;
+  const n = Math.round(((leadMs + speechMs + silenceMs) * rate) / 1000);
+  const speechStart = Math.round((leadMs * rate) / 1000);
+  const speechEnd = speechStart + Math.round((speechMs * rate) / 1000);
+  const pcm = new Int16Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    const noise = ((s / 0xffffffff) * 2 - 1) * 30;
+    const voiced = i >= speechStart && i < speechEnd ? Math.sin((2 * Math.PI * 220 * i) / rate) * 9000 * (0.6 + 0.4 * Math.sin((2 * Math.PI * 4 * i) / rate)) : 0;
+    pcm[i] = Math.round(voiced + noise);
+  }
+  return pcm;
+}
+
+export function silence(ms: number): Int16Array {
+  return new Int16Array(Math.round((ms * 16_000) / 1000));
+}
+
+export async function transcriptOf(sessionId: string) {
+  const res = await exports.default.fetch(`http://parley.test/api/sessions/${sessionId}`);
+  return res.json<{
+    messages: { role: string; text: string; status: string; source: string; replyId?: string }[];
+    turns: { status: string; errorCode: string | null; metrics: Record<string, number | null>; usage: Record<string, number> }[];
+    totals: { usd: number; neurons: number };
+  }>();
+}

@@ -107,13 +107,18 @@ export class ConversationStore {
   }
 
   /**
-   * A turn still 'running' when the object starts was cut off by a restart or deploy: mark it failed
-   * (and its reply, if one was stored) so the conversation never shows a turn that will not finish.
+   * A turn still 'running' when the object starts was cut off by a restart or deploy: mark it failed,
+   * and give a user message that never got its reply a failed (empty) one, so the conversation never
+   * shows a turn that will not finish and the LLM context stays well-formed.
    */
   markAbandonedTurns(now: number): number {
-    const abandoned = this.sql.exec<{ turn_id: string }>(`SELECT turn_id FROM turns WHERE status = 'running'`).toArray();
-    for (const { turn_id } of abandoned) {
+    const abandoned = this.sql.exec<{ turn_id: string; reply_id: string }>(`SELECT turn_id, reply_id FROM turns WHERE status = 'running'`).toArray();
+    for (const { turn_id, reply_id } of abandoned) {
       this.sql.exec(`UPDATE turns SET status = 'failed', ended_at = ?, error_code = 'internal' WHERE turn_id = ?`, now, turn_id);
+      const roles = this.sql.exec<{ role: string }>(`SELECT role FROM messages WHERE turn_id = ?`, turn_id).toArray().map((r) => r.role);
+      if (roles.includes("user") && !roles.includes("assistant")) {
+        this.addMessage({ role: "assistant", text: "", status: "failed", source: "voice", turnId: turn_id, replyId: reply_id, createdAt: now });
+      }
     }
     return abandoned.length;
   }

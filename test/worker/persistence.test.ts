@@ -1,0 +1,84 @@
+// The conversation outlives connections, hibernation and restarts of the Durable Object.
+import { env } from "cloudflare:workers";
+import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { MIGRATIONS, migrate } from "../../server/storage/migrations.ts";
+import { SessionClient, fakeAi, newSessionId, transcriptOf } from "./support/session-client.ts";
+
+describe("persistence", () => {
+  it("migrations are versioned and applying them again changes nothing", async () => {
+    const id = newSessionId("migrate");
+    const c = await SessionClient.connect(id);
+    c.send({ type: "text", text: "Keep this." });
+    await c.waitFor("reply-done");
+    const stub = env.VoiceSession.getByName(id);
+    const result = await runInDurableObject(stub, (_instance, state) => {
+      const version = migrate(state.storage);
+      const count = state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM messages").one().n;
+      return { version, count };
+    });
+    expect(result).toEqual({ version: MIGRATIONS.length, count: 2 });
+    c.close();
+  });
+
+  it("after hibernation the same socket keeps talking and the LLM still sees the earlier turns", async () => {
+    const id = newSessionId("hibernate");
+    const c = await SessionClient.connect(id);
+    c.send({ type: "text", text: "My favourite colour is teal." });
+    const first = await c.waitFor("reply-done");
+    await c.waitFor("state", (s) => s.state === "listening");
+    await evictDurableObject(env.VoiceSession.getByName(id));
+    const from = c.frames.length;
+    c.send({ type: "text", text: "What is my favourite colour?" });
+    const second = await c.waitFor("reply-done", undefined, { from });
+    expect(second.status).toBe("complete");
+    const llm = (await fakeAi.calls(id)).filter((x) => x.kind === "llm");
+    const messages = llm[1]!.input as { role: string; content: string }[];
+    expect(messages.map((m) => m.content)).toContain(first.text);
+    c.close();
+  });
+
+  it("a restart in the middle of a reply marks that turn failed and keeps the user's words", async () => {
+    const id = newSessionId("restart");
+    await fakeAi.configure(id, { llm: { tokenMs: 200 } });
+    const c = await SessionClient.connect(id);
+    c.send({ type: "text", text: "Start a slow answer." });
+    await c.waitFor("reply-delta");
+    await abortAllDurableObjects();
+
+    const again = await SessionClient.connect(id);
+    const ready = again.of("ready")[0]!;
+    expect(ready.state).toBe("listening");
+    expect(ready.activeReplyId).toBeNull();
+    expect(ready.history.map((m) => [m.role, m.status, m.text])).toEqual([
+      ["user", "complete", "Start a slow answer."],
+      ["assistant", "failed", ""],
+    ]);
+    const stored = await transcriptOf(id);
+    expect(stored.turns[0]).toMatchObject({ status: "failed", errorCode: "internal" });
+
+    await fakeAi.configure(id, {});
+    again.send({ type: "text", text: "Are you back?" });
+    expect((await again.waitFor("reply-done")).status).toBe("complete");
+    again.close();
+  });
+
+  it("the transcript API returns messages with per-turn timings, usage and cost", async () => {
+    const id = newSessionId("review");
+    const c = await SessionClient.connect(id);
+    c.send({ type: "text", text: "First." });
+    await c.waitFor("reply-done");
+    c.send({ type: "text", text: "Second." });
+    await c.waitFor("reply-done", (d) => d.text.includes("Second"));
+    const t = await transcriptOf(id);
+    expect(t.messages).toHaveLength(4);
+    expect(t.turns).toHaveLength(2);
+    for (const turn of t.turns) {
+      expect(turn.status).toBe("complete");
+      expect(turn.metrics.firstAudioMs).toBeGreaterThan(0);
+      expect(turn.usage.ttsCharacters).toBeGreaterThan(0);
+    }
+    expect(t.totals.neurons).toBeCloseTo(t.turns[0]!.usage.neurons + t.turns[1]!.usage.neurons, 9);
+    c.close();
+  });
+});

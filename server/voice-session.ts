@@ -143,6 +143,17 @@ export class VoiceSession extends Server<Env> {
   }
 
   private startTurn(turn: Pick<TurnInput, "source" | "audio" | "text" | "endpointingMs">): void {
+    const limitUsd = this.config.budgets.sessionUsd;
+    if (limitUsd > 0 && this.store.totalUsd() >= limitUsd) {
+      this.broadcastEvent({
+        type: "error",
+        code: "budget_exceeded",
+        message: `This session has used its Workers AI budget of $${limitUsd}; start a new conversation or raise SESSION_BUDGET_USD.`,
+        retryable: false,
+      });
+      this.setState("listening");
+      return;
+    }
     const previous = this.active;
     previous?.controller.abort();
     const id = `${Date.now().toString(36)}-${(++this.turnCounter).toString(36)}-${crypto.randomUUID().slice(0, 8)}`;

@@ -1,6 +1,7 @@
 // Bad input and Workers AI faults: each gets a clear error with a code, the turn ends cleanly,
 // and the connection and the stored conversation survive for the next turn.
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { SessionClient, fakeAi, newSessionId, transcriptOf, utterance } from "./support/session-client.ts";
 
@@ -178,6 +179,26 @@ describe("Workers AI faults", () => {
     const err = await c.waitFor("error", undefined, { timeoutMs: 10_000 });
     expect(err.code).toBe("ai_timeout");
     expect((await fakeAi.calls(id)).filter((x) => x.kind === "stt")).toHaveLength(3);
+    c.close();
+  });
+});
+
+describe("budgets", () => {
+  it("a session over its spending limit gets budget_exceeded and makes no AI calls", async () => {
+    const id = newSessionId("budget");
+    const c = await SessionClient.connect(id);
+    c.send({ type: "text", text: "Spend a little." });
+    const done = await c.waitFor("reply-done");
+    expect(done.usage.usd).toBeGreaterThan(0);
+    // Lower this session's limit below what it has spent (the limit normally comes from SESSION_BUDGET_USD).
+    await runInDurableObject(env.VoiceSession.getByName(id), (instance) => {
+      (instance as unknown as { config: { budgets: { sessionUsd: number } } }).config.budgets.sessionUsd = done.usage.usd / 2;
+    });
+    const callsBefore = (await fakeAi.calls(id)).length;
+    c.send({ type: "text", text: "Spend more." });
+    const err = await c.waitFor("error");
+    expect(err).toMatchObject({ code: "budget_exceeded", retryable: false });
+    expect((await fakeAi.calls(id)).length).toBe(callsBefore);
     c.close();
   });
 });

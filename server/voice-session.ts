@@ -22,6 +22,8 @@ import { buildTranscript } from "./transcript/transcript.ts";
 import { TurnDetector, type TurnEvent } from "./turn-detection/turn-detector.ts";
 import { runTurn, type TurnInput } from "./turn/turn-runner.ts";
 
+const READY_HISTORY_LIMIT = 200;
+
 interface ConnectionInput {
   detector: TurnDetector;
   messages: TokenBucket;
@@ -65,7 +67,8 @@ export class VoiceSession extends Server<Env> {
       sessionId: this.name,
       state: this.state,
       mode: this.mode,
-      history: this.store.history(),
+      // The newest messages only: a WebSocket message must stay well under 1 MiB. The full record is at /api/sessions/<id>.
+      history: this.store.history(READY_HISTORY_LIMIT),
       activeReplyId: this.active?.replyId ?? null,
       models: { stt: this.config.models.stt, llm: this.config.models.llm, tts: this.config.models.tts },
     });

@@ -270,11 +270,11 @@ function lastWordCharIndex(s: string): number {
 /**
  * Boundaries in `s`, left to right. A boundary is reported only once a letter or digit follows it,
  * so a chunk is never followed by a punctuation-only remainder, and the word after a period is
- * known (abbreviation and case checks). `textStart` says whether s[0] begins a line.
+ * known (abbreviation and case checks). `textStart` says whether s[0] begins a line. Scanning
+ * starts at `from`, which must be 0 or a previous `lastWord` (a word char, so never mid-run).
  */
-function* boundaries(s: string, textStart: boolean): Generator<Boundary> {
-  const lastWord = lastWordCharIndex(s);
-  for (let i = 0; i < s.length && i < lastWord; i++) {
+function* boundaries(s: string, textStart: boolean, from: number, lastWord: number): Generator<Boundary> {
+  for (let i = from; i < lastWord; i++) {
     const c = s[i]!;
     if (c === "\n") {
       yield { end: i, kind: "hard" };
@@ -353,6 +353,11 @@ export class SentenceChunker {
   private buf = ""; // cleaned text not yet emitted
   private emitted = false; // first chunk already out
   private atTextStart = true; // buf[0] is the start of the reply
+  // A boundary's verdict never changes once the word after it is known, so each push only scans
+  // the new part of buf. Reset on every cut.
+  private scanFrom = 0;
+  private lastLong = -1; // last sentence/clause boundary in the second half of the cap window
+  private lastAny = -1;
 
   constructor(o?: Partial<ChunkerOptions>) {
     const merged = { ...DEFAULT_CHUNKER, ...o };
@@ -387,6 +392,9 @@ export class SentenceChunker {
       if (cut === null) return out;
       const chunk = normalize(this.buf.slice(0, cut));
       this.buf = this.buf.slice(cut);
+      this.scanFrom = 0;
+      this.lastLong = -1;
+      this.lastAny = -1;
       this.atTextStart = false;
       this.emitted = true;
       out.push(chunk);
@@ -397,10 +405,13 @@ export class SentenceChunker {
   private findCut(): number | null {
     const { firstChunkMinChars, minChars, maxChars } = this.o;
     const s = this.buf;
-    let lastLong = -1; // last sentence/clause boundary in the second half of the cap window
-    let lastAny = -1;
-    for (const b of boundaries(s, this.atTextStart)) {
-      if (b.end > maxChars) break;
+    const lastWord = lastWordCharIndex(s);
+    let complete = true;
+    for (const b of boundaries(s, this.atTextStart, this.scanFrom, lastWord)) {
+      if (b.end > maxChars) {
+        complete = false;
+        break;
+      }
       const chunk = normalize(s.slice(0, b.end));
       if (!speakable(chunk)) continue; // punctuation-only: let it join the next chunk
       if (b.kind === "hard") return b.end;
@@ -409,19 +420,40 @@ export class SentenceChunker {
       } else if (b.kind === "sentence" && chunk.length >= minChars) {
         return b.end;
       }
-      lastAny = b.end;
-      if (b.end >= maxChars / 2) lastLong = b.end;
+      this.lastAny = b.end;
+      if (b.end >= maxChars / 2) this.lastLong = b.end;
     }
-    if (s.length <= maxChars) return null;
-    // Over the cap with no good boundary: clause/sentence near the cap, else the last space.
-    if (lastLong > 0) return lastLong;
-    const lastWord = lastWordCharIndex(s);
-    for (let k = maxChars; k > 0; k--) {
-      if ((s[k] === " " || s[k] === "\n") && k < lastWord && speakable(s.slice(0, k))) return k;
+    if (complete) this.scanFrom = Math.max(this.scanFrom, lastWord);
+    // Over the cap with no good boundary. Decide only once a word beyond the cap is known: then
+    // every boundary inside the window is settled and the cut can't depend on delta sizes.
+    if (s.length <= maxChars || lastWord <= maxChars) return null;
+    if (this.lastLong > 0) return this.lastLong; // clause/sentence near the cap
+    const k = this.capCut(s);
+    if (k !== null) return k;
+    return this.lastAny > 0 ? this.lastAny : null;
+  }
+
+  /**
+   * Cut for text over the cap: the last space at or before it, else a cut at the cap (one huge
+   * "word"). Both sides must stay speakable; if the window holds no word at all (a long run of
+   * punctuation), cut just after the first word instead, the only way the cap is exceeded.
+   */
+  private capCut(s: string): number | null {
+    const max = this.o.maxChars;
+    const first = s.search(WORD_CHAR_RE);
+    const last = lastWordCharIndex(s);
+    if (first < 0) return null;
+    for (let k = Math.min(max, last - 1); k > first; k--) {
+      if (s[k] === " " || s[k] === "\n") return k;
     }
-    if (lastAny > 0) return lastAny;
-    const k = this.hardCut(s, maxChars); // one 200+ char "word": nothing better exists
-    return lastWord >= k ? k : null;
+    if (first < max) {
+      const k = this.hardCut(s, max);
+      return k > first && k <= last ? k : null;
+    }
+    for (let k = first + 1; k < last; k++) {
+      if (s[k] === " " || s[k] === "\n") return k;
+    }
+    return null;
   }
 
   /** A cut at `max` that does not split a surrogate pair. */
@@ -430,18 +462,18 @@ export class SentenceChunker {
     return code >= 0xd800 && code <= 0xdbff ? max - 1 : max;
   }
 
-  /** The final remainder can still exceed the cap when it has no confirmed boundary. */
+  /**
+   * The final remainder can exceed the cap when nothing speakable follows the window. Pieces must
+   * stay speakable, so only a punctuation-only tail can push the last chunk over the cap.
+   */
   private splitOversized(rest: string): string[] {
     const out: string[] = [];
     let s = rest;
     while (s.length > this.o.maxChars) {
-      let k = s.lastIndexOf(" ", this.o.maxChars);
-      if (k <= 0 || !speakable(s.slice(k))) k = this.hardCut(s, this.o.maxChars);
-      const head = normalize(s.slice(0, k));
-      const tail = normalize(s.slice(k));
-      if (!speakable(tail)) break;
-      if (speakable(head)) out.push(head);
-      s = tail;
+      const k = this.capCut(s);
+      if (k === null) break;
+      out.push(normalize(s.slice(0, k)));
+      s = normalize(s.slice(k));
     }
     out.push(s);
     return out;

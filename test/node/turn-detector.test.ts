@@ -1,0 +1,272 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { parseWav } from "../../server/audio/wav.ts";
+import {
+  DEFAULT_TURN_DETECTION,
+  TRAILING_SILENCE_KEPT_MS,
+  TurnDetector,
+  type TurnEvent,
+} from "../../server/turn-detection/turn-detector.ts";
+
+// --- deterministic test signals (16 kHz mono PCM16) -------------------------------------------
+const SR = 16_000;
+const PER_MS = SR / 1000;
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0; // mulberry32
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const fullScale = (dbfs: number) => 10 ** (dbfs / 20) * 32768;
+const silence = (ms: number) => new Int16Array(ms * PER_MS);
+function tone(ms: number, dbfs: number, hz = 440): Int16Array {
+  const out = new Int16Array(ms * PER_MS);
+  const a = fullScale(dbfs) * Math.SQRT2;
+  for (let i = 0; i < out.length; i++) out[i] = Math.round(a * Math.sin((2 * Math.PI * hz * i) / SR));
+  return out;
+}
+function noise(ms: number, dbfs: number, seed: number): Int16Array {
+  const r = prng(seed);
+  const out = new Int16Array(ms * PER_MS);
+  const a = fullScale(dbfs) * Math.sqrt(3);
+  for (let i = 0; i < out.length; i++) out[i] = Math.round((r() * 2 - 1) * a);
+  return out;
+}
+/** Voiced-speech stand-in: 150 Hz harmonics with a 4 Hz syllable envelope. */
+function syllables(ms: number, dbfs: number): Int16Array {
+  const out = new Int16Array(ms * PER_MS);
+  const a = (fullScale(dbfs) * Math.SQRT2) / 1.5;
+  for (let i = 0; i < out.length; i++) {
+    const t = i / SR;
+    const env = 0.1 + 0.9 * Math.abs(Math.sin(Math.PI * 4 * t));
+    let s = 0;
+    for (let h = 1; h <= 4; h++) s += Math.sin(2 * Math.PI * 150 * h * t) / h;
+    out[i] = Math.round(a * env * s);
+  }
+  return out;
+}
+function concat(...parts: Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+function mix(a: Int16Array, b: Int16Array): Int16Array {
+  const out = new Int16Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = Math.max(-32768, Math.min(32767, a[i]! + (b[i] ?? 0)));
+  return out;
+}
+const fixture = (name: string) => parseWav(new Uint8Array(readFileSync(new URL(`../fixtures/${name}`, import.meta.url)))).pcm;
+
+type End = Extract<TurnEvent, { type: "turn-end" }>;
+const ends = (events: TurnEvent[]) => events.filter((e): e is End => e.type === "turn-end");
+const starts = (events: TurnEvent[]) => events.filter((e) => e.type === "speech-start");
+/** Feed in browser-sized 20 ms chunks, as the client does. */
+function feed(d: TurnDetector, pcm: Int16Array, mode: "hands-free" | "push-to-talk" = "hands-free", chunk = 320): TurnEvent[] {
+  const events: TurnEvent[] = [];
+  for (let i = 0; i < pcm.length; i += chunk) events.push(...d.push(pcm.subarray(i, i + chunk), mode));
+  return events;
+}
+const firstNonZero = (pcm: Int16Array) => pcm.findIndex((s) => s !== 0);
+// ------------------------------------------------------------------------------------------------
+
+describe("TurnDetector", () => {
+  it("has the documented defaults", () => {
+    expect(DEFAULT_TURN_DETECTION).toEqual({ speechThresholdDb: 12, minSpeechMs: 160, silenceMs: 500, maxUtteranceMs: 30000, preRollMs: 300 });
+  });
+
+  it("a 440 Hz tone after silence starts speech within minSpeechMs", () => {
+    const d = new TurnDetector();
+    expect(feed(d, silence(1000))).toEqual([]);
+    expect(d.inSpeech).toBe(false);
+    const events = feed(d, tone(400, -20));
+    expect(events).toEqual([{ type: "speech-start", atMs: 1000 + 160 }]);
+    expect(d.inSpeech).toBe(true);
+  });
+
+  it("trailing 500 ms of silence ends the turn with endpointingMs ≈ silenceMs", () => {
+    const d = new TurnDetector();
+    const events = feed(d, concat(silence(1000), tone(800, -20), silence(1000)));
+    expect(events.map((e) => e.type)).toEqual(["speech-start", "turn-end"]);
+    const end = ends(events)[0]!;
+    expect(end.reason).toBe("silence");
+    expect(end.endpointingMs).toBe(500);
+    expect(end.atMs).toBe(1000 + 800 + 500);
+    expect(end.speechMs).toBe(800);
+    expect(d.inSpeech).toBe(false);
+  });
+
+  it("the turn audio is pre-roll + speech + a short trimmed tail of silence", () => {
+    const d = new TurnDetector();
+    const speech = tone(800, -20);
+    const end = ends(feed(d, concat(silence(1000), speech, silence(1000))))[0]!;
+    expect(end.audio.length).toBe((300 + 800 + TRAILING_SILENCE_KEPT_MS) * PER_MS);
+    expect(firstNonZero(end.audio)).toBe(300 * PER_MS + 1); // sample 0 of a sine is 0
+    expect(Array.from(end.audio.subarray(300 * PER_MS, 1100 * PER_MS))).toEqual(Array.from(speech));
+    expect(end.audio.subarray(1100 * PER_MS).every((s) => s === 0)).toBe(true);
+  });
+
+  it("pre-roll is shorter when speech starts before preRollMs of audio has arrived", () => {
+    const end = ends(feed(new TurnDetector(), concat(silence(100), tone(400, -20), silence(600))))[0]!;
+    expect(end.audio.length).toBe((100 + 400 + TRAILING_SILENCE_KEPT_MS) * PER_MS);
+  });
+
+  it("a 40 ms click is not a turn, and does not leave anything to commit", () => {
+    const d = new TurnDetector();
+    const events = feed(d, concat(silence(500), tone(40, -10, 2000), silence(1000)));
+    expect(events).toEqual([]);
+    expect(d.commit()).toBeNull();
+  });
+
+  it("constant background noise raises the floor and is not speech", () => {
+    const d = new TurnDetector();
+    expect(feed(d, noise(10_000, -35, 1))).toEqual([]);
+    expect(d.noiseFloorDbfs).toBeGreaterThan(-37);
+    // ...and speech over that noise is still found.
+    const events = feed(d, mix(concat(tone(600, -15), silence(800)), noise(1400, -35, 2)));
+    expect(events.map((e) => e.type)).toEqual(["speech-start", "turn-end"]);
+  });
+
+  it("push-to-talk ignores silence until commit", () => {
+    const d = new TurnDetector();
+    const events = feed(d, concat(silence(500), tone(600, -20), silence(3000), tone(400, -20), silence(2000)), "push-to-talk");
+    expect(events.map((e) => e.type)).toEqual(["speech-start"]); // speech-start is still reported
+    expect(d.inSpeech).toBe(true);
+    const end = d.commit()!;
+    expect(end.reason).toBe("commit");
+    expect(end.endpointingMs).toBe(0);
+    expect(end.speechMs).toBe(600 + 3000 + 400);
+    expect(end.atMs).toBe(500 + 600 + 3000 + 400 + 2000);
+    // Trailing silence before the release is trimmed to the short tail.
+    expect(end.audio.length).toBe((300 + 4000 + TRAILING_SILENCE_KEPT_MS) * PER_MS);
+    expect(d.inSpeech).toBe(false);
+    expect(d.commit()).toBeNull();
+  });
+
+  it("commit() returns null when nothing voiced was buffered", () => {
+    const d = new TurnDetector();
+    expect(d.commit()).toBeNull();
+    feed(d, noise(2000, -60, 3), "push-to-talk");
+    expect(d.commit()).toBeNull();
+  });
+
+  it("commit() returns a short utterance that has not reached minSpeechMs yet", () => {
+    const d = new TurnDetector();
+    expect(feed(d, concat(silence(500), tone(100, -20)), "push-to-talk")).toEqual([]);
+    const end = d.commit()!;
+    expect(end.reason).toBe("commit");
+    expect(end.speechMs).toBe(100);
+  });
+
+  it("the max-length cap ends a turn while speech continues", () => {
+    const d = new TurnDetector({ maxUtteranceMs: 3000 });
+    const events = feed(d, concat(silence(500), syllables(7000, -25)));
+    const e = ends(events);
+    expect(e.length).toBe(2);
+    expect(e[0]!.reason).toBe("max-length");
+    expect(e[0]!.endpointingMs).toBe(0);
+    expect(e[0]!.atMs).toBe(500 + 3000);
+    // Bounded memory: never more than maxUtteranceMs + preRollMs.
+    for (const end of e) expect(end.audio.length).toBeLessThanOrEqual((3000 + 300) * PER_MS);
+    expect(e[0]!.audio.length).toBe(3300 * PER_MS);
+    // Speech goes on, so a new turn starts right away, without repeating already-sent audio as pre-roll.
+    expect(events.map((x) => x.type).slice(0, 3)).toEqual(["speech-start", "turn-end", "speech-start"]);
+    expect(e[1]!.audio.length).toBe(3000 * PER_MS);
+  });
+
+  it("the max-length cap also applies in push-to-talk", () => {
+    const d = new TurnDetector({ maxUtteranceMs: 2000 });
+    const e = ends(feed(d, concat(silence(300), syllables(2500, -25)), "push-to-talk"));
+    expect(e.map((x) => x.reason)).toEqual(["max-length"]);
+  });
+
+  it("re-frames input of any length: odd chunk sizes give the same events as 20 ms frames", () => {
+    const pcm = concat(silence(700), syllables(1500, -25), silence(900), tone(500, -20), silence(700));
+    const reference = feed(new TurnDetector(), pcm);
+    expect(ends(reference).length).toBe(2);
+    for (const chunk of [1, 7, 333, 1000, 32768]) {
+      expect(feed(new TurnDetector(), pcm, "hands-free", chunk)).toEqual(reference);
+    }
+  });
+
+  it("reset() drops a turn in progress and keeps the noise floor", () => {
+    const d = new TurnDetector();
+    feed(d, noise(2000, -40, 4));
+    const floor = d.noiseFloorDbfs;
+    feed(d, mix(tone(600, -15), noise(600, -40, 5)));
+    expect(d.inSpeech).toBe(true);
+    d.reset();
+    expect(d.inSpeech).toBe(false);
+    expect(feed(d, noise(1000, -40, 6))).toEqual([]);
+    expect(d.commit()).toBeNull();
+    expect(d.noiseFloorDbfs).toBeCloseTo(floor, 0);
+  });
+
+  it("commit() drops a partial frame, so audio after it is framed afresh and stream time stays exact", () => {
+    const d = new TurnDetector();
+    d.push(concat(silence(500), tone(400, -20), tone(1, -20).subarray(0, 10)), "push-to-talk");
+    const end = d.commit()!;
+    expect(end.atMs).toBe(900 + 10 / PER_MS);
+    expect(d.streamMs).toBe(900 + 10 / PER_MS);
+    const events = d.push(concat(silence(600), tone(300, -20)), "push-to-talk");
+    expect(events).toEqual([{ type: "speech-start", atMs: 900 + 10 / PER_MS + 600 + 160 }]);
+  });
+
+  it("counts stream time across pushes, including partial frames", () => {
+    const d = new TurnDetector();
+    d.push(silence(10), "hands-free");
+    expect(d.streamMs).toBe(10);
+    d.push(silence(25), "hands-free");
+    expect(d.streamMs).toBe(35);
+  });
+
+  it("rejects nonsense options with a clear error", () => {
+    expect(() => new TurnDetector({ silenceMs: -1 })).toThrow(/silenceMs/);
+    expect(() => new TurnDetector({ silenceMs: 0 })).toThrow(/silenceMs/);
+    expect(() => new TurnDetector({ maxUtteranceMs: 5 })).toThrow(/maxUtteranceMs/);
+    expect(() => new TurnDetector({ preRollMs: Number.NaN })).toThrow(/preRollMs/);
+  });
+
+  describe("flite speech fixtures", () => {
+    it("speech fixture from flite yields exactly one turn", () => {
+      for (const name of ["what-is-the-weather.wav", "tell-me-a-joke.wav"]) {
+        const pcm = fixture(name);
+        const events = feed(new TurnDetector(), pcm);
+        expect(events.map((e) => e.type), name).toEqual(["speech-start", "turn-end"]);
+        const end = ends(events)[0]!;
+        expect(end.reason).toBe("silence");
+        expect(end.endpointingMs).toBe(500);
+        // Speech is the file minus 200 ms lead-in and 600 ms trailing silence (to a frame or two).
+        const speechMs = pcm.length / PER_MS - 800;
+        expect(Math.abs(end.speechMs - speechMs), name).toBeLessThanOrEqual(100);
+        // Nothing of the speech is cut: the whole file up to the tail is in the turn audio.
+        expect(end.audio.length).toBeGreaterThanOrEqual((200 + speechMs) * PER_MS);
+      }
+    });
+
+    it("speech fixture mixed with -55 dBFS background noise still yields exactly one turn", () => {
+      const pcm = fixture("what-is-the-weather.wav");
+      const events = feed(new TurnDetector(), mix(pcm, noise(pcm.length / PER_MS, -55, 7)));
+      expect(events.map((e) => e.type)).toEqual(["speech-start", "turn-end"]);
+    });
+
+    it("two phrases separated by 900 ms give two turns with silenceMs 500 and one turn with silenceMs 1200", () => {
+      const pcm = concat(fixture("two-phrases-with-pause.wav"), silence(1000));
+      const short = ends(feed(new TurnDetector({ silenceMs: 500 }), pcm));
+      expect(short.map((e) => e.reason)).toEqual(["silence", "silence"]);
+      expect(short.every((e) => e.endpointingMs === 500)).toBe(true);
+
+      const long = ends(feed(new TurnDetector({ silenceMs: 1200 }), pcm));
+      expect(long.length).toBe(1);
+      expect(long[0]!.endpointingMs).toBe(1200);
+      expect(long[0]!.speechMs).toBeGreaterThan(short[0]!.speechMs + 900 + short[1]!.speechMs - 100);
+    });
+  });
+});

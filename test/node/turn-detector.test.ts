@@ -7,62 +7,10 @@ import {
   TurnDetector,
   type TurnEvent,
 } from "../../server/turn-detection/turn-detector.ts";
+import { SAMPLE_RATE, concat, mix, noise, silence, syllables, tone } from "../support/signals.ts";
 
-// --- deterministic test signals (16 kHz mono PCM16) -------------------------------------------
-const SR = 16_000;
-const PER_MS = SR / 1000;
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0; // mulberry32
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const fullScale = (dbfs: number) => 10 ** (dbfs / 20) * 32768;
-const silence = (ms: number) => new Int16Array(ms * PER_MS);
-function tone(ms: number, dbfs: number, hz = 440): Int16Array {
-  const out = new Int16Array(ms * PER_MS);
-  const a = fullScale(dbfs) * Math.SQRT2;
-  for (let i = 0; i < out.length; i++) out[i] = Math.round(a * Math.sin((2 * Math.PI * hz * i) / SR));
-  return out;
-}
-function noise(ms: number, dbfs: number, seed: number): Int16Array {
-  const r = prng(seed);
-  const out = new Int16Array(ms * PER_MS);
-  const a = fullScale(dbfs) * Math.sqrt(3);
-  for (let i = 0; i < out.length; i++) out[i] = Math.round((r() * 2 - 1) * a);
-  return out;
-}
-/** Voiced-speech stand-in: 150 Hz harmonics with a 4 Hz syllable envelope. */
-function syllables(ms: number, dbfs: number): Int16Array {
-  const out = new Int16Array(ms * PER_MS);
-  const a = (fullScale(dbfs) * Math.SQRT2) / 1.5;
-  for (let i = 0; i < out.length; i++) {
-    const t = i / SR;
-    const env = 0.1 + 0.9 * Math.abs(Math.sin(Math.PI * 4 * t));
-    let s = 0;
-    for (let h = 1; h <= 4; h++) s += Math.sin(2 * Math.PI * 150 * h * t) / h;
-    out[i] = Math.round(a * env * s);
-  }
-  return out;
-}
-function concat(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-function mix(a: Int16Array, b: Int16Array): Int16Array {
-  const out = new Int16Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = Math.max(-32768, Math.min(32767, a[i]! + (b[i] ?? 0)));
-  return out;
-}
+const PER_MS = SAMPLE_RATE / 1000;
+
 const fixture = (name: string) => parseWav(new Uint8Array(readFileSync(new URL(`../fixtures/${name}`, import.meta.url)))).pcm;
 
 type End = Extract<TurnEvent, { type: "turn-end" }>;

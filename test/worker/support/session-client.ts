@@ -98,26 +98,7 @@ export class SessionClient {
   }
 }
 
-/** A voice-like test signal: `leadMs` of faint noise, `speechMs` of a modulated 220 Hz tone, then `silenceMs` of noise. */
-export function utterance(speechMs = 1000, silenceMs = 900, seed = 1, leadMs = 300): Int16Array {
-  const rate = 16_000;
-  const n = Math.round(((leadMs + speechMs + silenceMs) * rate) / 1000);
-  const speechStart = Math.round((leadMs * rate) / 1000);
-  const speechEnd = speechStart + Math.round((speechMs * rate) / 1000);
-  const pcm = new Int16Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    const noise = ((s / 0xffffffff) * 2 - 1) * 30;
-    const voiced = i >= speechStart && i < speechEnd ? Math.sin((2 * Math.PI * 220 * i) / rate) * 9000 * (0.6 + 0.4 * Math.sin((2 * Math.PI * 4 * i) / rate)) : 0;
-    pcm[i] = Math.round(voiced + noise);
-  }
-  return pcm;
-}
-
-export function silence(ms: number): Int16Array {
-  return new Int16Array(Math.round((ms * 16_000) / 1000));
-}
+export { silence, utterance } from "../../support/signals.ts";
 
 export async function transcriptOf(sessionId: string) {
   const res = await exports.default.fetch(`http://parley.test/api/sessions/${sessionId}`);

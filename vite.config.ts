@@ -1,0 +1,68 @@
+// Dev server and build. `vite build` keeps wrangler.toml's real Workers AI binding. In `vite dev`,
+// PARLEY_AI picks what answers the server's `env.AI.run(...)`:
+//   local  (default) the offline stand-in: local-ai/worker.ts bound as a service binding named AI,
+//          forwarding to the Node engine server (local-ai/engine-server.ts, LOCAL_AI_PORT, default
+//          8790), which this config starts and stops with the dev server.
+//   fake   the deterministic fake (test/fake-ai), as used by the browser end-to-end test.
+//   remote real Workers AI (needs `wrangler login` or CLOUDFLARE_API_TOKEN); same as production.
+// The swap (delete [ai], add a service binding AI -> auxiliary worker) is the recipe in
+// reference/toolchain.md §3. Host 127.0.0.1, port PORT (default 5173), strict.
+import { cloudflare } from "@cloudflare/vite-plugin";
+import { defineConfig } from "vite";
+import { localAiEngineServer } from "./local-ai/vite-plugin.ts";
+
+export type AiBackend = "local" | "fake" | "remote";
+
+const STAND_INS = {
+  local: { service: "local-ai", configPath: "./local-ai/wrangler.toml" },
+  fake: { service: "fake-ai", configPath: "./test/fake-ai/wrangler.toml" },
+} as const;
+
+function aiBackend(value: string | undefined): AiBackend {
+  const v = (value ?? "local").trim().toLowerCase() || "local";
+  if (v === "local" || v === "fake" || v === "remote") return v;
+  throw new Error(`PARLEY_AI must be local, fake or remote (got "${value}")`);
+}
+
+function portFrom(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name} must be a port number (got "${value}")`);
+  return n;
+}
+
+export default defineConfig(({ command }) => {
+  const backend: AiBackend = command === "serve" ? aiBackend(process.env.PARLEY_AI) : "remote";
+  const port = portFrom("PORT", process.env.PORT, 5173);
+  const localAiPort = portFrom("LOCAL_AI_PORT", process.env.LOCAL_AI_PORT, 8790);
+  const standIn = backend === "remote" ? undefined : STAND_INS[backend];
+
+  return {
+    clearScreen: false,
+    plugins: [
+      cloudflare({
+        inspectorPort: false,
+        ...(standIn && {
+          remoteBindings: false,
+          config: (cfg) => {
+            delete cfg.ai;
+            cfg.services = [...(cfg.services ?? []).filter((s) => s.binding !== "AI"), { binding: "AI", service: standIn.service }];
+          },
+          auxiliaryWorkers: [
+            backend === "local"
+              ? {
+                  configPath: standIn.configPath,
+                  config: (cfg) => {
+                    cfg.vars = { ...cfg.vars, LOCAL_AI_URL: `http://127.0.0.1:${localAiPort}` };
+                  },
+                }
+              : { configPath: standIn.configPath },
+          ],
+        }),
+      }),
+      backend === "local" && localAiEngineServer({ port: localAiPort }),
+    ],
+    server: { host: "127.0.0.1", port, strictPort: true },
+    preview: { host: "127.0.0.1", port, strictPort: true },
+  };
+});

@@ -39,6 +39,8 @@ export default defineConfig(({ command }) => {
 
   return {
     clearScreen: false,
+    // Tests that run dev servers side by side give each its own optimizer cache.
+    ...(process.env.PARLEY_VITE_CACHE_DIR ? { cacheDir: process.env.PARLEY_VITE_CACHE_DIR } : {}),
     plugins: [
       cloudflare({
         inspectorPort: false,

@@ -41,7 +41,18 @@ export default defineConfig({
         test: { name: "workers", include: ["test/worker/**/*.test.ts"], testTimeout: 20_000 },
       },
       {
-        test: { name: "node", environment: "node", include: ["test/node/**/*.test.ts"], testTimeout: 30_000 },
+        // Pure logic and the Node-side pieces (offline stand-in, benchmark smoke run), plain Node.
+        test: { name: "node", environment: "node", include: ["test/node/**/*.test.ts"], testTimeout: 30_000, hookTimeout: 90_000 },
+      },
+      {
+        // Real Chromium with a fake microphone against `vite dev` with the fake Workers AI.
+        test: {
+          name: "browser",
+          environment: "node",
+          include: ["test/browser/**/*.e2e.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 150_000,
+        },
       },
     ],
   },

@@ -15,7 +15,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { decodeWav } from "../local-ai/audio.ts";
 import { Flite } from "../local-ai/engines/flite.ts";
-import { SseParser } from "../local-ai/sse.ts";
+import { SseDecoder } from "../server/reply/sse-parser.ts";
 import { wordErrors } from "../local-ai/wer.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -63,7 +63,7 @@ async function run(base: string, model: string, inputs: unknown): Promise<Respon
 /** Read the SSE reply until the first speakable chunk; the rest keeps streaming in the background. */
 async function firstChunk(res: Response): Promise<{ chunk: string; engine: string; rest: Promise<void> }> {
   const reader = res.body!.getReader();
-  const parser = new SseParser();
+  const parser = new SseDecoder();
   const decoder = new TextDecoder();
   let text = "";
   let engine = "?";

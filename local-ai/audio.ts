@@ -1,19 +1,14 @@
-// Audio helpers for the offline stand-in: WAV parsing and writing, down-mixing, resampling, G.711.
-// Pure functions on typed arrays (no Node or Cloudflare imports), unit-tested in test/node/local-ai-audio.test.ts.
+// Audio helpers of the offline stand-in. PCM16 WAV reading and writing is the server's own
+// (server/audio/wav.ts, pcm.ts, audio-container.ts); this file adds only what the stand-in needs
+// beyond that: reading other WAV encodings (8/24/32-bit PCM, float, μ-law, A-law), down-mixing to
+// mono, resampling, and writing G.711. Pure functions on typed arrays (no Node or Cloudflare
+// imports), unit-tested in test/node/local-ai-audio.test.ts.
+import { sniffAudio } from "../server/audio/audio-container.ts";
+import { Mp3FormatError } from "../server/audio/mp3.ts";
+import { AudioFormatError, float32ToInt16, int16ToFloat32, pcm16ToBytes } from "../server/audio/pcm.ts";
+import { encodeWav as encodePcm16Wav, parseWav, WAV_HEADER_BYTES, WavFormatError, type ParsedWav } from "../server/audio/wav.ts";
 
-export type AudioContainer = "wav" | "mp3" | "ogg" | "webm" | "flac" | "mp4" | "unknown";
-
-/** Guess an audio container from its first bytes. */
-export function sniffContainer(bytes: Uint8Array): AudioContainer {
-  const ascii = (at: number, s: string) => s.split("").every((ch, i) => bytes[at + i] === ch.charCodeAt(0));
-  if (bytes.length >= 12 && ascii(0, "RIFF") && ascii(8, "WAVE")) return "wav";
-  if (ascii(0, "ID3") || (bytes.length > 1 && bytes[0] === 0xff && ((bytes[1] ?? 0) & 0xe0) === 0xe0)) return "mp3";
-  if (ascii(0, "OggS")) return "ogg";
-  if (ascii(0, "fLaC")) return "flac";
-  if (bytes.length >= 4 && bytes[0] === 0x1a && bytes[1] === 0x45 && bytes[2] === 0xdf && bytes[3] === 0xa3) return "webm";
-  if (bytes.length >= 8 && ascii(4, "ftyp")) return "mp4";
-  return "unknown";
-}
+export { AudioFormatError };
 
 export interface DecodedAudio {
   sampleRate: number;
@@ -22,39 +17,84 @@ export interface DecodedAudio {
   samples: Float32Array;
 }
 
-export class AudioFormatError extends Error {}
-
 const WAVE_FORMAT_PCM = 1;
 const WAVE_FORMAT_FLOAT = 3;
 const WAVE_FORMAT_ALAW = 6;
 const WAVE_FORMAT_MULAW = 7;
 const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
 
+/** The server's PCM16 parser, or undefined when it refuses the file (another encoding, or not a WAV). */
+function parsePcm16Wav(bytes: Uint8Array): ParsedWav | undefined {
+  try {
+    return parseWav(bytes);
+  } catch (e) {
+    if (e instanceof WavFormatError) return undefined;
+    throw e;
+  }
+}
+
 /** Decode a RIFF/WAVE file (PCM 8/16/24/32-bit, float 32/64, A-law, μ-law, extensible) to mono float samples. */
 export function decodeWav(bytes: Uint8Array): DecodedAudio {
-  const kind = sniffContainer(bytes);
-  if (kind !== "wav") {
-    throw new AudioFormatError(`expected a WAV (RIFF/WAVE) file, got ${kind === "unknown" ? "unrecognised bytes" : kind.toUpperCase()}`);
+  const wav = parsePcm16Wav(bytes);
+  if (!wav) return decodeOtherWav(bytes);
+  return { sampleRate: wav.sampleRate, channels: wav.channels, samples: downmix(int16ToFloat32(wav.pcm), wav.channels) };
+}
+
+/** Any WAV -> mono PCM16 at `targetRate`, the format PocketSphinx's en-us model expects (16 kHz). */
+export function wavToPcm16Mono(bytes: Uint8Array, targetRate = 16000): { pcm: Int16Array; durationSec: number; sourceRate: number } {
+  const wav = parsePcm16Wav(bytes);
+  // What Parley's server sends (and flite writes): already 16 kHz mono PCM16, used as is.
+  if (wav && wav.channels === 1 && wav.sampleRate === targetRate) return { pcm: wav.pcm, durationSec: wav.durationMs / 1000, sourceRate: wav.sampleRate };
+  const decoded = wav ? { sampleRate: wav.sampleRate, samples: downmix(int16ToFloat32(wav.pcm), wav.channels) } : decodeOtherWav(bytes);
+  const mono = decoded.sampleRate === targetRate ? decoded.samples : resample(decoded.samples, decoded.sampleRate, targetRate);
+  return { pcm: float32ToInt16(mono), durationSec: decoded.samples.length / decoded.sampleRate, sourceRate: decoded.sampleRate };
+}
+
+/** Average interleaved channels into one (returns the input when it is mono). */
+function downmix(interleaved: Float32Array, channels: number): Float32Array {
+  if (channels === 1) return interleaved;
+  const out = new Float32Array(Math.floor(interleaved.length / channels));
+  for (let i = 0; i < out.length; i++) {
+    let sum = 0;
+    for (let c = 0; c < channels; c++) sum += interleaved[i * channels + c]!;
+    out[i] = sum / channels;
   }
+  return out;
+}
+
+function notWavMessage(bytes: Uint8Array): string {
+  try {
+    return `expected a WAV (RIFF/WAVE) file, got ${sniffAudio(bytes).container.toUpperCase()}`;
+  } catch (e) {
+    if (e instanceof Mp3FormatError) return `expected a WAV (RIFF/WAVE) file, got MP3 (${e.message})`;
+    return `expected a WAV (RIFF/WAVE) file: ${(e as Error).message}`;
+  }
+}
+
+/**
+ * The encodings server/audio/wav.ts does not read. Its chunk walk is not exported, so the walk is
+ * repeated here (TODO: use the server's once it exports one).
+ */
+function decodeOtherWav(bytes: Uint8Array): DecodedAudio {
+  const ascii = (at: number, s: string) => s.split("").every((ch, i) => bytes[at + i] === ch.charCodeAt(0));
+  if (bytes.length < 12 || !ascii(0, "RIFF") || !ascii(8, "WAVE")) throw new AudioFormatError(notWavMessage(bytes));
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let format = -1;
   let channels = 0;
   let sampleRate = 0;
   let bits = 0;
   let data: Uint8Array | undefined;
-  let at = 12;
-  while (at + 8 <= bytes.length) {
-    const id = String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!);
+  for (let at = 12; at + 8 <= bytes.length; ) {
     let size = view.getUint32(at + 4, true);
     const body = at + 8;
-    if (id === "fmt ") {
+    if (ascii(at, "fmt ")) {
       if (size < 16 || body + 16 > bytes.length) throw new AudioFormatError("WAV fmt chunk is truncated");
       format = view.getUint16(body, true);
       channels = view.getUint16(body + 2, true);
       sampleRate = view.getUint32(body + 4, true);
       bits = view.getUint16(body + 14, true);
       if (format === WAVE_FORMAT_EXTENSIBLE && size >= 26) format = view.getUint16(body + 24, true);
-    } else if (id === "data") {
+    } else if (ascii(at, "data")) {
       // Streaming writers leave the size at 0 or 0xFFFFFFFF: take what is there.
       if (size === 0 || size === 0xffffffff || body + size > bytes.length) size = bytes.length - body;
       data = bytes.subarray(body, body + size);
@@ -67,19 +107,14 @@ export function decodeWav(bytes: Uint8Array): DecodedAudio {
   if (channels < 1 || sampleRate < 1000 || sampleRate > 384000) {
     throw new AudioFormatError(`WAV header is not plausible (${channels} channels, ${sampleRate} Hz)`);
   }
-  const bytesPerSample = bits / 8;
   const read = sampleReader(format, bits);
   if (!read) throw new AudioFormatError(`unsupported WAV encoding (format tag ${format}, ${bits} bits)`);
-  const frame = bytesPerSample * channels;
-  const frames = Math.floor(data.length / frame);
+  const bytesPerSample = bits / 8;
+  const count = Math.floor(data.length / (bytesPerSample * channels)) * channels;
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const samples = new Float32Array(frames);
-  for (let i = 0; i < frames; i++) {
-    let sum = 0;
-    for (let c = 0; c < channels; c++) sum += read(dv, i * frame + c * bytesPerSample);
-    samples[i] = sum / channels;
-  }
-  return { sampleRate, channels, samples };
+  const interleaved = new Float32Array(count);
+  for (let i = 0; i < count; i++) interleaved[i] = read(dv, i * bytesPerSample);
+  return { sampleRate, channels, samples: downmix(interleaved, channels) };
 }
 
 type Reader = (dv: DataView, offset: number) => number;
@@ -87,7 +122,7 @@ type Reader = (dv: DataView, offset: number) => number;
 function sampleReader(format: number, bits: number): Reader | undefined {
   if (format === WAVE_FORMAT_PCM) {
     if (bits === 8) return (dv, o) => (dv.getUint8(o) - 128) / 128;
-    if (bits === 16) return (dv, o) => dv.getInt16(o, true) / 32768;
+    if (bits === 16) return (dv, o) => dv.getInt16(o, true) / 32768; // only for headers parseWav refuses
     if (bits === 24) return (dv, o) => ((dv.getUint8(o) | (dv.getUint8(o + 1) << 8) | (dv.getInt8(o + 2) << 16)) / 8388608);
     if (bits === 32) return (dv, o) => dv.getInt32(o, true) / 2147483648;
   }
@@ -159,66 +194,31 @@ function blackman(x: number): number {
   return 0.42 - 0.5 * Math.cos(2 * Math.PI * n) + 0.08 * Math.cos(4 * Math.PI * n);
 }
 
-export function floatToPcm16(samples: Float32Array): Int16Array {
-  const out = new Int16Array(samples.length);
-  for (let i = 0; i < samples.length; i++) {
-    // Same scale as decoding (/ 32768), so PCM16 -> float -> PCM16 is lossless.
-    out[i] = Math.max(-32768, Math.min(32767, Math.round(samples[i]! * 32768)));
-  }
-  return out;
-}
-
-export function pcm16ToFloat(pcm: Int16Array): Float32Array {
-  const out = new Float32Array(pcm.length);
-  for (let i = 0; i < pcm.length; i++) out[i] = pcm[i]! / 32768;
-  return out;
-}
-
-/** Any WAV -> 16 kHz mono PCM16, the format PocketSphinx's en-us model expects. */
-export function wavToPcm16Mono(bytes: Uint8Array, targetRate = 16000): { pcm: Int16Array; durationSec: number; sourceRate: number } {
-  const decoded = decodeWav(bytes);
-  const mono = decoded.sampleRate === targetRate ? decoded.samples : resample(decoded.samples, decoded.sampleRate, targetRate);
-  return { pcm: floatToPcm16(mono), durationSec: decoded.samples.length / decoded.sampleRate, sourceRate: decoded.sampleRate };
-}
-
 export type WavEncoding = "linear16" | "mulaw" | "alaw";
 
 /** Encode mono PCM16 samples with G.711 or as-is, without a container. */
 export function encodeSamples(pcm: Int16Array, encoding: WavEncoding): Uint8Array {
-  if (encoding === "linear16") {
-    const out = new Uint8Array(pcm.length * 2);
-    const dv = new DataView(out.buffer);
-    for (let i = 0; i < pcm.length; i++) dv.setInt16(i * 2, pcm[i]!, true);
-    return out;
-  }
+  if (encoding === "linear16") return pcm16ToBytes(pcm);
   const out = new Uint8Array(pcm.length);
   const enc = encoding === "mulaw" ? linearToMulaw : linearToAlaw;
   for (let i = 0; i < pcm.length; i++) out[i] = enc(pcm[i]!);
   return out;
 }
 
-/** Mono WAV file (linear16, μ-law or A-law). */
+/** Mono WAV file: linear16 (the server's encodeWav), or μ-law / A-law (8-bit G.711). */
 export function encodeWav(pcm: Int16Array, sampleRate: number, encoding: WavEncoding = "linear16"): Uint8Array {
+  if (encoding === "linear16") return encodePcm16Wav(pcm, sampleRate);
   const payload = encodeSamples(pcm, encoding);
-  const bits = encoding === "linear16" ? 16 : 8;
-  const tag = encoding === "linear16" ? WAVE_FORMAT_PCM : encoding === "mulaw" ? WAVE_FORMAT_MULAW : WAVE_FORMAT_ALAW;
-  const out = new Uint8Array(44 + payload.length);
+  const out = new Uint8Array(WAV_HEADER_BYTES + payload.length);
+  out.set(encodePcm16Wav(new Int16Array(0), sampleRate)); // the canonical header, then its G.711 fields
   const dv = new DataView(out.buffer);
-  const put = (at: number, s: string) => { for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i); };
-  put(0, "RIFF");
-  dv.setUint32(4, 36 + payload.length, true);
-  put(8, "WAVE");
-  put(12, "fmt ");
-  dv.setUint32(16, 16, true);
-  dv.setUint16(20, tag, true);
-  dv.setUint16(22, 1, true);
-  dv.setUint32(24, sampleRate, true);
-  dv.setUint32(28, (sampleRate * bits) / 8, true);
-  dv.setUint16(32, bits / 8, true);
-  dv.setUint16(34, bits, true);
-  put(36, "data");
-  dv.setUint32(40, payload.length, true);
-  out.set(payload, 44);
+  dv.setUint32(4, 36 + payload.length, true); // RIFF size
+  dv.setUint16(20, encoding === "mulaw" ? WAVE_FORMAT_MULAW : WAVE_FORMAT_ALAW, true);
+  dv.setUint32(28, sampleRate, true); // byte rate: one byte per sample
+  dv.setUint16(32, 1, true); // block align
+  dv.setUint16(34, 8, true); // bits per sample
+  dv.setUint32(40, payload.length, true); // data size
+  out.set(payload, WAV_HEADER_BYTES);
   return out;
 }
 

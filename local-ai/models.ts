@@ -3,7 +3,9 @@
 // server/models/model-schemas.ts). Engines are injected, so this runs with fakes in unit tests.
 import { z } from "zod";
 import { AuraInput, LlmInput, MelottsInput, WhisperInput, WhisperTurboInput } from "../server/models/model-schemas.ts";
-import { AudioFormatError, encodeSamples, encodeWav, pcm16ToFloat, floatToPcm16, resample, wavToPcm16Mono, type WavEncoding } from "./audio.ts";
+import { base64ToBytes, Base64Error, bytesToBase64 } from "../server/audio/base64.ts";
+import { float32ToInt16, int16ToFloat32 } from "../server/audio/pcm.ts";
+import { AudioFormatError, encodeSamples, encodeWav, resample, wavToPcm16Mono, type WavEncoding } from "./audio.ts";
 import { AiCode, AiError } from "./errors.ts";
 import type { ReplyEngine } from "./engines/offline-responder.ts";
 import type { SpeechRecognizer, SttResult } from "./engines/pocketsphinx.ts";
@@ -83,7 +85,7 @@ export async function runModel(engines: Engines, model: string, inputs: unknown,
   if (model === "@cf/myshell-ai/melotts") {
     const input = parse(MelottsInput, inputs, model);
     const wav = await engines.tts.synthesize(input.prompt);
-    return { kind: "json", body: { audio: Buffer.from(wav).toString("base64"), engine: engines.tts.label } };
+    return { kind: "json", body: { audio: bytesToBase64(wav), engine: engines.tts.label } };
   }
   if (model === "@cf/deepgram/aura-1" || model === "@cf/deepgram/aura-2-en") {
     const input = parse(AuraInput, inputs, model);
@@ -110,9 +112,12 @@ async function transcribe(stt: SpeechRecognizer, bytes: Uint8Array): Promise<{ r
 }
 
 function decodeBase64(s: string): Uint8Array {
-  const clean = s.replace(/^data:[^,]*,/, "").replace(/\s+/g, "");
-  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(clean)) throw new AiError(AiCode.InvalidData, "Invalid data type for base64 input: string is not base64");
-  return new Uint8Array(Buffer.from(clean, "base64"));
+  try {
+    return base64ToBytes(s.replace(/^data:[^,]*,/, ""));
+  } catch (e) {
+    if (e instanceof Base64Error) throw new AiError(AiCode.InvalidData, `Invalid data type for base64 input: ${e.message}`);
+    throw e;
+  }
 }
 
 /** Whisper-like text: PocketSphinx gives lower case without punctuation; capitalise the first letter and "I". */
@@ -149,7 +154,7 @@ export function auraOutput(wav: Uint8Array, input: z.infer<typeof AuraInput>): {
     input.encoding === "linear16" || input.encoding === "mulaw" || input.encoding === "alaw" ? input.encoding : undefined;
   const { pcm: pcm16k } = wavToPcm16Mono(wav);
   const rate = encoding && input.sample_rate && input.sample_rate >= 8000 && input.sample_rate <= 48000 ? input.sample_rate : encoding === "mulaw" || encoding === "alaw" ? 8000 : 16000;
-  const pcm = rate === 16000 ? pcm16k : floatToPcm16(resample(pcm16ToFloat(pcm16k), 16000, rate));
+  const pcm = rate === 16000 ? pcm16k : float32ToInt16(resample(int16ToFloat32(pcm16k), 16000, rate));
   if (encoding && input.container === "none") {
     const type = encoding === "linear16" ? `audio/l16; rate=${rate}` : encoding === "mulaw" ? `audio/basic; rate=${rate}` : `audio/x-alaw-basic; rate=${rate}`;
     return { bytes: encodeSamples(pcm, encoding), contentType: type };

@@ -1,15 +1,15 @@
-// Server-sent events in Workers AI's text-generation format, and the OpenAI-compatible stream
-// parser the stand-in re-emits from. Pure (no I/O); see test/node/local-ai-sse.test.ts.
+// Server-sent events in Workers AI's text-generation format (written here; read with the server's
+// server/reply/sse-parser.ts), and the OpenAI-compatible stream the stand-in re-emits from.
+// Pure (no I/O); see test/node/local-ai-sse.test.ts.
 //
 // Workers AI stream (reference/workers-ai.md §7.4):
 //   data: {"response":"Hel"}\n\n ... data: {"response":"","usage":{...}}\n\n data: [DONE]\n\n
 // The stand-in adds "engine" to the first JSON event so the UI can say who answered.
+import type { z } from "zod";
+import type { LlmUsage } from "../server/models/model-schemas.ts";
+import { isDonePayload, parseLlmPayload, SseDecoder, type LlmStreamEvent } from "../server/reply/sse-parser.ts";
 
-export interface Usage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-}
+export type Usage = z.infer<typeof LlmUsage>;
 
 /** One step of a generated reply: a text token, or the final token counts. */
 export type StreamPiece = { token: string } | { usage: Usage };
@@ -18,8 +18,6 @@ export interface ChatMessage {
   role: string;
   content: string;
 }
-
-const encoder = new TextEncoder();
 
 export function sseEvent(data: unknown): string {
   return `data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`;
@@ -76,80 +74,43 @@ export async function* workersAiSse(
   yield SSE_DONE;
 }
 
-/** Incremental SSE parser: push decoded text, get the complete `data:` payloads seen so far. */
-export class SseParser {
-  private buffer = "";
-  private data: string[] = [];
-
-  push(chunk: string): string[] {
-    this.buffer += chunk;
-    const out: string[] = [];
-    let nl: number;
-    while ((nl = this.buffer.indexOf("\n")) >= 0) {
-      let line = this.buffer.slice(0, nl);
-      this.buffer = this.buffer.slice(nl + 1);
-      if (line.endsWith("\r")) line = line.slice(0, -1);
-      if (line === "") {
-        if (this.data.length) out.push(this.data.join("\n"));
-        this.data = [];
-      } else if (line.startsWith("data:")) {
-        this.data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
-      } // comments (":") and other fields (event:, id:, retry:) are ignored
-    }
-    return out;
-  }
-
-  /** Payload of a final event that was not followed by a blank line. */
-  end(): string[] {
-    const rest = this.push("\n\n");
-    this.buffer = "";
-    return rest;
-  }
-}
 
 export class UpstreamStreamError extends Error {}
 
 /**
  * Parse an OpenAI-compatible chat-completions stream (`data: {"choices":[{"delta":{"content":..}}]}`,
- * optional usage chunk, `data: [DONE]`) into pieces.
+ * optional usage chunk, `data: [DONE]`) into pieces, with the server's SSE decoder and payload parser.
  */
 export async function* openAiSsePieces(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<StreamPiece> {
-  const parser = new SseParser();
-  const decoder = new TextDecoder();
+  const decoder = new SseDecoder();
   const handle = function* (payload: string): Generator<StreamPiece, boolean> {
-    if (payload.trim() === "[DONE]") return true;
-    let json: unknown;
-    try {
-      json = JSON.parse(payload);
-    } catch {
-      throw new UpstreamStreamError(`malformed event from the local LLM server: ${payload.slice(0, 200)}`);
-    }
-    const chunk = json as {
-      choices?: { delta?: { content?: string | null }; text?: string }[];
-      usage?: Partial<Usage> | null;
-      error?: { message?: string } | string;
-    };
-    if (chunk.error) {
-      throw new UpstreamStreamError(typeof chunk.error === "string" ? chunk.error : (chunk.error.message ?? "error"));
-    }
-    const content = chunk.choices?.[0]?.delta?.content ?? chunk.choices?.[0]?.text;
-    if (content) yield { token: content };
-    const u = chunk.usage;
-    if (u && typeof u.prompt_tokens === "number" && typeof u.completion_tokens === "number") {
-      yield { usage: makeUsage(u.prompt_tokens, u.completion_tokens) };
+    if (isDonePayload(payload)) return true;
+    for (const ev of openAiPayloadEvents(payload)) {
+      if (ev.type === "delta") yield { token: ev.text };
+      else if (ev.type === "usage") yield { usage: makeUsage(ev.promptTokens, ev.completionTokens) };
     }
     return false;
   };
   for await (const chunk of body) {
-    for (const payload of parser.push(typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true }))) {
+    for (const payload of decoder.push(chunk)) {
       if (yield* handle(payload)) return;
     }
   }
-  for (const payload of parser.end()) {
+  for (const payload of decoder.end()) {
     if (yield* handle(payload)) return;
   }
 }
 
-export function encodeText(s: string): Uint8Array {
-  return encoder.encode(s);
+/** parseLlmPayload, plus what only OpenAI-style servers send: an in-band `{"error": ...}` (thrown with its message). */
+function openAiPayloadEvents(payload: string): LlmStreamEvent[] {
+  const events = parseLlmPayload(payload);
+  if (!events.some((e) => e.type === "malformed")) return events;
+  let json: { error?: { message?: string } | string } | undefined;
+  try {
+    json = JSON.parse(payload) as typeof json;
+  } catch {
+    // reported below
+  }
+  if (json?.error) throw new UpstreamStreamError(typeof json.error === "string" ? json.error : (json.error.message ?? "error"));
+  throw new UpstreamStreamError(`malformed event from the local LLM server: ${payload.slice(0, 200)}`);
 }

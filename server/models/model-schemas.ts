@@ -53,7 +53,10 @@ export const LlmStreamChunk = z
   .object({
     response: z.string().optional(),
     p: z.string().optional(),
-    usage: LlmUsage.partial().optional(),
+    // OpenAI-compatible servers send `"usage": null` on every chunk but the last.
+    usage: LlmUsage.partial().nullish(),
+    /** Set by the offline stand-in: which engine wrote the reply. */
+    engine: z.string().optional(),
     choices: z
       .array(z.object({ delta: z.object({ content: z.string().nullish() }).passthrough().optional(), finish_reason: z.string().nullish() }).passthrough())
       .optional(),

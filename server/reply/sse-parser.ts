@@ -6,6 +6,8 @@ export type LlmStreamEvent =
   | { type: "delta"; text: string }
   | { type: "usage"; promptTokens: number; completionTokens: number }
   | { type: "malformed"; raw: string }
+  /** Which engine wrote the reply; only the offline stand-in says so. */
+  | { type: "engine"; engine: string }
   | { type: "end"; sawDone: boolean }; // always the last event
 
 export interface SseDecoderOptions {
@@ -161,6 +163,7 @@ export function parseLlmPayload(data: string): LlmStreamEvent[] {
   if (events.length === 0 && chunk.response === undefined && chunk.choices === undefined && ("error" in chunk || "errors" in chunk)) {
     return [{ type: "malformed", raw: data }];
   }
+  if (chunk.engine) events.push({ type: "engine", engine: chunk.engine });
   return events;
 }
 

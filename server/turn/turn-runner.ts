@@ -232,6 +232,8 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, cancel: Ab
         usage.promptTokens = ev.promptTokens;
         usage.completionTokens = ev.completionTokens;
         usageReported = true;
+      } else if (ev.type === "engine") {
+        engines.add(ev.engine);
       } else if (ev.type === "end") {
         sawDone = ev.sawDone;
       }

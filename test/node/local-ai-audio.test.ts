@@ -1,17 +1,8 @@
-// Pure audio helpers of the offline stand-in (local-ai/audio.ts) and the WER helper.
+// Pure audio helpers of the offline stand-in (local-ai/audio.ts: what server/audio/ lacks) and the WER helper.
 import { describe, expect, it } from "vitest";
-import {
-  alawToLinear,
-  decodeWav,
-  encodeWav,
-  floatToPcm16,
-  linearToAlaw,
-  linearToMulaw,
-  mulawToLinear,
-  resample,
-  sniffContainer,
-  wavToPcm16Mono,
-} from "../../local-ai/audio.ts";
+import { float32ToInt16 } from "../../server/audio/pcm.ts";
+import { encodeWav as encodePcm16Wav } from "../../server/audio/wav.ts";
+import { AudioFormatError, alawToLinear, decodeWav, encodeWav, linearToAlaw, linearToMulaw, mulawToLinear, resample, wavToPcm16Mono } from "../../local-ai/audio.ts";
 import { wordErrorRate, wordErrors } from "../../local-ai/wer.ts";
 
 function sine(freq: number, rate: number, seconds: number, amp = 0.5): Float32Array {
@@ -54,24 +45,13 @@ function wavBytes(opts: { format: number; channels: number; rate: number; bits: 
   return out;
 }
 
-describe("sniffContainer", () => {
-  it("recognises the containers a client or TTS might send", () => {
-    expect(sniffContainer(encodeWav(new Int16Array(10), 16000))).toBe("wav");
-    expect(sniffContainer(new Uint8Array([0x49, 0x44, 0x33, 4, 0]))).toBe("mp3");
-    expect(sniffContainer(new Uint8Array([0xff, 0xfb, 0x90, 0x00]))).toBe("mp3");
-    expect(sniffContainer(new TextEncoder().encode("OggS\0\0"))).toBe("ogg");
-    expect(sniffContainer(new Uint8Array([0x1a, 0x45, 0xdf, 0xa3, 1]))).toBe("webm");
-    expect(sniffContainer(new TextEncoder().encode('{"error":"x"}'))).toBe("unknown");
-  });
-});
-
 describe("decodeWav", () => {
-  it("round-trips PCM16 written by encodeWav", () => {
+  it("reads PCM16 written by the server's encodeWav", () => {
     const pcm = Int16Array.from([0, 1000, -1000, 32767, -32768]);
-    const d = decodeWav(encodeWav(pcm, 22050));
+    const d = decodeWav(encodePcm16Wav(pcm, 22050));
     expect(d.sampleRate).toBe(22050);
     expect(d.channels).toBe(1);
-    expect(Array.from(floatToPcm16(d.samples))).toEqual([0, 1000, -1000, 32767, -32768]);
+    expect(Array.from(d.samples)).toEqual(Array.from(pcm, (s) => Math.fround(s / 32768)));
   });
 
   it("averages stereo, reads 8/24-bit PCM, float, extensible headers and skips other chunks", () => {
@@ -94,13 +74,15 @@ describe("decodeWav", () => {
   });
 
   it("takes the rest of the file when a streaming writer left the data size unset", () => {
-    const wav = encodeWav(Int16Array.from([1, 2, 3, 4]), 16000);
+    const wav = encodePcm16Wav(Int16Array.from([1, 2, 3, 4]), 16000);
     new DataView(wav.buffer).setUint32(40, 0xffffffff, true);
     expect(decodeWav(wav).samples.length).toBe(4);
   });
 
   it("rejects what is not a WAV with a clear message", () => {
     expect(() => decodeWav(new Uint8Array([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0, 0, 0]))).toThrow(/expected a WAV .*got MP3/);
+    expect(() => decodeWav(new TextEncoder().encode("OggS\0\0\0\0\0\0\0\0"))).toThrow(/expected a WAV .*looks like Ogg/);
+    expect(() => decodeWav(new TextEncoder().encode('{"error":"x"}'))).toThrow(AudioFormatError);
     expect(() => decodeWav(wavBytes({ format: 85, channels: 1, rate: 16000, bits: 16, data: new Uint8Array(4) }))).toThrow(/unsupported WAV encoding/);
   });
 });
@@ -128,11 +110,18 @@ describe("resample", () => {
   });
 
   it("wavToPcm16Mono converts any WAV to 16 kHz mono PCM16", () => {
-    const x = floatToPcm16(sine(500, 44100, 1));
-    const r = wavToPcm16Mono(encodeWav(x, 44100));
+    const x = float32ToInt16(sine(500, 44100, 1));
+    const r = wavToPcm16Mono(encodePcm16Wav(x, 44100));
     expect(r.sourceRate).toBe(44100);
     expect(r.durationSec).toBeCloseTo(1, 3);
     expect(r.pcm.length).toBe(16000);
+  });
+
+  it("wavToPcm16Mono passes 16 kHz mono PCM16 (what the server sends) through sample for sample", () => {
+    const x = Int16Array.from([0, 1, -1, 32767, -32768, 12345]);
+    const r = wavToPcm16Mono(encodePcm16Wav(x, 16000));
+    expect(Array.from(r.pcm)).toEqual(Array.from(x));
+    expect(r.durationSec).toBeCloseTo(6 / 16000, 9);
   });
 });
 
@@ -147,13 +136,16 @@ describe("G.711", () => {
     }
   });
 
-  it("writes mu-law WAVs that decode back", () => {
-    const pcm = floatToPcm16(sine(300, 8000, 0.1));
-    const wav = encodeWav(pcm, 8000, "mulaw");
-    expect(wav.length).toBe(44 + pcm.length);
-    const d = decodeWav(wav);
-    expect(d.sampleRate).toBe(8000);
-    expect(toneLevel(d.samples, 300, 8000)).toBeCloseTo(0.5, 1);
+  it("writes mu-law and A-law WAVs that decode back; linear16 is the server's PCM16 WAV", () => {
+    const pcm = float32ToInt16(sine(300, 8000, 0.1));
+    for (const encoding of ["mulaw", "alaw"] as const) {
+      const wav = encodeWav(pcm, 8000, encoding);
+      expect(wav.length).toBe(44 + pcm.length);
+      const d = decodeWav(wav);
+      expect(d.sampleRate).toBe(8000);
+      expect(toneLevel(d.samples, 300, 8000)).toBeCloseTo(0.5, 1);
+    }
+    expect(encodeWav(pcm, 8000)).toEqual(encodePcm16Wav(pcm, 8000));
   });
 });
 

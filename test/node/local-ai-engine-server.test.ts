@@ -11,7 +11,9 @@ import {
   WhisperTurboOutput,
 } from "../../server/models/model-schemas.ts";
 import { sniffAudio } from "../../server/audio/audio-container.ts";
-import { decodeWav, encodeWav, floatToPcm16, resample } from "../../local-ai/audio.ts";
+import { float32ToInt16 } from "../../server/audio/pcm.ts";
+import { encodeWav } from "../../server/audio/wav.ts";
+import { decodeWav, resample } from "../../local-ai/audio.ts";
 import { startEngineServer, type EngineServer, type HealthReport } from "../../local-ai/engine-server.ts";
 import { wordErrorRate } from "../../local-ai/wer.ts";
 import { b64, callModel, speak, ssePayloads, unb64 } from "./local-ai-support.ts";
@@ -58,15 +60,10 @@ describe("engine server", () => {
 
   it("whisper and whisper-tiny-en: byte array of a 48 kHz stereo WAV -> text, word_count", async () => {
     const mono16k = decodeWav(await speak("set a timer for ten minutes"));
-    const up = floatToPcm16(resample(mono16k.samples, 16000, 48000));
+    const up = float32ToInt16(resample(mono16k.samples, 16000, 48000));
     const stereo = new Int16Array(up.length * 2);
     for (let i = 0; i < up.length; i++) stereo[2 * i] = stereo[2 * i + 1] = up[i]!;
-    // encodeWav writes mono; patch the header to 2 channels for a real stereo file.
-    const wav = encodeWav(stereo, 48000);
-    const dv = new DataView(wav.buffer);
-    dv.setUint16(22, 2, true);
-    dv.setUint32(28, 48000 * 4, true);
-    dv.setUint16(32, 4, true);
+    const wav = encodeWav(stereo, 48000, 2);
     for (const model of ["@cf/openai/whisper", "@cf/openai/whisper-tiny-en"]) {
       const out = await json(await callModel(server.url, model, { audio: Array.from(wav) }));
       const parsed = WhisperOutput.parse(out);

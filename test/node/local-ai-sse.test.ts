@@ -1,7 +1,9 @@
-// SSE in Workers AI's format and the OpenAI-compatible stream re-emission (local-ai/sse.ts).
+// SSE in Workers AI's format and the OpenAI-compatible stream re-emission (local-ai/sse.ts). The
+// SSE framing itself is the server's SseDecoder (tested in sse-parser.test.ts).
 import { describe, expect, it } from "vitest";
 import { LlmStreamChunk, StandInMarker } from "../../server/models/model-schemas.ts";
-import { estimateTokens, makeUsage, openAiSsePieces, splitTokens, SseParser, workersAiSse, type StreamPiece } from "../../local-ai/sse.ts";
+import { readLlmStream, SseDecoder } from "../../server/reply/sse-parser.ts";
+import { estimateTokens, makeUsage, openAiSsePieces, splitTokens, workersAiSse, type StreamPiece } from "../../local-ai/sse.ts";
 
 async function* from<T>(items: T[]): AsyncGenerator<T> {
   for (const i of items) yield i;
@@ -32,32 +34,33 @@ describe("workersAiSse", () => {
         'data: {"response":"","usage":{"prompt_tokens":7,"completion_tokens":2,"total_tokens":9}}\n\n' +
         "data: [DONE]\n\n",
     );
-    const payloads = new SseParser().push(text);
+    const payloads = new SseDecoder().push(text);
     expect(payloads.at(-1)).toBe("[DONE]");
     for (const p of payloads.slice(0, -1)) expect(LlmStreamChunk.safeParse(JSON.parse(p)).success).toBe(true);
     expect(StandInMarker.parse(JSON.parse(payloads[0]!)).engine).toBe("offline-responder");
   });
 
+  it("is read by the server's readLlmStream: deltas, the engine, usage, then end with [DONE] seen", async () => {
+    const text = (await collect(workersAiSse(from<StreamPiece>([{ token: "Hi" }, { token: "!" }, { usage: makeUsage(3, 2) }]), "x", () => makeUsage(0, 0)))).join("");
+    const bytes = new TextEncoder().encode(text);
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < bytes.length; i += 5) c.enqueue(bytes.subarray(i, i + 5));
+        c.close();
+      },
+    });
+    expect(await collect(readLlmStream(stream))).toEqual([
+      { type: "delta", text: "Hi" },
+      { type: "engine", engine: "x" },
+      { type: "delta", text: "!" },
+      { type: "usage", promptTokens: 3, completionTokens: 2 },
+      { type: "end", sawDone: true },
+    ]);
+  });
+
   it("estimates usage when the source gives none, and marks an empty reply's only event", async () => {
     const text = (await collect(workersAiSse(from<StreamPiece>([]), "x", (n) => makeUsage(5, n)))).join("");
     expect(text).toBe('data: {"response":"","usage":{"prompt_tokens":5,"completion_tokens":0,"total_tokens":5},"engine":"x"}\n\ndata: [DONE]\n\n');
-  });
-});
-
-describe("SseParser", () => {
-  it("reassembles events split anywhere, with CRLF, comments and multi-line data", () => {
-    const wire = ': keep-alive\r\n\r\ndata: {"a":1}\r\n\r\nevent: x\ndata: line1\ndata: line2\n\ndata:[DONE]\n\n';
-    for (let cut = 0; cut < wire.length; cut++) {
-      const p = new SseParser();
-      const got = [...p.push(wire.slice(0, cut)), ...p.push(wire.slice(cut)), ...p.end()];
-      expect(got).toEqual(['{"a":1}', "line1\nline2", "[DONE]"]);
-    }
-  });
-
-  it("returns a final event that lacks the blank line", () => {
-    const p = new SseParser();
-    expect(p.push('data: {"x":1}')).toEqual([]);
-    expect(p.end()).toEqual(['{"x":1}']);
   });
 });
 
@@ -81,13 +84,20 @@ describe("openAiSsePieces", () => {
 
   it("re-emits as Workers AI SSE that the server's schema accepts", async () => {
     const text = (await collect(workersAiSse(openAiSsePieces(from([openAiStream])), "openai-compatible:http://x/v1", () => makeUsage(0, 0)))).join("");
-    const payloads = new SseParser().push(text);
+    const payloads = new SseDecoder().push(text);
     expect(payloads).toEqual([
       '{"response":"Hel","engine":"openai-compatible:http://x/v1"}',
       '{"response":"lo."}',
       '{"response":"","usage":{"prompt_tokens":12,"completion_tokens":2,"total_tokens":14}}',
       "[DONE]",
     ]);
+  });
+
+  it('accepts the `"usage": null` that OpenAI-style servers put on every chunk but the last', async () => {
+    const wire =
+      'data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}],"usage":null}\n\n' +
+      'data: {"choices":[],"usage":{"prompt_tokens":4,"completion_tokens":1,"total_tokens":5}}\n\ndata: [DONE]\n\n';
+    expect(await collect(openAiSsePieces(from([wire])))).toEqual([{ token: "a" }, { usage: makeUsage(4, 1) }]);
   });
 
   it("stops at [DONE], and fails on an error event or malformed JSON", async () => {

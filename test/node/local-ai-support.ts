@@ -1,6 +1,7 @@
 // Shared helpers for the local-ai tests (not a test file itself).
 import { Flite } from "../../local-ai/engines/flite.ts";
-import { SseParser } from "../../local-ai/sse.ts";
+import { base64ToBytes, bytesToBase64 } from "../../server/audio/base64.ts";
+import { SseDecoder } from "../../server/reply/sse-parser.ts";
 
 let flite: Flite | undefined;
 
@@ -16,9 +17,9 @@ export async function callModel(base: string, model: string, inputs: unknown): P
 
 /** The `data:` payloads of an SSE body. */
 export async function ssePayloads(res: Response): Promise<string[]> {
-  const p = new SseParser();
+  const p = new SseDecoder();
   return [...p.push(await res.text()), ...p.end()];
 }
 
-export const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
-export const unb64 = (s: string) => new Uint8Array(Buffer.from(s, "base64"));
+export const b64 = bytesToBase64;
+export const unb64 = base64ToBytes;

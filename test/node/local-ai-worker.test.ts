@@ -9,9 +9,9 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LlmStreamChunk, MelottsOutput, StandInMarker, WhisperTurboOutput } from "../../server/models/model-schemas.ts";
+import { SseDecoder } from "../../server/reply/sse-parser.ts";
 import { decodeWav } from "../../local-ai/audio.ts";
 import { startEngineServer, type EngineServer } from "../../local-ai/engine-server.ts";
-import { SseParser } from "../../local-ai/sse.ts";
 import { b64, speak, unb64 } from "./local-ai-support.ts";
 
 const standIn = buildSync({
@@ -100,7 +100,7 @@ describe("local-ai Worker (service binding AI, JS RPC)", () => {
     const r = await run(mf, "@cf/meta/llama-3.1-8b-instruct-fp8", { messages: [{ role: "user", content: "what time is it" }], stream: true });
     expect(r.kind).toBe("stream");
     const text = Buffer.from((r as { base64: string }).base64, "base64").toString("utf8");
-    const payloads = new SseParser().push(text);
+    const payloads = new SseDecoder().push(text);
     expect(payloads.at(-1)).toBe("[DONE]");
     const events = payloads.slice(0, -1).map((p) => LlmStreamChunk.parse(JSON.parse(p)));
     expect(StandInMarker.parse(events[0]).engine).toBe("offline-responder");

@@ -321,3 +321,16 @@ describe("parseLlmPayload", () => {
     expect(parseLlmPayload('{"error":"capacity"}')).toEqual([{ type: "malformed", raw: '{"error":"capacity"}' }]);
   });
 });
+
+describe("stand-in and OpenAI-compatible extras", () => {
+  it("reports the engine named in a chunk, after its text", () => {
+    expect(parseLlmPayload('{"response":"Hi","engine":"offline-responder"}')).toEqual([
+      { type: "delta", text: "Hi" },
+      { type: "engine", engine: "offline-responder" },
+    ]);
+  });
+
+  it('accepts "usage": null on OpenAI-style chunks', () => {
+    expect(parseLlmPayload('{"choices":[{"delta":{"content":"Yo"}}],"usage":null}')).toEqual([{ type: "delta", text: "Yo" }]);
+  });
+});

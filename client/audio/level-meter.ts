@@ -1,0 +1,74 @@
+// Input level meter: per-frame RMS -> smoothed 0..1 display level (fast attack, slow release).
+// Pure: no DOM.
+
+export function toDbfs(linear: number): number {
+  return linear > 1e-10 ? 20 * Math.log10(linear) : -200;
+}
+
+export interface LevelMeterOptions {
+  /** Level shown as empty. Default -60 dBFS. */
+  floorDb?: number;
+  /** Level shown as full. Default -6 dBFS. */
+  ceilingDb?: number;
+  attackMs?: number;
+  releaseMs?: number;
+}
+
+export class LevelMeter {
+  private readonly floorDb: number;
+  private readonly ceilingDb: number;
+  private readonly attackMs: number;
+  private readonly releaseMs: number;
+  private db: number;
+  private peakHoldDb: number;
+  private peakAgeMs = 0;
+
+  constructor(options: LevelMeterOptions = {}) {
+    this.floorDb = options.floorDb ?? -60;
+    this.ceilingDb = options.ceilingDb ?? -6;
+    this.attackMs = options.attackMs ?? 15;
+    this.releaseMs = options.releaseMs ?? 250;
+    this.db = this.floorDb;
+    this.peakHoldDb = this.floorDb;
+  }
+
+  /** Feed one frame's RMS (linear) lasting `frameMs`; returns the display level 0..1. */
+  update(rms: number, frameMs: number): number {
+    const target = Math.max(this.floorDb, toDbfs(rms));
+    const tau = target > this.db ? this.attackMs : this.releaseMs;
+    const a = 1 - Math.exp(-frameMs / tau);
+    this.db += (target - this.db) * a;
+    this.peakAgeMs += frameMs;
+    if (this.db >= this.peakHoldDb || this.peakAgeMs > 1000) {
+      this.peakHoldDb = this.db;
+      this.peakAgeMs = 0;
+    }
+    return this.level;
+  }
+
+  /** Smoothed level in dBFS. */
+  get levelDb(): number {
+    return this.db;
+  }
+
+  /** Smoothed level mapped to 0..1. */
+  get level(): number {
+    return this.map(this.db);
+  }
+
+  /** Recent peak (held for 1 s), 0..1. */
+  get peak(): number {
+    return this.map(this.peakHoldDb);
+  }
+
+  reset(): void {
+    this.db = this.floorDb;
+    this.peakHoldDb = this.floorDb;
+    this.peakAgeMs = 0;
+  }
+
+  private map(db: number): number {
+    const x = (db - this.floorDb) / (this.ceilingDb - this.floorDb);
+    return x < 0 ? 0 : x > 1 ? 1 : x;
+  }
+}

@@ -1,0 +1,153 @@
+// The assistant's voice: one AudioWorkletNode holding the jitter buffer for the whole session.
+// Decoded segments are pushed in order; stop() resolves with where playback was cut.
+import type { SegmentEvent } from "../../shared/protocol.ts";
+import { decodeSegment } from "./decoder.ts";
+import { Resampler } from "./resampler.ts";
+import type { PlaybackEvent, PlaybackPosition, PlaybackStats } from "./ring-buffer.ts";
+import workletUrl from "./playback-worklet.ts?worker&url";
+import { PLAYBACK_PROCESSOR, type MainToPlayback, type PlaybackToMain } from "./worklet-messages.ts";
+
+export interface PlaybackHandlers {
+  /** A ring-buffer event, with the AudioContext time at which it is heard. */
+  event(event: PlaybackEvent, heardAt: number): void;
+  progress(position: PlaybackPosition | null, stats: PlaybackStats, active: boolean): void;
+  decodeError(header: SegmentEvent, error: unknown): void;
+}
+
+export class Playback {
+  private node: AudioWorkletNode | null = null;
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly dropped = new Set<string>();
+  private stopWaiters: Array<(pos: PlaybackPosition | null) => void> = [];
+  private activeValue = false;
+  stats: PlaybackStats = { playedSamples: 0, underruns: 0, gapSamples: 0, segmentsPlayed: 0, repliesFinished: 0, repliesStopped: 0 };
+  position: PlaybackPosition | null = null;
+
+  constructor(
+    private readonly ctx: AudioContext,
+    private readonly handlers: PlaybackHandlers,
+  ) {}
+
+  async init(): Promise<void> {
+    if (this.node) return;
+    await this.ctx.audioWorklet.addModule(workletUrl);
+    const node = new AudioWorkletNode(this.ctx, PLAYBACK_PROCESSOR, {
+      numberOfInputs: 0,
+      numberOfOutputs: 1,
+      outputChannelCount: [1],
+    });
+    node.port.onmessage = (e: MessageEvent<PlaybackToMain>) => this.onMessage(e.data);
+    node.connect(this.ctx.destination);
+    this.node = node;
+    // Build the resampling kernels for the usual TTS rates and warm the JIT now, so the first
+    // reply's first sentence is not decoded by cold code (that cost ~40 ms of time to first audio).
+    for (const rate of [16_000, 22_050, 24_000, 44_100, 48_000]) {
+      if (rate !== this.ctx.sampleRate) Resampler.convert(new Float32Array(4096), rate, this.ctx.sampleRate);
+    }
+  }
+
+  /** Is reply audio playing or queued? */
+  get active(): boolean {
+    return this.activeValue;
+  }
+
+  get sampleRate(): number {
+    return this.ctx.sampleRate;
+  }
+
+  /**
+   * Decode and queue a segment. Segments of one reply are queued strictly in arrival order; each
+   * is pushed in pieces as it is decoded, so playback starts before the whole sentence is decoded.
+   */
+  enqueue(header: SegmentEvent, bytes: ArrayBuffer): void {
+    const replyId = header.replyId;
+    if (this.dropped.has(replyId)) return;
+    const prev = this.chains.get(replyId) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      if (this.dropped.has(replyId)) return;
+      try {
+        await decodeSegment(this.ctx, header, bytes, (samples, last) => {
+          if (this.dropped.has(replyId)) return;
+          if (samples.length === 0 && !last) return;
+          this.activeValue = true;
+          this.post({ type: "push", replyId, segment: header.index, samples, complete: last }, [samples.buffer as ArrayBuffer]);
+        });
+      } catch (err) {
+        this.handlers.decodeError(header, err);
+      }
+    });
+    this.chains.set(replyId, next);
+  }
+
+  /** No more segments for this reply (after those already enqueued). */
+  endReply(replyId: string): void {
+    const chain = this.chains.get(replyId) ?? Promise.resolve();
+    void chain.then(() => {
+      this.chains.delete(replyId);
+      this.post({ type: "end", replyId });
+    });
+  }
+
+  /**
+   * Stop now (8 ms fade) and drop everything queued, including segments of these replies still
+   * being decoded or arriving later. Resolves with where playback was cut (null if nothing played).
+   */
+  stop(replyIds: Iterable<string> = []): Promise<PlaybackPosition | null> {
+    for (const id of replyIds) this.drop(id);
+    for (const id of this.chains.keys()) this.drop(id);
+    if (this.position) this.drop(this.position.replyId);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(this.activeValue ? this.position : null), 150);
+      const done = (pos: PlaybackPosition | null) => {
+        clearTimeout(timer);
+        this.stopWaiters = this.stopWaiters.filter((w) => w !== done);
+        resolve(pos);
+      };
+      this.stopWaiters.push(done);
+      this.post({ type: "stop" });
+    });
+  }
+
+  /** New conversation: forget the per-reply decode chains (dropped replies stay dropped). */
+  reset(): void {
+    this.chains.clear();
+  }
+
+  private drop(replyId: string): void {
+    this.dropped.add(replyId);
+    if (this.dropped.size > 64) this.dropped.delete(this.dropped.values().next().value as string);
+  }
+
+  private post(message: MainToPlayback, transfer: Transferable[] = []): void {
+    this.node?.port.postMessage(message, transfer);
+  }
+
+  private onMessage(m: PlaybackToMain): void {
+    if (m.type === "progress") {
+      this.stats = m.stats;
+      this.position = m.position;
+      this.activeValue = m.active;
+      this.handlers.progress(m.position, m.stats, m.active);
+      if (!m.active) this.resolveStop(null);
+      return;
+    }
+    const ev = m.event;
+    if (ev.type === "segment-start") this.activeValue = true;
+    if (ev.type === "segment-start" || ev.type === "segment-end") {
+      this.position = { replyId: ev.replyId, segment: ev.segment, playedMs: ev.type === "segment-end" ? ev.playedMs : 0 };
+    }
+    if (ev.type === "finished") this.activeValue = false;
+    if (ev.type === "stopped") {
+      this.activeValue = false;
+      this.resolveStop({ replyId: ev.replyId, segment: ev.segment, playedMs: ev.playedMs });
+    }
+    const latency = (this.ctx as AudioContext & { outputLatency?: number }).outputLatency ?? 0;
+    this.handlers.event(ev, m.time + (Number.isFinite(latency) ? latency : 0));
+  }
+
+  private resolveStop(pos: PlaybackPosition | null): void {
+    const waiters = this.stopWaiters;
+    this.stopWaiters = [];
+    for (const w of waiters) w(pos);
+  }
+}

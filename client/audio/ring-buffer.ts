@@ -1,0 +1,318 @@
+// Playback jitter buffer: a growable float ring holding decoded reply audio, tagged per segment.
+// The playback worklet calls read() once per render quantum; segments play back to back with no
+// gap, a start-up prebuffer absorbs jitter when audio arrives in pieces, an underrun is counted
+// only when audio of the same reply resumes after the buffer ran dry (a real gap mid-reply), and
+// stop() fades out over a few milliseconds (no click) and drops everything queued.
+// Pure: no DOM, no Web Audio, so it is unit-tested in Node.
+
+export interface PlaybackPosition {
+  replyId: string;
+  segment: number;
+  /** Milliseconds of this segment played so far. */
+  playedMs: number;
+}
+
+export type PlaybackEvent =
+  /** First sample of a segment played, `offset` samples into this read() block. */
+  | { type: "segment-start"; replyId: string; segment: number; offset: number; firstOfReply: boolean }
+  | { type: "segment-end"; replyId: string; segment: number; playedMs: number; offset: number }
+  /** The buffer ran dry before the reply was marked ended (may turn out to be the natural end). */
+  | { type: "starved"; replyId: string; offset: number }
+  /** Audio of the same reply resumed after running dry: a gap the listener heard. */
+  | { type: "underrun"; replyId: string; gapMs: number }
+  /** The reply played to its end. */
+  | ({ type: "finished"; offset: number } & PlaybackPosition)
+  /** stop() completed: where playback was cut. */
+  | ({ type: "stopped"; offset: number } & PlaybackPosition);
+
+export interface RingBufferOptions {
+  /** Initial capacity in samples (rounded up to a power of two; grows as needed). */
+  initialCapacity?: number;
+  /** Audio to collect before starting a reply when it arrives in pieces. Default 60 ms. */
+  prebufferMs?: number;
+  /** Fade-out on stop. Default 8 ms. */
+  fadeMs?: number;
+}
+
+interface QueuedSegment {
+  replyId: string;
+  segment: number;
+  /** Absolute sample indices [start, end) in the stream written so far. */
+  start: number;
+  end: number;
+  /** All of the segment's audio has been pushed. */
+  complete: boolean;
+  started: boolean;
+}
+
+type Mode = "idle" | "playing" | "starved";
+
+export interface PlaybackStats {
+  /** Samples output from the buffer (not silence). */
+  playedSamples: number;
+  underruns: number;
+  /** Total silence inserted by underruns, in samples. */
+  gapSamples: number;
+  segmentsPlayed: number;
+  repliesFinished: number;
+  repliesStopped: number;
+}
+
+export class PlaybackRingBuffer {
+  readonly sampleRate: number;
+  private ring: Float32Array;
+  private readIdx = 0;
+  private writeIdx = 0;
+  private queue: QueuedSegment[] = [];
+  private readonly ended = new Set<string>();
+  private readonly startedReplies = new Set<string>();
+  /** Replies cut by stop(): late audio for them is discarded. */
+  private readonly dropped = new Set<string>();
+  private mode: Mode = "idle";
+  private starvedReply: string | null = null;
+  private starvedSamples = 0;
+  private last: PlaybackPosition | null = null;
+  private readonly prebuffer: number;
+  private readonly fadeLength: number;
+  private stopping = false;
+  private fadeLeft = 0;
+  readonly stats: PlaybackStats = {
+    playedSamples: 0,
+    underruns: 0,
+    gapSamples: 0,
+    segmentsPlayed: 0,
+    repliesFinished: 0,
+    repliesStopped: 0,
+  };
+
+  constructor(sampleRate: number, options: RingBufferOptions = {}) {
+    this.sampleRate = sampleRate;
+    let cap = 1024;
+    while (cap < (options.initialCapacity ?? sampleRate * 10)) cap *= 2;
+    this.ring = new Float32Array(cap);
+    this.prebuffer = Math.round(((options.prebufferMs ?? 60) * sampleRate) / 1000);
+    this.fadeLength = Math.max(1, Math.round(((options.fadeMs ?? 8) * sampleRate) / 1000));
+  }
+
+  /** Samples queued and not yet played. */
+  get bufferedSamples(): number {
+    return this.writeIdx - this.readIdx;
+  }
+
+  get bufferedMs(): number {
+    return (this.bufferedSamples * 1000) / this.sampleRate;
+  }
+
+  get capacity(): number {
+    return this.ring.length;
+  }
+
+  /** Is a reply audible right now (or about to be, or waiting on more audio)? */
+  get active(): boolean {
+    return this.mode !== "idle" || this.queue.length > 0;
+  }
+
+  /** Where playback is: the segment playing now, or the last one played. */
+  get position(): PlaybackPosition | null {
+    const seg = this.queue[0];
+    if (seg && seg.started) return { replyId: seg.replyId, segment: seg.segment, playedMs: this.ms(this.readIdx - seg.start) };
+    return this.last ? { ...this.last } : null;
+  }
+
+  /**
+   * Queue audio for a reply segment. A segment may arrive in several pieces (complete=false on all
+   * but the last); pieces of the segment at the tail of the queue are appended to it.
+   */
+  push(replyId: string, segment: number, samples: Float32Array, complete = true): void {
+    if (this.dropped.has(replyId)) return;
+    const tail = this.queue[this.queue.length - 1];
+    const continues = !!tail && tail.replyId === replyId && tail.segment === segment && !tail.complete;
+    if (samples.length === 0) {
+      if (continues && complete) tail.complete = true;
+      return;
+    }
+    const n = samples.length;
+    this.ensureSpace(n);
+    const cap = this.ring.length;
+    let w = this.writeIdx % cap;
+    const first = Math.min(n, cap - w);
+    this.ring.set(first === n ? samples : samples.subarray(0, first), w);
+    if (first < n) this.ring.set(samples.subarray(first), 0);
+    w = this.writeIdx;
+    this.writeIdx += n;
+    if (continues) {
+      tail.end = this.writeIdx;
+      tail.complete = complete;
+    } else {
+      this.queue.push({ replyId, segment, start: w, end: this.writeIdx, complete, started: false });
+    }
+  }
+
+  /** No more audio will come for this reply: when the buffer drains, it has finished. */
+  endReply(replyId: string): void {
+    this.remember(this.ended, replyId);
+  }
+
+  /**
+   * Fade out and drop everything queued. The `stopped` event comes from the read() that completes the
+   * fade (a few ms). Returns false when nothing was playing or queued.
+   */
+  stop(): boolean {
+    if (!this.active) return false;
+    if (!this.stopping) {
+      this.stopping = true;
+      this.fadeLeft = this.fadeLength;
+    }
+    return true;
+  }
+
+  /** Fill `out` with the next samples (silence when there is nothing to play). */
+  read(out: Float32Array): PlaybackEvent[] {
+    const events: PlaybackEvent[] = [];
+    const L = out.length;
+    let i = 0;
+    while (i < L) {
+      if (this.stopping && (this.fadeLeft <= 0 || this.mode !== "playing")) {
+        this.completeStop(events, i);
+        continue;
+      }
+      if (this.mode !== "playing" && !this.tryStart(events, i)) {
+        out.fill(0, i);
+        if (this.mode === "starved") this.starvedSamples += L - i;
+        break;
+      }
+      const seg = this.queue[0]!;
+      if (!seg.started) {
+        seg.started = true;
+        const firstOfReply = !this.startedReplies.has(seg.replyId);
+        this.remember(this.startedReplies, seg.replyId);
+        events.push({ type: "segment-start", replyId: seg.replyId, segment: seg.segment, offset: i, firstOfReply });
+      }
+      let take = Math.min(seg.end - this.readIdx, L - i);
+      if (this.stopping) take = Math.min(take, this.fadeLeft);
+      if (take > 0) {
+        this.copyOut(out, i, take);
+        i += take;
+        this.readIdx += take;
+        this.stats.playedSamples += take;
+      }
+      if (this.readIdx >= seg.end) {
+        if (!seg.complete && this.queue.length === 1) {
+          // The rest of this segment has not arrived yet.
+          this.starve(seg, events, i);
+          continue;
+        }
+        this.queue.shift();
+        this.stats.segmentsPlayed++;
+        this.last = { replyId: seg.replyId, segment: seg.segment, playedMs: this.ms(seg.end - seg.start) };
+        events.push({ type: "segment-end", replyId: seg.replyId, segment: seg.segment, playedMs: this.last.playedMs, offset: i });
+        const next = this.queue[0];
+        if (!next) {
+          if (this.ended.has(seg.replyId)) this.finish(events, i);
+          else this.starve(seg, events, i);
+        } else if (next.replyId !== seg.replyId && this.ended.has(seg.replyId)) {
+          this.stats.repliesFinished++;
+          events.push({ type: "finished", offset: i, ...this.last });
+        }
+      }
+    }
+    return events;
+  }
+
+  private tryStart(events: PlaybackEvent[], offset: number): boolean {
+    const head = this.queue[0];
+    if (this.mode === "starved" && this.starvedReply !== null) {
+      const resumesSameReply = head !== undefined && head.replyId === this.starvedReply;
+      if (!resumesSameReply && this.ended.has(this.starvedReply)) {
+        this.finish(events, offset);
+      } else if (!resumesSameReply && head !== undefined) {
+        // A different reply arrived: the starved one was abandoned upstream (not a gap we caused).
+        this.mode = "idle";
+        this.starvedReply = null;
+      }
+    }
+    if (!head) return false;
+    const available = this.writeIdx - this.readIdx;
+    const ready = available >= this.prebuffer || head.complete || this.ended.has(head.replyId);
+    if (!ready || available <= 0) return false;
+    if (this.mode === "starved" && this.starvedReply === head.replyId) {
+      this.stats.underruns++;
+      this.stats.gapSamples += this.starvedSamples;
+      events.push({ type: "underrun", replyId: head.replyId, gapMs: this.ms(this.starvedSamples) });
+    }
+    this.mode = "playing";
+    this.starvedReply = null;
+    this.starvedSamples = 0;
+    return true;
+  }
+
+  private starve(seg: QueuedSegment, events: PlaybackEvent[], offset: number): void {
+    this.mode = "starved";
+    this.starvedReply = seg.replyId;
+    this.starvedSamples = 0;
+    events.push({ type: "starved", replyId: seg.replyId, offset });
+  }
+
+  private finish(events: PlaybackEvent[], offset: number): void {
+    this.mode = "idle";
+    this.starvedReply = null;
+    this.starvedSamples = 0;
+    this.stats.repliesFinished++;
+    if (this.last) events.push({ type: "finished", offset, ...this.last });
+  }
+
+  private completeStop(events: PlaybackEvent[], offset: number): void {
+    const pos = this.position;
+    this.stopping = false;
+    this.fadeLeft = 0;
+    this.readIdx = this.writeIdx;
+    this.mode = "idle";
+    this.starvedReply = null;
+    this.starvedSamples = 0;
+    this.stats.repliesStopped++;
+    for (const seg of this.queue) this.remember(this.dropped, seg.replyId);
+    if (pos) this.remember(this.dropped, pos.replyId);
+    this.queue = [];
+    if (pos) {
+      events.push({ type: "stopped", offset, ...pos });
+    }
+    this.last = null;
+  }
+
+  private copyOut(out: Float32Array, at: number, n: number): void {
+    const cap = this.ring.length;
+    const r = this.readIdx % cap;
+    const first = Math.min(n, cap - r);
+    out.set(this.ring.subarray(r, r + first), at);
+    if (first < n) out.set(this.ring.subarray(0, n - first), at + first);
+    if (this.stopping) {
+      // Linear ramp from the current fade gain down to zero at the end of the fade.
+      for (let k = 0; k < n; k++) {
+        const left = this.fadeLeft - k;
+        out[at + k]! *= left / this.fadeLength;
+      }
+      this.fadeLeft -= n;
+    }
+  }
+
+  private ensureSpace(n: number): void {
+    const need = this.writeIdx - this.readIdx + n;
+    if (need <= this.ring.length) return;
+    let cap = this.ring.length;
+    while (cap < need) cap *= 2;
+    const grown = new Float32Array(cap);
+    const old = this.ring;
+    const oldCap = old.length;
+    for (let idx = this.readIdx; idx < this.writeIdx; idx++) grown[idx % cap] = old[idx % oldCap]!;
+    this.ring = grown;
+  }
+
+  private remember(set: Set<string>, id: string): void {
+    set.add(id);
+    if (set.size > 64) set.delete(set.values().next().value as string);
+  }
+
+  private ms(samples: number): number {
+    return (samples * 1000) / this.sampleRate;
+  }
+}

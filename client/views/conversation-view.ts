@@ -1,0 +1,282 @@
+// The conversation: user and assistant bubbles. Assistant text streams in as it is generated and
+// is shown "spoken" (full colour) as each segment starts playing, unspoken text dimmed; an
+// interrupted reply keeps what was heard and strikes the rest. Each assistant turn carries a meta
+// line: time to first audio (client and server), cost, and which backend answered.
+import type { HistoryMessage, MessageStatus } from "../../shared/protocol.ts";
+import { el } from "./dom.ts";
+import { backendKind, backendLabel, formatMs, formatUsd } from "./format.ts";
+
+export interface TurnMeta {
+  /** End of the user's speech (or send/release) -> first reply audio heard, measured in the browser. */
+  clientFirstAudioMs?: number | null;
+  /** Server: end of user turn -> first audio byte sent. */
+  serverFirstAudioMs?: number | null;
+  usd?: number;
+  neurons?: number;
+  backend?: string;
+  status?: MessageStatus;
+}
+
+interface AssistantTurn {
+  root: HTMLElement;
+  spoken: HTMLSpanElement;
+  unspoken: HTMLSpanElement;
+  meta: HTMLElement;
+  text: string;
+  spokenEnd: number;
+  data: TurnMeta;
+}
+
+export class ConversationView {
+  private readonly assistants = new Map<string, AssistantTurn>();
+  private readonly users = new Map<string, HTMLElement>();
+
+  constructor(
+    private readonly container: HTMLElement,
+    private readonly empty: HTMLElement,
+  ) {}
+
+  clear(): void {
+    this.assistants.clear();
+    this.users.clear();
+    this.container.replaceChildren(this.empty);
+    this.empty.hidden = false;
+  }
+
+  /** Re-render from the server's history (after connect / reconnect), keeping per-turn metadata. */
+  renderHistory(history: HistoryMessage[], metaFor: (replyId: string) => TurnMeta | undefined, keepReplyId: string | null): void {
+    const kept = keepReplyId ? this.assistants.get(keepReplyId) : undefined;
+    this.clear();
+    for (const m of history) {
+      if (m.role === "user") {
+        this.addUser(`h${m.id}`, m.text, m.source);
+      } else {
+        const id = m.replyId ?? `h${m.id}`;
+        const turn = this.ensureAssistant(id);
+        turn.text = m.text;
+        turn.spokenEnd = m.text.length;
+        if (m.status === "interrupted" && m.plannedText && m.plannedText.startsWith(m.text)) {
+          turn.text = m.plannedText;
+        }
+        this.finish(id, m.status, m.text, { ...metaFor(id), status: m.status });
+      }
+    }
+    if (kept && keepReplyId && !this.assistants.has(keepReplyId)) {
+      this.container.append(kept.root);
+      this.assistants.set(keepReplyId, kept);
+      this.empty.hidden = true;
+    }
+    this.scrollToEnd(true);
+  }
+
+  /** A user turn (spoken or typed). The same turnId again updates its text. */
+  addUser(turnId: string, text: string, source: "voice" | "text", pending = false): HTMLElement {
+    let root = this.users.get(turnId);
+    if (!root) {
+      root = el("div", { className: "turn user", attrs: { "data-testid": "user-message", "data-source": source } }, [
+        el("div", { className: "bubble" }),
+        el("div", { className: "voice-source", text: source === "voice" ? "spoken" : "typed" }),
+      ]);
+      this.users.set(turnId, root);
+      // A reply placeholder ("Thinking…") may already be shown: the user's words go above it.
+      const last = this.container.lastElementChild as HTMLElement | null;
+      if (last?.classList.contains("assistant") && last.classList.contains("streaming") && !last.textContent?.replace("Thinking…", "").trim()) {
+        last.before(root);
+      } else {
+        this.append(root);
+      }
+    }
+    root.classList.toggle("pending", pending);
+    root.querySelector(".bubble")!.textContent = text;
+    this.scrollToEnd();
+    return root;
+  }
+
+  /** Replace the oldest pending typed bubble with the server's transcript of it. */
+  confirmTyped(turnId: string, text: string): boolean {
+    for (const [id, root] of this.users) {
+      if (root.classList.contains("pending")) {
+        this.users.delete(id);
+        this.users.set(turnId, root);
+        root.classList.remove("pending");
+        root.querySelector(".bubble")!.textContent = text;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  removePending(): void {
+    for (const [id, root] of this.users) {
+      if (root.classList.contains("pending")) {
+        root.remove();
+        this.users.delete(id);
+      }
+    }
+  }
+
+  hasAssistant(replyId: string): boolean {
+    return this.assistants.has(replyId);
+  }
+
+  /** Show that a reply is being prepared (before any text). */
+  startAssistant(replyId: string): void {
+    const turn = this.ensureAssistant(replyId);
+    turn.root.setAttribute("aria-busy", "true");
+    if (!turn.text) turn.root.classList.add("thinking-only");
+    turn.root.classList.add("streaming");
+    this.render(turn);
+  }
+
+  appendDelta(replyId: string, delta: string): void {
+    const turn = this.ensureAssistant(replyId);
+    turn.root.classList.remove("thinking-only");
+    turn.root.classList.add("streaming");
+    // Screen readers announce the reply once it is complete, not word by word.
+    turn.root.setAttribute("aria-busy", "true");
+    turn.text += delta;
+    this.render(turn);
+    this.scrollToEnd();
+  }
+
+  /** A segment with this text started playing: mark it spoken. */
+  markSpoken(replyId: string, segmentText: string): void {
+    const turn = this.assistants.get(replyId);
+    if (!turn) return;
+    const needle = segmentText.trim();
+    if (!needle) return;
+    let at = turn.text.indexOf(needle, Math.max(0, turn.spokenEnd - 1));
+    if (at < 0) at = turn.text.indexOf(needle);
+    if (at >= 0) turn.spokenEnd = Math.max(turn.spokenEnd, at + needle.length);
+    else turn.spokenEnd = Math.min(turn.text.length, turn.spokenEnd + needle.length + 1); // text differs slightly
+    this.render(turn);
+  }
+
+  /** All of the reply has been heard. */
+  markAllSpoken(replyId: string): void {
+    const turn = this.assistants.get(replyId);
+    if (!turn) return;
+    turn.spokenEnd = turn.text.length;
+    this.render(turn);
+  }
+
+  /**
+   * The reply ended (complete, interrupted or failed). `heardText` is what the server kept. With
+   * `audioPlaying`, the spoken highlight keeps following playback (markSpoken / markAllSpoken).
+   */
+  finish(replyId: string, status: MessageStatus, heardText: string, meta: TurnMeta, audioPlaying = false): void {
+    const turn = this.ensureAssistant(replyId);
+    turn.root.removeAttribute("aria-busy");
+    turn.root.classList.remove("streaming", "thinking-only");
+    turn.root.classList.toggle("interrupted", status === "interrupted");
+    turn.root.classList.toggle("failed", status === "failed");
+    turn.root.dataset.status = status;
+    if (status === "complete") {
+      if (heardText) turn.text = heardText;
+      if (!audioPlaying) turn.spokenEnd = turn.text.length;
+    } else if (status === "interrupted") {
+      if (heardText && turn.text.startsWith(heardText)) turn.spokenEnd = heardText.length;
+      else if (heardText) {
+        turn.text = heardText;
+        turn.spokenEnd = heardText.length;
+      }
+    } else if (!turn.text) {
+      turn.text = "(no reply)";
+    }
+    this.render(turn);
+    this.setMeta(replyId, { ...meta, status });
+  }
+
+  /** Locally cut (barge-in / stop) before the server confirms. */
+  markInterrupted(replyId: string): void {
+    const turn = this.assistants.get(replyId);
+    if (!turn) return;
+    turn.root.removeAttribute("aria-busy");
+    turn.root.classList.remove("streaming", "thinking-only");
+    turn.root.classList.add("interrupted");
+    this.render(turn);
+    this.setMeta(replyId, { status: "interrupted" });
+  }
+
+  setMeta(replyId: string, meta: TurnMeta): void {
+    const turn = this.assistants.get(replyId);
+    if (!turn) return;
+    turn.data = { ...turn.data, ...meta };
+    const d = turn.data;
+    const parts: Node[] = [];
+    if (d.clientFirstAudioMs !== undefined || d.serverFirstAudioMs !== undefined) {
+      const first = d.clientFirstAudioMs ?? d.serverFirstAudioMs;
+      const tag = el("span", { className: "tag", attrs: { "data-testid": "first-audio", title: "Time from the end of your turn to the first audio of the reply" } }, [
+        document.createTextNode(`First audio ${formatMs(first)}`),
+      ]);
+      if (d.clientFirstAudioMs !== undefined && d.clientFirstAudioMs !== null) tag.dataset.clientMs = String(Math.round(d.clientFirstAudioMs));
+      if (d.serverFirstAudioMs !== undefined && d.serverFirstAudioMs !== null) {
+        tag.dataset.serverMs = String(Math.round(d.serverFirstAudioMs));
+        if (d.clientFirstAudioMs !== undefined && d.clientFirstAudioMs !== null) tag.append(` (server ${formatMs(d.serverFirstAudioMs)})`);
+      }
+      parts.push(tag);
+    }
+    if (d.usd !== undefined) {
+      parts.push(
+        el("span", {
+          className: "tag",
+          text: `${formatUsd(d.usd)}${d.neurons !== undefined ? ` · ${Math.round(d.neurons).toLocaleString("en-US")} neurons` : ""}`,
+          attrs: { "data-testid": "turn-cost", title: "Workers AI cost of this turn" },
+        }),
+      );
+    }
+    if (d.backend) {
+      parts.push(
+        el("span", {
+          className: "tag badge",
+          text: backendLabel(d.backend),
+          attrs: { "data-testid": "turn-backend", "data-backend": backendKind(d.backend), title: `Answered by ${d.backend}` },
+        }),
+      );
+    }
+    if (d.status === "interrupted") parts.push(el("span", { className: "tag status-note", text: "Interrupted" }));
+    if (d.status === "failed") parts.push(el("span", { className: "tag status-note failed", text: "Failed" }));
+    turn.meta.replaceChildren(...parts);
+    turn.meta.hidden = parts.length === 0;
+  }
+
+  private ensureAssistant(replyId: string): AssistantTurn {
+    let turn = this.assistants.get(replyId);
+    if (turn) return turn;
+    const spoken = el("span", { className: "spoken" });
+    const unspoken = el("span", { className: "unspoken" });
+    const meta = el("div", { className: "turn-meta", attrs: { "data-testid": "turn-meta" } });
+    meta.hidden = true;
+    const root = el("div", { className: "turn assistant", attrs: { "data-testid": "assistant-message", "data-reply-id": replyId } }, [
+      el("div", { className: "bubble" }, [spoken, unspoken]),
+      meta,
+    ]);
+    turn = { root, spoken, unspoken, meta, text: "", spokenEnd: 0, data: {} };
+    this.assistants.set(replyId, turn);
+    this.append(root);
+    return turn;
+  }
+
+  private render(turn: AssistantTurn): void {
+    if (!turn.text && turn.root.classList.contains("thinking-only")) {
+      turn.spoken.textContent = "";
+      turn.unspoken.textContent = "Thinking…";
+      return;
+    }
+    const end = Math.min(turn.spokenEnd, turn.text.length);
+    turn.spoken.textContent = turn.text.slice(0, end);
+    turn.unspoken.textContent = turn.text.slice(end);
+  }
+
+  private append(node: HTMLElement): void {
+    this.empty.hidden = true;
+    if (this.empty.parentElement === this.container && this.container.lastElementChild === this.empty) this.empty.remove();
+    this.container.append(node);
+  }
+
+  private scrollToEnd(force = false): void {
+    const c = this.container;
+    const nearBottom = c.scrollHeight - c.scrollTop - c.clientHeight < 160;
+    if (force || nearBottom) c.scrollTop = c.scrollHeight;
+  }
+}

@@ -1,0 +1,110 @@
+// The state indicator (listening / you're speaking / thinking / speaking, plus connection states)
+// and the banners for things the user should know about (mic blocked, errors, reconnecting...).
+import { el } from "./dom.ts";
+import { shortModel } from "./format.ts";
+
+export type IndicatorState =
+  | "connecting"
+  | "reconnecting"
+  | "not-found"
+  | "idle"
+  | "muted"
+  | "listening"
+  | "user-speaking"
+  | "thinking"
+  | "speaking"
+  | "error";
+
+const LABELS: Record<IndicatorState, string> = {
+  connecting: "Connecting…",
+  reconnecting: "Reconnecting…",
+  "not-found": "Session not found",
+  idle: "Ready",
+  muted: "Muted",
+  listening: "Listening",
+  "user-speaking": "You're speaking",
+  thinking: "Thinking…",
+  speaking: "Speaking",
+  error: "Something went wrong",
+};
+
+export class StatusView {
+  private current: IndicatorState | null = null;
+  private currentLabel = "";
+
+  constructor(
+    private readonly indicator: HTMLElement,
+    private readonly models: HTMLElement,
+  ) {}
+
+  setState(state: IndicatorState, label?: string): void {
+    const text = label ?? LABELS[state];
+    if (state === this.current && text === this.currentLabel) return;
+    this.current = state;
+    this.currentLabel = text;
+    this.indicator.dataset.state = state;
+    this.indicator.querySelector(".state-label")!.textContent = text;
+  }
+
+  get state(): IndicatorState | null {
+    return this.current;
+  }
+
+  setModels(models: { stt: string; llm: string; tts: string } | null): void {
+    if (!models) {
+      this.models.textContent = "";
+      return;
+    }
+    this.models.textContent = `${shortModel(models.llm)} · ${shortModel(models.stt)} · ${shortModel(models.tts)}`;
+    this.models.title = `Language model ${models.llm}\nSpeech recognition ${models.stt}\nSpeech synthesis ${models.tts}`;
+  }
+}
+
+export interface BannerAction {
+  label: string;
+  run: () => void;
+}
+
+export interface BannerSpec {
+  kind: "info" | "error";
+  title: string;
+  body?: string;
+  actions?: BannerAction[];
+  dismissible?: boolean;
+}
+
+/** Keyed banners: showing a key again replaces it; hide(key) removes it. */
+export class Banners {
+  private readonly shown = new Map<string, HTMLElement>();
+
+  constructor(private readonly container: HTMLElement) {}
+
+  show(key: string, spec: BannerSpec): void {
+    const body = el("div", { className: "banner-body" }, [el("strong", { text: spec.title })]);
+    if (spec.body) body.append(el("span", { text: spec.body }));
+    const node = el("div", { className: "banner", attrs: { "data-kind": spec.kind, "data-testid": `banner-${key}`, role: spec.kind === "error" ? "alert" : "status" } }, [body]);
+    for (const action of spec.actions ?? []) {
+      const b = el("button", { className: "btn btn-ghost", text: action.label, attrs: { type: "button" } });
+      b.addEventListener("click", action.run);
+      node.append(b);
+    }
+    if (spec.dismissible !== false) {
+      const close = el("button", { className: "btn btn-ghost", text: "✕", attrs: { type: "button", "aria-label": "Dismiss" } });
+      close.addEventListener("click", () => this.hide(key));
+      node.append(close);
+    }
+    const old = this.shown.get(key);
+    if (old) old.replaceWith(node);
+    else this.container.append(node);
+    this.shown.set(key, node);
+  }
+
+  hide(key: string): void {
+    this.shown.get(key)?.remove();
+    this.shown.delete(key);
+  }
+
+  has(key: string): boolean {
+    return this.shown.has(key);
+  }
+}

@@ -1,6 +1,6 @@
 // Endpointing on top of the energy VAD: decides when a user turn starts and ends and hands back
 // the utterance audio. One instance per session; fed every upstream audio frame.
-import { EnergyVad, type VadOptions } from "./vad.ts";
+import { DEFAULT_VAD, EnergyVad, type VadOptions } from "./vad.ts";
 
 export interface TurnDetectionOptions {
   speechThresholdDb: number; // dB above the adaptive noise floor that counts as speech (default ~12)
@@ -47,13 +47,15 @@ const ONSET_MAX_GAP_MS = 100;
 /** Initial utterance buffer; grows by doubling up to the cap, shrinks back after long turns. */
 const INITIAL_BUFFER_MS = 4_000;
 
-type Phase = "idle" | "onset" | "speech";
+// "held": push-to-talk with the button down; every frame is kept, the VAD only marks where speech is.
+type Phase = "idle" | "onset" | "speech" | "held";
 type Mode = "hands-free" | "push-to-talk";
 
 export class TurnDetector {
   readonly options: Readonly<TurnDetectionOptions>;
   readonly #vad: EnergyVad;
   readonly #minSpeechFrames: number;
+  readonly #minSoundDbfs: number;
   readonly #silenceFrames: number;
   readonly #maxUtteranceFrames: number;
   readonly #onsetMaxGapFrames = ONSET_MAX_GAP_MS / FRAME_MS;
@@ -81,6 +83,7 @@ export class TurnDetector {
   #unvoicedRun = 0;
   #firstVoicedStart = 0;
   #lastVoicedEnd = 0;
+  #loudestDbfs = -Infinity;
 
   constructor(options: Partial<TurnDetectionOptions> = {}, vadOptions: Partial<Omit<VadOptions, "speechThresholdDb" | "sampleRate" | "frameMs">> = {}) {
     const o: TurnDetectionOptions = { ...DEFAULT_TURN_DETECTION };
@@ -95,6 +98,7 @@ export class TurnDetector {
     this.options = Object.freeze(o);
     this.#vad = new EnergyVad({ ...vadOptions, speechThresholdDb: o.speechThresholdDb, sampleRate: SAMPLE_RATE_HZ, frameMs: FRAME_MS });
     this.#minSpeechFrames = Math.max(1, Math.ceil(o.minSpeechMs / FRAME_MS));
+    this.#minSoundDbfs = vadOptions.minSpeechDbfs ?? DEFAULT_VAD.minSpeechDbfs;
     this.#silenceFrames = Math.max(1, Math.ceil(o.silenceMs / FRAME_MS));
     this.#maxUtteranceFrames = Math.max(1, Math.floor(o.maxUtteranceMs / FRAME_MS));
     this.#ringFramesCap = Math.ceil(o.preRollMs / FRAME_MS);
@@ -133,6 +137,19 @@ export class TurnDetector {
     // A partial frame (< 20 ms) is dropped: too short to matter and not classified.
     this.#streamSamples += this.#frameFill;
     this.#frameFill = 0;
+    if (this.#phase === "held") {
+      if (this.#voicedFrames === 0) {
+        // Nothing stood out from the noise floor. That floor may itself be speech (the button was
+        // pressed mid-sentence on a fresh connection), so a press with real sound in it is kept whole.
+        if (this.#loudestDbfs < this.#minSoundDbfs) {
+          this.#clearTurn();
+          return null;
+        }
+        this.#firstVoicedStart = 0;
+        this.#lastVoicedEnd = this.#bufLen;
+      }
+      return this.#endTurn("commit", 0);
+    }
     if (this.#phase === "idle") return null;
     return this.#endTurn("commit", 0);
   }
@@ -146,7 +163,7 @@ export class TurnDetector {
   }
 
   get inSpeech(): boolean {
-    return this.#phase === "speech";
+    return this.#phase === "speech" || (this.#phase === "held" && this.#voicedFrames >= this.#minSpeechFrames);
   }
 
   /** Stream time: ms of audio received so far. */
@@ -162,6 +179,11 @@ export class TurnDetector {
   #processFrame(src: Int16Array, offset: number, mode: Mode, events: TurnEvent[]): void {
     this.#streamSamples += FRAME_SAMPLES;
     const voiced = this.#vad.process(src, offset);
+
+    if (mode === "push-to-talk" && (this.#phase === "idle" || this.#phase === "held")) {
+      this.#processHeldFrame(src, offset, voiced, events);
+      return;
+    }
 
     if (this.#phase === "idle") {
       if (voiced) {
@@ -205,6 +227,28 @@ export class TurnDetector {
     }
   }
 
+  /** Push-to-talk: the press delimits the turn; voiced frames only mark where to trim and when speech starts. */
+  #processHeldFrame(src: Int16Array, offset: number, voiced: boolean, events: TurnEvent[]): void {
+    if (this.#phase === "idle") {
+      this.#bufLen = 0;
+      this.#preRollSamples = 0;
+      this.#phase = "held";
+    }
+    this.#append(src, offset);
+    this.#pushRing(src, offset);
+    this.#loudestDbfs = Math.max(this.#loudestDbfs, this.#vad.levelDbfs);
+    if (voiced) {
+      if (this.#voicedFrames === 0) this.#firstVoicedStart = this.#bufLen - FRAME_SAMPLES;
+      this.#voicedFrames++;
+      this.#lastVoicedEnd = this.#bufLen;
+      if (this.#voicedFrames === this.#minSpeechFrames) events.push({ type: "speech-start", atMs: this.#streamSamples / SAMPLES_PER_MS });
+    }
+    if (this.#bufLen / FRAME_SAMPLES >= this.#maxUtteranceFrames) {
+      if (this.#voicedFrames > 0) events.push(this.#endTurn("max-length", 0));
+      else this.#clearTurn();
+    }
+  }
+
   #maybeStartSpeech(events: TurnEvent[]): void {
     if (this.#voicedFrames >= this.#minSpeechFrames) {
       this.#phase = "speech";
@@ -218,10 +262,12 @@ export class TurnDetector {
 
   #endTurn(reason: TurnEndEvent["reason"], endpointingMs: number): TurnEndEvent {
     const end = Math.min(this.#bufLen, this.#lastVoicedEnd + this.#tailSamples);
+    // Held (push-to-talk) audio has no ring pre-roll in front: keep preRollMs before the first voiced frame instead.
+    const start = this.#phase === "held" ? Math.max(0, this.#firstVoicedStart - this.#ring.length) : 0;
     const event: TurnEndEvent = {
       type: "turn-end",
       reason,
-      audio: this.#buf.slice(0, end),
+      audio: this.#buf.slice(start, end),
       speechMs: (this.#lastVoicedEnd - this.#firstVoicedStart) / SAMPLES_PER_MS,
       endpointingMs,
       atMs: this.#streamSamples / SAMPLES_PER_MS,
@@ -240,6 +286,7 @@ export class TurnDetector {
     this.#unvoicedRun = 0;
     this.#firstVoicedStart = 0;
     this.#lastVoicedEnd = 0;
+    this.#loudestDbfs = -Infinity;
     // Give back memory after a long turn.
     if (this.#buf.length > this.#initialBufferSamples) this.#buf = new Int16Array(this.#initialBufferSamples);
   }

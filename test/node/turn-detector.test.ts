@@ -218,3 +218,28 @@ describe("TurnDetector", () => {
     });
   });
 });
+
+describe("push-to-talk pressed mid-speech", () => {
+  it("keeps the whole press when the first frames it ever hears are already speech", () => {
+    const d = new TurnDetector();
+    // A fresh detector whose very first audio is loud speech: the noise floor starts at speech level.
+    feed(d, syllables(1500, -20), "push-to-talk");
+    const end = d.commit()!;
+    expect(end).not.toBeNull();
+    expect(end.reason).toBe("commit");
+    expect(end.audio.length).toBe(1500 * PER_MS);
+  });
+
+  it("still returns nothing for a press that held only faint noise", () => {
+    const d = new TurnDetector();
+    feed(d, noise(1500, -65, 9), "push-to-talk");
+    expect(d.commit()).toBeNull();
+  });
+
+  it("trims a long silent lead-in to the pre-roll before the first voiced frame", () => {
+    const d = new TurnDetector();
+    feed(d, concat(noise(2000, -70, 4), tone(800, -20), silence(100)), "push-to-talk");
+    const end = d.commit()!;
+    expect(end.audio.length).toBe((DEFAULT_TURN_DETECTION.preRollMs + 800 + 100) * PER_MS);
+  });
+});

@@ -19,10 +19,13 @@ import { TokenBucket } from "./limits/token-bucket.ts";
 import { migrate } from "./storage/migrations.ts";
 import { ConversationStore } from "./storage/conversation-store.ts";
 import { buildTranscript } from "./transcript/transcript.ts";
+import { heardText, type PlaybackReport } from "./turn/heard-text.ts";
 import { TurnDetector, type TurnEvent } from "./turn-detection/turn-detector.ts";
 import { runTurn, type TurnInput } from "./turn/turn-runner.ts";
 
 const READY_HISTORY_LIMIT = 200;
+/** Playback reports are kept for the last few replies only: older ones can no longer be cut short. */
+const PLAYBACK_REPORTS_KEPT = 8;
 
 interface ConnectionInput {
   detector: TurnDetector;
@@ -48,6 +51,7 @@ export class VoiceSession extends Server<Env> {
   private active: ActiveTurn | null = null;
   // In memory only: after hibernation a connection simply starts a fresh detector.
   private inputs = new Map<string, ConnectionInput>();
+  private playbackReports = new Map<string, PlaybackReport>();
   private turnCounter = 0;
 
   override onStart(): void {
@@ -128,11 +132,27 @@ export class VoiceSession extends Server<Env> {
         input.detector.reset();
         return this.startTurn({ source: "text", text: msg.text, endpointingMs: 0 });
       case "playback":
-        // Heard-text accounting (truncating interrupted replies to what was played) builds on this.
-        return;
+        return this.onPlayback(conn, msg);
       case "ping":
         return this.sendTo(conn, { type: "pong", ...(msg.t !== undefined ? { t: msg.t } : {}), serverTime: Date.now() });
     }
+  }
+
+  /** The client says how much of a reply was played; a stop keeps only the heard part in the conversation. */
+  private onPlayback(conn: Connection, msg: Extract<ClientMessage, { type: "playback" }>): void {
+    const known = this.active?.replyId === msg.replyId || this.playbackReports.has(msg.replyId);
+    const { segments } = known && msg.state !== "stopped" ? { segments: [] } : this.store.segments(msg.replyId);
+    if (!known && segments.length === 0) return this.sendError(conn, "bad_message", `playback for unknown reply ${msg.replyId.slice(0, 64)}`);
+    const report: PlaybackReport = { segment: msg.segment, playedMs: msg.playedMs, state: msg.state, at: Date.now() };
+    this.playbackReports.delete(msg.replyId);
+    this.playbackReports.set(msg.replyId, report);
+    if (this.playbackReports.size > PLAYBACK_REPORTS_KEPT) this.playbackReports.delete(this.playbackReports.keys().next().value!);
+    if (msg.state !== "stopped") return;
+    // A reply still being generated is cut to this position when its turn ends; a stored one now.
+    const stored = this.store.reply(msg.replyId);
+    if (!stored) return;
+    const heard = heardText(segments, report);
+    if (heard !== stored.text && !(stored.status === "complete" && heard === stored.plannedText)) this.store.markReplyHeard(msg.replyId, heard);
   }
 
   private onTurnEvent(event: TurnEvent): void {
@@ -172,6 +192,7 @@ export class VoiceSession extends Server<Env> {
           config: this.config,
           store: this.store,
           sink: { event: (e) => this.broadcastEvent(e), audio: (bytes) => this.broadcast(bytes) },
+          playback: (replyId) => this.playbackReports.get(replyId),
         },
         input,
         controller.signal,

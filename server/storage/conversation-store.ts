@@ -1,5 +1,6 @@
 // Queries over a session's SQLite: the conversation, per-turn metrics/usage, settings.
 import type { HistoryMessage, MessageStatus, TurnMetrics, TurnUsage } from "../../shared/protocol.ts";
+import type { SpokenSegment } from "../turn/heard-text.ts";
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -121,6 +122,40 @@ export class ConversationStore {
       }
     }
     return abandoned.length;
+  }
+
+  addSegment(replyId: string, index: number, text: string, durationMs: number, sentAt: number): void {
+    this.sql.exec(`INSERT INTO segments (reply_id, idx, text, duration_ms, sent_at) VALUES (?, ?, ?, ?, ?)`, replyId, index, text, durationMs, sentAt);
+  }
+
+  /** The segments sent for a reply, in order, and when the first one went out. */
+  segments(replyId: string): { segments: SpokenSegment[]; firstSentAt: number | null } {
+    const rows = this.sql
+      .exec<{ text: string; duration_ms: number; sent_at: number }>(`SELECT text, duration_ms, sent_at FROM segments WHERE reply_id = ? ORDER BY idx`, replyId)
+      .toArray();
+    return { segments: rows.map((r) => ({ text: r.text, durationMs: r.duration_ms })), firstSentAt: rows[0]?.sent_at ?? null };
+  }
+
+  /** The stored reply for `replyId`, if the turn has finished. */
+  reply(replyId: string): { text: string; plannedText: string; status: MessageStatus } | undefined {
+    const row = this.sql
+      .exec<{ text: string; planned_text: string | null; status: MessageStatus }>(
+        `SELECT text, planned_text, status FROM messages WHERE reply_id = ? AND role = 'assistant'`,
+        replyId,
+      )
+      .toArray()[0];
+    return row ? { text: row.text, plannedText: row.planned_text ?? row.text, status: row.status } : undefined;
+  }
+
+  /** Keep only what was heard of a reply whose playback was cut short (a failed reply stays failed). */
+  markReplyHeard(replyId: string, heard: string): void {
+    this.sql.exec(
+      `UPDATE messages SET text = ?, status = CASE status WHEN 'failed' THEN 'failed' ELSE 'interrupted' END
+       WHERE reply_id = ? AND role = 'assistant'`,
+      heard,
+      replyId,
+    );
+    this.sql.exec(`UPDATE turns SET status = 'interrupted' WHERE reply_id = ? AND status = 'complete'`, replyId);
   }
 
   turns(): TurnRecord[] {

@@ -40,6 +40,15 @@ export const MIGRATIONS: readonly string[] = [
      usd REAL NOT NULL DEFAULT 0
    );
    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // 2: the spoken segments of each reply, to work out what the user heard when playback stopped
+  `CREATE TABLE segments (
+     reply_id TEXT NOT NULL,
+     idx INTEGER NOT NULL,
+     text TEXT NOT NULL,
+     duration_ms REAL NOT NULL,
+     sent_at INTEGER NOT NULL,
+     PRIMARY KEY (reply_id, idx)
+   );`,
 ];
 
 /** Apply the steps this database has not seen yet, each in its own transaction. Returns the new version. */

@@ -14,6 +14,7 @@ import { readLlmStream, type LlmStreamEvent } from "../reply/sse-parser.ts";
 import { isMeaningfulTranscript, transcribe } from "../speech-to-text/whisper.ts";
 import type { ConversationStore } from "../storage/conversation-store.ts";
 import { synthesize, type SpeechAudio } from "../text-to-speech/tts.ts";
+import { currentPosition, heardText, type PlaybackReport } from "./heard-text.ts";
 
 export interface TurnSink {
   event(message: ServerMessage): void;
@@ -48,6 +49,8 @@ export interface TurnRunnerDeps {
   config: ParleyConfig;
   store: ConversationStore;
   sink: TurnSink;
+  /** The client's latest playback report for a reply, if any. */
+  playback?: (replyId: string) => PlaybackReport | undefined;
   now?: () => number;
 }
 
@@ -172,6 +175,7 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, cancel: Ab
         metrics.firstAudioMs = now() - started;
         sink.event({ type: "state", state: "speaking", replyId: input.replyId });
       }
+      store.addSegment(input.replyId, index, text, audio.durationMs, now());
       sink.event({
         type: "segment",
         replyId: input.replyId,
@@ -244,7 +248,9 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, cancel: Ab
     }
     for (const chunk of chunker.flush()) speak(chunk);
   } catch (err) {
-    if (!isAbort(err, signal)) fail(classifyAiError(err, "llm"));
+    // The reply stream is over either way; sentences already released are still spoken (a TTS
+    // failure, by contrast, stops everything), so the turn ends on whole sentences and an error.
+    if (!isAbort(err, signal) && !failure) failure = classifyAiError(err, "llm");
   }
   await sendChain;
   if (!usageReported) usage.completionTokens = estimateTokens(replyText);
@@ -269,10 +275,18 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, cancel: Ab
       sink.event({ type: "error", code: failure.code, message: failure.message, retryable: failure.retryable, replyId: input.replyId });
     }
     // Every user message stored gets its reply stored too, even an empty interrupted or failed one.
+    // A reply cut short keeps only what was heard: the conversation must not contain unheard words.
     if (userStored && status !== "no-speech") {
+      let text = replyText;
+      if (status !== "complete") {
+        const { segments, firstSentAt } = store.segments(input.replyId);
+        const report = deps.playback?.(input.replyId);
+        const at = status === "failed" && report?.state !== "stopped" ? { segment: segments.length, playedMs: 0 } : currentPosition(segments, firstSentAt, report, now());
+        text = heardText(segments, at);
+      }
       store.addMessage({
         role: "assistant",
-        text: replyText,
+        text,
         plannedText: replyText,
         status,
         source: "voice",

@@ -83,7 +83,7 @@ describe("bad input", () => {
 });
 
 describe("Workers AI faults", () => {
-  it("a stream that breaks mid-reply ends the turn as failed with the text so far, and the session keeps working", async () => {
+  it("a stream that breaks mid-reply ends the turn as failed, keeping what was spoken, and the session keeps working", async () => {
     const id = newSessionId("broken");
     await fakeAi.configure(id, { llm: { breakAfterTokens: 9 } });
     const c = await SessionClient.connect(id);
@@ -94,8 +94,12 @@ describe("Workers AI faults", () => {
     expect(done.status).toBe("failed");
     expect(done.text.split(" ").length).toBe(9);
     await c.waitFor("state", (s) => s.state === "listening");
+    // Everything already sent as audio will be heard; the unspoken rest stays only in the planned text.
+    const spoken = c.of("segment").map((x) => x.text).join(" ");
+    expect(spoken.length).toBeGreaterThan(0);
     const stored = await transcriptOf(id);
-    expect(stored.messages[1]).toMatchObject({ role: "assistant", status: "failed", text: done.text });
+    expect(stored.messages[1]).toMatchObject({ role: "assistant", status: "failed", text: spoken });
+    expect([spoken, done.text]).toContain(stored.messages[1]!.plannedText ?? stored.messages[1]!.text);
     expect(stored.turns[0]!.errorCode).toBe("ai_stream_broken");
 
     await fakeAi.configure(id, {});
@@ -210,6 +214,8 @@ describe("cancel and barge-in", () => {
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "Tell me a long story." });
     const seg = await c.waitFor("segment");
+    // As the browser does: report where playback stopped, then cancel.
+    c.send({ type: "playback", replyId: seg.replyId, segment: 0, playedMs: seg.durationMs / 2, state: "stopped" });
     c.send({ type: "cancel" });
     const done = await c.waitFor("reply-done");
     expect(done.status).toBe("interrupted");
@@ -224,8 +230,13 @@ describe("cancel and barge-in", () => {
     expect((await fakeAi.calls(id)).find((x) => x.kind === "llm")!.tokensSent).toBe(tokensAtCancel);
 
     const stored = await transcriptOf(id);
-    expect(stored.messages[1]).toMatchObject({ role: "assistant", status: "interrupted", replyId: seg.replyId });
-    expect(stored.messages[1]!.text).toBe(done.text);
+    expect(stored.messages[1]).toMatchObject({ role: "assistant", status: "interrupted", replyId: seg.replyId, plannedText: done.text });
+    // Half of the first segment's audio was played: the words in the first half of its text.
+    const words = seg.text.split(" ");
+    const heard = stored.messages[1]!.text;
+    expect(seg.text.startsWith(heard)).toBe(true);
+    expect(heard.length).toBeLessThanOrEqual(seg.text.length / 2);
+    expect(heard.split(" ").length).toBeGreaterThanOrEqual(Math.floor(words.length / 2) - 2);
     expect(stored.turns[0]!.status).toBe("interrupted");
     await nextTurnStillWorks(c, 2);
     c.close();
@@ -262,12 +273,14 @@ describe("cancel and barge-in", () => {
     c.send({ type: "text", text: "Two." });
     await c.waitFor("reply-done", (d) => d.status === "complete", { timeoutMs: 15_000 });
     const stored = await transcriptOf(id);
+    // The first reply was cut before any of it was spoken: nothing heard, the started text kept for review.
     expect(stored.messages.map((m) => [m.role, m.text.split(" ")[0], m.status])).toEqual([
       ["user", "One.", "complete"],
-      ["assistant", "I", "interrupted"],
+      ["assistant", "", "interrupted"],
       ["user", "Two.", "complete"],
       ["assistant", "I", "complete"],
     ]);
+    expect(stored.messages[1]!.plannedText).toMatch(/^I/);
     expect(stored.messages[3]!.text).toContain("Two");
   });
 });

@@ -103,7 +103,7 @@ export { silence, utterance } from "../../support/signals.ts";
 export async function transcriptOf(sessionId: string) {
   const res = await exports.default.fetch(`http://parley.test/api/sessions/${sessionId}`);
   return res.json<{
-    messages: { role: string; text: string; status: string; source: string; replyId?: string }[];
+    messages: { role: string; text: string; plannedText?: string; status: string; source: string; replyId?: string }[];
     turns: { status: string; errorCode: string | null; metrics: Record<string, number | null>; usage: Record<string, number> }[];
     totals: { usd: number; neurons: number };
   }>();

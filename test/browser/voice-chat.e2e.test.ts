@@ -265,6 +265,15 @@ describe("voice chat in Chromium with a fake microphone", () => {
       await page.waitForTimeout(400);
       expect((await hooks(page)).stats.playedMs).toBe(before);
       await page.locator('[data-testid="assistant-message"].interrupted').first().waitFor({ timeout: 5_000 });
+      // The stored conversation keeps only what was heard, the whole planned reply beside it.
+      const record = (await (await fetch(`${server!.url}/api/sessions/${h.sessionId}`)).json()) as {
+        messages: { role: string; text: string; plannedText?: string; status: string }[];
+      };
+      const reply = record.messages.find((m) => m.role === "assistant")!;
+      expect(reply.status).toBe("interrupted");
+      expect(reply.plannedText).toBeDefined();
+      expect(reply.plannedText!.startsWith(reply.text)).toBe(true);
+      expect(reply.text.length).toBeLessThan(reply.plannedText!.length);
       await page.screenshot({ path: resolve(ARTIFACTS, "voice-chat-stopped.png") });
       expect(problems).toEqual([]);
       await page.close();

@@ -107,11 +107,14 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, cancel: Ab
   };
 
   // ---- speech-to-text
+  // Not cancelled by barge-in: when the user goes on talking after a pause, what they said first
+  // still belongs in the conversation (it is merged with what follows), so transcription finishes.
   if (input.audio) {
     const sttStart = now();
     try {
       const { value } = await withRetry((s) => transcribe({ ...ctx, signal: s }, models.stt, input.audio!, input.language), {
         ...retryBase,
+        signal: internal.signal,
         stage: "stt",
         timeoutMs: config.reliability.aiTimeoutMs,
         onRetry,
@@ -124,10 +127,9 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, cancel: Ab
       usage.audioInSeconds = input.audio.length / 16_000;
     }
     metrics.sttMs = now() - sttStart;
-    if (cancel.aborted || failure || !isMeaningfulTranscript(userText)) {
+    if (failure || !isMeaningfulTranscript(userText)) {
       // Nothing the user said reached the conversation: no reply, nothing stored but the turn record.
-      const status = failure ? "failed" : cancel.aborted ? "interrupted" : "no-speech";
-      return finish(status);
+      return finish(failure ? "failed" : "no-speech");
     }
   }
 
@@ -136,6 +138,7 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, cancel: Ab
   const past = store.history(400);
   store.addMessage({ role: "user", text: userText, status: "complete", source: input.source, turnId: input.turnId, createdAt: now() });
   userStored = true;
+  if (cancel.aborted) return finish("interrupted");
 
   // ---- reply: LLM stream -> chunker -> TTS (bounded concurrency) -> segments in order
   const chunker = new SentenceChunker(config.chunking);

@@ -89,3 +89,31 @@ describe("heard-text accounting", () => {
     c.close();
   });
 });
+
+describe("speech that resumes after a pause", () => {
+  it("talking on while the first part is still being transcribed keeps both parts, answered as one turn", async () => {
+    const id = newSessionId("resume-speech");
+    await fakeAi.configure(id, { stt: { latencyMs: 300, transcripts: ["So I was thinking", "about going to Paris."] } });
+    const c = await SessionClient.connect(id);
+    c.sendAudio(utterance(800, 600, 1)); // a pause long enough to end the turn...
+    c.sendAudio(utterance(800, 900, 2, 0)); // ...but the user goes on before any reply
+    const done = await c.waitFor("reply-done", (d) => d.status === "complete", { timeoutMs: 15_000 });
+    expect(c.of("transcript").map((t) => t.text)).toEqual(["So I was thinking", "about going to Paris."]);
+
+    const llm = (await fakeAi.calls(id)).filter((x) => x.kind === "llm");
+    expect(llm).toHaveLength(1);
+    const messages = llm[0]!.input as { role: string; content: string }[];
+    expect(messages.map((m) => m.role)).toEqual(["system", "user"]);
+    expect(messages[1]!.content).toContain("So I was thinking");
+    expect(messages[1]!.content).toContain("about going to Paris.");
+
+    const stored = await transcriptOf(id);
+    expect(stored.messages.map((m) => [m.role, m.status, m.text])).toEqual([
+      ["user", "complete", "So I was thinking"],
+      ["assistant", "interrupted", ""],
+      ["user", "complete", "about going to Paris."],
+      ["assistant", "complete", done.text],
+    ]);
+    c.close();
+  });
+});

@@ -98,8 +98,11 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, cancel: Ab
   let userStored = false;
   let failure: AiCallError | undefined;
 
-  store.startTurn({ turnId: input.turnId, replyId: input.replyId, source: input.source, startedAt: started, models });
+  // A storage write holds back every message and request that follows it until the write is durable
+  // (the Durable Object output gate). So on the path to first audio, each write comes right after
+  // the event or model request it would otherwise delay, and its commit overlaps the model's wait.
   sink.event({ type: "state", state: "thinking", replyId: input.replyId });
+  const recordStart = () => store.startTurn({ turnId: input.turnId, replyId: input.replyId, source: input.source, startedAt: started, models });
 
   const onRetry = (e: AiCallError) => {
     metrics.retries++;
@@ -111,14 +114,16 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, cancel: Ab
   // still belongs in the conversation (it is merged with what follows), so transcription finishes.
   if (input.audio) {
     const sttStart = now();
+    const transcription = withRetry((s) => transcribe({ ...ctx, signal: s }, models.stt, input.audio!, input.language), {
+      ...retryBase,
+      signal: internal.signal,
+      stage: "stt",
+      timeoutMs: config.reliability.aiTimeoutMs,
+      onRetry,
+    });
+    recordStart();
     try {
-      const { value } = await withRetry((s) => transcribe({ ...ctx, signal: s }, models.stt, input.audio!, input.language), {
-        ...retryBase,
-        signal: internal.signal,
-        stage: "stt",
-        timeoutMs: config.reliability.aiTimeoutMs,
-        onRetry,
-      });
+      const { value } = await transcription;
       userText = value.text;
       usage.audioInSeconds = value.audioSeconds;
       if (value.engine) engines.add(value.engine);
@@ -131,11 +136,26 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, cancel: Ab
       // Nothing the user said reached the conversation: no reply, nothing stored but the turn record.
       return finish(failure ? "failed" : "no-speech");
     }
+  } else {
+    recordStart();
   }
 
   sink.event({ type: "transcript", turnId: input.turnId, text: userText, source: input.source });
   // Far more than any history budget keeps; bounded so a long session does not read its whole table per turn.
   const past = store.history(400);
+  const messages = buildLlmMessages({
+    systemPrompt: config.reply.systemPrompt,
+    history: past.filter((m) => m.text.trim() !== "").map((m) => ({ role: m.role, text: m.text })),
+    userText,
+    budgetChars: config.reply.historyBudgetChars,
+  });
+  usage.promptTokens = estimateTokens(messages.map((m) => m.content).join("\n"));
+  const llmStart = now();
+  const replyStream = withRetry(
+    (s) => startReplyStream({ ...ctx, signal: s }, models.llm, messages, { maxTokens: config.reply.maxTokens, temperature: config.reply.temperature }),
+    { ...retryBase, stage: "llm", timeoutMs: config.reliability.aiTimeoutMs, onRetry },
+  );
+  replyStream.catch(() => {}); // awaited below; a cancelled turn may return before that
   store.addMessage({ role: "user", text: userText, status: "complete", source: input.source, turnId: input.turnId, createdAt: now() });
   userStored = true;
   if (cancel.aborted) return finish("interrupted");
@@ -178,7 +198,6 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, cancel: Ab
         metrics.firstAudioMs = now() - started;
         sink.event({ type: "state", state: "speaking", replyId: input.replyId });
       }
-      store.addSegment(input.replyId, index, text, audio.durationMs, now());
       sink.event({
         type: "segment",
         replyId: input.replyId,
@@ -192,6 +211,7 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, cancel: Ab
         bytes: audio.bytes.byteLength,
       });
       sink.audio(audio.bytes);
+      store.addSegment(input.replyId, index, text, audio.durationMs, now());
     });
   };
 
@@ -200,19 +220,8 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, cancel: Ab
     internal.abort();
   }
 
-  const llmStart = now();
   try {
-    const messages = buildLlmMessages({
-      systemPrompt: config.reply.systemPrompt,
-      history: past.filter((m) => m.text.trim() !== "").map((m) => ({ role: m.role, text: m.text })),
-      userText,
-      budgetChars: config.reply.historyBudgetChars,
-    });
-    usage.promptTokens = estimateTokens(messages.map((m) => m.content).join("\n"));
-    const { value: stream } = await withRetry(
-      (s) => startReplyStream({ ...ctx, signal: s }, models.llm, messages, { maxTokens: config.reply.maxTokens, temperature: config.reply.temperature }),
-      { ...retryBase, stage: "llm", timeoutMs: config.reliability.aiTimeoutMs, onRetry },
-    );
+    const { value: stream } = await replyStream;
     // Idle timeouts while streaming: abort only the stream reader; `fail` then ends the turn.
     const streamAbort = new AbortController();
     const streamSignal = AbortSignal.any([signal, streamAbort.signal]);

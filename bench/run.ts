@@ -1,0 +1,131 @@
+// `npm run bench`: pipeline overhead, concurrency and cost of Parley against a fake Workers AI with
+// fixed latencies, with a naive baseline in the same run. See bench/README.md.
+//
+//   npm run bench                                  N = 1, 10, 50, 100; 4 turns each; table + bench/results/<time>.json
+//   npm run bench -- --compare bench/results/reference.json   same, then the differences
+//   npm run bench -- --smoke                       N = 2, one turn (what the test suite runs)
+//   npm run bench -- --sessions 1,50 --turns 6 --stt 300 --llm-first-token 400 --tokens-per-second 30 --tts 200 --silence 700
+//   npm run bench -- --from bench/results/x.json --compare bench/results/reference.json   no run, just print / compare
+//   --out <file>  also write the JSON there;  --no-naive  skip the baseline;  --no-warmup
+//   --storage tmpfs   Durable Object SQLite files on /dev/shm instead of disk (isolates the storage commit cost)
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { DEFAULT_OPTIONS, runBench, type BenchOptions, type BenchResult } from "./harness/bench.ts";
+import { formatComparison, formatReport } from "./harness/report.ts";
+import { ROOT, killLiveWorkerd } from "./harness/server.ts";
+
+const { values } = parseArgs({
+  options: {
+    sessions: { type: "string" },
+    turns: { type: "string" },
+    smoke: { type: "boolean", default: false },
+    "no-naive": { type: "boolean", default: false },
+    "no-warmup": { type: "boolean", default: false },
+    stt: { type: "string" },
+    "llm-first-token": { type: "string" },
+    "tokens-per-second": { type: "string" },
+    tts: { type: "string" },
+    silence: { type: "string" },
+    storage: { type: "string" },
+    out: { type: "string" },
+    compare: { type: "string" },
+    from: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+  strict: true,
+});
+
+if (values.help) {
+  const src = readFileSync(new URL(import.meta.url), "utf8").split("\n");
+  console.log(src.filter((l) => l.startsWith("//")).map((l) => l.replace(/^\/\/ ?/, "")).join("\n"));
+  process.exit(0);
+}
+
+function num(name: string, v: string | undefined, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    console.error(`--${name} must be a number in [${min}, ${max}], got ${v}`);
+    process.exit(2);
+  }
+  return n;
+}
+
+function bad(name: string, v: string): never {
+  console.error(`--${name}: unexpected value ${v}`);
+  process.exit(2);
+}
+
+function load(file: string): BenchResult {
+  const r = JSON.parse(readFileSync(resolve(file), "utf8")) as BenchResult;
+  if (r.version !== 1 || !Array.isArray(r.phases)) throw new Error(`${file} is not a benchmark result`);
+  return r;
+}
+
+async function main(): Promise<number> {
+  let result: BenchResult;
+  if (values.from) {
+    result = load(values.from);
+  } else {
+    const d = DEFAULT_OPTIONS;
+    const sessions = values.sessions?.split(",").map((s) => num("sessions", s.trim(), 1, 500)!);
+    const tps = num("tokens-per-second", values["tokens-per-second"], 1, 1000);
+    const opts: Partial<BenchOptions> = {
+      sessions: values.smoke ? [2] : (sessions ?? d.sessions),
+      turns: values.smoke ? 1 : (num("turns", values.turns, 1, 50) ?? d.turns),
+      warmup: !values.smoke && !values["no-warmup"],
+      idleStream: values.smoke ? { sessions: 0, ms: 0 } : d.idleStream,
+      memoryProbeSessions: values.smoke ? 0 : d.memoryProbeSessions,
+      naive: !values["no-naive"],
+      silenceMs: num("silence", values.silence, 100, 5000) ?? d.silenceMs,
+      storage: values.storage === "tmpfs" ? "tmpfs" : values.storage === undefined || values.storage === "disk" ? "disk" : bad("storage", values.storage),
+      latencies: {
+        sttMs: num("stt", values.stt, 0, 60_000) ?? d.latencies.sttMs,
+        llmFirstTokenMs: num("llm-first-token", values["llm-first-token"], 0, 60_000) ?? d.latencies.llmFirstTokenMs,
+        llmTokenMs: tps !== undefined ? 1000 / tps : d.latencies.llmTokenMs,
+        ttsMsPerSentence: num("tts", values.tts, 0, 60_000) ?? d.latencies.ttsMsPerSentence,
+      },
+    };
+    const abort = new AbortController();
+    let interrupts = 0;
+    const onSignal = () => {
+      if (++interrupts === 1) {
+        console.error("\ninterrupted: stopping the current phase and workerd (Ctrl-C again to force)");
+        abort.abort();
+      } else {
+        killLiveWorkerd();
+        process.exit(130);
+      }
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    result = await runBench({ ...opts, signal: abort.signal });
+    if (abort.signal.aborted) {
+      console.error("interrupted: partial results not written");
+      return 130;
+    }
+    const file = resolve(ROOT, "bench/results", `${result.startedAt.replace(/[:.]/g, "-")}.json`);
+    const targets = [file, ...(values.out ? [resolve(values.out)] : [])];
+    for (const t of targets) {
+      mkdirSync(dirname(t), { recursive: true });
+      writeFileSync(t, `${JSON.stringify(result, null, 2)}\n`);
+    }
+    console.error(`results: ${targets.map((t) => relative(process.cwd(), t)).join(", ")}`);
+  }
+  console.log(formatReport(result));
+  if (values.compare) {
+    console.log("");
+    console.log(formatComparison(load(values.compare), result, values.compare));
+  }
+  return result.incomplete.length ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    killLiveWorkerd();
+    process.exit(1);
+  },
+);

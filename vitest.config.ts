@@ -1,16 +1,9 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { buildSync } from "esbuild";
 import { defineConfig } from "vitest/config";
+import { bundleWorker } from "./test/support/bundle-worker.ts";
 
 // miniflare's extra workers are not transpiled, so the TypeScript fake of Workers AI is bundled here.
-const fakeAi = buildSync({
-  entryPoints: ["test/fake-ai/worker.ts"],
-  bundle: true,
-  format: "esm",
-  write: false,
-  external: ["cloudflare:*"],
-  target: "es2024",
-}).outputFiles[0]!.text;
+const fakeAi = bundleWorker("test/fake-ai/worker.ts");
 
 export default defineConfig({
   test: {

@@ -11,6 +11,7 @@ import { SpeechDetector } from "./audio/speech-detector.ts";
 import type { CaptureToMain } from "./audio/worklet-messages.ts";
 import { SessionConnection, type ConnectionStatus } from "./connection/session-connection.ts";
 import { newSessionId, sessionFromPath, sessionPath } from "./connection/session-url.ts";
+import type { ParleyTestHooks, TurnStats } from "./test-hooks.ts";
 import { ConversationView, type TurnMeta } from "./views/conversation-view.ts";
 import { Controls, type MicUiState } from "./views/controls.ts";
 import { Banners, StatusView } from "./views/status.ts";
@@ -27,50 +28,6 @@ const PTT_TAIL_MS = 150;
 const PTT_PRE_ROLL_FRAMES = 15;
 const PING_MS = 25_000;
 const MODE_KEY = "parley.mode";
-
-export interface TurnStats {
-  replyId: string;
-  status?: string;
-  clientFirstAudioMs: number | null;
-  serverFirstAudioMs: number | null;
-  backend?: string;
-  usd?: number;
-  playedMs: number;
-  /** Sum of the durations announced in the reply's segment headers. */
-  expectedMs: number;
-  segmentsReceived: number;
-  segmentsPlayed: number;
-  underruns: number;
-}
-
-export interface ParleyTestHooks {
-  sessionId: string;
-  readonly state: string | null;
-  readonly connection: ConnectionStatus;
-  stats: {
-    playedMs: number;
-    underruns: number;
-    segmentsPlayed: number;
-    repliesFinished: number;
-    repliesStopped: number;
-    framesCaptured: number;
-    framesSent: number;
-    framesDropped: number;
-    /** Last interrupt: from the decision (speech detected / stop pressed) to playback silent, ms. */
-    lastStopMs: number | null;
-    /** Last barge-in: from the start of the user's speech (first voiced frame) to playback silent, ms. */
-    lastBargeInMs: number | null;
-    bargeIns: number;
-    contextSampleRate: number | null;
-    turns: TurnStats[];
-  };
-  log: string[];
-  /** Test controls. */
-  debug: {
-    /** Drop the WebSocket as a network failure would; partysocket reconnects with backoff. */
-    dropConnection(): void;
-  };
-}
 
 declare global {
   interface Window {

@@ -1,11 +1,12 @@
 // Audio helpers of the offline stand-in. PCM16 WAV reading and writing is the server's own
-// (server/audio/wav.ts, pcm.ts, audio-container.ts); this file adds only what the stand-in needs
-// beyond that: reading other WAV encodings (8/24/32-bit PCM, float, μ-law, A-law), down-mixing to
-// mono, resampling, and writing G.711. Pure functions on typed arrays (no Node or Cloudflare
+// (server/audio/wav.ts, pcm.ts, audio-container.ts; the chunk walk is shared/audio/wav-chunks.ts);
+// this file adds only what the stand-in needs beyond that: reading other WAV encodings (8/24/32-bit
+// PCM, float, μ-law, A-law), down-mixing to mono, resampling, and writing G.711. Pure functions on typed arrays (no Node or Cloudflare
 // imports), unit-tested in test/node/local-ai-audio.test.ts.
 import { sniffAudio } from "../server/audio/audio-container.ts";
 import { Mp3FormatError } from "../server/audio/mp3.ts";
 import { AudioFormatError, float32ToInt16, int16ToFloat32, pcm16ToBytes } from "../server/audio/pcm.ts";
+import { isRiffWave, pcmSampleReader, readWavChunks, WAVE_FORMAT, type SampleReader } from "../shared/audio/wav-chunks.ts";
 import { encodeWav as encodePcm16Wav, parseWav, WAV_HEADER_BYTES, WavFormatError, type ParsedWav } from "../server/audio/wav.ts";
 
 export { AudioFormatError };
@@ -16,12 +17,6 @@ export interface DecodedAudio {
   /** Mono samples in [-1, 1] (channels averaged). */
   samples: Float32Array;
 }
-
-const WAVE_FORMAT_PCM = 1;
-const WAVE_FORMAT_FLOAT = 3;
-const WAVE_FORMAT_ALAW = 6;
-const WAVE_FORMAT_MULAW = 7;
-const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
 
 /** The server's PCM16 parser, or undefined when it refuses the file (another encoding, or not a WAV). */
 function parsePcm16Wav(bytes: Uint8Array): ParsedWav | undefined {
@@ -71,39 +66,10 @@ function notWavMessage(bytes: Uint8Array): string {
   }
 }
 
-/**
- * The encodings server/audio/wav.ts does not read. Its chunk walk is not exported, so the walk is
- * repeated here (TODO: use the server's once it exports one).
- */
+/** The encodings server/audio/wav.ts does not read (same chunk walk: shared/audio/wav-chunks.ts). */
 function decodeOtherWav(bytes: Uint8Array): DecodedAudio {
-  const ascii = (at: number, s: string) => s.split("").every((ch, i) => bytes[at + i] === ch.charCodeAt(0));
-  if (bytes.length < 12 || !ascii(0, "RIFF") || !ascii(8, "WAVE")) throw new AudioFormatError(notWavMessage(bytes));
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let format = -1;
-  let channels = 0;
-  let sampleRate = 0;
-  let bits = 0;
-  let data: Uint8Array | undefined;
-  for (let at = 12; at + 8 <= bytes.length; ) {
-    let size = view.getUint32(at + 4, true);
-    const body = at + 8;
-    if (ascii(at, "fmt ")) {
-      if (size < 16 || body + 16 > bytes.length) throw new AudioFormatError("WAV fmt chunk is truncated");
-      format = view.getUint16(body, true);
-      channels = view.getUint16(body + 2, true);
-      sampleRate = view.getUint32(body + 4, true);
-      bits = view.getUint16(body + 14, true);
-      if (format === WAVE_FORMAT_EXTENSIBLE && size >= 26) format = view.getUint16(body + 24, true);
-    } else if (ascii(at, "data")) {
-      // Streaming writers leave the size at 0 or 0xFFFFFFFF: take what is there.
-      if (size === 0 || size === 0xffffffff || body + size > bytes.length) size = bytes.length - body;
-      data = bytes.subarray(body, body + size);
-      break;
-    }
-    at = body + size + (size & 1);
-  }
-  if (format < 0) throw new AudioFormatError("WAV has no fmt chunk");
-  if (!data) throw new AudioFormatError("WAV has no data chunk");
+  if (!isRiffWave(bytes)) throw new AudioFormatError(notWavMessage(bytes));
+  const { format, channels, sampleRate, bitsPerSample: bits, data } = readWavChunks(bytes, { error: AudioFormatError });
   if (channels < 1 || sampleRate < 1000 || sampleRate > 384000) {
     throw new AudioFormatError(`WAV header is not plausible (${channels} channels, ${sampleRate} Hz)`);
   }
@@ -117,22 +83,11 @@ function decodeOtherWav(bytes: Uint8Array): DecodedAudio {
   return { sampleRate, channels, samples: downmix(interleaved, channels) };
 }
 
-type Reader = (dv: DataView, offset: number) => number;
-
-function sampleReader(format: number, bits: number): Reader | undefined {
-  if (format === WAVE_FORMAT_PCM) {
-    if (bits === 8) return (dv, o) => (dv.getUint8(o) - 128) / 128;
-    if (bits === 16) return (dv, o) => dv.getInt16(o, true) / 32768; // only for headers parseWav refuses
-    if (bits === 24) return (dv, o) => ((dv.getUint8(o) | (dv.getUint8(o + 1) << 8) | (dv.getInt8(o + 2) << 16)) / 8388608);
-    if (bits === 32) return (dv, o) => dv.getInt32(o, true) / 2147483648;
-  }
-  if (format === WAVE_FORMAT_FLOAT) {
-    if (bits === 32) return (dv, o) => dv.getFloat32(o, true);
-    if (bits === 64) return (dv, o) => dv.getFloat64(o, true);
-  }
-  if (format === WAVE_FORMAT_MULAW && bits === 8) return (dv, o) => mulawToLinear(dv.getUint8(o)) / 32768;
-  if (format === WAVE_FORMAT_ALAW && bits === 8) return (dv, o) => alawToLinear(dv.getUint8(o)) / 32768;
-  return undefined;
+/** PCM and float (16-bit PCM only for headers parseWav refuses), plus 8-bit G.711. */
+function sampleReader(format: number, bits: number): SampleReader | undefined {
+  if (format === WAVE_FORMAT.MULAW && bits === 8) return (dv, o) => mulawToLinear(dv.getUint8(o)) / 32768;
+  if (format === WAVE_FORMAT.ALAW && bits === 8) return (dv, o) => alawToLinear(dv.getUint8(o)) / 32768;
+  return pcmSampleReader(format, bits);
 }
 
 /**
@@ -213,7 +168,7 @@ export function encodeWav(pcm: Int16Array, sampleRate: number, encoding: WavEnco
   out.set(encodePcm16Wav(new Int16Array(0), sampleRate)); // the canonical header, then its G.711 fields
   const dv = new DataView(out.buffer);
   dv.setUint32(4, 36 + payload.length, true); // RIFF size
-  dv.setUint16(20, encoding === "mulaw" ? WAVE_FORMAT_MULAW : WAVE_FORMAT_ALAW, true);
+  dv.setUint16(20, encoding === "mulaw" ? WAVE_FORMAT.MULAW : WAVE_FORMAT.ALAW, true);
   dv.setUint32(28, sampleRate, true); // byte rate: one byte per sample
   dv.setUint16(32, 1, true); // block align
   dv.setUint16(34, 8, true); // bits per sample

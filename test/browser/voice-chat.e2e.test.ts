@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { ParleyTestHooks } from "../../client/test-hooks.ts";
 import { launchWithFakeMic, type FakeMicBrowser } from "./chromium.ts";
 import { ROOT, startDevServer, type DevServer } from "./dev-server.ts";
 import { concatWav, readWav, silence, writeWav } from "./wav-tools.ts";
@@ -17,39 +18,7 @@ const SPEECH_WAV = resolve(ROOT, "test/fixtures/what-is-the-weather.wav");
 const JOKE_WAV = resolve(ROOT, "test/fixtures/tell-me-a-joke.wav");
 const ARTIFACTS = resolve(ROOT, "test/artifacts");
 
-interface TurnStats {
-  replyId: string;
-  status?: string;
-  clientFirstAudioMs: number | null;
-  serverFirstAudioMs: number | null;
-  backend?: string;
-  playedMs: number;
-  expectedMs: number;
-  segmentsReceived: number;
-  segmentsPlayed: number;
-  underruns: number;
-}
-interface Hooks {
-  sessionId: string;
-  state: string | null;
-  connection: string;
-  stats: {
-    playedMs: number;
-    underruns: number;
-    repliesFinished: number;
-    repliesStopped: number;
-    framesSent: number;
-    framesDropped: number;
-    lastStopMs: number | null;
-    lastBargeInMs: number | null;
-    bargeIns: number;
-    contextSampleRate: number | null;
-    turns: TurnStats[];
-  };
-  log: string[];
-  debug: { dropConnection(): void };
-}
-type TestWindow = Window & { __parley?: Hooks; __textGrowth?: number[] };
+type TestWindow = Window & { __parley?: ParleyTestHooks; __textGrowth?: number[] };
 
 let server: DevServer | undefined;
 let browser: FakeMicBrowser | undefined;
@@ -88,7 +57,7 @@ afterEach((ctx) => {
   consoleLines = [];
 });
 
-const hooks = (page: Page) => page.evaluate(() => JSON.parse(JSON.stringify((window as TestWindow).__parley)) as Hooks);
+const hooks = (page: Page) => page.evaluate(() => JSON.parse(JSON.stringify((window as TestWindow).__parley)) as ParleyTestHooks);
 
 describe("voice chat in Chromium with a fake microphone", () => {
   it(

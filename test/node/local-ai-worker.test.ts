@@ -2,7 +2,6 @@
 // service binding named AI (JS RPC), exactly as the server does in `vite dev`, and the stand-in
 // forwards to an engine server in this process. Checks the three return kinds (object, SSE
 // stream, byte stream) and that errors keep Workers AI's "<code>: <message>" form across RPC.
-import { buildSync } from "esbuild";
 // miniflare comes with @cloudflare/vite-plugin; version 5 takes v4-style options through convertV4MiniflareOptions.
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { createServer } from "node:http";
@@ -12,16 +11,10 @@ import { LlmStreamChunk, MelottsOutput, StandInMarker, WhisperTurboOutput } from
 import { SseDecoder } from "../../server/reply/sse-parser.ts";
 import { decodeWav } from "../../local-ai/audio.ts";
 import { startEngineServer, type EngineServer } from "../../local-ai/engine-server.ts";
+import { bundleWorker } from "../support/bundle-worker.ts";
 import { b64, speak, unb64 } from "./local-ai-support.ts";
 
-const standIn = buildSync({
-  entryPoints: ["local-ai/worker.ts"],
-  bundle: true,
-  format: "esm",
-  write: false,
-  external: ["cloudflare:*"],
-  target: "es2024",
-}).outputFiles[0]!.text;
+const standIn = bundleWorker("local-ai/worker.ts");
 
 // Calls env.AI.run(model, inputs, options) and reports what came back.
 const caller = `

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CHUNKER, SentenceChunker, toSpeakableText, type ChunkerOptions } from "../../server/reply/sentence-chunker.ts";
+import { prng as rng } from "../support/signals.ts"; // seeded, so a failing split can be reproduced
 
 /** Feeds `parts` as deltas, then flushes. */
 function chunk(parts: string | string[], o?: Partial<ChunkerOptions>): string[] {
@@ -8,18 +9,6 @@ function chunk(parts: string | string[], o?: Partial<ChunkerOptions>): string[] 
   for (const p of typeof parts === "string" ? [parts] : parts) out.push(...c.push(p));
   out.push(...c.flush());
   return out;
-}
-
-/** Deterministic PRNG so a failing split can be reproduced. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomSplit(s: string, rand: () => number): string[] {

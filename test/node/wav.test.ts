@@ -11,6 +11,7 @@ import {
   SILENCE_DBFS,
 } from "../../server/audio/pcm.ts";
 import { encodeWav, parseWav, WAV_HEADER_BYTES, WavFormatError } from "../../server/audio/wav.ts";
+import { extensibleFmt, fmtBody, riff } from "../support/signals.ts";
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/${name}`, import.meta.url)));
 
@@ -18,38 +19,6 @@ function ramp(n: number): Int16Array {
   const out = new Int16Array(n);
   for (let i = 0; i < n; i++) out[i] = ((i * 997) % 65536) - 32768;
   return out;
-}
-
-/** Hand-built RIFF file from chunks, for the parser's tolerance tests. */
-function riff(chunks: { id: string; body: Uint8Array; size?: number }[]): Uint8Array {
-  const parts: number[] = [];
-  const tag = (s: string) => parts.push(...[...s].map((c) => c.charCodeAt(0)));
-  const u32 = (v: number) => parts.push(v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255);
-  tag("RIFF");
-  u32(0); // patched below
-  tag("WAVE");
-  for (const c of chunks) {
-    tag(c.id);
-    u32(c.size ?? c.body.length);
-    parts.push(...c.body);
-    if (c.body.length % 2 === 1) parts.push(0);
-  }
-  const out = new Uint8Array(parts);
-  new DataView(out.buffer).setUint32(4, out.length - 8, true);
-  return out;
-}
-
-function fmtBody(format: number, channels: number, sampleRate: number, bits: number, extra = new Uint8Array(0)): Uint8Array {
-  const b = new Uint8Array(16 + extra.length);
-  const v = new DataView(b.buffer);
-  v.setUint16(0, format, true);
-  v.setUint16(2, channels, true);
-  v.setUint32(4, sampleRate, true);
-  v.setUint32(8, (sampleRate * channels * bits) / 8, true);
-  v.setUint16(12, (channels * bits) / 8, true);
-  v.setUint16(14, bits, true);
-  b.set(extra, 16);
-  return b;
 }
 
 const pcmBytes = (pcm: Int16Array) => new Uint8Array(pcm16ToBytes(pcm));
@@ -112,12 +81,9 @@ describe("parseWav", () => {
 
   it("finds fmt after data and accepts WAVE_FORMAT_EXTENSIBLE with a PCM sub-format", () => {
     const pcm = ramp(160);
-    const ext = new Uint8Array(24);
-    new DataView(ext.buffer).setUint16(0, 22, true); // cbSize
-    new DataView(ext.buffer).setUint16(8, 1, true); // SubFormat GUID starts with 0x0001 = PCM
     const wav = riff([
       { id: "data", body: pcmBytes(pcm) },
-      { id: "fmt ", body: fmtBody(0xfffe, 1, 8000, 16, ext) },
+      { id: "fmt ", body: fmtBody(0xfffe, 1, 8000, 16, extensibleFmt(1)) }, // SubFormat GUID starts with 0x0001 = PCM
     ]);
     const parsed = parseWav(wav);
     expect(parsed.sampleRate).toBe(8000);

@@ -1,4 +1,6 @@
 // Deterministic 16 kHz mono PCM16 test signals, shared by unit and Worker tests (no Node or Cloudflare imports).
+import { concatPcm16 } from "../../server/audio/pcm.ts";
+
 export const SAMPLE_RATE = 16_000;
 
 const samples = (ms: number) => Math.round((ms * SAMPLE_RATE) / 1000);
@@ -50,15 +52,7 @@ export function syllables(ms: number, dbfs: number): Int16Array {
   return out;
 }
 
-export function concat(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+export const concat = (...parts: Int16Array[]): Int16Array => concatPcm16(parts);
 
 /** Sample-wise sum of two signals, clipped to PCM16. */
 export function mix(a: Int16Array, b: Int16Array): Int16Array {
@@ -70,4 +64,45 @@ export function mix(a: Int16Array, b: Int16Array): Int16Array {
 /** A spoken-turn stand-in: faint noise, `speechMs` of syllabic speech, then `silenceMs` of faint noise. */
 export function utterance(speechMs = 1000, silenceMs = 900, seed = 1, leadMs = 300): Int16Array {
   return concat(noise(leadMs, -70, seed), mix(syllables(speechMs, -20), noise(speechMs, -70, seed + 1)), noise(silenceMs, -70, seed + 2));
+}
+
+/** Hand-built RIFF/WAVE file from chunks (odd-sized ones padded), for the WAV parsers' tolerance tests. */
+export function riff(chunks: { id: string; body: Uint8Array; size?: number }[], head = "RIFF"): Uint8Array {
+  const parts: number[] = [];
+  const tag = (s: string) => parts.push(...[...s].map((c) => c.charCodeAt(0)));
+  const u32 = (v: number) => parts.push(v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255);
+  tag(head);
+  u32(0); // patched below
+  tag("WAVE");
+  for (const c of chunks) {
+    tag(c.id);
+    u32(c.size ?? c.body.length);
+    parts.push(...c.body);
+    if (c.body.length % 2 === 1) parts.push(0);
+  }
+  const out = new Uint8Array(parts);
+  new DataView(out.buffer).setUint32(4, out.length - 8, true);
+  return out;
+}
+
+/** A 16-byte fmt chunk body, then `extra` (cbSize and the WAVE_FORMAT_EXTENSIBLE fields). */
+export function fmtBody(format: number, channels: number, sampleRate: number, bits: number, extra: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const b = new Uint8Array(16 + extra.length);
+  const v = new DataView(b.buffer);
+  v.setUint16(0, format, true);
+  v.setUint16(2, channels, true);
+  v.setUint32(4, sampleRate, true);
+  v.setUint32(8, (sampleRate * channels * bits) / 8, true);
+  v.setUint16(12, (channels * bits) / 8, true);
+  v.setUint16(14, bits, true);
+  b.set(extra, 16);
+  return b;
+}
+
+/** fmtBody's `extra` for WAVE_FORMAT_EXTENSIBLE: cbSize 22 and a SubFormat GUID starting with `subFormat`. */
+export function extensibleFmt(subFormat: number): Uint8Array {
+  const b = new Uint8Array(24);
+  new DataView(b.buffer).setUint16(0, 22, true);
+  new DataView(b.buffer).setUint16(8, subFormat, true);
+  return b;
 }

@@ -281,7 +281,9 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, cancel: Ab
       ttsCharacters: usage.ttsCharacters,
       ttsAudioSeconds: usage.ttsAudioSeconds,
     });
-    const fullUsage: TurnUsage = { ...usage, neurons: cost.neurons, usd: cost.usd };
+    // The local stand-in marks its answers; nothing it answers is billed by Workers AI.
+    const billed = engines.size === 0;
+    const fullUsage: TurnUsage = { ...usage, neurons: billed ? cost.neurons : 0, usd: billed ? cost.usd : 0 };
     const backend = engines.size ? `local stand-in (${[...engines].sort().join(", ")})` : "workers-ai";
     if (failure) {
       sink.event({ type: "error", code: failure.code, message: failure.message, retryable: failure.retryable, replyId: input.replyId });

@@ -309,6 +309,9 @@ async function completeSpokenReply(c: Client, transcript: ServerEvent<"transcrip
   expect(errors).toEqual([]);
   expect(done.status).toBe("complete");
   expect(done.backend).toMatch(backend);
+  // Answers from the local stand-in are not billed by Workers AI.
+  expect(done.usage).toMatchObject({ neurons: 0, usd: 0 });
+  expect(done.usage.ttsCharacters).toBeGreaterThan(0);
   expect(deltas.trim().length).toBeGreaterThan(0);
   expect(done.text.trim()).toBe(deltas.trim());
   expect(segments.length).toBeGreaterThan(0);

@@ -49,6 +49,8 @@ export default defineConfig(({ command }) => {
           config: (cfg) => {
             delete cfg.ai;
             cfg.services = [...(cfg.services ?? []).filter((s) => s.binding !== "AI"), { binding: "AI", service: standIn.service }];
+            // Tell the server what answers, so the page never presents the stand-in as Workers AI's models.
+            cfg.vars = { ...cfg.vars, AI_BACKEND: backend };
           },
           auxiliaryWorkers: [
             backend === "local"

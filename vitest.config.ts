@@ -19,7 +19,7 @@ export default defineConfig({
               ai: { binding: "__AI_REMOTE_UNUSED" },
               serviceBindings: { AI: "fake-ai" },
               // Short AI deadlines and backoff so failure tests finish quickly.
-              bindings: { AI_TIMEOUT_MS: "1500", AI_STREAM_IDLE_MS: "1000", AI_MAX_RETRIES: "2" },
+              bindings: { AI_TIMEOUT_MS: "1500", AI_STREAM_IDLE_MS: "1000", AI_MAX_RETRIES: "2", AI_BACKEND: "fake" },
               workers: [
                 {
                   name: "fake-ai",

@@ -266,7 +266,7 @@ export class App {
   private onServerMessage(m: ServerMessage): void {
     switch (m.type) {
       case "ready":
-        this.onReady(m.history, m.state, m.activeReplyId, m.models);
+        this.onReady(m.history, m.state, m.activeReplyId, m.models, m.aiBackend);
         break;
       case "state":
         this.onState(m.state, m.replyId);
@@ -303,9 +303,10 @@ export class App {
     state: SessionState,
     activeReplyId: string | null,
     models: { stt: string; llm: string; tts: string },
+    aiBackend: "workers-ai" | "local" | "fake",
   ): void {
     this.serverState = state;
-    this.status.setModels(models);
+    this.status.setModels(models, aiBackend);
     // Local audio still playing from before a reconnect: keep it only if the server still
     // considers that reply live or complete; otherwise it was cut and must not keep talking.
     const playing = this.playback?.active ? this.playback.position?.replyId : undefined;

@@ -13,6 +13,8 @@ export interface ModelOptions {
   ttsSpeaker: string | undefined;
   /** Default spoken language (a client may choose another per session). */
   language: string;
+  /** What is bound as AI: real Workers AI, or (in development) the offline stand-in or the test fake. */
+  backend: "workers-ai" | "local" | "fake";
 }
 
 export interface ReplyOptions {
@@ -69,6 +71,7 @@ export const DEFAULT_CONFIG: ParleyConfig = {
     tts: "@cf/myshell-ai/melotts",
     ttsSpeaker: undefined,
     language: "en",
+    backend: "workers-ai",
   },
   turnDetection: DEFAULT_TURN_DETECTION,
   reply: { systemPrompt: DEFAULT_SYSTEM_PROMPT, maxTokens: 256, temperature: 0.6, historyBudgetChars: 12_000 },
@@ -88,6 +91,7 @@ const EnvVars = z.object({
   TTS_MODEL: modelId,
   TTS_SPEAKER: z.string().min(1).optional(),
   LANGUAGE: z.string().regex(/^[a-z]{2,3}$/).optional(),
+  AI_BACKEND: z.enum(["workers-ai", "local", "fake"]).optional(),
   SYSTEM_PROMPT: z.string().min(1).optional(),
   LLM_MAX_TOKENS: int(16, 4096),
   LLM_TEMPERATURE: num(0, 5),
@@ -122,6 +126,7 @@ export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, un
       tts: v.TTS_MODEL ?? d.models.tts,
       ttsSpeaker: v.TTS_SPEAKER ?? d.models.ttsSpeaker,
       language: v.LANGUAGE ?? d.models.language,
+      backend: v.AI_BACKEND ?? d.models.backend,
     },
     turnDetection: {
       ...d.turnDetection,

@@ -15,6 +15,8 @@ declare namespace Cloudflare {
     TTS_MODEL?: string;
     TTS_SPEAKER?: string;
     LANGUAGE?: string;
+    /** Set by the dev server when `AI` is the offline stand-in ("local") or the test fake ("fake"). */
+    AI_BACKEND?: string;
     SYSTEM_PROMPT?: string;
     LLM_MAX_TOKENS?: string;
     LLM_TEMPERATURE?: string;

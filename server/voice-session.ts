@@ -75,6 +75,7 @@ export class VoiceSession extends Server<Env> {
       history: this.store.history(READY_HISTORY_LIMIT),
       activeReplyId: this.active?.replyId ?? null,
       models: { stt: this.config.models.stt, llm: this.config.models.llm, tts: this.config.models.tts },
+      aiBackend: this.config.models.backend,
     });
   }
 

@@ -145,6 +145,8 @@ export const ReadyEvent = z.object({
   /** The reply being generated right now, if any, so a reconnecting client can show it. */
   activeReplyId: z.string().nullable(),
   models: z.object({ stt: z.string(), llm: z.string(), tts: z.string() }),
+  /** What answers the model calls: Workers AI, the offline stand-in (`npm start`) or the test fake. */
+  aiBackend: z.enum(["workers-ai", "local", "fake"]),
 });
 export const StateEvent = z.object({
   type: z.literal("state"),

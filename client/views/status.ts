@@ -50,12 +50,20 @@ export class StatusView {
     return this.current;
   }
 
-  setModels(models: { stt: string; llm: string; tts: string } | null): void {
+  setModels(models: { stt: string; llm: string; tts: string } | null, backend: "workers-ai" | "local" | "fake" = "workers-ai"): void {
     if (!models) {
       this.models.textContent = "";
       return;
     }
-    this.models.textContent = `${shortModel(models.llm)} · ${shortModel(models.stt)} · ${shortModel(models.tts)}`;
+    this.models.dataset.backend = backend;
+    if (backend === "local") {
+      // Offline: nothing here is a Workers AI model, and the reply is not a language model.
+      this.models.textContent = "Offline stand-in · local speech engines, no language model";
+      this.models.title = "npm start runs without Workers AI: PocketSphinx recognises speech, a small offline responder (or LOCAL_LLM_URL) replies, flite speaks.";
+      return;
+    }
+    const prefix = backend === "fake" ? "Test fake of " : "";
+    this.models.textContent = `${prefix}${shortModel(models.llm)} · ${shortModel(models.stt)} · ${shortModel(models.tts)}`;
     this.models.title = `Language model ${models.llm}\nSpeech recognition ${models.stt}\nSpeech synthesis ${models.tts}`;
   }
 }

@@ -48,6 +48,8 @@ describe("offline voice chat in Chromium (local stand-in engines)", () => {
       await page.goto(`${server!.url}/s/offline-e2e-${Date.now().toString(36)}`);
       await page.waitForFunction(() => (window as TestWindow).__parley?.connection === "ready", null, { timeout: 30_000 });
 
+      // The header never presents the stand-in as Workers AI's models.
+      expect(await page.locator("#models").textContent()).toMatch(/Offline stand-in/);
       await page.click('[data-testid="mic-button"]');
       const user = page.locator('[data-testid="user-message"]').first();
       await user.waitFor({ timeout: 40_000 });

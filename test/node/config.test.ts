@@ -16,6 +16,8 @@ describe("configuration from wrangler vars", () => {
     expect(c.models.llm).toBe("@cf/meta/llama-3.2-3b-instruct");
     expect(c.reliability.maxRetries).toBe(0);
     expect(c.models.ttsSpeaker).toBeUndefined();
+    expect(c.models.backend).toBe("workers-ai");
+    expect(loadConfig({ AI_BACKEND: "local" }).models.backend).toBe("local");
   });
 
   it("fails loudly, naming the variable, on a bad value", () => {

@@ -177,6 +177,7 @@ describe("a spoken turn", () => {
       ["assistant", done.text],
     ]);
     expect(ready.models.llm).toMatch(/^@cf\/meta\/llama/);
+    expect(ready.aiBackend).toBe("fake");
     again.close();
   });
 

@@ -13,7 +13,7 @@ import { buildLlmMessages } from "../../server/reply/prompt.ts";
 import { toSpeakableText } from "../../server/reply/sentence-chunker.ts";
 import { readLlmStream } from "../../server/reply/sse-parser.ts";
 import { sttInputs, transcribe } from "../../server/speech-to-text/whisper.ts";
-import { synthesize, ttsInputs } from "../../server/text-to-speech/tts.ts";
+import { segmentHeader, synthesize, ttsInputs } from "../../server/text-to-speech/tts.ts";
 import { TurnDetector, type TurnEndEvent } from "../../server/turn-detection/turn-detector.ts";
 
 // partyserver's Server requires the project's Env shape (server/env.d.ts); the naive worker binds
@@ -111,18 +111,7 @@ export class NaiveSession extends Server<NaiveEnv> {
     const ttsMs = Date.now() - ttsStart;
     const firstAudioMs = Date.now() - started;
     this.send({ type: "state", state: "speaking", replyId });
-    this.send({
-      type: "segment",
-      replyId,
-      index: 0,
-      text: speakable,
-      container: audio.container,
-      codec: audio.codec,
-      sampleRate: audio.sampleRate,
-      channels: audio.channels,
-      durationMs: audio.durationMs,
-      bytes: audio.bytes.byteLength,
-    });
+    this.send(segmentHeader(replyId, 0, speakable, audio));
     this.broadcast(audio.bytes);
     this.history.push({ role: "user", text: transcript.text }, { role: "assistant", text });
     const metrics = { endpointingMs: turn.endpointingMs, sttMs, llmFirstTokenMs, firstAudioMs, ttsMs, totalMs: Date.now() - started, retries: 0 };

@@ -5,6 +5,7 @@ import { base64ToBytes } from "../audio/base64.ts";
 import { sniffAudio } from "../audio/audio-container.ts";
 import { type AiCallContext, engineOf, readAllBytes, runModel } from "../models/ai-binding.ts";
 import { MelottsOutput } from "../models/model-schemas.ts";
+import type { SegmentEvent } from "../../shared/protocol.ts";
 
 export interface SpeechAudio {
   bytes: Uint8Array;
@@ -14,6 +15,22 @@ export interface SpeechAudio {
   channels: number;
   durationMs: number;
   engine: string | undefined;
+}
+
+/** The `segment` header that goes out right before the segment's audio. */
+export function segmentHeader(replyId: string, index: number, text: string, audio: SpeechAudio): SegmentEvent {
+  return {
+    type: "segment",
+    replyId,
+    index,
+    text,
+    container: audio.container,
+    codec: audio.codec,
+    sampleRate: audio.sampleRate,
+    channels: audio.channels,
+    durationMs: audio.durationMs,
+    bytes: audio.bytes.byteLength,
+  };
 }
 
 export function isAuraModel(model: string): boolean {

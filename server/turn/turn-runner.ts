@@ -13,7 +13,7 @@ import { SentenceChunker } from "../reply/sentence-chunker.ts";
 import { readLlmStream, type LlmStreamEvent } from "../reply/sse-parser.ts";
 import { isMeaningfulTranscript, transcribe } from "../speech-to-text/whisper.ts";
 import type { ConversationStore } from "../storage/conversation-store.ts";
-import { synthesize, type SpeechAudio } from "../text-to-speech/tts.ts";
+import { segmentHeader, synthesize, type SpeechAudio } from "../text-to-speech/tts.ts";
 import { currentPosition, heardText, type PlaybackReport } from "./heard-text.ts";
 
 export interface TurnSink {
@@ -198,18 +198,7 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, cancel: Ab
         metrics.firstAudioMs = now() - started;
         sink.event({ type: "state", state: "speaking", replyId: input.replyId });
       }
-      sink.event({
-        type: "segment",
-        replyId: input.replyId,
-        index,
-        text,
-        container: audio.container,
-        codec: audio.codec,
-        sampleRate: audio.sampleRate,
-        channels: audio.channels,
-        durationMs: audio.durationMs,
-        bytes: audio.bytes.byteLength,
-      });
+      sink.event(segmentHeader(input.replyId, index, text, audio));
       sink.audio(audio.bytes);
       store.addSegment(input.replyId, index, text, audio.durationMs, now());
     });

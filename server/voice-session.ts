@@ -141,9 +141,9 @@ export class VoiceSession extends Server<Env> {
 
   /** The client says how much of a reply was played; a stop keeps only the heard part in the conversation. */
   private onPlayback(conn: Connection, msg: Extract<ClientMessage, { type: "playback" }>): void {
-    const known = this.active?.replyId === msg.replyId || this.playbackReports.has(msg.replyId);
-    const { segments } = known && msg.state !== "stopped" ? { segments: [] } : this.store.segments(msg.replyId);
-    if (!known && segments.length === 0) return this.sendError(conn, "bad_message", `playback for unknown reply ${msg.replyId.slice(0, 64)}`);
+    const known =
+      this.active?.replyId === msg.replyId || this.playbackReports.has(msg.replyId) || this.store.segments(msg.replyId).segments.length > 0;
+    if (!known) return this.sendError(conn, "bad_message", `playback for unknown reply ${msg.replyId.slice(0, 64)}`);
     const report: PlaybackReport = { segment: msg.segment, playedMs: msg.playedMs, state: msg.state, at: Date.now() };
     this.playbackReports.delete(msg.replyId);
     this.playbackReports.set(msg.replyId, report);
@@ -152,7 +152,7 @@ export class VoiceSession extends Server<Env> {
     // A reply still being generated is cut to this position when its turn ends; a stored one now.
     const stored = this.store.reply(msg.replyId);
     if (!stored) return;
-    const heard = heardText(segments, report);
+    const heard = heardText(this.store.segments(msg.replyId).segments, report);
     if (heard !== stored.text && !(stored.status === "complete" && heard === stored.plannedText)) this.store.markReplyHeard(msg.replyId, heard);
   }
 

@@ -1,51 +1,29 @@
 // The offline path in a real browser: `vite dev` with the local stand-in (what `npm start` runs —
 // PocketSphinx, the offline responder, flite), Chromium with a fake microphone speaking a flite WAV.
 // A person opening the printed URL gets a spoken answer, labelled as coming from the stand-in.
-import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ParleyTestHooks } from "../../client/test-hooks.ts";
-import { launchWithFakeMic, type FakeMicBrowser } from "./chromium.ts";
-import { ROOT, freePort, startDevServer, type DevServer } from "./dev-server.ts";
+import { ROOT, freePort } from "./dev-server.ts";
+import { ARTIFACTS, useE2eSession } from "./e2e-session.ts";
 
 /** "What is the weather like today?" (flite slt, 16 kHz), then the fake microphone is silent. */
 const SPEECH_WAV = resolve(ROOT, "test/fixtures/what-is-the-weather.wav");
-const ARTIFACTS = resolve(ROOT, "test/artifacts");
 
 type TestWindow = Window & { __parley?: ParleyTestHooks };
 
-let server: DevServer | undefined;
-let browser: FakeMicBrowser | undefined;
-const consoleLines: string[] = [];
-
-beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  // The offline responder, whatever LOCAL_LLM_URL this machine's shell has set.
-  server = await startDevServer({ ai: "local", env: { LOCAL_AI_PORT: String(await freePort()), LOCAL_LLM_URL: "" } });
-  browser = await launchWithFakeMic(SPEECH_WAV);
-}, 150_000);
-
-afterAll(async () => {
-  await browser?.close().catch(() => undefined);
-  await server?.stop();
-}, 30_000);
-
-afterEach((ctx) => {
-  if (ctx.task.result?.state === "fail") {
-    console.error(`client console:\n  ${consoleLines.join("\n  ")}`);
-    if (server) console.error(`dev server output (tail):\n${server.output().slice(-3000)}`);
-  }
-});
+// The offline responder, whatever LOCAL_LLM_URL this machine's shell has set.
+const e2e = useE2eSession(SPEECH_WAV, async () => ({ ai: "local", env: { LOCAL_AI_PORT: String(await freePort()), LOCAL_LLM_URL: "" } }));
 
 describe("offline voice chat in Chromium (local stand-in engines)", () => {
   it(
     "a spoken question gets a spoken answer from the stand-in, and the page says which backend answered",
     async () => {
-      const page = await browser!.context.newPage();
+      const page = await e2e.browser.context.newPage();
       const problems: string[] = [];
-      page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+      page.on("console", (m) => e2e.consoleLines.push(`${m.type()}: ${m.text()}`));
       page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
-      await page.goto(`${server!.url}/s/offline-e2e-${Date.now().toString(36)}`);
+      await page.goto(`${e2e.server.url}/s/offline-e2e-${Date.now().toString(36)}`);
       await page.waitForFunction(() => (window as TestWindow).__parley?.connection === "ready", null, { timeout: 30_000 });
 
       // The header never presents the stand-in as Workers AI's models.

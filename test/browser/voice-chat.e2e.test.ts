@@ -3,59 +3,35 @@
 // deterministic fake Workers AI (PARLEY_AI=fake). The page is the real client: capture worklet ->
 // 16 kHz PCM16 frames -> server VAD/STT/LLM/TTS -> segments -> playback worklet.
 // Saves screenshots in test/artifacts/ (ignored by git).
-import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ParleyTestHooks } from "../../client/test-hooks.ts";
-import { launchWithFakeMic, type FakeMicBrowser } from "./chromium.ts";
-import { ROOT, startDevServer, type DevServer } from "./dev-server.ts";
+import { launchWithFakeMic } from "./chromium.ts";
+import { ROOT } from "./dev-server.ts";
+import { ARTIFACTS, useE2eSession } from "./e2e-session.ts";
 import { concatWav, readWav, silence, writeWav } from "./wav-tools.ts";
 
 /** "What is the weather like today?" (flite slt, 16 kHz): 200 ms silence, 1.6 s speech, 600 ms silence; then the fake mic is silent. */
 const SPEECH_WAV = resolve(ROOT, "test/fixtures/what-is-the-weather.wav");
 /** "Tell me a joke." (flite rms): 200 ms silence, 1.0 s speech, 600 ms silence. */
 const JOKE_WAV = resolve(ROOT, "test/fixtures/tell-me-a-joke.wav");
-const ARTIFACTS = resolve(ROOT, "test/artifacts");
 
 type TestWindow = Window & { __parley?: ParleyTestHooks; __textGrowth?: number[] };
 
-let server: DevServer | undefined;
-let browser: FakeMicBrowser | undefined;
-
-beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  server = await startDevServer({ ai: "fake" });
-  browser = await launchWithFakeMic(SPEECH_WAV);
-}, 150_000);
-
-afterAll(async () => {
-  await browser?.close().catch(() => undefined);
-  await server?.stop();
-}, 30_000);
+const e2e = useE2eSession(SPEECH_WAV, async () => ({ ai: "fake" }));
 
 async function openSession(page: Page, name: string): Promise<string[]> {
   const problems: string[] = [];
-  page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+  page.on("console", (m) => e2e.consoleLines.push(`${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
   page.on("console", (m) => {
     if (m.type() === "error" && !/favicon/.test(m.text())) problems.push(`console: ${m.text()}`);
   });
-  await page.goto(`${server!.url}/s/${name}-${Date.now().toString(36)}`);
+  await page.goto(`${e2e.server.url}/s/${name}-${Date.now().toString(36)}`);
   await page.waitForFunction(() => (window as TestWindow).__parley?.connection === "ready", null, { timeout: 20_000 });
   return problems;
 }
-
-/** Console output of the running test's pages (the client logs every step): printed on failure. */
-let consoleLines: string[] = [];
-
-afterEach((ctx) => {
-  if (ctx.task.result?.state === "fail") {
-    console.error(`client console:\n  ${consoleLines.join("\n  ")}`);
-    if (server) console.error(`dev server output (tail):\n${server.output().slice(-3000)}`);
-  }
-  consoleLines = [];
-});
 
 const hooks = (page: Page) => page.evaluate(() => JSON.parse(JSON.stringify((window as TestWindow).__parley)) as ParleyTestHooks);
 
@@ -63,7 +39,7 @@ describe("voice chat in Chromium with a fake microphone", () => {
   it(
     "speaks a sentence: transcript, streamed reply, reply audio played without underruns, time to first audio shown",
     async () => {
-      const page = await browser!.context.newPage();
+      const page = await e2e.browser.context.newPage();
       const problems = await openSession(page, "e2e-voice");
       // Record how the assistant's text grows, to check it streams in rather than appearing at once.
       await page.evaluate(() => {
@@ -214,7 +190,7 @@ describe("voice chat in Chromium with a fake microphone", () => {
   it(
     "typed input gets a spoken reply, and Stop cuts it within 100 ms and marks it interrupted",
     async () => {
-      const page = await browser!.context.newPage();
+      const page = await e2e.browser.context.newPage();
       const problems = await openSession(page, "e2e-stop");
       await page.fill('[data-testid="text-input"]', "Tell me a long story please");
       await page.press('[data-testid="text-input"]', "Enter");
@@ -235,7 +211,7 @@ describe("voice chat in Chromium with a fake microphone", () => {
       expect((await hooks(page)).stats.playedMs).toBe(before);
       await page.locator('[data-testid="assistant-message"].interrupted').first().waitFor({ timeout: 5_000 });
       // The stored conversation keeps only what was heard, the whole planned reply beside it.
-      const record = (await (await fetch(`${server!.url}/api/sessions/${h.sessionId}`)).json()) as {
+      const record = (await (await fetch(`${e2e.server.url}/api/sessions/${h.sessionId}`)).json()) as {
         messages: { role: string; text: string; plannedText?: string; status: string }[];
       };
       const reply = record.messages.find((m) => m.role === "assistant")!;

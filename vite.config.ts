@@ -3,7 +3,8 @@
 //   local  (default) the offline stand-in: local-ai/worker.ts bound as a service binding named AI,
 //          forwarding to the Node engine server (local-ai/engine-server.ts, LOCAL_AI_PORT, default
 //          8790), which this config starts and stops with the dev server.
-//   fake   the deterministic fake (test/fake-ai), as used by the browser end-to-end test.
+//   fake   the deterministic fake (test/fake-ai), as used by the browser end-to-end test; FAKE_*
+//          variables of the environment (e.g. FAKE_STT_SHORT_MS) become the fake worker's vars.
 //   remote real Workers AI (needs `wrangler login` or CLOUDFLARE_API_TOKEN); same as production.
 // The swap (delete [ai], add a service binding AI -> auxiliary worker) is the recipe in
 // reference/toolchain.md §3. Host 127.0.0.1, port PORT (default 5173), strict.
@@ -22,6 +23,11 @@ function aiBackend(value: string | undefined): AiBackend {
   const v = (value ?? "local").trim().toLowerCase() || "local";
   if (v === "local" || v === "fake" || v === "remote") return v;
   throw new Error(`PARLEY_AI must be local, fake or remote (got "${value}")`);
+}
+
+/** FAKE_* variables of the environment, for the fake Workers AI's vars (how the browser tests tune it). */
+function fakeVars(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith("FAKE_") && e[1] !== undefined));
 }
 
 function portFrom(name: string, value: string | undefined, fallback: number): number {
@@ -60,7 +66,12 @@ export default defineConfig(({ command }) => {
                     cfg.vars = { ...cfg.vars, LOCAL_AI_URL: `http://127.0.0.1:${localAiPort}` };
                   },
                 }
-              : { configPath: standIn.configPath },
+              : {
+                  configPath: standIn.configPath,
+                  config: (cfg) => {
+                    cfg.vars = { ...cfg.vars, ...fakeVars() };
+                  },
+                },
           ],
         }),
       }),

@@ -13,7 +13,8 @@ import { dirname, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_OPTIONS, runBench, type BenchOptions, type BenchResult } from "./harness/bench.ts";
 import { formatComparison, formatReport } from "./harness/report.ts";
-import { ROOT, killLiveWorkerd } from "./harness/server.ts";
+import { numberOption, printHelpAndExit, runMain } from "./harness/cli.ts";
+import { ROOT, abortOnInterrupt, killLiveWorkerd } from "./harness/server.ts";
 
 const { values } = parseArgs({
   options: {
@@ -36,21 +37,9 @@ const { values } = parseArgs({
   strict: true,
 });
 
-if (values.help) {
-  const src = readFileSync(new URL(import.meta.url), "utf8").split("\n");
-  console.log(src.filter((l) => l.startsWith("//")).map((l) => l.replace(/^\/\/ ?/, "")).join("\n"));
-  process.exit(0);
-}
+if (values.help) printHelpAndExit(import.meta.url, (url) => readFileSync(url, "utf8"));
 
-function num(name: string, v: string | undefined, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) {
-    console.error(`--${name} must be a number in [${min}, ${max}], got ${v}`);
-    process.exit(2);
-  }
-  return n;
-}
+const num = (name: string, v: string | undefined, min: number, max: number): number | undefined => numberOption(name, v, min, max);
 
 function bad(name: string, v: string): never {
   console.error(`--${name}: unexpected value ${v}`);
@@ -87,21 +76,9 @@ async function main(): Promise<number> {
         ttsMsPerSentence: num("tts", values.tts, 0, 60_000) ?? d.latencies.ttsMsPerSentence,
       },
     };
-    const abort = new AbortController();
-    let interrupts = 0;
-    const onSignal = () => {
-      if (++interrupts === 1) {
-        console.error("\ninterrupted: stopping the current phase and workerd (Ctrl-C again to force)");
-        abort.abort();
-      } else {
-        killLiveWorkerd();
-        process.exit(130);
-      }
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-    result = await runBench({ ...opts, signal: abort.signal });
-    if (abort.signal.aborted) {
+    const signal = abortOnInterrupt("stopping the current phase and workerd");
+    result = await runBench({ ...opts, signal });
+    if (signal.aborted) {
       console.error("interrupted: partial results not written");
       return 130;
     }
@@ -121,11 +98,4 @@ async function main(): Promise<number> {
   return result.incomplete.length ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    killLiveWorkerd();
-    process.exit(1);
-  },
-);
+runMain(main, killLiveWorkerd);

@@ -2,6 +2,7 @@
 // Deployments override them with wrangler [vars] (strings); a bad value fails loudly at startup.
 import { z } from "zod";
 import { DEFAULT_CHUNKER, type ChunkerOptions } from "./reply/sentence-chunker.ts";
+import { DEFAULT_BACKCHANNELS } from "./interruption/backchannels.ts";
 import { DEFAULT_SYSTEM_PROMPT } from "./reply/prompt.ts";
 import { DEFAULT_TURN_DETECTION, type TurnDetectionOptions } from "./turn-detection/turn-detector.ts";
 
@@ -25,6 +26,23 @@ export interface ReplyOptions {
   historyBudgetChars: number;
 }
 
+/** Talking over the assistant: pause, confirm or resume (see shared/protocol.md, "Interruptions"). */
+export interface InterruptionOptions {
+  /** Speech over the reply must last this long (echo-gated) before it can confirm an interruption. */
+  minInterruptionMs: number;
+  /** Words that are neither a backchannel nor the reply's own echo a transcript needs to confirm one. */
+  minInterruptionWords: number;
+  /** A candidate nothing confirmed this long after its speech ended (or after it opened) resumes the reply. */
+  falseInterruptionTimeoutMs: number;
+  /** A held candidate is transcribed once its speech has lasted this long, then each time it has grown `partialEveryMs` (two at most at once). */
+  partialTranscriptMs: number;
+  partialEveryMs: number;
+  /** Share of a transcript's words matching, in order, the words being played for it to count as echo. */
+  echoWordOverlap: number;
+  /** Backchannel phrases per language (lower case; "uh-huh" also matches "uh huh"). */
+  backchannels: Readonly<Record<string, readonly string[]>>;
+}
+
 export interface ReliabilityOptions {
   /** Per attempt: STT and TTS calls, and the LLM's wait for its first token. */
   aiTimeoutMs: number;
@@ -35,6 +53,10 @@ export interface ReliabilityOptions {
   retryBaseMs: number;
   /** TTS requests in flight at once for one reply (later sentences synthesize while earlier ones are sent). */
   ttsConcurrency: number;
+  /** A new turn waits at most this long for the previous one to store its reply: a wedged turn cannot block the session. */
+  turnSettleMs: number;
+  /** Without a report from the client, a reply's playback is taken as over this long after its audio should have ended. */
+  playbackGraceMs: number;
 }
 
 export interface InputLimits {
@@ -52,6 +74,7 @@ export interface BudgetOptions {
 export interface ParleyConfig {
   models: ModelOptions;
   turnDetection: TurnDetectionOptions;
+  interruption: InterruptionOptions;
   reply: ReplyOptions;
   chunking: ChunkerOptions;
   reliability: ReliabilityOptions;
@@ -74,9 +97,18 @@ export const DEFAULT_CONFIG: ParleyConfig = {
     backend: "workers-ai",
   },
   turnDetection: DEFAULT_TURN_DETECTION,
+  interruption: {
+    minInterruptionMs: 500,
+    minInterruptionWords: 1,
+    falseInterruptionTimeoutMs: 1500,
+    partialTranscriptMs: 150,
+    partialEveryMs: 150,
+    echoWordOverlap: 0.5,
+    backchannels: DEFAULT_BACKCHANNELS,
+  },
   reply: { systemPrompt: DEFAULT_SYSTEM_PROMPT, maxTokens: 256, temperature: 0.6, historyBudgetChars: 12_000 },
   chunking: DEFAULT_CHUNKER,
-  reliability: { aiTimeoutMs: 15_000, streamIdleMs: 10_000, maxRetries: 2, retryBaseMs: 250, ttsConcurrency: 2 },
+  reliability: { aiTimeoutMs: 15_000, streamIdleMs: 10_000, maxRetries: 2, retryBaseMs: 250, ttsConcurrency: 2, turnSettleMs: 3_000, playbackGraceMs: 2_000 },
   limits: { messagesPerSecond: 50, audioRealtimeFactor: 1.5 },
   budgets: { sessionUsd: 0 },
 };
@@ -100,6 +132,9 @@ const EnvVars = z.object({
   VAD_MIN_SPEECH_MS: int(20, 2_000),
   VAD_SILENCE_MS: int(100, 5_000),
   VAD_MAX_UTTERANCE_MS: int(1_000, 120_000),
+  MIN_INTERRUPTION_MS: int(0, 5_000),
+  MIN_INTERRUPTION_WORDS: int(0, 20),
+  FALSE_INTERRUPTION_TIMEOUT_MS: int(200, 10_000),
   AI_TIMEOUT_MS: int(500, 120_000),
   AI_STREAM_IDLE_MS: int(500, 120_000),
   AI_MAX_RETRIES: int(0, 5),
@@ -110,8 +145,27 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
+/** `BACKCHANNELS_<LANG>`: a comma-separated list that replaces that language's backchannels. */
+const BACKCHANNEL_VAR = /^BACKCHANNELS_([A-Z]{2,3})$/;
+const BackchannelList = z
+  .string()
+  .transform((v) => v.split(",").map((p) => p.trim().toLowerCase()).filter((p) => p !== ""))
+  .pipe(z.array(z.string().max(40)).min(1).max(200));
+
+function backchannelsFrom(env: Record<string, unknown>): Record<string, readonly string[]> {
+  const out: Record<string, readonly string[]> = { ...DEFAULT_BACKCHANNELS };
+  for (const [key, value] of Object.entries(env)) {
+    const m = BACKCHANNEL_VAR.exec(key);
+    if (!m || value === undefined || value === "") continue;
+    const parsed = BackchannelList.safeParse(value);
+    if (!parsed.success) throw new ConfigError(`invalid configuration variable ${key}: a comma-separated list of 1-200 phrases is expected`);
+    out[m[1]!.toLowerCase()] = parsed.data;
+  }
+  return out;
+}
+
 /** Build the session configuration from wrangler vars. Throws ConfigError naming the bad variable. */
-export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, unknown>>): ParleyConfig {
+export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, unknown>> & Record<string, unknown>): ParleyConfig {
   const parsed = EnvVars.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== "")));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -134,6 +188,13 @@ export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, un
       minSpeechMs: v.VAD_MIN_SPEECH_MS ?? d.turnDetection.minSpeechMs,
       silenceMs: v.VAD_SILENCE_MS ?? d.turnDetection.silenceMs,
       maxUtteranceMs: v.VAD_MAX_UTTERANCE_MS ?? d.turnDetection.maxUtteranceMs,
+    },
+    interruption: {
+      ...d.interruption,
+      minInterruptionMs: v.MIN_INTERRUPTION_MS ?? d.interruption.minInterruptionMs,
+      minInterruptionWords: v.MIN_INTERRUPTION_WORDS ?? d.interruption.minInterruptionWords,
+      falseInterruptionTimeoutMs: v.FALSE_INTERRUPTION_TIMEOUT_MS ?? d.interruption.falseInterruptionTimeoutMs,
+      backchannels: backchannelsFrom(env),
     },
     reply: {
       systemPrompt: v.SYSTEM_PROMPT ?? d.reply.systemPrompt,

@@ -2,7 +2,8 @@
 // Single source of truth for client and server; see shared/protocol.md for the prose version.
 import { z } from "zod";
 
-export const PROTOCOL_VERSION = 1;
+/** 2: pause-confirm-resume interruptions (`barge-in`, `interruption`, `reply-heard`, state `paused`). */
+export const PROTOCOL_VERSION = 2;
 
 /** Upstream audio: binary WebSocket frames of raw PCM in exactly this format. */
 export const UPSTREAM_AUDIO = {
@@ -21,7 +22,11 @@ export const SessionId = z
 export const SessionMode = z.enum(["hands-free", "push-to-talk"]);
 export type SessionMode = z.infer<typeof SessionMode>;
 
-export const SessionState = z.enum(["listening", "user-speaking", "thinking", "speaking"]);
+/**
+ * `paused`: the user started talking over the reply; playback is held while the server decides
+ * whether it is a real interruption (then the reply stops) or not (then it resumes where it paused).
+ */
+export const SessionState = z.enum(["listening", "user-speaking", "thinking", "speaking", "paused"]);
 export type SessionState = z.infer<typeof SessionState>;
 
 // ---------------------------------------------------------------------------------------------
@@ -53,6 +58,22 @@ export const PlaybackMessage = z.object({
   state: z.enum(["playing", "stopped", "finished"]).default("playing"),
 });
 export const PingMessage = z.object({ type: z.literal("ping"), t: z.number().optional() });
+/**
+ * The client's echo-aware speech detector heard the user over the reply (hands-free). `onset`: it
+ * paused playback at `segment`/`playedMs`; `sustained`: that speech has now lasted `speechMs`;
+ * `ended`: it stopped. The server decides: an `interruption` event confirms or resumes.
+ */
+export const BargeInMessage = z.object({
+  type: z.literal("barge-in"),
+  replyId: z.string().min(1).max(64),
+  event: z.enum(["onset", "sustained", "ended"]),
+  segment: z.number().int().min(0),
+  playedMs: z.number().min(0).max(3_600_000),
+  /** Speech heard so far in this candidate, from its first voiced frame (echo-gated), ms. */
+  speechMs: z.number().min(0).max(600_000),
+  /** How long the reply had been audible when the speech began (the echo guard's warm-up), ms. */
+  playingMs: z.number().min(0).max(3_600_000),
+});
 
 export const ClientMessage = z.discriminatedUnion("type", [
   StartMessage,
@@ -61,6 +82,7 @@ export const ClientMessage = z.discriminatedUnion("type", [
   TextMessage,
   PlaybackMessage,
   PingMessage,
+  BargeInMessage,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 export type ClientMessageInput = z.input<typeof ClientMessage>;
@@ -72,6 +94,24 @@ export const CLIENT_MESSAGE_TYPES = ClientMessage.options.map((o) => o.shape.typ
 export const MessageStatus = z.enum(["complete", "interrupted", "failed"]);
 export type MessageStatus = z.infer<typeof MessageStatus>;
 
+/** Why a turn ended: it ran its course, or what cut it short. */
+export const TurnEndReason = z.enum(["completed", "barge-in", "cancel", "superseded", "failed", "shutdown"]);
+export type TurnEndReason = z.infer<typeof TurnEndReason>;
+
+/** A user message is a turn (answered) or a backchannel ("uh-huh" over the reply: kept, never answered). */
+export const MessageKind = z.enum(["turn", "backchannel"]);
+export type MessageKind = z.infer<typeof MessageKind>;
+
+/** Per-turn tags shown with a reply, restored with the history. */
+export const ReplyMeta = z.object({
+  firstAudioMs: z.number().min(0).nullable(),
+  usd: z.number().min(0),
+  neurons: z.number().min(0),
+  backend: z.string().nullable(),
+  endReason: TurnEndReason.nullable(),
+});
+export type ReplyMeta = z.infer<typeof ReplyMeta>;
+
 export const HistoryMessage = z.object({
   id: z.number().int(),
   role: z.enum(["user", "assistant"]),
@@ -82,7 +122,12 @@ export const HistoryMessage = z.object({
   status: MessageStatus,
   /** "voice" (spoken turn) or "text" (typed turn); assistant messages are "voice". */
   source: z.enum(["voice", "text"]),
+  /** Assistant messages: the reply. User backchannels: the reply they were said over. */
   replyId: z.string().optional(),
+  /** Present (as "backchannel") only on backchannels. */
+  kind: MessageKind.optional(),
+  /** Assistant messages: the turn's tags (first audio, cost, backend, why it ended). */
+  meta: ReplyMeta.optional(),
   createdAt: z.number(),
 });
 export type HistoryMessage = z.infer<typeof HistoryMessage>;
@@ -130,6 +175,19 @@ export const ErrorCode = z.enum([
   "ai_stream_broken",
   "internal",
 ]);
+
+/** Why an interruption candidate was confirmed (`speech`, `words`) or dismissed (the rest). */
+export const InterruptionReason = z.enum(["speech", "words", "backchannel", "echo", "noise", "timeout"]);
+export type InterruptionReason = z.infer<typeof InterruptionReason>;
+
+/** Turn-taking settings a client needs for its side of barge-in. */
+export const TurnTakingSettings = z.object({
+  /** Speech over the reply this long (echo-gated) confirms an interruption; the client reports it (`sustained`). */
+  minInterruptionMs: z.number().min(0),
+  /** A candidate not confirmed this long after its speech ends is dismissed and the reply resumes. */
+  falseInterruptionTimeoutMs: z.number().min(0),
+});
+export type TurnTakingSettings = z.infer<typeof TurnTakingSettings>;
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
 export const AudioContainer = z.enum(["mp3", "wav"]);
@@ -147,6 +205,7 @@ export const ReadyEvent = z.object({
   models: z.object({ stt: z.string(), llm: z.string(), tts: z.string() }),
   /** What answers the model calls: Workers AI, the offline stand-in (`npm start`) or the test fake. */
   aiBackend: z.enum(["workers-ai", "local", "fake"]),
+  turnTaking: TurnTakingSettings,
 });
 export const StateEvent = z.object({
   type: z.literal("state"),
@@ -158,6 +217,9 @@ export const TranscriptEvent = z.object({
   turnId: z.string(),
   text: z.string(),
   source: z.enum(["voice", "text"]),
+  /** "backchannel": said over a reply and kept, but not answered (`replyId` is that reply). */
+  kind: MessageKind.default("turn"),
+  replyId: z.string().optional(),
 });
 export const ReplyDeltaEvent = z.object({
   type: z.literal("reply-delta"),
@@ -187,6 +249,32 @@ export const ReplyDoneEvent = z.object({
   usage: TurnUsage,
   /** Which backend answered (e.g. "workers-ai", "offline-stand-in"), when the models say so. */
   backend: z.string(),
+  endReason: TurnEndReason.default("completed"),
+});
+/**
+ * The server's decision on a barge-in candidate: `confirmed` (stop for good; the speech is a new
+ * turn) or `resumed` (play on from where playback paused).
+ */
+export const InterruptionEvent = z.object({
+  type: z.literal("interruption"),
+  replyId: z.string(),
+  decision: z.enum(["confirmed", "resumed"]),
+  reason: InterruptionReason,
+  /** What the candidate was heard to say, when it was transcribed. */
+  transcript: z.string().optional(),
+});
+/**
+ * A reply's playback is over (played out, stopped, or cut by an interruption): what was heard of it
+ * is final. Comes after `reply-done`, which is sent when generation ends.
+ */
+export const ReplyHeardEvent = z.object({
+  type: z.literal("reply-heard"),
+  replyId: z.string(),
+  status: MessageStatus,
+  /** What was heard (and what the conversation keeps). */
+  text: z.string(),
+  plannedText: z.string(),
+  endReason: TurnEndReason,
 });
 export const ErrorEvent = z.object({
   type: z.literal("error"),
@@ -206,6 +294,8 @@ export const ServerMessage = z.discriminatedUnion("type", [
   ReplyDoneEvent,
   ErrorEvent,
   PongEvent,
+  InterruptionEvent,
+  ReplyHeardEvent,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type ServerEvent<T extends ServerMessage["type"]> = Extract<ServerMessage, { type: T }>;

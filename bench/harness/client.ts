@@ -6,6 +6,7 @@
 // One shared 2 ms ticker sends every client's due frames (each client has its own phase within the
 // 20 ms period), so 100 clients cost one timer, not 100.
 import WebSocket from "ws";
+import { PROTOCOL_VERSION } from "../../shared/protocol.ts";
 import { FRAME_BYTES, FRAME_MS, type Fixture } from "./fixtures.ts";
 
 export interface SegmentRecord {
@@ -109,7 +110,7 @@ export class SimClient {
         const msg = JSON.parse(data.toString()) as Record<string, unknown> & { type: string };
         if (msg.type === "ready" && this.phase === "connecting") {
           clearTimeout(timer);
-          ws.send(JSON.stringify({ type: "start", protocol: 1, mode: "hands-free", language: "en" }));
+          ws.send(JSON.stringify({ type: "start", protocol: PROTOCOL_VERSION, mode: "hands-free", language: "en" }));
           this.phase = "idle";
           resolve();
           return;

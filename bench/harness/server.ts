@@ -11,8 +11,8 @@ import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { latenciesToVars, type FakeLatencies } from "./latency-model.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const COMPAT_DATE = "2026-11-01";
-const COMPAT_FLAGS = ["nodejs_compat"];
+export const COMPAT_DATE = "2026-11-01";
+export const COMPAT_FLAGS = ["nodejs_compat"];
 
 export interface SystemUnderTest {
   /** http://127.0.0.1:<port> */
@@ -28,7 +28,7 @@ export interface SystemUnderTest {
 const bundles = new Map<string, Promise<string>>();
 
 /** esbuild bundle of one entry (cached: every workerd started by this process runs the same code). */
-function bundle(entry: string): Promise<string> {
+export function bundle(entry: string): Promise<string> {
   let b = bundles.get(entry);
   if (!b) {
     b = buildOnce(entry);
@@ -102,6 +102,13 @@ function findWorkerdPid(port: number): number {
 /** workerd processes started and not yet disposed (so a forced exit can still stop them). */
 const live = new Set<number>();
 
+/** Register a workerd started elsewhere (the turn-taking benchmark) for killLiveWorkerd; returns the unregister function. */
+export function trackWorkerd(port: number): () => void {
+  const pid = findWorkerdPid(port);
+  live.add(pid);
+  return () => live.delete(pid);
+}
+
 /** Last resort on a forced exit: SIGKILL the workerd processes this module started, by pid. */
 export function killLiveWorkerd(): void {
   for (const pid of live) {
@@ -112,6 +119,27 @@ export function killLiveWorkerd(): void {
     }
   }
   live.clear();
+}
+
+/**
+ * Ctrl-C (or SIGTERM) once: abort the returned signal so the run winds down and says `message`;
+ * twice: kill workerd and exit at once.
+ */
+export function abortOnInterrupt(message: string): AbortSignal {
+  const abort = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    if (++interrupts === 1) {
+      console.error(`\ninterrupted: ${message} (Ctrl-C again to force)`);
+      abort.abort();
+    } else {
+      killLiveWorkerd();
+      process.exit(130);
+    }
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return abort.signal;
 }
 
 /** "disk": SQLite files in miniflare's temp dir (as `npm run dev`); "tmpfs": the same files on /dev/shm (no disk I/O). */

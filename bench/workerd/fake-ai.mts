@@ -11,6 +11,7 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { bytesToBase64 } from "../../server/audio/base64.ts";
 import { makeSilentMp3 } from "../../server/audio/mp3.ts";
 import { DEFAULT_TRANSCRIPT, defaultReply, tokenize } from "../../test/fake-ai/replies.ts";
+import { pacedReplyStream, sleepUntil } from "./paced-reply.mts";
 import { latenciesFromVars, speechDurationMs, tokenAtMs, ttsLatencyMs, type FakeLatencies } from "../harness/latency-model.ts";
 
 interface BenchAiEnv {
@@ -20,14 +21,9 @@ interface BenchAiEnv {
   FAKE_TTS_MS?: string;
 }
 
-const enc = new TextEncoder();
 const audioCache = new Map<number, string>();
 let latencies: FakeLatencies | undefined;
 
-function sleepUntil(deadline: number): Promise<void> {
-  const ms = deadline - Date.now();
-  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
-}
 
 function silentMp3Base64(durationMs: number): string {
   let b64 = audioCache.get(durationMs);
@@ -57,25 +53,7 @@ export default class BenchAi extends WorkerEntrypoint<BenchAiEnv> {
       const lastUser = [...messages].reverse().find((m) => m.role === "user")?.content ?? "";
       const tokens = tokenize(defaultReply(lastUser));
       const promptTokens = Math.ceil(messages.reduce((n, m) => n + m.content.length, 0) / 4);
-      let i = 0;
-      let cancelled = false;
-      return new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          await sleepUntil(t0 + tokenAtMs(i, l));
-          if (cancelled) return;
-          if (i < tokens.length) {
-            controller.enqueue(enc.encode(`data: ${JSON.stringify({ response: tokens[i], p: "abcdef" })}\n\n`));
-            i++;
-            return;
-          }
-          const usage = { prompt_tokens: promptTokens, completion_tokens: tokens.length, total_tokens: promptTokens + tokens.length };
-          controller.enqueue(enc.encode(`data: ${JSON.stringify({ response: "", usage })}\n\ndata: [DONE]\n\n`));
-          controller.close();
-        },
-        cancel() {
-          cancelled = true;
-        },
-      });
+      return pacedReplyStream(tokens, promptTokens, t0, (i) => tokenAtMs(i, l));
     }
 
     if (model === "@cf/myshell-ai/melotts") {

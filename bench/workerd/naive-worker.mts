@@ -5,6 +5,7 @@
 // Bench-only code: no persistence, retries, limits or barge-in (none of that is on the measured path).
 import { DurableObject } from "cloudflare:workers";
 import { Server, routePartykitRequest, type Connection, type WSMessage } from "partyserver";
+import { PROTOCOL_VERSION } from "../../shared/protocol.ts";
 import { pcm16FromBytes } from "../../server/audio/pcm.ts";
 import { loadConfig, type ParleyConfig } from "../../server/config.ts";
 import type { AiCallContext, AiRunner } from "../../server/models/ai-binding.ts";
@@ -39,7 +40,7 @@ export class NaiveSession extends Server<NaiveEnv> {
   override onConnect(conn: Connection): void {
     const { stt, llm, tts } = this.config.models;
     conn.send(
-      JSON.stringify({ type: "ready", protocol: 1, sessionId: this.name, state: "listening", mode: "hands-free", history: [], activeReplyId: null, models: { stt, llm, tts } }),
+      JSON.stringify({ type: "ready", protocol: PROTOCOL_VERSION, sessionId: this.name, state: "listening", mode: "hands-free", history: [], activeReplyId: null, models: { stt, llm, tts } }),
     );
   }
 

@@ -1,18 +1,25 @@
 // AudioWorklet processor for the microphone: mix to mono, low-pass + resample from the context
 // rate (44.1/48 kHz or anything else) to 16 kHz, cut into exact 20 ms PCM16 LE frames and post each
-// one (transferred) to the main thread with its level and timestamp. All DSP lives in pure modules.
+// one (transferred) to the main thread with its level, its timestamp and the playback reference for
+// the echo guard (read from the playback worklet's levels in this same scope: see playback-level.ts).
+// All DSP lives in pure modules.
 import { PcmFramer } from "./pcm-framer.ts";
+import { loudestPlaybackLevel, sharedPlaybackLevels } from "./playback-level.ts";
 import { Resampler } from "./resampler.ts";
 import { CAPTURE_PROCESSOR, type CaptureOptions, type CaptureToMain, type MainToCapture } from "./worklet-messages.ts";
 
 declare const sampleRate: number;
 declare const currentTime: number;
 
+/** Echo comes back 20-150 ms after it is played (output latency, the room, input latency). */
+const ECHO_WINDOW_S = 0.2;
+
 class CaptureProcessor extends AudioWorkletProcessor {
   private readonly resampler: Resampler;
   private readonly framer: PcmFramer;
   private readonly targetRate: number;
   private mono = new Float32Array(128);
+  private readonly playbackLevels = sharedPlaybackLevels();
   private alive = true;
 
   constructor(options?: AudioWorkletNodeOptions) {
@@ -51,8 +58,10 @@ class CaptureProcessor extends AudioWorkletProcessor {
       const end = currentTime + n / sampleRate;
       const pending = this.framer.buffered / this.targetRate;
       frames.forEach((f, k) => {
-        const time = end - pending - (frames.length - 1 - k) * (f.pcm.byteLength / 2 / this.targetRate);
-        const msg: CaptureToMain = { type: "frame", pcm: f.pcm, rms: f.rms, peak: f.peak, time };
+        const frameS = f.pcm.byteLength / 2 / this.targetRate;
+        const time = end - pending - (frames.length - 1 - k) * frameS;
+        const playbackRms = loudestPlaybackLevel(this.playbackLevels, time - frameS - ECHO_WINDOW_S, time);
+        const msg: CaptureToMain = { type: "frame", pcm: f.pcm, rms: f.rms, peak: f.peak, time, playbackRms };
         this.port.postMessage(msg, [f.pcm]);
       });
     }

@@ -1,20 +1,10 @@
 // Microphone capture: getUserMedia (echo cancellation, noise suppression, auto gain) -> capture
 // worklet -> 20 ms PCM16 frames delivered to a callback. Also lists input devices for the picker.
 import workletUrl from "./capture-worklet.ts?worker&url";
+import { MicError } from "./mic-error.ts";
 import { FRAME_SAMPLES, UPSTREAM_RATE } from "./pcm-framer.ts";
 import { CAPTURE_PROCESSOR, type CaptureOptions, type CaptureToMain, type MainToCapture } from "./worklet-messages.ts";
 
-export type MicErrorKind = "denied" | "no-device" | "busy" | "insecure" | "unsupported" | "other";
-
-export class MicError extends Error {
-  override name = "MicError";
-  constructor(
-    readonly kind: MicErrorKind,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 function toMicError(err: unknown): MicError {
   const name = err instanceof DOMException || err instanceof Error ? err.name : "";

@@ -1,6 +1,9 @@
 // AudioWorklet processor for the assistant's voice: a ring (jitter) buffer fed with decoded PCM at
-// the context rate. Segments play back to back; stop fades out in 8 ms and drops what is queued.
-// Reports ring-buffer events with their exact output time, and progress about 10 times a second.
+// the context rate. Segments play back to back; stop fades out in 8 ms and drops what is queued;
+// pause fades out and holds, resume fades back in a little before the pause point. Reports
+// ring-buffer events with their exact output time, and progress about 10 times a second. Records
+// its output level per render quantum for the capture worklet's echo guard (playback-level.ts).
+import { blockRms, recordPlaybackLevel, sharedPlaybackLevels } from "./playback-level.ts";
 import { PlaybackRingBuffer } from "./ring-buffer.ts";
 import { PLAYBACK_PROCESSOR, type MainToPlayback, type PlaybackToMain } from "./worklet-messages.ts";
 
@@ -11,6 +14,7 @@ const PROGRESS_INTERVAL_S = 0.1;
 
 class PlaybackProcessor extends AudioWorkletProcessor {
   private readonly ring = new PlaybackRingBuffer(sampleRate, { prebufferMs: 60, fadeMs: 8 });
+  private readonly levels = sharedPlaybackLevels();
   private lastProgress = 0;
   private wasActive = false;
 
@@ -23,7 +27,8 @@ class PlaybackProcessor extends AudioWorkletProcessor {
       else if (m.type === "stop") {
         // Nothing playing: answer right away so the main thread need not wait.
         if (!this.ring.stop()) this.postProgress(true);
-      }
+      } else if (m.type === "pause") this.ring.pause();
+      else if (m.type === "resume") this.ring.resume(m.rewindMs);
     };
   }
 
@@ -32,6 +37,7 @@ class PlaybackProcessor extends AudioWorkletProcessor {
     const first = out?.[0];
     if (!out || !first) return true;
     const events = this.ring.read(first);
+    recordPlaybackLevel(this.levels, currentTime, blockRms(first));
     for (let c = 1; c < out.length; c++) out[c]!.set(first);
     for (const event of events) {
       const msg: PlaybackToMain = { type: "event", event, time: currentTime + ("offset" in event ? event.offset : 0) / sampleRate };

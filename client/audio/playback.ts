@@ -1,5 +1,6 @@
 // The assistant's voice: one AudioWorkletNode holding the jitter buffer for the whole session.
-// Decoded segments are pushed in order; stop() resolves with where playback was cut.
+// Decoded segments are pushed in order; stop() resolves with where playback was cut, pause() with
+// where it is held (resume() plays on from a little before).
 import type { SegmentEvent } from "../../shared/protocol.ts";
 import { decodeSegment } from "./decoder.ts";
 import { Resampler } from "./resampler.ts";
@@ -14,12 +15,27 @@ export interface PlaybackHandlers {
   decodeError(header: SegmentEvent, error: unknown): void;
 }
 
+/** Where a pause holds playback, and the AudioContext time (s) at which it went silent. */
+export interface PausedPlayback {
+  position: PlaybackPosition;
+  heardAt: number;
+}
+
+/** A stop or pause not acknowledged by the worklet by then resolves anyway (nothing was playing). */
+const ACK_TIMEOUT_MS = 150;
+
 export class Playback {
   private node: AudioWorkletNode | null = null;
   private readonly chains = new Map<string, Promise<void>>();
   private readonly dropped = new Set<string>();
+  /** Replies with audio in the worklet (pushed, not yet finished or stopped). */
+  private readonly inRing = new Set<string>();
   private stopWaiters: Array<(pos: PlaybackPosition | null) => void> = [];
+  private pauseWaiters: Array<(paused: PausedPlayback | null) => void> = [];
   private activeValue = false;
+  private pausedValue = false;
+  /** The reply whose segment is playing (started and not finished or stopped). */
+  private playingReply: string | null = null;
   stats: PlaybackStats = { playedSamples: 0, underruns: 0, gapSamples: 0, segmentsPlayed: 0, repliesFinished: 0, repliesStopped: 0 };
   position: PlaybackPosition | null = null;
 
@@ -51,6 +67,21 @@ export class Playback {
     return this.activeValue;
   }
 
+  /** Held by pause() until resume() or stop(). */
+  get paused(): boolean {
+    return this.pausedValue;
+  }
+
+  /** The reply being heard right now: playing, not paused. */
+  get audibleReplyId(): string | null {
+    return this.pausedValue ? null : this.playingReply;
+  }
+
+  /** Does the worklet hold audio of this reply (playing, paused or queued)? */
+  holds(replyId: string): boolean {
+    return this.inRing.has(replyId) || this.chains.has(replyId);
+  }
+
   get sampleRate(): number {
     return this.ctx.sampleRate;
   }
@@ -70,6 +101,7 @@ export class Playback {
           if (this.dropped.has(replyId)) return;
           if (samples.length === 0 && !last) return;
           this.activeValue = true;
+          this.inRing.add(replyId);
           this.post({ type: "push", replyId, segment: header.index, samples, complete: last }, [samples.buffer as ArrayBuffer]);
         });
       } catch (err) {
@@ -96,21 +128,50 @@ export class Playback {
     for (const id of replyIds) this.drop(id);
     for (const id of this.chains.keys()) this.drop(id);
     if (this.position) this.drop(this.position.replyId);
+    // A stop also ends any hold (in the worklet too, even with nothing queued).
+    this.pausedValue = false;
+    this.resolvePause(null);
+    return this.request(this.stopWaiters, { type: "stop" }, () => (this.activeValue ? this.position : null));
+  }
+
+  /**
+   * Hold playback (8 ms fade); audio keeps queueing. Resolves with where it is held and when it went
+   * silent, or null when there was nothing to hold (a reply that has not started stays held).
+   */
+  pause(): Promise<PausedPlayback | null> {
+    this.pausedValue = true;
+    return this.request(this.pauseWaiters, { type: "pause" }, () => null);
+  }
+
+  /** Post a command and wait for the worklet's answer (resolved through `waiters`), or `onTimeout` after ACK_TIMEOUT_MS. */
+  private request<T>(waiters: ((value: T) => void)[], message: MainToPlayback, onTimeout: () => T): Promise<T> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => done(this.activeValue ? this.position : null), 150);
-      const done = (pos: PlaybackPosition | null) => {
+      const timer = setTimeout(() => done(onTimeout()), ACK_TIMEOUT_MS);
+      const done = (value: T) => {
         clearTimeout(timer);
-        this.stopWaiters = this.stopWaiters.filter((w) => w !== done);
-        resolve(pos);
+        const i = waiters.indexOf(done);
+        if (i >= 0) waiters.splice(i, 1);
+        resolve(value);
       };
-      this.stopWaiters.push(done);
-      this.post({ type: "stop" });
+      waiters.push(done);
+      this.post(message);
     });
   }
 
-  /** New conversation: forget the per-reply decode chains (dropped replies stay dropped). */
+  /** Play on after pause(), `rewindMs` before the pause point, fading in. */
+  resume(rewindMs: number): void {
+    this.pausedValue = false;
+    this.resolvePause(null);
+    this.post({ type: "resume", rewindMs });
+  }
+
+  /** New conversation: nothing held, forget the per-reply decode chains (dropped replies stay dropped). */
   reset(): void {
     this.chains.clear();
+    this.pausedValue = false;
+    this.resolvePause(null);
+    // A stop with nothing playing also releases a hold.
+    this.post({ type: "stop" });
   }
 
   private drop(replyId: string): void {
@@ -136,13 +197,30 @@ export class Playback {
     if (ev.type === "segment-start" || ev.type === "segment-end") {
       this.position = { replyId: ev.replyId, segment: ev.segment, playedMs: ev.type === "segment-end" ? ev.playedMs : 0 };
     }
-    if (ev.type === "finished") this.activeValue = false;
-    if (ev.type === "stopped") {
+    if (ev.type === "segment-start") this.playingReply = ev.replyId;
+    if (ev.type === "finished") {
       this.activeValue = false;
-      this.resolveStop({ replyId: ev.replyId, segment: ev.segment, playedMs: ev.playedMs });
+      this.inRing.delete(ev.replyId);
+      if (this.playingReply === ev.replyId) this.playingReply = null;
     }
     const latency = (this.ctx as AudioContext & { outputLatency?: number }).outputLatency ?? 0;
-    this.handlers.event(ev, m.time + (Number.isFinite(latency) ? latency : 0));
+    const heardAt = m.time + (Number.isFinite(latency) ? latency : 0);
+    if (ev.type === "stopped") {
+      this.activeValue = false;
+      this.pausedValue = false;
+      this.playingReply = null;
+      this.inRing.clear();
+      this.resolvePause(null);
+      this.resolveStop({ replyId: ev.replyId, segment: ev.segment, playedMs: ev.playedMs });
+    }
+    if (ev.type === "paused") this.resolvePause({ position: { replyId: ev.replyId, segment: ev.segment, playedMs: ev.playedMs }, heardAt });
+    this.handlers.event(ev, heardAt);
+  }
+
+  private resolvePause(paused: PausedPlayback | null): void {
+    const waiters = this.pauseWaiters;
+    this.pauseWaiters = [];
+    for (const w of waiters) w(paused);
   }
 
   private resolveStop(pos: PlaybackPosition | null): void {

@@ -1,8 +1,10 @@
 // Playback jitter buffer: a growable float ring holding decoded reply audio, tagged per segment.
 // The playback worklet calls read() once per render quantum; segments play back to back with no
 // gap, a start-up prebuffer absorbs jitter when audio arrives in pieces, an underrun is counted
-// only when audio of the same reply resumes after the buffer ran dry (a real gap mid-reply), and
-// stop() fades out over a few milliseconds (no click) and drops everything queued.
+// only when audio of the same reply resumes after the buffer ran dry (a real gap mid-reply),
+// stop() fades out over a few milliseconds (no click) and drops everything queued, and pause()
+// fades out and holds the position (audio keeps queueing) until resume() fades back in, a little
+// before where it paused so the word that was cut is heard whole.
 // Pure: no DOM, no Web Audio, so it is unit-tested in Node.
 
 export interface PlaybackPosition {
@@ -23,15 +25,21 @@ export type PlaybackEvent =
   /** The reply played to its end. */
   | ({ type: "finished"; offset: number } & PlaybackPosition)
   /** stop() completed: where playback was cut. */
-  | ({ type: "stopped"; offset: number } & PlaybackPosition);
+  | ({ type: "stopped"; offset: number } & PlaybackPosition)
+  /** pause() completed (faded out): where playback is held. */
+  | ({ type: "paused"; offset: number } & PlaybackPosition)
+  /** resume() started playing again from here (after the rewind). */
+  | ({ type: "resumed"; offset: number } & PlaybackPosition);
 
 export interface RingBufferOptions {
   /** Initial capacity in samples (rounded up to a power of two; grows as needed). */
   initialCapacity?: number;
   /** Audio to collect before starting a reply when it arrives in pieces. Default 60 ms. */
   prebufferMs?: number;
-  /** Fade-out on stop. Default 8 ms. */
+  /** Fade-out on stop and pause, fade-in on resume. Default 8 ms. */
   fadeMs?: number;
+  /** Most audio that resume() may replay from before the pause point. Default 500 ms. */
+  maxRewindMs?: number;
 }
 
 interface QueuedSegment {
@@ -74,8 +82,17 @@ export class PlaybackRingBuffer {
   private last: PlaybackPosition | null = null;
   private readonly prebuffer: number;
   private readonly fadeLength: number;
+  /** Samples kept behind the read position so resume() can replay a little. */
+  private readonly keepBehind: number;
   private stopping = false;
+  private pausing = false;
+  /** Paused: output silence, hold the position, keep queueing. */
+  private holding = false;
+  private resumeRewind: number | null = null;
+  /** Output gain (0..1) and the fade in progress: samples left and direction. */
+  private gain = 1;
   private fadeLeft = 0;
+  private fadeDir: -1 | 0 | 1 = 0;
   readonly stats: PlaybackStats = {
     playedSamples: 0,
     underruns: 0,
@@ -92,6 +109,12 @@ export class PlaybackRingBuffer {
     this.ring = new Float32Array(cap);
     this.prebuffer = Math.round(((options.prebufferMs ?? 60) * sampleRate) / 1000);
     this.fadeLength = Math.max(1, Math.round(((options.fadeMs ?? 8) * sampleRate) / 1000));
+    this.keepBehind = Math.round(((options.maxRewindMs ?? 500) * sampleRate) / 1000);
+  }
+
+  /** Paused (or fading out to a pause). */
+  get paused(): boolean {
+    return this.holding || this.pausing;
   }
 
   /** Samples queued and not yet played. */
@@ -158,11 +181,50 @@ export class PlaybackRingBuffer {
    * fade (a few ms). Returns false when nothing was playing or queued.
    */
   stop(): boolean {
-    if (!this.active) return false;
+    this.pausing = false;
+    this.resumeRewind = null;
+    if (!this.active) {
+      this.holding = false;
+      return false;
+    }
     if (!this.stopping) {
       this.stopping = true;
-      this.fadeLeft = this.fadeLength;
+      this.fadeOut();
     }
+    return true;
+  }
+
+  /**
+   * Fade out and hold the position; audio keeps queueing. A `paused` event comes from the read()
+   * that completes the fade (at once when nothing is audible). Also holds a reply that has not
+   * started yet. Returns false when already paused or stopping.
+   */
+  pause(): boolean {
+    if (this.stopping || this.holding || this.pausing) return false;
+    this.resumeRewind = null;
+    if (this.mode === "playing") {
+      this.pausing = true;
+      this.fadeOut();
+    } else {
+      this.holding = true;
+      this.pendingPausedEvent = true;
+    }
+    return true;
+  }
+
+  /**
+   * Play on after pause(), `rewindMs` before the pause point (within the segment playing, at most
+   * maxRewindMs), fading in. Returns false when not paused.
+   */
+  resume(rewindMs = 0): boolean {
+    if (this.pausing) {
+      // Changed its mind mid-fade: fade straight back in from the current gain, no rewind.
+      this.pausing = false;
+      this.fadeIn();
+      return true;
+    }
+    if (!this.holding) return false;
+    this.resumeRewind = Math.max(0, Math.round((rewindMs * this.sampleRate) / 1000));
     return true;
   }
 
@@ -172,8 +234,26 @@ export class PlaybackRingBuffer {
     const L = out.length;
     let i = 0;
     while (i < L) {
-      if (this.stopping && (this.fadeLeft <= 0 || this.mode !== "playing")) {
+      if (this.stopping && (this.gain <= 0 || this.mode !== "playing" || this.holding)) {
         this.completeStop(events, i);
+        continue;
+      }
+      if (this.pausing && (this.gain <= 0 || this.mode !== "playing")) {
+        this.pausing = false;
+        this.holding = true;
+        this.pendingPausedEvent = true;
+      }
+      if (this.holding) {
+        if (this.pendingPausedEvent) {
+          this.pendingPausedEvent = false;
+          const at = this.heldPosition();
+          if (at) events.push({ type: "paused", offset: i, ...at });
+        }
+        if (this.resumeRewind === null) {
+          out.fill(0, i);
+          break;
+        }
+        this.startResume(events, i);
         continue;
       }
       if (this.mode !== "playing" && !this.tryStart(events, i)) {
@@ -189,7 +269,8 @@ export class PlaybackRingBuffer {
         events.push({ type: "segment-start", replyId: seg.replyId, segment: seg.segment, offset: i, firstOfReply });
       }
       let take = Math.min(seg.end - this.readIdx, L - i);
-      if (this.stopping) take = Math.min(take, this.fadeLeft);
+      // A fade-out ends exactly where the gain reaches zero.
+      if (this.fadeDir < 0) take = Math.min(take, this.fadeLeft);
       if (take > 0) {
         this.copyOut(out, i, take);
         i += take;
@@ -217,6 +298,40 @@ export class PlaybackRingBuffer {
       }
     }
     return events;
+  }
+
+  private pendingPausedEvent = false;
+
+  /** Where a pause holds: the segment playing, or the head of the queue when nothing started yet. */
+  private heldPosition(): PlaybackPosition | null {
+    const seg = this.queue[0];
+    if (seg && !seg.started) return { replyId: seg.replyId, segment: seg.segment, playedMs: 0 };
+    return this.position;
+  }
+
+  private startResume(events: PlaybackEvent[], offset: number): void {
+    const seg = this.queue[0];
+    const rewind = this.resumeRewind ?? 0;
+    this.resumeRewind = null;
+    this.holding = false;
+    if (seg && seg.started && this.mode === "playing") {
+      const back = Math.min(rewind, this.readIdx - seg.start, this.keepBehind);
+      this.readIdx -= back;
+    }
+    this.gain = 0;
+    this.fadeIn();
+    const at = this.heldPosition();
+    if (at) events.push({ type: "resumed", offset, ...at });
+  }
+
+  private fadeOut(): void {
+    this.fadeDir = -1;
+    this.fadeLeft = Math.max(1, Math.round(this.gain * this.fadeLength));
+  }
+
+  private fadeIn(): void {
+    this.fadeDir = 1;
+    this.fadeLeft = Math.max(1, Math.round((1 - this.gain) * this.fadeLength));
   }
 
   private tryStart(events: PlaybackEvent[], offset: number): boolean {
@@ -262,9 +377,15 @@ export class PlaybackRingBuffer {
   }
 
   private completeStop(events: PlaybackEvent[], offset: number): void {
-    const pos = this.position;
+    const pos = this.heldPosition();
     this.stopping = false;
+    this.pausing = false;
+    this.holding = false;
+    this.pendingPausedEvent = false;
+    this.resumeRewind = null;
+    this.gain = 1;
     this.fadeLeft = 0;
+    this.fadeDir = 0;
     this.readIdx = this.writeIdx;
     this.mode = "idle";
     this.starvedReply = null;
@@ -285,25 +406,34 @@ export class PlaybackRingBuffer {
     const first = Math.min(n, cap - r);
     out.set(this.ring.subarray(r, r + first), at);
     if (first < n) out.set(this.ring.subarray(0, n - first), at + first);
-    if (this.stopping) {
-      // Linear ramp from the current fade gain down to zero at the end of the fade.
-      for (let k = 0; k < n; k++) {
-        const left = this.fadeLeft - k;
-        out[at + k]! *= left / this.fadeLength;
+    if (this.fadeDir !== 0) {
+      // Linear ramp of the gain toward 0 (fade-out) or 1 (fade-in), one step per sample.
+      const step = this.fadeDir / this.fadeLength;
+      const ramped = Math.min(n, this.fadeLeft);
+      for (let k = 0; k < ramped; k++) {
+        this.gain = Math.min(1, Math.max(0, this.gain + step));
+        out[at + k]! *= this.gain;
       }
-      this.fadeLeft -= n;
+      this.fadeLeft -= ramped;
+      if (this.fadeLeft <= 0) {
+        this.gain = this.fadeDir < 0 ? 0 : 1;
+        this.fadeDir = 0;
+      }
+      if (this.gain !== 1) for (let k = ramped; k < n; k++) out[at + k]! *= this.gain;
     }
   }
 
   private ensureSpace(n: number): void {
-    const need = this.writeIdx - this.readIdx + n;
+    // The last keepBehind samples already played stay intact for a rewind on resume.
+    const from = Math.max(0, this.readIdx - this.keepBehind);
+    const need = this.writeIdx - from + n;
     if (need <= this.ring.length) return;
     let cap = this.ring.length;
     while (cap < need) cap *= 2;
     const grown = new Float32Array(cap);
     const old = this.ring;
     const oldCap = old.length;
-    for (let idx = this.readIdx; idx < this.writeIdx; idx++) grown[idx % cap] = old[idx % oldCap]!;
+    for (let idx = from; idx < this.writeIdx; idx++) grown[idx % cap] = old[idx % oldCap]!;
     this.ring = grown;
   }
 

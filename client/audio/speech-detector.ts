@@ -1,9 +1,15 @@
-// Local speech detection on 20 ms frame energies: an adaptive noise floor plus an onset/hangover
-// state machine. Used for barge-in (stop the assistant within 100 ms of the user talking over it)
-// and to timestamp the end of the user's speech for the client-side time-to-first-audio figure.
-// The server runs its own VAD for turn-taking; this one only has to be quick and not trigger on
-// steady background noise. Pure: no DOM.
+// Local speech detection on 20 ms frame energies: an adaptive noise floor, an echo guard while the
+// assistant plays, and an onset/hangover state machine. Used for barge-in (pause the assistant
+// within ~100 ms of the user talking over it, report how long that speech lasts) and to timestamp
+// the end of the user's speech for the client-side time-to-first-audio figure. The server runs its
+// own VAD for turn-taking and decides what an interruption is; this one has to be quick, ignore
+// steady background noise, and not mistake the assistant's own voice for the user's.
+// Pure: no DOM.
+import { EchoGuard, type EchoGuardOptions } from "./echo-guard.ts";
 import { toDbfs } from "./level-meter.ts";
+
+/** Speech counts as still going on (for "sustained") until this long after its last voiced frame. */
+const SUSTAIN_GAP_MS = 200;
 
 export interface SpeechDetectorOptions {
   frameMs?: number;
@@ -15,10 +21,15 @@ export interface SpeechDetectorOptions {
   minDbfs?: number;
   /** A voiced frame must be this far above the tracked noise floor. Default 12 dB. */
   snrDb?: number;
+  /** Speech this long (from its first voiced frame) fires "sustained" once. Default 500 ms; 0 = never. */
+  sustainMs?: number;
+  echo?: Partial<EchoGuardOptions>;
 }
 
 export type SpeechEvent =
   | { type: "start"; /** frame index of the first voiced frame of the onset */ frame: number }
+  /** The speech has lasted `speechMs` since its first voiced frame (once per speech). */
+  | { type: "sustained"; frame: number; speechMs: number }
   | { type: "end"; /** frame index just after the last voiced frame */ frame: number };
 
 export class SpeechDetector {
@@ -27,11 +38,19 @@ export class SpeechDetector {
   private readonly hangoverFrames: number;
   private readonly minDbfs: number;
   private readonly snrDb: number;
+  private sustainFrames: number;
+  readonly echo: EchoGuard;
   private floorDb = -70;
+  private sustainedFired = false;
+  private lastThresholdDb = -Infinity;
+  /** Mic and playback levels of the last second, for learning from speech judged to be echo afterwards. */
+  private readonly recentMic = new Float64Array(50);
+  private readonly recentRef = new Float64Array(50);
   private frame = 0;
   private voicedRun = 0;
   private gapRun = 0;
   private onsetStart = -1;
+  private speechStart = -1;
   private silentRun = 0;
   private lastVoiced = -1;
   private active = false;
@@ -43,6 +62,17 @@ export class SpeechDetector {
     this.hangoverFrames = Math.max(1, Math.round((options.hangoverMs ?? 500) / this.frameMs));
     this.minDbfs = options.minDbfs ?? -50;
     this.snrDb = options.snrDb ?? 12;
+    this.sustainFrames = this.framesFor(options.sustainMs ?? 500);
+    this.echo = new EchoGuard({ ...options.echo, frameMs: this.frameMs });
+  }
+
+  /** Change when "sustained" fires (the server's minInterruptionMs). */
+  setSustainMs(ms: number): void {
+    this.sustainFrames = this.framesFor(ms);
+  }
+
+  private framesFor(ms: number): number {
+    return ms > 0 ? Math.max(1, Math.round(ms / this.frameMs)) : Infinity;
   }
 
   get speaking(): boolean {
@@ -63,20 +93,41 @@ export class SpeechDetector {
     return this.frame;
   }
 
-  /** Is a frame at this level voiced, given the current noise floor? */
-  isVoiced(rms: number): boolean {
-    const db = toDbfs(rms);
-    return db > this.minDbfs && db > this.floorDb + this.snrDb;
+  /** The level (dBFS) the last frame had to reach to count as speech. */
+  get thresholdDb(): number {
+    return this.lastThresholdDb;
   }
 
-  /** Feed one frame's RMS (linear). Returns an event when speech starts or ends. */
-  push(rms: number): SpeechEvent | null {
+  /** Is a frame at this level voiced, given the noise floor and (while the assistant plays) the expected echo? */
+  isVoiced(rms: number, playbackRms = 0): boolean {
+    const db = toDbfs(rms);
+    return db > this.minDbfs && db > this.floorDb + this.snrDb && db > this.echo.thresholdDbfs(toDbfs(playbackRms));
+  }
+
+  /**
+   * Feed one frame's RMS (linear) and the playback reference: the loudest playback RMS of the last
+   * ~200 ms (0 when the assistant is silent). Returns an event when speech starts, has lasted
+   * sustainMs, or ends.
+   */
+  push(rms: number, playbackRms = 0): SpeechEvent | null {
     const index = this.frame++;
     const db = toDbfs(rms);
-    const voiced = this.isVoiced(rms);
+    const refDb = toDbfs(playbackRms);
+    const playing = playbackRms > 0;
+    this.lastThresholdDb = Math.max(this.minDbfs, this.floorDb + this.snrDb, this.echo.thresholdDbfs(refDb));
+    const voiced = this.isVoiced(rms, playbackRms);
     this.lastWasVoiced = voiced;
-    // Noise floor: falls quickly, rises slowly, and does not learn from speech.
-    if (!voiced) {
+    const slot = index % this.recentMic.length;
+    this.recentMic[slot] = db;
+    this.recentRef[slot] = refDb;
+    if (playing) {
+      this.echo.tick();
+      // What the mic hears while only the assistant talks is its echo (the user's own speech would
+      // inflate the estimate and make barge-in harder, so learning stops while they talk).
+      if (!this.active && this.voicedRun === 0) this.echo.learn(db, refDb);
+    }
+    // Noise floor: falls quickly, rises slowly, and does not learn from speech or from echo.
+    if (!voiced && !playing) {
       const rate = db < this.floorDb ? 0.3 : 0.02;
       this.floorDb += (Math.max(-90, db) - this.floorDb) * rate;
       this.floorDb = Math.min(this.floorDb, -25);
@@ -90,6 +141,8 @@ export class SpeechDetector {
       this.lastVoiced = index;
       if (!this.active && this.voicedRun >= this.onsetFrames) {
         this.active = true;
+        this.sustainedFired = false;
+        this.speechStart = this.onsetStart;
         event = { type: "start", frame: this.onsetStart };
       }
     } else {
@@ -102,15 +155,46 @@ export class SpeechDetector {
         event = { type: "end", frame: this.lastVoiced + 1 };
       }
     }
+    // Sustained means still talking: not in the hangover after a short "uh-huh" that already ended.
+    const stillTalking = this.silentRun * this.frameMs < SUSTAIN_GAP_MS;
+    if (!event && this.active && stillTalking && !this.sustainedFired && index - this.speechStart + 1 >= this.sustainFrames) {
+      this.sustainedFired = true;
+      event = { type: "sustained", frame: index, speechMs: (index - this.speechStart + 1) * this.frameMs };
+    }
     return event;
   }
 
+  /**
+   * The server judged the last speech to be the assistant's own echo: learn from its frames, so an
+   * echo louder than measured so far stops pausing the reply.
+   */
+  learnEcho(): void {
+    if (this.speechStart < 0) return;
+    const first = Math.max(this.speechStart, this.frame - this.recentMic.length);
+    // The loudest the echo came relative to the playback reference, while there was playback.
+    let gain = -Infinity;
+    for (let i = first; i < this.frame; i++) {
+      const slot = i % this.recentMic.length;
+      const ref = this.recentRef[slot]!;
+      if (ref >= this.echo.options.minReferenceDbfs) gain = Math.max(gain, this.recentMic[slot]! - ref);
+    }
+    this.echo.noteEcho(gain);
+  }
+
+  /** Frame index where the current (or last) speech began. */
+  get speechStartFrame(): number {
+    return this.speechStart;
+  }
+
+  /** Forget the current speech (not the noise floor or the echo measurement). */
   reset(): void {
+    this.sustainedFired = false;
     this.frame = 0;
     this.voicedRun = 0;
     this.gapRun = 0;
     this.silentRun = 0;
     this.onsetStart = -1;
+    this.speechStart = -1;
     this.lastVoiced = -1;
     this.active = false;
   }

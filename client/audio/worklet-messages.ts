@@ -18,6 +18,8 @@ export type CaptureToMain = {
   peak: number;
   /** AudioContext time at the end of the frame's audio (seconds). */
   time: number;
+  /** The loudest playback output RMS of the ~200 ms before the frame's end (0: the assistant was silent). */
+  playbackRms: number;
 };
 
 /** reset: drop partial frames; close: the node is being discarded (process() returns false). */
@@ -27,7 +29,11 @@ export type MainToPlayback =
   /** Audio for a segment; a segment may come in several pieces, the last with complete=true. */
   | { type: "push"; replyId: string; segment: number; samples: Float32Array; complete: boolean }
   | { type: "end"; replyId: string }
-  | { type: "stop" };
+  | { type: "stop" }
+  /** Hold playback (fade out); audio keeps queueing. */
+  | { type: "pause" }
+  /** Play on after a pause, `rewindMs` before the pause point, fading in. */
+  | { type: "resume"; rewindMs: number };
 
 export type PlaybackToMain =
   /** A ring-buffer event; `time` is the AudioContext time at which it happens in the output. */

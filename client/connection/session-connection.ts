@@ -14,18 +14,7 @@ import {
   type SegmentEvent,
   type SessionMode,
 } from "../../shared/protocol.ts";
-
-export type ConnectionStatus =
-  /** First connection attempt. */
-  | "connecting"
-  /** Socket open, `start` sent, waiting for `ready`. */
-  | "handshake"
-  | "ready"
-  /** Lost the connection; partysocket is retrying with backoff. */
-  | "reconnecting"
-  /** The server says this session does not exist (no retry). */
-  | "not-found"
-  | "closed";
+import type { ConnectionStatus } from "./connection-status.ts";
 
 export interface SessionConnectionOptions {
   host: string;

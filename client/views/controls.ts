@@ -1,8 +1,7 @@
 // The dock: mode switch, the big mic / push-to-talk button, mute, stop, the text composer, the
 // microphone picker and the level meter. Emits intents; the app decides what they mean.
 import type { SessionMode } from "../../shared/protocol.ts";
-
-export type MicUiState = "off" | "starting" | "on" | "muted" | "blocked";
+import type { MicUiState } from "./shown-status.ts";
 
 export interface ControlsHandlers {
   startMic(): void;
@@ -90,10 +89,6 @@ export class Controls {
       this.spaceHeld = false;
       this.release();
     });
-  }
-
-  get pushToTalkHeld(): boolean {
-    return this.held;
   }
 
   setMode(mode: SessionMode): void {

@@ -1,30 +1,31 @@
 // The conversation: user and assistant bubbles. Assistant text streams in as it is generated and
-// is shown "spoken" (full colour) as each segment starts playing, unspoken text dimmed; an
-// interrupted reply keeps what was heard and strikes the rest. Each assistant turn carries a meta
+// is shown "spoken" (full colour) as each segment starts playing, unspoken text dimmed. When
+// playback is over, the reply shows what the user heard, then the planned words they did not hear
+// (struck through if it was cut): the live conversation and a reopened session render this through
+// the same path (showHeard). A reply held for an interruption looks paused; backchannels ("uh-huh"
+// said over a reply) are small notes on that reply, not turns. Each assistant turn carries a meta
 // line: time to first audio (client and server), cost, and which backend answered.
-import type { HistoryMessage, MessageStatus } from "../../shared/protocol.ts";
+import type { HistoryMessage, MessageStatus, ReplyMeta } from "../../shared/protocol.ts";
+import type { TurnMeta } from "../session/reply-tracker.ts";
 import { el } from "./dom.ts";
 import { backendKind, backendLabel, formatMs, formatUsd } from "./format.ts";
-
-export interface TurnMeta {
-  /** End of the user's speech (or send/release) -> first reply audio heard, measured in the browser. */
-  clientFirstAudioMs?: number | null;
-  /** Server: end of user turn -> first audio byte sent. */
-  serverFirstAudioMs?: number | null;
-  usd?: number;
-  neurons?: number;
-  backend?: string;
-  status?: MessageStatus;
-}
+import { splitHeard } from "./heard-split.ts";
 
 interface AssistantTurn {
   root: HTMLElement;
   spoken: HTMLSpanElement;
   unspoken: HTMLSpanElement;
+  notes: HTMLElement;
   meta: HTMLElement;
   text: string;
   spokenEnd: number;
   data: TurnMeta;
+}
+
+/** The tags a stored reply carries (history `meta`), as shown. */
+function storedMeta(meta: ReplyMeta | undefined): TurnMeta {
+  if (!meta) return {};
+  return { serverFirstAudioMs: meta.firstAudioMs, usd: meta.usd, neurons: meta.neurons, backend: meta.backend, endReason: meta.endReason };
 }
 
 export class ConversationView {
@@ -43,22 +44,19 @@ export class ConversationView {
     this.empty.hidden = false;
   }
 
-  /** Re-render from the server's history (after connect / reconnect), keeping per-turn metadata. */
+  /** Re-render from the server's history (after connect / reconnect), keeping the tags measured here. */
   renderHistory(history: HistoryMessage[], metaFor: (replyId: string) => TurnMeta | undefined, keepReplyId: string | null): void {
     const kept = keepReplyId ? this.assistants.get(keepReplyId) : undefined;
     this.clear();
     for (const m of history) {
-      if (m.role === "user") {
+      if (m.role === "user" && m.kind === "backchannel" && m.replyId) {
+        this.addBackchannel(m.replyId, m.text);
+      } else if (m.role === "user") {
         this.addUser(`h${m.id}`, m.text, m.source);
       } else {
         const id = m.replyId ?? `h${m.id}`;
-        const turn = this.ensureAssistant(id);
-        turn.text = m.text;
-        turn.spokenEnd = m.text.length;
-        if (m.status === "interrupted" && m.plannedText && m.plannedText.startsWith(m.text)) {
-          turn.text = m.plannedText;
-        }
-        this.finish(id, m.status, m.text, { ...metaFor(id), status: m.status });
+        this.showHeard(id, m.status, m.text, m.plannedText ?? m.text);
+        this.setMeta(id, { ...storedMeta(m.meta), ...metaFor(id), status: m.status });
       }
     }
     if (kept && keepReplyId && !this.assistants.has(keepReplyId)) {
@@ -161,41 +159,74 @@ export class ConversationView {
   }
 
   /**
-   * The reply ended (complete, interrupted or failed). `heardText` is what the server kept. With
-   * `audioPlaying`, the spoken highlight keeps following playback (markSpoken / markAllSpoken).
+   * Generation of the reply ended. Complete: its whole text (the spoken highlight keeps following
+   * playback while `audioPlaying`). Cut or failed: `text` is what the server kept so far.
    */
-  finish(replyId: string, status: MessageStatus, heardText: string, meta: TurnMeta, audioPlaying = false): void {
+  generationDone(replyId: string, status: MessageStatus, text: string, meta: TurnMeta, audioPlaying: boolean): void {
     const turn = this.ensureAssistant(replyId);
     turn.root.removeAttribute("aria-busy");
     turn.root.classList.remove("streaming", "thinking-only");
+    if (status === "complete") {
+      if (text) turn.text = text;
+      if (!audioPlaying) turn.spokenEnd = turn.text.length;
+      this.render(turn);
+      this.setMeta(replyId, { ...meta, status });
+    } else {
+      this.showHeard(replyId, status, text, turn.text);
+      this.setMeta(replyId, meta);
+    }
+  }
+
+  /**
+   * What the user heard of a reply whose playback is over, and the planned words they did not hear
+   * (struck through when it was cut). The one rendering of a finished reply: live (`reply-heard`,
+   * `reply-done`) and reopened (history) alike.
+   */
+  showHeard(replyId: string, status: MessageStatus, heardText: string, plannedText: string): void {
+    const turn = this.ensureAssistant(replyId);
+    const split = splitHeard(heardText, plannedText);
+    turn.text = split.heard + split.unheard;
+    turn.spokenEnd = split.heard.length;
+    if (!turn.text && status === "failed") turn.text = "(no reply)";
+    turn.root.removeAttribute("aria-busy");
+    turn.root.classList.remove("streaming", "thinking-only", "paused");
     turn.root.classList.toggle("interrupted", status === "interrupted");
     turn.root.classList.toggle("failed", status === "failed");
     turn.root.dataset.status = status;
-    if (status === "complete") {
-      if (heardText) turn.text = heardText;
-      if (!audioPlaying) turn.spokenEnd = turn.text.length;
-    } else if (status === "interrupted") {
-      if (heardText && turn.text.startsWith(heardText)) turn.spokenEnd = heardText.length;
-      else if (heardText) {
-        turn.text = heardText;
-        turn.spokenEnd = heardText.length;
-      }
-    } else if (!turn.text) {
-      turn.text = "(no reply)";
-    }
     this.render(turn);
-    this.setMeta(replyId, { ...meta, status });
+    this.setMeta(replyId, { status, paused: false });
   }
 
-  /** Locally cut (barge-in / stop) before the server confirms. */
+  /** Cut here (Stop, push-to-talk, typed text, a confirmed interruption) before the server says what was heard. */
   markInterrupted(replyId: string): void {
     const turn = this.assistants.get(replyId);
     if (!turn) return;
     turn.root.removeAttribute("aria-busy");
-    turn.root.classList.remove("streaming", "thinking-only");
+    turn.root.classList.remove("streaming", "thinking-only", "paused");
     turn.root.classList.add("interrupted");
     this.render(turn);
-    this.setMeta(replyId, { status: "interrupted" });
+    this.setMeta(replyId, { status: "interrupted", paused: false });
+  }
+
+  /** Playback of the reply is held while an interruption is decided (or plays on again). */
+  setPaused(replyId: string, paused: boolean): void {
+    const turn = this.assistants.get(replyId);
+    if (!turn) return;
+    turn.root.classList.toggle("paused", paused);
+    this.setMeta(replyId, { paused });
+  }
+
+  /** "Uh-huh" said over a reply: a small note on that reply, not a turn of its own. */
+  addBackchannel(replyId: string, text: string): void {
+    const turn = this.ensureAssistant(replyId);
+    const note = el("span", {
+      className: "backchannel",
+      text: `You: ${text}`,
+      attrs: { "data-testid": "backchannel", title: "Said while Parley was talking (kept, not answered)" },
+    });
+    turn.notes.append(note);
+    turn.notes.hidden = false;
+    this.scrollToEnd();
   }
 
   setMeta(replyId: string, meta: TurnMeta): void {
@@ -234,7 +265,8 @@ export class ConversationView {
         }),
       );
     }
-    if (d.status === "interrupted") parts.push(el("span", { className: "tag status-note", text: "Interrupted" }));
+    if (d.paused) parts.push(el("span", { className: "tag status-note paused", text: "Paused", attrs: { "data-testid": "paused-note" } }));
+    if (d.status === "interrupted") parts.push(el("span", { className: "tag status-note", text: d.endReason === "cancel" ? "Stopped" : "Interrupted" }));
     if (d.status === "failed") parts.push(el("span", { className: "tag status-note failed", text: "Failed" }));
     turn.meta.replaceChildren(...parts);
     turn.meta.hidden = parts.length === 0;
@@ -245,13 +277,16 @@ export class ConversationView {
     if (turn) return turn;
     const spoken = el("span", { className: "spoken" });
     const unspoken = el("span", { className: "unspoken" });
+    const notes = el("div", { className: "backchannels" });
+    notes.hidden = true;
     const meta = el("div", { className: "turn-meta", attrs: { "data-testid": "turn-meta" } });
     meta.hidden = true;
     const root = el("div", { className: "turn assistant", attrs: { "data-testid": "assistant-message", "data-reply-id": replyId } }, [
       el("div", { className: "bubble" }, [spoken, unspoken]),
+      notes,
       meta,
     ]);
-    turn = { root, spoken, unspoken, meta, text: "", spokenEnd: 0, data: {} };
+    turn = { root, spoken, unspoken, notes, meta, text: "", spokenEnd: 0, data: {} };
     this.assistants.set(replyId, turn);
     this.append(root);
     return turn;

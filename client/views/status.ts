@@ -1,32 +1,9 @@
-// The state indicator (listening / you're speaking / thinking / speaking, plus connection states)
-// and the banners for things the user should know about (mic blocked, errors, reconnecting...).
+// The state indicator (listening / you're speaking / thinking / speaking / paused, plus connection
+// states; what it shows is decided by shown-status.ts) and the banners for things the user should
+// know about (mic blocked, errors, reconnecting...).
 import { el } from "./dom.ts";
 import { shortModel } from "./format.ts";
-
-export type IndicatorState =
-  | "connecting"
-  | "reconnecting"
-  | "not-found"
-  | "idle"
-  | "muted"
-  | "listening"
-  | "user-speaking"
-  | "thinking"
-  | "speaking"
-  | "error";
-
-const LABELS: Record<IndicatorState, string> = {
-  connecting: "Connecting…",
-  reconnecting: "Reconnecting…",
-  "not-found": "Session not found",
-  idle: "Ready",
-  muted: "Muted",
-  listening: "Listening",
-  "user-speaking": "You're speaking",
-  thinking: "Thinking…",
-  speaking: "Speaking",
-  error: "Something went wrong",
-};
+import type { IndicatorState, ShownStatus } from "./shown-status.ts";
 
 export class StatusView {
   private current: IndicatorState | null = null;
@@ -37,13 +14,12 @@ export class StatusView {
     private readonly models: HTMLElement,
   ) {}
 
-  setState(state: IndicatorState, label?: string): void {
-    const text = label ?? LABELS[state];
-    if (state === this.current && text === this.currentLabel) return;
+  show({ state, label }: ShownStatus): void {
+    if (state === this.current && label === this.currentLabel) return;
     this.current = state;
-    this.currentLabel = text;
+    this.currentLabel = label;
     this.indicator.dataset.state = state;
-    this.indicator.querySelector(".state-label")!.textContent = text;
+    this.indicator.querySelector(".state-label")!.textContent = label;
   }
 
   get state(): IndicatorState | null {

@@ -20,9 +20,15 @@ export class AiCallError extends Error {
 const STAGE_FAILED: Record<PipelineStage, ErrorCode> = { stt: "stt_failed", llm: "llm_failed", tts: "tts_failed" };
 const STAGE_NAME: Record<PipelineStage, string> = { stt: "Speech recognition", llm: "The language model", tts: "Speech synthesis" };
 
-/** The numeric code at the start of a Workers AI error message, or an HTTP status mentioned in it. */
+/**
+ * The numeric code at the start of a Workers AI error message, or an HTTP status mentioned in it,
+ * or a bare status line from a proxy in front of it ("502 Bad Gateway", "503 Service Unavailable").
+ */
 export function upstreamCodeOf(message: string): number | undefined {
-  const m = /(?:^|\b)(\d{3,5})\s*:/.exec(message) ?? /\b(?:status|HTTP)\s*(\d{3})\b/i.exec(message);
+  const m =
+    /(?:^|\b)(\d{3,5})\s*:/.exec(message) ??
+    /\b(?:status|HTTP)\s*(\d{3})\b/i.exec(message) ??
+    /(?:^|[\s>])(5\d\d)\s+(?:Bad Gateway|Service Unavailable|Gateway Time-?out|Internal Server Error|Origin|Web Server)/i.exec(message);
   return m ? Number(m[1]) : undefined;
 }
 
@@ -46,7 +52,8 @@ export function classifyAiError(err: unknown, stage: PipelineStage): AiCallError
     case 413:
       return new AiCallError("ai_too_large", `${who} rejected the request as too large (3006).`, false, stage, code);
   }
-  if (code !== undefined && code >= 500 && code < 600) {
+  // 3043: Workers AI's internal server error, transient like a 5xx.
+  if (code === 3043 || (code !== undefined && code >= 500 && code < 600)) {
     return new AiCallError("ai_unavailable", `${who} failed upstream (${code}).`, true, stage, code);
   }
   if (code === undefined && /network|connection|reset|unavailable|internal error/i.test(raw)) {

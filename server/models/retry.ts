@@ -53,13 +53,23 @@ export function backoffMs(attempt: number, baseMs: number): number {
   return Math.round(exp * (0.8 + Math.random() * 0.4));
 }
 
-/** Run `attempt` until it succeeds, fails for good, or the turn is cancelled. Returns the retries used too. */
+/**
+ * Run `attempt` until it succeeds, fails for good, or the turn is cancelled. Returns the retries used too.
+ * Each attempt gets its own signal: an attempt that misses its deadline is aborted before the next
+ * one starts, so a slow upstream call never runs (and bills) alongside its retry.
+ */
 export async function withRetry<T>(attempt: (signal: AbortSignal) => Promise<T>, o: RetryOptions): Promise<{ value: T; retries: number }> {
   for (let retries = 0; ; retries++) {
     if (o.signal.aborted) throw abortError();
+    const attemptAbort = new AbortController();
+    const running = attempt(AbortSignal.any([o.signal, attemptAbort.signal]));
     try {
-      return { value: await withDeadline(attempt(o.signal), o.timeoutMs, o.signal), retries };
+      return { value: await withDeadline(running, o.timeoutMs, o.signal), retries };
     } catch (err) {
+      if (!isAbort(err, o.signal)) {
+        attemptAbort.abort(err);
+        running.catch(() => {}); // its own rejection (AbortError) is expected now
+      }
       if (isAbort(err, o.signal)) throw abortError();
       const classified = classifyAiError(err, o.stage);
       if (!classified.retryable || retries >= o.maxRetries) throw classified;

@@ -1,5 +1,5 @@
 // Queries over a session's SQLite: the conversation, per-turn metrics/usage, settings.
-import type { HistoryMessage, MessageStatus, TurnMetrics, TurnUsage } from "../../shared/protocol.ts";
+import type { HistoryMessage, InterruptionReason, MessageKind, MessageStatus, ReplyMeta, TurnEndReason, TurnMetrics, TurnUsage } from "../../shared/protocol.ts";
 import type { SpokenSegment } from "../turn/heard-text.ts";
 
 type Row = Record<string, SqlStorageValue>;
@@ -9,6 +9,8 @@ export interface TurnRecord {
   replyId: string;
   source: "voice" | "text";
   status: "running" | MessageStatus | "no-speech";
+  /** Why it ended (null while running, and for turns stored before this was recorded). */
+  endReason: TurnEndReason | null;
   startedAt: number;
   endedAt: number | null;
   errorCode: string | null;
@@ -16,6 +18,25 @@ export interface TurnRecord {
   backend: string | null;
   metrics: TurnMetrics;
   usage: TurnUsage;
+}
+
+export interface InterruptionRecord {
+  replyId: string;
+  turnId: string;
+  /** Who heard the speech first: the client's echo-aware detector, or the server's VAD. */
+  source: "client" | "server";
+  openedAt: number;
+  decidedAt: number;
+  decision: "confirmed" | "resumed";
+  reason: InterruptionReason;
+  transcript: string;
+  /** Where playback was held, when it was. */
+  segment: number | null;
+  playedMs: number | null;
+  sttCalls: number;
+  audioInSeconds: number;
+  neurons: number;
+  usd: number;
 }
 
 export class ConversationStore {
@@ -29,12 +50,13 @@ export class ConversationStore {
     source: "voice" | "text";
     turnId: string;
     replyId?: string | undefined;
+    kind?: MessageKind;
     createdAt: number;
   }): number {
     const row = this.sql
       .exec<{ id: number }>(
-        `INSERT INTO messages (role, text, planned_text, status, source, turn_id, reply_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        `INSERT INTO messages (role, text, planned_text, status, source, turn_id, reply_id, kind, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
         m.role,
         m.text,
         m.plannedText ?? null,
@@ -42,18 +64,36 @@ export class ConversationStore {
         m.source,
         m.turnId,
         m.replyId ?? null,
+        m.kind ?? "turn",
         m.createdAt,
       )
       .one();
     return row.id;
   }
 
-  /** The whole conversation, oldest first (or the newest `limit` messages). */
+  /** The whole conversation, oldest first (or the newest `limit` messages), assistant messages with their turn's tags. */
   history(limit = 10_000): HistoryMessage[] {
     return this.sql
-      .exec<Row>(`SELECT * FROM (SELECT * FROM messages ORDER BY id DESC LIMIT ?) ORDER BY id ASC`, limit)
+      .exec<Row>(
+        `SELECT m.*, t.first_audio_ms AS t_first_audio_ms, t.usd AS t_usd, t.neurons AS t_neurons, t.backend AS t_backend,
+                t.end_reason AS t_end_reason, t.status AS t_status
+         FROM (SELECT * FROM messages ORDER BY id DESC LIMIT ?) m
+         LEFT JOIN turns t ON m.role = 'assistant' AND t.turn_id = m.turn_id
+         ORDER BY m.id ASC`,
+        limit,
+      )
       .toArray()
       .map(toHistoryMessage);
+  }
+
+  /** What the LLM may see: turns only (backchannels are kept for review, never answered), oldest first. */
+  conversation(limit: number): { role: "user" | "assistant"; text: string }[] {
+    return this.sql
+      .exec<{ role: "user" | "assistant"; text: string }>(
+        `SELECT role, text FROM (SELECT id, role, text FROM messages WHERE kind = 'turn' ORDER BY id DESC LIMIT ?) ORDER BY id ASC`,
+        limit,
+      )
+      .toArray();
   }
 
   startTurn(t: { turnId: string; replyId: string; source: "voice" | "text"; startedAt: number; models: { stt: string; llm: string; tts: string } }): void {
@@ -73,6 +113,7 @@ export class ConversationStore {
   finishTurn(t: {
     turnId: string;
     status: MessageStatus | "no-speech";
+    endReason: TurnEndReason;
     endedAt: number;
     errorCode?: string | undefined;
     backend: string;
@@ -81,11 +122,12 @@ export class ConversationStore {
   }): void {
     const { metrics: m, usage: u } = t;
     this.sql.exec(
-      `UPDATE turns SET status = ?, ended_at = ?, error_code = ?, backend = ?,
+      `UPDATE turns SET status = ?, end_reason = ?, ended_at = ?, error_code = ?, backend = ?,
          endpointing_ms = ?, stt_ms = ?, llm_first_token_ms = ?, first_audio_ms = ?, tts_ms = ?, total_ms = ?, retries = ?,
          audio_in_seconds = ?, prompt_tokens = ?, completion_tokens = ?, tts_characters = ?, tts_audio_seconds = ?, neurons = ?, usd = ?
        WHERE turn_id = ?`,
       t.status,
+      t.endReason,
       t.endedAt,
       t.errorCode ?? null,
       t.backend,
@@ -115,7 +157,7 @@ export class ConversationStore {
   markAbandonedTurns(now: number): number {
     const abandoned = this.sql.exec<{ turn_id: string; reply_id: string }>(`SELECT turn_id, reply_id FROM turns WHERE status = 'running'`).toArray();
     for (const { turn_id, reply_id } of abandoned) {
-      this.sql.exec(`UPDATE turns SET status = 'failed', ended_at = ?, error_code = 'internal' WHERE turn_id = ?`, now, turn_id);
+      this.sql.exec(`UPDATE turns SET status = 'failed', end_reason = 'shutdown', ended_at = ?, error_code = 'internal' WHERE turn_id = ?`, now, turn_id);
       const roles = this.sql.exec<{ role: string }>(`SELECT role FROM messages WHERE turn_id = ?`, turn_id).toArray().map((r) => r.role);
       if (roles.includes("user") && !roles.includes("assistant")) {
         this.addMessage({ role: "assistant", text: "", status: "failed", source: "voice", turnId: turn_id, replyId: reply_id, createdAt: now });
@@ -158,12 +200,55 @@ export class ConversationStore {
     this.sql.exec(`UPDATE turns SET status = 'interrupted' WHERE reply_id = ? AND status = 'complete'`, replyId);
   }
 
+  /** The turn a stored reply belongs to. */
+  turnIdOfReply(replyId: string): string | undefined {
+    return this.sql.exec<{ turn_id: string }>(`SELECT turn_id FROM turns WHERE reply_id = ?`, replyId).toArray()[0]?.turn_id;
+  }
+
+  turnEndReason(turnId: string): TurnEndReason | undefined {
+    const r = this.sql.exec<{ end_reason: string | null }>(`SELECT end_reason FROM turns WHERE turn_id = ?`, turnId).toArray()[0]?.end_reason;
+    return r === null || r === undefined ? undefined : (r as TurnEndReason);
+  }
+
+  setTurnEndReason(turnId: string, reason: TurnEndReason): void {
+    this.sql.exec(`UPDATE turns SET end_reason = ? WHERE turn_id = ?`, reason, turnId);
+  }
+
+  addInterruption(r: InterruptionRecord): void {
+    this.sql.exec(
+      `INSERT INTO interruptions (reply_id, turn_id, source, opened_at, decided_at, decision, reason, transcript, segment, played_ms,
+         stt_calls, audio_in_seconds, neurons, usd)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      r.replyId,
+      r.turnId,
+      r.source,
+      r.openedAt,
+      r.decidedAt,
+      r.decision,
+      r.reason,
+      r.transcript,
+      r.segment,
+      r.playedMs,
+      r.sttCalls,
+      r.audioInSeconds,
+      r.neurons,
+      r.usd,
+    );
+  }
+
+  interruptions(): InterruptionRecord[] {
+    return this.sql.exec<Row>(`SELECT * FROM interruptions ORDER BY id ASC`).toArray().map(toInterruptionRecord);
+  }
+
   turns(): TurnRecord[] {
     return this.sql.exec<Row>(`SELECT * FROM turns ORDER BY started_at ASC, rowid ASC`).toArray().map(toTurnRecord);
   }
 
+  /** Everything the session spent: its turns and the transcription of barge-in candidates. */
   totalUsd(): number {
-    return this.sql.exec<{ usd: number | null }>(`SELECT SUM(usd) AS usd FROM turns`).one().usd ?? 0;
+    return this.sql
+      .exec<{ usd: number | null }>(`SELECT (SELECT COALESCE(SUM(usd), 0) FROM turns) + (SELECT COALESCE(SUM(usd), 0) FROM interruptions) AS usd`)
+      .one().usd ?? 0;
   }
 
   getSetting(key: string): string | undefined {
@@ -186,7 +271,37 @@ function toHistoryMessage(r: Row): HistoryMessage {
   };
   if (r.planned_text !== null && r.planned_text !== r.text) m.plannedText = String(r.planned_text);
   if (r.reply_id !== null) m.replyId = String(r.reply_id);
+  if (r.kind === "backchannel") m.kind = "backchannel";
+  if (m.role === "assistant" && r.t_status !== null && r.t_status !== undefined && r.t_status !== "running") {
+    const meta: ReplyMeta = {
+      firstAudioMs: numOrNull(r.t_first_audio_ms ?? null),
+      usd: Number(r.t_usd ?? 0),
+      neurons: Number(r.t_neurons ?? 0),
+      backend: r.t_backend === null || r.t_backend === undefined ? null : String(r.t_backend),
+      endReason: r.t_end_reason === null || r.t_end_reason === undefined ? null : (String(r.t_end_reason) as TurnEndReason),
+    };
+    m.meta = meta;
+  }
   return m;
+}
+
+function toInterruptionRecord(r: Row): InterruptionRecord {
+  return {
+    replyId: String(r.reply_id),
+    turnId: String(r.turn_id),
+    source: r.source as InterruptionRecord["source"],
+    openedAt: Number(r.opened_at),
+    decidedAt: Number(r.decided_at),
+    decision: r.decision as InterruptionRecord["decision"],
+    reason: r.reason as InterruptionReason,
+    transcript: String(r.transcript),
+    segment: numOrNull(r.segment ?? null),
+    playedMs: numOrNull(r.played_ms ?? null),
+    sttCalls: Number(r.stt_calls),
+    audioInSeconds: Number(r.audio_in_seconds),
+    neurons: Number(r.neurons),
+    usd: Number(r.usd),
+  };
 }
 
 const numOrNull = (v: SqlStorageValue) => (v === null ? null : Number(v));
@@ -197,6 +312,7 @@ function toTurnRecord(r: Row): TurnRecord {
     replyId: String(r.reply_id),
     source: r.source as TurnRecord["source"],
     status: r.status as TurnRecord["status"],
+    endReason: r.end_reason === null || r.end_reason === undefined ? null : (String(r.end_reason) as TurnEndReason),
     startedAt: Number(r.started_at),
     endedAt: numOrNull(r.ended_at),
     errorCode: r.error_code === null ? null : String(r.error_code),

@@ -49,6 +49,27 @@ export const MIGRATIONS: readonly string[] = [
      sent_at INTEGER NOT NULL,
      PRIMARY KEY (reply_id, idx)
    );`,
+  // 3: interruptions that behave like a person: backchannels kept but not answered, why each turn
+  // ended, and every barge-in candidate with its decision and what transcribing it cost
+  `ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'turn' CHECK (kind IN ('turn', 'backchannel'));
+   ALTER TABLE turns ADD COLUMN end_reason TEXT;
+   CREATE TABLE interruptions (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     reply_id TEXT NOT NULL,
+     turn_id TEXT NOT NULL,
+     source TEXT NOT NULL,
+     opened_at INTEGER NOT NULL,
+     decided_at INTEGER NOT NULL,
+     decision TEXT NOT NULL CHECK (decision IN ('confirmed', 'resumed')),
+     reason TEXT NOT NULL,
+     transcript TEXT NOT NULL DEFAULT '',
+     segment INTEGER,
+     played_ms REAL,
+     stt_calls INTEGER NOT NULL DEFAULT 0,
+     audio_in_seconds REAL NOT NULL DEFAULT 0,
+     neurons REAL NOT NULL DEFAULT 0,
+     usd REAL NOT NULL DEFAULT 0
+   );`,
 ];
 
 /** Apply the steps this database has not seen yet, each in its own transaction. Returns the new version. */

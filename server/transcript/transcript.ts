@@ -1,21 +1,39 @@
-// The reviewable record of a session: every message with its turn's timings, usage and cost.
+// The reviewable record of a session: every message with its turn's timings, usage and cost, every
+// barge-in candidate with its decision, and the session totals (turns plus candidate transcription).
 import type { HistoryMessage } from "../../shared/protocol.ts";
-import type { TurnRecord } from "../storage/conversation-store.ts";
+import type { InterruptionRecord, TurnRecord } from "../storage/conversation-store.ts";
 
 export interface Transcript {
   sessionId: string;
   messages: HistoryMessage[];
   turns: TurnRecord[];
-  totals: { turns: number; neurons: number; usd: number; audioInSeconds: number; ttsAudioSeconds: number };
+  interruptions: InterruptionRecord[];
+  totals: {
+    turns: number;
+    neurons: number;
+    usd: number;
+    audioInSeconds: number;
+    ttsAudioSeconds: number;
+    /** Barge-in candidates: confirmed as interruptions, and dismissed (the reply resumed). */
+    interruptionsConfirmed: number;
+    interruptionsResumed: number;
+  };
 }
 
-export function buildTranscript(sessionId: string, messages: HistoryMessage[], turns: TurnRecord[]): Transcript {
-  const totals = { turns: turns.length, neurons: 0, usd: 0, audioInSeconds: 0, ttsAudioSeconds: 0 };
+export function buildTranscript(sessionId: string, messages: HistoryMessage[], turns: TurnRecord[], interruptions: InterruptionRecord[]): Transcript {
+  const totals = { turns: turns.length, neurons: 0, usd: 0, audioInSeconds: 0, ttsAudioSeconds: 0, interruptionsConfirmed: 0, interruptionsResumed: 0 };
   for (const t of turns) {
     totals.neurons += t.usage.neurons;
     totals.usd += t.usage.usd;
     totals.audioInSeconds += t.usage.audioInSeconds;
     totals.ttsAudioSeconds += t.usage.ttsAudioSeconds;
   }
-  return { sessionId, messages, turns, totals };
+  for (const i of interruptions) {
+    totals.neurons += i.neurons;
+    totals.usd += i.usd;
+    totals.audioInSeconds += i.audioInSeconds;
+    if (i.decision === "confirmed") totals.interruptionsConfirmed++;
+    else totals.interruptionsResumed++;
+  }
+  return { sessionId, messages, turns, interruptions, totals };
 }

@@ -29,6 +29,8 @@ export type TurnEvent =
       speechMs: number;
       /** Silence waited after the last voiced frame before deciding (0 for commit and max-length). */
       endpointingMs: number;
+      /** Mean level of its voiced frames (dBFS): how loud the speaker was. */
+      levelDbfs: number;
       atMs: number;
     };
 
@@ -84,6 +86,7 @@ export class TurnDetector {
   #firstVoicedStart = 0;
   #lastVoicedEnd = 0;
   #loudestDbfs = -Infinity;
+  #voicedDbSum = 0;
 
   constructor(options: Partial<TurnDetectionOptions> = {}, vadOptions: Partial<Omit<VadOptions, "speechThresholdDb" | "sampleRate" | "frameMs">> = {}) {
     const o: TurnDetectionOptions = { ...DEFAULT_TURN_DETECTION };
@@ -162,6 +165,36 @@ export class TurnDetector {
     this.#ringFrames = 0;
   }
 
+  /**
+   * Drop the utterance collected so far but keep the last preRollMs of audio, so speech that begins
+   * now still gets its first syllables. Used when the client hears the user start talking over the
+   * reply: what the server collected before was the reply's own echo, not the user.
+   */
+  restart(): void {
+    this.#clearTurn();
+  }
+
+  /** The utterance collected so far (pre-roll + speech), copied; null when no speech has started. */
+  snapshot(): Int16Array<ArrayBuffer> | null {
+    if (!this.inSpeech) return null;
+    return this.#buf.slice(0, Math.min(this.#bufLen, this.#lastVoicedEnd + this.#tailSamples));
+  }
+
+  /** From the first to the end of the last voiced frame of the current utterance (0 when idle). */
+  get speechMs(): number {
+    return this.#phase === "idle" ? 0 : (this.#lastVoicedEnd - this.#firstVoicedStart) / SAMPLES_PER_MS;
+  }
+
+  /** Something is being collected (a possible onset, speech, or a push-to-talk press). */
+  get busy(): boolean {
+    return this.#phase !== "idle";
+  }
+
+  /** The last frame was voiced. */
+  get lastFrameVoiced(): boolean {
+    return this.#vad.voiced;
+  }
+
   get inSpeech(): boolean {
     return this.#phase === "speech" || (this.#phase === "held" && this.#voicedFrames >= this.#minSpeechFrames);
   }
@@ -195,6 +228,7 @@ export class TurnDetector {
         this.#append(src, offset);
         this.#lastVoicedEnd = this.#bufLen;
         this.#voicedFrames = 1;
+        this.#voicedDbSum = this.#vad.levelDbfs;
         this.#unvoicedRun = 0;
         this.#phase = "onset";
         this.#maybeStartSpeech(events);
@@ -207,6 +241,7 @@ export class TurnDetector {
     this.#pushRing(src, offset);
     if (voiced) {
       this.#voicedFrames++;
+      this.#voicedDbSum += this.#vad.levelDbfs;
       this.#unvoicedRun = 0;
       this.#lastVoicedEnd = this.#bufLen;
     } else {
@@ -240,6 +275,7 @@ export class TurnDetector {
     if (voiced) {
       if (this.#voicedFrames === 0) this.#firstVoicedStart = this.#bufLen - FRAME_SAMPLES;
       this.#voicedFrames++;
+      this.#voicedDbSum += this.#vad.levelDbfs;
       this.#lastVoicedEnd = this.#bufLen;
       if (this.#voicedFrames === this.#minSpeechFrames) events.push({ type: "speech-start", atMs: this.#streamSamples / SAMPLES_PER_MS });
     }
@@ -270,6 +306,7 @@ export class TurnDetector {
       audio: this.#buf.slice(start, end),
       speechMs: (this.#lastVoicedEnd - this.#firstVoicedStart) / SAMPLES_PER_MS,
       endpointingMs,
+      levelDbfs: this.#voicedFrames > 0 ? this.#voicedDbSum / this.#voicedFrames : this.#loudestDbfs,
       atMs: this.#streamSamples / SAMPLES_PER_MS,
     };
     this.#clearTurn();
@@ -287,6 +324,7 @@ export class TurnDetector {
     this.#firstVoicedStart = 0;
     this.#lastVoicedEnd = 0;
     this.#loudestDbfs = -Infinity;
+    this.#voicedDbSum = 0;
     // Give back memory after a long turn.
     if (this.#buf.length > this.#initialBufferSamples) this.#buf = new Int16Array(this.#initialBufferSamples);
   }

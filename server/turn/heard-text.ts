@@ -57,7 +57,8 @@ export function positionAfter(segments: readonly SpokenSegment[], elapsedMs: num
 }
 
 export interface PlaybackReport extends PlaybackPosition {
-  state: "playing" | "stopped" | "finished";
+  /** "paused": held by a barge-in candidate (the position does not advance until it resumes). */
+  state: "playing" | "stopped" | "finished" | "paused";
   /** When the server received the report. */
   at: number;
 }
@@ -74,7 +75,7 @@ export function currentPosition(
   now: number,
 ): PlaybackPosition {
   const end = { segment: segments.length, playedMs: 0 };
-  if (report?.state === "stopped") return report;
+  if (report?.state === "stopped" || report?.state === "paused") return { segment: report.segment, playedMs: report.playedMs };
   if (report?.state === "finished") return end;
   if (report) {
     let offset = report.playedMs;
@@ -82,4 +83,29 @@ export function currentPosition(
     return positionAfter(segments, offset + Math.max(0, now - report.at));
   }
   return firstSentAt === null ? { segment: 0, playedMs: 0 } : positionAfter(segments, now - firstSentAt);
+}
+
+/**
+ * The words being played around `at`: those whose share of their segment's duration (the same
+ * uniform-characters model as heardText) falls between `lookbackMs` before and `lookaheadMs` after
+ * the position. Used to recognise the assistant's own voice in a transcript (echo).
+ */
+export function wordsPlayedAround(segments: readonly SpokenSegment[], at: PlaybackPosition, lookbackMs: number, lookaheadMs: number): string {
+  let atMs = at.playedMs;
+  for (let i = 0; i < Math.min(at.segment, segments.length); i++) atMs += segments[i]!.durationMs;
+  const from = atMs - lookbackMs;
+  const to = atMs + lookaheadMs;
+  const words: string[] = [];
+  let start = 0;
+  for (const seg of segments) {
+    const chars = Math.max(1, seg.text.length);
+    for (const m of seg.text.matchAll(/\S+/g)) {
+      const t0 = start + (m.index / chars) * seg.durationMs;
+      const t1 = start + ((m.index + m[0].length) / chars) * seg.durationMs;
+      if (t1 >= from && t0 <= to) words.push(m[0]);
+    }
+    start += seg.durationMs;
+    if (start > to) break;
+  }
+  return words.join(" ");
 }

@@ -1,15 +1,22 @@
-// Build fake-microphone WAVs for the browser tests from the speech fixtures (written to
-// test/artifacts/, which git ignores), e.g. speech, a pause, then speech again to talk over a reply.
+// Build fake-microphone WAVs for the browser tests from the speech fixtures or from speech made
+// with flite at test time (written to test/artifacts/, which git ignores), e.g. a pause, then
+// speech to talk over a reply.
 import { readFileSync, writeFileSync } from "node:fs";
+import { Flite } from "../../local-ai/engines/flite.ts";
 
 export interface Pcm16 {
   sampleRate: number;
   samples: Int16Array;
 }
 
-/** Read a mono PCM16 WAV (walks the RIFF chunks). */
+/** Read a mono PCM16 WAV file. */
 export function readWav(path: string): Pcm16 {
-  const buf = readFileSync(path);
+  return parseWav(readFileSync(path), path);
+}
+
+/** Parse mono PCM16 WAV bytes (walks the RIFF chunks). */
+export function parseWav(bytes: Uint8Array, path = "WAV"): Pcm16 {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (buf.toString("ascii", 0, 4) !== "RIFF" || buf.toString("ascii", 8, 12) !== "WAVE") throw new Error(`${path}: not a WAV`);
   let off = 12;
@@ -31,6 +38,24 @@ export function readWav(path: string): Pcm16 {
     off += 8 + size + (size & 1);
   }
   throw new Error(`${path}: no data chunk`);
+}
+
+/** Speech synthesized by flite (16 kHz), with its near-silent start and end trimmed (as the fixtures are). */
+export async function fliteSpeech(text: string, voice: string): Promise<Pcm16> {
+  const flite = new Flite({ voice });
+  try {
+    const pcm = parseWav(await flite.synthesize(text), `flite "${text}"`);
+    const loud = (x: number) => Math.abs(x) > 64; // about -54 dBFS
+    const first = pcm.samples.findIndex(loud);
+    const last = pcm.samples.findLastIndex(loud);
+    return { sampleRate: pcm.sampleRate, samples: first < 0 ? new Int16Array(0) : pcm.samples.slice(first, last + 1) };
+  } finally {
+    flite.close();
+  }
+}
+
+export function durationMs(pcm: Pcm16): number {
+  return (pcm.samples.length * 1000) / pcm.sampleRate;
 }
 
 export function silence(sampleRate: number, ms: number): Pcm16 {

@@ -17,6 +17,11 @@ export interface FailSpec {
 }
 
 export interface FakeScenario {
+  /**
+   * transcripts: what successive utterances are heard as (then DEFAULT_TRANSCRIPT). A partial
+   * transcription (request tag `stt:partial`) does not consume one: it hears the first words of the
+   * next, about one word per 400 ms of audio.
+   */
   stt?: { latencyMs?: number; transcripts?: string[]; fail?: FailSpec };
   llm?: {
     firstTokenMs?: number;
@@ -43,10 +48,17 @@ export interface FakeCall {
   tokensSent?: number;
   /** For llm: the messages; for tts: the text; for stt: audio duration in ms. */
   input: unknown;
+  /** stt: a partial transcription of speech still going on (tag `stt:partial`). */
+  partial?: boolean;
+  /** stt: what it answered. */
+  output?: string;
   failed?: number;
 }
 
 interface FakeEnv {
+  /** Utterances shorter than FAKE_STT_SHORT_MS are heard as FAKE_STT_SHORT_TRANSCRIPT (e.g. a backchannel in the browser test). */
+  FAKE_STT_SHORT_MS?: string;
+  FAKE_STT_SHORT_TRANSCRIPT?: string;
   FAKE_STT_MS?: string;
   FAKE_LLM_FIRST_TOKEN_MS?: string;
   FAKE_LLM_TOKEN_MS?: string;
@@ -60,6 +72,11 @@ const failCounts = new Map<string, number>();
 
 const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
 const enc = new TextEncoder();
+
+function tagsOf(options: unknown): string[] {
+  const tags = (options as { tags?: unknown } | undefined)?.tags;
+  return Array.isArray(tags) ? tags.filter((t): t is string => typeof t === "string") : [];
+}
 
 function sessionOf(options: unknown): string {
   const tags = (options as { tags?: unknown } | undefined)?.tags;
@@ -99,7 +116,8 @@ export default class FakeAi extends WorkerEntrypoint<FakeEnv> {
     const num = (v: string | undefined, d: number) => (v !== undefined && v !== "" ? Number(v) : d);
 
     if (model.startsWith("@cf/openai/whisper")) {
-      const call: FakeCall = { model, kind: "stt", startedAt: Date.now(), input: null };
+      const partial = tagsOf(options).includes("stt:partial");
+      const call: FakeCall = { model, kind: "stt", startedAt: Date.now(), input: null, partial };
       log.push(call);
       const wav = model.includes("large-v3-turbo") ? base64ToBytes(String(inputs.audio)) : Uint8Array.from(inputs.audio as number[]);
       const parsed = parseWav(wav); // throws on a malformed WAV, like the real model rejects bad audio
@@ -111,7 +129,15 @@ export default class FakeAi extends WorkerEntrypoint<FakeEnv> {
         call.failed = Date.now();
         throw e;
       }
-      const text = scenario.stt?.transcripts?.length ? scenario.stt.transcripts.shift()! : DEFAULT_TRANSCRIPT;
+      const queued = scenario.stt?.transcripts;
+      const shortMs = num(env.FAKE_STT_SHORT_MS, 0);
+      let text: string;
+      if (shortMs > 0 && parsed.durationMs < shortMs) text = env.FAKE_STT_SHORT_TRANSCRIPT ?? "";
+      else if (partial) {
+        const next = queued?.length ? queued[0]! : DEFAULT_TRANSCRIPT;
+        text = next.split(/\s+/).slice(0, Math.max(1, Math.floor(parsed.durationMs / 400))).join(" ");
+      } else text = queued?.length ? queued.shift()! : DEFAULT_TRANSCRIPT;
+      call.output = text;
       call.endedAt = Date.now();
       const words = text.split(/\s+/).filter(Boolean).length;
       return model.includes("large-v3-turbo")

@@ -16,6 +16,10 @@ describe("Workers AI error classification", () => {
     ["3006: Request is too large", "ai_too_large", false],
     ["3007: Request timeout", "ai_timeout", true],
     ["502: Bad gateway", "ai_unavailable", true],
+    ["3043: Internal server error", "ai_unavailable", true],
+    ["502 Bad Gateway", "ai_unavailable", true],
+    ["<html><head><title>503 Service Unavailable</title></head></html>", "ai_unavailable", true],
+    ["504 Gateway Time-out", "ai_unavailable", true],
     ["5007: No such model @cf/x/y", "llm_failed", false],
   ] as const)("%s -> %s (retryable %s)", (message, code, retryable) => {
     const e = classifyAiError(new Error(message), "llm");
@@ -35,6 +39,41 @@ describe("Workers AI error classification", () => {
 
 describe("retries", () => {
   const base = { stage: "llm" as const, maxRetries: 2, retryBaseMs: 1, timeoutMs: 1000 };
+
+  it("a timed-out attempt is aborted before its retry starts (no duplicate call left running)", async () => {
+    const log: string[] = [];
+    let n = 0;
+    const r = await withRetry(
+      (signal) => {
+        const k = ++n;
+        log.push(`start ${k}`);
+        if (k === 1) {
+          // Hangs until aborted, like an upstream call that never answers.
+          return new Promise<string>((_, reject) => signal.addEventListener("abort", () => (log.push(`abort ${k}`), reject(signal.reason))));
+        }
+        return Promise.resolve("ok");
+      },
+      { ...base, timeoutMs: 30, signal: new AbortController().signal },
+    );
+    expect(r).toEqual({ value: "ok", retries: 1 });
+    expect(log).toEqual(["start 1", "abort 1", "start 2"]);
+  });
+
+  it("a successful attempt's signal stays live (a stream it returned keeps reading) and still follows the turn's cancel", async () => {
+    const turn = new AbortController();
+    let seen: AbortSignal | undefined;
+    await withRetry(
+      async (signal) => {
+        seen = signal;
+        return 1;
+      },
+      { ...base, signal: turn.signal },
+    );
+    await new Promise((r) => setTimeout(r, 5));
+    expect(seen!.aborted).toBe(false);
+    turn.abort();
+    expect(seen!.aborted).toBe(true);
+  });
 
   it("retries retryable failures and reports how many retries it took", async () => {
     let n = 0;

@@ -35,6 +35,23 @@ describe("SpeechDetector (local barge-in detection)", () => {
     expect((endAt + 1) * 20).toBe(400);
   });
 
+  it("a short 'uh-huh' is never sustained, even though its hangover outlasts sustainMs; speech that goes on is", () => {
+    const d = new SpeechDetector({ onsetMs: 80, hangoverMs: 500, sustainMs: 500 });
+    for (let i = 0; i < 50; i++) d.push(dbToRms(-60));
+    const events: string[] = [];
+    // 300 ms of speech, then silence: active for 800 ms in all (the hangover), never sustained.
+    for (let i = 0; i < 15; i++) events.push(d.push(dbToRms(-25))?.type ?? "");
+    for (let i = 0; i < 30; i++) events.push(d.push(dbToRms(-60))?.type ?? "");
+    expect(events.filter(Boolean)).toEqual(["start", "end"]);
+    // 300 ms of speech, a 100 ms breath, more speech: sustained at 500 ms from its first voiced frame.
+    const more: string[] = [];
+    for (let i = 0; i < 15; i++) more.push(d.push(dbToRms(-25))?.type ?? "");
+    for (let i = 0; i < 5; i++) more.push(d.push(dbToRms(-60))?.type ?? "");
+    for (let i = 0; i < 10; i++) more.push(d.push(dbToRms(-25))?.type ?? "");
+    expect(more.filter(Boolean)).toEqual(["start", "sustained"]);
+    expect(more.indexOf("sustained")).toBe(24);
+  });
+
   it("ignores a single click and adapts to steady loud noise", () => {
     const d = new SpeechDetector();
     for (let i = 0; i < 50; i++) d.push(dbToRms(-60));

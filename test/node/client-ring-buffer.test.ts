@@ -155,3 +155,120 @@ describe("PlaybackRingBuffer", () => {
     expect(rb.stats.playedSamples).toBe(fed);
   });
 });
+
+describe("PlaybackRingBuffer pause and resume", () => {
+  const ramp = (n: number) => Float32Array.from({ length: n }, (_, i) => i / n);
+
+  it("pause() fades out, holds the position while audio keeps queueing, and resume() fades back in with a rewind", () => {
+    const rb = new PlaybackRingBuffer(RATE, { fadeMs: 8 });
+    rb.push("r", 0, block(RATE, 0.5)); // 1 s
+    play(rb, 300);
+    expect(rb.pause()).toBe(true);
+    expect(rb.paused).toBe(true);
+    const paused = play(rb, 100);
+    const pausedAt = paused.events.find((e) => e.type === "paused");
+    expect(pausedAt).toMatchObject({ type: "paused", replyId: "r", segment: 0 });
+    const heldMs = pausedAt!.type === "paused" ? pausedAt!.playedMs : -1;
+    // Faded out over 8 ms (384 samples), monotonic, then silence: no click.
+    for (let i = 1; i < 384; i++) expect(paused.out[i]!).toBeLessThanOrEqual(paused.out[i - 1]!);
+    expect(paused.out.slice(384).every((x) => x === 0)).toBe(true);
+    expect(rb.active).toBe(true);
+    // More audio arrives while paused: queued, not played.
+    rb.push("r", 1, block(RATE / 2, -0.5));
+    const still = play(rb, 200);
+    expect(still.out.every((x) => x === 0)).toBe(true);
+    expect(rb.position).toMatchObject({ segment: 0, playedMs: heldMs });
+
+    expect(rb.resume(100)).toBe(true);
+    const resumed = play(rb, 50);
+    const ev = resumed.events.find((e) => e.type === "resumed");
+    expect(ev).toMatchObject({ type: "resumed", replyId: "r", segment: 0 });
+    // Rewound 100 ms: playback continues 100 ms before the pause point.
+    expect(ev!.type === "resumed" && ev!.playedMs).toBeCloseTo(heldMs - 100, 6);
+    // Fade-in: rising from near zero to the full level over 8 ms.
+    expect(resumed.out[0]!).toBeLessThan(0.01);
+    for (let i = 1; i < 384; i++) expect(resumed.out[i]!).toBeGreaterThanOrEqual(resumed.out[i - 1]!);
+    expect(resumed.out[400]).toBe(0.5);
+    // Everything after the pause plays, segment 1 included.
+    rb.endReply("r");
+    const rest = play(rb, 2000);
+    expect(rest.events.map((e) => e.type)).toEqual(["segment-end", "segment-start", "segment-end", "finished"]);
+  });
+
+  it("a rewind never goes back past the start of the segment that was playing", () => {
+    const rb = new PlaybackRingBuffer(RATE);
+    rb.push("r", 0, block(4800));
+    rb.push("r", 1, ramp(RATE));
+    play(rb, 150); // 50 ms into segment 1
+    rb.pause();
+    play(rb, 20);
+    rb.resume(400);
+    const r = play(rb, 10);
+    expect(r.events.find((e) => e.type === "resumed")).toMatchObject({ segment: 1, playedMs: 0 });
+  });
+
+  it("stop() while paused stops at once where it was held and drops the queue", () => {
+    const rb = new PlaybackRingBuffer(RATE);
+    rb.push("r", 0, block(RATE));
+    play(rb, 200);
+    rb.pause();
+    const held = play(rb, 20).events.find((e) => e.type === "paused");
+    expect(rb.stop()).toBe(true);
+    const r = play(rb, 3);
+    const stopped = r.events.find((e) => e.type === "stopped");
+    expect(stopped).toMatchObject({ type: "stopped", replyId: "r", segment: 0 });
+    expect(stopped!.type === "stopped" && held!.type === "paused" && stopped!.playedMs).toBe(held!.type === "paused" ? held!.playedMs : NaN);
+    expect(r.events[0]).toMatchObject({ type: "stopped", offset: 0 });
+    expect(rb.active).toBe(false);
+    expect(rb.paused).toBe(false);
+  });
+
+  it("pause() before a reply starts holds it; resume() lets it start with a fade-in", () => {
+    const rb = new PlaybackRingBuffer(RATE);
+    expect(rb.pause()).toBe(true);
+    rb.push("r", 0, block(4800, 0.5));
+    const held = play(rb, 100);
+    expect(held.out.every((x) => x === 0)).toBe(true);
+    expect(held.events.map((e) => e.type)).toEqual(["paused"]);
+    rb.resume(200);
+    const r = play(rb, 50);
+    expect(r.events.map((e) => e.type).slice(0, 2)).toEqual(["resumed", "segment-start"]);
+    expect(r.out[0]!).toBeLessThan(0.01);
+    expect(r.out[1000]).toBe(0.5);
+  });
+
+  it("resume() during the fade-out turns straight back up without a rewind", () => {
+    const rb = new PlaybackRingBuffer(RATE, { fadeMs: 8 });
+    rb.push("r", 0, block(RATE, 0.5));
+    play(rb, 100);
+    rb.pause();
+    const q = new Float32Array(128);
+    rb.read(q); // 128 of the 384 fade samples
+    const low = q[127]!;
+    expect(low).toBeLessThan(0.5);
+    expect(rb.resume(300)).toBe(true);
+    const r = play(rb, 20);
+    expect(r.events.filter((e) => e.type === "paused" || e.type === "resumed")).toEqual([]);
+    expect(r.out[0]!).toBeGreaterThan(low);
+    expect(r.out[500]).toBe(0.5);
+    expect(rb.paused).toBe(false);
+  });
+
+  it("audio kept for a rewind survives ring growth while paused", () => {
+    const rb = new PlaybackRingBuffer(RATE, { initialCapacity: 8192 });
+    rb.push("r", 0, ramp(8000));
+    play(rb, 100);
+    rb.pause();
+    const held = play(rb, 20).events.find((e) => e.type === "paused")!;
+    const heldSamples = held.type === "paused" ? Math.round((held.playedMs * RATE) / 1000) : NaN;
+    for (let k = 0; k < 10; k++) rb.push("r", 1 + k, block(4000, 0.1)); // forces growth past 8192
+    expect(rb.capacity).toBeGreaterThan(8192);
+    rb.resume(50);
+    const r = play(rb, 10);
+    const ev = r.events.find((e) => e.type === "resumed")!;
+    const start = heldSamples - 2400;
+    expect(ev.type === "resumed" && ev.playedMs).toBeCloseTo((start * 1000) / RATE, 6);
+    // After the 8 ms fade-in, the replayed samples are the original ramp values.
+    expect(r.out[400]).toBeCloseTo((start + 400) / 8000, 6);
+  });
+});

@@ -20,6 +20,15 @@ describe("configuration from wrangler vars", () => {
     expect(loadConfig({ AI_BACKEND: "local" }).models.backend).toBe("local");
   });
 
+  it("reads the interruption settings and replaces one language's backchannel list", () => {
+    const c = loadConfig({ MIN_INTERRUPTION_MS: "650", MIN_INTERRUPTION_WORDS: "2", FALSE_INTERRUPTION_TIMEOUT_MS: "2000", BACKCHANNELS_FR: " Oui, d'accord ,Ouais " });
+    expect(c.interruption).toMatchObject({ minInterruptionMs: 650, minInterruptionWords: 2, falseInterruptionTimeoutMs: 2000 });
+    expect(c.interruption.backchannels.fr).toEqual(["oui", "d'accord", "ouais"]);
+    expect(c.interruption.backchannels.en).toEqual(DEFAULT_CONFIG.interruption.backchannels.en);
+    expect(() => loadConfig({ BACKCHANNELS_EN: " , " })).toThrow(/BACKCHANNELS_EN/);
+    expect(() => loadConfig({ FALSE_INTERRUPTION_TIMEOUT_MS: "50" })).toThrow(/FALSE_INTERRUPTION_TIMEOUT_MS/);
+  });
+
   it("fails loudly, naming the variable, on a bad value", () => {
     expect(() => loadConfig({ VAD_SILENCE_MS: "soon" })).toThrow(ConfigError);
     expect(() => loadConfig({ VAD_SILENCE_MS: "20" })).toThrow(/VAD_SILENCE_MS/);

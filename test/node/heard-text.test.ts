@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { currentPosition, heardText, positionAfter, type SpokenSegment } from "../../server/turn/heard-text.ts";
+import { currentPosition, heardText, positionAfter, wordsPlayedAround, type SpokenSegment } from "../../server/turn/heard-text.ts";
 
 const segs: SpokenSegment[] = [
   { text: "Hello there.", durationMs: 1000 },
@@ -38,11 +38,26 @@ describe("heard text", () => {
 
   it("currentPosition prefers a stop report, advances a playing report, and otherwise assumes continuous playback", () => {
     const stop = { segment: 1, playedMs: 300, state: "stopped" as const, at: 100 };
-    expect(currentPosition(segs, 0, stop, 99_999)).toBe(stop);
+    expect(currentPosition(segs, 0, stop, 99_999)).toEqual({ segment: 1, playedMs: 300 });
     const playing = { segment: 0, playedMs: 800, state: "playing" as const, at: 1000 };
     expect(currentPosition(segs, 0, playing, 1500)).toEqual({ segment: 1, playedMs: 300 });
     expect(currentPosition(segs, 2000, undefined, 3200)).toEqual({ segment: 1, playedMs: 200 });
     expect(currentPosition(segs, null, undefined, 3200)).toEqual({ segment: 0, playedMs: 0 });
     expect(currentPosition(segs, 0, { ...playing, state: "finished" }, 1)).toEqual({ segment: 3, playedMs: 0 });
+  });
+});
+
+describe("words played around a position (for recognising echo)", () => {
+  it("takes the words whose time falls in the window, across segment boundaries", () => {
+    // 1.2 s into the second segment ("This is the second sentence."): back 1.5 s reaches "there." of the first.
+    expect(wordsPlayedAround(segs, { segment: 1, playedMs: 1200 }, 1500, 0)).toBe("there. This is the second");
+    expect(wordsPlayedAround(segs, { segment: 0, playedMs: 0 }, 1000, 300)).toBe("Hello");
+    expect(wordsPlayedAround(segs, { segment: 3, playedMs: 0 }, 400, 400)).toBe("Bye.");
+    expect(wordsPlayedAround([], { segment: 0, playedMs: 0 }, 4000, 600)).toBe("");
+  });
+
+  it("a paused report holds the position: the reply is not heard while paused", () => {
+    const report = { segment: 1, playedMs: 500, state: "paused" as const, at: 1000 };
+    expect(currentPosition(segs, 0, report, 60_000)).toEqual({ segment: 1, playedMs: 500 });
   });
 });

@@ -325,6 +325,11 @@ async function completeSpokenReply(c: Client, transcript: ServerEvent<"transcrip
     expect(wav.durationMs).toBeGreaterThan(200);
     expect(Math.abs(wav.durationMs - s.header.durationMs)).toBeLessThan(50);
   });
+  // As a browser does once the reply has played out: the server keeps it `speaking` until then.
+  const last = segments[segments.length - 1]!.header;
+  c.send({ type: "playback", replyId, segment: last.index, playedMs: last.durationMs, state: "finished" });
+  const heard = await c.waitFor("reply-heard", (e) => e.replyId === replyId);
+  expect(heard).toMatchObject({ status: "complete", endReason: "completed", text: done.text });
   expect(c.problems).toEqual([]);
   return done;
 }

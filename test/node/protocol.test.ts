@@ -11,6 +11,8 @@ describe("client messages", () => {
       { type: "text", text: "hello" },
       { type: "playback", replyId: "r-1", segment: 0, playedMs: 120.5 },
       { type: "ping", t: 5 },
+      { type: "barge-in", replyId: "r-1", event: "onset", segment: 1, playedMs: 820, speechMs: 100, playingMs: 2500 },
+      { type: "barge-in", replyId: "r-1", event: "sustained", segment: 1, playedMs: 820, speechMs: 500, playingMs: 2500 },
     ];
     for (const m of good) {
       const r = parseClientMessage(JSON.stringify(m));
@@ -20,6 +22,15 @@ describe("client messages", () => {
     expect(start.ok && start.message.type === "start" && start.message.mode).toBe("hands-free");
     const pb = parseClientMessage(JSON.stringify({ type: "playback", replyId: "r", segment: 1, playedMs: 0 }));
     expect(pb.ok && pb.message.type === "playback" && pb.message.state).toBe("playing");
+  });
+
+  it("rejects a barge-in with an unknown event or a negative position", () => {
+    const base = { type: "barge-in", replyId: "r-1", event: "onset", segment: 0, playedMs: 0, speechMs: 80, playingMs: 0 };
+    expect(parseClientMessage(JSON.stringify(base)).ok).toBe(true);
+    expect(parseClientMessage(JSON.stringify({ ...base, event: "stop" }))).toMatchObject({ ok: false, code: "bad_message" });
+    expect(parseClientMessage(JSON.stringify({ ...base, playedMs: -1 }))).toMatchObject({ ok: false, code: "bad_message" });
+    expect(parseClientMessage(JSON.stringify({ ...base, segment: 1.5 }))).toMatchObject({ ok: false, code: "bad_message" });
+    expect(parseClientMessage(JSON.stringify({ ...base, replyId: "" }))).toMatchObject({ ok: false, code: "bad_message" });
   });
 
   it("trims typed text and rejects text that is empty after trimming or over 2000 chars", () => {

@@ -243,3 +243,35 @@ describe("push-to-talk pressed mid-speech", () => {
     expect(end.audio.length).toBe((DEFAULT_TURN_DETECTION.preRollMs + 800 + 100) * PER_MS);
   });
 });
+
+describe("turn detector: barge-in support", () => {
+  it("restart() drops what was collected (the reply's echo) but keeps the pre-roll, so the user's first syllables are kept", async () => {
+    const { TurnDetector } = await import("../../server/turn-detection/turn-detector.ts");
+    const { concat, noise, syllables } = await import("../support/signals.ts");
+    const d = new TurnDetector();
+    d.push(noise(1000, -65, 1), "hands-free");
+    d.push(syllables(800, -40), "hands-free"); // echo the server's VAD takes for speech
+    expect(d.inSpeech).toBe(true);
+    d.restart();
+    expect(d.busy).toBe(false);
+    expect(d.snapshot()).toBeNull();
+    const events = d.push(concat(syllables(600, -20), noise(700, -65, 2)), "hands-free");
+    const end = events.find((e) => e.type === "turn-end")!;
+    expect(end.type === "turn-end" && end.audio.length / 16).toBeLessThan(300 + 600 + 250); // pre-roll + speech + kept tail, not the echo before
+    expect(end.type === "turn-end" && end.speechMs).toBeGreaterThan(500);
+  });
+
+  it("snapshot() copies the utterance so far and speechMs measures it, while speech goes on", async () => {
+    const { TurnDetector } = await import("../../server/turn-detection/turn-detector.ts");
+    const { noise, syllables } = await import("../support/signals.ts");
+    const d = new TurnDetector();
+    d.push(noise(1000, -65, 3), "hands-free");
+    d.push(syllables(500, -20), "hands-free");
+    const snap = d.snapshot()!;
+    expect(snap.length / 16).toBeGreaterThanOrEqual(500);
+    expect(d.speechMs).toBeGreaterThan(300);
+    expect(d.speechMs).toBeLessThanOrEqual(500);
+    snap.fill(0); // a copy: the detector's own buffer is untouched
+    expect(d.snapshot()!.some((x) => x !== 0)).toBe(true);
+  });
+});

@@ -26,6 +26,7 @@ describe("persistence", () => {
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "My favourite colour is teal." });
     const first = await c.waitFor("reply-done");
+    await c.playedOut(first.replyId);
     await c.waitFor("state", (s) => s.state === "listening");
     await evictDurableObject(env.VoiceSession.getByName(id));
     const from = c.frames.length;
@@ -55,7 +56,7 @@ describe("persistence", () => {
       ["assistant", "failed", ""],
     ]);
     const stored = await transcriptOf(id);
-    expect(stored.turns[0]).toMatchObject({ status: "failed", errorCode: "internal" });
+    expect(stored.turns[0]).toMatchObject({ status: "failed", errorCode: "internal", endReason: "shutdown" });
 
     await fakeAi.configure(id, {});
     again.send({ type: "text", text: "Are you back?" });
@@ -67,7 +68,7 @@ describe("persistence", () => {
     const id = newSessionId("review");
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "First." });
-    await c.waitFor("reply-done");
+    await c.playedOut((await c.waitFor("reply-done")).replyId);
     c.send({ type: "text", text: "Second." });
     await c.waitFor("reply-done", (d) => d.text.includes("Second"));
     const t = await transcriptOf(id);

@@ -34,6 +34,11 @@ describe("a spoken turn", () => {
     expect(segs.length).toBeGreaterThanOrEqual(2);
     expect(segs).toEqual(segs.map((_, i) => i));
 
+    // The reply stays `speaking` while its audio plays; the client's `finished` report ends it.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(c.of("state").map((s) => s.state)).toEqual(["user-speaking", "thinking", "speaking"]);
+    const heard = await c.playedOut(done.replyId);
+    expect(heard).toMatchObject({ status: "complete", text: done.text, plannedText: done.text, endReason: "completed" });
     await c.waitFor("state", (s) => s.state === "listening");
     const states = c.of("state").map((s) => s.state);
     expect(states).toEqual(["user-speaking", "thinking", "speaking", "listening"]);
@@ -97,6 +102,7 @@ describe("a spoken turn", () => {
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "My name is Ada." });
     const first = await c.waitFor("reply-done");
+    await c.playedOut(first.replyId);
     c.send({ type: "text", text: "What is my name?" });
     await c.waitFor("reply-done", (d) => d.replyId !== first.replyId);
 
@@ -132,7 +138,7 @@ describe("a spoken turn", () => {
   it("push-to-talk ignores pauses and replies to the whole utterance on commit", async () => {
     const id = newSessionId("ptt");
     const c = await SessionClient.connect(id);
-    c.send({ type: "start", protocol: 1, mode: "push-to-talk" });
+    c.send({ type: "start", protocol: 2, mode: "push-to-talk" });
     c.sendAudio(utterance(700, 1200, 1));
     c.sendAudio(utterance(700, 300, 2, 0));
     await new Promise((r) => setTimeout(r, 300));
@@ -165,6 +171,7 @@ describe("a spoken turn", () => {
     const first = await SessionClient.connect(id);
     first.send({ type: "text", text: "Remember the number seven." });
     const done = await first.waitFor("reply-done");
+    await first.playedOut(done.replyId);
     first.close();
 
     const again = await SessionClient.connect(id);

@@ -3,6 +3,7 @@
 import { env, exports } from "cloudflare:workers";
 import { ServerMessage, type ClientMessageInput } from "../../../shared/protocol.ts";
 import type { FakeCall, FakeScenario } from "../../fake-ai/worker.ts";
+import type { Transcript } from "../../../server/transcript/transcript.ts";
 
 export type Frame = ServerMessage | { type: "binary"; data: ArrayBuffer };
 
@@ -93,6 +94,17 @@ export class SessionClient {
     }
   }
 
+  /**
+   * Act like a client whose playback of the reply ran to its end: report `finished` (the server keeps
+   * the reply `speaking` until then) and wait until the reply has settled (`reply-heard`).
+   */
+  async playedOut(replyId: string) {
+    const segs = this.of("segment").filter((s) => s.replyId === replyId);
+    const last = segs[segs.length - 1];
+    this.send({ type: "playback", replyId, segment: last?.index ?? 0, playedMs: last?.durationMs ?? 0, state: "finished" });
+    return this.waitFor("reply-heard", (h) => h.replyId === replyId);
+  }
+
   close(): void {
     this.ws.close(1000, "test done");
   }
@@ -102,9 +114,5 @@ export { silence, utterance } from "../../support/signals.ts";
 
 export async function transcriptOf(sessionId: string) {
   const res = await exports.default.fetch(`http://parley.test/api/sessions/${sessionId}`);
-  return res.json<{
-    messages: { role: string; text: string; plannedText?: string; status: string; source: string; replyId?: string }[];
-    turns: { status: string; errorCode: string | null; metrics: Record<string, number | null>; usage: Record<string, number> }[];
-    totals: { usd: number; neurons: number };
-  }>();
+  return res.json<Transcript>();
 }

@@ -1,0 +1,98 @@
+// The Node side of the turn-taking fake Workers AI (bench/workerd/turn-taking-ai.mts), reached from
+// workerd through a miniflare service binding: speech synthesis with flite (cached per text, so the
+// reply's sentences are synthesized once per run) and the STT oracle over each session's tape.
+//
+//   POST /tts  {"text": "..."}                      -> {"audio": base64 WAV}
+//   POST /stt  {"audio": base64 WAV, "tags": [...]}  -> {"text": "...", "audioSeconds": n}
+import { Response as MiniflareResponse, type Request as MiniflareRequest } from "miniflare";
+import { parseWav } from "../../server/audio/wav.ts";
+import type { Flite } from "../../local-ai/engines/flite.ts";
+import type { SessionTape } from "./session-tape.ts";
+import { transcribeFromTape } from "./stt-oracle.ts";
+
+/** The assistant's voice: the local stand-in's default, so both systems speak the same audio. */
+export const ASSISTANT_VOICE = "slt";
+
+export interface OracleStats {
+  sttCalls: number;
+  /** Calls tagged `stt:partial` (the server transcribing a candidate early). */
+  partialCalls: number;
+  /** Calls for a session with no tape (e.g. after its trial ended). */
+  unknownSessions: number;
+  /** Utterance samples not found in the session's recording (should stay 0). */
+  unmatchedSamples: number;
+  ttsCalls: number;
+  /** TTS texts synthesized during the trials rather than ahead of them. */
+  ttsCacheMisses: number;
+}
+
+export class OracleService {
+  readonly stats: OracleStats = { sttCalls: 0, partialCalls: 0, unknownSessions: 0, unmatchedSamples: 0, ttsCalls: 0, ttsCacheMisses: 0 };
+  private readonly flite: Flite;
+  private readonly tapes = new Map<string, SessionTape>();
+  private readonly tts = new Map<string, Promise<string>>();
+
+  constructor(flite: Flite) {
+    this.flite = flite;
+  }
+
+  register(tape: SessionTape): void {
+    this.tapes.set(tape.sessionId, tape);
+  }
+
+  unregister(sessionId: string): void {
+    this.tapes.delete(sessionId);
+  }
+
+  /** Synthesize ahead of the trials (flite blocks the event loop for tens of ms per sentence); returns the total duration, ms. */
+  async warm(texts: readonly string[]): Promise<number> {
+    let ms = 0;
+    for (const t of texts) ms += parseWav(new Uint8Array(Buffer.from(await this.speech(t), "base64"))).durationMs;
+    return ms;
+  }
+
+  private speech(text: string): Promise<string> {
+    let b64 = this.tts.get(text);
+    if (!b64) {
+      b64 = this.flite.synthesize(text, ASSISTANT_VOICE).then((wav) => Buffer.from(wav).toString("base64"));
+      this.tts.set(text, b64);
+    }
+    return b64;
+  }
+
+  /** The service binding's fetch handler. */
+  readonly handle = async (request: MiniflareRequest): Promise<MiniflareResponse> => {
+    const path = new URL(request.url).pathname;
+    try {
+      if (path === "/tts") {
+        const { text } = (await request.json()) as { text: string };
+        this.stats.ttsCalls++;
+        if (!this.tts.has(text)) this.stats.ttsCacheMisses++;
+        return MiniflareResponse.json({ audio: await this.speech(text) });
+      }
+      if (path === "/stt") {
+        const { audio, tags } = (await request.json()) as { audio: string; tags: string[] };
+        return MiniflareResponse.json(this.transcribe(audio, tags));
+      }
+      return new MiniflareResponse("not found", { status: 404 });
+    } catch (e) {
+      return MiniflareResponse.json({ error: (e as Error).message }, { status: 500 });
+    }
+  };
+
+  private transcribe(audioBase64: string, tags: string[]): { text: string; audioSeconds: number } {
+    this.stats.sttCalls++;
+    if (tags.includes("stt:partial")) this.stats.partialCalls++;
+    const wav = parseWav(new Uint8Array(Buffer.from(audioBase64, "base64")));
+    const audioSeconds = wav.pcm.length / wav.sampleRate;
+    const sessionId = tags.find((t) => t.startsWith("session:"))?.slice("session:".length);
+    const tape = sessionId === undefined ? undefined : this.tapes.get(sessionId);
+    if (!tape) {
+      this.stats.unknownSessions++;
+      return { text: "", audioSeconds };
+    }
+    const heard = transcribeFromTape(tape, wav.pcm);
+    this.stats.unmatchedSamples += heard.unmatchedSamples;
+    return { text: heard.text, audioSeconds };
+  }
+}

@@ -1,0 +1,163 @@
+// One user turn and its spoken reply, as a handle the session holds: what it is doing (its phase),
+// one way to stop it (`interrupt(reason)`, first reason wins), and when its work has settled.
+// The reply stays `speaking` after generation ends, until the client reports that playback finished
+// or stopped (or its audio's duration has passed), so speech over the last sentences is still a
+// barge-in. No Cloudflare imports: unit-tested directly.
+import type { TurnEndReason } from "../../shared/protocol.ts";
+
+export type TurnPhase = "transcribing" | "generating" | "speaking" | "paused" | "done";
+export type InterruptReason = Exclude<TurnEndReason, "completed">;
+
+export class TurnHandle {
+  readonly turnId: string;
+  readonly replyId: string;
+  readonly #abort = new AbortController();
+  #phase: TurnPhase;
+  #beforePause: TurnPhase | null = null;
+  #reason: InterruptReason | null = null;
+  #generationDone = false;
+  #settled: Promise<void> = Promise.resolve();
+  #isSettled = false;
+  /** Audio sent for the reply: when the first segment went out, and how much there is (ms). */
+  firstAudioAt: number | null = null;
+  audioMs = 0;
+  /** How generation ended (set when the outcome is recorded): the reason a turn that was not cut short ended. */
+  endReason: TurnEndReason | null = null;
+  /** Time spent paused while the reply was audible (extends when its playback can be over). */
+  pausedMs = 0;
+  #pausedAt: number | null = null;
+  readonly #onPhase: (turn: TurnHandle) => void;
+
+  constructor(ids: { turnId: string; replyId: string }, initial: "transcribing" | "generating", onPhase: (turn: TurnHandle) => void = () => {}) {
+    this.turnId = ids.turnId;
+    this.replyId = ids.replyId;
+    this.#phase = initial;
+    this.#onPhase = onPhase;
+  }
+
+  get phase(): TurnPhase {
+    return this.#phase;
+  }
+
+  /** Aborted on interrupt: the LLM stream and TTS calls of this turn listen to it. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Why the turn was cut short, or null while it runs its course. */
+  get reason(): InterruptReason | null {
+    return this.#reason;
+  }
+
+  get interrupted(): boolean {
+    return this.#reason !== null;
+  }
+
+  /** The reply's text and audio are all out (or the generation ended early). */
+  get generationDone(): boolean {
+    return this.#generationDone;
+  }
+
+  /** Reply audio may be audible now (sent and not known to be over). */
+  get audible(): boolean {
+    return this.firstAudioAt !== null && this.#phase !== "done";
+  }
+
+  /** Cut the turn short. The first reason is kept; later calls only make sure it is aborted. */
+  interrupt(reason: InterruptReason): void {
+    if (this.#phase === "done") return;
+    this.#reason ??= reason;
+    if (!this.#abort.signal.aborted) this.#abort.abort(new DOMException(`turn interrupted: ${reason}`, "AbortError"));
+  }
+
+  /** Move forward through transcribing -> generating -> speaking. A paused turn records where it goes back to. */
+  advance(phase: "generating" | "speaking", now: number): void {
+    if (this.#phase === "done") return;
+    if (phase === "speaking" && this.firstAudioAt === null) this.firstAudioAt = now;
+    if (this.#phase === "paused") {
+      if (rank(phase) > rank(this.#beforePause!)) this.#beforePause = phase;
+      return;
+    }
+    if (rank(phase) > rank(this.#phase)) this.#set(phase);
+  }
+
+  /** A barge-in candidate holds the reply. */
+  pause(now: number): void {
+    if (this.#phase === "done" || this.#phase === "paused") return;
+    this.#beforePause = this.#phase;
+    this.#pausedAt = now;
+    this.#set("paused");
+  }
+
+  /** The candidate was dismissed: the reply goes on. */
+  resume(now: number): void {
+    if (this.#phase !== "paused") return;
+    if (this.#pausedAt !== null && this.firstAudioAt !== null) this.pausedMs += now - this.#pausedAt;
+    this.#pausedAt = null;
+    const back = this.#beforePause ?? "generating";
+    this.#beforePause = null;
+    this.#set(back);
+  }
+
+  markGenerationDone(): void {
+    this.#generationDone = true;
+  }
+
+  /**
+   * When the reply's playback can be taken as over without hearing from the client: the audio's
+   * duration after the first segment went out, plus pauses and a grace period, or after the
+   * client's latest progress report (`playedMs` of the whole reply), whichever is later.
+   */
+  playbackDeadline(graceMs: number, progress?: { at: number; playedMs: number }): number | null {
+    if (this.firstAudioAt === null) return null;
+    const fromStart = this.firstAudioAt + this.audioMs + this.pausedMs + graceMs;
+    // The client's last progress report knows better (late audio, gaps): what was left then.
+    return progress ? Math.max(fromStart, progress.at + Math.max(0, this.audioMs - progress.playedMs) + graceMs) : fromStart;
+  }
+
+  /** The turn is over: nothing of it runs or plays any more. */
+  finish(): void {
+    if (this.#phase === "done") return;
+    this.#pausedAt = null;
+    this.#set("done");
+  }
+
+  /** The turn's pipeline work (transcription, generation, storing the outcome). */
+  track(work: Promise<unknown>): void {
+    this.#settled = work.then(
+      () => {
+        this.#isSettled = true;
+      },
+      () => {
+        this.#isSettled = true;
+      },
+    );
+  }
+
+  get settled(): Promise<void> {
+    return this.#settled;
+  }
+
+  get isSettled(): boolean {
+    return this.#isSettled;
+  }
+
+  /** Wait for the pipeline to settle, at most `ms`. Resolves true if it settled in time. */
+  async settledWithin(ms: number): Promise<boolean> {
+    if (this.#isSettled) return true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    const done = await Promise.race([this.#settled.then(() => true as const), timeout]);
+    if (timer !== undefined) clearTimeout(timer);
+    return done;
+  }
+
+  #set(phase: TurnPhase): void {
+    if (phase === this.#phase) return;
+    this.#phase = phase;
+    this.#onPhase(this);
+  }
+}
+
+const ORDER: Record<TurnPhase, number> = { transcribing: 0, generating: 1, speaking: 2, paused: 2, done: 3 };
+const rank = (p: TurnPhase) => ORDER[p];

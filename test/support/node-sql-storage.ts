@@ -1,0 +1,24 @@
+// A Durable Object SqlStorage stand-in over Node's built-in SQLite (node:sqlite), for unit tests of
+// storage-backed logic in plain Node: the same SQL and the same schema (server/storage/migrations.ts).
+import { DatabaseSync } from "node:sqlite";
+import { MIGRATIONS } from "../../server/storage/migrations.ts";
+
+type Value = string | number | null | ArrayBuffer;
+
+export function nodeSqlStorage(): SqlStorage {
+  const db = new DatabaseSync(":memory:");
+  for (const step of MIGRATIONS) db.exec(step);
+  const exec = (query: string, ...bindings: unknown[]) => {
+    const stmt = db.prepare(query);
+    const reads = /^\s*(SELECT|WITH)\b/i.test(query) || /\bRETURNING\b/i.test(query);
+    const rows = reads ? (stmt.all(...(bindings as Value[])) as Record<string, SqlStorageValue>[]) : (stmt.run(...(bindings as Value[])), []);
+    return {
+      toArray: () => rows,
+      one: () => {
+        if (rows.length !== 1) throw new Error(`expected exactly one row, got ${rows.length}`);
+        return rows[0]!;
+      },
+    };
+  };
+  return { exec } as unknown as SqlStorage;
+}

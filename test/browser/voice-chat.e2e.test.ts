@@ -252,7 +252,8 @@ describe("voice chat in Chromium with a fake microphone", () => {
         await page.waitForFunction(() => ((window as TestWindow).__parley?.stats.turns.length ?? 0) >= 2 && (window as TestWindow).__parley!.stats.turns[1]!.segmentsPlayed > 0, null, { timeout: 20_000 });
         console.log(
           `[e2e] barge-in: playback paused ${h.stats.lastPauseMs!.toFixed(0)} ms after the user began talking, ` +
-            `interruption confirmed ${h.stats.lastConfirmMs!.toFixed(0)} ms after (reply cut at ${first.playedMs.toFixed(0)} of ${first.expectedMs.toFixed(0)} ms)`,
+            `interruption confirmed ${h.stats.lastConfirmMs!.toFixed(0)} ms after, once the speech ended (this fake hears every partial under ` +
+            `${FAKE_STT.FAKE_STT_SHORT_MS} ms as "Uh-huh."; npm run bench:turns measures early confirmation) (reply cut at ${first.playedMs.toFixed(0)} of ${first.expectedMs.toFixed(0)} ms)`,
         );
         // What was heard is shown exactly as a reopened session shows it.
         const live = await bubbleParts(page);

@@ -1,4 +1,4 @@
-// Workers AI cost arithmetic (neurons and USD). Pure. Rates: shared/reference/workers-ai.md §9.
+// Workers AI cost arithmetic (neurons and USD). Pure. Rates: docs/workers-ai.md, "Prices".
 
 export type PriceUnit =
   | { kind: "audio-minute-in"; neurons: number } // per minute of audio sent (STT)

@@ -1,4 +1,4 @@
-// Output shapes of the Workers AI models Parley calls (see ../shared/reference/workers-ai.md).
+// Output shapes of the Workers AI models Parley calls (docs/workers-ai.md).
 // One set of schemas: the server validates real responses with them, and the test fake and the
 // offline stand-in are tested against them, so all three answer in the same shape.
 import { z } from "zod";

@@ -1,5 +1,5 @@
 // Parser for Workers AI streamed text generation (`text/event-stream`), see
-// shared/reference/workers-ai.md §7.4. Pure: runs in workerd and in Node tests.
+// docs/workers-ai.md, "Streaming replies". Pure: runs in workerd and in Node tests.
 import { LlmStreamChunk } from "../models/model-schemas.ts";
 
 export type LlmStreamEvent =

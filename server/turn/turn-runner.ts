@@ -53,7 +53,6 @@ export interface TurnRunnerDeps {
   now?: () => number;
 }
 
-export type { TurnOutcome } from "./turn-outcome.ts";
 
 export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: TurnHandle): Promise<TurnOutcome> {
   const { config, store, sink } = deps;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FREE_NEURONS_PER_DAY, MODEL_PRICES, USD_PER_NEURON, estimateTokens, turnCost, type UsageInput } from "../../server/cost/cost.ts";
 
-// Published rates (shared/reference/workers-ai.md §9), restated here so the tests check the table.
+// Published rates (docs/workers-ai.md, "Prices"), restated here so the tests check the table.
 const USD_PER_1K_NEURONS = 0.011;
 
 const none: UsageInput = {

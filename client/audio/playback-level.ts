@@ -48,10 +48,14 @@ export function recordPlaybackLevel(h: PlaybackLevels, timeS: number, rms: numbe
 
 /** The loudest block that started within [fromS, toS]; 0 when the assistant was silent (or nothing was recorded). */
 export function loudestPlaybackLevel(h: PlaybackLevels, fromS: number, toS: number): number {
+  // Blocks are recorded in time order: walk back from the newest and stop at the first one too old.
   let max = 0;
-  for (let i = 0; i < h.times.length; i++) {
+  const n = h.times.length;
+  for (let k = 1; k <= n; k++) {
+    const i = (h.next - k + n) % n;
     const t = h.times[i]!;
-    if (t >= fromS && t <= toS && h.levels[i]! > max) max = h.levels[i]!;
+    if (t < fromS) break;
+    if (t <= toS && h.levels[i]! > max) max = h.levels[i]!;
   }
   return max;
 }

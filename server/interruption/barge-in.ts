@@ -86,6 +86,8 @@ export class BargeIn {
   readonly #deps: BargeInDeps;
   #open: OpenCandidate | null = null;
   #ids = 0;
+  /** Phrase lists compiled once per language. */
+  readonly #backchannels = new Map<string, BackchannelMatcher>();
 
   constructor(deps: BargeInDeps) {
     this.#deps = deps;
@@ -228,11 +230,20 @@ export class BargeIn {
     const { rules } = this.#deps;
     return classifyUtterance(text, {
       partial,
-      backchannels: BackchannelMatcher.forLanguage(rules.backchannels, this.#deps.language()),
+      backchannels: this.#backchannelsFor(this.#deps.language()),
       playedText: this.#deps.playedText(c, audioMs),
       minWords: rules.minInterruptionWords,
       echoWordOverlap: c.holdsPlayback ? rules.echoWordOverlap : UNHELD_ECHO_OVERLAP,
     });
+  }
+
+  #backchannelsFor(language: string): BackchannelMatcher {
+    let m = this.#backchannels.get(language);
+    if (!m) {
+      m = BackchannelMatcher.forLanguage(this.#deps.rules.backchannels, language);
+      this.#backchannels.set(language, m);
+    }
+    return m;
   }
 
   /** Hand a decision over, once, and only for the candidate still open. */

@@ -40,6 +40,25 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, signal: AbortSi
   });
 }
 
+/** Settle like `promise`, or reject with an AbortError as soon as `signal` aborts (the work itself is not stopped). */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError());
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return withDeadline(new Promise<never>(() => {}), ms, signal).catch((e: unknown) => {
     if (e instanceof DOMException && e.name === "TimeoutError") return;

@@ -2,6 +2,7 @@
 // a TTS slot is free (bounded concurrency, so sentence N+1 synthesizes while N is sent), and the
 // audio goes out strictly in chunk order. A failed synthesis stops everything after it; a cancelled
 // turn drops whatever has not been sent.
+import { abortable } from "../models/retry.ts";
 import type { SpeechAudio } from "../text-to-speech/tts.ts";
 
 export interface ReplySpeakerDeps {
@@ -62,7 +63,7 @@ export class ReplySpeaker {
       let audio: SpeechAudio;
       try {
         // A cancelled turn does not wait for a synthesis still in flight.
-        audio = await untilAborted(synth, signal);
+        audio = await abortable(synth, signal);
       } catch (err) {
         if (!signal.aborted) this.#deps.fail(err);
         return;
@@ -79,23 +80,6 @@ export class ReplySpeaker {
   }
 }
 
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
-}
 
 class Semaphore {
   private waiting: (() => void)[] = [];

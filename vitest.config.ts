@@ -5,34 +5,44 @@ import { bundleWorker } from "./test/support/bundle-worker.ts";
 // miniflare's extra workers are not transpiled, so the TypeScript fake of Workers AI is bundled here.
 const fakeAi = bundleWorker("test/fake-ai/worker.ts");
 
+/** A project of Worker tests inside workerd, with the fake bound as AI and `vars` on top of the test defaults. */
+function workersProject(name: string, include: string[], vars: Record<string, string> = {}, exclude: string[] = []) {
+  return {
+    // Durable Object, SQLite and WebSocket tests inside workerd, with the fake bound as AI.
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        remoteBindings: false,
+        miniflare: {
+          // The wrangler [ai] binding cannot be removed here, only renamed out of the way.
+          ai: { binding: "__AI_REMOTE_UNUSED" },
+          serviceBindings: { AI: "fake-ai" },
+          // Short AI deadlines and backoff so failure tests finish quickly.
+          bindings: { AI_TIMEOUT_MS: "1500", AI_STREAM_IDLE_MS: "1000", AI_MAX_RETRIES: "2", AI_BACKEND: "fake", ...vars },
+          workers: [
+            {
+              name: "fake-ai",
+              modules: [{ type: "ESModule", path: "fake-ai.js", contents: fakeAi }],
+              compatibilityDate: "2026-11-01",
+              compatibilityFlags: ["nodejs_compat"],
+            },
+          ],
+        },
+      }),
+    ],
+    test: { name, include, exclude, testTimeout: 20_000 },
+  };
+}
+
 export default defineConfig({
   test: {
     projects: [
-      {
-        // Durable Object, SQLite and WebSocket tests inside workerd, with the fake bound as AI.
-        plugins: [
-          cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
-            remoteBindings: false,
-            miniflare: {
-              // The wrangler [ai] binding cannot be removed here, only renamed out of the way.
-              ai: { binding: "__AI_REMOTE_UNUSED" },
-              serviceBindings: { AI: "fake-ai" },
-              // Short AI deadlines and backoff so failure tests finish quickly.
-              bindings: { AI_TIMEOUT_MS: "1500", AI_STREAM_IDLE_MS: "1000", AI_MAX_RETRIES: "2", AI_BACKEND: "fake" },
-              workers: [
-                {
-                  name: "fake-ai",
-                  modules: [{ type: "ESModule", path: "fake-ai.js", contents: fakeAi }],
-                  compatibilityDate: "2026-11-01",
-                  compatibilityFlags: ["nodejs_compat"],
-                },
-              ],
-            },
-          }),
-        ],
-        test: { name: "workers", include: ["test/worker/**/*.test.ts"], testTimeout: 20_000 },
-      },
+      // Defaults of the test fake: batch Whisper, plain silence endpointing (timings tests can pin).
+      workersProject("workers", ["test/worker/**/*.test.ts"], {}, ["test/worker/end-of-turn/**"]),
+      // The same Worker configured for each end-of-turn path.
+      workersProject("workers-smart-turn", ["test/worker/end-of-turn/smart-turn.test.ts"], { END_OF_TURN: "smart-turn" }),
+      workersProject("workers-flux", ["test/worker/end-of-turn/flux.test.ts"], { STT_MODE: "streaming", STT_STREAMING_MODEL: "@cf/deepgram/flux" }),
+      workersProject("workers-nova", ["test/worker/end-of-turn/nova.test.ts"], { STT_MODE: "streaming", STT_STREAMING_MODEL: "@cf/deepgram/nova-3", END_OF_TURN: "transcript" }),
       {
         // Pure logic and the Node-side pieces (offline stand-in, benchmark smoke run), plain Node.
         test: { name: "node", environment: "node", include: ["test/node/**/*.test.ts"], testTimeout: 30_000, hookTimeout: 90_000 },

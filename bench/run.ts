@@ -1,9 +1,13 @@
 // `npm run bench`: pipeline overhead, concurrency and cost of Parley against a fake Workers AI with
-// fixed latencies, with a naive baseline in the same run. See bench/README.md.
+// fixed latencies, with a naive baseline in the same run; then the turn-taking paths (end of user speech
+// -> first reply audio for each end-of-turn path, fake latencies from bench/profiles/workers-ai.ts).
+// See bench/README.md.
 //
-//   npm run bench                                  N = 1, 10, 50, 100; 4 turns each; table + bench/results/<time>.json
+//   npm run bench                                  N = 1, 10, 50, 100; 4 turns each; then the paths; table + bench/results/<time>.json
+//   npm run bench -- --paths-only                  only the turn-taking paths (~2.5 min); --no-paths skips them
+//   npm run bench -- --paths baseline,flux-eager --path-sessions 4 --path-turns 5
 //   npm run bench -- --compare bench/results/reference.json   same, then the differences
-//   npm run bench -- --smoke                       N = 2, one turn (what the test suite runs)
+//   npm run bench -- --smoke                       N = 2, one turn, and one turn per path (what the test suite runs)
 //   npm run bench -- --sessions 1,50 --turns 6 --stt 300 --llm-first-token 400 --tokens-per-second 30 --tts 200 --silence 700
 //   npm run bench -- --from bench/results/x.json --compare bench/results/reference.json   no run, just print / compare
 //   --out <file>  also write the JSON there;  --no-naive  skip the baseline;  --no-warmup
@@ -12,7 +16,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_OPTIONS, runBench, type BenchOptions, type BenchResult } from "./harness/bench.ts";
-import { formatComparison, formatReport } from "./harness/report.ts";
+import { DEFAULT_PATHS_OPTIONS, runPaths, type PathsOptions, type PathsResult } from "./harness/paths.ts";
+import { formatComparison, formatPathsReport, formatReport } from "./harness/report.ts";
 import { numberOption, printHelpAndExit, runMain } from "./harness/cli.ts";
 import { ROOT, abortOnInterrupt, killLiveWorkerd } from "./harness/server.ts";
 
@@ -32,6 +37,11 @@ const { values } = parseArgs({
     out: { type: "string" },
     compare: { type: "string" },
     from: { type: "string" },
+    "paths-only": { type: "boolean", default: false },
+    "no-paths": { type: "boolean", default: false },
+    paths: { type: "string" },
+    "path-sessions": { type: "string" },
+    "path-turns": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
   strict: true,
@@ -52,10 +62,46 @@ function load(file: string): BenchResult {
   return r;
 }
 
+function write(result: { startedAt: string }, prefix: string): void {
+  const file = resolve(ROOT, "bench/results", `${prefix}${result.startedAt.replace(/[:.]/g, "-")}.json`);
+  const targets = [file, ...(values.out ? [resolve(values.out)] : [])];
+  for (const t of targets) {
+    mkdirSync(dirname(t), { recursive: true });
+    writeFileSync(t, `${JSON.stringify(result, null, 2)}\n`);
+  }
+  console.error(`results: ${targets.map((t) => relative(process.cwd(), t)).join(", ")}`);
+}
+
+function pathOptions(signal: AbortSignal): Partial<PathsOptions> {
+  const d = DEFAULT_PATHS_OPTIONS;
+  return {
+    paths: values.paths?.split(",").map((p) => p.trim()) ?? d.paths,
+    sessions: values.smoke ? 1 : (num("path-sessions", values["path-sessions"], 1, 50) ?? d.sessions),
+    turnsPerSession: values.smoke ? 1 : (num("path-turns", values["path-turns"], 1, 50) ?? d.turnsPerSession),
+    warmup: !values.smoke && !values["no-warmup"],
+    signal,
+  };
+}
+
 async function main(): Promise<number> {
   let result: BenchResult;
   if (values.from) {
+    const raw = JSON.parse(readFileSync(resolve(values.from), "utf8")) as BenchResult | PathsResult;
+    if (!("phases" in raw) && Array.isArray((raw as PathsResult).paths)) {
+      console.log(formatPathsReport(raw as PathsResult));
+      return 0;
+    }
     result = load(values.from);
+  } else if (values["paths-only"]) {
+    const signal = abortOnInterrupt("stopping the current path and workerd");
+    const paths = await runPaths(pathOptions(signal));
+    if (signal.aborted) {
+      console.error("interrupted: partial results not written");
+      return 130;
+    }
+    write(paths, "paths-");
+    console.log(formatPathsReport(paths));
+    return paths.incomplete.length ? 1 : 0;
   } else {
     const d = DEFAULT_OPTIONS;
     const sessions = values.sessions?.split(",").map((s) => num("sessions", s.trim(), 1, 500)!);
@@ -78,24 +124,19 @@ async function main(): Promise<number> {
     };
     const signal = abortOnInterrupt("stopping the current phase and workerd");
     result = await runBench({ ...opts, signal });
+    if (!values["no-paths"] && !signal.aborted) result.paths = await runPaths(pathOptions(signal));
     if (signal.aborted) {
       console.error("interrupted: partial results not written");
       return 130;
     }
-    const file = resolve(ROOT, "bench/results", `${result.startedAt.replace(/[:.]/g, "-")}.json`);
-    const targets = [file, ...(values.out ? [resolve(values.out)] : [])];
-    for (const t of targets) {
-      mkdirSync(dirname(t), { recursive: true });
-      writeFileSync(t, `${JSON.stringify(result, null, 2)}\n`);
-    }
-    console.error(`results: ${targets.map((t) => relative(process.cwd(), t)).join(", ")}`);
+    write(result, "");
   }
   console.log(formatReport(result));
   if (values.compare) {
     console.log("");
     console.log(formatComparison(load(values.compare), result, values.compare));
   }
-  return result.incomplete.length ? 1 : 0;
+  return result.incomplete.length || result.paths?.incomplete.length ? 1 : 0;
 }
 
 runMain(main, killLiveWorkerd);

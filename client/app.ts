@@ -263,10 +263,14 @@ export class App {
         this.onReady(m);
         break;
       case "state":
+        if (m.state === "listening") this.feed.captionDone();
         this.onState(m.state, m.replyId);
         break;
       case "transcript":
         this.feed.transcript(m);
+        break;
+      case "user-partial":
+        this.feed.caption(m);
         break;
       case "reply-delta":
         if (this.feed.delta(m)) this.activeReplyId = m.replyId;

@@ -6,6 +6,7 @@
 //   npm start                                   offline: local stand-in engines
 //   LOCAL_LLM_URL=http://127.0.0.1:11434/v1 LOCAL_LLM_MODEL=llama3.2 npm start    replies from Ollama
 //   PARLEY_AI=fake npm start | PARLEY_AI=remote npm start     PORT=5173  LOCAL_AI_PORT=8790
+//   LOCAL_LLM_PACING=1 npm start                the offline responder streams with model-like delays (off by default)
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
@@ -135,8 +136,15 @@ say(`Parley is ready (${seconds} s): ${appUrl}`);
 if (backend === "local" && health) {
   const { stt, tts, reply } = health.engines;
   say(`AI backend: local stand-in for Workers AI (PARLEY_AI=local), engine server ${engineUrl}`);
-  say(`  speech-to-text  ${stt.state === "unavailable" ? `UNAVAILABLE (${stt.error}); typed text still works. Install: ${stt.install}` : stt.label}`);
-  say(`  reply           ${reply.label}${reply.label.startsWith("openai-compatible:") ? ` (model ${process.env.LOCAL_LLM_MODEL || "llama3.2"})` : " (no language model; set LOCAL_LLM_URL, e.g. http://127.0.0.1:11434/v1 for Ollama)"}`);
+  say(
+    `  speech-to-text  ${
+      stt.state === "unavailable"
+        ? `UNAVAILABLE (${stt.error}); typed text still works. Install: ${stt.install}`
+        : `${stt.label} (whisper models: whole utterances; @cf/deepgram/nova-3 live socket: decoded while you speak, up to ${stt.live?.max ?? "?"} at once)`
+    }`,
+  );
+  const paced = reply.pacing ? `, paced like a model: ${reply.pacing.firstTokenMs} ms to the first token, ${reply.pacing.tokenMs} ms per token` : reply.pacing === null ? ", no artificial pacing (LOCAL_LLM_PACING=1 adds it)" : "";
+  say(`  reply           ${reply.label}${reply.label.startsWith("openai-compatible:") ? ` (model ${process.env.LOCAL_LLM_MODEL || "llama3.2"})` : ` (no language model; set LOCAL_LLM_URL, e.g. http://127.0.0.1:11434/v1 for Ollama${paced})`}`);
   say(`  speech          ${tts.label}`);
 } else if (backend === "fake") {
   say("AI backend: deterministic fake Workers AI (test/fake-ai, PARLEY_AI=fake)");

@@ -43,6 +43,39 @@ export interface InterruptionOptions {
   backchannels: Readonly<Record<string, readonly string[]>>;
 }
 
+/** How speech is recognized: after the turn (batch Whisper) or while it is spoken (a model socket). */
+export interface SpeechRecognitionOptions {
+  mode: "batch" | "streaming";
+  /** `@cf/deepgram/flux` (English, ends turns itself) or `@cf/deepgram/nova-3` (interim results; Parley endpoints). */
+  streamingModel: string;
+  /** Flux's end of turn (docs/workers-ai.md, "Streaming recognition"). */
+  flux: { eotThreshold: number; eagerEotThreshold: number | null; eotTimeoutMs: number };
+  /** Words to boost in streaming recognition (names, product terms). */
+  keyterms: readonly string[];
+  /** Nova: longest wait for the final transcript after Parley's end of turn, before going on with what is known. */
+  finalizeTimeoutMs: number;
+}
+
+/** Deciding that the user's turn is over (batch path, and Nova streaming). Flux decides for itself. */
+export interface EndOfTurnConfig {
+  /** silence: a fixed silence (turnDetection.silenceMs, adapted per user); smart-turn: ask the model at a short pause; transcript: judge the words heard so far (streaming recognition). */
+  detector: "silence" | "smart-turn" | "transcript";
+  /** The short pause at which the judge is asked and a speculative reply starts. */
+  pauseMs: number;
+  /** Silence that ends a turn judged complete. */
+  completeSilenceMs: number;
+  /** Silence that ends a turn judged unfinished (someone thinking mid-sentence). */
+  maxSilenceMs: number;
+  smartTurnModel: string;
+  smartTurnThreshold: number;
+  /** A smart-turn answer slower than this is ignored: plain silence endpointing decides. */
+  smartTurnTimeoutMs: number;
+  /** Start the reply at the pause (or Flux's EagerEndOfTurn), holding its audio until the turn is confirmed. */
+  speculative: boolean;
+  /** Learn the silence from the user's own mid-sentence pauses (kept with the session). */
+  adaptive: boolean;
+}
+
 export interface ReliabilityOptions {
   /** Per attempt: STT and TTS calls, and the LLM's wait for its first token. */
   aiTimeoutMs: number;
@@ -73,7 +106,9 @@ export interface BudgetOptions {
 
 export interface ParleyConfig {
   models: ModelOptions;
+  recognition: SpeechRecognitionOptions;
   turnDetection: TurnDetectionOptions;
+  endOfTurn: EndOfTurnConfig;
   interruption: InterruptionOptions;
   reply: ReplyOptions;
   chunking: ChunkerOptions;
@@ -96,7 +131,25 @@ export const DEFAULT_CONFIG: ParleyConfig = {
     language: "en",
     backend: "workers-ai",
   },
+  recognition: {
+    mode: "batch",
+    streamingModel: "@cf/deepgram/flux",
+    flux: { eotThreshold: 0.7, eagerEotThreshold: 0.5, eotTimeoutMs: 3000 },
+    keyterms: [],
+    finalizeTimeoutMs: 800,
+  },
   turnDetection: DEFAULT_TURN_DETECTION,
+  endOfTurn: {
+    detector: "smart-turn",
+    pauseMs: 250,
+    completeSilenceMs: 250,
+    maxSilenceMs: 1800,
+    smartTurnModel: "@cf/pipecat-ai/smart-turn-v2",
+    smartTurnThreshold: 0.5,
+    smartTurnTimeoutMs: 400,
+    speculative: true,
+    adaptive: true,
+  },
   interruption: {
     minInterruptionMs: 500,
     minInterruptionWords: 1,
@@ -132,6 +185,20 @@ const EnvVars = z.object({
   VAD_MIN_SPEECH_MS: int(20, 2_000),
   VAD_SILENCE_MS: int(100, 5_000),
   VAD_MAX_UTTERANCE_MS: int(1_000, 120_000),
+  STT_MODE: z.enum(["batch", "streaming"]).optional(),
+  STT_STREAMING_MODEL: z.enum(["@cf/deepgram/flux", "@cf/deepgram/nova-3"]).optional(),
+  FLUX_EOT_THRESHOLD: num(0.5, 0.9),
+  FLUX_EAGER_EOT_THRESHOLD: z.union([z.literal("off"), z.coerce.number().min(0.3).max(0.9)]).optional(),
+  FLUX_EOT_TIMEOUT_MS: int(500, 60_000),
+  STT_KEYTERMS: z.string().max(2_000).optional(),
+  END_OF_TURN: z.enum(["silence", "smart-turn", "transcript"]).optional(),
+  END_OF_TURN_PAUSE_MS: int(100, 1_000),
+  MAX_SILENCE_MS: int(500, 10_000),
+  SMART_TURN_MODEL: modelId,
+  SMART_TURN_THRESHOLD: num(0, 1),
+  SMART_TURN_TIMEOUT_MS: int(50, 5_000),
+  SPECULATIVE_REPLIES: z.enum(["true", "false"]).optional(),
+  ADAPTIVE_SILENCE: z.enum(["true", "false"]).optional(),
   MIN_INTERRUPTION_MS: int(0, 5_000),
   MIN_INTERRUPTION_WORDS: int(0, 20),
   FALSE_INTERRUPTION_TIMEOUT_MS: int(200, 10_000),
@@ -173,6 +240,17 @@ export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, un
   }
   const v = parsed.data;
   const d = DEFAULT_CONFIG;
+  const backend = v.AI_BACKEND ?? d.models.backend;
+  // Offline, the stand-in recognizes while the user speaks (PocketSphinx behind a Nova-3 live socket).
+  const sttMode = v.STT_MODE ?? (backend === "local" ? "streaming" : d.recognition.mode);
+  const streamingModel = v.STT_STREAMING_MODEL ?? (backend === "local" ? "@cf/deepgram/nova-3" : d.recognition.streamingModel);
+  // Workers AI: smart-turn at a short pause; offline (no smart-turn model): the words heard so far;
+  // the test fake keeps plain silence unless told otherwise, so tests pin timings.
+  const detector =
+    v.END_OF_TURN ??
+    (backend === "fake" ? "silence" : backend === "local" && sttMode === "streaming" && streamingModel !== "@cf/deepgram/flux" ? "transcript" : d.endOfTurn.detector);
+  if (detector === "transcript" && sttMode !== "streaming") throw new ConfigError("END_OF_TURN=transcript needs STT_MODE=streaming (the words are heard while spoken)");
+  const eager = v.FLUX_EAGER_EOT_THRESHOLD;
   return {
     models: {
       stt: v.STT_MODEL ?? d.models.stt,
@@ -180,7 +258,29 @@ export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, un
       tts: v.TTS_MODEL ?? d.models.tts,
       ttsSpeaker: v.TTS_SPEAKER ?? d.models.ttsSpeaker,
       language: v.LANGUAGE ?? d.models.language,
-      backend: v.AI_BACKEND ?? d.models.backend,
+      backend,
+    },
+    recognition: {
+      mode: sttMode,
+      streamingModel,
+      flux: {
+        eotThreshold: v.FLUX_EOT_THRESHOLD ?? d.recognition.flux.eotThreshold,
+        eagerEotThreshold: eager === "off" ? null : (eager ?? d.recognition.flux.eagerEotThreshold),
+        eotTimeoutMs: v.FLUX_EOT_TIMEOUT_MS ?? d.recognition.flux.eotTimeoutMs,
+      },
+      keyterms: (v.STT_KEYTERMS ?? "").split(",").map((k) => k.trim()).filter((k) => k !== "").slice(0, 50),
+      finalizeTimeoutMs: d.recognition.finalizeTimeoutMs,
+    },
+    endOfTurn: {
+      ...d.endOfTurn,
+      detector,
+      pauseMs: v.END_OF_TURN_PAUSE_MS ?? d.endOfTurn.pauseMs,
+      maxSilenceMs: v.MAX_SILENCE_MS ?? d.endOfTurn.maxSilenceMs,
+      smartTurnModel: v.SMART_TURN_MODEL ?? d.endOfTurn.smartTurnModel,
+      smartTurnThreshold: v.SMART_TURN_THRESHOLD ?? d.endOfTurn.smartTurnThreshold,
+      smartTurnTimeoutMs: v.SMART_TURN_TIMEOUT_MS ?? d.endOfTurn.smartTurnTimeoutMs,
+      speculative: v.SPECULATIVE_REPLIES ? v.SPECULATIVE_REPLIES === "true" : d.endOfTurn.speculative,
+      adaptive: v.ADAPTIVE_SILENCE ? v.ADAPTIVE_SILENCE === "true" : d.endOfTurn.adaptive,
     },
     turnDetection: {
       ...d.turnDetection,

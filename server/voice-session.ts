@@ -16,6 +16,15 @@ import {
   type TurnEndReason,
 } from "../shared/protocol.ts";
 import { pcm16FromBytes } from "./audio/pcm.ts";
+import type { EndOfTurnSource } from "../shared/protocol.ts";
+import { AdaptiveSilence } from "./end-of-turn/adaptive-silence.ts";
+import { EndOfTurnCoordinator } from "./end-of-turn/end-of-turn-coordinator.ts";
+import { askSmartTurn } from "./end-of-turn/smart-turn.ts";
+import { audioModelCost } from "./cost/cost.ts";
+import type { AiRunner } from "./models/ai-binding.ts";
+import { fluxProtocol } from "./speech-to-text/flux.ts";
+import { LiveRecognizer, type LiveEvent } from "./speech-to-text/live-recognizer.ts";
+import { novaLiveProtocol } from "./speech-to-text/nova-live.ts";
 import { loadConfig, type ParleyConfig } from "./config.ts";
 import { turnCost } from "./cost/cost.ts";
 import { BargeIn, type ConfirmingSpeech, type OpenCandidate } from "./interruption/barge-in.ts";
@@ -29,7 +38,8 @@ import { TurnHandle } from "./turn/turn-handle.ts";
 import { settleHeard } from "./turn/turn-outcome.ts";
 import { transcribeUtterance } from "./turn/transcription.ts";
 import { TurnDetector, type TurnEvent } from "./turn-detection/turn-detector.ts";
-import { runTurn, type TurnInput } from "./turn/turn-runner.ts";
+import { runTurn, type EndOfTurnCost, type TurnInput, type WastedWork } from "./turn/turn-runner.ts";
+import type { TurnEndEvent } from "./turn-detection/turn-detector.ts";
 
 const READY_HISTORY_LIMIT = 200;
 /** Playback reports are kept for the last few replies only: older ones can no longer be cut short. */
@@ -41,9 +51,22 @@ const ECHO_LOOKBACK_MS = 4_000;
 const ECHO_LOOKAHEAD_MS = 600;
 /** Unpaused speech this many dB under the user's usual level is the reply's echo or the room, not the user. */
 const NOT_THE_USER_DB = 12;
+/** Speech this soon after a turn that ended early means the turn was ended too early. */
+const CUT_OFF_WITHIN_MS = 1_000;
+/** Flux ends a barge-in candidate's speech itself: its final transcript waits this long for that. */
+const LIVE_FINAL_WAIT_MS = 1_500;
+const ADAPTIVE_SILENCE_SETTING = "adaptive-silence";
 
 interface ConnectionInput {
   detector: TurnDetector;
+  endOfTurn: EndOfTurnCoordinator;
+  /** Streaming recognition of this microphone (STT_MODE=streaming), null on the batch path or after it failed for good. */
+  live: LiveRecognizer | null;
+  /** When this microphone last carried speech (wall clock), to time Flux's end of turn from the end of speech. */
+  lastVoicedAt: number;
+  /** A Flux end of turn heard while a barge-in candidate was open: that candidate's final transcript. */
+  liveEnded: { text: string; at: number } | null;
+  liveEndWaiters: ((text: string) => void)[];
   /** How loud this user's speech is at their microphone (dBFS, smoothed over their turns); null until they spoke. */
   userLevelDbfs: number | null;
   messages: TokenBucket;
@@ -74,6 +97,16 @@ export class VoiceSession extends Server<Env> {
   /** Replies a client was still playing after their turn ended, stopped because the user talked. */
   private lateBargeIns = new Set<string>();
   private turnCounter = 0;
+  /** A reply started on an early end-of-turn signal, held until the user's turn is confirmed over. */
+  private speculative: { turn: TurnHandle; text: string | null; conn: string } | null = null;
+  /** What speculative replies thrown away for the current utterance spent (billed with the turn that follows). */
+  private wasted: WastedWork = emptyWaste();
+  /** smart-turn calls for the current utterance (billed with the turn that answers it). */
+  private eotCost: EndOfTurnCost = { calls: 0, neurons: 0, usd: 0 };
+  private adaptive!: AdaptiveSilence;
+  private savedAdaptive = "";
+  /** When the last turn ended early (smart-turn / transcript / Flux), to notice users cut off. */
+  private lastEarlyEndAt = 0;
 
   override onStart(): void {
     migrate(this.ctx.storage);
@@ -83,19 +116,26 @@ export class VoiceSession extends Server<Env> {
     if (abandoned) console.warn(`[parley] ${this.name}: marked ${abandoned} interrupted turn(s) as failed after a restart`);
     this.mode = (this.store.getSetting("mode") as SessionMode | undefined) ?? "hands-free";
     this.language = this.store.getSetting("language") ?? this.config.models.language;
+    this.adaptive = AdaptiveSilence.restore(safeJson(this.store.getSetting(ADAPTIVE_SILENCE_SETTING)), {
+      initialMs: this.config.turnDetection.silenceMs,
+      maxMs: this.config.endOfTurn.maxSilenceMs,
+    });
     this.bargeIn = new BargeIn({
       rules: this.config.interruption,
       now: () => Date.now(),
       language: () => this.language,
-      transcribe: (audio, kind, signal) =>
-        transcribeUtterance({ ai: this.env.AI, tags: ["parley", `session:${this.name}`, `stt:${kind}`], signal }, audio, {
+      transcribe: (audio, kind, signal) => {
+        const live = this.candidateLive();
+        if (live) return this.liveCandidateTranscript(live, kind, signal);
+        return transcribeUtterance({ ai: this.env.AI, tags: ["parley", `session:${this.name}`, `stt:${kind}`], signal }, audio, {
           model: this.config.models.stt,
           language: this.language,
           timeoutMs: this.config.reliability.aiTimeoutMs,
           // A partial transcript is only useful now; a whole utterance is worth one retry.
           maxRetries: kind === "partial" ? 0 : Math.min(1, this.config.reliability.maxRetries),
           retryBaseMs: this.config.reliability.retryBaseMs,
-        }),
+        });
+      },
       playedText: (c, audioMs) => this.playedAround(c, audioMs),
       decided: (c, d, confirming) => this.onCandidateDecided(c, d, confirming),
       lateUtterance: (_c, speech) => this.startTurnFromSpeech(speech),
@@ -115,12 +155,20 @@ export class VoiceSession extends Server<Env> {
       activeReplyId: this.active?.replyId ?? null,
       models: { stt: this.config.models.stt, llm: this.config.models.llm, tts: this.config.models.tts },
       aiBackend: this.config.models.backend,
-      turnTaking: { minInterruptionMs, falseInterruptionTimeoutMs },
+      turnTaking: {
+        minInterruptionMs,
+        falseInterruptionTimeoutMs,
+        endOfTurn: this.usesFlux() ? "flux" : this.config.endOfTurn.detector,
+        stt: this.config.recognition.mode,
+      },
     });
   }
 
   override onClose(conn: Connection): void {
+    const input = this.inputs.get(conn.id);
+    input?.live?.close();
     this.inputs.delete(conn.id);
+    if (this.speculative?.conn === conn.id) this.cancelSpeculation();
     const c = this.bargeIn.candidate;
     if (c?.conn === conn.id) {
       // Its microphone is gone: nothing more will confirm it. The reply plays on for anyone else.
@@ -144,7 +192,10 @@ export class VoiceSession extends Server<Env> {
     const problem = checkAudioFrame(bytes.byteLength);
     if (problem) return this.sendError(conn, problem.code, problem.message);
     if (!input.audio.take(bytes.byteLength, now)) return this.limitError(conn, input, now, "audio is arriving faster than real time");
-    const events = input.detector.push(pcm16FromBytes(bytes), this.mode);
+    const pcm = pcm16FromBytes(bytes);
+    input.live?.push(pcm);
+    const events = input.detector.push(pcm, this.mode);
+    if (input.detector.lastFrameVoiced) input.lastVoicedAt = now;
     for (const event of events) this.onTurnEvent(conn, input, event);
     this.bargeIn.onAudio(conn.id, input.detector);
   }
@@ -178,13 +229,15 @@ export class VoiceSession extends Server<Env> {
         return;
       }
       case "cancel":
+        this.cancelSpeculation();
         this.dropCandidate();
         if (this.active) this.endTurn(this.active, "cancel");
         return;
       case "text":
         input.detector.reset();
         this.userSpeaking = false;
-        return this.startTurn({ source: "text", text: msg.text, endpointingMs: 0 });
+        this.cancelSpeculation();
+        return this.startTurn({ source: "text", text: msg.text, endpointingMs: 0, endOfTurn: "text" });
       case "playback":
         return this.onPlayback(conn, msg);
       case "barge-in":
@@ -262,7 +315,17 @@ export class VoiceSession extends Server<Env> {
 
   private onTurnEvent(conn: Connection, input: ConnectionInput, event: TurnEvent): void {
     const turn = this.active;
+    if (event.type === "pause") {
+      // Only the user's own turn ends early; speech over a reply is the barge-in logic's.
+      if (!turn && !this.bargeIn.candidate && this.mode === "hands-free" && !this.usesFlux(input)) input.endOfTurn.onPause(event);
+      return;
+    }
+    if (event.type === "resume") {
+      if (!this.usesFlux(input)) input.endOfTurn.onResume(event.pauseMs);
+      return;
+    }
     if (event.type === "speech-start") {
+      if (turn && !this.bargeIn.candidate && Date.now() - this.lastEarlyEndAt < CUT_OFF_WITHIN_MS) input.endOfTurn.onCutOff();
       if (!turn) {
         this.userSpeaking = true;
         this.syncState();
@@ -284,6 +347,9 @@ export class VoiceSession extends Server<Env> {
       if (confirmedCandidate) this.learnUserLevel(input, event.levelDbfs);
       return;
     }
+    const endOfTurn = input.endOfTurn.onTurnEnd(event);
+    // Flux decides when the user's turn is over; the VAD's end of speech only serves barge-in.
+    if (this.usesFlux(input) && event.reason !== "commit") return;
     if (turn && this.mode === "hands-free" && event.reason !== "commit") {
       // Speech that began before this turn started (or on another connection): judge it like a candidate.
       this.bargeIn.open({ turn, source: "server", holdsPlayback: false, durationFromServer: false, conn: conn.id, heldAt: null, captured: true, quietBelowDbfs: this.quietBelow(input) });
@@ -293,7 +359,196 @@ export class VoiceSession extends Server<Env> {
     }
     this.learnUserLevel(input, event.levelDbfs);
     this.userSpeaking = false;
-    this.startTurn({ source: "voice", audio: event.audio, endpointingMs: event.endpointingMs });
+    this.commitUtterance(conn, input, event, endOfTurn);
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // End of turn: early signals, speculative replies, streaming recognition
+
+  /** The user's turn is over: confirm the reply started for it at the pause, or start one now. */
+  private commitUtterance(conn: Connection, input: ConnectionInput, event: TurnEndEvent, endOfTurn: EndOfTurnSource): void {
+    if (endOfTurn === "smart-turn" || endOfTurn === "transcript") this.lastEarlyEndAt = Date.now();
+    this.saveAdaptiveSilence();
+    const spec = this.speculative;
+    // Nothing was said since the pause that started it (speech would have cancelled it): it is this turn.
+    if (spec && spec.conn === conn.id && event.reason !== "commit") {
+      input.live?.takeTurn();
+      return this.confirmSpeculation(event.endpointingMs, endOfTurn);
+    }
+    this.cancelSpeculation();
+    const live = input.live;
+    if (live && event.reason !== "max-length") {
+      const billed = live.takeBilledSeconds();
+      const started = Date.now();
+      const transcript = live.finalize(this.config.recognition.finalizeTimeoutMs).then((text) => ({
+        text,
+        audioSeconds: billed,
+        engine: this.liveEngine(input),
+        retries: 0,
+        sttMs: Date.now() - started,
+        model: live.model,
+      }));
+      return this.startTurn({ source: "voice", transcript, sttModel: live.model, endpointingMs: event.endpointingMs, endOfTurn });
+    }
+    this.startTurn({ source: "voice", audio: event.audio, endpointingMs: event.endpointingMs, endOfTurn });
+  }
+
+  /** A returning session starts with what it learned of the user's pauses. */
+  private saveAdaptiveSilence(): void {
+    if (!this.config.endOfTurn.adaptive) return;
+    const state = JSON.stringify(this.adaptive.toJSON());
+    if (state !== this.savedAdaptive) this.store.setSetting(ADAPTIVE_SILENCE_SETTING, state);
+    this.savedAdaptive = state;
+  }
+
+  /** The pause may end the turn: start its reply now, held until the turn is confirmed. */
+  private speculate(conn: Connection, input: ConnectionInput, pause: Extract<TurnEvent, { type: "pause" }>): void {
+    if (this.active || this.bargeIn.candidate) return;
+    this.cancelSpeculation();
+    const live = input.live;
+    if (live) {
+      const started = Date.now();
+      const transcript = live.finalize(this.config.recognition.finalizeTimeoutMs, { keep: true }).then((text) => ({
+        text,
+        audioSeconds: 0,
+        engine: this.liveEngine(input),
+        retries: 0,
+        sttMs: Date.now() - started,
+        model: live.model,
+      }));
+      this.startTurn({ source: "voice", transcript, sttModel: live.model, endpointingMs: 0 }, conn.id);
+    } else {
+      this.startTurn({ source: "voice", audio: pause.audio, endpointingMs: 0 }, conn.id);
+    }
+  }
+
+  private confirmSpeculation(endpointingMs: number, endOfTurn: EndOfTurnSource): void {
+    const spec = this.speculative;
+    if (!spec) return;
+    this.speculative = null;
+    const input = this.inputs.get(spec.conn);
+    const turn = spec.turn;
+    turn.endpointing = { endpointingMs, endOfTurn, billedSeconds: input?.live?.takeBilledSeconds() ?? 0, wasted: this.takeWaste(), endOfTurnCost: this.takeEotCost() };
+    this.userSpeaking = false;
+    this.active = turn;
+    // The floor changes hands before the held transcript and reply come out, as for any turn.
+    this.syncState();
+    turn.confirm(Date.now());
+    this.schedulePlaybackCheck();
+    this.syncState();
+  }
+
+  private cancelSpeculation(): void {
+    const spec = this.speculative;
+    if (!spec) return;
+    this.speculative = null;
+    spec.turn.discard();
+  }
+
+  private takeWaste(): WastedWork {
+    const w = this.wasted;
+    this.wasted = emptyWaste();
+    return w;
+  }
+
+  private takeEotCost(): EndOfTurnCost {
+    const c = this.eotCost;
+    this.eotCost = { calls: 0, neurons: 0, usd: 0 };
+    return c;
+  }
+
+  /** Flux owns the end of turn on this microphone (streaming, and its socket has not failed for good). */
+  private usesFlux(input?: ConnectionInput): boolean {
+    if (this.config.recognition.mode !== "streaming" || !this.config.recognition.streamingModel.includes("flux")) return false;
+    return input ? input.live !== null : true;
+  }
+
+  /** The offline stand-in names its recognizer (not billed); Workers AI does not name an engine. */
+  private liveEngine(input?: ConnectionInput): string | undefined {
+    return input?.live?.engine ?? (this.config.models.backend === "local" ? "pocketsphinx" : undefined);
+  }
+
+  private onLiveEvent(conn: Connection, input: ConnectionInput, e: LiveEvent): void {
+    const now = Date.now();
+    switch (e.type) {
+      case "update":
+        if (e.text) this.broadcastEvent({ type: "user-partial", text: e.text });
+        return;
+      case "final":
+        if (e.text) this.broadcastEvent({ type: "user-partial", text: e.text });
+        return;
+      case "error":
+      case "engine":
+        return;
+      case "start-of-turn":
+        if (!this.usesFlux(input)) return;
+        // Flux heard a turn begin: the user has the floor, or is talking over a reply (a barge-in candidate).
+        if (!this.userSpeaking && !this.bargeIn.candidate) this.onTurnEvent(conn, input, { type: "speech-start", atMs: 0 });
+        return;
+      case "eager-end":
+        if (!this.usesFlux(input) || this.active || this.bargeIn.candidate || !this.config.endOfTurn.speculative || e.text === "") return;
+        this.cancelSpeculation();
+        this.startTurn({ source: "voice", transcribed: { text: e.text, audioSeconds: 0, engine: this.liveEngine(input), sttMs: 0, model: input.live!.model }, endpointingMs: 0 }, conn.id);
+        if (this.speculative) this.speculative.text = e.text;
+        return;
+      case "resumed":
+        if (this.usesFlux(input)) this.cancelSpeculation();
+        return;
+      case "end-of-turn": {
+        if (!this.usesFlux(input)) return;
+        const c = this.bargeIn.candidate;
+        if (c && c.conn === conn.id) {
+          // The end of speech over a reply: it is the candidate's final transcript.
+          input.liveEnded = { text: e.text, at: now };
+          for (const w of input.liveEndWaiters.splice(0)) w(e.text);
+          return;
+        }
+        const endpointingMs = Math.max(0, now - input.lastVoicedAt);
+        this.userSpeaking = false;
+        this.lastEarlyEndAt = now;
+        const spec = this.speculative;
+        if (spec && spec.conn === conn.id && spec.text === e.text) return this.confirmSpeculation(endpointingMs, "flux");
+        this.cancelSpeculation();
+        if (e.text === "") return this.syncState();
+        const billed = input.live?.takeBilledSeconds() ?? 0;
+        return this.startTurn({
+          source: "voice",
+          transcribed: { text: e.text, audioSeconds: billed, engine: this.liveEngine(input), sttMs: 0, model: input.live!.model },
+          endpointingMs,
+          endOfTurn: "flux",
+          wasted: this.takeWaste(),
+        });
+      }
+    }
+  }
+
+  /** The recognizer of the microphone the open candidate came from, when it streams. */
+  private candidateLive(): { input: ConnectionInput; live: LiveRecognizer } | null {
+    const c = this.bargeIn.candidate;
+    const input = c ? this.inputs.get(c.conn) : undefined;
+    return input?.live ? { input, live: input.live } : null;
+  }
+
+  /** A candidate's transcript from streaming recognition: what was heard so far, or its end of turn. */
+  private async liveCandidateTranscript(
+    { input, live }: { input: ConnectionInput; live: LiveRecognizer },
+    kind: "partial" | "final",
+    signal: AbortSignal,
+  ): Promise<{ text: string; audioSeconds: number; engine: string | undefined; retries: number }> {
+    const result = (text: string) => ({ text, audioSeconds: 0, engine: this.liveEngine(input), retries: 0 });
+    if (kind === "partial") return result(live.currentText);
+    if (!this.usesFlux(input)) return result(await live.finalize(this.config.recognition.finalizeTimeoutMs));
+    const openedAt = this.bargeIn.candidate?.state.openedAt ?? 0;
+    if (input.liveEnded && input.liveEnded.at >= openedAt) return result(input.liveEnded.text);
+    const text = await new Promise<string>((resolve) => {
+      const timer = setTimeout(() => resolve(live.currentText), LIVE_FINAL_WAIT_MS);
+      input.liveEndWaiters.push((t) => {
+        clearTimeout(timer);
+        resolve(t);
+      });
+      signal.addEventListener("abort", () => resolve(live.currentText), { once: true });
+    });
+    return result(text);
   }
 
   /** Speech this far under the user's own level, which the client did not pause for, is not them. */
@@ -396,7 +651,11 @@ export class VoiceSession extends Server<Env> {
   // ------------------------------------------------------------------------------------------------
   // Turn lifecycle
 
-  private startTurn(turn: Pick<TurnInput, "source" | "audio" | "text" | "transcribed" | "endpointingMs">): void {
+  /**
+   * Start a turn's reply. With `speculativeFor` (a connection id) it starts ahead of the end of the
+   * user's turn: nothing of it is seen or kept until confirmSpeculation, and the floor stays the user's.
+   */
+  private startTurn(turn: Pick<TurnInput, "source" | "audio" | "text" | "transcribed" | "transcript" | "sttModel" | "endpointingMs" | "endOfTurn" | "wasted" | "endOfTurnCost">, speculativeFor?: string): void {
     const limitUsd = this.config.budgets.sessionUsd;
     if (limitUsd > 0 && this.store.totalUsd() >= limitUsd) {
       this.broadcastEvent({
@@ -409,19 +668,35 @@ export class VoiceSession extends Server<Env> {
       return;
     }
     const previous = this.latest;
-    const held = this.bargeIn.candidate;
-    if (held?.holdsPlayback) {
-      // The reply it held is being replaced: tell the client to drop it.
-      this.broadcastEvent({ type: "interruption", replyId: held.turn.replyId, decision: "confirmed", reason: "speech" });
+    if (!speculativeFor) {
+      const held = this.bargeIn.candidate;
+      if (held?.holdsPlayback) {
+        // The reply it held is being replaced: tell the client to drop it.
+        this.broadcastEvent({ type: "interruption", replyId: held.turn.replyId, decision: "confirmed", reason: "speech" });
+      }
+      this.dropCandidate();
+      this.cancelSpeculation();
+      if (this.active) this.endTurn(this.active, "superseded");
     }
-    this.dropCandidate();
-    if (this.active) this.endTurn(this.active, "superseded");
     const id = `${Date.now().toString(36)}-${(++this.turnCounter).toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
     const input: TurnInput = { ...turn, turnId: `t-${id}`, replyId: `r-${id}`, language: this.language };
-    const handle = new TurnHandle({ turnId: input.turnId, replyId: input.replyId }, input.audio ? "transcribing" : "generating", () => this.syncState());
-    this.active = handle;
+    if (!speculativeFor) {
+      input.wasted ??= this.takeWaste();
+      input.endOfTurnCost ??= this.takeEotCost();
+    }
+    const handle = new TurnHandle(
+      { turnId: input.turnId, replyId: input.replyId },
+      input.audio || input.transcript ? "transcribing" : "generating",
+      () => this.syncState(),
+      { speculative: speculativeFor !== undefined },
+    );
     this.latest = handle;
-    this.userSpeaking = false;
+    if (speculativeFor) {
+      this.speculative = { turn: handle, text: null, conn: speculativeFor };
+    } else {
+      this.active = handle;
+      this.userSpeaking = false;
+    }
     const settleMs = this.config.reliability.turnSettleMs;
     const run = async () => {
       // The previous turn stores its reply before this one reads the history, but a wedged one cannot hold this one up.
@@ -440,12 +715,23 @@ export class VoiceSession extends Server<Env> {
         input,
         handle,
       );
+      if (outcome.discarded) {
+        // Thrown away unseen: what it spent is billed with the turn that answers this utterance.
+        this.wasted.replies++;
+        this.wasted.completionTokens += outcome.usage.completionTokens;
+        this.wasted.ttsAudioSeconds += outcome.usage.ttsAudioSeconds;
+        this.wasted.neurons += outcome.usage.neurons;
+        this.wasted.usd += outcome.usage.usd;
+        handle.finish();
+        return;
+      }
       handle.endReason = outcome.endReason;
       this.afterGeneration(handle);
     };
     handle.track(
       run().catch((err: unknown) => {
         console.error(`[parley] ${this.name}: turn ${input.turnId} crashed`, err);
+        if (!handle.confirmed) return handle.discard();
         this.broadcastEvent({ type: "error", code: "internal", message: "Something went wrong with that turn.", retryable: true, replyId: input.replyId });
         handle.markGenerationDone();
         handle.endReason = "failed";
@@ -564,16 +850,67 @@ export class VoiceSession extends Server<Env> {
       const now = Date.now();
       const { messagesPerSecond, audioRealtimeFactor } = this.config.limits;
       const bytesPerSecond = UPSTREAM_AUDIO.sampleRate * UPSTREAM_AUDIO.bytesPerSample * audioRealtimeFactor;
-      input = {
-        detector: new TurnDetector(this.config.turnDetection),
+      const eot = this.config.endOfTurn;
+      const detector = new TurnDetector({ ...this.config.turnDetection, pauseMs: eot.pauseMs });
+      const created: ConnectionInput = {
+        detector,
+        endOfTurn: null as unknown as EndOfTurnCoordinator,
+        live: null,
+        lastVoicedAt: now,
+        liveEnded: null,
+        liveEndWaiters: [],
         userLevelDbfs: null,
         messages: new TokenBucket(messagesPerSecond, messagesPerSecond * 2, now),
         audio: new TokenBucket(bytesPerSecond, Math.max(bytesPerSecond * 2, UPSTREAM_AUDIO.maxFrameBytes * 2), now),
         lastLimitErrorAt: 0,
       };
+      created.live = this.config.recognition.mode === "streaming" ? this.liveRecognizer(conn, created) : null;
+      created.endOfTurn = new EndOfTurnCoordinator({
+        config: eot,
+        detector,
+        adaptive: this.adaptive,
+        smartTurn: (audio, signal) => this.smartTurn(audio, signal),
+        liveText: () => created.live?.currentText ?? null,
+        language: () => this.language,
+        speculate: (pause) => this.speculate(conn, created, pause),
+        cancelSpeculation: () => this.cancelSpeculation(),
+        endNow: (event) => this.onTurnEvent(conn, created, event),
+      });
+      input = created;
       this.inputs.set(conn.id, input);
     }
     return input;
+  }
+
+  private liveRecognizer(conn: Connection, input: ConnectionInput): LiveRecognizer {
+    const r = this.config.recognition;
+    const protocol = r.streamingModel.includes("flux")
+      ? fluxProtocol({ ...r.flux, keyterms: r.keyterms }, r.streamingModel)
+      : novaLiveProtocol({ language: this.language, keyterms: r.keyterms }, r.streamingModel);
+    return new LiveRecognizer({
+      protocol,
+      open: (model, inputs) => (this.env.AI as unknown as AiRunner).run(model, inputs, { websocket: true, tags: ["parley", `session:${this.name}`, "stt:live"] }),
+      onEvent: (e) => this.onLiveEvent(conn, input, e),
+      onFailed: (err) => {
+        // Batch recognition takes over for this microphone; the user hears about it once.
+        console.error(`[parley] ${this.name}: streaming recognition failed, using batch recognition`, err);
+        input.live = null;
+        this.sendTo(conn, { type: "error", code: "stt_failed", message: `Streaming speech recognition (${r.streamingModel}) is unavailable; using batch recognition.`, retryable: false });
+      },
+    });
+  }
+
+  /** smart-turn on the utterance so far; its cost goes to the session's interruption-free ledger (the next turn). */
+  private async smartTurn(audio: Int16Array, signal: AbortSignal): Promise<{ complete: boolean; probability: number }> {
+    const eot = this.config.endOfTurn;
+    const answer = await askSmartTurn({ ai: this.env.AI, tags: ["parley", `session:${this.name}`, "eot:smart-turn"], signal }, audio, { model: eot.smartTurnModel, threshold: eot.smartTurnThreshold });
+    this.eotCost.calls++;
+    if (this.config.models.backend !== "local") {
+      const cost = audioModelCost(eot.smartTurnModel, answer.audioSeconds);
+      this.eotCost.neurons += cost.neurons;
+      this.eotCost.usd += cost.usd;
+    }
+    return answer;
   }
 
   private broadcastEvent(event: ServerMessage): void {
@@ -594,5 +931,18 @@ export class VoiceSession extends Server<Env> {
     if (now - input.lastLimitErrorAt < 1000) return;
     input.lastLimitErrorAt = now;
     this.sendTo(conn, { type: "error", code: "rate_limited", message: `${message}; input dropped`, retryable: true });
+  }
+}
+
+function emptyWaste(): WastedWork {
+  return { replies: 0, completionTokens: 0, ttsAudioSeconds: 0, neurons: 0, usd: 0 };
+}
+
+function safeJson(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

@@ -2,8 +2,12 @@
 // Single source of truth for client and server; see shared/protocol.md for the prose version.
 import { z } from "zod";
 
-/** 2: pause-confirm-resume interruptions (`barge-in`, `interruption`, `reply-heard`, state `paused`). */
-export const PROTOCOL_VERSION = 2;
+/**
+ * 2: pause-confirm-resume interruptions (`barge-in`, `interruption`, `reply-heard`, state `paused`).
+ * 3: live captions of the user's speech (`user-partial`), how each turn's end was decided, and
+ *    speculative work thrown away (`metrics.endOfTurn`, `usage.wasted`), `turnTaking.endOfTurn`.
+ */
+export const PROTOCOL_VERSION = 3;
 
 /** Upstream audio: binary WebSocket frames of raw PCM in exactly this format. */
 export const UPSTREAM_AUDIO = {
@@ -132,6 +136,9 @@ export const HistoryMessage = z.object({
 });
 export type HistoryMessage = z.infer<typeof HistoryMessage>;
 
+export const EndOfTurnSource = z.enum(["silence", "smart-turn", "transcript", "flux", "commit", "max-length", "text", "interruption"]);
+export type EndOfTurnSource = z.infer<typeof EndOfTurnSource>;
+
 export const TurnMetrics = z.object({
   /** Silence waited after the last speech before the turn was declared over (0 for commit / text). */
   endpointingMs: z.number().min(0),
@@ -142,6 +149,10 @@ export const TurnMetrics = z.object({
   ttsMs: z.number().min(0),
   totalMs: z.number().min(0),
   retries: z.number().int().min(0),
+  /** What ended the user's turn: plain silence, smart-turn at a short pause, the transcript signal, Flux, a commit or the length cap. */
+  endOfTurn: EndOfTurnSource.optional(),
+  /** The reply started before the turn was confirmed (an early end-of-turn signal): its audio was held until then. */
+  speculative: z.boolean().optional(),
 });
 export type TurnMetrics = z.infer<typeof TurnMetrics>;
 
@@ -153,6 +164,12 @@ export const TurnUsage = z.object({
   ttsAudioSeconds: z.number().min(0),
   neurons: z.number().min(0),
   usd: z.number().min(0),
+  /** Speculative replies started for this utterance and cancelled because the user went on (included in neurons and usd). */
+  wasted: z
+    .object({ replies: z.number().int().min(0), completionTokens: z.number().int().min(0), ttsAudioSeconds: z.number().min(0), neurons: z.number().min(0), usd: z.number().min(0) })
+    .optional(),
+  /** End-of-turn model calls (smart-turn) made for this utterance (included in neurons and usd). */
+  endOfTurn: z.object({ calls: z.number().int().min(0), neurons: z.number().min(0), usd: z.number().min(0) }).optional(),
 });
 export type TurnUsage = z.infer<typeof TurnUsage>;
 
@@ -186,6 +203,9 @@ export const TurnTakingSettings = z.object({
   minInterruptionMs: z.number().min(0),
   /** A candidate not confirmed this long after its speech ends is dismissed and the reply resumes. */
   falseInterruptionTimeoutMs: z.number().min(0),
+  /** How the end of the user's turn is decided (see EndOfTurnSource); `stt` says whether speech is recognized while it is spoken. */
+  endOfTurn: z.enum(["silence", "smart-turn", "transcript", "flux"]).optional(),
+  stt: z.enum(["batch", "streaming"]).optional(),
 });
 export type TurnTakingSettings = z.infer<typeof TurnTakingSettings>;
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -283,6 +303,11 @@ export const ErrorEvent = z.object({
   retryable: z.boolean(),
   replyId: z.string().optional(),
 });
+/** Live caption: what the user is heard saying so far in the turn they are speaking (streaming recognition only). */
+export const UserPartialEvent = z.object({
+  type: z.literal("user-partial"),
+  text: z.string(),
+});
 export const PongEvent = z.object({ type: z.literal("pong"), t: z.number().optional(), serverTime: z.number() });
 
 export const ServerMessage = z.discriminatedUnion("type", [
@@ -296,6 +321,7 @@ export const ServerMessage = z.discriminatedUnion("type", [
   PongEvent,
   InterruptionEvent,
   ReplyHeardEvent,
+  UserPartialEvent,
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type ServerEvent<T extends ServerMessage["type"]> = Extract<ServerMessage, { type: T }>;

@@ -10,6 +10,7 @@ import { computeExpectations, type Expectations } from "./expectations.ts";
 import { FRAME_MS, loadFixtures, type Fixture } from "./fixtures.ts";
 import { DEFAULT_LATENCIES, tokenAtMs, type FakeLatencies } from "./latency-model.ts";
 import { CORES, CPU_MODEL, UsageMeter, machineBusyOver, processCpuMs, type ProcessUsage } from "./proc.ts";
+import type { PathsResult } from "./paths.ts";
 import { ROOT, startSystem, type StorageMode, type SystemUnderTest } from "./server.ts";
 
 export interface BenchOptions {
@@ -104,6 +105,8 @@ export interface BenchResult {
   ratios: { sessions: number; ttfaP50Ratio: number; ttfaP50RatioAfterEndpointing: number }[];
   /** Phases that did not complete all turns. */
   incomplete: string[];
+  /** The turn-taking paths (end of speech -> first audio per end-of-turn path, Workers AI profile), when run. */
+  paths?: PathsResult;
 }
 
 function gitInfo(): BenchResult["git"] {

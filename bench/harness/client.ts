@@ -25,6 +25,8 @@ export interface TurnRecord {
   /** Send time of the frame on which the server's detector ends the turn (silenceMs later). */
   tTurnEndSent?: number;
   replyId?: string;
+  /** First `state` naming the reply (thinking, or speaking when a held speculative reply was confirmed): the end of the user's turn as the client sees it. */
+  tReplyState?: number;
   tThinking?: number;
   tTranscript?: number;
   tFirstDelta?: number;
@@ -34,8 +36,18 @@ export interface TurnRecord {
   segments: SegmentRecord[];
   tDone?: number;
   status?: string;
-  metrics?: { endpointingMs: number; sttMs: number; llmFirstTokenMs: number | null; firstAudioMs: number | null; ttsMs: number; totalMs: number; retries: number };
-  usage?: { audioInSeconds: number };
+  metrics?: {
+    endpointingMs: number;
+    sttMs: number;
+    llmFirstTokenMs: number | null;
+    firstAudioMs: number | null;
+    ttsMs: number;
+    totalMs: number;
+    retries: number;
+    endOfTurn?: string;
+    speculative?: boolean;
+  };
+  usage?: { audioInSeconds: number; usd?: number; wasted?: { replies: number } };
   timedOut?: boolean;
 }
 
@@ -53,6 +65,15 @@ export interface ClientPlan {
   chunkDeltaIndex: number;
   /** A protocol `ping` this often (0 = never): its round trip is the transport + DO dispatch floor under the same load. */
   pingEveryMs: number;
+  /**
+   * When the client starts listening for the reply: at the frame on which the server's fixed-silence
+   * detector ends the turn (the overhead phases), or right after the last voiced frame, when the server
+   * decides the end of the turn itself (smart-turn, Flux, transcript: the turn-taking paths). In the
+   * latter case the rest of the fixture (its quiet tail) is still sent, then digital silence.
+   */
+  waitFrom?: "turn-end-frame" | "last-voiced";
+  /** Report `playback finished` on reply-done, so the server closes the turn before the next one (no barge-in on the next question). */
+  reportPlayback?: boolean;
 }
 
 type Phase = "connecting" | "idle" | "speaking" | "waiting" | "gap" | "finished";
@@ -153,19 +174,29 @@ export class SimClient {
           return this.step(now);
         }
         return this.send(SILENCE);
-      case "waiting":
-        if (now - this.current!.tTurnEndSent! > this.plan.turnTimeoutMs) {
-          this.current!.timedOut = true;
+      case "waiting": {
+        const cur = this.current!;
+        if (now - (cur.tTurnEndSent ?? cur.tEndSpeech!) > this.plan.turnTimeoutMs) {
+          cur.timedOut = true;
           this.toGap(now);
         }
+        if (this.plan.waitFrom === "last-voiced") {
+          const fx = this.fixture!;
+          const f = this.frameInTurn++;
+          return this.send(f < fx.frames ? fx.bytes.subarray(f * FRAME_BYTES, (f + 1) * FRAME_BYTES) : SILENCE);
+        }
         return this.send(SILENCE);
+      }
       case "speaking": {
         const fx = this.fixture!;
         const f = this.frameInTurn++;
         const frame = f < fx.frames ? fx.bytes.subarray(f * FRAME_BYTES, (f + 1) * FRAME_BYTES) : SILENCE;
         const t = performance.now();
-        if (f === fx.lastVoicedFrame) this.current!.tEndSpeech = t;
-        if (f === fx.turnEndFrame) {
+        if (f === fx.lastVoicedFrame) {
+          this.current!.tEndSpeech = t;
+          if (this.plan.waitFrom === "last-voiced") this.phase = "waiting";
+        }
+        if (f === fx.turnEndFrame && this.plan.waitFrom !== "last-voiced") {
           this.current!.tTurnEndSent = t;
           this.phase = "waiting";
         }
@@ -209,7 +240,13 @@ export class SimClient {
     if (msg.type === "state" && msg.state === "thinking" && turn.replyId === undefined) {
       turn.replyId = String(msg.replyId);
       turn.tThinking = t;
+      turn.tReplyState = t;
       return;
+    }
+    // A held (speculative) reply is confirmed straight into `speaking`: its replyId comes with that state.
+    if (msg.type === "state" && (msg.state === "speaking" || msg.state === "paused") && typeof msg.replyId === "string" && turn.replyId === undefined) {
+      turn.replyId = msg.replyId;
+      turn.tReplyState = t;
     }
     if (msg.replyId !== undefined && msg.replyId !== turn.replyId) return;
     switch (msg.type) {
@@ -230,6 +267,10 @@ export class SimClient {
         turn.status = String(msg.status);
         turn.metrics = msg.metrics as TurnRecord["metrics"];
         turn.usage = msg.usage as TurnRecord["usage"];
+        if (this.plan.reportPlayback) {
+          const last = turn.segments[turn.segments.length - 1];
+          if (last) this.ws?.send(JSON.stringify({ type: "playback", replyId: turn.replyId, segment: last.index, playedMs: last.durationMs, state: "finished" }));
+        }
         this.toGap(t);
         return;
     }

@@ -2,6 +2,7 @@
 // differences against an earlier result.
 import type { Dist, PhaseResult } from "./analyze.ts";
 import type { BenchResult } from "./bench.ts";
+import type { PathsResult } from "./paths.ts";
 
 export const TARGETS = { sessions: 50, overheadP50Ms: 5, overheadP99Ms: 20, naiveRatio: 3 };
 
@@ -238,6 +239,10 @@ export function formatReport(r: BenchResult): string {
     for (const c of checks) out.push(`  ${c.met ? "MET   " : "MISSED"} ${c.name}: ${c.value}`);
   }
   if (r.incomplete.length) out.push(`Incomplete phases: ${r.incomplete.join("; ")}`);
+  if (r.paths) {
+    out.push("");
+    out.push(formatPathsReport(r.paths));
+  }
   return out.join("\n");
 }
 
@@ -276,5 +281,97 @@ export function formatComparison(before: BenchResult, after: BenchResult, before
   if (ra || rb) out.push(`naive/Parley TTFA: before ${ra || "–"}; after ${rb || "–"}`);
   const lat = (r: BenchResult) => JSON.stringify(r.options.latencies) + ` silence ${r.options.silenceMs}`;
   if (lat(before) !== lat(after)) out.push(`Note: the fake latencies differ between the runs (${lat(before)} vs ${lat(after)}).`);
+  return out.join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Turn-taking paths
+
+export const PATH_TARGETS = { streamingP50Ms: 700, streamingP95Ms: 1_100, smartTurnGainMs: 300 };
+
+export interface PathCheck {
+  name: string;
+  value: string;
+  met: boolean;
+}
+
+export function checkPathTargets(r: PathsResult): PathCheck[] {
+  const by = (id: string) => r.paths.find((p) => p.id === id && p.turnsCompleted > 0);
+  const base = by("baseline");
+  const checks: PathCheck[] = [];
+  for (const id of ["flux-eager", "flux", "nova-transcript"]) {
+    const p = by(id);
+    if (!p) continue;
+    const d = p.ttfaWithNetworkMs;
+    checks.push({
+      name: `streaming path "${p.label}": p50 <= ${PATH_TARGETS.streamingP50Ms} ms, p95 <= ${PATH_TARGETS.streamingP95Ms} ms (with the client <-> edge RTT)`,
+      value: `p50 ${f(d.p50, 0)} / p95 ${f(d.p95, 0)} ms`,
+      met: d.p50 <= PATH_TARGETS.streamingP50Ms && d.p95 <= PATH_TARGETS.streamingP95Ms,
+    });
+  }
+  const st = by("smart-turn");
+  if (st && base) {
+    const gain = base.ttfaMs.p50 - st.ttfaMs.p50;
+    checks.push({
+      name: `batch + smart-turn p50 at least ${PATH_TARGETS.smartTurnGainMs} ms better than the baseline`,
+      value: `${f(gain, 0)} ms better (${f(st.ttfaMs.p50, 0)} vs ${f(base.ttfaMs.p50, 0)} on the loopback)`,
+      met: gain >= PATH_TARGETS.smartTurnGainMs,
+    });
+  }
+  return checks;
+}
+
+export function formatPathsReport(r: PathsResult): string {
+  const out: string[] = [];
+  const rtt = r.clientEdgeRttMs;
+  const W = r.profile;
+  out.push(
+    `Turn-taking paths  ${r.startedAt}  run ${f(r.durationMs / 1000, 0)} s; machine ${f(r.machineBusyBeforePct)}% busy before; ` +
+      `${r.options.sessions} sessions x ${r.options.turnsPerSession} turns per path (flite fixtures ${r.fixtures.map((x) => x.name).join(", ")}), one workerd per path.`,
+  );
+  out.push(
+    `Fake Workers AI, profile bench/profiles/workers-ai.ts: Whisper ${W.whisper.baseMs.value} ms + ${W.whisper.msPerAudioSecond.value} ms/audio-s; ` +
+      `LLM ${W.llm.firstTokenMs.value} ms to first token, ${W.llm.tokensPerSecond.value} tokens/s; melotts ${W.tts.baseMs.value} ms + ${W.tts.msPerChar.value} ms/char; ` +
+      `smart-turn ${W.smartTurn.inferenceMs.value} ms + ${W.network.doAiRttMs.value} ms RTT (always "complete"); ` +
+      `Flux EndOfTurn ${W.flux.endOfTurnP50Ms.value} ms p50 / ${W.flux.endOfTurnP95Ms.value} ms p95 after the end of speech (vendor claims; stratified draws), ` +
+      `EagerEndOfTurn ${W.flux.eagerEarlierMs.value} ms earlier, + ${W.network.doAiRttMs.value} ms RTT; Nova words ${W.nova.wordLagMs.value} ms after they end, Finalize ${W.nova.finalizeMs.value} ms.`,
+  );
+  out.push(
+    `p50 / p95 = end of user speech (send of the last voiced 20 ms frame) -> first reply audio byte at the client, endpointing included, ` +
+      `measured on the loopback + the profile's client <-> edge RTT (${rtt} ms: the end of speech travels up, the audio down). ` +
+      `"vs baseline" compares p50s. "ideal" = the profile's model latencies alone on the path's critical path (median Flux delays).`,
+  );
+  const base = r.paths.find((p) => p.id === "baseline" && p.turnsCompleted > 0);
+  out.push(
+    table(
+      ["path", "turns", "p50", "p95", "vs baseline", "ideal", "end of turn p50", "ended by", "what it measures"],
+      r.paths.map((p) => {
+        const d = p.ttfaWithNetworkMs;
+        const vs = base && p !== base && p.turnsCompleted ? `${f(d.p50 - base.ttfaWithNetworkMs.p50, 0)} ms, ${f(d.p50 / base.ttfaWithNetworkMs.p50, 2)}x` : p === base ? "–" : "?";
+        return [
+          p.label,
+          `${p.turnsCompleted}/${p.turnsPlanned}`,
+          f(d.p50, 0),
+          f(d.p95, 0),
+          vs,
+          f(p.idealMs + rtt, 0),
+          f(p.endOfTurnMs.p50, 0),
+          Object.entries(p.endOfTurnSources).map(([k, v]) => `${k} ${v}`).join(", ") || "–",
+          p.measures,
+        ];
+      }),
+      1,
+    ).replace(/ +$/gm, ""),
+  );
+  out.push("");
+  out.push("Ideal critical paths (ms, no network): " + r.paths.map((p) => `${p.id} ${p.idealMs} = ${p.idealBreakdown}`).join("; ") + ".");
+  const errs = r.paths.filter((p) => Object.keys(p.errors).length).map((p) => `${p.id}: ${JSON.stringify(p.errors)}`);
+  if (errs.length) out.push(`Errors from the server: ${errs.join("; ")}`);
+  const checks = checkPathTargets(r);
+  if (checks.length) {
+    out.push("Targets:");
+    for (const c of checks) out.push(`  ${c.met ? "MET   " : "MISSED"} ${c.name}: ${c.value}`);
+  }
+  if (r.incomplete.length) out.push(`Incomplete: ${r.incomplete.join("; ")}`);
   return out.join("\n");
 }

@@ -1,7 +1,7 @@
 // Starts the system under test: workerd via miniflare (as `npm run dev` does, minus Vite), with three
-// Workers bundled by esbuild — Parley (server/worker.ts, unchanged), the naive baseline
-// (bench/workerd/naive-worker.mts, routed at /naive/*) and the bench fake Workers AI, bound to both as
-// the `AI` service binding. Durable Objects use SQLite in miniflare's temp dir (removed on dispose).
+// Workers bundled by esbuild — Parley (server/worker.ts, unchanged, configured by wrangler vars), the
+// naive baseline (bench/workerd/naive-worker.mts, routed at /naive/*) and the bench fake Workers AI,
+// bound to both as the `AI` service binding. Durable Objects use SQLite in miniflare's temp dir (removed on dispose).
 // Loopback only.
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -145,9 +145,34 @@ export function abortOnInterrupt(message: string): AbortSignal {
 /** "disk": SQLite files in miniflare's temp dir (as `npm run dev`); "tmpfs": the same files on /dev/shm (no disk I/O). */
 export type StorageMode = "disk" | "tmpfs";
 
-export async function startSystem(o: { latencies: FakeLatencies; silenceMs: number; storage?: StorageMode }): Promise<SystemUnderTest> {
-  const [parley, naive, fakeAi] = await Promise.all([bundle("server/worker.ts"), bundle("bench/workerd/naive-worker.mts"), bundle("bench/workerd/fake-ai.mts")]);
+/**
+ * Parley's end-of-turn settings in the overhead phases: today's baseline path, a fixed silence then batch
+ * Whisper (no smart-turn, no speculative reply, no learned silence), so the client knows the frame that
+ * ends each turn and the critical path is STT + LLM + TTS. The turn-taking paths (paths.ts) set their own.
+ */
+export const BASELINE_TURN_VARS: Readonly<Record<string, string>> = Object.freeze({ END_OF_TURN: "silence", SPECULATIVE_REPLIES: "false", ADAPTIVE_SILENCE: "false" });
+
+export interface StartOptions {
+  latencies: FakeLatencies;
+  silenceMs: number;
+  storage?: StorageMode;
+  /** Parley's vars on top of VAD_SILENCE_MS (default BASELINE_TURN_VARS). */
+  parleyVars?: Record<string, string>;
+  /** The fake AI's vars on top of its latencies (e.g. FAKE_PROFILE=workers-ai). */
+  fakeVars?: Record<string, string>;
+  /** Also bundle and route the naive baseline at /naive/* (default true). */
+  naive?: boolean;
+}
+
+export async function startSystem(o: StartOptions): Promise<SystemUnderTest> {
+  const withNaive = o.naive !== false;
+  const [parley, naive, fakeAi] = await Promise.all([
+    bundle("server/worker.ts"),
+    withNaive ? bundle("bench/workerd/naive-worker.mts") : Promise.resolve(""),
+    bundle("bench/workerd/fake-ai.mts"),
+  ]);
   const vars = { VAD_SILENCE_MS: String(o.silenceMs) };
+  const parleyVars = { ...vars, ...(o.parleyVars ?? BASELINE_TURN_VARS) };
   const worker = (name: string, file: string, contents: string) => ({
     name,
     modules: [{ type: "ESModule" as const, path: file, contents }],
@@ -177,19 +202,23 @@ export async function startSystem(o: { latencies: FakeLatencies; silenceMs: numb
             ...worker("parley", "worker.js", parley),
             durableObjects: { VoiceSession: { className: "VoiceSession", useSQLite: true } },
             serviceBindings: { AI: "bench-ai" },
-            bindings: vars,
+            bindings: parleyVars,
           },
-          {
-            ...worker("naive", "naive.js", naive),
-            routes: ["*/naive/*"],
-            durableObjects: {
-              NaiveSession: { className: "NaiveSession", useSQLite: true },
-              GateProbe: { className: "GateProbe", useSQLite: true },
-            },
-            serviceBindings: { AI: "bench-ai" },
-            bindings: vars,
-          },
-          { ...worker("bench-ai", "bench-ai.js", fakeAi), bindings: latenciesToVars(o.latencies) },
+          ...(withNaive
+            ? [
+                {
+                  ...worker("naive", "naive.js", naive),
+                  routes: ["*/naive/*"],
+                  durableObjects: {
+                    NaiveSession: { className: "NaiveSession", useSQLite: true },
+                    GateProbe: { className: "GateProbe", useSQLite: true },
+                  },
+                  serviceBindings: { AI: "bench-ai" },
+                  bindings: vars,
+                },
+              ]
+            : []),
+          { ...worker("bench-ai", "bench-ai.js", fakeAi), bindings: { ...latenciesToVars(o.latencies), ...o.fakeVars } },
         ],
       }),
     );

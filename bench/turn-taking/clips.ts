@@ -23,6 +23,8 @@ export interface Clip {
   onset: number;
   /** Words with their estimated spans, relative to the clip. */
   words: TimedWord[];
+  /** The speaker has not finished (the first part of a sentence, before a pause): an end-of-turn judge should wait. */
+  unfinished?: boolean;
 }
 
 const LEAD_MS = 10;

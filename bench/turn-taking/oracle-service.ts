@@ -2,8 +2,10 @@
 // workerd through a miniflare service binding: speech synthesis with flite (cached per text, so the
 // reply's sentences are synthesized once per run) and the STT oracle over each session's tape.
 //
-//   POST /tts  {"text": "..."}                      -> {"audio": base64 WAV}
-//   POST /stt  {"audio": base64 WAV, "tags": [...]}  -> {"text": "...", "audioSeconds": n}
+//   POST /tts         {"text": "..."}                               -> {"audio": base64 WAV}
+//   POST /stt         {"audio": base64 WAV, "tags": [...]}           -> {"text": "...", "audioSeconds": n}
+//   POST /smart-turn  {"audio": base64 float32 PCM, "tags": [...]}   -> {"complete": bool, "audioSeconds": n}
+//   POST /words       {"tags": [...]}                                -> {"words": [{word, at, end}]} (session samples)
 import { Response as MiniflareResponse, type Request as MiniflareRequest } from "miniflare";
 import { parseWav } from "../../server/audio/wav.ts";
 import type { Flite } from "../../local-ai/engines/flite.ts";
@@ -21,13 +23,18 @@ export interface OracleStats {
   unknownSessions: number;
   /** Utterance samples not found in the session's recording (should stay 0). */
   unmatchedSamples: number;
+  /** smart-turn questions, and those whose audio was not found in the session's recording (should stay 0). */
+  smartTurnCalls: number;
+  smartTurnUnlocated: number;
+  /** Word lists handed to the streaming recognizer (Nova-3 live). */
+  wordLists: number;
   ttsCalls: number;
   /** TTS texts synthesized during the trials rather than ahead of them. */
   ttsCacheMisses: number;
 }
 
 export class OracleService {
-  readonly stats: OracleStats = { sttCalls: 0, partialCalls: 0, unknownSessions: 0, unmatchedSamples: 0, ttsCalls: 0, ttsCacheMisses: 0 };
+  readonly stats: OracleStats = { sttCalls: 0, partialCalls: 0, unknownSessions: 0, unmatchedSamples: 0, smartTurnCalls: 0, smartTurnUnlocated: 0, wordLists: 0, ttsCalls: 0, ttsCacheMisses: 0 };
   private readonly flite: Flite;
   private readonly tapes = new Map<string, SessionTape>();
   private readonly tts = new Map<string, Promise<string>>();
@@ -74,11 +81,43 @@ export class OracleService {
         const { audio, tags } = (await request.json()) as { audio: string; tags: string[] };
         return MiniflareResponse.json(this.transcribe(audio, tags));
       }
+      if (path === "/smart-turn") {
+        const { audio, tags } = (await request.json()) as { audio: string; tags: string[] };
+        return MiniflareResponse.json(this.smartTurn(audio, tags));
+      }
+      if (path === "/words") {
+        const { tags } = (await request.json()) as { tags: string[] };
+        this.stats.wordLists++;
+        return MiniflareResponse.json({ words: this.tapeOf(tags)?.spokenWords() ?? [] });
+      }
       return new MiniflareResponse("not found", { status: 404 });
     } catch (e) {
       return MiniflareResponse.json({ error: (e as Error).message }, { status: 500 });
     }
   };
+
+  private tapeOf(tags: string[]): SessionTape | undefined {
+    const sessionId = tags.find((t) => t.startsWith("session:"))?.slice("session:".length);
+    return sessionId === undefined ? undefined : this.tapes.get(sessionId);
+  }
+
+  /** smart-turn's question: is the utterance (float32 PCM, as Parley sends it) a finished turn? */
+  private smartTurn(audioBase64: string, tags: string[]): { complete: boolean; audioSeconds: number } {
+    this.stats.smartTurnCalls++;
+    const bytes = Buffer.from(audioBase64, "base64");
+    const n = Math.floor(bytes.byteLength / 4);
+    const f32 = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + n * 4));
+    // Parley sends pcm / 32768 as float32, which is exact: the PCM16 samples come back unchanged.
+    const pcm = Int16Array.from(f32, (v) => Math.max(-32768, Math.min(32767, Math.round(v * 32768))));
+    const tape = this.tapeOf(tags);
+    if (!tape) {
+      this.stats.unknownSessions++;
+      return { complete: true, audioSeconds: pcm.length / 16_000 };
+    }
+    const verdict = tape.judgeEnd(pcm);
+    if (!verdict.located) this.stats.smartTurnUnlocated++;
+    return { complete: verdict.complete, audioSeconds: pcm.length / 16_000 };
+  }
 
   private transcribe(audioBase64: string, tags: string[]): { text: string; audioSeconds: number } {
     this.stats.sttCalls++;

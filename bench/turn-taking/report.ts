@@ -1,4 +1,5 @@
 // The turn-taking benchmark's printed report: per system, one row per scenario and the targets.
+import { formatEotReport } from "./eot-bench.ts";
 import { ECHO_DELAY_MS } from "./scenarios.ts";
 import type { SystemResult, TurnBenchResult } from "./runner.ts";
 import type { Percentiles, ScenarioRow } from "./summary.ts";
@@ -65,10 +66,11 @@ export function formatTurnReport(r: TurnBenchResult): string {
     `# Turn-taking benchmark${r.smoke ? " (smoke)" : ""}, ${r.startedAt}, seed ${r.seed}`,
     `${m.cores} cores (${m.cpu}), Node ${m.node}, workerd ${m.workerd}; machine ${m.busyBeforePct} % busy before the run (load ${m.loadAvgBefore.join(" ")})`,
     `Reply: ${Math.round(r.reply.expectedMs)} ms of flite speech, 4 sentences. Echo delay ${ECHO_DELAY_MS.from}-${ECHO_DELAY_MS.to} ms; scenarios that are not about echo carry a -30 dB echo.`,
-    `Fake latencies (estimates): STT ${p.sttBaseMs} ms + ${p.sttMsPerAudioSecond} ms/s of audio, LLM first token ${p.llmFirstTokenMs} ms then ${p.llmTokensPerSecond} tokens/s, TTS ${p.ttsBaseMs} ms + ${p.ttsMsPerChar} ms/char.`,
+    `Fake latencies (estimates, bench/profiles/workers-ai.ts): STT ${p.sttBaseMs} ms + ${p.sttMsPerAudioSecond} ms/s of audio, LLM first token ${p.llmFirstTokenMs} ms then ${p.llmTokensPerSecond} tokens/s, TTS ${p.ttsBaseMs} ms + ${p.ttsMsPerChar} ms/char, ` +
+      `smart-turn ${p.smartTurnMs} ms, Nova-3 live: a word ${p.novaWordLagMs} ms after it ends, Finalize ${p.novaFinalizeMs} ms, + ${p.doAiRttMs} ms DO <-> AI round trip on socket events.`,
     "",
   ];
-  const body = r.systems.map(formatSystem).join("\n\n");
+  const body = [...r.systems.map(formatSystem), ...(r.endOfTurn ? [formatEotReport(r.endOfTurn)] : [])].join("\n\n");
   const tail = r.incomplete.length ? `\nINCOMPLETE: ${r.incomplete.join("; ")}` : "";
   return `${head.join("\n")}${body}${tail}`;
 }

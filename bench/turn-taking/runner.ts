@@ -9,6 +9,8 @@ import { Flite } from "../../local-ai/engines/flite.ts";
 import { ROOT } from "../harness/server.ts";
 import { machineBusyOver, machineTicks } from "../harness/proc.ts";
 import { ClipLibrary } from "./clips.ts";
+import { EOT_PATHS } from "./eot-scenarios.ts";
+import { runEotBench, type EotResult } from "./eot-bench.ts";
 import { LATENCY_PROFILE, LATENCY_SOURCES, type LatencyProfile } from "./latency-profile.ts";
 import { ASSISTANT_VOICE, OracleService } from "./oracle-service.ts";
 import type { TrialOutcome } from "./outcome.ts";
@@ -34,6 +36,10 @@ export interface TurnBenchOptions {
   trialTimeoutMs: number;
   /** One uncounted trial per system first (warms workerd, the engines and the fake's TTS cache). */
   warmup: boolean;
+  /** Also run the end-of-turn scenarios (eot-scenarios.ts) through these end-of-turn paths on the fake ([] = skip). */
+  endOfTurnPaths: string[];
+  /** End-of-turn sessions at once. */
+  endOfTurnConcurrency: number;
   signal?: AbortSignal;
   log: (line: string) => void;
 }
@@ -46,6 +52,8 @@ export const DEFAULT_TURN_BENCH: TurnBenchOptions = {
   localTrials: 3,
   trialTimeoutMs: 45_000,
   warmup: true,
+  endOfTurnPaths: EOT_PATHS.map((p) => p.id),
+  endOfTurnConcurrency: 12,
   log: (line) => console.error(line),
 };
 
@@ -74,6 +82,8 @@ export interface TurnBenchResult {
   latencySources: Record<string, string>;
   reply: { text: string; expectedMs: number };
   systems: SystemResult[];
+  /** The end-of-turn scenarios, when run. */
+  endOfTurn?: EotResult;
   incomplete: string[];
 }
 
@@ -129,6 +139,24 @@ export async function runTurnBench(options: Partial<TurnBenchOptions> = {}): Pro
       const r = await runSystem(system, plans, o, { clips, oracle, expectedReplyMs: result.reply.expectedMs, runTag: `${runTag}${system[0]}` });
       result.systems.push(r);
       if (!r.skipped && r.trials.length < plans.length) result.incomplete.push(`${system}: ${r.trials.length}/${plans.length} trials`);
+    }
+    if (o.endOfTurnPaths.length && !o.signal?.aborted) {
+      result.endOfTurn = await runEotBench({
+        smoke: o.smoke,
+        seed: o.seed,
+        concurrency: o.endOfTurnConcurrency,
+        paths: o.endOfTurnPaths,
+        runTag: `${runTag}e`,
+        clips,
+        oracle,
+        log: o.log,
+        ...(o.signal && { signal: o.signal }),
+      });
+      for (const p of result.endOfTurn.paths) {
+        const planned = p.rows.reduce((n, r) => n + r.trials, 0);
+        const timedOut = p.trials.filter((t) => t.timedOut).length;
+        if (timedOut) result.incomplete.push(`end of turn ${p.id}: ${timedOut}/${planned} trials without an end of turn`);
+      }
     }
   } finally {
     flite.close();

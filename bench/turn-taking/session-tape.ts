@@ -15,6 +15,12 @@ export interface PlacedWord {
   at: number;
 }
 
+/** A user word with where it ends too (what a streaming recognizer needs to know when it can be heard). */
+export interface SpokenWord extends PlacedWord {
+  /** Session sample just after the word. */
+  end: number;
+}
+
 /** Reply audio played back to back: segment samples [segFrom, segTo) at session samples [clock, clock + segTo - segFrom). */
 interface PlayedRun {
   clock: number;
@@ -42,7 +48,8 @@ export class SessionTape {
   private readonly frames: Int16Array[] = [];
   /** Hash of each frame's first KEY_SAMPLES samples -> frame numbers. */
   private readonly frameIndex = new Map<number, number[]>();
-  private readonly userWords: PlacedWord[] = [];
+  private readonly userWords: SpokenWord[] = [];
+  private readonly clips: { clip: Clip; at: number }[] = [];
   private readonly runs: PlayedRun[] = [];
   private readonly segmentWords = new Map<string, TimedWord[]>();
 
@@ -69,7 +76,31 @@ export class SessionTape {
 
   /** A user sound starts at session sample `at`. */
   placeClip(clip: Clip, at: number): void {
-    for (const w of clip.words) this.userWords.push({ word: w.word, at: at + midpoint(w) });
+    for (const w of clip.words) this.userWords.push({ word: w.word, at: at + midpoint(w), end: at + w.to });
+    this.clips.push({ clip, at });
+  }
+
+  /** Every user word placed so far, in time order. */
+  spokenWords(): SpokenWord[] {
+    return [...this.userWords].sort((a, b) => a.at - b.at);
+  }
+
+  /**
+   * What an ideal end-of-turn classifier (smart-turn) says about `utterance`: located by exact samples,
+   * it ends in the user's last clip so far; finished when that clip is a finished sentence and its last
+   * word is heard (the word's middle is in the audio). Unlocatable audio or no speech at all: finished.
+   */
+  judgeEnd(utterance: Int16Array): { complete: boolean; located: boolean; clipText: string | null } {
+    const { pieces } = this.locate(utterance);
+    const last = pieces[pieces.length - 1];
+    if (!last) return { complete: true, located: false, clipText: null };
+    const end = last.to;
+    let c: { clip: Clip; at: number } | undefined;
+    for (const x of this.clips) if (x.at + x.clip.onset < end && (!c || x.at > c.at)) c = x;
+    if (!c) return { complete: true, located: true, clipText: null };
+    const lastWord = c.clip.words[c.clip.words.length - 1];
+    const heardAll = lastWord === undefined || c.at + midpoint(lastWord) < end;
+    return { complete: heardAll && c.clip.unfinished !== true, located: true, clipText: c.clip.text };
   }
 
   /** The words of a reply segment with their positions in its audio. */

@@ -49,7 +49,8 @@ export interface At {
 }
 
 export interface Observations {
-  states: (At & { state: string; replyId?: string })[];
+  /** `t`: performance.now() when the message arrived (finer than the 20 ms sample clock). */
+  states: (At & { state: string; replyId?: string; t: number })[];
   transcripts: (At & { kind: string; text: string; replyId?: string })[];
   decisions: (At & { replyId: string; decision: "confirmed" | "resumed"; reason: InterruptionReason; transcript?: string })[];
   replyDone: Map<string, At & { status: string; endReason: TurnEndReason }>;
@@ -60,6 +61,8 @@ export interface Observations {
   pauses: (At & { replyId: string })[];
   finished: Map<string, number>;
   stopped: Map<string, number>;
+  /** performance.now() when each reply's first audio arrived. */
+  firstAudioAt: Map<string, number>;
   /** The client resumed on its own (its no-decision timer fired). */
   fallbackResumes: number;
   errors: Record<string, number>;
@@ -111,11 +114,14 @@ export class SimBrowser {
     pauses: [],
     finished: new Map(),
     stopped: new Map(),
+    firstAudioAt: new Map(),
     fallbackResumes: 0,
     errors: {},
     invalidMessages: [],
   };
   readonly log: string[] = [];
+  /** performance.now() at which each tick's microphone frame was sent (index = tick). */
+  readonly sentAt: number[] = [];
   turnTaking: TurnTakingSettings | undefined;
   /** Hook run after every tick (the scenario driver). */
   onTick: () => void = () => {};
@@ -305,6 +311,7 @@ export class SimBrowser {
     for (const v of mic) micSum += (v / 32768) ** 2;
     const ev = this.detector.push(Math.sqrt(micSum / mic.length), playbackRms);
     if (ev) this.onSpeech(ev, playbackRms);
+    this.sentAt.push(performance.now());
     this.ws?.send(Buffer.from(mic.buffer, mic.byteOffset, mic.byteLength));
 
     const pos = this.ring.position;
@@ -389,7 +396,7 @@ export class SimBrowser {
     if (msg.type !== "reply-delta" && msg.type !== "pong") this.note(`<- ${summarize(msg)}`);
     switch (msg.type) {
       case "state":
-        this.obs.states.push({ at, state: msg.state, ...(msg.replyId !== undefined && { replyId: msg.replyId }) });
+        this.obs.states.push({ at, state: msg.state, t: performance.now(), ...(msg.replyId !== undefined && { replyId: msg.replyId }) });
         this.bargeIn.serverState(msg.state, msg.replyId, this.detector.speaking);
         return;
       case "segment":
@@ -419,6 +426,7 @@ export class SimBrowser {
     const header = this.pendingSegment;
     this.pendingSegment = undefined;
     if (!header) return this.countError("audio_without_header");
+    if (!this.obs.firstAudioAt.has(header.replyId)) this.obs.firstAudioAt.set(header.replyId, performance.now());
     if (header.container !== "wav") return this.countError("mp3_not_simulated");
     const wav = parseWav(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
     if (wav.sampleRate !== SAMPLE_RATE) return this.countError("not_16khz");

@@ -83,16 +83,17 @@ async function startWorkerd(workers: WorkerSpec[]): Promise<{ url: string; logs:
   }
 }
 
-const PARLEY = (aiService: string, backend: SystemName): WorkerSpec => ({
+const PARLEY = (aiService: string, backend: SystemName, vars: Record<string, string> = {}): WorkerSpec => ({
   name: "parley",
   entry: "server/worker.ts",
   durableObjects: { VoiceSession: { className: "VoiceSession", useSQLite: true } },
   serviceBindings: { AI: aiService },
-  bindings: { AI_BACKEND: backend },
+  bindings: { AI_BACKEND: backend, ...vars },
 });
 
-export async function startFakeSystem(oracle: OracleService): Promise<TurnTakingSystem> {
-  const w = await startWorkerd([PARLEY("turn-taking-ai", "fake"), { name: "turn-taking-ai", entry: "bench/workerd/turn-taking-ai.mts", serviceBindings: { ORACLE: oracle.handle } }]);
+/** `vars`: Parley's wrangler vars on top of the defaults (the end-of-turn paths set theirs). */
+export async function startFakeSystem(oracle: OracleService, vars: Record<string, string> = {}): Promise<TurnTakingSystem> {
+  const w = await startWorkerd([PARLEY("turn-taking-ai", "fake", vars), { name: "turn-taking-ai", entry: "bench/workerd/turn-taking-ai.mts", serviceBindings: { ORACLE: oracle.handle } }]);
   return {
     name: "fake",
     label: "fake Workers AI: STT oracle, flite speech, scripted reply; latencies from bench/turn-taking/latency-profile.ts",

@@ -62,13 +62,15 @@ export class NaiveSession extends Server<NaiveEnv> {
     }
     let detector = this.detectors.get(conn.id);
     if (!detector) {
-      detector = new TurnDetector(this.config.turnDetection);
+      // No pause marks: the naive pipeline has no end-of-turn judge, only the silence.
+      detector = new TurnDetector({ ...this.config.turnDetection, pauseMs: 0 });
       this.detectors.set(conn.id, detector);
     }
     const bytes = message instanceof ArrayBuffer ? new Uint8Array(message) : new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
     for (const ev of detector.push(pcm16FromBytes(bytes), "hands-free")) {
       if (ev.type === "speech-start") this.send({ type: "state", state: "user-speaking" });
-      else {
+      else if (ev.type === "turn-end") {
+        // ("pause" / "resume" marks feed Parley's end-of-turn judge; the naive pipeline waits for the silence.)
         const turn = ev;
         this.chain = this.chain.then(() => this.runTurn(turn)).catch((err: unknown) => {
           console.error("[naive] turn failed", err);

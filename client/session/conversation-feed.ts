@@ -15,6 +15,9 @@ export interface ConversationSurface {
   renderHistory(history: HistoryMessage[], metaFor: (replyId: string) => TurnMeta | undefined, keepReplyId: string | null): void;
   removePending(): void;
   addUser(turnId: string, text: string, source: "voice" | "text"): void;
+  showCaption(text: string): void;
+  adoptCaption(turnId: string): boolean;
+  clearCaption(): void;
   confirmTyped(turnId: string, text: string): boolean;
   addBackchannel(replyId: string, text: string): void;
   hasAssistant(replyId: string): boolean;
@@ -52,9 +55,24 @@ export class ConversationFeed {
     this.shownPaused = null; // re-rendered: the caller shows the hold again if there still is one
   }
 
+  /** Streaming recognition: what the user is saying, live. */
+  caption(m: ServerEvent<"user-partial">): void {
+    this.view.showCaption(m.text);
+  }
+
+  /** The floor went back to listening without a turn: drop a caption left over. */
+  captionDone(): void {
+    this.view.clearCaption();
+  }
+
   transcript(m: ServerEvent<"transcript">): void {
-    if (m.kind === "backchannel" && m.replyId) this.view.addBackchannel(m.replyId, m.text);
-    else if (m.source === "voice") this.view.addUser(m.turnId, m.text, "voice");
+    if (m.kind === "backchannel" && m.replyId) {
+      this.view.clearCaption();
+      this.view.addBackchannel(m.replyId, m.text);
+    } else if (m.source === "voice") {
+      this.view.adoptCaption(m.turnId);
+      this.view.addUser(m.turnId, m.text, "voice");
+    }
     else if (!this.view.confirmTyped(m.turnId, m.text)) this.view.addUser(m.turnId, m.text, "text");
   }
 

@@ -28,6 +28,9 @@ function storedMeta(meta: ReplyMeta | undefined): TurnMeta {
   return { serverFirstAudioMs: meta.firstAudioMs, usd: meta.usd, neurons: meta.neurons, backend: meta.backend, endReason: meta.endReason };
 }
 
+/** The live caption's key among the user bubbles (never a server turn id, which starts with "t-"). */
+const CAPTION_ID = "live-caption";
+
 export class ConversationView {
   private readonly assistants = new Map<string, AssistantTurn>();
   private readonly users = new Map<string, HTMLElement>();
@@ -88,6 +91,27 @@ export class ConversationView {
     root.querySelector(".bubble")!.textContent = text;
     this.scrollToEnd();
     return root;
+  }
+
+  /** Live caption of what the user is saying (streaming recognition): one bubble, updated in place. */
+  showCaption(text: string): void {
+    this.addUser(CAPTION_ID, text, "voice").classList.add("caption");
+  }
+
+  /** The spoken turn's transcript arrived: the caption bubble becomes its message (false if there was none). */
+  adoptCaption(turnId: string): boolean {
+    const root = this.users.get(CAPTION_ID);
+    if (!root) return false;
+    this.users.delete(CAPTION_ID);
+    this.users.set(turnId, root);
+    root.classList.remove("caption");
+    return true;
+  }
+
+  /** What was captioned did not become a turn (noise, a backchannel, a cancelled utterance). */
+  clearCaption(): void {
+    this.users.get(CAPTION_ID)?.remove();
+    this.users.delete(CAPTION_ID);
   }
 
   /** Replace the oldest pending typed bubble with the server's transcript of it. */

@@ -1,7 +1,8 @@
 // The reply step when no local LLM is configured: a small deterministic responder that says plainly
 // it is Parley's offline stand-in. It never pretends to be a language model. Rules: the time, a
 // simulated timer, one fixed joke; anything else is acknowledged and echoed back. Replies are 1-3
-// short spoken sentences. `offlineReply` is pure; `OfflineResponder` adds model-like token pacing.
+// short spoken sentences. `offlineReply` is pure; `OfflineResponder` streams it token by token, with
+// model-like pacing only when asked for (the engine server turns it on with LOCAL_LLM_PACING=1).
 import { estimatePromptTokens, makeUsage, splitTokens, type ChatMessage, type StreamPiece, type Usage } from "../sse.ts";
 
 export const STAND_IN = "I'm Parley's offline stand-in";
@@ -126,6 +127,7 @@ export function offlineReply(messages: readonly ChatMessage[], ctx: ResponderCon
   return `${STAND_IN}, so there's no language model here. I heard: ${echo(raw)}`;
 }
 
+/** Artificial delays that make the responder look like a model streaming; none by default. */
 export interface Pacing {
   /** Delay before the first token, like a model's time to first token. */
   firstTokenMs: number;
@@ -149,11 +151,11 @@ export interface ReplyEngine {
 
 export class OfflineResponder implements ReplyEngine {
   readonly label = "offline-responder";
-  private readonly pacing: Pacing;
+  readonly pacing: Pacing;
   private readonly context: () => ResponderContext;
 
   constructor(options: { pacing?: Partial<Pacing>; context?: () => ResponderContext } = {}) {
-    this.pacing = { firstTokenMs: 150, tokenMs: 20, ...options.pacing };
+    this.pacing = { firstTokenMs: 0, tokenMs: 0, ...options.pacing };
     this.context = options.context ?? (() => ({ now: new Date() }));
   }
 

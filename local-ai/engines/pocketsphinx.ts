@@ -45,6 +45,11 @@ interface Pending {
 
 export type SttState = "stopped" | "starting" | "ready" | "unavailable";
 
+/** Why the worker could not load, from its "fatal" message (shared with the live decoders). */
+export function fatalDetail(msg: { kind: string; error: string }, python: string): string {
+  return msg.kind === "import" ? `python3-pocketsphinx is missing for ${python}` : msg.kind === "model" ? `the en-us model is missing (${msg.error})` : msg.error;
+}
+
 export class PocketSphinx implements SpeechRecognizer {
   readonly label = "pocketsphinx/generic";
   readonly python: string;
@@ -186,8 +191,7 @@ export class PocketSphinx implements SpeechRecognizer {
           resolve(child);
         } else if (msg.type === "fatal") {
           clearTimeout(startTimer);
-          const what = msg.kind === "import" ? `python3-pocketsphinx is missing for ${this.python}` : msg.kind === "model" ? `the en-us model is missing (${msg.error})` : msg.error;
-          reject(this.unavailable(what));
+          reject(this.unavailable(fatalDetail(msg, this.python)));
         } else {
           this.pending?.resolve(msg);
         }

@@ -11,6 +11,12 @@ export const MODEL_PRICES: Record<string, PriceUnit> = {
   "@cf/openai/whisper-large-v3-turbo": { kind: "audio-minute-in", neurons: 46.63 },
   // Not on the pricing page; assumed to cost the same as whisper.
   "@cf/openai/whisper-tiny-en": { kind: "audio-minute-in", neurons: 41.14 },
+  // Streaming speech-to-text over a WebSocket, priced in dollars per audio minute: neurons = $/min ÷ $0.011 × 1,000.
+  "@cf/deepgram/flux": { kind: "audio-minute-in", neurons: 700 }, // $0.0077
+  "@cf/deepgram/nova-3": { kind: "audio-minute-in", neurons: 836.36 }, // $0.0092 over a WebSocket (HTTP: $0.0052 = 472.73; unused)
+  // End-of-turn classifier. Cloudflare's row contradicts itself ("$0.00033795 per audio minute" but
+  // "0.51 neurons per audio minute", which would be $0.0000056): we bill the dollar figure, $0.00034.
+  "@cf/pipecat-ai/smart-turn-v2": { kind: "audio-minute-in", neurons: 30.91 },
   "@cf/myshell-ai/melotts": { kind: "audio-minute-out", neurons: 18.63 },
   "@cf/deepgram/aura-1": { kind: "kchars", neurons: 1363.64 },
   "@cf/deepgram/aura-2-en": { kind: "kchars", neurons: 2727.27 },
@@ -91,6 +97,14 @@ export function turnCost(u: UsageInput): TurnCost {
   const tts = stage(u.ttsModel, { ...none, chars: clean(u.ttsCharacters), audioOutSeconds: clean(u.ttsAudioSeconds) });
   const neurons = stt + llm + tts;
   return { neurons, usd: neurons * USD_PER_NEURON, byStage: { stt, llm, tts }, unpricedModels };
+}
+
+/** Neurons and dollars for `audioSeconds` of audio on a model priced per audio minute; zeros for any other model. */
+export function audioModelCost(model: string, audioSeconds: number): { neurons: number; usd: number } {
+  const unit = Object.hasOwn(MODEL_PRICES, model) ? MODEL_PRICES[model] : undefined;
+  if (unit?.kind !== "audio-minute-in" && unit?.kind !== "audio-minute-out") return { neurons: 0, usd: 0 };
+  const neurons = (unit.neurons * clean(audioSeconds)) / 60;
+  return { neurons, usd: neurons * USD_PER_NEURON };
 }
 
 /** Rough token count (~4 chars per token) for when a stream reports no usage. */

@@ -23,7 +23,14 @@ export async function startReplyStream(
   o: { maxTokens: number; temperature: number },
 ): Promise<ReadableStream<Uint8Array>> {
   const output = await runModel(ctx, model, llmInputs(messages, o));
-  if (output instanceof ReadableStream) return output as ReadableStream<Uint8Array>;
+  if (output instanceof ReadableStream) {
+    // The turn was cut while the request was on its way: nobody will read this stream, so stop the model.
+    if (ctx.signal.aborted) {
+      output.cancel().catch(() => {});
+      throw ctx.signal.reason ?? new DOMException("The turn was cancelled", "AbortError");
+    }
+    return output as ReadableStream<Uint8Array>;
+  }
   // A backend that ignored `stream` and answered JSON: replay it as one SSE event so one parser serves both.
   const response = typeof output === "object" && output !== null ? (output as { response?: unknown }).response : undefined;
   if (typeof response !== "string") throw new Error(`unexpected ${model} output: not a stream`);

@@ -7,7 +7,16 @@
 // so the chunks always add up to toSpeakableText(full reply).
 
 export interface ChunkerOptions {
-  /** First chunk may be released at a clause boundary (, ; : dash) once it has this many chars. */
+  /**
+   * First chunk may be released at a clause boundary (, ; : dash) once it has this many words:
+   * four words take about a second to say, long enough to cover the next chunk's synthesis, while
+   * a lone "Well," or "Sure," would leave a gap after it.
+   */
+  firstClauseMinWords: number;
+  /**
+   * ...and at least this many characters. Off (0) by default: words already measure how long a
+   * chunk takes to say; kept for deployments that want a floor in characters.
+   */
   firstChunkMinChars: number;
   /** Later chunks are whole sentences of at least this many chars (short sentences are merged). */
   minChars: number;
@@ -19,7 +28,7 @@ export interface ChunkerOptions {
   maxChars: number;
 }
 
-export const DEFAULT_CHUNKER: ChunkerOptions = { firstChunkMinChars: 20, minChars: 40, maxChars: 220 };
+export const DEFAULT_CHUNKER: ChunkerOptions = { firstClauseMinWords: 4, firstChunkMinChars: 0, minChars: 40, maxChars: 220 };
 
 // ---------------------------------------------------------------------------------------------
 // Cleaner
@@ -351,6 +360,13 @@ function classifyTerminator(s: string, termEnd: number, next: string, textStart:
 const normalize = (s: string): string => s.replace(/\s+/g, " ").trim();
 const speakable = (s: string): boolean => WORD_CHAR_RE.test(s);
 
+/** Space-separated tokens with a letter or digit ("it's", "1,000" and "e.g." are one word each; a dash is none). */
+function wordCount(s: string): number {
+  let n = 0;
+  for (const token of s.split(" ")) if (WORD_CHAR_RE.test(token)) n++;
+  return n;
+}
+
 export class SentenceChunker {
   private readonly o: ChunkerOptions;
   private readonly cleaner = new SpeakableCleaner();
@@ -370,6 +386,7 @@ export class SentenceChunker {
       maxChars,
       minChars: Math.min(Math.max(0, merged.minChars), maxChars),
       firstChunkMinChars: Math.min(Math.max(0, merged.firstChunkMinChars), maxChars),
+      firstClauseMinWords: Math.max(0, Math.floor(merged.firstClauseMinWords)),
     };
   }
 
@@ -407,7 +424,7 @@ export class SentenceChunker {
 
   /** Where to end the next chunk, or null to wait for more text. */
   private findCut(): number | null {
-    const { firstChunkMinChars, minChars, maxChars } = this.o;
+    const { firstChunkMinChars, firstClauseMinWords, minChars, maxChars } = this.o;
     const s = this.buf;
     const lastWord = lastWordCharIndex(s);
     let complete = true;
@@ -420,7 +437,7 @@ export class SentenceChunker {
       if (!speakable(chunk)) continue; // punctuation-only: let it join the next chunk
       if (b.kind === "hard") return b.end;
       if (!this.emitted) {
-        if (b.kind === "sentence" || chunk.length >= firstChunkMinChars) return b.end;
+        if (b.kind === "sentence" || (chunk.length >= firstChunkMinChars && wordCount(chunk) >= firstClauseMinWords)) return b.end;
       } else if (b.kind === "sentence" && chunk.length >= minChars) {
         return b.end;
       }

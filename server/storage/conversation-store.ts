@@ -1,5 +1,5 @@
 // Queries over a session's SQLite: the conversation, per-turn metrics/usage, settings.
-import type { HistoryMessage, InterruptionReason, MessageKind, MessageStatus, ReplyMeta, TurnEndReason, TurnMetrics, TurnUsage } from "../../shared/protocol.ts";
+import type { EndOfTurnSource, HistoryMessage, InterruptionReason, MessageKind, MessageStatus, ReplyMeta, TurnEndReason, TurnMetrics, TurnUsage } from "../../shared/protocol.ts";
 import type { SpokenSegment } from "../turn/heard-text.ts";
 
 type Row = Record<string, SqlStorageValue>;
@@ -124,7 +124,9 @@ export class ConversationStore {
     this.sql.exec(
       `UPDATE turns SET status = ?, end_reason = ?, ended_at = ?, error_code = ?, backend = ?,
          endpointing_ms = ?, stt_ms = ?, llm_first_token_ms = ?, first_audio_ms = ?, tts_ms = ?, total_ms = ?, retries = ?,
-         audio_in_seconds = ?, prompt_tokens = ?, completion_tokens = ?, tts_characters = ?, tts_audio_seconds = ?, neurons = ?, usd = ?
+         audio_in_seconds = ?, prompt_tokens = ?, completion_tokens = ?, tts_characters = ?, tts_audio_seconds = ?, neurons = ?, usd = ?,
+         end_of_turn = ?, speculative = ?, wasted_replies = ?, wasted_completion_tokens = ?, wasted_tts_audio_seconds = ?, wasted_neurons = ?, wasted_usd = ?,
+         eot_calls = ?, eot_neurons = ?, eot_usd = ?
        WHERE turn_id = ?`,
       t.status,
       t.endReason,
@@ -145,6 +147,16 @@ export class ConversationStore {
       u.ttsAudioSeconds,
       u.neurons,
       u.usd,
+      m.endOfTurn ?? null,
+      m.speculative ? 1 : 0,
+      u.wasted?.replies ?? 0,
+      u.wasted?.completionTokens ?? 0,
+      u.wasted?.ttsAudioSeconds ?? 0,
+      u.wasted?.neurons ?? 0,
+      u.wasted?.usd ?? 0,
+      u.endOfTurn?.calls ?? 0,
+      u.endOfTurn?.neurons ?? 0,
+      u.endOfTurn?.usd ?? 0,
       t.turnId,
     );
   }
@@ -326,6 +338,8 @@ function toTurnRecord(r: Row): TurnRecord {
       ttsMs: Number(r.tts_ms),
       totalMs: Number(r.total_ms),
       retries: Number(r.retries),
+      ...(r.end_of_turn !== null && r.end_of_turn !== undefined ? { endOfTurn: String(r.end_of_turn) as EndOfTurnSource } : {}),
+      ...(Number(r.speculative) ? { speculative: true } : {}),
     },
     usage: {
       audioInSeconds: Number(r.audio_in_seconds),
@@ -335,6 +349,18 @@ function toTurnRecord(r: Row): TurnRecord {
       ttsAudioSeconds: Number(r.tts_audio_seconds),
       neurons: Number(r.neurons),
       usd: Number(r.usd),
+      ...(Number(r.wasted_replies) > 0
+        ? {
+            wasted: {
+              replies: Number(r.wasted_replies),
+              completionTokens: Number(r.wasted_completion_tokens),
+              ttsAudioSeconds: Number(r.wasted_tts_audio_seconds),
+              neurons: Number(r.wasted_neurons),
+              usd: Number(r.wasted_usd),
+            },
+          }
+        : {}),
+      ...(Number(r.eot_calls) > 0 ? { endOfTurn: { calls: Number(r.eot_calls), neurons: Number(r.eot_neurons), usd: Number(r.eot_usd) } } : {}),
     },
   };
 }

@@ -70,6 +70,18 @@ export const MIGRATIONS: readonly string[] = [
      neurons REAL NOT NULL DEFAULT 0,
      usd REAL NOT NULL DEFAULT 0
    );`,
+  // 4: how each turn's end was decided, whether its reply started speculatively, and the speculative
+  // replies and end-of-turn model calls spent on it (their cost is already in the turn's neurons and usd)
+  `ALTER TABLE turns ADD COLUMN end_of_turn TEXT;
+   ALTER TABLE turns ADD COLUMN speculative INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE turns ADD COLUMN wasted_replies INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE turns ADD COLUMN wasted_completion_tokens INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE turns ADD COLUMN wasted_tts_audio_seconds REAL NOT NULL DEFAULT 0;
+   ALTER TABLE turns ADD COLUMN wasted_neurons REAL NOT NULL DEFAULT 0;
+   ALTER TABLE turns ADD COLUMN wasted_usd REAL NOT NULL DEFAULT 0;
+   ALTER TABLE turns ADD COLUMN eot_calls INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE turns ADD COLUMN eot_neurons REAL NOT NULL DEFAULT 0;
+   ALTER TABLE turns ADD COLUMN eot_usd REAL NOT NULL DEFAULT 0;`,
 ];
 
 /** Apply the steps this database has not seen yet, each in its own transaction. Returns the new version. */

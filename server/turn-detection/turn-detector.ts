@@ -5,7 +5,8 @@ import { DEFAULT_VAD, EnergyVad, type VadOptions } from "./vad.ts";
 export interface TurnDetectionOptions {
   speechThresholdDb: number; // dB above the adaptive noise floor that counts as speech (default ~12)
   minSpeechMs: number; // voiced time needed before a turn "starts" (default ~160) - filters clicks/coughs
-  silenceMs: number; // trailing silence that ends a turn (default 500)
+  silenceMs: number; // trailing silence that ends a turn on its own (default 500; setSilenceMs() changes it at runtime)
+  pauseMs: number; // hands-free: a gap this long inside speech emits "pause", so a judge can end the turn early (default 250; 0 = off)
   maxUtteranceMs: number; // commit at this cap even while still speaking (default 30000)
   preRollMs: number; // audio kept from before speech start (default 300) so first syllables are not cut
 }
@@ -14,6 +15,7 @@ export const DEFAULT_TURN_DETECTION: TurnDetectionOptions = Object.freeze({
   speechThresholdDb: 12,
   minSpeechMs: 160,
   silenceMs: 500,
+  pauseMs: 250,
   maxUtteranceMs: 30_000,
   preRollMs: 300,
 });
@@ -21,8 +23,29 @@ export const DEFAULT_TURN_DETECTION: TurnDetectionOptions = Object.freeze({
 export type TurnEvent =
   | { type: "speech-start"; atMs: number } // atMs: stream time (ms of audio received so far)
   | {
+      /**
+       * Hands-free: the speech stopped pauseMs ago and the turn has not ended. Once per gap; only
+       * when pauseMs is shorter than the silence that ends the turn.
+       */
+      type: "pause";
+      atMs: number;
+      /** Unvoiced ms so far in this gap. */
+      silenceMs: number;
+      /** The utterance so far, trimmed as a turn-end would be now: if the turn ends without more speech, its audio is equal. Owned by the receiver. */
+      audio: Int16Array<ArrayBuffer>;
+      speechMs: number;
+      levelDbfs: number;
+    }
+  | {
+      /** Speech came back in the same utterance after a "pause"; pauseMs is how long the gap lasted. */
+      type: "resume";
+      atMs: number;
+      pauseMs: number;
+    }
+  | {
       type: "turn-end";
-      reason: "silence" | "max-length" | "commit";
+      /** "end-of-turn": ended by endTurn() during the trailing silence (a judge decided the utterance was complete). */
+      reason: "silence" | "max-length" | "commit" | "end-of-turn";
       /** Pre-roll + speech + at most TRAILING_SILENCE_KEPT_MS of trailing silence. Owned by the receiver. */
       audio: Int16Array<ArrayBuffer>;
       /** From the first to the end of the last voiced frame (pauses inside the turn included). */
@@ -35,6 +58,8 @@ export type TurnEvent =
     };
 
 export type TurnEndEvent = Extract<TurnEvent, { type: "turn-end" }>;
+export type TurnPauseEvent = Extract<TurnEvent, { type: "pause" }>;
+export type TurnResumeEvent = Extract<TurnEvent, { type: "resume" }>;
 
 /** Trailing silence left on a turn's audio: protects soft word endings, while whisper tends to invent words in long silence. */
 export const TRAILING_SILENCE_KEPT_MS = 200;
@@ -58,7 +83,9 @@ export class TurnDetector {
   readonly #vad: EnergyVad;
   readonly #minSpeechFrames: number;
   readonly #minSoundDbfs: number;
-  readonly #silenceFrames: number;
+  #silenceMs: number;
+  #silenceFrames: number;
+  readonly #pauseFrames: number; // 0: no pause events
   readonly #maxUtteranceFrames: number;
   readonly #onsetMaxGapFrames = ONSET_MAX_GAP_MS / FRAME_MS;
   readonly #tailSamples = TRAILING_SILENCE_KEPT_MS * SAMPLES_PER_MS;
@@ -87,11 +114,12 @@ export class TurnDetector {
   #lastVoicedEnd = 0;
   #loudestDbfs = -Infinity;
   #voicedDbSum = 0;
+  #pauseEmitted = false; // a "pause" went out for the current gap
 
   constructor(options: Partial<TurnDetectionOptions> = {}, vadOptions: Partial<Omit<VadOptions, "speechThresholdDb" | "sampleRate" | "frameMs">> = {}) {
     const o: TurnDetectionOptions = { ...DEFAULT_TURN_DETECTION };
     for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
-    for (const k of ["speechThresholdDb", "minSpeechMs", "silenceMs", "maxUtteranceMs", "preRollMs"] as const) {
+    for (const k of ["speechThresholdDb", "minSpeechMs", "silenceMs", "pauseMs", "maxUtteranceMs", "preRollMs"] as const) {
       if (typeof o[k] !== "number" || !Number.isFinite(o[k]) || o[k] < 0) {
         throw new RangeError(`turn detection ${k} must be a non-negative number of ${k.endsWith("Db") ? "dB" : "ms"}, got ${o[k]}`);
       }
@@ -102,7 +130,9 @@ export class TurnDetector {
     this.#vad = new EnergyVad({ ...vadOptions, speechThresholdDb: o.speechThresholdDb, sampleRate: SAMPLE_RATE_HZ, frameMs: FRAME_MS });
     this.#minSpeechFrames = Math.max(1, Math.ceil(o.minSpeechMs / FRAME_MS));
     this.#minSoundDbfs = vadOptions.minSpeechDbfs ?? DEFAULT_VAD.minSpeechDbfs;
-    this.#silenceFrames = Math.max(1, Math.ceil(o.silenceMs / FRAME_MS));
+    this.#silenceMs = o.silenceMs;
+    this.#silenceFrames = silenceFramesFor(o.silenceMs);
+    this.#pauseFrames = Math.ceil(o.pauseMs / FRAME_MS);
     this.#maxUtteranceFrames = Math.max(1, Math.floor(o.maxUtteranceMs / FRAME_MS));
     this.#ringFramesCap = Math.ceil(o.preRollMs / FRAME_MS);
     this.#ring = new Int16Array(this.#ringFramesCap * FRAME_SAMPLES);
@@ -157,6 +187,36 @@ export class TurnDetector {
     return this.#endTurn("commit", 0);
   }
 
+  /**
+   * End the utterance now because its trailing silence has run long enough for a judge (the
+   * end-of-turn policy). Only while speech has stopped: null when idle, at an onset, while
+   * push-to-talk is held, or while the last frame was voiced.
+   */
+  endTurn(): TurnEndEvent | null {
+    if (this.#phase !== "speech" || this.#unvoicedRun === 0) return null;
+    return this.#endTurn("end-of-turn", this.#unvoicedRun * FRAME_MS);
+  }
+
+  /** Silence since the last voiced frame of the current utterance (ms of audio; 0 when idle or mid-speech). */
+  get trailingSilenceMs(): number {
+    return this.#phase === "speech" ? this.#unvoicedRun * FRAME_MS : 0;
+  }
+
+  /** The silence that ends a turn on its own, now (options.silenceMs is the configured one). */
+  get silenceMs(): number {
+    return this.#silenceMs;
+  }
+
+  /**
+   * Change the silence that ends the current and later turns on its own (the fallback, or the
+   * longest wait). If the current gap already reaches it, the next frame ends the turn.
+   */
+  setSilenceMs(ms: number): void {
+    if (typeof ms !== "number" || !Number.isFinite(ms) || ms <= 0) throw new RangeError(`turn detection silenceMs must be a number of ms > 0, got ${ms}`);
+    this.#silenceMs = ms;
+    this.#silenceFrames = silenceFramesFor(ms);
+  }
+
   /** Drop buffered audio (e.g. after a typed turn). The noise floor is kept: it describes the room, not the turn. */
   reset(): void {
     this.#streamSamples += this.#frameFill;
@@ -177,7 +237,7 @@ export class TurnDetector {
   /** The utterance collected so far (pre-roll + speech), copied; null when no speech has started. */
   snapshot(): Int16Array<ArrayBuffer> | null {
     if (!this.inSpeech) return null;
-    return this.#buf.slice(0, Math.min(this.#bufLen, this.#lastVoicedEnd + this.#tailSamples));
+    return this.#buf.slice(0, this.#trimmedEnd());
   }
 
   /** From the first to the end of the last voiced frame of the current utterance (0 when idle). */
@@ -240,6 +300,10 @@ export class TurnDetector {
     this.#append(src, offset);
     this.#pushRing(src, offset);
     if (voiced) {
+      if (this.#pauseEmitted) {
+        events.push({ type: "resume", atMs: this.#streamSamples / SAMPLES_PER_MS, pauseMs: this.#unvoicedRun * FRAME_MS });
+        this.#pauseEmitted = false;
+      }
       this.#voicedFrames++;
       this.#voicedDbSum += this.#vad.levelDbfs;
       this.#unvoicedRun = 0;
@@ -259,6 +323,17 @@ export class TurnDetector {
       events.push(this.#endTurn("silence", this.#unvoicedRun * FRAME_MS));
     } else if (this.#utteranceFrames() >= this.#maxUtteranceFrames) {
       events.push(this.#endTurn("max-length", 0));
+    } else if (mode === "hands-free" && this.#pauseFrames > 0 && this.#unvoicedRun >= this.#pauseFrames && !this.#pauseEmitted) {
+      // Reached only while the gap is shorter than the silence that ends the turn (checked above).
+      this.#pauseEmitted = true;
+      events.push({
+        type: "pause",
+        atMs: this.#streamSamples / SAMPLES_PER_MS,
+        silenceMs: this.#unvoicedRun * FRAME_MS,
+        audio: this.#buf.slice(0, this.#trimmedEnd()),
+        speechMs: (this.#lastVoicedEnd - this.#firstVoicedStart) / SAMPLES_PER_MS,
+        levelDbfs: this.#voicedDbSum / this.#voicedFrames,
+      });
     }
   }
 
@@ -296,8 +371,13 @@ export class TurnDetector {
     return (this.#bufLen - this.#preRollSamples) / FRAME_SAMPLES;
   }
 
+  /** End of the audio handed out: the last voiced frame plus at most TRAILING_SILENCE_KEPT_MS. */
+  #trimmedEnd(): number {
+    return Math.min(this.#bufLen, this.#lastVoicedEnd + this.#tailSamples);
+  }
+
   #endTurn(reason: TurnEndEvent["reason"], endpointingMs: number): TurnEndEvent {
-    const end = Math.min(this.#bufLen, this.#lastVoicedEnd + this.#tailSamples);
+    const end = this.#trimmedEnd();
     // Held (push-to-talk) audio has no ring pre-roll in front: keep preRollMs before the first voiced frame instead.
     const start = this.#phase === "held" ? Math.max(0, this.#firstVoicedStart - this.#ring.length) : 0;
     const event: TurnEndEvent = {
@@ -325,6 +405,7 @@ export class TurnDetector {
     this.#lastVoicedEnd = 0;
     this.#loudestDbfs = -Infinity;
     this.#voicedDbSum = 0;
+    this.#pauseEmitted = false;
     // Give back memory after a long turn.
     if (this.#buf.length > this.#initialBufferSamples) this.#buf = new Int16Array(this.#initialBufferSamples);
   }
@@ -357,4 +438,8 @@ export class TurnDetector {
       this.#bufLen += FRAME_SAMPLES;
     }
   }
+}
+
+function silenceFramesFor(silenceMs: number): number {
+  return Math.max(1, Math.ceil(silenceMs / FRAME_MS));
 }

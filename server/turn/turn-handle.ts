@@ -2,8 +2,13 @@
 // one way to stop it (`interrupt(reason)`, first reason wins), and when its work has settled.
 // The reply stays `speaking` after generation ends, until the client reports that playback finished
 // or stopped (or its audio's duration has passed), so speech over the last sentences is still a
-// barge-in. No Cloudflare imports: unit-tested directly.
-import type { TurnEndReason } from "../../shared/protocol.ts";
+// barge-in. A speculative turn starts before the user's turn is known to be over (an early
+// end-of-turn signal): everything it would send or store is held until `confirm`, and `discard`
+// drops it without a trace. No Cloudflare imports: unit-tested directly.
+import type { EndOfTurnSource, TurnEndReason, TurnUsage } from "../../shared/protocol.ts";
+
+type WastedWork = NonNullable<TurnUsage["wasted"]>;
+type EndOfTurnCost = NonNullable<TurnUsage["endOfTurn"]>;
 
 export type TurnPhase = "transcribing" | "generating" | "speaking" | "paused" | "done";
 export type InterruptReason = Exclude<TurnEndReason, "completed">;
@@ -27,12 +32,77 @@ export class TurnHandle {
   pausedMs = 0;
   #pausedAt: number | null = null;
   readonly #onPhase: (turn: TurnHandle) => void;
+  /** Started on an early end-of-turn signal (it may still have been confirmed since). */
+  readonly speculative: boolean;
+  /** Work held until the turn is confirmed; null once it is (or for a turn that never speculated). */
+  #held: (() => void)[] | null;
+  #decided: Promise<boolean>;
+  #decide: (confirmed: boolean) => void = () => {};
+  /** When a speculative turn was confirmed. */
+  confirmedAt: number | null = null;
+  /** How the user's turn ended, learned when a speculative turn is confirmed (it started before that was known). */
+  endpointing: { endpointingMs: number; endOfTurn: EndOfTurnSource; billedSeconds: number; wasted: WastedWork; endOfTurnCost: EndOfTurnCost } | null = null;
 
-  constructor(ids: { turnId: string; replyId: string }, initial: "transcribing" | "generating", onPhase: (turn: TurnHandle) => void = () => {}) {
+  constructor(
+    ids: { turnId: string; replyId: string },
+    initial: "transcribing" | "generating",
+    onPhase: (turn: TurnHandle) => void = () => {},
+    options: { speculative?: boolean } = {},
+  ) {
     this.turnId = ids.turnId;
     this.replyId = ids.replyId;
     this.#phase = initial;
     this.#onPhase = onPhase;
+    this.speculative = options.speculative ?? false;
+    this.#held = this.speculative ? [] : null;
+    this.#decided = this.speculative ? new Promise<boolean>((resolve) => (this.#decide = resolve)) : Promise.resolve(true);
+  }
+
+  /** Not speculative, or confirmed: what the turn does may be seen and kept. */
+  get confirmed(): boolean {
+    return this.#held === null;
+  }
+
+  /** Resolves true once the turn is confirmed, false if it was discarded. */
+  get decided(): Promise<boolean> {
+    return this.#decided;
+  }
+
+  /** Run `fn` now if the turn is confirmed, else when it is (in order), or never if it is discarded. */
+  hold(fn: () => void): void {
+    if (this.#held === null) fn();
+    else if (!this.discarded) this.#held.push(fn);
+  }
+
+  /** The user's turn is over after all: release what was held, in order. */
+  confirm(now: number): void {
+    const held = this.#held;
+    if (held === null || this.discarded) return;
+    this.#held = null;
+    this.confirmedAt = now;
+    for (const fn of held) fn();
+    this.#decide(true);
+  }
+
+  /** The user went on talking: the speculative reply is thrown away, nothing of it is sent or kept. */
+  discard(): void {
+    if (this.#held === null) return;
+    this.#held.length = 0;
+    this.#discarded = true;
+    this.#discardAbort.abort(new DOMException("speculative reply discarded", "AbortError"));
+    this.interrupt("superseded");
+    this.#decide(false);
+  }
+
+  #discarded = false;
+  readonly #discardAbort = new AbortController();
+  get discarded(): boolean {
+    return this.#discarded;
+  }
+
+  /** Aborted only when the turn is discarded (work that outlives a barge-in still stops then). */
+  get discardSignal(): AbortSignal {
+    return this.#discardAbort.signal;
   }
 
   get phase(): TurnPhase {

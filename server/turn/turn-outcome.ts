@@ -20,6 +20,8 @@ export interface TurnOutcome {
   usage: TurnUsage;
   backend: string;
   errorCode?: string;
+  /** A speculative reply thrown away: nothing was sent or stored; `usage` is what it spent. */
+  discarded?: boolean;
 }
 
 export interface OutcomeInput {
@@ -33,7 +35,11 @@ export interface OutcomeInput {
   replyText: string;
   failure: AiCallError | undefined;
   metrics: TurnMetrics;
-  usage: Omit<TurnUsage, "neurons" | "usd">;
+  usage: Omit<TurnUsage, "neurons" | "usd" | "wasted" | "endOfTurn">;
+  /** Speculative replies thrown away for this utterance: billed with this turn. */
+  wasted?: NonNullable<TurnUsage["wasted"]> | undefined;
+  /** End-of-turn model calls for this utterance: billed with this turn. */
+  endOfTurnCost?: NonNullable<TurnUsage["endOfTurn"]> | undefined;
   /** Engines the local stand-in named; empty for Workers AI (which is billed). */
   engines: ReadonlySet<string>;
   models: Pick<ModelOptions, "stt" | "llm" | "tts">;
@@ -63,6 +69,16 @@ export function recordOutcome(deps: OutcomeDeps, o: OutcomeInput): TurnOutcome {
   // The local stand-in marks its answers; nothing it answers is billed by Workers AI.
   const billed = o.engines.size === 0;
   const usage: TurnUsage = { ...o.usage, neurons: billed ? cost.neurons : 0, usd: billed ? cost.usd : 0 };
+  if (o.wasted && o.wasted.replies > 0) {
+    usage.neurons += o.wasted.neurons;
+    usage.usd += o.wasted.usd;
+    usage.wasted = o.wasted;
+  }
+  if (o.endOfTurnCost && o.endOfTurnCost.calls > 0) {
+    usage.neurons += o.endOfTurnCost.neurons;
+    usage.usd += o.endOfTurnCost.usd;
+    usage.endOfTurn = o.endOfTurnCost;
+  }
   const backend = o.engines.size ? `local stand-in (${[...o.engines].sort().join(", ")})` : "workers-ai";
   if (o.failure) {
     deps.event({ type: "error", code: o.failure.code, message: o.failure.message, retryable: o.failure.retryable, replyId: o.replyId });

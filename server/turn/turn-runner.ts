@@ -3,9 +3,9 @@
 // segments) -> recordOutcome. Everything the client sees goes through `sink`; everything kept goes
 // through `store`. The handle's phases tell the session what the turn is doing; `turn.signal`
 // (barge-in, cancel, a new turn) and an internal failure both stop the reply.
-import type { ServerMessage, TurnEndReason, TurnMetrics } from "../../shared/protocol.ts";
+import type { EndOfTurnSource, ServerMessage, TurnEndReason, TurnMetrics, TurnUsage } from "../../shared/protocol.ts";
 import type { ParleyConfig } from "../config.ts";
-import { estimateTokens } from "../cost/cost.ts";
+import { estimateTokens, turnCost } from "../cost/cost.ts";
 import { AiCallError, abortError, classifyAiError, isAbort } from "../models/ai-errors.ts";
 import type { AiCallContext } from "../models/ai-binding.ts";
 import { withDeadline, withRetry } from "../models/retry.ts";
@@ -20,7 +20,7 @@ import type { PlaybackReport } from "./heard-text.ts";
 import { ReplySpeaker } from "./reply-speaker.ts";
 import type { TurnHandle } from "./turn-handle.ts";
 import { recordOutcome, type TurnOutcome, type TurnStatus } from "./turn-outcome.ts";
-import { transcribeUtterance } from "./transcription.ts";
+import { transcribeUtterance, type TranscriptionResult } from "./transcription.ts";
 
 export interface TurnSink {
   event(message: ServerMessage): void;
@@ -35,12 +35,26 @@ export interface TurnInput {
   audio?: Int16Array;
   /** The typed text (text turns). */
   text?: string;
-  /** Already transcribed (the speech that confirmed an interruption). */
-  transcribed?: { text: string; audioSeconds: number; engine: string | undefined; sttMs: number };
+  /** Already transcribed (the speech that confirmed an interruption, a streaming recognizer's end of turn). `model` bills the audio (default: the batch STT model). */
+  transcribed?: { text: string; audioSeconds: number; engine: string | undefined; sttMs: number; model?: string };
+  /** The model that recognizes this turn's speech, when it is not the batch STT model. */
+  sttModel?: string;
+  /** Being transcribed elsewhere (a streaming recognizer finalizing the utterance). */
+  transcript?: Promise<TranscriptionResult & { model?: string; sttMs?: number }>;
+  /** What ended the user's turn. */
+  endOfTurn?: EndOfTurnSource;
+  /** Speculative replies thrown away for this utterance before this one (billed with this turn). */
+  wasted?: WastedWork;
+  /** smart-turn calls made for this utterance (billed with this turn). */
+  endOfTurnCost?: EndOfTurnCost;
   /** Silence waited after the last speech before the turn was declared over. */
   endpointingMs: number;
   language: string;
 }
+
+/** What discarded speculative replies had spent. */
+export type WastedWork = NonNullable<TurnUsage["wasted"]>;
+export type EndOfTurnCost = NonNullable<TurnUsage["endOfTurn"]>;
 
 export interface TurnRunnerDeps {
   ai: Ai;
@@ -85,7 +99,9 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
   // A storage write holds back every message and request that follows it until the write is durable
   // (the Durable Object output gate). So on the path to first audio, each write comes right after
   // the event or model request it would otherwise delay, and its commit overlaps the model's wait.
-  const recordStart = () => store.startTurn({ turnId: input.turnId, replyId: input.replyId, source: input.source, startedAt: started, models });
+  // A speculative turn holds every write and event until it is confirmed (and drops them if discarded).
+  let sttModel = input.transcribed?.model ?? input.sttModel ?? models.stt;
+  const recordStart = () => turn.hold(() => store.startTurn({ turnId: input.turnId, replyId: input.replyId, source: input.source, startedAt: started, models: { ...models, stt: sttModel } }));
 
   // ---- speech-to-text
   if (input.transcribed) {
@@ -93,12 +109,30 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
     userText = input.transcribed.text;
     usage.audioInSeconds = input.transcribed.audioSeconds;
     metrics.sttMs = input.transcribed.sttMs;
+    if (input.transcribed.model) sttModel = input.transcribed.model;
     if (input.transcribed.engine) engines.add(input.transcribed.engine);
+  } else if (input.transcript) {
+    const sttStart = now();
+    recordStart();
+    try {
+      const t = await input.transcript;
+      userText = t.text;
+      usage.audioInSeconds = t.audioSeconds;
+      metrics.sttMs = t.sttMs ?? now() - sttStart;
+      if (t.model) sttModel = t.model;
+      if (t.engine) engines.add(t.engine);
+    } catch (err) {
+      failure = classifyAiError(err, "stt");
+    }
+    if (failure) return finish("failed");
+    if (!isMeaningfulTranscript(userText)) return finish("no-speech");
   } else if (input.audio) {
     const sttStart = now();
     // Not cancelled by barge-in: when the user goes on talking after a pause, what they said first
     // still belongs in the conversation (it is merged with what follows), so transcription finishes.
-    const transcription = transcribeUtterance({ ...ctx, signal: internal.signal }, input.audio, {
+    // A discarded speculation's transcript is of no use: that one stops.
+    const sttSignal = AbortSignal.any([internal.signal, turn.discardSignal]);
+    const transcription = transcribeUtterance({ ...ctx, signal: sttSignal }, input.audio, {
       model: models.stt,
       language: input.language,
       timeoutMs: config.reliability.aiTimeoutMs,
@@ -113,9 +147,10 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
       usage.audioInSeconds = t.audioSeconds;
       if (t.engine) engines.add(t.engine);
     } catch (err) {
-      failure = isAbort(err, internal.signal) ? undefined : classifyAiError(err, "stt");
+      failure = isAbort(err, sttSignal) ? undefined : classifyAiError(err, "stt");
       usage.audioInSeconds = input.audio.length / 16_000;
     }
+    if (turn.discarded) return finish("interrupted");
     metrics.sttMs = now() - sttStart;
     // Nothing the user said reached the conversation: no reply, nothing stored but the turn record.
     if (failure) return finish("failed");
@@ -124,7 +159,7 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
     recordStart();
   }
 
-  sink.event({ type: "transcript", turnId: input.turnId, text: userText, source: input.source, kind: "turn" });
+  turn.hold(() => sink.event({ type: "transcript", turnId: input.turnId, text: userText, source: input.source, kind: "turn" }));
   turn.advance("generating", now());
   // Far more than any history budget keeps; bounded so a long session does not read its whole table per turn.
   const past = store.conversation(400);
@@ -141,8 +176,10 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
     { ...retryBase, stage: "llm", timeoutMs: config.reliability.aiTimeoutMs, onRetry },
   );
   replyStream.catch(() => {}); // awaited below; a cancelled turn may return before that
-  store.addMessage({ role: "user", text: userText, status: "complete", source: input.source, turnId: input.turnId, createdAt: now() });
-  userStored = true;
+  turn.hold(() => {
+    store.addMessage({ role: "user", text: userText, status: "complete", source: input.source, turnId: input.turnId, createdAt: now() });
+    userStored = true;
+  });
   if (turn.signal.aborted) return finish("interrupted");
 
   // ---- reply: LLM stream -> chunker -> speaker (TTS, bounded concurrency) -> segments in order
@@ -165,12 +202,15 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
       if (audio.engine) engines.add(audio.engine);
       usage.ttsCharacters += text.length;
       usage.ttsAudioSeconds += audio.durationMs / 1000;
-      if (metrics.firstAudioMs === null) metrics.firstAudioMs = now() - started;
-      turn.advance("speaking", now());
-      turn.audioMs += audio.durationMs;
-      sink.event(segmentHeader(input.replyId, index, text, audio));
-      sink.audio(audio.bytes);
-      store.addSegment(input.replyId, index, text, audio.durationMs, now());
+      turn.hold(() => {
+        // From the end-of-turn decision: a speculative reply's audio waited for it.
+        if (metrics.firstAudioMs === null) metrics.firstAudioMs = Math.max(0, now() - (turn.confirmedAt ?? started));
+        turn.advance("speaking", now());
+        turn.audioMs += audio.durationMs;
+        sink.event(segmentHeader(input.replyId, index, text, audio));
+        sink.audio(audio.bytes);
+        store.addSegment(input.replyId, index, text, audio.durationMs, now());
+      });
     },
   });
 
@@ -195,7 +235,8 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
         if (ev.text === "") continue;
         if (metrics.llmFirstTokenMs === null) metrics.llmFirstTokenMs = now() - llmStart;
         replyText += ev.text;
-        sink.event({ type: "reply-delta", replyId: input.replyId, text: ev.text });
+        const text = ev.text;
+        turn.hold(() => sink.event({ type: "reply-delta", replyId: input.replyId, text }));
         for (const chunk of chunker.push(ev.text)) speaker.speak(chunk);
       } else if (ev.type === "usage") {
         usage.promptTokens = ev.promptTokens;
@@ -220,8 +261,21 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
   if (!usageReported) usage.completionTokens = estimateTokens(replyText);
   return finish(failure ? "failed" : turn.interrupted ? "interrupted" : "complete");
 
-  function finish(status: TurnStatus): TurnOutcome {
+  async function finish(status: TurnStatus): Promise<TurnOutcome> {
+    // A speculative turn that ran to its end waits to learn whether the user's turn was over.
+    if (!(await turn.decided)) return discarded();
     metrics.totalMs = now() - started;
+    let wasted = input.wasted;
+    let endOfTurnCost = input.endOfTurnCost;
+    if (turn.endpointing) {
+      // Confirmed speculation: how the user's turn ended is known only now.
+      metrics.endpointingMs = turn.endpointing.endpointingMs;
+      metrics.endOfTurn = turn.endpointing.endOfTurn;
+      usage.audioInSeconds += turn.endpointing.billedSeconds;
+      wasted = turn.endpointing.wasted;
+      endOfTurnCost = turn.endpointing.endOfTurnCost;
+    } else if (input.endOfTurn) metrics.endOfTurn = input.endOfTurn;
+    if (turn.speculative) metrics.speculative = true;
     const endReason: TurnEndReason = failure ? "failed" : (turn.reason ?? "completed");
     turn.markGenerationDone();
     return recordOutcome(
@@ -237,9 +291,21 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
         failure,
         metrics,
         usage,
+        wasted,
+        endOfTurnCost,
         engines,
-        models,
+        models: { ...models, stt: sttModel },
       },
     );
+  }
+
+  /** Nothing of a discarded speculation was sent or stored; its spending goes to the turn that follows. */
+  function discarded(): TurnOutcome {
+    turn.markGenerationDone();
+    if (!usageReported) usage.completionTokens = estimateTokens(replyText);
+    const billed = engines.size === 0;
+    const cost = turnCost({ sttModel, audioInSeconds: usage.audioInSeconds, llmModel: models.llm, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, ttsModel: models.tts, ttsCharacters: usage.ttsCharacters, ttsAudioSeconds: usage.ttsAudioSeconds });
+    const spent: TurnUsage = { ...usage, neurons: billed ? cost.neurons : 0, usd: billed ? cost.usd : 0 };
+    return { status: "interrupted", endReason: "superseded", userText, replyText, metrics, usage: spent, backend: "", discarded: true };
   }
 }

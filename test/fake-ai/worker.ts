@@ -8,6 +8,8 @@ import { makeSilentMp3 } from "../../server/audio/mp3.ts";
 import { encodeWav, parseWav } from "../../server/audio/wav.ts";
 import { bytesToBase64 } from "../../server/audio/base64.ts";
 import { DEFAULT_TRANSCRIPT, defaultReply, tokenize } from "./replies.ts";
+import { FakeLiveSocket, type LiveCallLog, type LiveScenario } from "./live-sockets.ts";
+export type { LiveCallLog, LiveScenario } from "./live-sockets.ts";
 
 /** Fail the first `times` calls (all calls when omitted) with a Workers-AI-style error "<code>: <message>". */
 export interface FailSpec {
@@ -36,11 +38,15 @@ export interface FakeScenario {
     format?: "native" | "openai";
   };
   tts?: { latencyMs?: number; fail?: FailSpec; container?: "mp3" | "wav"; msPerChar?: number };
+  /** Streaming recognition (Flux / Nova-3 live sockets); `fail` makes opening the socket throw. */
+  live?: LiveScenario & { fail?: FailSpec };
+  /** smart-turn: successive answers (the last one repeats), how slow, or failing. */
+  smartTurn?: { complete?: boolean[]; probability?: number; latencyMs?: number; fail?: FailSpec };
 }
 
 export interface FakeCall {
   model: string;
-  kind: "stt" | "llm" | "tts";
+  kind: "stt" | "llm" | "tts" | "live" | "eot";
   startedAt: number;
   endedAt?: number;
   /** The stream was cancelled by the consumer before it finished. */
@@ -68,6 +74,9 @@ interface FakeEnv {
 
 const scenarios = new Map<string, FakeScenario>();
 const callLog = new Map<string, FakeCall[]>();
+const liveLog = new Map<string, LiveCallLog[]>();
+const liveDrops = new Map<string, { dropped: boolean }>();
+const smartTurnAnswers = new Map<string, number>();
 const failCounts = new Map<string, number>();
 
 const sleep = (ms: number) => (ms > 0 ? new Promise<void>((r) => setTimeout(r, ms)) : Promise.resolve());
@@ -99,12 +108,20 @@ export default class FakeAi extends WorkerEntrypoint<FakeEnv> {
   configure(session: string, scenario: FakeScenario): void {
     scenarios.set(session, scenario);
     callLog.delete(session);
+    liveLog.delete(session);
+    liveDrops.delete(session);
+    smartTurnAnswers.delete(session);
     for (const k of [...failCounts.keys()]) if (k.startsWith(`${session}/`)) failCounts.delete(k);
   }
 
   /** Test control: the calls made for one session, oldest first. */
   calls(session: string): FakeCall[] {
     return callLog.get(session) ?? [];
+  }
+
+  /** Test control: the streaming sockets opened for one session, oldest first. */
+  liveCalls(session: string): LiveCallLog[] {
+    return liveLog.get(session) ?? [];
   }
 
   async run(model: string, inputs: Record<string, unknown>, options?: Record<string, unknown>): Promise<unknown> {
@@ -114,6 +131,46 @@ export default class FakeAi extends WorkerEntrypoint<FakeEnv> {
     callLog.set(session, log);
     const env = this.env;
     const num = (v: string | undefined, d: number) => (v !== undefined && v !== "" ? Number(v) : d);
+
+    if (options?.websocket === true) {
+      if (!model.startsWith("@cf/deepgram/flux") && !model.startsWith("@cf/deepgram/nova-3")) throw new Error(`5007: ${model} has no WebSocket mode`);
+      const call: FakeCall = { model, kind: "live", startedAt: Date.now(), input: inputs };
+      log.push(call);
+      try {
+        maybeFail(session, "live", scenario.live?.fail);
+      } catch (e) {
+        call.failed = Date.now();
+        throw e;
+      }
+      const entry: LiveCallLog = { model, inputs, audioMs: 0, events: [], closed: null, keepAlives: 0, finalizes: 0 };
+      const logs = liveLog.get(session) ?? [];
+      logs.push(entry);
+      liveLog.set(session, logs);
+      let drops = liveDrops.get(session);
+      if (!drops) liveDrops.set(session, (drops = { dropped: false }));
+      scenario.live ??= {};
+      return new FakeLiveSocket(model, inputs, scenario.live, entry, drops);
+    }
+
+    if (model === "@cf/pipecat-ai/smart-turn-v2") {
+      const call: FakeCall = { model, kind: "eot", startedAt: Date.now(), input: typeof inputs.audio === "string" ? (inputs.audio.length * 3) / 4 / 4 / 16 : null };
+      log.push(call);
+      const o = scenario.smartTurn ?? {};
+      await sleep(o.latencyMs ?? 10);
+      try {
+        maybeFail(session, "eot", o.fail);
+      } catch (e) {
+        call.failed = Date.now();
+        throw e;
+      }
+      const n = smartTurnAnswers.get(session) ?? 0;
+      smartTurnAnswers.set(session, n + 1);
+      const answers = o.complete ?? [true];
+      const complete = answers[Math.min(n, answers.length - 1)] ?? true;
+      call.output = String(complete);
+      call.endedAt = Date.now();
+      return { is_complete: complete, probability: o.probability ?? (complete ? 0.9 : 0.1) };
+    }
 
     if (model.startsWith("@cf/openai/whisper")) {
       const partial = tagsOf(options).includes("stt:partial");

@@ -1,9 +1,12 @@
 // Smoke run of the benchmark (`npm run bench -- --smoke`: N = 2, one turn each, Parley and the naive
-// baseline) so the harness cannot rot. Real workerd, real WebSockets, the bench fake Workers AI.
-// Asserts what the benchmark must be able to measure, not performance targets (CI machines vary).
+// baseline; then one turn per turn-taking path) so the harness cannot rot. Real workerd, real
+// WebSockets, the bench fake Workers AI. Asserts what the benchmark must be able to measure, and
+// orderings that follow from the fake's latencies, not performance targets (CI machines vary).
 import { describe, expect, it } from "vitest";
 import { runBench } from "../../bench/harness/bench.ts";
-import { formatReport } from "../../bench/harness/report.ts";
+import { runPaths, TURN_PATHS } from "../../bench/harness/paths.ts";
+import { formatPathsReport, formatReport } from "../../bench/harness/report.ts";
+import { fluxEagerMs, fluxEndOfTurnMs, stratifiedQuantile } from "../../bench/profiles/workers-ai.ts";
 
 describe("benchmark smoke run", () => {
   it("runs both pipelines over WebSockets and measures overhead, gaps, cost and the naive ratio", async () => {
@@ -54,4 +57,53 @@ describe("benchmark smoke run", () => {
     expect(text).toContain("Targets:");
     expect(text).toMatch(/parley\s+2\s+2\/2/);
   }, 90_000);
+
+  it("runs one turn through every turn-taking path and each ends the turn its own way, faster than the baseline", async () => {
+    const r = await runPaths({ sessions: 1, turnsPerSession: 1, warmup: false, log: () => {} });
+    expect(r.incomplete).toEqual([]);
+    expect(r.paths.map((p) => p.id)).toEqual(TURN_PATHS.map((p) => p.id));
+    const by = (id: string) => r.paths.find((p) => p.id === id)!;
+    const expected: Record<string, { endOfTurn: string; speculative: boolean }> = {
+      baseline: { endOfTurn: "silence", speculative: false },
+      "smart-turn": { endOfTurn: "smart-turn", speculative: true },
+      "flux-eager": { endOfTurn: "flux", speculative: true },
+      flux: { endOfTurn: "flux", speculative: false },
+      "nova-transcript": { endOfTurn: "transcript", speculative: true },
+    };
+    for (const p of r.paths) {
+      // A first reply audio arrived, the turn completed, and it was ended by the path's own signal.
+      expect(p.turnsCompleted, p.id).toBe(1);
+      expect(p.errors, p.id).toEqual({});
+      expect(p.turns[0], p.id).toMatchObject({ status: "complete", ...expected[p.id] });
+      // The fake's latencies are floors: nothing arrives before the path's ideal critical path.
+      expect(p.ttfaMs.min, `${p.id}: ${p.idealBreakdown}`).toBeGreaterThanOrEqual(p.idealMs - 25);
+    }
+    const base = by("baseline").ttfaMs.p50;
+    expect(base).toBeGreaterThanOrEqual(500);
+    // On the same fake latencies, every early end-of-turn path beats the fixed 500 ms silence...
+    for (const id of ["smart-turn", "flux-eager", "flux", "nova-transcript"]) expect(by(id).ttfaMs.p50, id).toBeLessThan(base);
+    // ...speculation at the pause saves about the 250 ms the pause mark is ahead of the silence...
+    expect(base - by("smart-turn").ttfaMs.p50).toBeGreaterThan(150);
+    // ...and Flux's eager end of turn starts the reply earlier than its end of turn does.
+    expect(by("flux-eager").ttfaMs.p50).toBeLessThan(by("flux").ttfaMs.p50);
+    expect(by("flux").ttfaMs.p50).toBeLessThan(base - 300);
+
+    const text = formatPathsReport(r);
+    expect(text).toContain("Targets:");
+    expect(text).toMatch(/streaming Flux, eager\s+1\/1/);
+  }, 120_000);
+});
+
+describe("Workers AI profile", () => {
+  it("puts Flux's end-of-turn delay at the vendor's median and p95, eager 150 ms earlier", () => {
+    expect(fluxEndOfTurnMs(0.5)).toBeCloseTo(260, 6);
+    expect(fluxEndOfTurnMs(0.95)).toBeCloseTo(1500, 3);
+    expect(fluxEndOfTurnMs(0.001)).toBeGreaterThan(120);
+    expect(fluxEndOfTurnMs(0.99, 3000)).toBeLessThanOrEqual(3000);
+    expect(fluxEagerMs(260)).toBe(110);
+    expect(fluxEagerMs(1000)).toBe(850);
+    // n stratified draws visit every slice once.
+    const q = Array.from({ length: 20 }, (_, k) => stratifiedQuantile(k, 20)).sort((a, b) => a - b);
+    expect(q).toEqual(Array.from({ length: 20 }, (_, i) => (i + 0.5) / 20));
+  });
 });

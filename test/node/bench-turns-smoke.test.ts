@@ -1,12 +1,14 @@
 // The turn-taking benchmark (`npm run bench:turns`): its STT oracle and scenario generator, and a
 // smoke run (`--smoke`: a few trials of every scenario through the real Worker in workerd with the
-// turn-taking fake Workers AI). The smoke run asserts outcomes, not timings (CI machines vary).
+// turn-taking fake Workers AI), then one trial of every end-of-turn scenario through each end-of-turn
+// path. The smoke runs assert outcomes, not timings (CI machines vary).
 import { describe, expect, it } from "vitest";
 import { MicMixer } from "../../bench/turn-taking/mic-mixer.ts";
 import { PlaybackTracker } from "../../bench/turn-taking/playback-tracker.ts";
 import { formatTurnReport } from "../../bench/turn-taking/report.ts";
 import { runTurnBench } from "../../bench/turn-taking/runner.ts";
 import { planTrials, SCENARIOS } from "../../bench/turn-taking/scenarios.ts";
+import { EOT_PATHS, EOT_SCENARIOS, planEotTrials } from "../../bench/turn-taking/eot-scenarios.ts";
 import { SessionTape } from "../../bench/turn-taking/session-tape.ts";
 import { transcribeFromTape } from "../../bench/turn-taking/stt-oracle.ts";
 import { timeWords, voicedSpan } from "../../bench/turn-taking/speech-timing.ts";
@@ -69,6 +71,47 @@ describe("turn-taking STT oracle", () => {
   });
 });
 
+describe("end-of-turn oracle", () => {
+  it("calls audio that ends on the first part of a sentence unfinished, and the whole sentence finished once its last word is heard", () => {
+    const tape = new SessionTape("s", { levelDb: -30, delaySamples: 1600 });
+    const mixer = new MicMixer({ roomSeed: 3, echoDb: -30, echoDelaySamples: 1600 });
+    const first = { ...toneClip("set a timer for"), unfinished: true };
+    const rest = toneClip("ten minutes please");
+    // First part 1-2 s, second part 2.7-3.7 s (a 0.7 s pause).
+    for (const [clip, at] of [[first, 16_000], [rest, 43_200]] as const) {
+      tape.placeClip(clip, at);
+      mixer.schedule(clip, at);
+    }
+    const pcm = new Int16Array(80_000);
+    for (let f = 0; f < 250; f++) {
+      const frame = mixer.frame(f * 320, new Float32Array(320));
+      tape.recordFrame(frame);
+      pcm.set(frame, f * 320);
+    }
+    // At the pause (the utterance so far ends 200 ms after the first part).
+    expect(tape.judgeEnd(pcm.slice(11_200, 35_200))).toMatchObject({ complete: false, located: true, clipText: "set a timer for" });
+    // Halfway through the second part: not finished either.
+    expect(tape.judgeEnd(pcm.slice(11_200, 52_000)).complete).toBe(false);
+    // The whole utterance.
+    expect(tape.judgeEnd(pcm.slice(11_200, 62_400))).toMatchObject({ complete: true, clipText: "ten minutes please" });
+    // Where the words end, for a streaming recognizer.
+    const words = tape.spokenWords();
+    expect(words.map((w) => w.word)).toEqual(["set", "a", "timer", "for", "ten", "minutes", "please"]);
+    expect(words[3]!.end).toBe(32_000);
+  });
+
+  it("generates the end-of-turn trials deterministically, every sentence once per scenario", () => {
+    const a = planEotTrials(1, "smart-turn", (s) => s.trials);
+    expect(planEotTrials(1, "smart-turn", (s) => s.trials)).toEqual(a);
+    for (const s of EOT_SCENARIOS) {
+      const t = a.filter((x) => x.kind === s.kind);
+      expect(t).toHaveLength(s.trials);
+      expect(new Set(t.map((x) => x.first.text)).size).toBe(s.trials);
+      for (const x of t) expect(x.pauseMs).toBe(s.pauseMs);
+    }
+  });
+});
+
 describe("turn-taking words lost", () => {
   it("counts the words whose audio was skipped, not those replayed, and the planned words never sent", () => {
     const tracker = new PlaybackTracker();
@@ -107,7 +150,7 @@ describe("turn-taking scenarios", () => {
 
 describe("turn-taking benchmark smoke run", () => {
   it("plays every scenario through the real Worker and the fake Workers AI, and the outcomes hold", async () => {
-    const r = await runTurnBench({ smoke: true, systems: ["fake"], log: () => {} });
+    const r = await runTurnBench({ smoke: true, systems: ["fake"], endOfTurnPaths: [], log: () => {} });
     expect(r.incomplete).toEqual([]);
     const fake = r.systems[0]!;
     expect(fake.skipped).toBeUndefined();
@@ -140,5 +183,47 @@ describe("turn-taking benchmark smoke run", () => {
     const text = formatTurnReport(r);
     expect(text).toContain("Targets:");
     expect(text).toMatch(/echo -20 dB\s+-20 dB\s+2\s/);
+  }, 120_000);
+});
+
+describe("end-of-turn benchmark smoke run", () => {
+  it("plays a mid-sentence pause and a finished sentence through each end-of-turn path, and the judges wait or answer", async () => {
+    const r = await runTurnBench({ smoke: true, systems: [], log: () => {} });
+    expect(r.incomplete).toEqual([]);
+    const eot = r.endOfTurn!;
+    expect(eot.paths.map((p) => p.id)).toEqual(EOT_PATHS.map((p) => p.id));
+    expect(eot.oracle.smartTurnUnlocated).toBe(0);
+    expect(eot.oracle.smartTurnCalls).toBeGreaterThan(0);
+    expect(eot.oracle.wordLists).toBeGreaterThan(0);
+    const path = (id: string) => eot.paths.find((p) => p.id === id)!;
+    for (const p of eot.paths) {
+      expect(p.trials).toHaveLength(EOT_SCENARIOS.length);
+      for (const t of p.trials) {
+        const log = `${p.id}/${t.id}: ${t.log.join("\n")}`;
+        expect(t.timedOut, log).toBe(false);
+        expect(t.invalidMessages, log).toEqual([]);
+        // The turn was taken after the user finished, and the reply was heard.
+        expect(t.endOfTurnMs, log).toBeGreaterThan(0);
+        expect(t.firstAudioMs, log).toBeGreaterThan(t.endOfTurnMs!);
+      }
+    }
+    // smart-turn (told "incomplete") and the transcript signal ("Set a timer for") wait through every pause...
+    for (const id of ["smart-turn", "transcript"]) {
+      for (const t of path(id).trials.filter((x) => x.pauseMs !== null)) expect(t.falseEndOfTurn, `${id}/${t.id}: ${t.states.map((s) => `${s.atMs} ${s.state}`).join(", ")}`).toBe(false);
+    }
+    // ...while a fixed 500 ms silence ends the turn in the 0.7 s and 1.0 s pauses.
+    const silence = path("silence").trials;
+    expect(silence.find((t) => t.kind === "pause-700")!.falseEndOfTurn).toBe(true);
+    expect(silence.find((t) => t.kind === "pause-1000")!.falseEndOfTurn).toBe(true);
+    expect(silence.find((t) => t.kind === "pause-400")!.falseEndOfTurn).toBe(false);
+    // On a finished sentence both judges end the turn before the 500 ms silence would.
+    const finished = (id: string) => path(id).trials.find((t) => t.kind === "finished")!.endOfTurnMs!;
+    expect(finished("silence")).toBeGreaterThanOrEqual(480);
+    expect(finished("smart-turn")).toBeLessThan(finished("silence") - 50);
+    expect(finished("transcript")).toBeLessThan(finished("silence") - 50);
+
+    const text = formatTurnReport(r);
+    expect(text).toContain("End of turn");
+    expect(text).toMatch(/batch \+ smart-turn, speculative\s+0\/1\s+0\/1\s+0\/1/);
   }, 120_000);
 });

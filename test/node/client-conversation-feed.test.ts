@@ -21,6 +21,12 @@ function surface() {
     },
     removePending: record("removePending"),
     addUser: record("addUser"),
+    showCaption: record("showCaption"),
+    adoptCaption: (...args: unknown[]) => {
+      calls.push(["adoptCaption", ...args]);
+      return true;
+    },
+    clearCaption: record("clearCaption"),
     confirmTyped: (...args: unknown[]) => {
       calls.push(["confirmTyped", ...args]);
       return false;
@@ -152,6 +158,20 @@ describe("ConversationFeed", () => {
     feed.segment(segment("r2", 0, "Later."));
     feed.playback({ type: "segment-start", replyId: "r2", segment: 0, offset: 0, firstOfReply: true }, 30_000);
     expect(replies.get("r2")!.stats.clientFirstAudioMs).toBeNull();
+  });
+
+  it("live captions update one bubble that the spoken turn's transcript then takes over; a backchannel drops it", () => {
+    const s = surface();
+    const feed = new ConversationFeed(s.view, new ReplyTracker());
+    feed.caption({ type: "user-partial", text: "set a" });
+    feed.caption({ type: "user-partial", text: "set a timer" });
+    feed.transcript({ type: "transcript", turnId: "t1", text: "Set a timer.", source: "voice", kind: "turn" });
+    expect(s.named("showCaption")).toEqual([["set a"], ["set a timer"]]);
+    expect(s.named("adoptCaption")).toEqual([["t1"]]);
+    expect(s.named("addUser")).toEqual([["t1", "Set a timer.", "voice"]]);
+    feed.caption({ type: "user-partial", text: "uh huh" });
+    feed.transcript({ type: "transcript", turnId: "t2", text: "Uh-huh.", source: "voice", kind: "backchannel", replyId: "r1" });
+    expect(s.named("clearCaption")).toHaveLength(1);
   });
 
   it("a backchannel goes on its reply as a note; a turn is a user message", () => {

@@ -9,6 +9,22 @@ describe("configuration from wrangler vars", () => {
     expect(c.models.stt).toBe("@cf/openai/whisper-large-v3-turbo");
   });
 
+  it("picks the end-of-turn path by backend: smart-turn on Workers AI, streaming Nova and the transcript signal offline, plain silence for the test fake", () => {
+    expect(loadConfig({}).endOfTurn.detector).toBe("smart-turn");
+    expect(loadConfig({}).recognition.mode).toBe("batch");
+    const offline = loadConfig({ AI_BACKEND: "local" });
+    expect(offline.recognition).toMatchObject({ mode: "streaming", streamingModel: "@cf/deepgram/nova-3" });
+    expect(offline.endOfTurn.detector).toBe("transcript");
+    expect(loadConfig({ AI_BACKEND: "fake" }).endOfTurn.detector).toBe("silence");
+    const flux = loadConfig({ STT_MODE: "streaming", FLUX_EAGER_EOT_THRESHOLD: "off", FLUX_EOT_TIMEOUT_MS: "2000", STT_KEYTERMS: "Parley, Cloudflare ," });
+    expect(flux.recognition.flux).toEqual({ eotThreshold: 0.7, eagerEotThreshold: null, eotTimeoutMs: 2000 });
+    expect(flux.recognition.keyterms).toEqual(["Parley", "Cloudflare"]);
+    expect(loadConfig({ SPECULATIVE_REPLIES: "false", MAX_SILENCE_MS: "2500" }).endOfTurn).toMatchObject({ speculative: false, maxSilenceMs: 2500 });
+    expect(() => loadConfig({ END_OF_TURN: "transcript" })).toThrow(/STT_MODE=streaming/);
+    expect(() => loadConfig({ STT_STREAMING_MODEL: "@cf/openai/whisper" })).toThrow(/STT_STREAMING_MODEL/);
+    expect(() => loadConfig({ FLUX_EOT_THRESHOLD: "0.95" })).toThrow(/FLUX_EOT_THRESHOLD/);
+  });
+
   it("parses numbers from strings and overrides only what is set", () => {
     const c = loadConfig({ VAD_SILENCE_MS: "700", LLM_MODEL: "@cf/meta/llama-3.2-3b-instruct", AI_MAX_RETRIES: "0", TTS_SPEAKER: "" });
     expect(c.turnDetection.silenceMs).toBe(700);

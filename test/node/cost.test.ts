@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FREE_NEURONS_PER_DAY, MODEL_PRICES, USD_PER_NEURON, estimateTokens, turnCost, type UsageInput } from "../../server/cost/cost.ts";
+import { FREE_NEURONS_PER_DAY, MODEL_PRICES, USD_PER_NEURON, audioModelCost, estimateTokens, turnCost, type UsageInput } from "../../server/cost/cost.ts";
 
 // Published rates (docs/workers-ai.md, "Prices"), restated here so the tests check the table.
 const USD_PER_1K_NEURONS = 0.011;
@@ -106,6 +106,47 @@ describe("turnCost", () => {
     const c = turnCost({ ...none, audioInSeconds: -5, promptTokens: Number.NaN, completionTokens: Infinity, ttsAudioSeconds: -1 });
     expect(c.neurons).toBe(0);
     expect(Number.isFinite(c.usd)).toBe(true);
+  });
+});
+
+describe("audioModelCost", () => {
+  // Cloudflare prices these in dollars per audio minute; the table holds the neuron equivalents.
+  it.each([
+    ["@cf/deepgram/flux", 0.0077, 700],
+    ["@cf/deepgram/nova-3", 0.0092, 836.36], // the WebSocket rate Parley uses
+    ["@cf/pipecat-ai/smart-turn-v2", 0.00034, 30.91], // the dollar figure, not the page's "0.51 neurons"
+  ])("%s costs $%f per audio minute (%f neurons)", (model, usdPerMinute, neuronsPerMinute) => {
+    const c = audioModelCost(model, 60);
+    expect(c.neurons).toBeCloseTo(neuronsPerMinute, 9);
+    expect(c.usd).toBeCloseTo(usdPerMinute, 6);
+    expect((usdPerMinute / USD_PER_1K_NEURONS) * 1000).toBeCloseTo(neuronsPerMinute, 2);
+  });
+
+  it("scales linearly with the seconds of audio", () => {
+    expect(audioModelCost("@cf/pipecat-ai/smart-turn-v2", 2).neurons).toBeCloseTo((30.91 * 2) / 60, 12);
+    expect(audioModelCost("@cf/deepgram/flux", 90).neurons).toBeCloseTo(1050, 9);
+  });
+
+  it("speech-to-text models already priced per audio minute work too", () => {
+    expect(audioModelCost("@cf/openai/whisper", 30).neurons).toBeCloseTo(41.14 / 2, 9);
+    expect(audioModelCost("@cf/openai/whisper", 30).usd).toBeCloseTo((41.14 / 2) * USD_PER_NEURON, 15);
+  });
+
+  it("an unknown model, a model not priced per audio minute, or an inherited key costs nothing", () => {
+    expect(audioModelCost("@cf/acme/mystery", 60)).toEqual({ neurons: 0, usd: 0 });
+    expect(audioModelCost("@cf/deepgram/aura-1", 60)).toEqual({ neurons: 0, usd: 0 });
+    expect(audioModelCost("@cf/meta/llama-3.2-3b-instruct", 60)).toEqual({ neurons: 0, usd: 0 });
+    expect(audioModelCost("toString", 60)).toEqual({ neurons: 0, usd: 0 });
+  });
+
+  it("negative or non-finite seconds count as zero", () => {
+    for (const s of [-10, Number.NaN, Number.POSITIVE_INFINITY]) expect(audioModelCost("@cf/deepgram/flux", s)).toEqual({ neurons: 0, usd: 0 });
+  });
+
+  it("turnCost bills a streaming STT model like any audio-minute model", () => {
+    const c = turnCost({ ...none, sttModel: "@cf/deepgram/nova-3", audioInSeconds: 30 });
+    expect(c.byStage.stt).toBeCloseTo(836.36 / 2, 9);
+    expect(c.unpricedModels).toEqual([]);
   });
 });
 

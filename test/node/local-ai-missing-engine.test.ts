@@ -8,7 +8,7 @@ import { LlmOutput, MelottsOutput } from "../../server/models/model-schemas.ts";
 import { encodeWav } from "../../server/audio/wav.ts";
 import { startEngineServer, type HealthReport } from "../../local-ai/engine-server.ts";
 import { STT_INSTALL_COMMAND } from "../../local-ai/errors.ts";
-import { b64, callModel } from "./local-ai-support.ts";
+import { b64, callModel, LiveClient, liveUrl } from "./local-ai-support.ts";
 
 const INSTALL = "sudo apt-get install -y pocketsphinx pocketsphinx-en-us python3-pocketsphinx";
 const wav = encodeWav(new Int16Array(8000), 16000);
@@ -57,6 +57,20 @@ describe("missing speech-to-text engine", () => {
       MelottsOutput.parse(await tts.json());
       const reply = await callModel(url, "@cf/meta/llama-3.1-8b-instruct-fp8", { messages: [{ role: "user", content: "tell me a joke" }] });
       expect(LlmOutput.parse(await reply.json()).response).toMatch(/scarecrow/);
+    });
+  }, 30_000);
+
+  it("the live socket (nova-3) says the same: an Error naming the install command, then close 1011", async () => {
+    await withServer({ LOCAL_AI_PYTHON: "/nonexistent/python3" }, async (url) => {
+      const c = new LiveClient(liveUrl(url));
+      await c.opened;
+      await c.sendAudio(new Uint8Array(3200));
+      const closed = await c.closed;
+      expect(closed.code).toBe(1011);
+      expect(c.messages()).toHaveLength(1);
+      expect(c.messages()[0]!.type).toBe("Error");
+      expect(c.messages()[0]!.description).toMatch(/^5004: Speech recognition \(PocketSphinx\) is not available offline: \/nonexistent\/python3 not found\./);
+      expect(c.messages()[0]!.description).toContain(INSTALL);
     });
   }, 30_000);
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { JOKE, OfflineResponder, offlineReply, parseDuration, parseNumber } from "../../local-ai/engines/offline-responder.ts";
 import type { StreamPiece } from "../../local-ai/sse.ts";
+import { enginesFromEnv, pacingFromEnv } from "../../local-ai/engine-server.ts";
 
 const at = new Date("2026-11-27T15:05:00Z");
 const ctx = { now: at, timeZone: "UTC" };
@@ -109,5 +110,29 @@ describe("OfflineResponder", () => {
     setTimeout(() => ac.abort(new Error("barge-in")), 50);
     await expect(run).rejects.toThrow("barge-in");
     expect(seen).toEqual(["Why"]);
+  });
+});
+
+describe("pacing is opt-in", () => {
+  it("is off unless LOCAL_LLM_PACING=1 or a pacing variable is set; LOCAL_LLM_PACING=0 wins", () => {
+    expect(pacingFromEnv({})).toBeNull();
+    expect(pacingFromEnv({ LOCAL_LLM_PACING: "1" })).toEqual({ firstTokenMs: 150, tokenMs: 20 });
+    expect(pacingFromEnv({ LOCAL_LLM_PACING: "true", LOCAL_AI_TOKEN_MS: "5" })).toEqual({ firstTokenMs: 150, tokenMs: 5 });
+    expect(pacingFromEnv({ LOCAL_AI_FIRST_TOKEN_MS: "20", LOCAL_AI_TOKEN_MS: "2" })).toEqual({ firstTokenMs: 20, tokenMs: 2 });
+    expect(pacingFromEnv({ LOCAL_LLM_PACING: "0", LOCAL_AI_FIRST_TOKEN_MS: "20" })).toBeNull();
+  });
+
+  it("the responder npm start gets streams its first token at once", async () => {
+    const { reply, tts } = enginesFromEnv({});
+    tts.close();
+    expect(reply).toBeInstanceOf(OfflineResponder);
+    expect((reply as OfflineResponder).pacing).toEqual({ firstTokenMs: 0, tokenMs: 0 });
+    const started = performance.now();
+    for await (const p of reply.stream({ messages: user("tell me a joke"), signal: new AbortController().signal })) {
+      expect("token" in p).toBe(true);
+      break;
+    }
+    expect(performance.now() - started).toBeLessThan(50);
+    expect(new OfflineResponder().pacing).toEqual({ firstTokenMs: 0, tokenMs: 0 });
   });
 });

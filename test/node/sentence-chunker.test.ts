@@ -94,14 +94,57 @@ describe("sentence boundaries", () => {
 });
 
 describe("chunk sizes", () => {
-  it("first chunk is released at a comma after 20 chars", () => {
+  it("first chunk is released at the first comma after at least 4 words", () => {
     const c = new SentenceChunker();
     expect(c.push("Sure thing, I can help with that, and")).toEqual(["Sure thing, I can help with that,"]);
   });
 
-  it("first chunk is not released at a comma before 20 chars", () => {
+  it("first chunk is not released at a comma before 4 words", () => {
     const c = new SentenceChunker();
     expect(c.push("Sure thing, I can")).toEqual([]);
+  });
+
+  it("'Well, let me think about that.': a one-word clause is not a first chunk", () => {
+    const c = new SentenceChunker();
+    expect(c.push("Well, let me think about that.")).toEqual([]);
+    expect(c.flush()).toEqual(["Well, let me think about that."]);
+  });
+
+  it("'Sure thing, here is the plan, step one.': the first chunk ends at the first comma with 4 words before it", () => {
+    // "Sure thing," has 2 words; "Sure thing, here is the plan," has 6.
+    expect(chunk("Sure thing, here is the plan, step one.")).toEqual(["Sure thing, here is the plan,", "step one."]);
+  });
+
+  it("exactly 4 words release the first chunk at a comma, 3 do not (new rule: shorter than the old 20-char floor)", () => {
+    expect(chunk("Yes, I think so, but let me check the calendar first.")).toEqual(["Yes, I think so,", "but let me check the calendar first."]);
+    expect(chunk("Yes, I can, but let me check the calendar first.")).toEqual(["Yes, I can, but let me check the calendar first."]);
+  });
+
+  it("2 words over 20 chars no longer release the first chunk at a comma (new rule: words, not characters)", () => {
+    expect(chunk("Congratulations everyone, that was a great result.")).toEqual(["Congratulations everyone, that was a great result."]);
+  });
+
+  it("semicolons, colons and dashes are first-chunk clause boundaries too, counted in words (a dash is not a word)", () => {
+    expect(chunk("Here is what you need: flour and sugar.")).toEqual(["Here is what you need:", "flour and sugar."]);
+    expect(chunk("Honestly, I would say — not yet.")).toEqual(["Honestly, I would say —", "not yet."]);
+    expect(chunk("It rained all day; we stayed inside.")).toEqual(["It rained all day;", "we stayed inside."]);
+    expect(chunk("Well — I think not.")).toEqual(["Well — I think not."]);
+  });
+
+  it("a number with a thousands comma is one word and never a boundary", () => {
+    expect(chunk("It costs 1,000 dollars, roughly speaking, today.")).toEqual(["It costs 1,000 dollars,", "roughly speaking, today."]);
+    expect(chunk("About 1,000,000 people, give or take.")).toEqual(["About 1,000,000 people, give or take."]);
+  });
+
+  it("firstClauseMinWords and firstChunkMinChars both apply when set", () => {
+    expect(chunk("Sure thing, here we go.", { firstClauseMinWords: 2 })).toEqual(["Sure thing,", "here we go."]);
+    expect(chunk("Sure thing, here we go.", { firstClauseMinWords: 2, firstChunkMinChars: 20 })).toEqual(["Sure thing, here we go."]);
+    expect(chunk("Ok, so, well, here we go.", { firstClauseMinWords: 0 })).toEqual(["Ok,", "so, well, here we go."]);
+  });
+
+  it("defaults: 4 words, no character floor", () => {
+    expect(DEFAULT_CHUNKER.firstClauseMinWords).toBe(4);
+    expect(DEFAULT_CHUNKER.firstChunkMinChars).toBe(0);
   });
 
   it("first chunk is released at the first sentence end even when short", () => {
@@ -253,7 +296,12 @@ describe("streaming property", () => {
     for (let trial = 0; trial < 400; trial++) {
       let text = "";
       for (let n = 5 + Math.floor(rand() * 80); n > 0; n--) text += pick(atoms) + (rand() < 0.6 ? " " : "");
-      const o = { firstChunkMinChars: Math.floor(rand() * 30), minChars: Math.floor(rand() * 60), maxChars: 20 + Math.floor(rand() * 200) };
+      const o = {
+        firstClauseMinWords: Math.floor(rand() * 6),
+        firstChunkMinChars: Math.floor(rand() * 30),
+        minChars: Math.floor(rand() * 60),
+        maxChars: 20 + Math.floor(rand() * 200),
+      };
       const whole = chunk(text, o);
       const split = chunk(randomSplit(text, rand), o);
       const ctx = JSON.stringify({ text, o });

@@ -26,8 +26,8 @@ const firstNonZero = (pcm: Int16Array) => pcm.findIndex((s) => s !== 0);
 // ------------------------------------------------------------------------------------------------
 
 describe("TurnDetector", () => {
-  it("has the documented defaults", () => {
-    expect(DEFAULT_TURN_DETECTION).toEqual({ speechThresholdDb: 12, minSpeechMs: 160, silenceMs: 500, maxUtteranceMs: 30000, preRollMs: 300 });
+  it("has the documented defaults (a pause mark at 250 ms)", () => {
+    expect(DEFAULT_TURN_DETECTION).toEqual({ speechThresholdDb: 12, minSpeechMs: 160, silenceMs: 500, pauseMs: 250, maxUtteranceMs: 30000, preRollMs: 300 });
   });
 
   it("a 440 Hz tone after silence starts speech within minSpeechMs", () => {
@@ -42,7 +42,7 @@ describe("TurnDetector", () => {
   it("trailing 500 ms of silence ends the turn with endpointingMs ≈ silenceMs", () => {
     const d = new TurnDetector();
     const events = feed(d, concat(silence(1000), tone(800, -20), silence(1000)));
-    expect(events.map((e) => e.type)).toEqual(["speech-start", "turn-end"]);
+    expect(events.map((e) => e.type)).toEqual(["speech-start", "pause", "turn-end"]);
     const end = ends(events)[0]!;
     expect(end.reason).toBe("silence");
     expect(end.endpointingMs).toBe(500);
@@ -79,7 +79,7 @@ describe("TurnDetector", () => {
     expect(d.noiseFloorDbfs).toBeGreaterThan(-37);
     // ...and speech over that noise is still found.
     const events = feed(d, mix(concat(tone(600, -15), silence(800)), noise(1400, -35, 2)));
-    expect(events.map((e) => e.type)).toEqual(["speech-start", "turn-end"]);
+    expect(events.map((e) => e.type)).toEqual(["speech-start", "pause", "turn-end"]);
   });
 
   it("push-to-talk ignores silence until commit", () => {
@@ -180,14 +180,16 @@ describe("TurnDetector", () => {
     expect(() => new TurnDetector({ silenceMs: 0 })).toThrow(/silenceMs/);
     expect(() => new TurnDetector({ maxUtteranceMs: 5 })).toThrow(/maxUtteranceMs/);
     expect(() => new TurnDetector({ preRollMs: Number.NaN })).toThrow(/preRollMs/);
+    expect(() => new TurnDetector({ pauseMs: -250 })).toThrow(/pauseMs/);
+    expect(() => new TurnDetector({ pauseMs: Number.POSITIVE_INFINITY })).toThrow(/pauseMs/);
   });
 
   describe("flite speech fixtures", () => {
-    it("speech fixture from flite yields exactly one turn", () => {
+    it("speech fixture from flite yields exactly one turn, with one pause mark in its trailing silence", () => {
       for (const name of ["what-is-the-weather.wav", "tell-me-a-joke.wav"]) {
         const pcm = fixture(name);
         const events = feed(new TurnDetector(), pcm);
-        expect(events.map((e) => e.type), name).toEqual(["speech-start", "turn-end"]);
+        expect(events.map((e) => e.type), name).toEqual(["speech-start", "pause", "turn-end"]);
         const end = ends(events)[0]!;
         expect(end.reason).toBe("silence");
         expect(end.endpointingMs).toBe(500);
@@ -202,7 +204,7 @@ describe("TurnDetector", () => {
     it("speech fixture mixed with -55 dBFS background noise still yields exactly one turn", () => {
       const pcm = fixture("what-is-the-weather.wav");
       const events = feed(new TurnDetector(), mix(pcm, noise(pcm.length / PER_MS, -55, 7)));
-      expect(events.map((e) => e.type)).toEqual(["speech-start", "turn-end"]);
+      expect(events.map((e) => e.type)).toEqual(["speech-start", "pause", "turn-end"]);
     });
 
     it("two phrases separated by 900 ms give two turns with silenceMs 500 and one turn with silenceMs 1200", () => {
@@ -273,5 +275,194 @@ describe("turn detector: barge-in support", () => {
     expect(d.speechMs).toBeLessThanOrEqual(500);
     snap.fill(0); // a copy: the detector's own buffer is untouched
     expect(d.snapshot()!.some((x) => x !== 0)).toBe(true);
+  });
+});
+
+type Pause = Extract<TurnEvent, { type: "pause" }>;
+type Resume = Extract<TurnEvent, { type: "resume" }>;
+const pauses = (events: TurnEvent[]) => events.filter((e): e is Pause => e.type === "pause");
+const resumes = (events: TurnEvent[]) => events.filter((e): e is Resume => e.type === "resume");
+const types = (events: TurnEvent[]) => events.map((e) => e.type);
+
+describe("turn detector: pause marks", () => {
+  it("emits one pause 260 ms into the trailing silence (250 ms rounded up to whole frames), before the turn ends", () => {
+    const d = new TurnDetector();
+    const events = feed(d, concat(silence(1000), tone(800, -20), silence(1000)));
+    expect(types(events)).toEqual(["speech-start", "pause", "turn-end"]);
+    const pause = pauses(events)[0]!;
+    const end = ends(events)[0]!;
+    expect(pause.atMs).toBe(1000 + 800 + 260);
+    expect(pause.silenceMs).toBe(260);
+    expect(pause.speechMs).toBe(800);
+    expect(pause.levelDbfs).toBe(end.levelDbfs);
+  });
+
+  it("the pause audio equals the turn-end audio when no more speech follows", () => {
+    const pcm = concat(fixture("what-is-the-weather.wav"), silence(400));
+    const events = feed(new TurnDetector(), pcm);
+    const pause = pauses(events)[0]!;
+    const end = ends(events)[0]!;
+    expect(end.reason).toBe("silence");
+    expect(pause.audio.length).toBeGreaterThan(16_000);
+    expect(Array.from(pause.audio)).toEqual(Array.from(end.audio));
+    expect(pause.speechMs).toBe(end.speechMs);
+  });
+
+  it("the pause audio is a copy: changing it does not change the turn-end audio", () => {
+    const d = new TurnDetector();
+    const p = pauses(feed(d, concat(silence(500), tone(600, -20), silence(300))))[0]!;
+    p.audio.fill(0);
+    const end = ends(feed(d, silence(400)))[0]!;
+    expect(end.audio.some((s) => s !== 0)).toBe(true);
+  });
+
+  it("a gap shorter than pauseMs produces neither a pause nor a resume", () => {
+    const events = feed(new TurnDetector(), concat(silence(500), tone(600, -20), silence(200), tone(600, -20), silence(800)));
+    expect(types(events)).toEqual(["speech-start", "pause", "turn-end"]);
+    expect(pauses(events)[0]!.speechMs).toBe(600 + 200 + 600);
+  });
+
+  it("speech that comes back after a pause emits resume with the length of the gap, and the next gap pauses again", () => {
+    const events = feed(new TurnDetector(), concat(silence(500), tone(600, -20), silence(400), tone(600, -20), silence(800)));
+    expect(types(events)).toEqual(["speech-start", "pause", "resume", "pause", "turn-end"]);
+    const [first, second] = pauses(events);
+    expect(first!.atMs).toBe(500 + 600 + 260);
+    expect(first!.speechMs).toBe(600);
+    expect(resumes(events)[0]).toEqual({ type: "resume", atMs: 500 + 600 + 400 + 20, pauseMs: 400 });
+    expect(second!.speechMs).toBe(600 + 400 + 600);
+    expect(ends(events)[0]!.speechMs).toBe(1600);
+  });
+
+  it("pauseMs 0 turns pause marks off", () => {
+    const events = feed(new TurnDetector({ pauseMs: 0 }), concat(silence(500), tone(600, -20), silence(400), tone(600, -20), silence(800)));
+    expect(types(events)).toEqual(["speech-start", "turn-end"]);
+  });
+
+  it("no pause when pauseMs is not shorter than the silence that ends the turn", () => {
+    const pcm = concat(silence(500), tone(600, -20), silence(800));
+    expect(types(feed(new TurnDetector({ pauseMs: 500, silenceMs: 500 }), pcm))).toEqual(["speech-start", "turn-end"]);
+    expect(types(feed(new TurnDetector({ pauseMs: 700, silenceMs: 500 }), pcm))).toEqual(["speech-start", "turn-end"]);
+  });
+
+  it("push-to-talk never emits pause or resume", () => {
+    const d = new TurnDetector();
+    const events = feed(d, concat(silence(300), tone(600, -20), silence(600), tone(400, -20), silence(600)), "push-to-talk");
+    expect(types(events)).toEqual(["speech-start"]);
+    expect(d.commit()!.reason).toBe("commit");
+  });
+
+  it("a click before speech (an onset that never became speech) emits no pause", () => {
+    expect(feed(new TurnDetector(), concat(silence(500), tone(60, -10), silence(1000)))).toEqual([]);
+  });
+});
+
+describe("turn detector: setSilenceMs", () => {
+  it("raising it mid-gap keeps the turn open until the new silence", () => {
+    const d = new TurnDetector();
+    const before = feed(d, concat(silence(500), tone(600, -20), silence(300)));
+    expect(types(before)).toEqual(["speech-start", "pause"]);
+    d.setSilenceMs(1200);
+    expect(feed(d, silence(880))).toEqual([]);
+    const end = ends(feed(d, silence(20)))[0]!;
+    expect(end.reason).toBe("silence");
+    expect(end.endpointingMs).toBe(1200);
+    expect(end.atMs).toBe(500 + 600 + 1200);
+  });
+
+  it("lowering it below the gap already waited ends the turn on the next frame", () => {
+    const d = new TurnDetector({ silenceMs: 1500 });
+    feed(d, concat(silence(500), tone(600, -20), silence(400)));
+    d.setSilenceMs(300);
+    expect(d.busy).toBe(true); // nothing ends until a frame arrives
+    const end = ends(feed(d, silence(20)))[0]!;
+    expect(end.endpointingMs).toBe(420);
+    expect(end.atMs).toBe(500 + 600 + 420);
+  });
+
+  it("applies to later turns too; options.silenceMs keeps the configured value", () => {
+    const d = new TurnDetector();
+    d.setSilenceMs(900);
+    expect(d.silenceMs).toBe(900);
+    expect(d.options.silenceMs).toBe(500);
+    const events = feed(d, concat(silence(500), tone(600, -20), silence(600), tone(600, -20), silence(1000)));
+    const e = ends(events);
+    expect(e.length).toBe(1); // the 600 ms gap no longer ends the turn
+    expect(e[0]!.endpointingMs).toBe(900);
+  });
+
+  it("a silence shorter than pauseMs suppresses the pause mark", () => {
+    const d = new TurnDetector();
+    d.setSilenceMs(200);
+    const events = feed(d, concat(silence(500), tone(600, -20), silence(400)));
+    expect(types(events)).toEqual(["speech-start", "turn-end"]);
+    expect(ends(events)[0]!.endpointingMs).toBe(200);
+  });
+
+  it("rejects a silence that is not a positive number of ms", () => {
+    const d = new TurnDetector();
+    for (const bad of [0, -100, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => d.setSilenceMs(bad)).toThrow(/silenceMs/);
+    expect(d.silenceMs).toBe(500);
+  });
+});
+
+describe("turn detector: endTurn()", () => {
+  it("during the trailing silence ends the turn with reason end-of-turn and the silence waited so far", () => {
+    const d = new TurnDetector();
+    const events = feed(d, concat(silence(1000), tone(800, -20), silence(300)));
+    const pause = pauses(events)[0]!;
+    const end = d.endTurn()!;
+    expect(end.reason).toBe("end-of-turn");
+    expect(end.endpointingMs).toBe(300);
+    expect(end.atMs).toBe(1000 + 800 + 300);
+    expect(end.speechMs).toBe(800);
+    expect(Array.from(end.audio)).toEqual(Array.from(pause.audio)); // what the judge heard is what gets transcribed
+    expect(end.audio.length).toBe((300 + 800 + TRAILING_SILENCE_KEPT_MS) * PER_MS);
+  });
+
+  it("leaves the detector idle: no second end, no event from the silence that follows", () => {
+    const d = new TurnDetector();
+    feed(d, concat(silence(500), tone(600, -20), silence(300)));
+    expect(d.endTurn()).not.toBeNull();
+    expect(d.busy).toBe(false);
+    expect(d.inSpeech).toBe(false);
+    expect(d.endTurn()).toBeNull();
+    expect(d.commit()).toBeNull();
+    expect(feed(d, silence(1000))).toEqual([]);
+  });
+
+  it("the next utterance is a new turn whose pre-roll does not repeat audio already handed out", () => {
+    const d = new TurnDetector();
+    feed(d, concat(silence(500), tone(600, -20), silence(300)));
+    d.endTurn();
+    const end = ends(feed(d, concat(silence(100), tone(400, -20), silence(800))))[0]!;
+    expect(end.reason).toBe("silence");
+    expect(end.audio.length).toBe((100 + 400 + TRAILING_SILENCE_KEPT_MS) * PER_MS);
+  });
+
+  it("works before the pause mark too (any unvoiced frame after speech)", () => {
+    const d = new TurnDetector();
+    feed(d, concat(silence(500), tone(600, -20), silence(40)));
+    expect(d.endTurn()).toMatchObject({ reason: "end-of-turn", endpointingMs: 40, speechMs: 600 });
+  });
+
+  it("returns null when idle, at an onset, mid-speech, or while push-to-talk is held", () => {
+    const idle = new TurnDetector();
+    feed(idle, silence(500));
+    expect(idle.endTurn()).toBeNull();
+
+    const onset = new TurnDetector();
+    feed(onset, concat(silence(500), tone(60, -20), silence(40)));
+    expect(onset.busy).toBe(true);
+    expect(onset.endTurn()).toBeNull();
+
+    const speaking = new TurnDetector();
+    feed(speaking, concat(silence(500), tone(600, -20)));
+    expect(speaking.endTurn()).toBeNull();
+    expect(speaking.inSpeech).toBe(true); // untouched
+
+    const held = new TurnDetector();
+    feed(held, concat(silence(300), tone(600, -20), silence(400)), "push-to-talk");
+    expect(held.endTurn()).toBeNull();
+    expect(held.commit()!.reason).toBe("commit");
   });
 });

@@ -1,5 +1,6 @@
 // One conversation turn end to end over a real WebSocket, against the deterministic fake Workers AI.
 import { describe, expect, it } from "vitest";
+import { PROTOCOL_VERSION } from "../../shared/protocol.ts";
 import { SessionClient, fakeAi, newSessionId, transcriptOf, utterance } from "./support/session-client.ts";
 
 describe("a spoken turn", () => {
@@ -138,7 +139,7 @@ describe("a spoken turn", () => {
   it("push-to-talk ignores pauses and replies to the whole utterance on commit", async () => {
     const id = newSessionId("ptt");
     const c = await SessionClient.connect(id);
-    c.send({ type: "start", protocol: 2, mode: "push-to-talk" });
+    c.send({ type: "start", protocol: PROTOCOL_VERSION, mode: "push-to-talk" });
     c.sendAudio(utterance(700, 1200, 1));
     c.sendAudio(utterance(700, 300, 2, 0));
     await new Promise((r) => setTimeout(r, 300));

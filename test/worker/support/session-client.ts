@@ -2,7 +2,7 @@
 // records every frame in order, and waits for the ones a test cares about.
 import { env, exports } from "cloudflare:workers";
 import { ServerMessage, type ClientMessageInput } from "../../../shared/protocol.ts";
-import type { FakeCall, FakeScenario } from "../../fake-ai/worker.ts";
+import type { FakeCall, FakeScenario, LiveCallLog } from "../../fake-ai/worker.ts";
 import type { Transcript } from "../../../server/transcript/transcript.ts";
 
 export type Frame = ServerMessage | { type: "binary"; data: ArrayBuffer };
@@ -10,6 +10,7 @@ export type Frame = ServerMessage | { type: "binary"; data: ArrayBuffer };
 export interface FakeAiControl {
   configure(session: string, scenario: FakeScenario): Promise<void>;
   calls(session: string): Promise<FakeCall[]>;
+  liveCalls(session: string): Promise<LiveCallLog[]>;
 }
 
 /** The fake Workers AI bound as AI, with its test-control RPC methods. */

@@ -1,0 +1,63 @@
+// At the pause mark, what is known about the utterance decides how much total silence ends it.
+// Pure. A result at or below the silence already waited (the pause mark) means "end the turn now".
+
+export type Completeness = "complete" | "incomplete" | "unknown";
+/** Who judged: the smart-turn model, the words of a partial transcript, or nobody (no judge, an error, too slow). */
+export type VerdictSource = "smart-turn" | "transcript" | "none";
+
+export interface EndOfTurnOptions {
+  /** When the judge is asked: this much silence after speech. */
+  pauseMs: number;
+  /** Total silence that ends a turn the model calls complete. */
+  completeSilenceMs: number;
+  /** Longest wait, for an utterance judged incomplete (and the cap on every other wait). */
+  maxSilenceMs: number;
+  /** Smart-turn probability at or above which the utterance is complete. */
+  smartTurnThreshold: number;
+  /** A smart-turn answer later than this is ignored (the turn falls back to the learned silence). */
+  smartTurnTimeoutMs: number;
+}
+
+/**
+ * - pauseMs 250: short enough that a complete turn ends ~250 ms earlier than the old fixed 500,
+ *   long enough to skip the gaps between words, stop consonants and breaths.
+ * - completeSilenceMs 250 = pauseMs: when the model says complete, end at the mark.
+ * - maxSilenceMs 1800: someone mid-sentence who is searching for a word rarely pauses longer; waiting
+ *   more would make a wrong "incomplete" feel like the assistant hung (Pipecat waits 3 s).
+ * - smartTurnThreshold 0.5: the model's own is_complete cut-off.
+ * - smartTurnTimeoutMs 400: inference takes tens of ms plus the round trip; an answer at 250 + 400 ms
+ *   of silence still beats most learned silences, a later one does not.
+ */
+export const DEFAULT_END_OF_TURN: Readonly<EndOfTurnOptions> = Object.freeze({
+  pauseMs: 250,
+  completeSilenceMs: 250,
+  maxSilenceMs: 1800,
+  smartTurnThreshold: 0.5,
+  smartTurnTimeoutMs: 400,
+});
+
+/** A transcript that reads as complete shortens the wait to at most this: words miss intonation, so never all the way to the mark. */
+export const TRANSCRIPT_COMPLETE_MAX_SILENCE_MS = 400;
+
+/** Total silence (ms after the last speech) that should end this utterance, within [pauseMs, maxSilenceMs]. */
+export function silenceToEndMs(verdict: Completeness, source: VerdictSource, learnedSilenceMs: number, o: EndOfTurnOptions): number {
+  // A broken estimate must not cut anyone off: wait the longest.
+  const learned = Number.isFinite(learnedSilenceMs) ? learnedSilenceMs : o.maxSilenceMs;
+  let ms: number;
+  if (source === "none" || verdict === "unknown") ms = learned;
+  else if (verdict === "incomplete") ms = o.maxSilenceMs;
+  else if (source === "smart-turn") ms = o.completeSilenceMs;
+  else ms = Math.max(o.completeSilenceMs, Math.min(learned, TRANSCRIPT_COMPLETE_MAX_SILENCE_MS));
+  return Math.min(o.maxSilenceMs, Math.max(o.pauseMs, ms));
+}
+
+/** Throws a RangeError naming the first option that makes no sense. */
+export function validateEndOfTurnOptions(o: EndOfTurnOptions): void {
+  for (const k of ["pauseMs", "completeSilenceMs", "maxSilenceMs", "smartTurnTimeoutMs"] as const) {
+    if (!Number.isFinite(o[k]) || o[k] <= 0) throw new RangeError(`end of turn ${k} must be a positive number of ms, got ${o[k]}`);
+  }
+  if (!(o.smartTurnThreshold >= 0 && o.smartTurnThreshold <= 1)) {
+    throw new RangeError(`end of turn smartTurnThreshold must be within 0..1, got ${o.smartTurnThreshold}`);
+  }
+  if (o.maxSilenceMs < o.pauseMs) throw new RangeError(`end of turn maxSilenceMs (${o.maxSilenceMs}) is below pauseMs (${o.pauseMs})`);
+}

@@ -1,0 +1,46 @@
+// Streaming Nova-3 with Parley's own end of turn (STT_MODE=streaming, STT_STREAMING_MODEL=@cf/deepgram/nova-3,
+// END_OF_TURN=transcript): interim results are captions and the transcript signal's evidence; the
+// server's Finalize gives the turn's words. This is the shape the offline stand-in speaks too.
+import { describe, expect, it } from "vitest";
+import { SessionClient, fakeAi, newSessionId, transcriptOf } from "../support/session-client.ts";
+import { concat, mix, noise, syllables } from "../../support/signals.ts";
+
+const speech = (ms: number, seed = 1) => mix(syllables(ms, -20), noise(ms, -70, seed));
+const quiet = (ms: number, seed = 2) => noise(ms, -70, seed);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("streaming recognition with Nova-3 and the transcript signal", () => {
+  it("interim results become live captions and Finalize's answer is the turn's transcript, with no batch transcription", async () => {
+    const id = newSessionId("nova-final");
+    await fakeAi.configure(id, { live: { transcripts: ["tell me a joke"], msPerWord: 200 } });
+    const c = await SessionClient.connect(id);
+    c.sendAudio(concat(quiet(300), speech(1000), quiet(900)));
+    const done = await c.waitFor("reply-done");
+    expect(c.of("transcript").map((t) => t.text)).toEqual(["tell me a joke"]);
+    expect(c.of("user-partial").length).toBeGreaterThan(0);
+    const calls = await fakeAi.calls(id);
+    expect(calls.filter((x) => x.kind === "stt")).toHaveLength(0);
+    const live = await fakeAi.liveCalls(id);
+    expect(live).toHaveLength(1);
+    expect(live[0]!.finalizes).toBeGreaterThanOrEqual(1);
+    expect(live[0]!.inputs).toMatchObject({ encoding: "linear16", sample_rate: "16000", interim_results: "true" });
+    expect((await transcriptOf(id)).turns[0]!.models.stt).toBe("@cf/deepgram/nova-3");
+    expect(done.status).toBe("complete");
+    c.close();
+  });
+
+  it("a phrase ending in 'for' is unfinished: a 0.7 s pause does not end the turn, and the words after it join it", async () => {
+    const id = newSessionId("nova-incomplete");
+    await fakeAi.configure(id, { live: { transcripts: ["set a timer for", "ten minutes"], msPerWord: 150 } });
+    const c = await SessionClient.connect(id);
+    c.sendAudio(concat(quiet(300), speech(900), quiet(300)));
+    await sleep(150);
+    c.sendAudio(concat(quiet(400), speech(700, 5), quiet(900)));
+    const done = await c.waitFor("reply-done");
+    expect(c.of("transcript").map((t) => t.text)).toEqual(["set a timer for ten minutes"]);
+    expect(done.metrics.endOfTurn).toBe("transcript");
+    // The reply started at the first pause ("set a timer for") was thrown away unseen.
+    expect(done.usage.wasted?.replies).toBe(1);
+    c.close();
+  });
+});

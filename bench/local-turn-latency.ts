@@ -29,6 +29,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { encodeWav } from "../server/audio/wav.ts";
 import { SseDecoder } from "../server/reply/sse-parser.ts";
+import { novaLiveInputs } from "../server/speech-to-text/nova-live.ts";
 import { decodeWav } from "../local-ai/audio.ts";
 import { Flite } from "../local-ai/engines/flite.ts";
 import type { HealthReport } from "../local-ai/engine-server.ts";
@@ -42,16 +43,8 @@ const STT_MODEL = "@cf/openai/whisper-large-v3-turbo";
 const LLM_MODEL = "@cf/meta/llama-3.1-8b-instruct-fp8";
 const TTS_MODEL = "@cf/myshell-ai/melotts";
 const LIVE_MODEL = "@cf/deepgram/nova-3";
-const LIVE_INPUTS = {
-  encoding: "linear16",
-  sample_rate: "16000",
-  language: "en",
-  interim_results: "true",
-  punctuate: "true",
-  smart_format: "true",
-  vad_events: "true",
-  endpointing: "false",
-};
+/** Exactly what the Durable Object opens the socket with. */
+const LIVE_INPUTS = novaLiveInputs({ language: "en", keyterms: [] }) as Record<string, string>;
 const TARGET_P50_MS = 1500;
 const FIRST_CHUNK_MIN_CHARS = 20;
 const BATCH_SILENCE_MS = 500;

@@ -288,6 +288,8 @@ export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, un
       minSpeechMs: v.VAD_MIN_SPEECH_MS ?? d.turnDetection.minSpeechMs,
       silenceMs: v.VAD_SILENCE_MS ?? d.turnDetection.silenceMs,
       maxUtteranceMs: v.VAD_MAX_UTTERANCE_MS ?? d.turnDetection.maxUtteranceMs,
+      // The detector marks the pause the end-of-turn judge is asked at: one setting for both.
+      pauseMs: v.END_OF_TURN_PAUSE_MS ?? d.endOfTurn.pauseMs,
     },
     interruption: {
       ...d.interruption,

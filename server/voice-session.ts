@@ -35,11 +35,11 @@ import { ConversationStore } from "./storage/conversation-store.ts";
 import { buildTranscript } from "./transcript/transcript.ts";
 import { currentPosition, wordsPlayedAround, type PlaybackPosition, type PlaybackReport } from "./turn/heard-text.ts";
 import { TurnHandle } from "./turn/turn-handle.ts";
-import { settleHeard } from "./turn/turn-outcome.ts";
+import { addDiscarded, nothingSpent, settleHeard, type SpentBefore } from "./turn/turn-outcome.ts";
 import { transcribeUtterance } from "./turn/transcription.ts";
 import { TurnDetector, type TurnEvent } from "./turn-detection/turn-detector.ts";
-import { runTurn, type EndOfTurnCost, type TurnInput, type WastedWork } from "./turn/turn-runner.ts";
-import type { TurnEndEvent } from "./turn-detection/turn-detector.ts";
+import { runTurn, type TurnInput } from "./turn/turn-runner.ts";
+import type { TurnEndEvent, TurnPauseEvent } from "./turn-detection/turn-detector.ts";
 
 const READY_HISTORY_LIMIT = 200;
 /** Playback reports are kept for the last few replies only: older ones can no longer be cut short. */
@@ -100,11 +100,12 @@ export class VoiceSession extends Server<Env> {
   /** A reply started on an early end-of-turn signal, held until the user's turn is confirmed over. */
   private speculative: { turn: TurnHandle; text: string | null; conn: string } | null = null;
   /** What speculative replies thrown away for the current utterance spent (billed with the turn that follows). */
-  private wasted: WastedWork = emptyWaste();
-  /** smart-turn calls for the current utterance (billed with the turn that answers it). */
-  private eotCost: EndOfTurnCost = { calls: 0, neurons: 0, usd: 0 };
+  /** What the current utterance cost before its turn (discarded speculation, smart-turn calls): billed with that turn. */
+  private spentBefore: SpentBefore = nothingSpent();
   private adaptive!: AdaptiveSilence;
   private savedAdaptive = "";
+  /** STT_MODE=streaming with Flux: the model decides when the user's turn is over. */
+  private fluxEndsTurns = false;
   /** When the last turn ended early (smart-turn / transcript / Flux), to notice users cut off. */
   private lastEarlyEndAt = 0;
 
@@ -116,6 +117,7 @@ export class VoiceSession extends Server<Env> {
     if (abandoned) console.warn(`[parley] ${this.name}: marked ${abandoned} interrupted turn(s) as failed after a restart`);
     this.mode = (this.store.getSetting("mode") as SessionMode | undefined) ?? "hands-free";
     this.language = this.store.getSetting("language") ?? this.config.models.language;
+    this.fluxEndsTurns = this.config.recognition.mode === "streaming" && this.config.recognition.streamingModel.includes("flux");
     this.adaptive = AdaptiveSilence.restore(safeJson(this.store.getSetting(ADAPTIVE_SILENCE_SETTING)), {
       initialMs: this.config.turnDetection.silenceMs,
       maxMs: this.config.endOfTurn.maxSilenceMs,
@@ -378,19 +380,27 @@ export class VoiceSession extends Server<Env> {
     this.cancelSpeculation();
     const live = input.live;
     if (live && event.reason !== "max-length") {
-      const billed = live.takeBilledSeconds();
-      const started = Date.now();
-      const transcript = live.finalize(this.config.recognition.finalizeTimeoutMs).then((text) => ({
-        text,
-        audioSeconds: billed,
-        engine: this.liveEngine(input),
-        retries: 0,
-        sttMs: Date.now() - started,
-        model: live.model,
-      }));
-      return this.startTurn({ source: "voice", transcript, sttModel: live.model, endpointingMs: event.endpointingMs, endOfTurn });
+      return this.startTurn({ source: "voice", ...this.liveTranscript(input, live, false), endpointingMs: event.endpointingMs, endOfTurn });
     }
     this.startTurn({ source: "voice", audio: event.audio, endpointingMs: event.endpointingMs, endOfTurn });
+  }
+
+  /**
+   * A Nova turn's words: Finalize, then everything said since the last turn. `speculative`: the turn
+   * may go on, so its words are kept and the streamed audio is billed when it is confirmed.
+   */
+  private liveTranscript(input: ConnectionInput, live: LiveRecognizer, speculative: boolean): Pick<TurnInput, "transcript" | "sttModel"> {
+    const billed = speculative ? 0 : live.takeBilledSeconds();
+    const started = Date.now();
+    const transcript = live.finalize(this.config.recognition.finalizeTimeoutMs, { keep: speculative }).then((text) => ({
+      text,
+      audioSeconds: billed,
+      engine: this.liveEngine(input),
+      retries: 0,
+      sttMs: Date.now() - started,
+      model: live.model,
+    }));
+    return { transcript, sttModel: live.model };
   }
 
   /** A returning session starts with what it learned of the user's pauses. */
@@ -402,24 +412,12 @@ export class VoiceSession extends Server<Env> {
   }
 
   /** The pause may end the turn: start its reply now, held until the turn is confirmed. */
-  private speculate(conn: Connection, input: ConnectionInput, pause: Extract<TurnEvent, { type: "pause" }>): void {
+  private speculate(conn: Connection, input: ConnectionInput, pause: TurnPauseEvent): void {
     if (this.active || this.bargeIn.candidate) return;
     this.cancelSpeculation();
     const live = input.live;
-    if (live) {
-      const started = Date.now();
-      const transcript = live.finalize(this.config.recognition.finalizeTimeoutMs, { keep: true }).then((text) => ({
-        text,
-        audioSeconds: 0,
-        engine: this.liveEngine(input),
-        retries: 0,
-        sttMs: Date.now() - started,
-        model: live.model,
-      }));
-      this.startTurn({ source: "voice", transcript, sttModel: live.model, endpointingMs: 0 }, conn.id);
-    } else {
-      this.startTurn({ source: "voice", audio: pause.audio, endpointingMs: 0 }, conn.id);
-    }
+    if (live) this.startTurn({ source: "voice", ...this.liveTranscript(input, live, true), endpointingMs: 0 }, conn.id);
+    else this.startTurn({ source: "voice", audio: pause.audio, endpointingMs: 0 }, conn.id);
   }
 
   private confirmSpeculation(endpointingMs: number, endOfTurn: EndOfTurnSource): void {
@@ -428,14 +426,14 @@ export class VoiceSession extends Server<Env> {
     this.speculative = null;
     const input = this.inputs.get(spec.conn);
     const turn = spec.turn;
-    turn.endpointing = { endpointingMs, endOfTurn, billedSeconds: input?.live?.takeBilledSeconds() ?? 0, wasted: this.takeWaste(), endOfTurnCost: this.takeEotCost() };
+    turn.endpointing = { endpointingMs, endOfTurn, billedSeconds: input?.live?.takeBilledSeconds() ?? 0, spentBefore: this.takeSpentBefore() };
     this.userSpeaking = false;
     this.active = turn;
     // The floor changes hands before the held transcript and reply come out, as for any turn.
     this.syncState();
+    // Held audio going out moves the turn to `speaking`, which syncs the state again.
     turn.confirm(Date.now());
     this.schedulePlaybackCheck();
-    this.syncState();
   }
 
   private cancelSpeculation(): void {
@@ -445,22 +443,15 @@ export class VoiceSession extends Server<Env> {
     spec.turn.discard();
   }
 
-  private takeWaste(): WastedWork {
-    const w = this.wasted;
-    this.wasted = emptyWaste();
-    return w;
+  private takeSpentBefore(): SpentBefore {
+    const spent = this.spentBefore;
+    this.spentBefore = nothingSpent();
+    return spent;
   }
 
-  private takeEotCost(): EndOfTurnCost {
-    const c = this.eotCost;
-    this.eotCost = { calls: 0, neurons: 0, usd: 0 };
-    return c;
-  }
-
-  /** Flux owns the end of turn on this microphone (streaming, and its socket has not failed for good). */
+  /** Flux owns the end of turn on this microphone (configured, and its socket has not failed for good). */
   private usesFlux(input?: ConnectionInput): boolean {
-    if (this.config.recognition.mode !== "streaming" || !this.config.recognition.streamingModel.includes("flux")) return false;
-    return input ? input.live !== null : true;
+    return this.fluxEndsTurns && (input ? input.live !== null : true);
   }
 
   /** The offline stand-in names its recognizer (not billed); Workers AI does not name an engine. */
@@ -516,7 +507,7 @@ export class VoiceSession extends Server<Env> {
           transcribed: { text: e.text, audioSeconds: billed, engine: this.liveEngine(input), sttMs: 0, model: input.live!.model },
           endpointingMs,
           endOfTurn: "flux",
-          wasted: this.takeWaste(),
+          spentBefore: this.takeSpentBefore(),
         });
       }
     }
@@ -655,7 +646,7 @@ export class VoiceSession extends Server<Env> {
    * Start a turn's reply. With `speculativeFor` (a connection id) it starts ahead of the end of the
    * user's turn: nothing of it is seen or kept until confirmSpeculation, and the floor stays the user's.
    */
-  private startTurn(turn: Pick<TurnInput, "source" | "audio" | "text" | "transcribed" | "transcript" | "sttModel" | "endpointingMs" | "endOfTurn" | "wasted" | "endOfTurnCost">, speculativeFor?: string): void {
+  private startTurn(turn: Pick<TurnInput, "source" | "audio" | "text" | "transcribed" | "transcript" | "sttModel" | "endpointingMs" | "endOfTurn" | "spentBefore">, speculativeFor?: string): void {
     const limitUsd = this.config.budgets.sessionUsd;
     if (limitUsd > 0 && this.store.totalUsd() >= limitUsd) {
       this.broadcastEvent({
@@ -681,8 +672,7 @@ export class VoiceSession extends Server<Env> {
     const id = `${Date.now().toString(36)}-${(++this.turnCounter).toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
     const input: TurnInput = { ...turn, turnId: `t-${id}`, replyId: `r-${id}`, language: this.language };
     if (!speculativeFor) {
-      input.wasted ??= this.takeWaste();
-      input.endOfTurnCost ??= this.takeEotCost();
+      input.spentBefore ??= this.takeSpentBefore();
     }
     const handle = new TurnHandle(
       { turnId: input.turnId, replyId: input.replyId },
@@ -717,11 +707,7 @@ export class VoiceSession extends Server<Env> {
       );
       if (outcome.discarded) {
         // Thrown away unseen: what it spent is billed with the turn that answers this utterance.
-        this.wasted.replies++;
-        this.wasted.completionTokens += outcome.usage.completionTokens;
-        this.wasted.ttsAudioSeconds += outcome.usage.ttsAudioSeconds;
-        this.wasted.neurons += outcome.usage.neurons;
-        this.wasted.usd += outcome.usage.usd;
+        addDiscarded(this.spentBefore, outcome.usage);
         handle.finish();
         return;
       }
@@ -851,11 +837,22 @@ export class VoiceSession extends Server<Env> {
       const { messagesPerSecond, audioRealtimeFactor } = this.config.limits;
       const bytesPerSecond = UPSTREAM_AUDIO.sampleRate * UPSTREAM_AUDIO.bytesPerSample * audioRealtimeFactor;
       const eot = this.config.endOfTurn;
-      const detector = new TurnDetector({ ...this.config.turnDetection, pauseMs: eot.pauseMs });
+      const detector = new TurnDetector(this.config.turnDetection);
+      // The callbacks below reach `created` only once audio flows, after it is built.
       const created: ConnectionInput = {
         detector,
-        endOfTurn: null as unknown as EndOfTurnCoordinator,
-        live: null,
+        endOfTurn: new EndOfTurnCoordinator({
+          config: eot,
+          detector,
+          adaptive: this.adaptive,
+          smartTurn: (audio, signal) => this.smartTurn(audio, signal),
+          liveText: () => created.live?.currentText ?? null,
+          language: () => this.language,
+          speculate: (pause) => this.speculate(conn, created, pause),
+          cancelSpeculation: () => this.cancelSpeculation(),
+          endNow: (event) => this.onTurnEvent(conn, created, event),
+        }),
+        live: this.config.recognition.mode === "streaming" ? this.liveRecognizer(conn, () => created) : null,
         lastVoicedAt: now,
         liveEnded: null,
         liveEndWaiters: [],
@@ -864,25 +861,13 @@ export class VoiceSession extends Server<Env> {
         audio: new TokenBucket(bytesPerSecond, Math.max(bytesPerSecond * 2, UPSTREAM_AUDIO.maxFrameBytes * 2), now),
         lastLimitErrorAt: 0,
       };
-      created.live = this.config.recognition.mode === "streaming" ? this.liveRecognizer(conn, created) : null;
-      created.endOfTurn = new EndOfTurnCoordinator({
-        config: eot,
-        detector,
-        adaptive: this.adaptive,
-        smartTurn: (audio, signal) => this.smartTurn(audio, signal),
-        liveText: () => created.live?.currentText ?? null,
-        language: () => this.language,
-        speculate: (pause) => this.speculate(conn, created, pause),
-        cancelSpeculation: () => this.cancelSpeculation(),
-        endNow: (event) => this.onTurnEvent(conn, created, event),
-      });
       input = created;
       this.inputs.set(conn.id, input);
     }
     return input;
   }
 
-  private liveRecognizer(conn: Connection, input: ConnectionInput): LiveRecognizer {
+  private liveRecognizer(conn: Connection, inputOf: () => ConnectionInput): LiveRecognizer {
     const r = this.config.recognition;
     const protocol = r.streamingModel.includes("flux")
       ? fluxProtocol({ ...r.flux, keyterms: r.keyterms }, r.streamingModel)
@@ -890,25 +875,26 @@ export class VoiceSession extends Server<Env> {
     return new LiveRecognizer({
       protocol,
       open: (model, inputs) => (this.env.AI as unknown as AiRunner).run(model, inputs, { websocket: true, tags: ["parley", `session:${this.name}`, "stt:live"] }),
-      onEvent: (e) => this.onLiveEvent(conn, input, e),
+      onEvent: (e) => this.onLiveEvent(conn, inputOf(), e),
       onFailed: (err) => {
         // Batch recognition takes over for this microphone; the user hears about it once.
         console.error(`[parley] ${this.name}: streaming recognition failed, using batch recognition`, err);
-        input.live = null;
+        inputOf().live = null;
         this.sendTo(conn, { type: "error", code: "stt_failed", message: `Streaming speech recognition (${r.streamingModel}) is unavailable; using batch recognition.`, retryable: false });
       },
     });
   }
 
-  /** smart-turn on the utterance so far; its cost goes to the session's interruption-free ledger (the next turn). */
+  /** smart-turn on the utterance so far; its cost is billed with the turn that answers the utterance. */
   private async smartTurn(audio: Int16Array, signal: AbortSignal): Promise<{ complete: boolean; probability: number }> {
     const eot = this.config.endOfTurn;
     const answer = await askSmartTurn({ ai: this.env.AI, tags: ["parley", `session:${this.name}`, "eot:smart-turn"], signal }, audio, { model: eot.smartTurnModel, threshold: eot.smartTurnThreshold });
-    this.eotCost.calls++;
+    const spent = this.spentBefore.endOfTurn;
+    spent.calls++;
     if (this.config.models.backend !== "local") {
       const cost = audioModelCost(eot.smartTurnModel, answer.audioSeconds);
-      this.eotCost.neurons += cost.neurons;
-      this.eotCost.usd += cost.usd;
+      spent.neurons += cost.neurons;
+      spent.usd += cost.usd;
     }
     return answer;
   }
@@ -932,10 +918,6 @@ export class VoiceSession extends Server<Env> {
     input.lastLimitErrorAt = now;
     this.sendTo(conn, { type: "error", code: "rate_limited", message: `${message}; input dropped`, retryable: true });
   }
-}
-
-function emptyWaste(): WastedWork {
-  return { replies: 0, completionTokens: 0, ttsAudioSeconds: 0, neurons: 0, usd: 0 };
 }
 
 function safeJson(text: string | undefined): unknown {

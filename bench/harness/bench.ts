@@ -2,10 +2,9 @@
 // concurrent simulated clients, and collect the numbers. `runBench` is used by bench/run.ts and by the
 // smoke test; bench/run.ts prints and stores the result.
 import { execFileSync } from "node:child_process";
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import WebSocket from "ws";
 import { analyzePhase, dist, type Dist, type PhaseResult, type Pipeline } from "./analyze.ts";
-import { SimClient, Ticker, type ClientPlan } from "./client.ts";
+import { SimClient, driveClients, type ClientPlan } from "./client.ts";
 import { computeExpectations, type Expectations } from "./expectations.ts";
 import { FRAME_MS, loadFixtures, type Fixture } from "./fixtures.ts";
 import { DEFAULT_LATENCIES, tokenAtMs, type FakeLatencies } from "./latency-model.ts";
@@ -151,34 +150,14 @@ async function runPhase(sut: SystemUnderTest, spec: PhaseSpec, o: BenchOptions, 
     };
     return new SimClient(i, plan);
   });
-  const ticker = new Ticker(clients);
-  const loop = monitorEventLoopDelay({ resolution: 5 });
-  let deadline: NodeJS.Timeout | undefined;
-  let usage: ProcessUsage;
-  try {
-    await Promise.all(clients.map((c) => c.connect()));
-    const longestFixtureMs = Math.max(...fixtures.map((f) => Math.max(f.frames, f.turnEndFrame + 1) * FRAME_MS));
-    const deadlineMs =
-      (spec.streamMs ?? 0) + LEAD_SILENCE_MS + o.staggerMs + turns * (longestFixtureMs + o.gapMs + 3 * ex.naive.criticalMs + 1_000) + o.turnTimeoutMs;
-    meter.start();
-    loop.enable();
-    const now = performance.now();
-    clients.forEach((c, i) => c.start(now, (i * FRAME_MS) / n));
-    ticker.start(2);
-    // Bounded: every client finished, or the phase deadline, or Ctrl-C.
-    let stop: () => void = () => {};
-    const stopped = new Promise<void>((resolve) => (stop = resolve));
-    deadline = setTimeout(stop, deadlineMs);
-    o.signal?.addEventListener("abort", stop, { once: true });
-    await Promise.race([Promise.all(clients.map((c) => c.finished)), stopped]);
-    o.signal?.removeEventListener("abort", stop);
-  } finally {
-    clearTimeout(deadline);
-    ticker.stop();
-    loop.disable();
-    usage = meter.stop();
-    await Promise.all(clients.map((c) => c.close()));
-  }
+  let usage!: ProcessUsage;
+  const longestFixtureMs = Math.max(...fixtures.map((f) => Math.max(f.frames, f.turnEndFrame + 1) * FRAME_MS));
+  const loopP99 = await driveClients(clients, {
+    deadlineMs: () =>
+      (spec.streamMs ?? 0) + LEAD_SILENCE_MS + o.staggerMs + turns * (longestFixtureMs + o.gapMs + 3 * ex.naive.criticalMs + 1_000) + o.turnTimeoutMs,
+    signal: o.signal,
+    around: { start: () => meter.start(), stop: () => (usage = meter.stop()) },
+  });
   return analyzePhase({
     pipeline,
     clients,
@@ -187,7 +166,7 @@ async function runPhase(sut: SystemUnderTest, spec: PhaseSpec, o: BenchOptions, 
     latencies: o.latencies,
     silenceMs: o.silenceMs,
     usage,
-    loopDelayP99Ms: loop.count ? loop.percentile(99) / 1e6 : NaN,
+    loopDelayP99Ms: loopP99,
   });
 }
 

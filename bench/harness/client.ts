@@ -5,6 +5,7 @@
 // performance.now(), the frames and server events that bound each pipeline stage.
 // One shared 2 ms ticker sends every client's due frames (each client has its own phase within the
 // 20 ms period), so 100 clients cost one timer, not 100.
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import WebSocket from "ws";
 import { PROTOCOL_VERSION } from "../../shared/protocol.ts";
 import { FRAME_BYTES, FRAME_MS, type Fixture } from "./fixtures.ts";
@@ -304,6 +305,45 @@ export class SimClient {
       ws.close(1000, "bench done");
     });
   }
+}
+
+/**
+ * Connect `clients`, start their frame clocks together (staggered within a frame) on one ticker, and
+ * wait until every one finished, `deadlineMs` passed or `signal` aborted; then close them. `around`
+ * brackets the measured stretch (e.g. a CPU meter). Returns the bench process's event-loop delay p99 (ms).
+ */
+export async function driveClients(
+  clients: SimClient[],
+  o: { deadlineMs: (connected: SimClient[]) => number; signal?: AbortSignal | undefined; around?: { start(): void; stop(): void } },
+): Promise<number> {
+  const ticker = new Ticker(clients);
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  let deadline: NodeJS.Timeout | undefined;
+  let started = false;
+  try {
+    await Promise.all(clients.map((c) => c.connect()));
+    const deadlineMs = o.deadlineMs(clients);
+    o.around?.start();
+    started = true;
+    loop.enable();
+    const now = performance.now();
+    clients.forEach((c, i) => c.start(now, (i * FRAME_MS) / clients.length));
+    ticker.start(2);
+    // Bounded: every client finished, or the deadline, or Ctrl-C.
+    let stop: () => void = () => {};
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    deadline = setTimeout(stop, deadlineMs);
+    o.signal?.addEventListener("abort", stop, { once: true });
+    await Promise.race([Promise.all(clients.map((c) => c.finished)), stopped]);
+    o.signal?.removeEventListener("abort", stop);
+  } finally {
+    clearTimeout(deadline);
+    ticker.stop();
+    loop.disable();
+    if (started) o.around?.stop();
+    await Promise.all(clients.map((c) => c.close()));
+  }
+  return loop.count ? loop.percentile(99) / 1e6 : NaN;
 }
 
 /** Drives all clients' frame clocks from one timer. */

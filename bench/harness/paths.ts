@@ -5,13 +5,13 @@
 // bench/profiles/workers-ai.ts, smart-turn answering "complete" (every fixture is a finished sentence),
 // Flux deciding the end of turn on the audio it receives at the profile's delays, Nova-3 live sending
 // interim and final results. Clients stream the flite fixtures in real time, as the overhead phases do.
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import { dist, type Dist } from "./analyze.ts";
-import { SimClient, Ticker, type TurnRecord } from "./client.ts";
+import { SimClient, driveClients, type TurnRecord } from "./client.ts";
 import { FRAME_MS, loadFixtures, type Fixture } from "./fixtures.ts";
 import { computeExpectations } from "./expectations.ts";
 import { DEFAULT_LATENCIES } from "./latency-model.ts";
 import { machineBusyOver } from "./proc.ts";
+import { PATH_VARS } from "./path-vars.ts";
 import { startSystem } from "./server.ts";
 import { WORKERS_AI_PROFILE as W, fluxEagerMs, fluxEndOfTurnMs, llmTokenDueMs, melottsMs, smartTurnCallMs, whisperMs } from "../profiles/workers-ai.ts";
 
@@ -28,13 +28,13 @@ export const TURN_PATHS: readonly TurnPath[] = [
   {
     id: "baseline",
     label: "baseline: silence 500 ms",
-    vars: { END_OF_TURN: "silence", SPECULATIVE_REPLIES: "false", ADAPTIVE_SILENCE: "false" },
+    vars: PATH_VARS.baseline,
     measures: "500 ms of silence ends the turn, then Whisper on the utterance -> LLM -> TTS of the first chunk",
   },
   {
     id: "smart-turn",
     label: "batch + smart-turn, speculative",
-    vars: { END_OF_TURN: "smart-turn", SPECULATIVE_REPLIES: "true" },
+    vars: PATH_VARS.smartTurn,
     measures: "at the 250 ms pause: smart-turn (answers complete) and a held reply (Whisper on the audio so far -> LLM -> TTS); complete ends the turn and releases it",
   },
   {
@@ -52,7 +52,7 @@ export const TURN_PATHS: readonly TurnPath[] = [
   {
     id: "nova-transcript",
     label: "streaming Nova-3 + transcript",
-    vars: { STT_MODE: "streaming", STT_STREAMING_MODEL: "@cf/deepgram/nova-3", END_OF_TURN: "transcript" },
+    vars: PATH_VARS.novaTranscript,
     measures: "at the 250 ms pause the interim words are judged (complete: the turn ends at 400 ms of silence) and a held reply starts (Nova Finalize -> LLM -> TTS)",
   },
 ];
@@ -211,30 +211,12 @@ async function runSessions(url: URL, names: string[], turns: number, o: PathsOpt
         reportPlayback: true,
       }),
   );
-  const ticker = new Ticker(clients);
-  const loop = monitorEventLoopDelay({ resolution: 5 });
-  let deadline: NodeJS.Timeout | undefined;
-  try {
-    await Promise.all(clients.map((c) => c.connect()));
-    const longest = Math.max(...fixtures.map((f) => f.frames * FRAME_MS));
-    const deadlineMs = LEAD_SILENCE_MS + 1_000 + turns * (longest + o.gapMs + 6_000) + o.turnTimeoutMs;
-    loop.enable();
-    const now = performance.now();
-    clients.forEach((c, i) => c.start(now, (i * FRAME_MS) / n));
-    ticker.start(2);
-    let stop: () => void = () => {};
-    const stopped = new Promise<void>((resolve) => (stop = resolve));
-    deadline = setTimeout(stop, deadlineMs);
-    o.signal?.addEventListener("abort", stop, { once: true });
-    await Promise.race([Promise.all(clients.map((c) => c.finished)), stopped]);
-    o.signal?.removeEventListener("abort", stop);
-  } finally {
-    clearTimeout(deadline);
-    ticker.stop();
-    loop.disable();
-    await Promise.all(clients.map((c) => c.close()));
-  }
-  return { clients, loopP99: loop.count ? loop.percentile(99) / 1e6 : NaN };
+  const longest = Math.max(...fixtures.map((f) => f.frames * FRAME_MS));
+  const loopP99 = await driveClients(clients, {
+    deadlineMs: () => LEAD_SILENCE_MS + 1_000 + turns * (longest + o.gapMs + 6_000) + o.turnTimeoutMs,
+    signal: o.signal,
+  });
+  return { clients, loopP99 };
 }
 
 export async function runPaths(partial: Partial<PathsOptions> = {}): Promise<PathsResult> {

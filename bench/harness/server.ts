@@ -3,6 +3,7 @@
 // naive baseline (bench/workerd/naive-worker.mts, routed at /naive/*) and the bench fake Workers AI,
 // bound to both as the `AI` service binding. Durable Objects use SQLite in miniflare's temp dir (removed on dispose).
 // Loopback only.
+import { PATH_VARS } from "./path-vars.ts";
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -150,7 +151,7 @@ export type StorageMode = "disk" | "tmpfs";
  * Whisper (no smart-turn, no speculative reply, no learned silence), so the client knows the frame that
  * ends each turn and the critical path is STT + LLM + TTS. The turn-taking paths (paths.ts) set their own.
  */
-export const BASELINE_TURN_VARS: Readonly<Record<string, string>> = Object.freeze({ END_OF_TURN: "silence", SPECULATIVE_REPLIES: "false", ADAPTIVE_SILENCE: "false" });
+export const BASELINE_TURN_VARS: Readonly<Record<string, string>> = PATH_VARS.baseline;
 
 export interface StartOptions {
   latencies: FakeLatencies;

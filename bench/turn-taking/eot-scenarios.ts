@@ -5,6 +5,7 @@
 //                                        0.4 / 0.7 / 1.0 s, then the rest ("ten minutes.");
 //   finished                             the whole sentence in one go, then silence.
 // Each is played through the end-of-turn paths below. Deterministic: trials follow from the run seed.
+import { PATH_VARS } from "../harness/path-vars.ts";
 import type { Phrase, UserVoice } from "./scenarios.ts";
 import { USER_VOICES } from "./scenarios.ts";
 
@@ -39,19 +40,19 @@ export const EOT_PATHS: readonly EotPath[] = [
   {
     id: "silence",
     label: "baseline: silence 500 ms",
-    vars: { END_OF_TURN: "silence", SPECULATIVE_REPLIES: "false", ADAPTIVE_SILENCE: "false" },
+    vars: PATH_VARS.baseline,
     fake: "batch Whisper (STT oracle); no judge: 500 ms of silence ends the turn",
   },
   {
     id: "smart-turn",
     label: "batch + smart-turn, speculative",
-    vars: { END_OF_TURN: "smart-turn", SPECULATIVE_REPLIES: "true" },
+    vars: PATH_VARS.smartTurn,
     fake: "smart-turn-v2 faked as an ideal classifier: incomplete for audio ending on a sentence's first part, complete for a finished sentence",
   },
   {
     id: "transcript",
     label: "Nova-3 live + transcript signal",
-    vars: { STT_MODE: "streaming", STT_STREAMING_MODEL: "@cf/deepgram/nova-3", END_OF_TURN: "transcript" },
+    vars: PATH_VARS.novaTranscript,
     fake: "Nova-3 live faked with interim results of the words said so far (\"Set a timer for\"), judged by server/end-of-turn/transcript-signal.ts",
   },
 ];

@@ -14,7 +14,8 @@ import { bytesToBase64 } from "../../server/audio/base64.ts";
 import { makeSilentMp3 } from "../../server/audio/mp3.ts";
 import { DEFAULT_TRANSCRIPT, defaultReply, tokenize } from "../../test/fake-ai/replies.ts";
 import { pacedReplyStream, sleepUntil } from "./paced-reply.mts";
-import { FakeLiveSocket, type FluxFakeOptions, type NovaFakeOptions } from "./live-fakes.mts";
+import { fakeLiveSocket, type FluxFakeOptions, type NovaFakeOptions } from "./live-fakes.mts";
+import type { FakeModelSocket } from "../../test/fake-ai/fake-model-socket.ts";
 import { latenciesFromVars, speechDurationMs, tokenAtMs, ttsLatencyMs, type FakeLatencies } from "../harness/latency-model.ts";
 import {
   WORKERS_AI_PROFILE as W,
@@ -108,7 +109,7 @@ export default class BenchAi extends WorkerEntrypoint<BenchAiEnv> {
     throw new Error(`5007: No such model ${model} or task`);
   }
 
-  private liveSocket(model: string, inputs: Record<string, unknown>, tags: string[]): FakeLiveSocket {
+  private liveSocket(model: string, inputs: Record<string, unknown>, tags: string[]): FakeModelSocket {
     const rtt = W.network.doAiRttMs.value;
     // Warm-up sessions take the median and leave the stratified draws to the measured turns.
     const warm = tags.some((t) => t.startsWith("session:") && t.includes("warm"));
@@ -137,6 +138,6 @@ export default class BenchAi extends WorkerEntrypoint<BenchAiEnv> {
       },
     };
     if (model !== W.flux.model && model !== W.nova.model) throw new Error(`5007: ${model} has no WebSocket mode`);
-    return new FakeLiveSocket(model, inputs, { flux, nova });
+    return fakeLiveSocket(model, inputs, { flux, nova });
   }
 }

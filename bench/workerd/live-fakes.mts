@@ -1,19 +1,14 @@
 // Streaming recognizers of the benchmark fakes: Deepgram Flux (turns decided by the "model") and Nova-3
-// live (interim and final results, Finalize), answering `run(model, inputs, { websocket: true })`. A
-// WebSocket cannot cross JS RPC, so, like the test fake (test/fake-ai/live-sockets.ts) and the offline
-// stand-in, they answer with an RpcTarget socket: listen(onMessage, onClose) / send / close, the contract
-// server/models/model-socket.ts adopts.
+// live (interim and final results, Finalize), answering `run(model, inputs, { websocket: true })` on
+// the test fake's RpcTarget socket (test/fake-ai/fake-model-socket.ts).
 //
 // Everything is decided on the audio received, in audio time: a frame is voiced by the server's own
 // energy VAD (server/turn-detection/vad.ts), so the fake's "end of speech" is the frame the Durable
 // Object's detector calls the last voiced one. A decision taken at a point in the audio is then delivered
 // after a wall-clock delay (the DO <-> AI round trip: the audio travelled there, the event travels back),
 // minus whatever of the decision's moment fell inside the frame that revealed it.
-import { RpcTarget } from "cloudflare:workers";
 import { EnergyVad } from "../../server/turn-detection/vad.ts";
-
-const FRAME = 320;
-const FRAME_MS = 20;
+import { FRAME_MS, FakeModelSocket, type AudioSoFar, type Emit, type LiveBrain } from "../../test/fake-ai/fake-model-socket.ts";
 
 export interface FluxTurnTiming {
   /** Silence after the end of speech (ms of audio) at which EndOfTurn is decided. */
@@ -50,25 +45,9 @@ export interface NovaFakeOptions {
   finalizeMs: number;
 }
 
-/** What a socket knows about its audio so far. */
-export interface AudioSoFar {
-  /** Samples received. */
-  pos: number;
-  /** Voiced ms since `from` (samples). */
-  voicedMsSince(from: number): number;
-  /** Unvoiced ms at the end of the audio (0 right after a voiced frame). */
-  trailingSilenceMs: number;
-}
-
-type Emit = (message: Record<string, unknown>, delayMs: number) => void;
-
-interface Brain {
-  frame(voiced: boolean, audio: AudioSoFar): void;
-  control(message: { type?: string }, audio: AudioSoFar): void;
-}
 
 /** Flux: StartOfTurn -> Update ... -> [EagerEndOfTurn -> (TurnResumed -> Update ...)] -> EndOfTurn. */
-class FluxBrain implements Brain {
+class FluxBrain implements LiveBrain {
   #inTurn = false;
   #eagerSent = false;
   #silenceMs = 0;
@@ -140,7 +119,7 @@ class FluxBrain implements Brain {
 }
 
 /** Nova-3 live: interim results as words become known; a final (from_finalize) on Finalize. */
-class NovaBrain implements Brain {
+class NovaBrain implements LiveBrain {
   #segmentStart = 0;
   #interim = "";
   #speaking = false;
@@ -190,97 +169,13 @@ class NovaBrain implements Brain {
   }
 }
 
-export class FakeLiveSocket extends RpcTarget {
-  #onMessage: ((data: string) => unknown) | null = null;
-  #onClose: ((code: number, reason: string) => unknown) | null = null;
-  #closed = false;
-  #pending = new Int16Array(0);
-  #chain: Promise<void> = Promise.resolve();
-  #lastDue = 0;
-  readonly #brain: Brain;
-  readonly #vad = new EnergyVad();
-  /** Per received frame: voiced? (for voicedMsSince). */
-  readonly #voiced: boolean[] = [];
-  #trailingSilenceMs = 0;
-
-  constructor(model: string, inputs: Record<string, unknown>, o: { flux?: FluxFakeOptions; nova?: NovaFakeOptions }) {
-    super();
-    const emit: Emit = (m, delayMs) => this.#emit(m, delayMs);
-    if (model.includes("flux")) {
-      if (!o.flux) throw new Error(`5007: ${model} is not faked here`);
-      this.#brain = new FluxBrain(o.flux, inputs, emit);
-    } else {
-      if (!o.nova) throw new Error(`5007: ${model} is not faked here`);
-      this.#brain = new NovaBrain(o.nova, emit);
-    }
-  }
-
-  listen(onMessage: (data: string) => unknown, onClose: (code: number, reason: string) => unknown): void {
-    const dup = <T,>(f: T): T => ((f as { dup?: () => T }).dup ? (f as { dup: () => T }).dup() : f);
-    this.#onMessage = dup(onMessage);
-    this.#onClose = dup(onClose);
-  }
-
-  send(data: Uint8Array | string): void {
-    if (this.#closed) return;
-    if (typeof data === "string") {
-      let message: { type?: string } = {};
-      try {
-        message = JSON.parse(data) as { type?: string };
-      } catch {
-        return;
-      }
-      this.#brain.control(message, this.#audio());
-      return;
-    }
-    const bytes = data.byteLength - (data.byteLength % 2);
-    const incoming = new Int16Array(data.buffer.slice(data.byteOffset, data.byteOffset + bytes));
-    const all = new Int16Array(this.#pending.length + incoming.length);
-    all.set(this.#pending);
-    all.set(incoming, this.#pending.length);
-    let at = 0;
-    for (; at + FRAME <= all.length; at += FRAME) {
-      const voiced = this.#vad.process(all, at);
-      this.#voiced.push(voiced);
-      this.#trailingSilenceMs = voiced ? 0 : this.#trailingSilenceMs + FRAME_MS;
-      this.#brain.frame(voiced, this.#audio());
-      if (this.#closed) return;
-    }
-    this.#pending = all.slice(at);
-  }
-
-  close(code = 1000, reason = ""): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    void code;
-    void reason;
-  }
-
-  #audio(): AudioSoFar {
-    const voiced = this.#voiced;
-    return {
-      pos: voiced.length * FRAME,
-      trailingSilenceMs: this.#trailingSilenceMs,
-      voicedMsSince(from: number): number {
-        let n = 0;
-        for (let f = Math.max(0, Math.floor(from / FRAME)); f < voiced.length; f++) if (voiced[f]) n++;
-        return n * FRAME_MS;
-      },
-    };
-  }
-
-  /** Deliver in order, each no earlier than `delayMs` from now. */
-  #emit(message: Record<string, unknown>, delayMs: number): void {
-    if (this.#closed) return;
-    const text = JSON.stringify(message);
-    const due = Math.max(this.#lastDue, Date.now() + delayMs);
-    this.#lastDue = due;
-    this.#chain = this.#chain
-      .then(async () => {
-        const wait = due - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        if (!this.#closed) await this.#onMessage?.(text);
-      })
-      .catch(() => {});
-  }
+/** A fake Flux or Nova-3 socket (the socket plumbing is the test fake's, test/fake-ai/fake-model-socket.ts). */
+export function fakeLiveSocket(model: string, inputs: Record<string, unknown>, o: { flux?: FluxFakeOptions; nova?: NovaFakeOptions }): FakeModelSocket {
+  const flux = model.includes("flux");
+  if (flux ? !o.flux : !o.nova) throw new Error(`5007: ${model} is not faked here`);
+  const vad = new EnergyVad();
+  return new FakeModelSocket({
+    brain: (emit) => (flux ? new FluxBrain(o.flux!, inputs, emit) : new NovaBrain(o.nova!, emit)),
+    isVoiced: (pcm, at) => vad.process(pcm, at),
+  });
 }

@@ -15,7 +15,8 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { LATENCY_PROFILE, sttLatencyMs, tokenDueMs, ttsLatencyMs } from "../turn-taking/latency-profile.ts";
 import { replyTokens } from "../turn-taking/reply-script.ts";
-import { FakeLiveSocket, type NovaWords } from "./live-fakes.mts";
+import { fakeLiveSocket, type NovaWords } from "./live-fakes.mts";
+import type { FakeModelSocket } from "../../test/fake-ai/fake-model-socket.ts";
 import { pacedReplyStream, sleepUntil } from "./paced-reply.mts";
 
 interface TurnTakingAiEnv {
@@ -79,7 +80,7 @@ export default class TurnTakingAi extends WorkerEntrypoint<TurnTakingAiEnv> {
    * first sample (Parley forwards every frame, the first ones once the socket is open), so a position in
    * it is a session sample. The word list is fetched when the socket opens and whenever speech begins.
    */
-  private novaSocket(inputs: Record<string, unknown>, tags: string[]): FakeLiveSocket {
+  private novaSocket(inputs: Record<string, unknown>, tags: string[]): FakeModelSocket {
     const lagSamples = (LATENCY_PROFILE.novaWordLagMs * 16_000) / 1000;
     let words: SpokenWord[] = [];
     const refresh = () => {
@@ -97,7 +98,7 @@ export default class TurnTakingAi extends WorkerEntrypoint<TurnTakingAiEnv> {
       interim: (start, pos) => join(words.filter((w) => w.at >= start && w.end + lagSamples <= pos)),
       final: (start, pos) => join(words.filter((w) => w.at >= start && w.at < pos)),
     };
-    return new FakeLiveSocket(NOVA, inputs, { nova: { words: source, eventDelayMs: LATENCY_PROFILE.doAiRttMs, finalizeMs: LATENCY_PROFILE.novaFinalizeMs } });
+    return fakeLiveSocket(NOVA, inputs, { nova: { words: source, eventDelayMs: LATENCY_PROFILE.doAiRttMs, finalizeMs: LATENCY_PROFILE.novaFinalizeMs } });
   }
 
   private async oracle(path: string, body: unknown): Promise<Response> {

@@ -95,7 +95,10 @@ export class ConversationView {
 
   /** Live caption of what the user is saying (streaming recognition): one bubble, updated in place. */
   showCaption(text: string): void {
-    this.addUser(CAPTION_ID, text, "voice").classList.add("caption");
+    const root = this.addUser(CAPTION_ID, text, "voice");
+    root.classList.add("caption");
+    // Not a message yet: only the turn's transcript makes it one.
+    root.dataset.testid = "user-caption";
   }
 
   /** The spoken turn's transcript arrived: the caption bubble becomes its message (false if there was none). */
@@ -105,6 +108,7 @@ export class ConversationView {
     this.users.delete(CAPTION_ID);
     this.users.set(turnId, root);
     root.classList.remove("caption");
+    root.dataset.testid = "user-message";
     return true;
   }
 

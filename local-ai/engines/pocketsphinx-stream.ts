@@ -18,7 +18,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { AiCode, AiError, EngineUnavailableError, STT_INSTALL_COMMAND } from "../errors.ts";
-import { fatalDetail } from "./pocketsphinx.ts";
+import { fatalDetail, type DecoderProcessOptions } from "./pocketsphinx.ts";
 
 export interface LiveWord {
   word: string;
@@ -67,18 +67,13 @@ export interface LiveStream {
   end(): Promise<void>;
 }
 
-export interface PocketSphinxLiveOptions {
-  python?: string;
-  modelDir?: string;
-  script?: string;
+export interface PocketSphinxLiveOptions extends DecoderProcessOptions {
   /** Streams decoding at once (LOCAL_AI_LIVE_MAX). */
   maxStreams?: number;
   /** Loaded decoders kept idle for the next stream (LOCAL_AI_LIVE_SPARE). */
   spare?: number;
   /** PocketSphinx's second (flat-lexicon) pass when a segment ends: more accurate, ~70 ms more per final. */
   fwdflat?: boolean;
-  startTimeoutMs?: number;
-  log?: (line: string) => void;
 }
 
 type WorkerLine =

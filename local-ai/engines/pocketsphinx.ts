@@ -22,14 +22,18 @@ export interface SpeechRecognizer {
   transcribe(pcm: Int16Array): Promise<SttResult>;
 }
 
-export interface PocketSphinxOptions {
+/** How a python3 PocketSphinx decoder process is started (batch and live alike). */
+export interface DecoderProcessOptions {
   /** Debian's python with python3-pocketsphinx (a pyenv python will not have the module). */
   python?: string;
   modelDir?: string;
   script?: string;
   startTimeoutMs?: number;
-  requestTimeoutMs?: number;
   log?: (line: string) => void;
+}
+
+export interface PocketSphinxOptions extends DecoderProcessOptions {
+  requestTimeoutMs?: number;
 }
 
 type WorkerMessage =

@@ -6,12 +6,10 @@
 // adaptive silence. Pure wiring of pure parts; no Cloudflare imports.
 import type { EndOfTurnSource } from "../../shared/protocol.ts";
 import type { EndOfTurnConfig } from "../config.ts";
-import type { TurnDetector, TurnEndEvent, TurnEvent } from "../turn-detection/turn-detector.ts";
+import type { TurnDetector, TurnEndEvent, TurnPauseEvent as PauseEvent } from "../turn-detection/turn-detector.ts";
 import type { AdaptiveSilence } from "./adaptive-silence.ts";
 import { silenceToEndMs, type Completeness } from "./end-of-turn-policy.ts";
 import { judgeTranscript } from "./transcript-signal.ts";
-
-type PauseEvent = Extract<TurnEvent, { type: "pause" }>;
 
 export interface Judgment {
   verdict: Completeness;
@@ -116,7 +114,7 @@ export class EndOfTurnCoordinator {
 
   #apply(j: Judgment): void {
     const { config, detector } = this.#d;
-    const targetMs = silenceToEndMs(j.verdict, j.source, this.#learnedSilenceMs(), { ...config, pauseMs: config.pauseMs });
+    const targetMs = silenceToEndMs(j.verdict, j.source, this.#learnedSilenceMs(), config);
     this.#decidedBy = j.source === "none" ? "silence" : j.source;
     if (detector.silenceMs !== targetMs) detector.setSilenceMs(targetMs);
     // The silence already lasted long enough: end now rather than on the next frame.

@@ -28,7 +28,7 @@ export interface ModelSocketHandlers {
 
 export interface ModelSocket {
   /** Binary frames are audio; strings are JSON control messages. Never throws on a closed socket. */
-  send(data: ArrayBuffer | string): void;
+  send(data: Uint8Array | string): void;
   close(code?: number, reason?: string): void;
 }
 
@@ -42,7 +42,17 @@ export interface RpcModelSocket {
   close(code?: number, reason?: string): void | Promise<void>;
 }
 
-function isResponseWithSocket(value: unknown): value is { webSocket: WebSocket } {
+/** The part of a Workers WebSocket used here (declared so this module also typechecks outside workerd). */
+interface AcceptableSocket {
+  accept(): void;
+  send(data: Uint8Array | string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: "message", listener: (e: { data: unknown }) => void): void;
+  addEventListener(type: "close", listener: (e: { code: number; reason: string }) => void): void;
+  addEventListener(type: "error", listener: () => void): void;
+}
+
+function isResponseWithSocket(value: unknown): value is { webSocket: AcceptableSocket } {
   return typeof value === "object" && value !== null && "webSocket" in value && (value as { webSocket: unknown }).webSocket != null;
 }
 
@@ -99,7 +109,7 @@ export async function adoptModelSocket(answer: unknown, handlers: ModelSocketHan
     send(data) {
       if (closed) return;
       try {
-        void Promise.resolve(rpc.send(typeof data === "string" ? data : new Uint8Array(data))).catch(broken);
+        void Promise.resolve(rpc.send(data)).catch(broken);
       } catch {
         broken();
       }

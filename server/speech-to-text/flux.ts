@@ -4,7 +4,7 @@
 // [EagerEndOfTurn -> (TurnResumed -> Update ...)*] -> EndOfTurn (same transcript as the eager one).
 import { z } from "zod";
 import { parseSocketJson, type SocketData } from "../models/model-socket.ts";
-import type { LiveEvent, LiveProtocol } from "./live-recognizer.ts";
+import { keytermInput, type LiveEvent, type LiveProtocol } from "./live-recognizer.ts";
 
 export const FLUX_MODEL = "@cf/deepgram/flux";
 
@@ -29,7 +29,7 @@ const FluxEvent = z.looseObject({
 });
 
 // 20 ms of silence: Flux has no KeepAlive message; audio keeps the socket open.
-const SILENCE_FRAME = new ArrayBuffer(640);
+const SILENCE_FRAME = new Uint8Array(640);
 
 export function fluxProtocol(o: FluxOptions, model = FLUX_MODEL): LiveProtocol {
   return {
@@ -43,9 +43,7 @@ export function fluxProtocol(o: FluxOptions, model = FLUX_MODEL): LiveProtocol {
         eot_timeout_ms: String(o.eotTimeoutMs),
       };
       if (o.eagerEotThreshold !== null) inputs.eager_eot_threshold = String(o.eagerEotThreshold);
-      if (o.keyterms.length === 1) inputs.keyterm = o.keyterms[0];
-      else if (o.keyterms.length > 1) inputs.keyterm = [...o.keyterms];
-      return inputs;
+      return { ...inputs, ...keytermInput(o.keyterms) };
     },
     parse: parseFluxMessage,
     keepAlive: () => SILENCE_FRAME.slice(0),

@@ -29,9 +29,15 @@ export interface LiveProtocol {
   inputs(): Record<string, unknown>;
   parse(data: SocketData): LiveEvent[];
   /** Sent when no audio went out for a while: the model closes a silent socket after ~10 s. */
-  keepAlive(): ArrayBuffer | string;
+  keepAlive(): Uint8Array | string;
   /** Nova: ask for the current segment to be finalized now. Flux ends turns itself. */
   finalizeMessage?(): string;
+}
+
+/** Deepgram's `keyterm` input: one word as a string, several as a list (Workers AI repeats the parameter). */
+export function keytermInput(keyterms: readonly string[]): { keyterm?: string | string[] } {
+  if (keyterms.length === 0) return {};
+  return { keyterm: keyterms.length === 1 ? keyterms[0]! : [...keyterms] };
 }
 
 export interface LiveRecognizerOptions {
@@ -59,11 +65,8 @@ export class LiveRecognizer {
   readonly #o: Required<Omit<LiveRecognizerOptions, "now">> & { now: () => number };
   #state: State = "closed";
   #socket: ModelSocket | null = null;
-  /** Frames of the user's current turn, sent again on a new socket after a drop. */
-  #replay: Int16Array[] = [];
-  #replaySamples = 0;
-  /** Frames that arrived while the socket was opening. */
-  #queued: Int16Array[] = [];
+  /** Frames of the user's current turn (and those that came while a socket opened), sent on each new socket. */
+  readonly #replay: ReplayBuffer;
   #openFailures = 0;
   #lastAudioAt = 0;
   #lastSentAt = 0;
@@ -87,6 +90,7 @@ export class LiveRecognizer {
       ...options,
       now: options.now ?? (() => Date.now()),
     };
+    this.#replay = new ReplayBuffer((this.#o.replayMaxMs * this.#o.sampleRate) / 1000);
   }
 
   /** The engine the offline stand-in named, if any (its answers are not billed). */
@@ -117,12 +121,9 @@ export class LiveRecognizer {
     if (this.#state === "failed") return;
     const now = this.#o.now();
     this.#lastAudioAt = now;
-    this.#keepForReplay(pcm);
+    this.#replay.push(pcm);
     if (this.#state === "open") this.#send(pcm, now);
-    else {
-      this.#queued.push(pcm);
-      if (this.#state === "closed") void this.#open();
-    }
+    else if (this.#state === "closed") void this.#open();
   }
 
   /**
@@ -151,8 +152,7 @@ export class LiveRecognizer {
     const text = this.currentText;
     this.#finals = [];
     this.#interim = "";
-    this.#replay = [];
-    this.#replaySamples = 0;
+    this.#replay.clear();
     return text;
   }
 
@@ -194,17 +194,16 @@ export class LiveRecognizer {
       this.#state = "open";
       this.#openFailures = 0;
       this.#startTicker();
-      // The current turn's audio first (it includes what was queued while opening).
+      // The current turn's audio, including what arrived while the socket was opening.
       const now = this.#o.now();
-      for (const frame of this.#replay) this.#send(frame, now);
-      this.#queued = [];
+      for (const frame of this.#replay.frames()) this.#send(frame, now);
     } catch (err) {
       if (generation !== this.#generation) return;
       this.#openFailures++;
       this.#state = "closed";
       if (this.#openFailures >= this.#o.maxOpenFailures) {
         this.#state = "failed";
-        this.#queued = [];
+        this.#replay.clear();
         this.#o.onFailed(err);
         return;
       }
@@ -254,7 +253,7 @@ export class LiveRecognizer {
     if (code !== 1000 || this.#o.now() - this.#lastAudioAt < this.#o.idleCloseMs) {
       // Dropped mid-call: reopen now and send the current turn again.
       this.#drops++;
-      console.warn(`[parley] ${this.model} socket closed (${code} ${reason}); reopening with ${Math.round((this.#replaySamples / this.#o.sampleRate) * 1000)} ms of this turn's audio`);
+      console.warn(`[parley] ${this.model} socket closed (${code} ${reason}); reopening with ${Math.round((this.#replay.samples / this.#o.sampleRate) * 1000)} ms of this turn's audio`);
       this.#interim = "";
       this.#finals = [];
       void this.#open();
@@ -262,17 +261,9 @@ export class LiveRecognizer {
   }
 
   #send(pcm: Int16Array, now: number): void {
-    const bytes = pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.byteLength) as ArrayBuffer;
-    this.#socket?.send(bytes);
+    this.#socket?.send(new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength));
     this.#lastSentAt = now;
     this.#billedSamples += pcm.length;
-  }
-
-  #keepForReplay(pcm: Int16Array): void {
-    this.#replay.push(pcm);
-    this.#replaySamples += pcm.length;
-    const max = (this.#o.replayMaxMs * this.#o.sampleRate) / 1000;
-    while (this.#replaySamples > max && this.#replay.length > 1) this.#replaySamples -= this.#replay.shift()!.length;
   }
 
   #tick(): void {
@@ -282,8 +273,7 @@ export class LiveRecognizer {
       this.#closeSocket(1000, "microphone idle");
       this.#state = "closed";
       // Long quiet: nothing of a turn is pending, so the next socket starts from fresh audio.
-      this.#replay = [];
-      this.#replaySamples = 0;
+      this.#replay.clear();
       this.#stopTicker();
       return;
     }
@@ -307,6 +297,38 @@ export class LiveRecognizer {
   #stopTicker(): void {
     if (this.#ticker) clearInterval(this.#ticker);
     this.#ticker = null;
+  }
+}
+
+/** The newest frames up to a cap, dropped oldest first without moving the rest (this runs per frame). */
+class ReplayBuffer {
+  #frames: Int16Array[] = [];
+  #head = 0;
+  #samples = 0;
+  constructor(private readonly maxSamples: number) {}
+
+  get samples(): number {
+    return this.#samples;
+  }
+
+  push(frame: Int16Array): void {
+    this.#frames.push(frame);
+    this.#samples += frame.length;
+    while (this.#samples > this.maxSamples && this.#frames.length - this.#head > 1) this.#samples -= this.#frames[this.#head++]!.length;
+    if (this.#head > 1024 && this.#head * 2 > this.#frames.length) {
+      this.#frames = this.#frames.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  frames(): Int16Array[] {
+    return this.#frames.slice(this.#head);
+  }
+
+  clear(): void {
+    this.#frames = [];
+    this.#head = 0;
+    this.#samples = 0;
   }
 }
 

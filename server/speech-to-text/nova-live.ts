@@ -4,7 +4,7 @@
 // (PocketSphinx decoding while the user talks). Deepgram's live protocol: docs/workers-ai.md.
 import { z } from "zod";
 import { parseSocketJson, type SocketData } from "../models/model-socket.ts";
-import type { LiveEvent, LiveProtocol } from "./live-recognizer.ts";
+import { keytermInput, type LiveEvent, type LiveProtocol } from "./live-recognizer.ts";
 
 export const NOVA_MODEL = "@cf/deepgram/nova-3";
 
@@ -18,24 +18,25 @@ const NovaMessage = z.looseObject({
   engine: z.string().optional(),
 });
 
+/** What Parley opens a Nova-3 live socket with (as Cloudflare's own voice agents send them: every option a string). */
+export function novaLiveInputs(o: { language: string; keyterms: readonly string[] }): Record<string, string | string[]> {
+  return {
+    encoding: "linear16",
+    sample_rate: "16000",
+    language: o.language,
+    interim_results: "true",
+    punctuate: "true",
+    smart_format: "true",
+    vad_events: "true",
+    endpointing: "false",
+    ...keytermInput(o.keyterms),
+  };
+}
+
 export function novaLiveProtocol(o: { language: string; keyterms: readonly string[] }, model = NOVA_MODEL): LiveProtocol {
   return {
     model,
-    inputs() {
-      // As Cloudflare's own voice agents send them: every option as a string.
-      const inputs: Record<string, unknown> = {
-        encoding: "linear16",
-        sample_rate: "16000",
-        language: o.language,
-        interim_results: "true",
-        punctuate: "true",
-        smart_format: "true",
-        vad_events: "true",
-        endpointing: "false",
-      };
-      if (o.keyterms.length) inputs.keyterm = o.keyterms.length === 1 ? o.keyterms[0] : [...o.keyterms];
-      return inputs;
-    },
+    inputs: () => novaLiveInputs(o),
     parse: parseNovaMessage,
     keepAlive: () => JSON.stringify({ type: "KeepAlive" }),
     finalizeMessage: () => JSON.stringify({ type: "Finalize" }),

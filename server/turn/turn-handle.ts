@@ -5,10 +5,8 @@
 // barge-in. A speculative turn starts before the user's turn is known to be over (an early
 // end-of-turn signal): everything it would send or store is held until `confirm`, and `discard`
 // drops it without a trace. No Cloudflare imports: unit-tested directly.
-import type { EndOfTurnSource, TurnEndReason, TurnUsage } from "../../shared/protocol.ts";
-
-type WastedWork = NonNullable<TurnUsage["wasted"]>;
-type EndOfTurnCost = NonNullable<TurnUsage["endOfTurn"]>;
+import type { EndOfTurnSource, TurnEndReason } from "../../shared/protocol.ts";
+import type { SpentBefore } from "./turn-outcome.ts";
 
 export type TurnPhase = "transcribing" | "generating" | "speaking" | "paused" | "done";
 export type InterruptReason = Exclude<TurnEndReason, "completed">;
@@ -41,7 +39,7 @@ export class TurnHandle {
   /** When a speculative turn was confirmed. */
   confirmedAt: number | null = null;
   /** How the user's turn ended, learned when a speculative turn is confirmed (it started before that was known). */
-  endpointing: { endpointingMs: number; endOfTurn: EndOfTurnSource; billedSeconds: number; wasted: WastedWork; endOfTurnCost: EndOfTurnCost } | null = null;
+  endpointing: { endpointingMs: number; endOfTurn: EndOfTurnSource; billedSeconds: number; spentBefore: SpentBefore } | null = null;
 
   constructor(
     ids: { turnId: string; replyId: string },

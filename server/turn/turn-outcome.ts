@@ -11,6 +11,29 @@ import { currentPosition, heardText, type PlaybackPosition, type PlaybackReport 
 
 export type TurnStatus = MessageStatus | "no-speech";
 
+/**
+ * What an utterance cost before the turn that answers it: speculative replies thrown away because
+ * the user went on, and end-of-turn model calls. Billed with that turn (`usage.wasted`, `usage.endOfTurn`).
+ */
+export interface SpentBefore {
+  wasted: NonNullable<TurnUsage["wasted"]>;
+  endOfTurn: NonNullable<TurnUsage["endOfTurn"]>;
+}
+
+export function nothingSpent(): SpentBefore {
+  return { wasted: { replies: 0, completionTokens: 0, ttsAudioSeconds: 0, neurons: 0, usd: 0 }, endOfTurn: { calls: 0, neurons: 0, usd: 0 } };
+}
+
+/** A discarded speculative reply's spending (its `usage`) joins the utterance's. */
+export function addDiscarded(spent: SpentBefore, usage: TurnUsage): void {
+  const w = spent.wasted;
+  w.replies++;
+  w.completionTokens += usage.completionTokens;
+  w.ttsAudioSeconds += usage.ttsAudioSeconds;
+  w.neurons += usage.neurons;
+  w.usd += usage.usd;
+}
+
 export interface TurnOutcome {
   status: TurnStatus;
   endReason: TurnEndReason;
@@ -36,10 +59,8 @@ export interface OutcomeInput {
   failure: AiCallError | undefined;
   metrics: TurnMetrics;
   usage: Omit<TurnUsage, "neurons" | "usd" | "wasted" | "endOfTurn">;
-  /** Speculative replies thrown away for this utterance: billed with this turn. */
-  wasted?: NonNullable<TurnUsage["wasted"]> | undefined;
-  /** End-of-turn model calls for this utterance: billed with this turn. */
-  endOfTurnCost?: NonNullable<TurnUsage["endOfTurn"]> | undefined;
+  /** What the utterance cost before this turn: billed with it. */
+  spentBefore?: SpentBefore | undefined;
   /** Engines the local stand-in named; empty for Workers AI (which is billed). */
   engines: ReadonlySet<string>;
   models: Pick<ModelOptions, "stt" | "llm" | "tts">;
@@ -69,16 +90,11 @@ export function recordOutcome(deps: OutcomeDeps, o: OutcomeInput): TurnOutcome {
   // The local stand-in marks its answers; nothing it answers is billed by Workers AI.
   const billed = o.engines.size === 0;
   const usage: TurnUsage = { ...o.usage, neurons: billed ? cost.neurons : 0, usd: billed ? cost.usd : 0 };
-  if (o.wasted && o.wasted.replies > 0) {
-    usage.neurons += o.wasted.neurons;
-    usage.usd += o.wasted.usd;
-    usage.wasted = o.wasted;
-  }
-  if (o.endOfTurnCost && o.endOfTurnCost.calls > 0) {
-    usage.neurons += o.endOfTurnCost.neurons;
-    usage.usd += o.endOfTurnCost.usd;
-    usage.endOfTurn = o.endOfTurnCost;
-  }
+  const { wasted, endOfTurn } = o.spentBefore ?? nothingSpent();
+  if (wasted.replies > 0) usage.wasted = wasted;
+  if (endOfTurn.calls > 0) usage.endOfTurn = endOfTurn;
+  usage.neurons += wasted.neurons + endOfTurn.neurons;
+  usage.usd += wasted.usd + endOfTurn.usd;
   const backend = o.engines.size ? `local stand-in (${[...o.engines].sort().join(", ")})` : "workers-ai";
   if (o.failure) {
     deps.event({ type: "error", code: o.failure.code, message: o.failure.message, retryable: o.failure.retryable, replyId: o.replyId });

@@ -19,7 +19,7 @@ import { segmentHeader, synthesize } from "../text-to-speech/tts.ts";
 import type { PlaybackReport } from "./heard-text.ts";
 import { ReplySpeaker } from "./reply-speaker.ts";
 import type { TurnHandle } from "./turn-handle.ts";
-import { recordOutcome, type TurnOutcome, type TurnStatus } from "./turn-outcome.ts";
+import { recordOutcome, type SpentBefore, type TurnOutcome, type TurnStatus } from "./turn-outcome.ts";
 import { transcribeUtterance, type TranscriptionResult } from "./transcription.ts";
 
 export interface TurnSink {
@@ -43,18 +43,12 @@ export interface TurnInput {
   transcript?: Promise<TranscriptionResult & { model?: string; sttMs?: number }>;
   /** What ended the user's turn. */
   endOfTurn?: EndOfTurnSource;
-  /** Speculative replies thrown away for this utterance before this one (billed with this turn). */
-  wasted?: WastedWork;
-  /** smart-turn calls made for this utterance (billed with this turn). */
-  endOfTurnCost?: EndOfTurnCost;
+  /** What the utterance cost before this turn (discarded speculative replies, smart-turn calls): billed with it. */
+  spentBefore?: SpentBefore;
   /** Silence waited after the last speech before the turn was declared over. */
   endpointingMs: number;
   language: string;
 }
-
-/** What discarded speculative replies had spent. */
-export type WastedWork = NonNullable<TurnUsage["wasted"]>;
-export type EndOfTurnCost = NonNullable<TurnUsage["endOfTurn"]>;
 
 export interface TurnRunnerDeps {
   ai: Ai;
@@ -265,15 +259,13 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
     // A speculative turn that ran to its end waits to learn whether the user's turn was over.
     if (!(await turn.decided)) return discarded();
     metrics.totalMs = now() - started;
-    let wasted = input.wasted;
-    let endOfTurnCost = input.endOfTurnCost;
+    let spentBefore = input.spentBefore;
     if (turn.endpointing) {
       // Confirmed speculation: how the user's turn ended is known only now.
       metrics.endpointingMs = turn.endpointing.endpointingMs;
       metrics.endOfTurn = turn.endpointing.endOfTurn;
       usage.audioInSeconds += turn.endpointing.billedSeconds;
-      wasted = turn.endpointing.wasted;
-      endOfTurnCost = turn.endpointing.endOfTurnCost;
+      spentBefore = turn.endpointing.spentBefore;
     } else if (input.endOfTurn) metrics.endOfTurn = input.endOfTurn;
     if (turn.speculative) metrics.speculative = true;
     const endReason: TurnEndReason = failure ? "failed" : (turn.reason ?? "completed");
@@ -291,8 +283,7 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
         failure,
         metrics,
         usage,
-        wasted,
-        endOfTurnCost,
+        spentBefore,
         engines,
         models: { ...models, stt: sttModel },
       },

@@ -1,9 +1,8 @@
-// The fake's streaming recognizers: Flux (turns decided by the "model") and Nova-3 live (interim and
-// final results, Finalize). A WebSocket cannot cross JS RPC, so, like the offline stand-in, the fake
-// answers `run(model, inputs, { websocket: true })` with an RpcTarget socket (server/models/model-socket.ts).
-// Everything is decided in audio time (ms of PCM received), so a test's timings never depend on how
-// fast workerd runs: speech is any 20 ms frame above -60 dBFS (test silence is digital zero).
-import { RpcTarget } from "cloudflare:workers";
+// The test fake's streaming recognizers: Flux (turns decided by the "model") and Nova-3 live (interim
+// and final results, Finalize), on the shared fake socket (fake-model-socket.ts). Everything is
+// decided in audio time (ms of PCM received), so a test's timings never depend on how fast workerd
+// runs: speech is any 20 ms frame above -60 dBFS (test silence is digital zero).
+import { FRAME_MS, FRAME_SAMPLES, FakeModelSocket, type AudioSoFar, type Emit, type LiveBrain } from "./fake-model-socket.ts";
 
 export interface LiveScenario {
   /** The turns' words, in order (consumed at each end of turn / final). */
@@ -32,19 +31,11 @@ export interface LiveCallLog {
   finalizes: number;
 }
 
-const FRAME = 320;
 const VOICED_DBFS = -60;
 const DEFAULT_TRANSCRIPT = "hello there";
 
-type Emit = (message: Record<string, unknown>) => void;
-
-interface Brain {
-  frame(voiced: boolean, atMs: number): void;
-  control(message: { type?: string }): void;
-}
-
 /** Flux's state machine: StartOfTurn -> Update ... -> [EagerEndOfTurn -> TurnResumed?] -> EndOfTurn. */
-class FluxBrain implements Brain {
+class FluxBrain implements LiveBrain {
   #speaking = false;
   #eagerSent = false;
   #silenceMs = 0;
@@ -59,17 +50,22 @@ class FluxBrain implements Brain {
     private readonly consume: () => void,
   ) {}
 
+  #delayMs(): number {
+    return this.s.eventDelayMs ?? 0;
+  }
+
   #text(): string {
     const words = this.next().split(/\s+/).filter(Boolean);
     return words.slice(0, Math.max(1, Math.ceil(this.#voicedMs / (this.s.msPerWord ?? 300)))).join(" ");
   }
 
-  #event(event: string, extra: Record<string, unknown> = {}): void {
-    this.emit({ type: "TurnInfo", event, turn_index: this.#turnIndex, transcript: event === "StartOfTurn" || event === "TurnResumed" ? "" : this.#text(), end_of_turn_confidence: 0.5, ...extra });
+  #event(event: string): void {
+    const transcript = event === "StartOfTurn" || event === "TurnResumed" ? "" : this.#text();
+    this.emit({ type: "TurnInfo", event, turn_index: this.#turnIndex, transcript, end_of_turn_confidence: 0.5 }, this.#delayMs());
   }
 
   frame(voiced: boolean): void {
-    const ms = 20;
+    const ms = FRAME_MS;
     if (voiced) {
       if (!this.#speaking) {
         this.#speaking = true;
@@ -110,11 +106,9 @@ class FluxBrain implements Brain {
 }
 
 /** Nova-3 live: interim results while speech goes on; a final on Finalize (with from_finalize). */
-class NovaBrain implements Brain {
+class NovaBrain implements LiveBrain {
   #voicedMs = 0;
   #sinceInterimMs = 0;
-  #sentWords = 0;
-  #atMs = 0;
   constructor(
     private readonly s: LiveScenario,
     private readonly emit: Emit,
@@ -126,138 +120,84 @@ class NovaBrain implements Brain {
     return this.next().split(/\s+/).filter(Boolean);
   }
 
-  #results(text: string, isFinal: boolean, fromFinalize: boolean): void {
-    this.emit({
-      type: "Results",
-      channel_index: [0, 1],
-      start: 0,
-      duration: this.#atMs / 1000,
-      is_final: isFinal,
-      speech_final: false,
-      ...(fromFinalize ? { from_finalize: true } : {}),
-      channel: { alternatives: [{ transcript: text, confidence: 0.9, words: [] }] },
-    });
+  #results(text: string, audio: AudioSoFar, isFinal: boolean): void {
+    this.emit(
+      {
+        type: "Results",
+        channel_index: [0, 1],
+        start: 0,
+        duration: audio.pos / 16_000,
+        is_final: isFinal,
+        speech_final: false,
+        ...(isFinal ? { from_finalize: true } : {}),
+        channel: { alternatives: [{ transcript: text, confidence: 0.9, words: [] }] },
+      },
+      this.s.eventDelayMs ?? 0,
+    );
   }
 
-  frame(voiced: boolean, atMs: number): void {
-    this.#atMs = atMs;
+  frame(voiced: boolean, audio: AudioSoFar): void {
     if (!voiced) return;
-    if (this.#voicedMs === 0 && this.#sentWords === 0) this.emit({ type: "SpeechStarted", timestamp: atMs / 1000 });
-    this.#voicedMs += 20;
-    this.#sinceInterimMs += 20;
+    if (this.#voicedMs === 0) this.emit({ type: "SpeechStarted", timestamp: audio.pos / 16_000 }, this.s.eventDelayMs ?? 0);
+    this.#voicedMs += FRAME_MS;
+    this.#sinceInterimMs += FRAME_MS;
     if (this.#sinceInterimMs >= 240) {
       this.#sinceInterimMs = 0;
-      const upTo = Math.min(this.#words().length, Math.max(1, Math.ceil(this.#voicedMs / (this.s.msPerWord ?? 300))));
-      this.#results(this.#words().slice(this.#sentWords, upTo).join(" "), false, false);
+      const upTo = Math.max(1, Math.ceil(this.#voicedMs / (this.s.msPerWord ?? 300)));
+      this.#results(this.#words().slice(0, upTo).join(" "), audio, false);
     }
   }
 
-  control(message: { type?: string }): void {
+  control(message: { type?: string }, audio: AudioSoFar): void {
     if (message.type !== "Finalize") return;
     // A final decode knows every word said so far (the whole transcript once speech was heard).
-    const words = this.#words();
-    const text = this.#voicedMs > 0 ? words.slice(this.#sentWords).join(" ") : "";
-    this.#results(text, true, true);
+    this.#results(this.#voicedMs > 0 ? this.#words().join(" ") : "", audio, true);
     if (this.#voicedMs > 0) {
       this.consume();
-      this.#sentWords = 0;
       this.#voicedMs = 0;
       this.#sinceInterimMs = 0;
     }
   }
 }
 
-export class FakeLiveSocket extends RpcTarget {
-  #onMessage: ((data: string) => void) | null = null;
-  #onClose: ((code: number, reason: string) => void) | null = null;
-  #closed = false;
-  #pending = new Int16Array(0);
-  readonly #brain: Brain;
-  readonly #log: LiveCallLog;
-  readonly #s: LiveScenario;
-  #chain: Promise<void> = Promise.resolve();
+function isVoiced(pcm: Int16Array, at: number): boolean {
+  let sum = 0;
+  for (let i = at; i < at + FRAME_SAMPLES; i++) sum += pcm[i]! * pcm[i]!;
+  return 10 * Math.log10(sum / FRAME_SAMPLES / (32768 * 32768) + 1e-12) > VOICED_DBFS;
+}
 
-  constructor(model: string, inputs: Record<string, unknown>, scenario: LiveScenario, log: LiveCallLog, dropState: { dropped: boolean }) {
-    super();
-    this.#s = scenario;
-    this.#log = log;
-    this.#dropState = dropState;
-    const queue = scenario.transcripts ?? [];
-    const next = () => queue[0] ?? DEFAULT_TRANSCRIPT;
-    const consume = () => void queue.shift();
-    const emit: Emit = (m) => this.#emit(m);
-    this.#brain = model.includes("flux") ? new FluxBrain(scenario, inputs.eager_eot_threshold !== undefined, emit, next, consume) : new NovaBrain(scenario, emit, next, consume);
+/** How a test reads an event in the log: "StartOfTurn", "Update:<text>", "Results:final:<text>", ... */
+function label(m: Record<string, unknown>): string {
+  if (m.type === "TurnInfo") return `${String(m.event)}${m.transcript ? `:${String(m.transcript)}` : ""}`;
+  if (m.type === "Results") {
+    const text = (m.channel as { alternatives: { transcript: string }[] }).alternatives[0]!.transcript;
+    return `Results:${m.is_final ? "final" : "interim"}:${text}`;
   }
-  readonly #dropState: { dropped: boolean };
+  return String(m.type);
+}
 
-  listen(onMessage: (data: string) => void, onClose: (code: number, reason: string) => void): void {
-    const dup = <T>(f: T): T => ((f as { dup?: () => T }).dup ? (f as { dup: () => T }).dup() : f);
-    this.#onMessage = dup(onMessage);
-    this.#onClose = dup(onClose);
-  }
-
-  send(data: Uint8Array | string): void {
-    if (this.#closed) return;
-    if (typeof data === "string") {
-      let message: { type?: string } = {};
-      try {
-        message = JSON.parse(data) as { type?: string };
-      } catch {
-        return;
-      }
-      if (message.type === "KeepAlive") this.#log.keepAlives++;
-      if (message.type === "Finalize") this.#log.finalizes++;
-      this.#brain.control(message);
-      return;
-    }
-    const bytes = data.byteLength - (data.byteLength % 2);
-    const incoming = new Int16Array(data.buffer.slice(data.byteOffset, data.byteOffset + bytes));
-    const all = new Int16Array(this.#pending.length + incoming.length);
-    all.set(this.#pending);
-    all.set(incoming, this.#pending.length);
-    let at = 0;
-    for (; at + FRAME <= all.length; at += FRAME) {
-      let sum = 0;
-      for (let i = at; i < at + FRAME; i++) sum += all[i]! * all[i]!;
-      const dbfs = 10 * Math.log10(sum / FRAME / (32768 * 32768) + 1e-12);
-      this.#log.audioMs += 20;
-      this.#brain.frame(dbfs > VOICED_DBFS, this.#log.audioMs);
-      const drop = this.#s.dropAfterAudioMs;
-      if (drop !== undefined && !this.#dropState.dropped && this.#log.audioMs >= drop) {
-        this.#dropState.dropped = true;
-        this.#finish(1011, "fake drop");
-        return;
-      }
-      if (this.#closed) return;
-    }
-    this.#pending = all.slice(at);
-  }
-
-  close(code = 1000, reason = ""): void {
-    this.#finish(code, reason, false);
-  }
-
-  #emit(message: Record<string, unknown>): void {
-    if (this.#closed) return;
-    const text = JSON.stringify(message);
-    const label =
-      message.type === "TurnInfo"
-        ? `${String(message.event)}${message.transcript ? `:${String(message.transcript)}` : ""}`
-        : message.type === "Results"
-          ? `Results:${message.is_final ? "final" : "interim"}:${String((message.channel as { alternatives: { transcript: string }[] }).alternatives[0]!.transcript)}`
-          : String(message.type);
-    this.#log.events.push(label);
-    const delay = this.#s.eventDelayMs ?? 0;
-    this.#chain = this.#chain.then(async () => {
-      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-      if (!this.#closed) await this.#onMessage?.(text);
-    }).catch(() => {});
-  }
-
-  #finish(code: number, reason: string, notify = true): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#log.closed = `${code} ${reason}`.trim();
-    if (notify) void this.#chain.then(() => this.#onClose?.(code, reason)).catch(() => {});
-  }
+/** A fake Flux or Nova-3 socket for one `run(..., { websocket: true })`, logging into `log`. `dropState` is per session: a scenario's drop happens once. */
+export function fakeLiveSocket(model: string, inputs: Record<string, unknown>, scenario: LiveScenario, log: LiveCallLog, dropState: { dropped: boolean }): FakeModelSocket {
+  const queue = scenario.transcripts ?? [];
+  const next = () => queue[0] ?? DEFAULT_TRANSCRIPT;
+  const consume = () => void queue.shift();
+  return new FakeModelSocket({
+    brain: (emit) => (model.includes("flux") ? new FluxBrain(scenario, inputs.eager_eot_threshold !== undefined, emit, next, consume) : new NovaBrain(scenario, emit, next, consume)),
+    isVoiced,
+    dropNow: (audio) => {
+      const drop = scenario.dropAfterAudioMs;
+      if (drop === undefined || dropState.dropped || (audio.pos / FRAME_SAMPLES) * FRAME_MS < drop) return false;
+      dropState.dropped = true;
+      return true;
+    },
+    observe: {
+      emitted: (m) => log.events.push(label(m)),
+      control: (m) => {
+        if (m.type === "KeepAlive") log.keepAlives++;
+        if (m.type === "Finalize") log.finalizes++;
+      },
+      frame: (audio) => (log.audioMs = (audio.pos / FRAME_SAMPLES) * FRAME_MS),
+      closed: (code, reason) => (log.closed = `${code} ${reason}`.trim()),
+    },
+  });
 }

@@ -8,7 +8,7 @@ import { makeSilentMp3 } from "../../server/audio/mp3.ts";
 import { encodeWav, parseWav } from "../../server/audio/wav.ts";
 import { bytesToBase64 } from "../../server/audio/base64.ts";
 import { DEFAULT_TRANSCRIPT, defaultReply, tokenize } from "./replies.ts";
-import { FakeLiveSocket, type LiveCallLog, type LiveScenario } from "./live-sockets.ts";
+import { fakeLiveSocket, type LiveCallLog, type LiveScenario } from "./live-sockets.ts";
 export type { LiveCallLog, LiveScenario } from "./live-sockets.ts";
 
 /** Fail the first `times` calls (all calls when omitted) with a Workers-AI-style error "<code>: <message>". */
@@ -149,11 +149,13 @@ export default class FakeAi extends WorkerEntrypoint<FakeEnv> {
       let drops = liveDrops.get(session);
       if (!drops) liveDrops.set(session, (drops = { dropped: false }));
       scenario.live ??= {};
-      return new FakeLiveSocket(model, inputs, scenario.live, entry, drops);
+      return fakeLiveSocket(model, inputs, scenario.live, entry, drops);
     }
 
     if (model === "@cf/pipecat-ai/smart-turn-v2") {
-      const call: FakeCall = { model, kind: "eot", startedAt: Date.now(), input: typeof inputs.audio === "string" ? (inputs.audio.length * 3) / 4 / 4 / 16 : null };
+      const call: FakeCall = { model, kind: "eot", startedAt: Date.now(), input: null };
+      // What it was asked about: ms of 16 kHz float32 audio.
+      if (typeof inputs.audio === "string") call.input = base64ToBytes(inputs.audio).byteLength / 4 / 16;
       log.push(call);
       const o = scenario.smartTurn ?? {};
       await sleep(o.latencyMs ?? 10);

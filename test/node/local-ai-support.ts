@@ -2,6 +2,7 @@
 import { Flite } from "../../local-ai/engines/flite.ts";
 import { base64ToBytes, bytesToBase64 } from "../../server/audio/base64.ts";
 import { SseDecoder } from "../../server/reply/sse-parser.ts";
+import { novaLiveInputs } from "../../server/speech-to-text/nova-live.ts";
 import WebSocket from "ws";
 
 let flite: Flite | undefined;
@@ -30,16 +31,8 @@ export function pcmBytes(wav: Uint8Array): Uint8Array {
   return wav.subarray(44);
 }
 
-export const NOVA_INPUTS = {
-  encoding: "linear16",
-  sample_rate: "16000",
-  language: "en",
-  interim_results: "true",
-  punctuate: "true",
-  smart_format: "true",
-  vad_events: "true",
-  endpointing: "false",
-} as const;
+/** Exactly what the Durable Object opens a Nova-3 live socket with. */
+export const NOVA_INPUTS = novaLiveInputs({ language: "en", keyterms: [] }) as Record<string, string>;
 
 /** ws:// URL of an engine server's live endpoint with the given inputs. */
 export function liveUrl(base: string, inputs: Record<string, string> = NOVA_INPUTS, model = "@cf/deepgram/nova-3"): string {

@@ -61,9 +61,15 @@ export function mix(a: Int16Array, b: Int16Array): Int16Array {
   return out;
 }
 
+/** Syllabic speech at -20 dBFS over the room's faint noise. */
+export const speech = (ms: number, seed = 1): Int16Array => mix(syllables(ms, -20), noise(ms, -70, seed));
+
+/** The room between words: faint noise at -70 dBFS. */
+export const roomTone = (ms: number, seed = 2): Int16Array => noise(ms, -70, seed);
+
 /** A spoken-turn stand-in: faint noise, `speechMs` of syllabic speech, then `silenceMs` of faint noise. */
 export function utterance(speechMs = 1000, silenceMs = 900, seed = 1, leadMs = 300): Int16Array {
-  return concat(noise(leadMs, -70, seed), mix(syllables(speechMs, -20), noise(speechMs, -70, seed + 1)), noise(silenceMs, -70, seed + 2));
+  return concat(roomTone(leadMs, seed), speech(speechMs, seed + 1), roomTone(silenceMs, seed + 2));
 }
 
 /** Hand-built RIFF/WAVE file from chunks (odd-sized ones padded), for the WAV parsers' tolerance tests. */

@@ -19,6 +19,24 @@ class FakeSocket {
 }
 
 const frame = (n = 320) => new Int16Array(n);
+
+/** A Nova-3 recognizer whose every socket is a FakeSocket (kept in `sockets`). */
+function novaRecognizer(events: LiveEvent[] = []) {
+  const sockets: FakeSocket[] = [];
+  const r = new LiveRecognizer({
+    protocol: novaLiveProtocol({ language: "en", keyterms: [] }),
+    open: async () => {
+      const s = new FakeSocket();
+      sockets.push(s);
+      return s;
+    },
+    onEvent: (e) => events.push(e),
+    onFailed: () => {
+      throw new Error("should not fail");
+    },
+  });
+  return { r, sockets };
+}
 const flush = () => new Promise((r) => setTimeout(r, 0));
 
 describe("live recognition", () => {
@@ -40,20 +58,7 @@ describe("live recognition", () => {
   });
 
   it("a dropped socket is reopened and the current turn's audio is sent again before new audio", async () => {
-    const sockets: FakeSocket[] = [];
-    const events: LiveEvent[] = [];
-    const r = new LiveRecognizer({
-      protocol: novaLiveProtocol({ language: "en", keyterms: [] }),
-      open: async () => {
-        const s = new FakeSocket();
-        sockets.push(s);
-        return s;
-      },
-      onEvent: (e) => events.push(e),
-      onFailed: () => {
-        throw new Error("should not fail");
-      },
-    });
+    const { r, sockets } = novaRecognizer();
     r.push(frame());
     r.push(frame());
     await flush();
@@ -71,17 +76,7 @@ describe("live recognition", () => {
   });
 
   it("Finalize resolves with every final of the turn and starts the next turn afresh; keep leaves the words for a later finalize", async () => {
-    const sockets: FakeSocket[] = [];
-    const r = new LiveRecognizer({
-      protocol: novaLiveProtocol({ language: "en", keyterms: [] }),
-      open: async () => {
-        const s = new FakeSocket();
-        sockets.push(s);
-        return s;
-      },
-      onEvent: () => {},
-      onFailed: () => {},
-    });
+    const { r, sockets } = novaRecognizer();
     r.push(frame());
     await flush();
     const s = sockets[0]!;

@@ -4,10 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { MODEL_PRICES } from "../../../server/cost/cost.ts";
 import { SessionClient, fakeAi, newSessionId, transcriptOf, utterance } from "../support/session-client.ts";
-import { concat, mix, noise, syllables } from "../../support/signals.ts";
+import { concat, roomTone as quiet, speech } from "../../support/signals.ts";
 
-const speech = (ms: number, seed = 1) => mix(syllables(ms, -20), noise(ms, -70, seed));
-const quiet = (ms: number, seed = 2) => noise(ms, -70, seed);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 5_000): Promise<T> {

@@ -3,10 +3,8 @@
 // server's Finalize gives the turn's words. This is the shape the offline stand-in speaks too.
 import { describe, expect, it } from "vitest";
 import { SessionClient, fakeAi, newSessionId, transcriptOf } from "../support/session-client.ts";
-import { concat, mix, noise, syllables } from "../../support/signals.ts";
+import { concat, roomTone as quiet, speech } from "../../support/signals.ts";
 
-const speech = (ms: number, seed = 1) => mix(syllables(ms, -20), noise(ms, -70, seed));
-const quiet = (ms: number, seed = 2) => noise(ms, -70, seed);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("streaming recognition with Nova-3 and the transcript signal", () => {

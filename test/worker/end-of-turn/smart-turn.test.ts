@@ -6,10 +6,8 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { SessionClient, fakeAi, newSessionId, transcriptOf } from "../support/session-client.ts";
-import { concat, mix, noise, syllables } from "../../support/signals.ts";
+import { concat, roomTone as quiet, speech } from "../../support/signals.ts";
 
-const speech = (ms: number, seed = 1) => mix(syllables(ms, -20), noise(ms, -70, seed));
-const quiet = (ms: number, seed = 2) => noise(ms, -70, seed);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("end of turn with smart-turn", () => {

@@ -25,9 +25,13 @@ function aiBackend(value: string | undefined): AiBackend {
   throw new Error(`PARLEY_AI must be local, fake or remote (got "${value}")`);
 }
 
-/** FAKE_* variables of the environment, for the fake Workers AI's vars (how the browser tests tune it). */
-function fakeVars(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith("FAKE_") && e[1] !== undefined));
+/** Environment variables starting with `prefix`, for a Worker's vars (the prefix kept unless `strip`). */
+function varsFromEnv(prefix: string, strip = false): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env)
+      .filter((e): e is [string, string] => e[0].startsWith(prefix) && e[1] !== undefined)
+      .map(([k, v]) => [strip ? k.slice(prefix.length) : k, v]),
+  );
 }
 
 function portFrom(name: string, value: string | undefined, fallback: number): number {
@@ -56,7 +60,8 @@ export default defineConfig(({ command }) => {
             delete cfg.ai;
             cfg.services = [...(cfg.services ?? []).filter((s) => s.binding !== "AI"), { binding: "AI", service: standIn.service }];
             // Tell the server what answers, so the page never presents the stand-in as Workers AI's models.
-            cfg.vars = { ...cfg.vars, AI_BACKEND: backend };
+            // PARLEY_VAR_<NAME>=value sets a Parley var for this run (e.g. PARLEY_VAR_STT_MODE=batch npm start).
+            cfg.vars = { ...cfg.vars, AI_BACKEND: backend, ...varsFromEnv("PARLEY_VAR_", true) };
           },
           auxiliaryWorkers: [
             backend === "local"
@@ -69,7 +74,7 @@ export default defineConfig(({ command }) => {
               : {
                   configPath: standIn.configPath,
                   config: (cfg) => {
-                    cfg.vars = { ...cfg.vars, ...fakeVars() };
+                    cfg.vars = { ...cfg.vars, ...varsFromEnv("FAKE_") };
                   },
                 },
           ],

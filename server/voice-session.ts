@@ -463,10 +463,9 @@ export class VoiceSession extends Server<Env> {
     const now = Date.now();
     switch (e.type) {
       case "update":
-        if (e.text) this.broadcastEvent({ type: "user-partial", text: e.text });
-        return;
       case "final":
         if (e.text) this.broadcastEvent({ type: "user-partial", text: e.text });
+        if (!this.usesFlux(input)) input.endOfTurn.onWordsHeard();
         return;
       case "error":
       case "engine":

@@ -39,6 +39,8 @@ export class EndOfTurnCoordinator {
   #judging: AbortController | null = null;
   /** How the current utterance's end will have been decided (for the turn's metrics). */
   #decidedBy: EndOfTurnSource = "silence";
+  /** Between a pause mark and the speech coming back (or the turn ending). */
+  #paused = false;
 
   constructor(deps: EndOfTurnDeps) {
     this.#d = deps;
@@ -48,6 +50,7 @@ export class EndOfTurnCoordinator {
   /** A short pause in the user's speech: judge it, and maybe start the reply early. */
   onPause(pause: PauseEvent): void {
     const { config } = this.#d;
+    this.#paused = true;
     this.#judging?.abort();
     this.#judging = null;
     if (config.speculative) this.#d.speculate(pause);
@@ -66,6 +69,7 @@ export class EndOfTurnCoordinator {
 
   /** Speech came back after a pause: the turn was not over. */
   onResume(pauseMs: number): void {
+    this.#paused = false;
     this.#judging?.abort();
     this.#judging = null;
     this.#d.cancelSpeculation();
@@ -76,12 +80,22 @@ export class EndOfTurnCoordinator {
 
   /** The utterance ended (any reason). Returns what decided it and gets ready for the next one. */
   onTurnEnd(event: TurnEndEvent): EndOfTurnSource {
+    this.#paused = false;
     this.#judging?.abort();
     this.#judging = null;
     const by: EndOfTurnSource = event.reason === "commit" ? "commit" : event.reason === "max-length" ? "max-length" : this.#decidedBy;
     this.#decidedBy = "silence";
     this.#d.detector.setSilenceMs(this.#learnedSilenceMs());
     return by;
+  }
+
+  /**
+   * The recognizer's words changed (an interim result, the Finalize answer). During a pause the
+   * transcript signal judges again: a recognizer lagging behind the speech ("set a timer" before
+   * "for" arrives) must not decide the turn on words it has not caught up with yet.
+   */
+  onWordsHeard(): void {
+    if (this.#paused && this.#d.config.detector === "transcript") this.#apply(this.#judgeWords());
   }
 
   /** The user spoke again right after a turn this object ended early: it cut them off. */
@@ -92,11 +106,7 @@ export class EndOfTurnCoordinator {
 
   async #judge(pause: PauseEvent, signal: AbortSignal): Promise<Judgment> {
     const { config } = this.#d;
-    if (config.detector === "transcript") {
-      const text = this.#d.liveText();
-      if (text === null) return { verdict: "unknown", source: "none" };
-      return { verdict: judgeTranscript(text, this.#d.language()), source: "transcript" };
-    }
+    if (config.detector === "transcript") return this.#judgeWords();
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const slow = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), config.smartTurnTimeoutMs)));
@@ -110,6 +120,12 @@ export class EndOfTurnCoordinator {
     } finally {
       if (timer !== undefined) clearTimeout(timer);
     }
+  }
+
+  #judgeWords(): Judgment {
+    const text = this.#d.liveText();
+    if (text === null) return { verdict: "unknown", source: "none" };
+    return { verdict: judgeTranscript(text, this.#d.language()), source: "transcript" };
   }
 
   #apply(j: Judgment): void {

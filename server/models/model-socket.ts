@@ -45,6 +45,7 @@ export interface RpcModelSocket {
 /** The part of a Workers WebSocket used here (declared so this module also typechecks outside workerd). */
 interface AcceptableSocket {
   accept(): void;
+  binaryType?: string;
   send(data: Uint8Array | string): void;
   close(code?: number, reason?: string): void;
   addEventListener(type: "message", listener: (e: { data: unknown }) => void): void;
@@ -67,6 +68,8 @@ export async function adoptModelSocket(answer: unknown, handlers: ModelSocketHan
   if (isResponseWithSocket(answer)) {
     const ws = answer.webSocket;
     ws.accept();
+    // Recent compatibility dates deliver binary messages as Blobs; the handlers take bytes.
+    ws.binaryType = "arraybuffer";
     ws.addEventListener("message", (e) => {
       if (!closed) handlers.message(e.data as SocketData);
     });

@@ -305,7 +305,10 @@ class ReplayBuffer {
   #frames: Int16Array[] = [];
   #head = 0;
   #samples = 0;
-  constructor(private readonly maxSamples: number) {}
+  readonly #maxSamples: number;
+  constructor(maxSamples: number) {
+    this.#maxSamples = maxSamples;
+  }
 
   get samples(): number {
     return this.#samples;
@@ -314,7 +317,7 @@ class ReplayBuffer {
   push(frame: Int16Array): void {
     this.#frames.push(frame);
     this.#samples += frame.length;
-    while (this.#samples > this.maxSamples && this.#frames.length - this.#head > 1) this.#samples -= this.#frames[this.#head++]!.length;
+    while (this.#samples > this.#maxSamples && this.#frames.length - this.#head > 1) this.#samples -= this.#frames[this.#head++]!.length;
     if (this.#head > 1024 && this.#head * 2 > this.#frames.length) {
       this.#frames = this.#frames.slice(this.#head);
       this.#head = 0;

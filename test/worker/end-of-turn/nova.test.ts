@@ -41,4 +41,20 @@ describe("streaming recognition with Nova-3 and the transcript signal", () => {
     expect(done.usage.wasted?.replies).toBe(1);
     c.close();
   });
+
+  it("words that catch up during the pause are judged again: interim 'set a timer' reads finished, the final 'set a timer for' keeps the turn open", async () => {
+    const id = newSessionId("nova-lag");
+    // One word per 300 ms of speech: at the pause the interim result still lacks "for".
+    await fakeAi.configure(id, { live: { transcripts: ["set a timer for", "ten minutes"], msPerWord: 300 } });
+    const c = await SessionClient.connect(id);
+    c.sendAudio(concat(quiet(300), speech(900), quiet(300)));
+    await sleep(150);
+    c.sendAudio(concat(quiet(400), speech(700, 5), quiet(900)));
+    const done = await c.waitFor("reply-done");
+    const live = await fakeAi.liveCalls(id);
+    expect(live[0]!.events).toContain("Results:interim:set a timer");
+    expect(c.of("transcript").map((t) => t.text)).toEqual(["set a timer for ten minutes"]);
+    expect(done.metrics.endOfTurn).toBe("transcript");
+    c.close();
+  });
 });

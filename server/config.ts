@@ -48,15 +48,20 @@ export interface SpeechRecognitionOptions {
   mode: "batch" | "streaming";
   /** `@cf/deepgram/flux` (English, ends turns itself) or `@cf/deepgram/nova-3` (interim results; Parley endpoints). */
   streamingModel: string;
-  /** Flux's end of turn (docs/workers-ai.md, "Streaming recognition"). */
-  flux: { eotThreshold: number; eagerEotThreshold: number | null; eotTimeoutMs: number };
+  /**
+   * Flux's end of turn (docs/workers-ai.md, "Streaming recognition"). `forceEnd`: Parley also judges
+   * Flux's words at each pause; words that read as finished start a held reply, and once the user's
+   * learned silence (at least 600 ms) has passed Parley ends the turn with ForceEndTurn instead of
+   * waiting for the model's slower endings.
+   */
+  flux: { eotThreshold: number; eagerEotThreshold: number | null; eotTimeoutMs: number; forceEnd: boolean };
   /** Words to boost in streaming recognition (names, product terms). */
   keyterms: readonly string[];
   /** Nova: longest wait for the final transcript after Parley's end of turn, before going on with what is known. */
   finalizeTimeoutMs: number;
 }
 
-/** Deciding that the user's turn is over (batch path, and Nova streaming). Flux decides for itself. */
+/** Deciding that the user's turn is over (batch path, and Nova streaming; with Flux, only the words Flux is slow to end: recognition.flux.forceEnd). */
 export interface EndOfTurnConfig {
   /** silence: a fixed silence (turnDetection.silenceMs, adapted per user); smart-turn: ask the model at a short pause; transcript: judge the words heard so far (streaming recognition). */
   detector: "silence" | "smart-turn" | "transcript";
@@ -134,7 +139,7 @@ export const DEFAULT_CONFIG: ParleyConfig = {
   recognition: {
     mode: "batch",
     streamingModel: "@cf/deepgram/flux",
-    flux: { eotThreshold: 0.7, eagerEotThreshold: 0.5, eotTimeoutMs: 3000 },
+    flux: { eotThreshold: 0.7, eagerEotThreshold: 0.5, eotTimeoutMs: 3000, forceEnd: true },
     keyterms: [],
     finalizeTimeoutMs: 800,
   },
@@ -190,6 +195,7 @@ const EnvVars = z.object({
   FLUX_EOT_THRESHOLD: num(0.5, 0.9),
   FLUX_EAGER_EOT_THRESHOLD: z.union([z.literal("off"), z.coerce.number().min(0.3).max(0.9)]).optional(),
   FLUX_EOT_TIMEOUT_MS: int(500, 60_000),
+  FLUX_FORCE_END: z.enum(["true", "false"]).optional(),
   STT_KEYTERMS: z.string().max(2_000).optional(),
   END_OF_TURN: z.enum(["silence", "smart-turn", "transcript"]).optional(),
   END_OF_TURN_PAUSE_MS: int(100, 1_000),
@@ -267,6 +273,7 @@ export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, un
         eotThreshold: v.FLUX_EOT_THRESHOLD ?? d.recognition.flux.eotThreshold,
         eagerEotThreshold: eager === "off" ? null : (eager ?? d.recognition.flux.eagerEotThreshold),
         eotTimeoutMs: v.FLUX_EOT_TIMEOUT_MS ?? d.recognition.flux.eotTimeoutMs,
+        forceEnd: v.FLUX_FORCE_END ? v.FLUX_FORCE_END === "true" : d.recognition.flux.forceEnd,
       },
       keyterms: (v.STT_KEYTERMS ?? "").split(",").map((k) => k.trim()).filter((k) => k !== "").slice(0, 50),
       finalizeTimeoutMs: d.recognition.finalizeTimeoutMs,

@@ -29,6 +29,7 @@ import { loadConfig, type ParleyConfig } from "./config.ts";
 import { turnCost } from "./cost/cost.ts";
 import { BargeIn, type ConfirmingSpeech, type OpenCandidate } from "./interruption/barge-in.ts";
 import type { CandidateDecision } from "./interruption/interruption-candidate.ts";
+import { sameWords } from "./interruption/words.ts";
 import { TokenBucket } from "./limits/token-bucket.ts";
 import { migrate } from "./storage/migrations.ts";
 import { ConversationStore } from "./storage/conversation-store.ts";
@@ -67,6 +68,8 @@ interface ConnectionInput {
   /** A Flux end of turn heard while a barge-in candidate was open: that candidate's final transcript. */
   liveEnded: { text: string; at: number } | null;
   liveEndWaiters: ((text: string) => void)[];
+  /** Parley asked Flux to end the user's turn (ForceEndTurn): its end of turn was decided by the words. */
+  fluxForced: boolean;
   /** How loud this user's speech is at their microphone (dBFS, smoothed over their turns); null until they spoke. */
   userLevelDbfs: number | null;
   messages: TokenBucket;
@@ -319,11 +322,11 @@ export class VoiceSession extends Server<Env> {
     const turn = this.active;
     if (event.type === "pause") {
       // Only the user's own turn ends early; speech over a reply is the barge-in logic's.
-      if (!turn && !this.bargeIn.candidate && this.mode === "hands-free" && !this.usesFlux(input)) input.endOfTurn.onPause(event);
+      if (!turn && !this.bargeIn.candidate && this.mode === "hands-free" && this.parleyJudges(input)) input.endOfTurn.onPause(event);
       return;
     }
     if (event.type === "resume") {
-      if (!this.usesFlux(input)) input.endOfTurn.onResume(event.pauseMs);
+      if (this.parleyJudges(input)) input.endOfTurn.onResume(event.pauseMs);
       return;
     }
     if (event.type === "speech-start") {
@@ -350,8 +353,12 @@ export class VoiceSession extends Server<Env> {
       return;
     }
     const endOfTurn = input.endOfTurn.onTurnEnd(event);
-    // Flux decides when the user's turn is over; the VAD's end of speech only serves barge-in.
-    if (this.usesFlux(input) && event.reason !== "commit") return;
+    if (this.usesFlux(input) && event.reason !== "commit") {
+      // Flux decides when the user's turn is over; the VAD's end of speech serves barge-in, and
+      // words that read as finished after a long enough silence end the turn through Flux.
+      if (endOfTurn === "transcript" && !turn && input.live?.forceEndTurn()) input.fluxForced = true;
+      return;
+    }
     if (turn && this.mode === "hands-free" && event.reason !== "commit") {
       // Speech that began before this turn started (or on another connection): judge it like a candidate.
       this.bargeIn.open({ turn, source: "server", holdsPlayback: false, durationFromServer: false, conn: conn.id, heldAt: null, captured: true, quietBelowDbfs: this.quietBelow(input) });
@@ -414,10 +421,20 @@ export class VoiceSession extends Server<Env> {
   /** The pause may end the turn: start its reply now, held until the turn is confirmed. */
   private speculate(conn: Connection, input: ConnectionInput, pause: TurnPauseEvent): void {
     if (this.active || this.bargeIn.candidate) return;
+    if (this.usesFlux(input)) return this.speculateOnFluxWords(conn, input, input.live!.currentText);
     this.cancelSpeculation();
     const live = input.live;
     if (live) this.startTurn({ source: "voice", ...this.liveTranscript(input, live, true), endpointingMs: 0 }, conn.id);
     else this.startTurn({ source: "voice", audio: pause.audio, endpointingMs: 0 }, conn.id);
+  }
+
+  /** A held reply to Flux's words so far (its EagerEndOfTurn, or Parley's judge); one already held for the same words stays. */
+  private speculateOnFluxWords(conn: Connection, input: ConnectionInput, text: string): void {
+    const spec = this.speculative;
+    if (text === "" || (spec && spec.conn === conn.id && sameWords(spec.text, text))) return;
+    this.cancelSpeculation();
+    this.startTurn({ source: "voice", transcribed: { text, audioSeconds: 0, engine: this.liveEngine(input), sttMs: 0, model: input.live!.model }, endpointingMs: 0 }, conn.id);
+    if (this.speculative) this.speculative.text = text;
   }
 
   private confirmSpeculation(endpointingMs: number, endOfTurn: EndOfTurnSource): void {
@@ -454,6 +471,16 @@ export class VoiceSession extends Server<Env> {
     return this.fluxEndsTurns && (input ? input.live !== null : true);
   }
 
+  /** Parley judges Flux's words too, and may end a turn the model is slow to end (recognition.flux.forceEnd). */
+  private assistsFlux(input: ConnectionInput): boolean {
+    return this.usesFlux(input) && this.config.recognition.flux.forceEnd;
+  }
+
+  /** Parley's end-of-turn coordinator hears this microphone's pauses: always, except under Flux alone. */
+  private parleyJudges(input: ConnectionInput): boolean {
+    return !this.usesFlux(input) || this.assistsFlux(input);
+  }
+
   /** The offline stand-in names its recognizer (not billed); Workers AI does not name an engine. */
   private liveEngine(input?: ConnectionInput): string | undefined {
     return input?.live?.engine ?? (this.config.models.backend === "local" ? "pocketsphinx" : undefined);
@@ -465,7 +492,7 @@ export class VoiceSession extends Server<Env> {
       case "update":
       case "final":
         if (e.text) this.broadcastEvent({ type: "user-partial", text: e.text });
-        if (!this.usesFlux(input)) input.endOfTurn.onWordsHeard();
+        if (this.parleyJudges(input)) input.endOfTurn.onWordsHeard();
         return;
       case "error":
       case "engine":
@@ -476,11 +503,8 @@ export class VoiceSession extends Server<Env> {
         if (!this.userSpeaking && !this.bargeIn.candidate) this.onTurnEvent(conn, input, { type: "speech-start", atMs: 0 });
         return;
       case "eager-end":
-        if (!this.usesFlux(input) || this.active || this.bargeIn.candidate || !this.config.endOfTurn.speculative || e.text === "") return;
-        this.cancelSpeculation();
-        this.startTurn({ source: "voice", transcribed: { text: e.text, audioSeconds: 0, engine: this.liveEngine(input), sttMs: 0, model: input.live!.model }, endpointingMs: 0 }, conn.id);
-        if (this.speculative) this.speculative.text = e.text;
-        return;
+        if (!this.usesFlux(input) || this.active || this.bargeIn.candidate || !this.config.endOfTurn.speculative) return;
+        return this.speculateOnFluxWords(conn, input, e.text);
       case "resumed":
         if (this.usesFlux(input)) this.cancelSpeculation();
         return;
@@ -494,10 +518,15 @@ export class VoiceSession extends Server<Env> {
           return;
         }
         const endpointingMs = Math.max(0, now - input.lastVoicedAt);
+        const endOfTurn: EndOfTurnSource = input.fluxForced ? "transcript" : "flux";
+        input.fluxForced = false;
         this.userSpeaking = false;
         this.lastEarlyEndAt = now;
+        // The VAD's utterance ends with Flux's turn: speech from here on is a new one (a barge-in, the next turn).
+        const vadEnded = input.detector.endTurn();
+        if (vadEnded) input.endOfTurn.onTurnEnd(vadEnded);
         const spec = this.speculative;
-        if (spec && spec.conn === conn.id && spec.text === e.text) return this.confirmSpeculation(endpointingMs, "flux");
+        if (spec && spec.conn === conn.id && sameWords(spec.text, e.text)) return this.confirmSpeculation(endpointingMs, endOfTurn);
         this.cancelSpeculation();
         if (e.text === "") return this.syncState();
         const billed = input.live?.takeBilledSeconds() ?? 0;
@@ -505,7 +534,7 @@ export class VoiceSession extends Server<Env> {
           source: "voice",
           transcribed: { text: e.text, audioSeconds: billed, engine: this.liveEngine(input), sttMs: 0, model: input.live!.model },
           endpointingMs,
-          endOfTurn: "flux",
+          endOfTurn,
           spentBefore: this.takeSpentBefore(),
         });
       }
@@ -847,6 +876,7 @@ export class VoiceSession extends Server<Env> {
           smartTurn: (audio, signal) => this.smartTurn(audio, signal),
           liveText: () => created.live?.currentText ?? null,
           language: () => this.language,
+          assistsFlux: () => this.assistsFlux(created),
           speculate: (pause) => this.speculate(conn, created, pause),
           cancelSpeculation: () => this.cancelSpeculation(),
           endNow: (event) => this.onTurnEvent(conn, created, event),
@@ -855,6 +885,7 @@ export class VoiceSession extends Server<Env> {
         lastVoicedAt: now,
         liveEnded: null,
         liveEndWaiters: [],
+        fluxForced: false,
         userLevelDbfs: null,
         messages: new TokenBucket(messagesPerSecond, messagesPerSecond * 2, now),
         audio: new TokenBucket(bytesPerSecond, Math.max(bytesPerSecond * 2, UPSTREAM_AUDIO.maxFrameBytes * 2), now),

@@ -41,13 +41,20 @@ export const TURN_PATHS: readonly TurnPath[] = [
     id: "flux-eager",
     label: "streaming Flux, eager",
     vars: { STT_MODE: "streaming", STT_STREAMING_MODEL: "@cf/deepgram/flux" },
-    measures: "Flux's EagerEndOfTurn starts a held reply (LLM -> TTS, transcript from Flux); its EndOfTurn releases it",
+    measures:
+      "Flux's EagerEndOfTurn, or Flux's words judged finished at a pause, start a held reply (LLM -> TTS); Flux's EndOfTurn releases it, or Parley forces one (ForceEndTurn) after 600 ms of silence on finished words",
+  },
+  {
+    id: "flux-eager-alone",
+    label: "streaming Flux, eager, no forced end",
+    vars: { STT_MODE: "streaming", STT_STREAMING_MODEL: "@cf/deepgram/flux", FLUX_FORCE_END: "false" },
+    measures: "the model alone: Flux's EagerEndOfTurn starts a held reply (LLM -> TTS, transcript from Flux); its EndOfTurn releases it",
   },
   {
     id: "flux",
     label: "streaming Flux, no eager",
     vars: { STT_MODE: "streaming", STT_STREAMING_MODEL: "@cf/deepgram/flux", FLUX_EAGER_EOT_THRESHOLD: "off" },
-    measures: "Flux's EndOfTurn (transcript included) starts the reply: LLM -> TTS",
+    measures: "Flux's EndOfTurn (transcript included) or, on finished words, Parley's forced one starts the reply: LLM -> TTS (a held reply may start at a pause)",
   },
   {
     id: "nova-transcript",
@@ -159,7 +166,8 @@ export function idealPathMs(id: string, fixtures: Fixture[]): { ms: number; brea
       const confirmed = 250 + smartTurnCallMs();
       return { ms: r0(Math.max(ready, confirmed)), breakdown: `max(250 pause + STT ${r0(stt)} + LLM ${r0(llm)} + TTS ${r0(tts)}, 250 + smart-turn ${smartTurnCallMs()})` };
     }
-    case "flux-eager": {
+    case "flux-eager":
+    case "flux-eager-alone": {
       const ready = eager + rtt + reply;
       return { ms: r0(Math.max(ready, eot + rtt)), breakdown: `max(eager ${r0(eager)} + RTT ${rtt} + LLM ${r0(llm)} + TTS ${r0(tts)}, EndOfTurn ${r0(eot)} + RTT ${rtt})` };
     }

@@ -299,7 +299,7 @@ export function checkPathTargets(r: PathsResult): PathCheck[] {
   const by = (id: string) => r.paths.find((p) => p.id === id && p.turnsCompleted > 0);
   const base = by("baseline");
   const checks: PathCheck[] = [];
-  for (const id of ["flux-eager", "flux", "nova-transcript"]) {
+  for (const id of ["flux-eager", "flux-eager-alone", "flux", "nova-transcript"]) {
     const p = by(id);
     if (!p) continue;
     const d = p.ttfaWithNetworkMs;

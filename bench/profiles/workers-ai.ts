@@ -91,6 +91,12 @@ export const WORKERS_AI_PROFILE = Object.freeze({
     ),
     eagerFloorMs: fig(110, "ms after the end of speech", "estimate", "EagerEndOfTurn is never earlier than this: more than flite's longest word gap (100 ms)"),
     updateEveryMs: fig(250, "ms of audio between Update events", "vendor claim", "Deepgram Flux state machine: Update about every 0.25 s of audio"),
+    wordLagMs: fig(
+      200,
+      "ms after a word ends",
+      "estimate",
+      "when a word shows up in an Update: EagerEndOfTurn already carries the whole transcript at its ~110 ms floor, so the words are known by then; Nova's 200 ms lag is used, the more cautious figure. Before that, Updates hold the words of the speech so far less the last one",
+    ),
     transcriptAtEndOfTurn: fig(0, "ms after EndOfTurn", "vendor claim", "the EndOfTurn event carries the turn's final transcript (equal to the EagerEndOfTurn one): no separate STT step"),
     usdPerAudioMinute: fig(0.0077, "USD per audio minute streamed (silence included)", "price list", CF_PRICING),
   }),

@@ -119,7 +119,8 @@ export default class BenchAi extends WorkerEntrypoint<BenchAiEnv> {
         const endOfTurnMs = fluxEndOfTurnMs(warm ? 0.5 : stratifiedQuantile(fluxTurns++, strata));
         return { endOfTurnMs, eagerMs: fluxEagerMs(endOfTurnMs) };
       },
-      transcript: transcriptSoFar,
+      // Like Nova's interim words: the model has caught up with the speech once quiet for the word lag.
+      transcript: (voicedMs, final, silenceMs) => transcriptSoFar(voicedMs, final || silenceMs >= W.flux.wordLagMs.value),
       eventDelayMs: rtt,
       updateEveryMs: W.flux.updateEveryMs.value,
     };

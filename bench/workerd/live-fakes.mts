@@ -20,8 +20,8 @@ export interface FluxTurnTiming {
 export interface FluxFakeOptions {
   /** Drawn at each StartOfTurn: when this turn's end will be decided. */
   nextTurn(): FluxTurnTiming;
-  /** The turn's transcript after `voicedMs` of its speech (Update), or all of it (`final`: eager / end of turn). */
-  transcript(voicedMs: number, final: boolean): string;
+  /** The turn's transcript after `voicedMs` of its speech and `silenceMs` of silence since (Update), or all of it (`final`: eager / end of turn). */
+  transcript(voicedMs: number, final: boolean, silenceMs: number): string;
   /** Wall-clock delay added to every event (DO <-> AI round trip). */
   eventDelayMs: number;
   /** Update events every this many ms of audio while a turn is open. */
@@ -69,7 +69,7 @@ class FluxBrain implements LiveBrain {
   }
 
   #event(event: string, final: boolean, lateMs = 0): void {
-    const transcript = this.#o.transcript(this.#voicedMs, final);
+    const transcript = this.#o.transcript(this.#voicedMs, final, this.#silenceMs);
     this.#emit(
       { type: "TurnInfo", event, turn_index: this.#turnIndex, audio_window_start: 0, audio_window_end: 0, transcript, words: [], end_of_turn_confidence: final ? 0.9 : 0.2 },
       Math.max(0, this.#o.eventDelayMs - lateMs),
@@ -98,13 +98,7 @@ class FluxBrain implements LiveBrain {
         this.#eagerSent = true;
         this.#event("EagerEndOfTurn", true, s - this.#timing.eagerMs);
       }
-      if (s >= this.#timing.endOfTurnMs) {
-        this.#event("EndOfTurn", true, s - this.#timing.endOfTurnMs);
-        this.#inTurn = false;
-        this.#eagerSent = false;
-        this.#turnIndex++;
-        return;
-      }
+      if (s >= this.#timing.endOfTurnMs) return this.#endOfTurn(s - this.#timing.endOfTurnMs);
     }
     if (this.#inTurn) {
       this.#sinceUpdateMs += FRAME_MS;
@@ -115,7 +109,17 @@ class FluxBrain implements LiveBrain {
     }
   }
 
-  control(): void {}
+  /** ForceEndTurn: EndOfTurn on the words so far, after the round trip; ignored with no turn in progress. */
+  control(message: { type?: string }): void {
+    if (message.type === "ForceEndTurn" && this.#inTurn) this.#endOfTurn(0);
+  }
+
+  #endOfTurn(lateMs: number): void {
+    this.#event("EndOfTurn", true, lateMs);
+    this.#inTurn = false;
+    this.#eagerSent = false;
+    this.#turnIndex++;
+  }
 }
 
 /** Nova-3 live: interim results as words become known; a final (from_finalize) on Finalize. */

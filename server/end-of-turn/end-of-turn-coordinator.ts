@@ -1,14 +1,16 @@
-// Deciding when the user's turn is over, for one microphone (batch path and Nova streaming; Flux
-// decides for itself). The turn detector marks a short pause; here the judge is asked (smart-turn, or
-// the words heard so far), a speculative reply may start, and the detector is told how long a silence
-// ends this utterance: at once when it sounds finished, up to maxSilenceMs when it does not, the
-// user's learned silence when nobody knows. Speech coming back cancels all of it and teaches the
-// adaptive silence. Pure wiring of pure parts; no Cloudflare imports.
+// Deciding when the user's turn is over, for one microphone (batch path and Nova streaming). The turn
+// detector marks a short pause; here the judge is asked (smart-turn, or the words heard so far), a
+// speculative reply may start, and the detector is told how long a silence ends this utterance: at
+// once when it sounds finished, up to maxSilenceMs when it does not, the user's learned silence when
+// nobody knows. Speech coming back cancels all of it and teaches the adaptive silence.
+// With Flux the model decides; assisting it, only words that read as finished start a held reply,
+// and the utterance "ends" (the caller forces Flux's end of turn) after a longer silence.
+// Pure wiring of pure parts; no Cloudflare imports.
 import type { EndOfTurnSource } from "../../shared/protocol.ts";
 import type { EndOfTurnConfig } from "../config.ts";
 import type { TurnDetector, TurnEndEvent, TurnPauseEvent as PauseEvent } from "../turn-detection/turn-detector.ts";
 import type { AdaptiveSilence } from "./adaptive-silence.ts";
-import { silenceToEndMs, type Completeness } from "./end-of-turn-policy.ts";
+import { fluxForceSilenceMs, silenceToEndMs, type Completeness } from "./end-of-turn-policy.ts";
 import { judgeTranscript } from "./transcript-signal.ts";
 
 export interface Judgment {
@@ -26,6 +28,8 @@ export interface EndOfTurnDeps {
   /** The words heard so far in this utterance (streaming recognition), or null when not streaming. */
   liveText(): string | null;
   language(): string;
+  /** Flux ends this microphone's turns and Parley may force the ones it is sure of (recognition.flux.forceEnd). */
+  assistsFlux(): boolean;
   /** Start a reply now, held until the turn is confirmed (the pause's audio). */
   speculate(pause: PauseEvent): void;
   /** The user went on: throw the speculative reply away. */
@@ -41,6 +45,7 @@ export class EndOfTurnCoordinator {
   #decidedBy: EndOfTurnSource = "silence";
   /** Between a pause mark and the speech coming back (or the turn ending). */
   #paused = false;
+  #pause: PauseEvent | null = null;
 
   constructor(deps: EndOfTurnDeps) {
     this.#d = deps;
@@ -51,8 +56,10 @@ export class EndOfTurnCoordinator {
   onPause(pause: PauseEvent): void {
     const { config } = this.#d;
     this.#paused = true;
+    this.#pause = pause;
     this.#judging?.abort();
     this.#judging = null;
+    if (this.#d.assistsFlux()) return this.#assistFlux();
     if (config.speculative) this.#d.speculate(pause);
     if (config.detector === "silence") return;
     const judging = new AbortController();
@@ -70,6 +77,7 @@ export class EndOfTurnCoordinator {
   /** Speech came back after a pause: the turn was not over. */
   onResume(pauseMs: number): void {
     this.#paused = false;
+    this.#pause = null;
     this.#judging?.abort();
     this.#judging = null;
     this.#d.cancelSpeculation();
@@ -81,6 +89,7 @@ export class EndOfTurnCoordinator {
   /** The utterance ended (any reason). Returns what decided it and gets ready for the next one. */
   onTurnEnd(event: TurnEndEvent): EndOfTurnSource {
     this.#paused = false;
+    this.#pause = null;
     this.#judging?.abort();
     this.#judging = null;
     const by: EndOfTurnSource = event.reason === "commit" ? "commit" : event.reason === "max-length" ? "max-length" : this.#decidedBy;
@@ -95,7 +104,9 @@ export class EndOfTurnCoordinator {
    * "for" arrives) must not decide the turn on words it has not caught up with yet.
    */
   onWordsHeard(): void {
-    if (this.#paused && this.#d.config.detector === "transcript") this.#apply(this.#judgeWords());
+    if (!this.#paused) return;
+    if (this.#d.assistsFlux()) this.#assistFlux();
+    else if (this.#d.config.detector === "transcript") this.#apply(this.#judgeWords());
   }
 
   /** The user spoke again right after a turn this object ended early: it cut them off. */
@@ -135,6 +146,25 @@ export class EndOfTurnCoordinator {
     if (detector.silenceMs !== targetMs) detector.setSilenceMs(targetMs);
     // The silence already lasted long enough: end now rather than on the next frame.
     // The silence so far, in audio: frames that arrived in a burst count as the time they cover.
+    const ended = detector.trailingSilenceMs >= targetMs ? detector.endTurn() : null;
+    if (ended) this.#d.endNow(ended);
+  }
+
+  /** Flux's words so far read as finished: hold a reply for them, and end the turn ourselves after a longer silence. */
+  #assistFlux(): void {
+    const { config, detector } = this.#d;
+    const words = this.#judgeWords();
+    const targetMs = fluxForceSilenceMs(words.verdict, this.#learnedSilenceMs(), config);
+    if (targetMs === null) {
+      // Unfinished or unknown: Flux decides (its own end of turn, or its eot_timeout_ms). The
+      // utterance stays open so that words catching up can still be judged.
+      this.#decidedBy = "silence";
+      detector.setSilenceMs(config.maxSilenceMs);
+      return;
+    }
+    this.#decidedBy = "transcript";
+    if (config.speculative && this.#pause) this.#d.speculate(this.#pause);
+    if (detector.silenceMs !== targetMs) detector.setSilenceMs(targetMs);
     const ended = detector.trailingSilenceMs >= targetMs ? detector.endTurn() : null;
     if (ended) this.#d.endNow(ended);
   }

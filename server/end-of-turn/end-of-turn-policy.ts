@@ -39,6 +39,20 @@ export const DEFAULT_END_OF_TURN: Readonly<EndOfTurnOptions> = Object.freeze({
 /** A transcript that reads as complete shortens the wait to at most this: words miss intonation, so never all the way to the mark. */
 export const TRANSCRIPT_COMPLETE_MAX_SILENCE_MS = 400;
 
+/**
+ * Flux, assisted: the least silence after which Parley ends a turn whose words read as finished but
+ * that Flux has not ended yet. Longer than the transcript path's 400 ms: Flux hears intonation and is
+ * the better judge of the ambiguous endings; Parley only cuts its slow tail short.
+ */
+export const FLUX_FORCE_MIN_SILENCE_MS = 600;
+
+/** Flux, assisted: total silence after which Parley forces the end of turn, or null to leave the turn to Flux. */
+export function fluxForceSilenceMs(verdict: Completeness, learnedSilenceMs: number, o: Pick<EndOfTurnOptions, "maxSilenceMs">): number | null {
+  if (verdict !== "complete") return null;
+  const learned = Number.isFinite(learnedSilenceMs) ? learnedSilenceMs : o.maxSilenceMs;
+  return Math.min(o.maxSilenceMs, Math.max(FLUX_FORCE_MIN_SILENCE_MS, learned));
+}
+
 /** Total silence (ms after the last speech) that should end this utterance, within [pauseMs, maxSilenceMs]. */
 export function silenceToEndMs(verdict: Completeness, source: VerdictSource, learnedSilenceMs: number, o: EndOfTurnOptions): number {
   // A broken estimate must not cut anyone off: wait the longest.

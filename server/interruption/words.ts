@@ -11,6 +11,14 @@ export function wordsOf(text: string): string[] {
     .filter((w) => w !== "");
 }
 
+/** The same words in the same order, whatever the case and punctuation ("What's the weather?" = "what's the weather"). */
+export function sameWords(a: string | null, b: string): boolean {
+  if (a === null) return false;
+  const x = wordsOf(a);
+  const y = wordsOf(b);
+  return x.length === y.length && x.every((w, i) => w === y[i]);
+}
+
 /**
  * Whether two words are the same spoken word, allowing for a recogniser's spelling slips: equal, or
  * within edit distance 1 (4+ letters) or 2 (7+ letters). Short words must match exactly.

@@ -30,6 +30,9 @@ const FluxEvent = z.looseObject({
 
 // 20 ms of silence: Flux has no KeepAlive message; audio keeps the socket open.
 const SILENCE_FRAME = new Uint8Array(640);
+// Deepgram's "semi-manual" turn taking: the model ends the turns it is sure of, the application
+// forces the ones it is sure of first; the answer is an EndOfTurn on the words so far.
+const FORCE_END_TURN = JSON.stringify({ type: "ForceEndTurn" });
 
 export function fluxProtocol(o: FluxOptions, model = FLUX_MODEL): LiveProtocol {
   return {
@@ -47,6 +50,7 @@ export function fluxProtocol(o: FluxOptions, model = FLUX_MODEL): LiveProtocol {
     },
     parse: parseFluxMessage,
     keepAlive: () => SILENCE_FRAME.slice(0),
+    forceEndMessage: () => FORCE_END_TURN,
   };
 }
 

@@ -32,6 +32,8 @@ export interface LiveProtocol {
   keepAlive(): Uint8Array | string;
   /** Nova: ask for the current segment to be finalized now. Flux ends turns itself. */
   finalizeMessage?(): string;
+  /** Flux: end the current turn now, on the words heard so far (answered by an end-of-turn). */
+  forceEndMessage?(): string;
 }
 
 /** Deepgram's `keyterm` input: one word as a string, several as a list (Workers AI repeats the parameter). */
@@ -145,6 +147,17 @@ export class LiveRecognizer {
     }
     // A speculative reply's transcript: the turn may go on, its words stay.
     return o.keep ? this.currentText : this.takeTurn();
+  }
+
+  /**
+   * Flux: Parley is sure the user's turn is over before the model is; the model answers with its
+   * end-of-turn on the words heard so far. False when the protocol or the socket cannot.
+   */
+  forceEndTurn(): boolean {
+    const message = this.#o.protocol.forceEndMessage?.();
+    if (message === undefined || this.#state !== "open" || !this.#socket) return false;
+    this.#socket.send(message);
+    return true;
   }
 
   /** The user's turn was taken: forget its text and its replay audio. Returns its text. */

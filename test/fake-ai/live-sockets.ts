@@ -29,6 +29,8 @@ export interface LiveCallLog {
   closed: string | null;
   keepAlives: number;
   finalizes: number;
+  /** Flux ForceEndTurn messages received. */
+  forcedEnds: number;
 }
 
 const VOICED_DBFS = -60;
@@ -84,14 +86,7 @@ class FluxBrain implements LiveBrain {
         this.#eagerSent = true;
         this.#event("EagerEndOfTurn");
       }
-      if (this.#silenceMs >= (this.s.endSilenceMs ?? 500)) {
-        this.#event("EndOfTurn");
-        this.consume();
-        this.#speaking = false;
-        this.#eagerSent = false;
-        this.#turnIndex++;
-        return;
-      }
+      if (this.#silenceMs >= (this.s.endSilenceMs ?? 500)) return this.#endOfTurn();
     }
     if (this.#speaking) {
       this.#sinceUpdateMs += ms;
@@ -102,7 +97,18 @@ class FluxBrain implements LiveBrain {
     }
   }
 
-  control(): void {}
+  /** ForceEndTurn ends the turn in progress on the words so far; with no turn in progress it is ignored. */
+  control(message: { type?: string }): void {
+    if (message.type === "ForceEndTurn" && this.#speaking) this.#endOfTurn();
+  }
+
+  #endOfTurn(): void {
+    this.#event("EndOfTurn");
+    this.consume();
+    this.#speaking = false;
+    this.#eagerSent = false;
+    this.#turnIndex++;
+  }
 }
 
 /** Nova-3 live: interim results while speech goes on; a final on Finalize (with from_finalize). */
@@ -195,6 +201,7 @@ export function fakeLiveSocket(model: string, inputs: Record<string, unknown>, s
       control: (m) => {
         if (m.type === "KeepAlive") log.keepAlives++;
         if (m.type === "Finalize") log.finalizes++;
+        if (m.type === "ForceEndTurn") log.forcedEnds++;
       },
       frame: (audio) => (log.audioMs = (audio.pos / FRAME_SAMPLES) * FRAME_MS),
       closed: (code, reason) => (log.closed = `${code} ${reason}`.trim()),

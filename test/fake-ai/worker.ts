@@ -142,7 +142,7 @@ export default class FakeAi extends WorkerEntrypoint<FakeEnv> {
         call.failed = Date.now();
         throw e;
       }
-      const entry: LiveCallLog = { model, inputs, audioMs: 0, events: [], closed: null, keepAlives: 0, finalizes: 0 };
+      const entry: LiveCallLog = { model, inputs, audioMs: 0, events: [], closed: null, keepAlives: 0, finalizes: 0, forcedEnds: 0 };
       const logs = liveLog.get(session) ?? [];
       logs.push(entry);
       liveLog.set(session, logs);

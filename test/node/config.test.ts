@@ -17,7 +17,9 @@ describe("configuration from wrangler vars", () => {
     expect(offline.endOfTurn.detector).toBe("transcript");
     expect(loadConfig({ AI_BACKEND: "fake" }).endOfTurn.detector).toBe("silence");
     const flux = loadConfig({ STT_MODE: "streaming", FLUX_EAGER_EOT_THRESHOLD: "off", FLUX_EOT_TIMEOUT_MS: "2000", STT_KEYTERMS: "Parley, Cloudflare ," });
-    expect(flux.recognition.flux).toEqual({ eotThreshold: 0.7, eagerEotThreshold: null, eotTimeoutMs: 2000 });
+    expect(flux.recognition.flux).toEqual({ eotThreshold: 0.7, eagerEotThreshold: null, eotTimeoutMs: 2000, forceEnd: true });
+    expect(loadConfig({ STT_MODE: "streaming", FLUX_FORCE_END: "false" }).recognition.flux.forceEnd).toBe(false);
+    expect(() => loadConfig({ FLUX_FORCE_END: "sometimes" })).toThrow(/FLUX_FORCE_END/);
     expect(flux.recognition.keyterms).toEqual(["Parley", "Cloudflare"]);
     expect(loadConfig({ SPECULATIVE_REPLIES: "false", MAX_SILENCE_MS: "2500" }).endOfTurn).toMatchObject({ speculative: false, maxSilenceMs: 2500 });
     expect(() => loadConfig({ END_OF_TURN: "transcript" })).toThrow(/STT_MODE=streaming/);

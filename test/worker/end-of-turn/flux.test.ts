@@ -47,7 +47,8 @@ describe("streaming recognition with Flux", () => {
 
   it("EagerEndOfTurn starts the reply early, but nothing of it is sent or stored until EndOfTurn confirms the turn", async () => {
     const id = newSessionId("flux-eager");
-    await fakeAi.configure(id, { live: { transcripts: ["tell me a joke"], eagerSilenceMs: 200, endSilenceMs: 1_000, msPerWord: 150 } });
+    // Flux ends the turn at 500 ms, before Parley would force it (600 ms).
+    await fakeAi.configure(id, { live: { transcripts: ["tell me a joke"], eagerSilenceMs: 200, endSilenceMs: 500, msPerWord: 150 } });
     const c = await SessionClient.connect(id);
     c.sendAudio(concat(quiet(300), speech(900), quiet(400)));
     // Eager end: the LLM is already working on the eager transcript...
@@ -63,12 +64,49 @@ describe("streaming recognition with Flux", () => {
     const done = await c.waitFor("reply-done");
     expect(done.metrics.speculative).toBe(true);
     expect(done.metrics.endOfTurn).toBe("flux");
+    expect((await fakeAi.liveCalls(id))[0]!.forcedEnds).toBe(0);
     expect(c.of("transcript").map((t) => t.text)).toEqual(["tell me a joke"]);
     const calls = await fakeAi.calls(id);
     expect(calls.filter((x) => x.kind === "llm")).toHaveLength(1);
     // The held reply came out in order once confirmed.
     const types = c.frames.map((f) => f.type).filter((t) => t === "transcript" || t === "reply-delta" || t === "segment");
     expect(types[0]).toBe("transcript");
+    c.close();
+  });
+
+  it("finished words Flux is slow to end are forced after 600 ms of silence: ForceEndTurn, and the reply held since the eager end is released", async () => {
+    const id = newSessionId("flux-forced");
+    // Flux alone would wait 3 s of silence.
+    await fakeAi.configure(id, { live: { transcripts: ["tell me a joke"], eagerSilenceMs: 200, endSilenceMs: 3_000, msPerWord: 150 } });
+    const c = await SessionClient.connect(id);
+    c.sendAudio(concat(quiet(300), speech(900), quiet(500)));
+    await until(async () => (await fakeAi.calls(id)).find((x) => x.kind === "llm"), "the speculative LLM call");
+    // 500 ms of silence: not yet.
+    await sleep(300);
+    expect((await fakeAi.liveCalls(id))[0]!.forcedEnds).toBe(0);
+    expect(c.of("transcript")).toHaveLength(0);
+    c.sendAudio(quiet(200));
+    const done = await c.waitFor("reply-done");
+    const live = (await fakeAi.liveCalls(id))[0]!;
+    expect(live.forcedEnds).toBe(1);
+    expect(live.events).toContain("EndOfTurn:tell me a joke");
+    // Decided by Parley's reading of the words; the reply started at the eager end is the one released.
+    expect(done.metrics.endOfTurn).toBe("transcript");
+    expect(done.metrics.speculative).toBe(true);
+    expect(c.of("transcript").map((t) => t.text)).toEqual(["tell me a joke"]);
+    expect((await fakeAi.calls(id)).filter((x) => x.kind === "llm")).toHaveLength(1);
+    c.close();
+  });
+
+  it("words that read as unfinished are left to Flux: no ForceEndTurn, however long the silence before Flux's own end of turn", async () => {
+    const id = newSessionId("flux-unfinished");
+    await fakeAi.configure(id, { live: { transcripts: ["set a timer for"], eagerSilenceMs: 200, endSilenceMs: 1_500, msPerWord: 150 } });
+    const c = await SessionClient.connect(id);
+    c.sendAudio(concat(quiet(300), speech(900), quiet(1_700)));
+    const done = await c.waitFor("reply-done");
+    expect((await fakeAi.liveCalls(id))[0]!.forcedEnds).toBe(0);
+    expect(done.metrics.endOfTurn).toBe("flux");
+    expect(c.of("transcript").map((t) => t.text)).toEqual(["set a timer for"]);
     c.close();
   });
 

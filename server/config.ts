@@ -5,6 +5,7 @@ import { DEFAULT_CHUNKER, type ChunkerOptions } from "./reply/sentence-chunker.t
 import { DEFAULT_BACKCHANNELS } from "./interruption/backchannels.ts";
 import { DEFAULT_SYSTEM_PROMPT } from "./reply/prompt.ts";
 import { DEFAULT_TURN_DETECTION, type TurnDetectionOptions } from "./turn-detection/turn-detector.ts";
+import { speakerProblem } from "./text-to-speech/voices.ts";
 
 export interface ModelOptions {
   stt: string;
@@ -256,12 +257,15 @@ export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, un
     v.END_OF_TURN ??
     (backend === "fake" ? "silence" : backend === "local" && sttMode === "streaming" && streamingModel !== "@cf/deepgram/flux" ? "transcript" : d.endOfTurn.detector);
   if (detector === "transcript" && sttMode !== "streaming") throw new ConfigError("END_OF_TURN=transcript needs STT_MODE=streaming (the words are heard while spoken)");
+  const ttsModel = v.TTS_MODEL ?? d.models.tts;
+  const speakerError = v.TTS_SPEAKER === undefined ? null : speakerProblem(ttsModel, v.TTS_SPEAKER);
+  if (speakerError) throw new ConfigError(`TTS_SPEAKER: ${speakerError}`);
   const eager = v.FLUX_EAGER_EOT_THRESHOLD;
   return {
     models: {
       stt: v.STT_MODEL ?? d.models.stt,
       llm: v.LLM_MODEL ?? d.models.llm,
-      tts: v.TTS_MODEL ?? d.models.tts,
+      tts: ttsModel,
       ttsSpeaker: v.TTS_SPEAKER ?? d.models.ttsSpeaker,
       language: v.LANGUAGE ?? d.models.language,
       backend,

@@ -23,6 +23,7 @@ import { askSmartTurn } from "./end-of-turn/smart-turn.ts";
 import { audioModelCost } from "./cost/cost.ts";
 import type { AiRunner } from "./models/ai-binding.ts";
 import { fluxProtocol } from "./speech-to-text/flux.ts";
+import { primaryLanguage } from "./speech-to-text/language.ts";
 import { LiveRecognizer, type LiveEvent } from "./speech-to-text/live-recognizer.ts";
 import { novaLiveProtocol } from "./speech-to-text/nova-live.ts";
 import { loadConfig, type ParleyConfig } from "./config.ts";
@@ -223,7 +224,7 @@ export class VoiceSession extends Server<Env> {
         this.mode = msg.mode;
         this.store.setSetting("mode", msg.mode);
         if (msg.language) {
-          this.language = msg.language.slice(0, 2);
+          this.language = primaryLanguage(msg.language);
           this.store.setSetting("language", this.language);
         }
         input.detector.reset();

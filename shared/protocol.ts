@@ -187,6 +187,7 @@ export const ErrorCode = z.enum([
   "ai_capacity", // Workers AI 3040
   "ai_quota", // Workers AI 3036 daily allocation
   "ai_too_large", // Workers AI 3006
+  "ai_paid_plan", // Workers AI 5035: the model needs the Workers Paid plan
   "ai_timeout",
   "ai_unavailable", // 5xx and other upstream failures
   "ai_stream_broken",

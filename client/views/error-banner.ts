@@ -11,6 +11,7 @@ const ERROR_TITLES: Partial<Record<ErrorCode, string>> = {
   ai_capacity: "Workers AI is over capacity",
   ai_quota: "Workers AI daily allocation used up",
   ai_too_large: "The request was too large for Workers AI",
+  ai_paid_plan: "This model needs the Workers Paid plan",
   ai_timeout: "Workers AI timed out",
   ai_unavailable: "Workers AI is unavailable",
   ai_stream_broken: "The AI stream broke off",

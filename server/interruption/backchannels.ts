@@ -2,6 +2,7 @@
 // not to take the turn. Said over the assistant they are kept in the conversation but never answered.
 // Lists per language (ISO 639-1); BACKCHANNELS_<LANG> in wrangler vars replaces one.
 import { wordsOf } from "./words.ts";
+import { primaryLanguage } from "../speech-to-text/language.ts";
 
 export const DEFAULT_BACKCHANNELS: Readonly<Record<string, readonly string[]>> = Object.freeze({
   en: [
@@ -60,7 +61,7 @@ export class BackchannelMatcher {
   }
 
   static forLanguage(lists: Readonly<Record<string, readonly string[]>>, language: string): BackchannelMatcher {
-    return new BackchannelMatcher(lists[language.slice(0, 2).toLowerCase()] ?? lists.en ?? []);
+    return new BackchannelMatcher(lists[primaryLanguage(language)] ?? lists.en ?? []);
   }
 }
 

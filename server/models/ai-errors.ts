@@ -19,6 +19,7 @@ export class AiCallError extends Error {
 
 const STAGE_FAILED: Record<PipelineStage, ErrorCode> = { stt: "stt_failed", llm: "llm_failed", tts: "tts_failed" };
 const STAGE_NAME: Record<PipelineStage, string> = { stt: "Speech recognition", llm: "The language model", tts: "Speech synthesis" };
+const STAGE_MODEL_VAR: Record<PipelineStage, string> = { stt: "STT_MODEL", llm: "LLM_MODEL", tts: "TTS_MODEL" };
 
 /**
  * The numeric code at the start of a Workers AI error message, or an HTTP status mentioned in it,
@@ -48,6 +49,15 @@ export function classifyAiError(err: unknown, stage: PipelineStage): AiCallError
       return new AiCallError("ai_capacity", `${who} is out of capacity right now (Workers AI 3040). Try again in a moment.`, true, stage, code);
     case 3036:
       return new AiCallError("ai_quota", "The daily Workers AI allocation is used up (3036). It resets at 00:00 UTC.", false, stage, code);
+    case 5035:
+      // Some models are for the Workers Paid plan only; on the free plan every call fails the same way.
+      return new AiCallError(
+        "ai_paid_plan",
+        `${who} uses a model that needs the Workers Paid plan (Workers AI 5035). Choose another model with ${STAGE_MODEL_VAR[stage]} or upgrade the account.`,
+        false,
+        stage,
+        code,
+      );
     case 3006:
     case 413:
       return new AiCallError("ai_too_large", `${who} rejected the request as too large (3006).`, false, stage, code);

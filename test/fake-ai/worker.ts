@@ -56,6 +56,8 @@ export interface FakeCall {
   input: unknown;
   /** stt: a partial transcription of speech still going on (tag `stt:partial`). */
   partial?: boolean;
+  /** stt: the language it was asked to hear. */
+  language?: string;
   /** stt: what it answered. */
   output?: string;
   failed?: number;
@@ -176,7 +178,7 @@ export default class FakeAi extends WorkerEntrypoint<FakeEnv> {
 
     if (model.startsWith("@cf/openai/whisper")) {
       const partial = tagsOf(options).includes("stt:partial");
-      const call: FakeCall = { model, kind: "stt", startedAt: Date.now(), input: null, partial };
+      const call: FakeCall = { model, kind: "stt", startedAt: Date.now(), input: null, partial, ...(typeof inputs.language === "string" ? { language: inputs.language } : {}) };
       log.push(call);
       const wav = model.includes("large-v3-turbo") ? base64ToBytes(String(inputs.audio)) : Uint8Array.from(inputs.audio as number[]);
       const parsed = parseWav(wav); // throws on a malformed WAV, like the real model rejects bad audio

@@ -14,6 +14,7 @@ describe("Workers AI error classification", () => {
     ["3040: No more data centers", "ai_capacity", true],
     ["3036: daily allocation", "ai_quota", false],
     ["3006: Request is too large", "ai_too_large", false],
+    ["5035: This model requires the Workers Paid plan", "ai_paid_plan", false],
     ["3007: Request timeout", "ai_timeout", true],
     ["502: Bad gateway", "ai_unavailable", true],
     ["3043: Internal server error", "ai_unavailable", true],
@@ -25,6 +26,13 @@ describe("Workers AI error classification", () => {
     const e = classifyAiError(new Error(message), "llm");
     expect(e.code).toBe(code);
     expect(e.retryable).toBe(retryable);
+  });
+
+  it("a model that needs the Workers Paid plan says so and names the variable that picks another model", () => {
+    const llm = classifyAiError(new Error("InferenceUpstreamError: 5035: Forbidden"), "llm");
+    expect(llm.message).toMatch(/Workers Paid plan/);
+    expect(llm.message).toMatch(/LLM_MODEL/);
+    expect(classifyAiError(new Error("5035: Forbidden"), "tts").message).toMatch(/TTS_MODEL/);
   });
 
   it("names the failing stage in the message of a non-retryable failure", () => {

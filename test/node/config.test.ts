@@ -38,6 +38,16 @@ describe("configuration from wrangler vars", () => {
     expect(loadConfig({ AI_BACKEND: "local" }).models.backend).toBe("local");
   });
 
+  it("checks TTS_SPEAKER against the chosen Aura model's own voices: aura-1 and aura-2-en differ", () => {
+    expect(loadConfig({ TTS_MODEL: "@cf/deepgram/aura-1", TTS_SPEAKER: "asteria" }).models.ttsSpeaker).toBe("asteria");
+    expect(loadConfig({ TTS_MODEL: "@cf/deepgram/aura-2-en", TTS_SPEAKER: "amalthea" }).models.ttsSpeaker).toBe("amalthea");
+    // An aura-2 voice on aura-1: refused when the configuration loads, with the model's list.
+    expect(() => loadConfig({ TTS_MODEL: "@cf/deepgram/aura-1", TTS_SPEAKER: "amalthea" })).toThrow(/TTS_SPEAKER: @cf\/deepgram\/aura-1 has no voice "amalthea"; its voices: angus, asteria/);
+    expect(() => loadConfig({ TTS_MODEL: "@cf/deepgram/aura-2-es", TTS_SPEAKER: "luna" })).toThrow(/aura-2-es has no voice "luna"/);
+    // melotts takes no speaker at all.
+    expect(() => loadConfig({ TTS_SPEAKER: "asteria" })).toThrow(/melotts has no speaker choice/);
+  });
+
   it("reads the interruption settings and replaces one language's backchannel list", () => {
     const c = loadConfig({ MIN_INTERRUPTION_MS: "650", MIN_INTERRUPTION_WORDS: "2", FALSE_INTERRUPTION_TIMEOUT_MS: "2000", BACKCHANNELS_FR: " Oui, d'accord ,Ouais " });
     expect(c.interruption).toMatchObject({ minInterruptionMs: 650, minInterruptionWords: 2, falseInterruptionTimeoutMs: 2000 });

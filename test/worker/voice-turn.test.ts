@@ -154,6 +154,17 @@ describe("a spoken turn", () => {
     c.close();
   });
 
+  it("a three-letter language tag is kept whole: a client speaking yue-HK is heard as Cantonese (yue), not as yu", async () => {
+    const id = newSessionId("lang-yue");
+    const c = await SessionClient.connect(id);
+    c.send({ type: "start", protocol: PROTOCOL_VERSION, language: "yue-HK" });
+    c.sendAudio(utterance(700, 900));
+    await c.waitFor("reply-done");
+    const stt = (await fakeAi.calls(id)).filter((x) => x.kind === "stt");
+    expect(stt.map((x) => x.language)).toEqual(["yue"]);
+    c.close();
+  });
+
   it("every connection to a session receives the turn's events", async () => {
     const id = newSessionId("multi");
     const a = await SessionClient.connect(id);

@@ -38,7 +38,9 @@ export default defineConfig({
   test: {
     projects: [
       // Defaults of the test fake: batch Whisper, plain silence endpointing (timings tests can pin).
-      workersProject("workers", ["test/worker/**/*.test.ts"], {}, ["test/worker/end-of-turn/**"]),
+      workersProject("workers", ["test/worker/**/*.test.ts"], {}, ["test/worker/end-of-turn/**", "test/worker/budget/**"]),
+      // A daily budget small enough to spend in a test (about three replies' worth of reservations).
+      workersProject("workers-budget", ["test/worker/budget/**/*.test.ts"], { DAILY_BUDGET_NEURONS: "300" }),
       // The same Worker configured for each end-of-turn path.
       workersProject("workers-smart-turn", ["test/worker/end-of-turn/smart-turn.test.ts"], { END_OF_TURN: "smart-turn" }),
       workersProject("workers-flux", ["test/worker/end-of-turn/flux.test.ts"], { STT_MODE: "streaming", STT_STREAMING_MODEL: "@cf/deepgram/flux" }),

@@ -6,6 +6,7 @@ import { DEFAULT_BACKCHANNELS } from "./interruption/backchannels.ts";
 import { DEFAULT_SYSTEM_PROMPT } from "./reply/prompt.ts";
 import { DEFAULT_TURN_DETECTION, type TurnDetectionOptions } from "./turn-detection/turn-detector.ts";
 import { speakerProblem } from "./text-to-speech/voices.ts";
+import { FREE_NEURONS_PER_DAY, USD_PER_NEURON } from "./cost/cost.ts";
 
 export interface ModelOptions {
   stt: string;
@@ -108,6 +109,8 @@ export interface InputLimits {
 export interface BudgetOptions {
   /** Stop spending in a session once its Workers AI cost reaches this (0 = no limit). */
   sessionUsd: number;
+  /** Workers AI neurons all sessions together may spend per UTC day (null = no limit). */
+  dailyNeurons: number | null;
 }
 
 export interface ParleyConfig {
@@ -169,7 +172,10 @@ export const DEFAULT_CONFIG: ParleyConfig = {
   chunking: DEFAULT_CHUNKER,
   reliability: { aiTimeoutMs: 15_000, streamIdleMs: 10_000, maxRetries: 2, retryBaseMs: 250, ttsConcurrency: 2, turnSettleMs: 3_000, playbackGraceMs: 2_000 },
   limits: { messagesPerSecond: 50, audioRealtimeFactor: 1.5 },
-  budgets: { sessionUsd: 0 },
+  // The daily default is Workers AI's free allocation: a fresh deployment never spends money. A session
+  // may use half of it ($0.055 of 10,000 neurons at $0.011 per 1,000), so one long conversation does
+  // not lock everyone else out.
+  budgets: { sessionUsd: 0.055, dailyNeurons: FREE_NEURONS_PER_DAY },
 };
 
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max).optional();
@@ -213,6 +219,8 @@ const EnvVars = z.object({
   AI_STREAM_IDLE_MS: int(500, 120_000),
   AI_MAX_RETRIES: int(0, 5),
   SESSION_BUDGET_USD: num(0, 1_000),
+  DAILY_BUDGET_NEURONS: z.union([z.literal("off"), z.coerce.number().int().min(0).max(1_000_000_000)]).optional(),
+  DAILY_BUDGET_USD: num(0, 1_000_000),
 });
 
 export class ConfigError extends Error {
@@ -261,6 +269,14 @@ export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, un
   const speakerError = v.TTS_SPEAKER === undefined ? null : speakerProblem(ttsModel, v.TTS_SPEAKER);
   if (speakerError) throw new ConfigError(`TTS_SPEAKER: ${speakerError}`);
   const eager = v.FLUX_EAGER_EOT_THRESHOLD;
+  if (v.DAILY_BUDGET_NEURONS !== undefined && v.DAILY_BUDGET_USD !== undefined) throw new ConfigError("set DAILY_BUDGET_NEURONS or DAILY_BUDGET_USD, not both");
+  const dailyNeurons =
+    v.DAILY_BUDGET_USD !== undefined
+      ? Math.round(v.DAILY_BUDGET_USD / USD_PER_NEURON)
+      : v.DAILY_BUDGET_NEURONS === "off"
+        ? null
+        : // Only Workers AI costs money; the stand-in and the test fake keep no daily limit unless told to.
+          (v.DAILY_BUDGET_NEURONS ?? (backend === "workers-ai" ? d.budgets.dailyNeurons : null));
   return {
     models: {
       stt: v.STT_MODEL ?? d.models.stt,
@@ -323,6 +339,6 @@ export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, un
       maxRetries: v.AI_MAX_RETRIES ?? d.reliability.maxRetries,
     },
     limits: d.limits,
-    budgets: { sessionUsd: v.SESSION_BUDGET_USD ?? d.budgets.sessionUsd },
+    budgets: { sessionUsd: v.SESSION_BUDGET_USD ?? d.budgets.sessionUsd, dailyNeurons },
   };
 }

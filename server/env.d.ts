@@ -3,13 +3,15 @@
 declare namespace Cloudflare {
   interface GlobalProps {
     mainModule: typeof import("./worker.ts");
-    durableNamespaces: "VoiceSession";
+    durableNamespaces: "VoiceSession" | "DailyBudget";
   }
   interface Env {
     /** Workers AI in production; the local stand-in (offline) or the test fake, bound under the same name. */
     AI: Ai;
     ASSETS?: Fetcher;
     VoiceSession: DurableObjectNamespace<import("./voice-session.ts").VoiceSession>;
+    /** One instance ("daily") keeps every session's Workers AI spending of the day. */
+    DailyBudget: DurableObjectNamespace<import("./budget/daily-budget.ts").DailyBudget>;
     STT_MODEL?: string;
     LLM_MODEL?: string;
     TTS_MODEL?: string;
@@ -29,6 +31,8 @@ declare namespace Cloudflare {
     AI_STREAM_IDLE_MS?: string;
     AI_MAX_RETRIES?: string;
     SESSION_BUDGET_USD?: string;
+    DAILY_BUDGET_NEURONS?: string;
+    DAILY_BUDGET_USD?: string;
   }
 }
 interface Env extends Cloudflare.Env {}

@@ -17,6 +17,9 @@ import {
 } from "../shared/protocol.ts";
 import { pcm16FromBytes } from "./audio/pcm.ts";
 import type { EndOfTurnSource } from "../shared/protocol.ts";
+import { BudgetGate, DEFAULT_BUDGET_GATE, type BudgetKeeper } from "./budget/budget-gate.ts";
+import { dailyBudgetMessage } from "./budget/budget-messages.ts";
+import { DAILY_BUDGET_NAME } from "./budget/daily-budget.ts";
 import { AdaptiveSilence } from "./end-of-turn/adaptive-silence.ts";
 import { EndOfTurnCoordinator } from "./end-of-turn/end-of-turn-coordinator.ts";
 import { askSmartTurn } from "./end-of-turn/smart-turn.ts";
@@ -112,6 +115,8 @@ export class VoiceSession extends Server<Env> {
   private fluxEndsTurns = false;
   /** When the last turn ended early (smart-turn / transcript / Flux), to notice users cut off. */
   private lastEarlyEndAt = 0;
+  /** The deployment's daily Workers AI budget, kept by the DailyBudget Durable Object. */
+  private budget!: BudgetGate;
 
   override onStart(): void {
     migrate(this.ctx.storage);
@@ -122,6 +127,13 @@ export class VoiceSession extends Server<Env> {
     this.mode = (this.store.getSetting("mode") as SessionMode | undefined) ?? "hands-free";
     this.language = this.store.getSetting("language") ?? this.config.models.language;
     this.fluxEndsTurns = this.config.recognition.mode === "streaming" && this.config.recognition.streamingModel.includes("flux");
+    this.budget = new BudgetGate(this.env.DailyBudget.getByName(DAILY_BUDGET_NAME) as unknown as BudgetKeeper, {
+      ...DEFAULT_BUDGET_GATE,
+      limitNeurons: this.config.budgets.dailyNeurons,
+      onError: (err) => console.warn(`[parley] ${this.name}: daily budget: ${(err as Error)?.message ?? err}`),
+    });
+    // Known before the first turn, so that it need not wait for the budget's answer.
+    if (this.config.budgets.dailyNeurons !== null) this.budget.status().catch(() => {});
     this.adaptive = AdaptiveSilence.restore(safeJson(this.store.getSetting(ADAPTIVE_SILENCE_SETTING)), {
       initialMs: this.config.turnDetection.silenceMs,
       maxMs: this.config.endOfTurn.maxSilenceMs,
@@ -635,6 +647,7 @@ export class VoiceSession extends Server<Env> {
     const m = this.config.models;
     const cost = turnCost({ sttModel: m.stt, audioInSeconds: audioSeconds, llmModel: m.llm, promptTokens: 0, completionTokens: 0, ttsModel: m.tts, ttsCharacters: 0, ttsAudioSeconds: 0 });
     const billed = c.engines.size === 0;
+    if (billed) this.budget.charge(cost.neurons);
     this.store.addInterruption({
       replyId: c.turn.replyId,
       turnId: c.turn.turnId,
@@ -687,6 +700,13 @@ export class VoiceSession extends Server<Env> {
       this.syncState();
       return;
     }
+    // The day's budget is known to be spent: not even the speech is recognized.
+    const refused = this.budget.refusal();
+    if (refused) {
+      this.broadcastEvent({ type: "error", code: "budget_exceeded", message: dailyBudgetMessage(refused, Date.now()), retryable: false });
+      this.syncState();
+      return;
+    }
     const previous = this.latest;
     if (!speculativeFor) {
       const held = this.bargeIn.candidate;
@@ -730,6 +750,7 @@ export class VoiceSession extends Server<Env> {
           store: this.store,
           sink: { event: (e) => this.broadcastEvent(e), audio: (bytes) => this.broadcast(bytes) },
           playback: (replyId) => this.playbackReports.get(replyId),
+          budget: this.budget,
         },
         input,
         handle,
@@ -926,6 +947,7 @@ export class VoiceSession extends Server<Env> {
       const cost = audioModelCost(eot.smartTurnModel, answer.audioSeconds);
       spent.neurons += cost.neurons;
       spent.usd += cost.usd;
+      this.budget.charge(cost.neurons);
     }
     return answer;
   }

@@ -4,6 +4,7 @@ import { routePartykitRequest } from "partyserver";
 import { SessionId } from "../shared/protocol.ts";
 
 export { VoiceSession } from "./voice-session.ts";
+export { DailyBudget } from "./budget/daily-budget.ts";
 
 function badSessionId(name: string): Response | undefined {
   if (SessionId.safeParse(name).success) return undefined;

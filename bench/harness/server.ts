@@ -172,7 +172,9 @@ export async function startSystem(o: StartOptions): Promise<SystemUnderTest> {
     withNaive ? bundle("bench/workerd/naive-worker.mts") : Promise.resolve(""),
     bundle("bench/workerd/fake-ai.mts"),
   ]);
-  const vars = { VAD_SILENCE_MS: String(o.silenceMs) };
+  // Budgets on, as deployed, but far from their limits: a benchmark's hundreds of turns must not be
+  // refused (the far-from-the-limit path adds no wait before a reply; a session budget stops nothing).
+  const vars = { VAD_SILENCE_MS: String(o.silenceMs), DAILY_BUDGET_NEURONS: "100000000", SESSION_BUDGET_USD: "0" };
   const parleyVars = { ...vars, ...(o.parleyVars ?? BASELINE_TURN_VARS) };
   const worker = (name: string, file: string, contents: string) => ({
     name,
@@ -201,7 +203,7 @@ export async function startSystem(o: StartOptions): Promise<SystemUnderTest> {
         workers: [
           {
             ...worker("parley", "worker.js", parley),
-            durableObjects: { VoiceSession: { className: "VoiceSession", useSQLite: true } },
+            durableObjects: { VoiceSession: { className: "VoiceSession", useSQLite: true }, DailyBudget: { className: "DailyBudget", useSQLite: true } },
             serviceBindings: { AI: "bench-ai" },
             bindings: parleyVars,
           },

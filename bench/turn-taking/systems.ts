@@ -86,9 +86,10 @@ async function startWorkerd(workers: WorkerSpec[]): Promise<{ url: string; logs:
 const PARLEY = (aiService: string, backend: SystemName, vars: Record<string, string> = {}): WorkerSpec => ({
   name: "parley",
   entry: "server/worker.ts",
-  durableObjects: { VoiceSession: { className: "VoiceSession", useSQLite: true } },
+  durableObjects: { VoiceSession: { className: "VoiceSession", useSQLite: true }, DailyBudget: { className: "DailyBudget", useSQLite: true } },
   serviceBindings: { AI: aiService },
-  bindings: { AI_BACKEND: backend, ...vars },
+  // Budgets far from their limits: the scenarios' hundreds of trials must not be refused.
+  bindings: { AI_BACKEND: backend, DAILY_BUDGET_NEURONS: "100000000", SESSION_BUDGET_USD: "0", ...vars },
 });
 
 /** `vars`: Parley's wrangler vars on top of the defaults (the end-of-turn paths set theirs). */

@@ -4,6 +4,9 @@
 // through `store`. The handle's phases tell the session what the turn is doing; `turn.signal`
 // (barge-in, cancel, a new turn) and an internal failure both stop the reply.
 import type { EndOfTurnSource, ServerMessage, TurnEndReason, TurnMetrics, TurnUsage } from "../../shared/protocol.ts";
+import type { Admission } from "../budget/budget-gate.ts";
+import { dailyBudgetMessage } from "../budget/budget-messages.ts";
+import { replyReservationNeurons } from "../budget/turn-estimate.ts";
 import type { ParleyConfig } from "../config.ts";
 import { estimateTokens, turnCost } from "../cost/cost.ts";
 import { AiCallError, abortError, classifyAiError, isAbort } from "../models/ai-errors.ts";
@@ -58,7 +61,14 @@ export interface TurnRunnerDeps {
   sink: TurnSink;
   /** The client's latest playback report for a reply, if any. */
   playback?: (replyId: string) => PlaybackReport | undefined;
+  /** The daily budget (budget/budget-gate.ts): the reply's cost is reserved before the LLM, and settled at the end. */
+  budget?: TurnBudget;
   now?: () => number;
+}
+
+export interface TurnBudget {
+  admit(turnId: string, neurons: number): Promise<Admission>;
+  settle(turnId: string, neurons: number): void;
 }
 
 
@@ -89,6 +99,8 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
     metrics.retries++;
     console.warn(`[parley] ${deps.sessionId} ${e.stage} retry after ${e.code}: ${e.message}`);
   };
+  // Asked now, answered while speech is recognized; only the LLM call waits for it.
+  const admission = deps.budget?.admit(input.turnId, replyReservationNeurons(config));
 
   // A storage write holds back every message and request that follows it until the write is durable
   // (the Durable Object output gate). So on the path to first audio, each write comes right after
@@ -154,6 +166,18 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
   }
 
   turn.hold(() => sink.event({ type: "transcript", turnId: input.turnId, text: userText, source: input.source, kind: "turn" }));
+  const storeUserMessage = () =>
+    turn.hold(() => {
+      store.addMessage({ role: "user", text: userText, status: "complete", source: input.source, turnId: input.turnId, createdAt: now() });
+      userStored = true;
+    });
+  const admitted = admission ? await admission : { ok: true as const };
+  if (!admitted.ok) {
+    // What the user said is kept; only the reply is refused.
+    storeUserMessage();
+    failure = new AiCallError("budget_exceeded", dailyBudgetMessage(admitted.status, now()), false, "llm");
+    return finish("failed");
+  }
   turn.advance("generating", now());
   // Far more than any history budget keeps; bounded so a long session does not read its whole table per turn.
   const past = store.conversation(400);
@@ -170,10 +194,7 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
     { ...retryBase, stage: "llm", timeoutMs: config.reliability.aiTimeoutMs, onRetry },
   );
   replyStream.catch(() => {}); // awaited below; a cancelled turn may return before that
-  turn.hold(() => {
-    store.addMessage({ role: "user", text: userText, status: "complete", source: input.source, turnId: input.turnId, createdAt: now() });
-    userStored = true;
-  });
+  storeUserMessage();
   if (turn.signal.aborted) return finish("interrupted");
 
   // ---- reply: LLM stream -> chunker -> speaker (TTS, bounded concurrency) -> segments in order
@@ -270,7 +291,7 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
     if (turn.speculative) metrics.speculative = true;
     const endReason: TurnEndReason = failure ? "failed" : (turn.reason ?? "completed");
     turn.markGenerationDone();
-    return recordOutcome(
+    const outcome = recordOutcome(
       { store, event: (e) => sink.event(e), playback: (id) => deps.playback?.(id), now },
       {
         turnId: input.turnId,
@@ -288,6 +309,10 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
         models: { ...models, stt: sttModel },
       },
     );
+    // What the utterance cost before this turn was settled when it was spent (discarded replies, end-of-turn calls).
+    const before = (outcome.usage.wasted?.neurons ?? 0) + (outcome.usage.endOfTurn?.neurons ?? 0);
+    deps.budget?.settle(input.turnId, outcome.usage.neurons - before);
+    return outcome;
   }
 
   /** Nothing of a discarded speculation was sent or stored; its spending goes to the turn that follows. */
@@ -297,6 +322,7 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
     const billed = engines.size === 0;
     const cost = turnCost({ sttModel, audioInSeconds: usage.audioInSeconds, llmModel: models.llm, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, ttsModel: models.tts, ttsCharacters: usage.ttsCharacters, ttsAudioSeconds: usage.ttsAudioSeconds });
     const spent: TurnUsage = { ...usage, neurons: billed ? cost.neurons : 0, usd: billed ? cost.usd : 0 };
+    deps.budget?.settle(input.turnId, spent.neurons);
     return { status: "interrupted", endReason: "superseded", userText, replyText, metrics, usage: spent, backend: "", discarded: true };
   }
 }

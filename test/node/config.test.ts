@@ -38,6 +38,19 @@ describe("configuration from wrangler vars", () => {
     expect(loadConfig({ AI_BACKEND: "local" }).models.backend).toBe("local");
   });
 
+  it("budgets: the daily default is the free allocation, set in neurons or dollars (not both), or off; a session may use half of it", () => {
+    expect(DEFAULT_CONFIG.budgets).toEqual({ sessionUsd: 0.055, dailyNeurons: 10_000 });
+    expect(loadConfig({}).budgets.dailyNeurons).toBe(10_000);
+    // Offline and in tests nothing costs money: no daily limit unless one is set.
+    expect(loadConfig({ AI_BACKEND: "local" }).budgets.dailyNeurons).toBeNull();
+    expect(loadConfig({ AI_BACKEND: "fake", DAILY_BUDGET_NEURONS: "300" }).budgets.dailyNeurons).toBe(300);
+    expect(loadConfig({ DAILY_BUDGET_NEURONS: "250000" }).budgets.dailyNeurons).toBe(250_000);
+    expect(loadConfig({ DAILY_BUDGET_USD: "1.10" }).budgets.dailyNeurons).toBe(100_000);
+    expect(loadConfig({ DAILY_BUDGET_NEURONS: "off" }).budgets.dailyNeurons).toBeNull();
+    expect(() => loadConfig({ DAILY_BUDGET_NEURONS: "1000", DAILY_BUDGET_USD: "1" })).toThrow(/not both/);
+    expect(() => loadConfig({ DAILY_BUDGET_NEURONS: "lots" })).toThrow(/DAILY_BUDGET_NEURONS/);
+  });
+
   it("checks TTS_SPEAKER against the chosen Aura model's own voices: aura-1 and aura-2-en differ", () => {
     expect(loadConfig({ TTS_MODEL: "@cf/deepgram/aura-1", TTS_SPEAKER: "asteria" }).models.ttsSpeaker).toBe("asteria");
     expect(loadConfig({ TTS_MODEL: "@cf/deepgram/aura-2-en", TTS_SPEAKER: "amalthea" }).models.ttsSpeaker).toBe("amalthea");

@@ -25,7 +25,7 @@ export function decodeGrant(header: string | null): KeyGrant | null {
   return m ? { role: "review", version: Number(m[1]) } : null;
 }
 
-export function jsonError(status: number, code: HttpErrorCode, message: string, headers?: HeadersInit): Response {
+export function jsonError(status: number, code: HttpErrorCode, message: string, headers?: Record<string, string>): Response {
   return Response.json({ error: { code, message } }, { status, ...(headers ? { headers } : {}) });
 }
 

@@ -25,7 +25,7 @@ import type { AiRunner } from "./models/ai-binding.ts";
 import { fluxProtocol } from "./speech-to-text/flux.ts";
 import { LiveRecognizer, type LiveEvent } from "./speech-to-text/live-recognizer.ts";
 import { novaLiveProtocol } from "./speech-to-text/nova-live.ts";
-import { loadClientLimits, loadConfig, type ClientLimits, type ParleyConfig } from "./config.ts";
+import { ConfigError, loadClientLimits, loadConfig, type ClientLimits, type ParleyConfig } from "./config.ts";
 import { GRANT_HEADER, answerSessionRequest, decodeGrant, jsonError, ownerEmail } from "./http/session-requests.ts";
 import { turnCost } from "./cost/cost.ts";
 import { BargeIn, type ConfirmingSpeech, type OpenCandidate } from "./interruption/barge-in.ts";
@@ -150,7 +150,13 @@ export class VoiceSession extends Server<Env> {
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
       if (decodeGrant(request.headers.get(GRANT_HEADER))?.role !== "owner") return jsonError(403, "read_only", "only the session's owner key joins live");
-      const cap = this.clientLimits().connectionsPerSession;
+      let cap: number;
+      try {
+        cap = this.clientLimits().connectionsPerSession;
+      } catch (err) {
+        if (err instanceof ConfigError) return jsonError(503, "server_misconfigured", err.message);
+        throw err;
+      }
       if (this.openConnections() >= cap) return jsonError(429, "too_many_connections", `this session already has ${cap} live connections; close one first`);
     }
     return super.fetch(request);

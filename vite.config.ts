@@ -8,6 +8,9 @@
 //   remote real Workers AI (needs `wrangler login` or CLOUDFLARE_API_TOKEN); same as production.
 // The swap (delete [ai], add a service binding AI -> auxiliary worker) is the recipe in
 // reference/toolchain.md §3. Host 127.0.0.1, port PORT (default 5173), strict.
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { cloudflare } from "@cloudflare/vite-plugin";
 import { defineConfig } from "vite";
 import { localAiEngineServer } from "./local-ai/vite-plugin.ts";
@@ -41,6 +44,23 @@ function portFrom(name: string, value: string | undefined, fallback: number): nu
   return n;
 }
 
+/**
+ * The dev server's SESSION_SECRET: $SESSION_SECRET, or one generated on first use and kept in
+ * .wrangler/ (beside the local sessions it signs keys for, so their links survive a restart).
+ */
+function localSessionSecret(): string {
+  if (process.env.SESSION_SECRET) return process.env.SESSION_SECRET;
+  const file = resolve(import.meta.dirname, ".wrangler/parley-session-secret");
+  mkdirSync(dirname(file), { recursive: true });
+  try {
+    writeFileSync(file, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600, flag: "wx" });
+  } catch (err) {
+    // Another dev server made it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
+  return readFileSync(file, "utf8").trim();
+}
+
 export default defineConfig(({ command }) => {
   const backend: AiBackend = command === "serve" ? aiBackend(process.env.PARLEY_AI) : "remote";
   const port = portFrom("PORT", process.env.PORT, 5173);
@@ -54,15 +74,20 @@ export default defineConfig(({ command }) => {
     plugins: [
       cloudflare({
         inspectorPort: false,
-        ...(standIn && {
-          remoteBindings: false,
+        // Only the dev server gets a session secret; `vite build` output never carries one.
+        ...(command === "serve" && {
           config: (cfg) => {
+            cfg.vars = { ...cfg.vars, SESSION_SECRET: localSessionSecret() };
+            if (!standIn) return;
             delete cfg.ai;
             cfg.services = [...(cfg.services ?? []).filter((s) => s.binding !== "AI"), { binding: "AI", service: standIn.service }];
             // Tell the server what answers, so the page never presents the stand-in as Workers AI's models.
             // PARLEY_VAR_<NAME>=value sets a Parley var for this run (e.g. PARLEY_VAR_STT_MODE=batch npm start).
             cfg.vars = { ...cfg.vars, AI_BACKEND: backend, ...varsFromEnv("PARLEY_VAR_", true) };
           },
+        }),
+        ...(standIn && {
+          remoteBindings: false,
           auxiliaryWorkers: [
             backend === "local"
               ? {

@@ -1,9 +1,12 @@
+import { randomBytes } from "node:crypto";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { bundleWorker } from "./test/support/bundle-worker.ts";
 
 // miniflare's extra workers are not transpiled, so the TypeScript fake of Workers AI is bundled here.
 const fakeAi = bundleWorker("test/fake-ai/worker.ts");
+// A fresh secret per run: the Worker signs session keys with it, and test clients sign their own (session-client.ts).
+const sessionSecret = randomBytes(32).toString("base64url");
 
 /** A project of Worker tests inside workerd, with the fake bound as AI and `vars` on top of the test defaults. */
 function workersProject(name: string, include: string[], vars: Record<string, string> = {}, exclude: string[] = []) {
@@ -18,7 +21,7 @@ function workersProject(name: string, include: string[], vars: Record<string, st
           ai: { binding: "__AI_REMOTE_UNUSED" },
           serviceBindings: { AI: "fake-ai" },
           // Short AI deadlines and backoff so failure tests finish quickly.
-          bindings: { AI_TIMEOUT_MS: "1500", AI_STREAM_IDLE_MS: "1000", AI_MAX_RETRIES: "2", AI_BACKEND: "fake", ...vars },
+          bindings: { AI_TIMEOUT_MS: "1500", AI_STREAM_IDLE_MS: "1000", AI_MAX_RETRIES: "2", AI_BACKEND: "fake", SESSION_SECRET: sessionSecret, ...vars },
           workers: [
             {
               name: "fake-ai",

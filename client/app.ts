@@ -12,7 +12,9 @@ import { SpeechDetector, type SpeechEvent } from "./audio/speech-detector.ts";
 import type { CaptureToMain } from "./audio/worklet-messages.ts";
 import type { ConnectionStatus } from "./connection/connection-status.ts";
 import { SessionConnection } from "./connection/session-connection.ts";
-import { newSessionId, sessionFromPath, sessionPath } from "./connection/session-url.ts";
+import { ownerKeyFor, rememberOwnerKey } from "./connection/key-store.ts";
+import { createSession, reviewKey, transcript } from "./connection/session-api.ts";
+import { reviewKeyFromFragment, sessionFromPath, sessionPath, shareLink } from "./connection/session-url.ts";
 import { BargeInController } from "./session/barge-in.ts";
 import { ConversationFeed } from "./session/conversation-feed.ts";
 import { LatencyClock } from "./session/latency-clock.ts";
@@ -40,6 +42,13 @@ declare global {
 
 export class App {
   private sessionId: string | null = null;
+  /** The owner key of the open session; null when it is open read-only (a share link). */
+  private ownerKey: string | null = null;
+  private readOnly = false;
+  /** Bumped on every navigation, so a slow create or transcript answer cannot open a session the user left. */
+  private navigation = 0;
+  /** The key was checked over HTTP after the socket kept failing (once per session). */
+  private keyChecked = false;
   private mode: SessionMode;
   private connection: SessionConnection | null = null;
   private connStatus: ConnectionStatus = "connecting";
@@ -141,6 +150,7 @@ export class App {
 
   start(): void {
     window.addEventListener("popstate", () => this.openFromUrl());
+    window.addEventListener("hashchange", () => this.openFromUrl());
     // Browsers start audio only after a user gesture: resume on the first one.
     const unlock = () => void this.audio.unlock().catch(() => undefined);
     window.addEventListener("pointerdown", unlock, { capture: true });
@@ -163,24 +173,66 @@ export class App {
   private openFromUrl(): void {
     const parsed = sessionFromPath(location.pathname);
     if (parsed.kind === "none") {
-      const id = newSessionId();
-      history.replaceState(null, "", sessionPath(id) + location.search);
-      this.openSession(id);
-    } else if (parsed.kind === "invalid") {
+      void this.startNewSession("replace");
+      return;
+    }
+    if (parsed.kind === "invalid") {
+      this.navigation++;
       this.closeSession();
       this.view.clear();
       this.showNotFound(`“${parsed.raw.slice(0, 60)}” is not a valid conversation link.`);
-    } else if (parsed.id !== this.sessionId) {
-      this.openSession(parsed.id);
+      return;
     }
+    const review = reviewKeyFromFragment(location.hash);
+    if (review) {
+      void this.openReview(parsed.id, review);
+      return;
+    }
+    if (parsed.id === this.sessionId && !this.readOnly) return;
+    this.navigation++;
+    const key = ownerKeyFor(localStorage, parsed.id);
+    if (key) return this.openSession(parsed.id, key);
+    this.closeSession();
+    this.view.clear();
+    this.showNotFound("This conversation was started in another browser. Open it there, or ask its owner for a share link.", "No access to this conversation");
   }
 
-  private openSession(id: string): void {
+  /** The server mints the session and its owner key; the key stays in this browser. */
+  private async startNewSession(history_: "replace" | "push"): Promise<void> {
+    const navigation = ++this.navigation;
+    this.closeSession();
+    this.feed.clear();
+    const created = await createSession();
+    if (navigation !== this.navigation) return;
+    if (!created.ok) {
+      this.logLine(`create session failed: ${created.code} ${created.message}`);
+      this.banners.show("create", {
+        kind: "error",
+        title: created.code === "rate_limited" ? "Too many new conversations — wait a minute" : "Couldn't start a conversation",
+        body: created.message,
+        dismissible: false,
+        actions: [{ label: "Try again", run: () => void this.startNewSession(history_) }],
+      });
+      return;
+    }
+    this.banners.hide("create");
+    const { id, ownerKey } = created.value;
+    rememberOwnerKey(localStorage, id, ownerKey);
+    const path = sessionPath(id) + location.search;
+    if (history_ === "replace") history.replaceState(null, "", path);
+    else history.pushState(null, "", path);
+    this.openSession(id, ownerKey);
+  }
+
+  private openSession(id: string, key: string): void {
     this.closeSession();
     this.notFound = false;
     this.banners.hide("not-found");
     this.sessionId = id;
+    this.ownerKey = key;
+    this.keyChecked = false;
     this.hooks.sessionId = id;
+    this.hooks.sessionKey = key;
     this.feed.clear();
     this.bargeIn.reset();
     this.latency.forget();
@@ -189,9 +241,9 @@ export class App {
     this.audio.playback?.reset();
     const language = new URLSearchParams(location.search).get("lang") ?? undefined;
     this.connection = new SessionConnection(
-      { host: location.host, sessionId: id, mode: this.mode, ...(language && /^[a-z]{2,3}(-[A-Za-z]{2,4})?$/.test(language) ? { language } : {}) },
+      { host: location.host, sessionId: id, key, mode: this.mode, ...(language && /^[a-z]{2,3}(-[A-Za-z]{2,4})?$/.test(language) ? { language } : {}) },
       {
-        status: (s, detail) => this.onConnectionStatus(s, detail?.code, detail?.reason),
+        status: (s, detail) => this.onConnectionStatus(s, detail?.code, detail?.reason, detail?.attempt),
         message: (m) => this.onServerMessage(m),
         segment: (h, audio) => this.onSegment(h, audio),
         protocolError: (d) => this.logLine(`protocol: ${d}`),
@@ -203,6 +255,37 @@ export class App {
     this.refresh();
   }
 
+  /** A share link: the transcript, read-only; no live connection, no microphone, no typing. */
+  private async openReview(id: string, key: string): Promise<void> {
+    const navigation = ++this.navigation;
+    this.closeSession();
+    this.notFound = false;
+    this.banners.hide("not-found");
+    this.readOnly = true;
+    this.sessionId = id;
+    this.hooks.sessionId = id;
+    this.feed.clear();
+    document.getElementById("dock")!.hidden = true;
+    this.refresh();
+    const record = await transcript(id, key);
+    if (navigation !== this.navigation) return;
+    if (!record.ok) {
+      const why =
+        record.code === "key_revoked" ? "Its owner revoked this share link." : record.code === "bad_key" ? "This share link is not valid." : `The server answered: ${record.message}`;
+      this.showNotFound(why, "Can't open this shared conversation");
+      return;
+    }
+    this.feed.history(record.value.messages, null);
+    this.banners.show("read-only", {
+      kind: "info",
+      title: "A shared conversation (read-only)",
+      body: "You can read it, not join it.",
+      dismissible: false,
+      actions: [{ label: "Start your own", run: () => this.newConversation() }],
+    });
+    this.refresh();
+  }
+
   private closeSession(): void {
     if (this.audio.playback?.active) void this.audio.playback.stop();
     this.connection?.close();
@@ -210,21 +293,23 @@ export class App {
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.pingTimer = null;
     this.sessionId = null;
+    this.ownerKey = null;
+    this.readOnly = false;
+    this.banners.hide("read-only");
+    document.getElementById("dock")!.hidden = false;
   }
 
   private newConversation(): void {
-    const id = newSessionId();
-    history.pushState(null, "", sessionPath(id) + location.search);
-    this.openSession(id);
+    void this.startNewSession("push");
     this.controls.focusInput();
   }
 
-  private showNotFound(body: string): void {
+  private showNotFound(body: string, title = "Session not found"): void {
     this.notFound = true;
     document.getElementById("empty")!.hidden = true;
     this.banners.show("not-found", {
       kind: "error",
-      title: "Session not found",
+      title,
       body,
       dismissible: false,
       actions: [{ label: "New conversation", run: () => this.newConversation() }],
@@ -232,7 +317,25 @@ export class App {
     this.refresh();
   }
 
-  private onConnectionStatus(status: ConnectionStatus, code?: number, reason?: string): void {
+  /**
+   * A socket that keeps failing may be refused (the key no longer accepted, e.g. the server's secret
+   * changed): a browser cannot see why, so ask the HTTP API once with the same key.
+   */
+  private async checkKey(): Promise<void> {
+    const id = this.sessionId;
+    const key = this.ownerKey;
+    if (!id || !key || this.keyChecked) return;
+    this.keyChecked = true;
+    const res = await transcript(id, key);
+    if (res.ok || this.sessionId !== id) return;
+    this.logLine(`session key check: ${res.code} ${res.message}`);
+    if (res.code === "bad_key" || res.code === "key_required" || res.code === "key_revoked" || res.code === "origin_forbidden" || res.code === "access_denied") {
+      this.closeSession();
+      this.showNotFound(`The server no longer accepts this browser's key for the conversation (${res.message}).`, "No access to this conversation");
+    }
+  }
+
+  private onConnectionStatus(status: ConnectionStatus, code?: number, reason?: string, attempt = 0): void {
     const was = this.connStatus;
     this.connStatus = status;
     this.logLine(`connection ${status}${code ? ` (${code}${reason ? ` ${reason}` : ""})` : ""}`);
@@ -252,6 +355,7 @@ export class App {
       this.banners.hide("connection");
       if (was === "reconnecting") this.logLine("reconnected");
     } else if (status === "connecting" && was === "connecting" && this.connection && this.connection.status === "connecting") {
+      if (attempt >= 2) void this.checkKey();
       this.banners.show("connection", { kind: "info", title: "Can't reach the server yet — retrying…", dismissible: false });
     }
     this.refresh();
@@ -616,15 +720,37 @@ export class App {
     });
   }
 
+  /** Copy a read-only link (the session's current review key in the fragment); the owner can revoke earlier ones. */
   private async share(): Promise<void> {
-    const url = location.href;
+    const id = this.sessionId;
+    if (!id) return;
+    let url = location.href;
+    if (!this.readOnly) {
+      if (!this.ownerKey) return;
+      const grant = await reviewKey(id, this.ownerKey);
+      if (!grant.ok) {
+        this.banners.show("share", { kind: "error", title: "Couldn't make a share link", body: grant.message });
+        return;
+      }
+      url = shareLink(location.origin, id, grant.value.reviewKey);
+    }
+    const actions = this.readOnly ? [] : [{ label: "Revoke earlier links", run: () => void this.revokeShareLinks() }];
+    const about = "Anyone with this link can read this conversation, but not join it or talk in it.";
     try {
       await navigator.clipboard.writeText(url);
-      this.banners.show("share", { kind: "info", title: "Link copied", body: "Anyone with this link can open this conversation." });
+      this.banners.show("share", { kind: "info", title: "Read-only link copied", body: about, actions });
     } catch {
-      this.banners.show("share", { kind: "info", title: "Share this link", body: url });
+      this.banners.show("share", { kind: "info", title: "Share this read-only link", body: `${url}\n${about}`, actions });
     }
-    setTimeout(() => this.banners.hide("share"), 4000);
+  }
+
+  /** Rotate the session's review version: every share link given out so far stops working. */
+  private async revokeShareLinks(): Promise<void> {
+    if (!this.sessionId || !this.ownerKey) return;
+    const rotated = await reviewKey(this.sessionId, this.ownerKey, true);
+    this.banners.show("share", rotated.ok
+      ? { kind: "info", title: "Earlier share links no longer work", body: "Copy a new link to share this conversation again." }
+      : { kind: "error", title: "Couldn't revoke share links", body: rotated.message });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -633,6 +759,7 @@ export class App {
   private refresh(): void {
     const shown = shownStatus({
       notFound: this.notFound,
+      readOnly: this.readOnly,
       connection: this.connStatus,
       serverState: this.serverState,
       mode: this.mode,

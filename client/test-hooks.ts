@@ -8,6 +8,8 @@ export type { TurnStats };
 
 export interface ParleyTestHooks {
   sessionId: string;
+  /** The open session's owner key (the end-to-end tests read its transcript with it). */
+  sessionKey: string;
   readonly state: string | null;
   readonly connection: ConnectionStatus;
   stats: {
@@ -56,6 +58,7 @@ export function createTestHooks(src: TestHookSources): ParleyTestHooks {
   const i = src.interruptions;
   return {
     sessionId: "",
+    sessionKey: "",
     get state() {
       return src.state();
     },

@@ -7,6 +7,8 @@ import { DEFAULT_SYSTEM_PROMPT } from "./reply/prompt.ts";
 import { DEFAULT_TURN_DETECTION, type TurnDetectionOptions } from "./turn-detection/turn-detector.ts";
 import { speakerProblem } from "./text-to-speech/voices.ts";
 import { FREE_NEURONS_PER_DAY, USD_PER_NEURON } from "./cost/cost.ts";
+import type { AccessSettings } from "./access/access-jwt.ts";
+import { normalizeOrigin } from "./access/origin.ts";
 
 export interface ModelOptions {
   stt: string;
@@ -341,4 +343,69 @@ export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, un
     limits: d.limits,
     budgets: { sessionUsd: v.SESSION_BUDGET_USD ?? d.budgets.sessionUsd, dailyNeurons },
   };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Who may do what (read by the Worker for every session request, and by the session for its cap).
+
+export interface AccessOptions {
+  /** HMAC key of session keys (SESSION_SECRET, a wrangler secret); null when unset: sessions are refused. */
+  sessionSecret: string | null;
+  /** Origins besides the app's own whose pages may use the API and open sessions (ALLOWED_ORIGINS). */
+  allowedOrigins: readonly string[];
+  /** Cloudflare Access in front (ACCESS_TEAM_DOMAIN + ACCESS_AUD), or null. */
+  cloudflareAccess: AccessSettings | null;
+}
+
+export interface ClientLimits {
+  /** Live WebSocket connections one session accepts at once (MAX_CONNECTIONS_PER_SESSION). */
+  connectionsPerSession: number;
+}
+
+export const DEFAULT_CLIENT_LIMITS: ClientLimits = { connectionsPerSession: 8 };
+/** HMAC-SHA-256 wants a key of at least its output size: 32 characters of a random secret. */
+export const MIN_SESSION_SECRET_CHARS = 32;
+
+const AccessVars = z.object({
+  SESSION_SECRET: z.string().min(MIN_SESSION_SECRET_CHARS, `must be at least ${MIN_SESSION_SECRET_CHARS} characters (e.g. openssl rand -base64 32)`).optional(),
+  ALLOWED_ORIGINS: z.string().max(4_000).optional(),
+  ACCESS_TEAM_DOMAIN: z
+    .string()
+    .regex(/^(https:\/\/)?[a-z0-9-]+(\.cloudflareaccess\.com)?\/?$/i, "expected your Access team name, e.g. myteam or myteam.cloudflareaccess.com")
+    .optional(),
+  ACCESS_AUD: z.string().regex(/^[A-Za-z0-9]{16,128}$/, "expected the Access application's Audience (AUD) tag").optional(),
+});
+
+const ClientLimitVars = z.object({ MAX_CONNECTIONS_PER_SESSION: int(1, 64) });
+
+function parseVars<T extends z.ZodType>(schema: T, env: Record<string, unknown>): z.infer<T> {
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== "")));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`invalid configuration variable ${issue?.path.join(".")}: ${issue?.message}`);
+  }
+  return parsed.data;
+}
+
+/** Session access settings from wrangler vars and secrets. Throws ConfigError naming the bad variable. */
+export function loadAccessConfig(env: Record<string, unknown>): AccessOptions {
+  const v = parseVars(AccessVars, env);
+  const allowedOrigins: string[] = [];
+  for (const entry of (v.ALLOWED_ORIGINS ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "")) {
+    const origin = normalizeOrigin(entry);
+    if (!origin) throw new ConfigError(`invalid configuration variable ALLOWED_ORIGINS: "${entry.slice(0, 80)}" is not an origin like https://app.example.com`);
+    allowedOrigins.push(origin);
+  }
+  if (!v.ACCESS_TEAM_DOMAIN !== !v.ACCESS_AUD) throw new ConfigError("Cloudflare Access needs both ACCESS_TEAM_DOMAIN and ACCESS_AUD (or neither)");
+  const team = v.ACCESS_TEAM_DOMAIN?.replace(/^https:\/\//i, "").replace(/\/$/, "").replace(/\.cloudflareaccess\.com$/i, "").toLowerCase();
+  return {
+    sessionSecret: v.SESSION_SECRET ?? null,
+    allowedOrigins,
+    cloudflareAccess: team && v.ACCESS_AUD ? { issuer: `https://${team}.cloudflareaccess.com`, audience: v.ACCESS_AUD } : null,
+  };
+}
+
+export function loadClientLimits(env: Record<string, unknown>): ClientLimits {
+  const v = parseVars(ClientLimitVars, env);
+  return { connectionsPerSession: v.MAX_CONNECTIONS_PER_SESSION ?? DEFAULT_CLIENT_LIMITS.connectionsPerSession };
 }

@@ -33,6 +33,15 @@ declare namespace Cloudflare {
     SESSION_BUDGET_USD?: string;
     DAILY_BUDGET_NEURONS?: string;
     DAILY_BUDGET_USD?: string;
+    /** HMAC key of session keys: a wrangler secret (`wrangler secret put SESSION_SECRET`); `npm start` and the tests provide one. */
+    SESSION_SECRET?: string;
+    ALLOWED_ORIGINS?: string;
+    ACCESS_TEAM_DOMAIN?: string;
+    ACCESS_AUD?: string;
+    MAX_CONNECTIONS_PER_SESSION?: string;
+    /** Workers Rate Limiting: session creations, and connection attempts / session API calls, per client address. */
+    SESSION_CREATE_LIMITER: RateLimit;
+    SESSION_CONNECT_LIMITER: RateLimit;
   }
 }
 interface Env extends Cloudflare.Env {}

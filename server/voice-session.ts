@@ -29,7 +29,8 @@ import { fluxProtocol } from "./speech-to-text/flux.ts";
 import { primaryLanguage } from "./speech-to-text/language.ts";
 import { LiveRecognizer, type LiveEvent } from "./speech-to-text/live-recognizer.ts";
 import { novaLiveProtocol } from "./speech-to-text/nova-live.ts";
-import { loadConfig, type ParleyConfig } from "./config.ts";
+import { ConfigError, loadClientLimits, loadConfig, type ClientLimits, type ParleyConfig } from "./config.ts";
+import { GRANT_HEADER, answerSessionRequest, decodeGrant, jsonError, ownerEmail } from "./http/session-requests.ts";
 import { turnCost } from "./cost/cost.ts";
 import { BargeIn, type ConfirmingSpeech, type OpenCandidate } from "./interruption/barge-in.ts";
 import type { CandidateDecision } from "./interruption/interruption-candidate.ts";
@@ -117,6 +118,7 @@ export class VoiceSession extends Server<Env> {
   private lastEarlyEndAt = 0;
   /** The deployment's daily Workers AI budget, kept by the DailyBudget Durable Object. */
   private budget!: BudgetGate;
+  private limits: ClientLimits | null = null;
 
   override onStart(): void {
     migrate(this.ctx.storage);
@@ -160,7 +162,30 @@ export class VoiceSession extends Server<Env> {
     });
   }
 
+  /** The Worker checked the key; the session refuses what only it can judge before the upgrade. */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
+      if (decodeGrant(request.headers.get(GRANT_HEADER))?.role !== "owner") return jsonError(403, "read_only", "only the session's owner key joins live");
+      let cap: number;
+      try {
+        cap = this.clientLimits().connectionsPerSession;
+      } catch (err) {
+        if (err instanceof ConfigError) return jsonError(503, "server_misconfigured", err.message);
+        throw err;
+      }
+      if (this.openConnections() >= cap) return jsonError(429, "too_many_connections", `this session already has ${cap} live connections; close one first`);
+    }
+    return super.fetch(request);
+  }
+
   override onConnect(conn: Connection): void {
+    const cap = this.clientLimits().connectionsPerSession;
+    if (this.openConnections() > cap) {
+      // Upgrades that raced past the check in fetch(): the newest goes.
+      this.sendError(conn, "too_many_connections", `this session already has ${cap} live connections; close one first`);
+      conn.close(1013, "too many connections");
+      return;
+    }
     const { minInterruptionMs, falseInterruptionTimeoutMs } = this.config.interruption;
     this.sendTo(conn, {
       type: "ready",
@@ -218,10 +243,22 @@ export class VoiceSession extends Server<Env> {
     this.bargeIn.onAudio(conn.id, input.detector);
   }
 
-  /** Transcript review: GET /parties/voice-session/<id> answers the whole session as JSON. */
+  /** The session's HTTP side (transcript, review version, owner), reached only through the Worker's key checks. */
   override onRequest(request: Request): Response {
-    if (request.method !== "GET") return Response.json({ error: { code: "method_not_allowed" } }, { status: 405 });
-    return Response.json(buildTranscript(this.name, this.store.history(), this.store.turns(), this.store.interruptions()));
+    return answerSessionRequest(request, this.store, () =>
+      buildTranscript(this.name, this.store.history(), this.store.turns(), this.store.interruptions(), ownerEmail(this.store)),
+    );
+  }
+
+  private clientLimits(): ClientLimits {
+    this.limits ??= loadClientLimits(this.env as unknown as Record<string, unknown>);
+    return this.limits;
+  }
+
+  private openConnections(): number {
+    let n = 0;
+    for (const c of this.getConnections()) if (c.readyState === WebSocket.OPEN) n++;
+    return n;
   }
 
   // ------------------------------------------------------------------------------------------------

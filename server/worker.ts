@@ -1,41 +1,180 @@
-// Worker entry: session WebSockets and transcript API go to the VoiceSession Durable Object
-// (partyserver routing, /parties/voice-session/<id>); everything else is the static client.
-import { routePartykitRequest } from "partyserver";
-import { SessionId } from "../shared/protocol.ts";
+// Worker entry: who may do what, before anything reaches a Durable Object. Routes (server/http/routes.ts):
+//   POST /api/sessions                          mint a session: { id, ownerKey, owner }
+//   GET  /api/sessions/<id>                     its transcript (owner or review key)
+//   POST /api/sessions/<id>/review-key[/rotate] a read-only key for share links (owner key); rotate revokes older ones
+//   GET  /parties/voice-session/<id>            the live WebSocket (owner key, as a subprotocol)
+// Keys go in `Authorization: Bearer <key>` (HTTP) or the `parley-key.<key>` subprotocol (WebSocket),
+// never in a URL. Every request is checked for its Origin, Cloudflare Access (when configured) and
+// the per-address rate limits. Everything else is the static client.
+import type { JWTVerifyGetKey } from "jose";
+import {
+  KEY_AUTH_SCHEME,
+  KEY_SUBPROTOCOL_PREFIX,
+  SESSION_SUBPROTOCOL,
+  type CreatedSession,
+  type ReviewKeyGrant,
+} from "../shared/protocol.ts";
+import { ACCESS_JWT_HEADER, remoteAccessKeys, verifyAccessJwt, type AccessSettings } from "./access/access-jwt.ts";
+import { judgeOrigin } from "./access/origin.ts";
+import { mintSessionId, signKey, verifyKey, type KeyGrant } from "./access/session-keys.ts";
+import { ConfigError, loadAccessConfig, type AccessOptions } from "./config.ts";
+import { PARTY, routeOf, type Route } from "./http/routes.ts";
+import { GRANT_HEADER, INTERNAL_PATHS, OWNER_EMAIL_HEADER, encodeGrant, jsonError } from "./http/session-requests.ts";
 
 export { VoiceSession } from "./voice-session.ts";
 export { DailyBudget } from "./budget/daily-budget.ts";
 
-function badSessionId(name: string): Response | undefined {
-  if (SessionId.safeParse(name).success) return undefined;
-  return Response.json(
-    { error: { code: "bad_session_id", message: "session ids are 1-40 characters of A-Z, a-z, 0-9 and '-'" } },
-    { status: 400 },
-  );
+export interface WorkerDeps {
+  /** Where Cloudflare Access's signing keys come from: the team's JWKS in production, a local key set in tests. */
+  accessKeys(settings: AccessSettings): JWTVerifyGetKey;
 }
 
-export default {
-  async fetch(request: Request, env: Env): Promise<Response> {
-    const url = new URL(request.url);
-    if (url.pathname === "/api/health") return Response.json({ ok: true });
-    // GET /api/sessions/<id> -> the session's transcript (messages, per-turn timings, usage, cost).
-    const m = /^\/api\/sessions\/([^/]+)$/.exec(url.pathname);
-    if (m) {
-      const id = decodeURIComponent(m[1]!);
-      const bad = badSessionId(id);
-      if (bad) return bad;
-      if (request.method !== "GET") return Response.json({ error: { code: "method_not_allowed" } }, { status: 405 });
-      const stub = env.VoiceSession.getByName(id);
-      return stub.fetch(new Request(`https://parley/parties/voice-session/${id}`, { headers: { "x-partykit-room": id } }));
-    }
-    const routed = await routePartykitRequest(request, env, {
-      onBeforeConnect: (_req, lobby) => badSessionId(lobby.name),
-      onBeforeRequest: (_req, lobby) => badSessionId(lobby.name),
-    });
-    if (routed) return routed;
-    if (url.pathname.startsWith("/api/") || url.pathname.startsWith("/parties/")) {
-      return Response.json({ error: { code: "not_found", message: `no route for ${url.pathname}` } }, { status: 404 });
-    }
-    return env.ASSETS ? env.ASSETS.fetch(request) : new Response("Not found", { status: 404 });
-  },
-} satisfies ExportedHandler<Env>;
+type SessionRoute = Extract<Route, { kind: "transcript" | "review-key" | "connect" }>;
+
+/** Requests are counted per client address; Cloudflare always sets CF-Connecting-IP (and miniflare in local dev). */
+function clientAddress(request: Request): string {
+  return request.headers.get("CF-Connecting-IP") ?? "unknown";
+}
+
+function isUpgrade(request: Request): boolean {
+  return request.headers.get("Upgrade")?.toLowerCase() === "websocket";
+}
+
+function offeredProtocols(request: Request): string[] {
+  return (request.headers.get("Sec-WebSocket-Protocol") ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "");
+}
+
+function presentedKey(request: Request): string | null {
+  if (isUpgrade(request)) {
+    const offered = offeredProtocols(request).find((p) => p.startsWith(KEY_SUBPROTOCOL_PREFIX));
+    return offered ? offered.slice(KEY_SUBPROTOCOL_PREFIX.length) : null;
+  }
+  const m = new RegExp(`^${KEY_AUTH_SCHEME} (\\S+)$`).exec(request.headers.get("Authorization") ?? "");
+  return m ? m[1]! : null;
+}
+
+function corsHeaders(origin: string): Record<string, string> {
+  return {
+    "Access-Control-Allow-Origin": origin,
+    "Access-Control-Allow-Methods": "GET, POST",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    "Access-Control-Max-Age": "600",
+    Vary: "Origin",
+  };
+}
+
+/** A request of the Worker's own to the session, carrying the grant it checked (nothing of the client's but what is needed). */
+function sessionRequest(env: Env, id: string, path: string, init: { method: string; grant: KeyGrant; headers?: Headers; search?: string }): Promise<Response> {
+  const headers = init.headers ?? new Headers();
+  headers.set("x-partykit-room", id);
+  headers.set(GRANT_HEADER, encodeGrant(init.grant));
+  return env.VoiceSession.getByName(id).fetch(new Request(`https://parley${path}${init.search ?? ""}`, { method: init.method, headers }));
+}
+
+/** The client's upgrade headers, less anything that would speak for the Worker or carry the key further. */
+function upgradeHeaders(request: Request): Headers {
+  const headers = new Headers();
+  for (const [name, value] of request.headers) {
+    const n = name.toLowerCase();
+    if (n.startsWith("x-parley-") || n.startsWith("x-partykit-") || n === "sec-websocket-protocol" || n === "authorization") continue;
+    headers.set(name, value);
+  }
+  return headers;
+}
+
+async function createSession(request: Request, env: Env, secret: string, email: string | null): Promise<Response> {
+  if (request.method !== "POST") return jsonError(405, "method_not_allowed", "create a session with POST /api/sessions");
+  if (!(await env.SESSION_CREATE_LIMITER.limit({ key: clientAddress(request) })).success) {
+    return jsonError(429, "rate_limited", "too many new sessions from your address; try again in a minute", { "Retry-After": "60" });
+  }
+  const id = mintSessionId();
+  const ownerKey = await signKey(secret, id, { role: "owner" }, email);
+  if (email) {
+    const recorded = await sessionRequest(env, id, INTERNAL_PATHS.recordOwner, { method: "POST", grant: { role: "owner" }, headers: new Headers({ [OWNER_EMAIL_HEADER]: email }) });
+    if (!recorded.ok) throw new Error(`recording the owner of ${id} failed: ${recorded.status}`);
+  }
+  const body: CreatedSession = { id, ownerKey, owner: email };
+  return Response.json(body, { status: 201 });
+}
+
+async function sessionRoute(route: SessionRoute, request: Request, env: Env, secret: string, email: string | null): Promise<Response> {
+  const url = new URL(request.url);
+  if (route.kind === "connect" && !isUpgrade(request)) return jsonError(426, "upgrade_required", `/parties/${PARTY}/<id> is the session's WebSocket; the transcript is at /api/sessions/<id>`);
+  if (route.kind === "transcript" && request.method !== "GET") return jsonError(405, "method_not_allowed", "the transcript is read with GET");
+  if (route.kind === "review-key" && request.method !== "POST") return jsonError(405, "method_not_allowed", "review keys are issued with POST");
+  // Counted before the key is checked: guessing keys costs attempts too.
+  if (!(await env.SESSION_CONNECT_LIMITER.limit({ key: clientAddress(request) })).success) {
+    return jsonError(429, "rate_limited", "too many connection attempts from your address; try again in a minute", { "Retry-After": "60" });
+  }
+  const key = presentedKey(request);
+  if (!key) {
+    const how = route.kind === "connect" ? `a "${KEY_SUBPROTOCOL_PREFIX}<key>" WebSocket subprotocol` : `an "Authorization: ${KEY_AUTH_SCHEME} <key>" header`;
+    return jsonError(401, "key_required", `this session needs its key, in ${how}`);
+  }
+  const grant = await verifyKey(secret, route.id, key, email);
+  if (!grant) return jsonError(403, "bad_key", "that key does not open this session");
+
+  if (route.kind === "transcript") return sessionRequest(env, route.id, INTERNAL_PATHS.transcript, { method: "GET", grant });
+  if (grant.role !== "owner") {
+    return jsonError(403, "read_only", route.kind === "connect" ? "a review link can read the transcript but not join the live session" : "only the session's owner can share it");
+  }
+  if (route.kind === "review-key") {
+    const path = route.rotate ? INTERNAL_PATHS.rotateReviewVersion : INTERNAL_PATHS.reviewVersion;
+    const res = await sessionRequest(env, route.id, path, { method: route.rotate ? "POST" : "GET", grant });
+    if (!res.ok) return res;
+    const { version } = await res.json<{ version: number }>();
+    const body: ReviewKeyGrant = { id: route.id, reviewKey: await signKey(secret, route.id, { role: "review", version }), version };
+    return Response.json(body);
+  }
+  const res = await sessionRequest(env, route.id, `/parties/${PARTY}/${route.id}`, { method: "GET", grant, headers: upgradeHeaders(request), search: url.search });
+  if (res.status !== 101 || !res.webSocket) return res;
+  // Browsers fail the handshake unless the server picks one of the offered subprotocols: never the key.
+  const picked = offeredProtocols(request).includes(SESSION_SUBPROTOCOL) ? { "Sec-WebSocket-Protocol": SESSION_SUBPROTOCOL } : undefined;
+  return new Response(null, { status: 101, webSocket: res.webSocket, ...(picked ? { headers: picked } : {}) });
+}
+
+async function handle(request: Request, env: Env, deps: WorkerDeps): Promise<Response> {
+  const url = new URL(request.url);
+  const route = routeOf(url.pathname);
+  if (route.kind === "static") return env.ASSETS ? env.ASSETS.fetch(request) : new Response("Not found", { status: 404 });
+  if (route.kind === "health") return Response.json({ ok: true });
+  if (route.kind === "refused") return jsonError(route.status, route.code, route.message);
+
+  let config: AccessOptions;
+  try {
+    config = loadAccessConfig(env as unknown as Record<string, unknown>);
+  } catch (err) {
+    if (err instanceof ConfigError) return jsonError(503, "server_misconfigured", err.message);
+    throw err;
+  }
+  const secret = config.sessionSecret;
+  if (!secret) return jsonError(503, "server_misconfigured", "SESSION_SECRET is not set: run `wrangler secret put SESSION_SECRET` (see README, Security and limits)");
+
+  const origin = request.headers.get("Origin");
+  const verdict = judgeOrigin(origin, url, config.allowedOrigins);
+  if (verdict === "forbidden") return jsonError(403, "origin_forbidden", `pages of ${origin!.slice(0, 100)} may not use this server (ALLOWED_ORIGINS)`);
+  const cors = verdict === "allowed" ? corsHeaders(origin!) : null;
+  if (request.method === "OPTIONS") return new Response(null, { status: cors ? 204 : 405, ...(cors ? { headers: cors } : {}) });
+
+  let email: string | null = null;
+  if (config.cloudflareAccess) {
+    const who = await verifyAccessJwt(request.headers.get(ACCESS_JWT_HEADER), config.cloudflareAccess, deps.accessKeys(config.cloudflareAccess));
+    if (!who.ok) return jsonError(403, "access_denied", who.message);
+    email = who.email;
+  }
+
+  const response = route.kind === "create-session" ? await createSession(request, env, secret, email) : await sessionRoute(route, request, env, secret, email);
+  if (!cors || response.status === 101) return response;
+  const withCors = new Response(response.body, response);
+  for (const [name, value] of Object.entries(cors)) withCors.headers.set(name, value);
+  return withCors;
+}
+
+/** The Worker, with where Access keys come from injectable (tests verify against a local key set). */
+export function createWorker(deps: WorkerDeps = { accessKeys: remoteAccessKeys }) {
+  return {
+    fetch: (request: Request, env: Env) => handle(request, env, deps),
+  } satisfies ExportedHandler<Env>;
+}
+
+export default createWorker();

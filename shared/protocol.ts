@@ -18,10 +18,68 @@ export const UPSTREAM_AUDIO = {
   maxFrameBytes: 64 * 1024,
 } as const;
 
-/** Session ids appear in URLs and in Workers AI request tags: keep them to a safe alphabet. */
-export const SessionId = z
-  .string()
-  .regex(/^[A-Za-z0-9-]{1,40}$/, "session ids are 1-40 characters of A-Z, a-z, 0-9 and '-'");
+/**
+ * Session ids are minted by the server (POST /api/sessions): 128 random bits as 26 characters of
+ * RFC 4648 base32, lower case. They appear in URLs and in Workers AI request tags.
+ */
+export const SESSION_ID_PATTERN = /^[a-z2-7]{26}$/;
+export const SessionId = z.string().regex(SESSION_ID_PATTERN, "session ids are 26 characters of a-z and 2-7, as minted by POST /api/sessions");
+
+/**
+ * A session key: `o.<mac>` (the owner's: join live, type, change settings, share) or
+ * `r.<version>.<mac>` (a review key: read the transcript only; rotating the session's review version
+ * revokes it). `<mac>` is an HMAC-SHA-256 (base64url, 43 characters) the server checks without storage.
+ */
+export const SESSION_KEY_PATTERN = /^(o|r\.[1-9][0-9]{0,8})\.[A-Za-z0-9_-]{43}$/;
+export const SessionKey = z.string().regex(SESSION_KEY_PATTERN, "not a Parley session key");
+
+/**
+ * Browsers cannot set headers on a WebSocket: the key travels as a subprotocol. The client offers
+ * `parley` and `parley-key.<key>`; the server answers with `parley` (never the key).
+ */
+export const SESSION_SUBPROTOCOL = "parley";
+export const KEY_SUBPROTOCOL_PREFIX = "parley-key.";
+/** HTTP API requests carry the key as `Authorization: Bearer <key>`. */
+export const KEY_AUTH_SCHEME = "Bearer";
+
+/** POST /api/sessions -> a new session and its owner key (keep it: it is the only way back in). */
+export const CreatedSession = z.object({
+  id: SessionId,
+  ownerKey: SessionKey,
+  /** The Cloudflare Access user who created it, when Access is in front; null otherwise. */
+  owner: z.string().nullable(),
+});
+export type CreatedSession = z.infer<typeof CreatedSession>;
+
+/** POST /api/sessions/<id>/review-key (and .../review-key/rotate): a read-only key for share links. */
+export const ReviewKeyGrant = z.object({
+  id: SessionId,
+  reviewKey: SessionKey,
+  /** The session's review version: rotating it makes every earlier review key fail. */
+  version: z.number().int().positive(),
+});
+export type ReviewKeyGrant = z.infer<typeof ReviewKeyGrant>;
+
+/** Codes of the HTTP API's JSON errors (`{"error":{"code","message"}}`), also on a refused WebSocket upgrade. */
+export const HttpErrorCode = z.enum([
+  "bad_path", // a path that does not decode (e.g. `%ZZ`)
+  "bad_session_id", // not an id the server mints
+  "not_found", // no such route
+  "method_not_allowed",
+  "upgrade_required", // /parties/voice-session/<id> without a WebSocket upgrade
+  "key_required", // no session key offered
+  "bad_key", // a key that is not this session's (forged, for another session, another owner)
+  "key_revoked", // a review key from before the owner rotated the session's review version
+  "read_only", // a review key asked to join live, type, share or rotate
+  "origin_forbidden", // a browser page of an origin not in ALLOWED_ORIGINS
+  "access_denied", // Cloudflare Access is configured and the request's Access token is missing or invalid
+  "rate_limited", // too many session creations or connection attempts from this address
+  "too_many_connections", // the session already has its maximum of live connections
+  "server_misconfigured", // e.g. no SESSION_SECRET: the server refuses rather than guess
+]);
+export type HttpErrorCode = z.infer<typeof HttpErrorCode>;
+export const HttpError = z.object({ error: z.object({ code: HttpErrorCode, message: z.string() }) });
+export type HttpError = z.infer<typeof HttpError>;
 
 export const SessionMode = z.enum(["hands-free", "push-to-talk"]);
 export type SessionMode = z.infer<typeof SessionMode>;
@@ -191,6 +249,7 @@ export const ErrorCode = z.enum([
   "ai_timeout",
   "ai_unavailable", // 5xx and other upstream failures
   "ai_stream_broken",
+  "too_many_connections", // a connection over the session's cap that raced past the check before the upgrade; it is closed
   "internal",
 ]);
 

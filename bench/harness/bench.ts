@@ -11,6 +11,7 @@ import { DEFAULT_LATENCIES, tokenAtMs, type FakeLatencies } from "./latency-mode
 import { CORES, CPU_MODEL, UsageMeter, machineBusyOver, processCpuMs, type ProcessUsage } from "./proc.ts";
 import type { PathsResult } from "./paths.ts";
 import { ROOT, startSystem, type StorageMode, type SystemUnderTest } from "./server.ts";
+import { benchSession } from "./session-access.ts";
 
 export interface BenchOptions {
   sessions: number[];
@@ -135,11 +136,16 @@ async function runPhase(sut: SystemUnderTest, spec: PhaseSpec, o: BenchOptions, 
   const { pipeline, sessions: n, turns } = spec;
   const base = sut.url.href.replace(/^http/, "ws").replace(/\/$/, "");
   const path = { parley: "/parties/voice-session/", naive: "/naive/naive-session/", raw: "/naive/gate-probe/", "raw-accept": "/naive/gate-probe/" }[pipeline];
+  // Parley sessions need a minted id and its owner key; the baselines take any name.
+  const parley = pipeline === "parley" ? await Promise.all(Array.from({ length: n }, () => benchSession())) : null;
   const meter = new UsageMeter(sut.workerdPid);
   meter.startMemory();
   const clients = Array.from({ length: n }, (_, i) => {
     const plan: ClientPlan = {
-      url: `${base}${path}${spec.tag}-${pipeline === "raw-accept" ? "a" : pipeline[0]}${n}-${i}${pipeline === "raw-accept" ? "?hibernate=0" : ""}`,
+      url: parley
+        ? `${base}${path}${parley[i]!.id}`
+        : `${base}${path}${spec.tag}-${pipeline === "raw-accept" ? "a" : pipeline[0]}${n}-${i}${pipeline === "raw-accept" ? "?hibernate=0" : ""}`,
+      ...(parley ? { protocols: parley[i]!.protocols } : {}),
       fixtures,
       turns,
       startDelayMs: turns === 0 ? (spec.streamMs ?? 0) : LEAD_SILENCE_MS + (n > 1 ? Math.round((o.staggerMs * i) / n) : 0),

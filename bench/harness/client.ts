@@ -54,6 +54,8 @@ export interface TurnRecord {
 
 export interface ClientPlan {
   url: string;
+  /** WebSocket subprotocols to offer (Parley sessions: `parley` and the owner key, see session-access.ts). */
+  protocols?: string[];
   fixtures: Fixture[];
   turns: number;
   /** Milliseconds of silence streamed before the first turn (staggers clients). */
@@ -113,7 +115,7 @@ export class SimClient {
   /** Open the socket, wait for `ready`, send `start`. */
   connect(timeoutMs = 15_000): Promise<void> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(this.plan.url, { perMessageDeflate: false });
+      const ws = new WebSocket(this.plan.url, this.plan.protocols ?? [], { perMessageDeflate: false });
       this.ws = ws;
       const timer = setTimeout(() => {
         ws.terminate();

@@ -14,6 +14,7 @@ import { machineBusyOver } from "./proc.ts";
 import { PATH_VARS } from "./path-vars.ts";
 import { startSystem } from "./server.ts";
 import { WORKERS_AI_PROFILE as W, fluxEagerMs, fluxEndOfTurnMs, llmTokenDueMs, melottsMs, smartTurnCallMs, whisperMs } from "../profiles/workers-ai.ts";
+import { benchSession, type BenchSession } from "./session-access.ts";
 
 export interface TurnPath {
   id: string;
@@ -200,13 +201,14 @@ function pathTurn(t: TurnRecord): PathTurn {
   };
 }
 
-async function runSessions(url: URL, names: string[], turns: number, o: PathsOptions, fixtures: Fixture[]): Promise<{ clients: SimClient[]; loopP99: number }> {
+async function runSessions(url: URL, sessions: BenchSession[], turns: number, o: PathsOptions, fixtures: Fixture[]): Promise<{ clients: SimClient[]; loopP99: number }> {
   const base = url.href.replace(/^http/, "ws").replace(/\/$/, "");
-  const n = names.length;
-  const clients = names.map(
-    (name, i) =>
+  const n = sessions.length;
+  const clients = sessions.map(
+    (session, i) =>
       new SimClient(i, {
-        url: `${base}/parties/voice-session/${name}`,
+        url: `${base}/parties/voice-session/${session.id}`,
+        protocols: session.protocols,
         fixtures,
         turns,
         // Spread the sessions' questions over a second so their turns do not end on the same frame.
@@ -251,9 +253,9 @@ export async function runPaths(partial: Partial<PathsOptions> = {}): Promise<Pat
       naive: false,
     });
     try {
-      if (o.warmup) await runSessions(sut.url, [`${tag}-warm-${id}`], 1, o, fixtures);
-      const names = Array.from({ length: o.sessions }, (_, i) => `${tag}-${id}-${i}`);
-      const { clients, loopP99 } = await runSessions(sut.url, names, o.turnsPerSession, o, fixtures);
+      if (o.warmup) await runSessions(sut.url, [await benchSession({ warmUp: true })], 1, o, fixtures);
+      const sessions = await Promise.all(Array.from({ length: o.sessions }, () => benchSession()));
+      const { clients, loopP99 } = await runSessions(sut.url, sessions, o.turnsPerSession, o, fixtures);
       const turns = clients.flatMap((c) => c.turns).map(pathTurn);
       const ok = turns.filter((t) => t.status === "complete" && t.ttfaMs !== null);
       const ttfa = ok.map((t) => t.ttfaMs!);

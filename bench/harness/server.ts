@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { latenciesToVars, type FakeLatencies } from "./latency-model.ts";
+import { PARLEY_ACCESS_BINDINGS, PARLEY_RATELIMITS } from "./session-access.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const COMPAT_DATE = "2026-11-01";
@@ -205,7 +206,8 @@ export async function startSystem(o: StartOptions): Promise<SystemUnderTest> {
             ...worker("parley", "worker.js", parley),
             durableObjects: { VoiceSession: { className: "VoiceSession", useSQLite: true }, DailyBudget: { className: "DailyBudget", useSQLite: true } },
             serviceBindings: { AI: "bench-ai" },
-            bindings: parleyVars,
+            bindings: { ...parleyVars, ...PARLEY_ACCESS_BINDINGS },
+            ratelimits: PARLEY_RATELIMITS,
           },
           ...(withNaive
             ? [

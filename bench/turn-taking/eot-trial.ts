@@ -14,6 +14,7 @@ import { FRAME_SAMPLES, SessionTape } from "./session-tape.ts";
 import { SimBrowser } from "./sim-browser.ts";
 import { msToSamples, samplesToMs } from "./speech-timing.ts";
 import type { Ticker } from "./trial.ts";
+import { benchSession } from "../harness/session-access.ts";
 
 const LEAD_MS = 1200;
 /** After the end of speech the server gets this long to end the turn (maxSilenceMs 1800 + the judge + margin). */
@@ -67,13 +68,14 @@ function speechEnd(clip: Clip, at: number): number {
 }
 
 export async function runEotTrial(env: EotEnvironment, plan: EotTrialPlan, ticker: Ticker): Promise<EotOutcome> {
-  const sessionId = `eot-${env.runTag}-${plan.path}-${plan.id}`;
+  const session = await benchSession();
+  const sessionId = session.id;
   const split = plan.pauseMs !== null;
   const first = split ? { ...(await env.clips.speech("question", plan.first, plan.voice)), unfinished: true } : await env.clips.speech("question", plan.whole, plan.voice);
   const rest = split ? await env.clips.speech("question", plan.rest, plan.voice) : undefined;
   const tape = new SessionTape(sessionId, { levelDb: BACKGROUND_ECHO_DB, delaySamples: msToSamples(plan.echoDelayMs) });
   const mixer = new MicMixer({ roomSeed: plan.roomSeed, echoDb: BACKGROUND_ECHO_DB, echoDelaySamples: msToSamples(plan.echoDelayMs) });
-  const browser = new SimBrowser({ url: env.url, sessionId, tape, mixer });
+  const browser = new SimBrowser({ url: env.url, session, tape, mixer });
   env.tapes.register(tape);
 
   const firstAt = msToSamples(LEAD_MS);

@@ -34,6 +34,7 @@ import type { MicMixer } from "./mic-mixer.ts";
 import { PlaybackTracker } from "./playback-tracker.ts";
 import { FRAME_SAMPLES, type SessionTape } from "./session-tape.ts";
 import { SAMPLE_RATE, samplesToMs } from "./speech-timing.ts";
+import type { BenchSession } from "../harness/session-access.ts";
 
 export const FRAME_MS = 20;
 /** Playback is read in blocks this small, so played positions are known to 2 ms. */
@@ -127,6 +128,8 @@ export class SimBrowser {
   onTick: () => void = () => {};
 
   private readonly url: string;
+  /** `parley` and the session's owner key (see bench/harness/session-access.ts). */
+  private readonly protocols: string[];
   private readonly tape: SessionTape;
   private readonly mixer: MicMixer;
   private readonly ring = new PlaybackRingBuffer(SAMPLE_RATE, { prebufferMs: 60, fadeMs: 8 });
@@ -147,9 +150,10 @@ export class SimBrowser {
   /** Replies with audio in the ring (playing, held or queued). */
   private readonly inRing = new Set<string>();
 
-  constructor(o: { url: string; sessionId: string; tape: SessionTape; mixer: MicMixer }) {
+  constructor(o: { url: string; session: BenchSession; tape: SessionTape; mixer: MicMixer }) {
     this.url = o.url;
-    this.sessionId = o.sessionId;
+    this.sessionId = o.session.id;
+    this.protocols = o.session.protocols;
     this.tape = o.tape;
     this.mixer = o.mixer;
     this.bargeIn = new BargeInController(
@@ -203,7 +207,7 @@ export class SimBrowser {
   /** Open the socket, wait for `ready`, send `start` (protocol 2, hands-free). */
   connect(timeoutMs = 15_000): Promise<void> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`${this.url.replace(/^http/, "ws")}/parties/voice-session/${this.sessionId}`, { perMessageDeflate: false });
+      const ws = new WebSocket(`${this.url.replace(/^http/, "ws")}/parties/voice-session/${this.sessionId}`, this.protocols, { perMessageDeflate: false });
       this.ws = ws;
       const timer = setTimeout(() => {
         ws.terminate();

@@ -14,6 +14,7 @@ import { COMPAT_DATE, COMPAT_FLAGS, ROOT, bundle, trackWorkerd } from "../harnes
 import type { OracleService } from "./oracle-service.ts";
 import { startScriptedLlmServer } from "./scripted-llm-server.ts";
 import { percentiles } from "./summary.ts";
+import { PARLEY_ACCESS_BINDINGS, PARLEY_RATELIMITS } from "../harness/session-access.ts";
 
 export type SystemName = "fake" | "local";
 
@@ -36,6 +37,7 @@ interface WorkerSpec {
   serviceBindings?: Record<string, string | OracleService["handle"]>;
   bindings?: Record<string, string>;
   durableObjects?: Record<string, { className: string; useSQLite: boolean }>;
+  ratelimits?: typeof PARLEY_RATELIMITS;
 }
 
 async function startWorkerd(workers: WorkerSpec[]): Promise<{ url: string; logs: string[]; dispose: () => Promise<void> }> {
@@ -60,6 +62,7 @@ async function startWorkerd(workers: WorkerSpec[]): Promise<{ url: string; logs:
         ...(w.serviceBindings && { serviceBindings: w.serviceBindings }),
         ...(w.bindings && { bindings: w.bindings }),
         ...(w.durableObjects && { durableObjects: w.durableObjects }),
+        ...(w.ratelimits && { ratelimits: w.ratelimits }),
       })),
     }),
   );
@@ -89,7 +92,8 @@ const PARLEY = (aiService: string, backend: SystemName, vars: Record<string, str
   durableObjects: { VoiceSession: { className: "VoiceSession", useSQLite: true }, DailyBudget: { className: "DailyBudget", useSQLite: true } },
   serviceBindings: { AI: aiService },
   // Budgets far from their limits: the scenarios' hundreds of trials must not be refused.
-  bindings: { AI_BACKEND: backend, DAILY_BUDGET_NEURONS: "100000000", SESSION_BUDGET_USD: "0", ...vars },
+  bindings: { AI_BACKEND: backend, DAILY_BUDGET_NEURONS: "100000000", SESSION_BUDGET_USD: "0", ...vars, ...PARLEY_ACCESS_BINDINGS },
+  ratelimits: PARLEY_RATELIMITS,
 });
 
 /** `vars`: Parley's wrangler vars on top of the defaults (the end-of-turn paths set theirs). */

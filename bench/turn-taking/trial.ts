@@ -10,6 +10,7 @@ import { scenario, type TrialPlan } from "./scenarios.ts";
 import { SessionTape } from "./session-tape.ts";
 import { SimBrowser } from "./sim-browser.ts";
 import { msToSamples } from "./speech-timing.ts";
+import { benchSession, type BenchSession } from "../harness/session-access.ts";
 
 /** Room noise before the question: longer than both detectors' 1 s noise-floor windows. */
 const LEAD_MS = 1200;
@@ -67,12 +68,13 @@ async function eventClip(plan: TrialPlan, clips: ClipLibrary): Promise<Clip | un
 
 export async function runTrial(env: TrialEnvironment, plan: TrialPlan, ticker: Ticker): Promise<TrialOutcome> {
   const spec = scenario(plan.kind);
-  const sessionId = `tt-${env.runTag}-${plan.id}`;
+  const session = await benchSession();
+  const sessionId = session.id;
   const question = await env.clips.speech("question", plan.question, plan.voice);
   const event = await eventClip(plan, env.clips);
   const tape = new SessionTape(sessionId, { levelDb: plan.echo.levelDb, delaySamples: msToSamples(plan.echo.delayMs) });
   const mixer = new MicMixer({ roomSeed: plan.roomSeed, echoDb: plan.echo.levelDb, echoDelaySamples: msToSamples(plan.echo.delayMs) });
-  const browser = new SimBrowser({ url: env.url, sessionId, tape, mixer });
+  const browser = new SimBrowser({ url: env.url, session, tape, mixer });
   env.tapes?.register(tape);
 
   const leadTicks = LEAD_MS / 20;
@@ -135,7 +137,7 @@ export async function runTrial(env: TrialEnvironment, plan: TrialPlan, ticker: T
     // The server may still transcribe what it heard last; answer that for a while.
     setTimeout(() => env.tapes?.unregister(sessionId), TAPE_KEPT_MS).unref();
   }
-  const stored = await storedMessages(env.url, sessionId);
+  const stored = await storedMessages(env.url, session);
   return classifyTrial({ plan, spec, sessionId, browser, firstReplyId, eventAt, event, timedOut, stored });
 }
 
@@ -157,9 +159,9 @@ function replySettled(browser: SimBrowser, replyId: string): boolean {
   return browser.obs.finished.has(replyId) || browser.obs.stopped.has(replyId) || replyCut(browser, replyId);
 }
 
-async function storedMessages(url: string, sessionId: string): Promise<StoredMessage[] | undefined> {
+async function storedMessages(url: string, session: BenchSession): Promise<StoredMessage[] | undefined> {
   try {
-    const res = await fetch(`${url}/api/sessions/${sessionId}`);
+    const res = await fetch(`${url}/api/sessions/${session.id}`, { headers: { Authorization: session.authorization } });
     if (!res.ok) return undefined;
     const body = (await res.json()) as { messages?: StoredMessage[] };
     return body.messages?.map((m) => ({ role: m.role, text: m.text, status: m.status, ...(m.kind !== undefined && { kind: m.kind }), ...(m.replyId !== undefined && { replyId: m.replyId }) }));

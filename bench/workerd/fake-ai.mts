@@ -112,7 +112,7 @@ export default class BenchAi extends WorkerEntrypoint<BenchAiEnv> {
   private liveSocket(model: string, inputs: Record<string, unknown>, tags: string[]): FakeModelSocket {
     const rtt = W.network.doAiRttMs.value;
     // Warm-up sessions take the median and leave the stratified draws to the measured turns.
-    const warm = tags.some((t) => t.startsWith("session:") && t.includes("warm"));
+    const warm = tags.some((t) => t.startsWith("session:warm"));
     const strata = Number(this.env.FAKE_FLUX_STRATA ?? "0") || 1;
     const flux: FluxFakeOptions = {
       nextTurn: () => {

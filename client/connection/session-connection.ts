@@ -8,7 +8,9 @@
 import { PartySocket } from "partysocket";
 import {
   ClientMessage,
+  KEY_SUBPROTOCOL_PREFIX,
   PROTOCOL_VERSION,
+  SESSION_SUBPROTOCOL,
   ServerMessage,
   type ClientMessageInput,
   type SegmentEvent,
@@ -19,6 +21,8 @@ import type { ConnectionStatus } from "./connection-status.ts";
 export interface SessionConnectionOptions {
   host: string;
   sessionId: string;
+  /** The owner key: offered as a WebSocket subprotocol (browsers cannot set headers on a WebSocket). */
+  key: string;
   mode: SessionMode;
   language?: string;
   /** Secure WebSocket? Defaults to the page's protocol. */
@@ -61,6 +65,7 @@ export class SessionConnection {
       party: "voice-session",
       room: options.sessionId,
       protocol: secure ? "wss" : "ws",
+      protocols: [SESSION_SUBPROTOCOL, `${KEY_SUBPROTOCOL_PREFIX}${options.key}`],
       minReconnectionDelay: 500 + Math.random() * 500,
       maxReconnectionDelay: 8_000,
       reconnectionDelayGrowFactor: 1.6,

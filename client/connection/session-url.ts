@@ -1,7 +1,7 @@
-// The session id lives in the URL: /s/<id> (shareable). Helpers to read it and make new ones.
-import { SessionId } from "../../shared/protocol.ts";
-
-const ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"; // no look-alikes
+// The session lives in the URL: /s/<id>. Keys never go in the path or the query (those reach server
+// logs): a share link carries its read-only key in the fragment, /s/<id>#review=<key>, which the
+// browser never sends; the owner's key stays in this browser's localStorage (key-store.ts).
+import { SessionId, SessionKey } from "../../shared/protocol.ts";
 
 export type SessionFromUrl = { kind: "none" } | { kind: "valid"; id: string } | { kind: "invalid"; raw: string };
 
@@ -22,16 +22,13 @@ export function sessionPath(id: string): string {
   return `/s/${encodeURIComponent(id)}`;
 }
 
-/** A fresh, unguessable session id (14 characters, ~80 bits). */
-export function newSessionId(length = 14): string {
-  const out: string[] = [];
-  const bytes = new Uint8Array(length * 2);
-  while (out.length < length) {
-    crypto.getRandomValues(bytes);
-    for (const b of bytes) {
-      // Rejection sampling keeps the distribution uniform.
-      if (b < ALPHABET.length * Math.floor(256 / ALPHABET.length) && out.length < length) out.push(ALPHABET[b % ALPHABET.length]!);
-    }
-  }
-  return out.join("");
+/** The review key of a share link's fragment ("#review=<key>"), if it holds a well-formed one. */
+export function reviewKeyFromFragment(hash: string): string | null {
+  const key = new URLSearchParams(hash.replace(/^#/, "")).get("review");
+  return key && SessionKey.safeParse(key).success ? key : null;
+}
+
+/** The link that opens this session read-only, anywhere. */
+export function shareLink(origin: string, id: string, reviewKey: string): string {
+  return `${origin}${sessionPath(id)}#review=${encodeURIComponent(reviewKey)}`;
 }

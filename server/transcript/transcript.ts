@@ -5,6 +5,8 @@ import type { InterruptionRecord, TurnRecord } from "../storage/conversation-sto
 
 export interface Transcript {
   sessionId: string;
+  /** The Cloudflare Access user who created the session, when Access is in front. */
+  owner: string | null;
   messages: HistoryMessage[];
   turns: TurnRecord[];
   interruptions: InterruptionRecord[];
@@ -20,7 +22,7 @@ export interface Transcript {
   };
 }
 
-export function buildTranscript(sessionId: string, messages: HistoryMessage[], turns: TurnRecord[], interruptions: InterruptionRecord[]): Transcript {
+export function buildTranscript(sessionId: string, messages: HistoryMessage[], turns: TurnRecord[], interruptions: InterruptionRecord[], owner: string | null): Transcript {
   const totals = { turns: turns.length, neurons: 0, usd: 0, audioInSeconds: 0, ttsAudioSeconds: 0, interruptionsConfirmed: 0, interruptionsResumed: 0 };
   for (const t of turns) {
     totals.neurons += t.usage.neurons;
@@ -35,5 +37,5 @@ export function buildTranscript(sessionId: string, messages: HistoryMessage[], t
     if (i.decision === "confirmed") totals.interruptionsConfirmed++;
     else totals.interruptionsResumed++;
   }
-  return { sessionId, messages, turns, interruptions, totals };
+  return { sessionId, owner, messages, turns, interruptions, totals };
 }

@@ -23,7 +23,7 @@ describe("offline voice chat in Chromium (local stand-in engines)", () => {
       const problems: string[] = [];
       page.on("console", (m) => e2e.consoleLines.push(`${m.type()}: ${m.text()}`));
       page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
-      await page.goto(`${e2e.server.url}/s/offline-e2e-${Date.now().toString(36)}`);
+      await page.goto(`${e2e.server.url}/`);
       await page.waitForFunction(() => (window as TestWindow).__parley?.connection === "ready", null, { timeout: 30_000 });
 
       // The header never presents the stand-in as Workers AI's models.

@@ -30,14 +30,15 @@ const FAKE_STT = { FAKE_STT_SHORT_MS: "1500", FAKE_STT_SHORT_TRANSCRIPT: "Uh-huh
 
 const e2e = useE2eSession(SPEECH_WAV, async () => ({ ai: "fake", env: FAKE_STT }));
 
-async function openSession(page: Page, name: string): Promise<string[]> {
+/** Open the app at / : the client creates a session (POST /api/sessions) and keeps its owner key. */
+async function openSession(page: Page): Promise<string[]> {
   const problems: string[] = [];
   page.on("console", (m) => e2e.consoleLines.push(`${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
   page.on("console", (m) => {
     if (m.type() === "error" && !/favicon/.test(m.text())) problems.push(`console: ${m.text()}`);
   });
-  await page.goto(`${e2e.server.url}/s/${name}-${Date.now().toString(36)}`);
+  await page.goto(`${e2e.server.url}/`);
   await page.waitForFunction(() => (window as TestWindow).__parley?.connection === "ready", null, { timeout: 20_000 });
   return problems;
 }
@@ -104,7 +105,7 @@ describe("voice chat in Chromium with a fake microphone", () => {
     "speaks a sentence: transcript, streamed reply, reply audio played without underruns, time to first audio shown",
     async () => {
       const page = await e2e.browser.context.newPage();
-      const problems = await openSession(page, "e2e-voice");
+      const problems = await openSession(page);
       // Record how the assistant's text grows, to check it streams in rather than appearing at once.
       await page.evaluate(() => {
         const w = window as TestWindow;
@@ -176,8 +177,31 @@ describe("voice chat in Chromium with a fake microphone", () => {
       expect(await page.locator('[data-testid="user-message"]').first().textContent()).toMatch(/weather/i);
       expect(await page.locator('[data-testid="assistant-message"] .bubble').first().textContent()).toBe(replyText);
       await page.waitForSelector('[data-testid="state-indicator"][data-state="listening"]', { timeout: 5_000 });
+
+      // 6. Reopening the session's link in this browser reconnects with the stored owner key.
+      const { sessionId, sessionKey } = await hooks(page);
+      expect(page.url()).toBe(`${e2e.server.url}/s/${sessionId}`);
+      await page.goto(`${e2e.server.url}/s/${sessionId}`);
+      await page.waitForFunction(() => (window as TestWindow).__parley?.connection === "ready", null, { timeout: 20_000 });
+      await page.locator('[data-testid="assistant-message"]').first().waitFor({ timeout: 5_000 });
       expect(problems).toEqual([]);
       await page.close();
+
+      // 7. A share link opens the transcript read-only (no dock, no live socket); rotating revokes it.
+      const grant = (await (await fetch(`${e2e.server.url}/api/sessions/${sessionId}/review-key`, { method: "POST", headers: { Authorization: `Bearer ${sessionKey}` } })).json()) as { reviewKey: string };
+      const review = await e2e.browser.context.newPage();
+      review.on("console", (m) => e2e.consoleLines.push(`review ${m.type()}: ${m.text()}`));
+      await review.goto(`${e2e.server.url}/s/${sessionId}#review=${encodeURIComponent(grant.reviewKey)}`);
+      await review.locator('[data-testid="assistant-message"]').first().waitFor({ timeout: 10_000 });
+      expect(await review.locator('[data-testid="user-message"]').first().textContent()).toMatch(/weather/i);
+      expect(await review.locator("#dock").isHidden()).toBe(true);
+      expect(await review.locator('[data-testid="state-indicator"]').textContent()).toMatch(/Read-only/);
+      expect((await hooks(review)).connection).not.toBe("ready");
+      await fetch(`${e2e.server.url}/api/sessions/${sessionId}/review-key/rotate`, { method: "POST", headers: { Authorization: `Bearer ${sessionKey}` } });
+      await review.reload();
+      await review.getByText("Its owner revoked this share link.").waitFor({ timeout: 10_000 });
+      expect(await review.locator('[data-testid="assistant-message"]').count()).toBe(0);
+      await review.close();
     },
     120_000,
   );
@@ -188,7 +212,7 @@ describe("voice chat in Chromium with a fake microphone", () => {
       const ptt = await launchWithFakeMic(JOKE_WAV, { width: 390, height: 844 });
       try {
         const page = await ptt.context.newPage();
-        const problems = await openSession(page, "e2e-ptt");
+        const problems = await openSession(page);
         await page.click('[data-testid="mode-ptt"]');
         expect(await page.getAttribute('[data-testid="mode-ptt"]', "aria-checked")).toBe("true");
         await page.waitForFunction(() => (window as TestWindow).__parley?.connection === "ready", null, { timeout: 20_000 });
@@ -224,7 +248,7 @@ describe("voice chat in Chromium with a fake microphone", () => {
       const b = await launchWithFakeMic(micOverReply("barge-in-mic.wav", 4_500, readWav(SPEECH_WAV)));
       try {
         const page = await b.context.newPage();
-        const problems = await openSession(page, "e2e-barge-in");
+        const problems = await openSession(page);
         await watchPauseLook(page);
         await typeFirstTurnWithMicOn(page);
         await page.waitForFunction(() => ((window as TestWindow).__parley?.stats.confirmedInterruptions ?? 0) >= 1, null, { timeout: 30_000 });
@@ -281,7 +305,7 @@ describe("voice chat in Chromium with a fake microphone", () => {
       const b = await launchWithFakeMic(micOverReply("backchannel-mic.wav", 4_000, uhHuh));
       try {
         const page = await b.context.newPage();
-        const problems = await openSession(page, "e2e-backchannel");
+        const problems = await openSession(page);
         await watchPauseLook(page);
         await typeFirstTurnWithMicOn(page);
         // Held (not stopped) while the server decides.
@@ -341,7 +365,7 @@ describe("voice chat in Chromium with a fake microphone", () => {
     "typed input gets a spoken reply, and Stop cuts it within 100 ms and marks it interrupted",
     async () => {
       const page = await e2e.browser.context.newPage();
-      const problems = await openSession(page, "e2e-stop");
+      const problems = await openSession(page);
       await page.fill('[data-testid="text-input"]', "Tell me a long story please");
       await page.press('[data-testid="text-input"]', "Enter");
       await page.locator('[data-testid="user-message"][data-source="text"]').first().waitFor({ timeout: 10_000 });
@@ -361,7 +385,7 @@ describe("voice chat in Chromium with a fake microphone", () => {
       expect((await hooks(page)).stats.playedMs).toBe(before);
       await page.locator('[data-testid="assistant-message"].interrupted').first().waitFor({ timeout: 5_000 });
       // The stored conversation keeps only what was heard, the whole planned reply beside it.
-      const record = (await (await fetch(`${e2e.server.url}/api/sessions/${h.sessionId}`)).json()) as {
+      const record = (await (await fetch(`${e2e.server.url}/api/sessions/${h.sessionId}`, { headers: { Authorization: `Bearer ${h.sessionKey}` } })).json()) as {
         messages: { role: string; text: string; plannedText?: string; status: string }[];
       };
       const reply = record.messages.find((m) => m.role === "assistant")!;

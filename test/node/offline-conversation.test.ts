@@ -10,7 +10,16 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseWav } from "../../server/audio/wav.ts";
-import { PROTOCOL_VERSION, ServerMessage, UPSTREAM_AUDIO, type SegmentEvent, type ServerEvent } from "../../shared/protocol.ts";
+import {
+  CreatedSession,
+  KEY_SUBPROTOCOL_PREFIX,
+  PROTOCOL_VERSION,
+  SESSION_SUBPROTOCOL,
+  ServerMessage,
+  UPSTREAM_AUDIO,
+  type SegmentEvent,
+  type ServerEvent,
+} from "../../shared/protocol.ts";
 import type { HealthReport } from "../../local-ai/engine-server.ts";
 import { JOKE, STAND_IN } from "../../local-ai/engines/offline-responder.ts";
 import { freePort, ROOT } from "../browser/dev-server.ts";
@@ -207,8 +216,8 @@ class Client {
     ws.addEventListener("message", (m: MessageEvent) => this.onMessage(m.data as string | ArrayBuffer));
   }
 
-  static async connect(url: string): Promise<Client> {
-    const client = new Client(new WebSocket(url));
+  static async connect(url: string, protocols: string[]): Promise<Client> {
+    const client = new Client(new WebSocket(url, protocols));
     await new Promise<void>((ok, fail) => {
       client.ws.addEventListener("open", () => ok(), { once: true });
       client.ws.addEventListener("error", () => fail(new Error(`WebSocket to ${url} failed`)), { once: true });
@@ -341,14 +350,19 @@ const VOICE_BACKEND = /^local stand-in \((?=.*\bflite\/slt\b)(?=.*\boffline-resp
 // ---------------------------------------------------------------------------------------------
 
 describe("offline conversation through the whole stack (npm start: Worker + Durable Object + local stand-in)", () => {
-  const sessionId = `offline-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  // Minted by the dev server on first use, as the browser client does (POST /api/sessions).
+  let sessionId = "";
+  let ownerKey = "";
   let client: Client | undefined;
   afterAll(() => client?.close());
 
   /** One connection for the conversation, opened by whichever test needs it first. */
   async function session(): Promise<Client> {
     if (client) return client;
-    const c = await Client.connect(`${appUrl.replace("http", "ws")}/parties/voice-session/${sessionId}`);
+    const res = await fetch(`${appUrl}/api/sessions`, { method: "POST" });
+    expect(res.status).toBe(201);
+    ({ id: sessionId, ownerKey } = CreatedSession.parse(await res.json()));
+    const c = await Client.connect(`${appUrl.replace("http", "ws")}/parties/voice-session/${sessionId}`, [SESSION_SUBPROTOCOL, `${KEY_SUBPROTOCOL_PREFIX}${ownerKey}`]);
     client = c;
     const ready = await c.waitFor("ready");
     expect(ready).toMatchObject({ protocol: PROTOCOL_VERSION, sessionId, history: [] });
@@ -394,7 +408,7 @@ describe("offline conversation through the whole stack (npm start: Worker + Dura
   }, 30_000);
 
   it("the Durable Object stored both turns (GET /api/sessions/<id>)", async () => {
-    const record = (await (await fetch(`${appUrl}/api/sessions/${sessionId}`)).json()) as {
+    const record = (await (await fetch(`${appUrl}/api/sessions/${sessionId}`, { headers: { Authorization: `Bearer ${ownerKey}` } })).json()) as {
       messages: { role: string; source: string; status: string }[];
       turns: { backend: string | null }[];
     };

@@ -16,7 +16,7 @@ async function nextTurnStillWorks(c: SessionClient, after: number) {
 
 describe("bad input", () => {
   it("malformed and unknown messages get error codes and the next valid turn still works", async () => {
-    const c = await SessionClient.connect(newSessionId("bad"));
+    const c = await SessionClient.connect(newSessionId());
     c.sendRaw("{not json");
     expect((await c.waitFor("error")).code).toBe("bad_message");
     c.send({ type: "teleport", to: "mars" });
@@ -35,7 +35,7 @@ describe("bad input", () => {
   });
 
   it("odd-length, empty and oversized audio frames are rejected without closing the connection", async () => {
-    const c = await SessionClient.connect(newSessionId("audio"));
+    const c = await SessionClient.connect(newSessionId());
     c.sendRaw(new Uint8Array(641).buffer);
     expect((await c.waitFor("error", (e) => e.code === "bad_audio")).message).toContain("odd length");
     c.sendRaw(new ArrayBuffer(0));
@@ -47,7 +47,7 @@ describe("bad input", () => {
   });
 
   it("a flood of messages is cut off with rate_limited once per second, not once per message", async () => {
-    const c = await SessionClient.connect(newSessionId("flood"));
+    const c = await SessionClient.connect(newSessionId());
     for (let i = 0; i < 400; i++) c.send({ type: "ping", t: i });
     await c.waitFor("error", (e) => e.code === "rate_limited");
     await new Promise((r) => setTimeout(r, 100));
@@ -61,7 +61,7 @@ describe("bad input", () => {
   });
 
   it("audio faster than real time is dropped with rate_limited", async () => {
-    const c = await SessionClient.connect(newSessionId("audioflood"));
+    const c = await SessionClient.connect(newSessionId());
     const frame = new Int16Array(16_000); // 1 s per frame, 32 000 bytes
     for (let i = 0; i < 12; i++) c.sendRaw(frame.slice().buffer);
     const err = await c.waitFor("error", (e) => e.code === "rate_limited");
@@ -84,7 +84,7 @@ describe("bad input", () => {
 
 describe("Workers AI faults", () => {
   it("a stream that breaks mid-reply ends the turn as failed, keeping what was spoken, and the session keeps working", async () => {
-    const id = newSessionId("broken");
+    const id = newSessionId();
     await fakeAi.configure(id, { llm: { breakAfterTokens: 9 } });
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "Break please." });
@@ -108,7 +108,7 @@ describe("Workers AI faults", () => {
   });
 
   it("capacity errors (3040) are retried and the turn succeeds", async () => {
-    const id = newSessionId("capacity");
+    const id = newSessionId();
     await fakeAi.configure(id, { stt: { fail: { code: 3040, times: 1 } }, llm: { fail: { code: 3040, times: 1 } } });
     const c = await SessionClient.connect(id);
     c.sendAudio(utterance(800, 900));
@@ -123,7 +123,7 @@ describe("Workers AI faults", () => {
   });
 
   it("retries are bounded: a 5xx that never clears fails the turn after maxRetries", async () => {
-    const id = newSessionId("5xx");
+    const id = newSessionId();
     await fakeAi.configure(id, { llm: { fail: { code: 502 } } });
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "Hello?" });
@@ -135,7 +135,7 @@ describe("Workers AI faults", () => {
   });
 
   it("the daily allocation (3036) is not retried and says when it resets", async () => {
-    const id = newSessionId("quota");
+    const id = newSessionId();
     await fakeAi.configure(id, { stt: { fail: { code: 3036, message: "You have used up your daily free allocation" } } });
     const c = await SessionClient.connect(id);
     c.sendAudio(utterance(800, 900));
@@ -148,7 +148,7 @@ describe("Workers AI faults", () => {
   });
 
   it("a request too large (3006) becomes ai_too_large", async () => {
-    const id = newSessionId("large");
+    const id = newSessionId();
     await fakeAi.configure(id, { tts: { fail: { code: 3006 } } });
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "Say something." });
@@ -160,7 +160,7 @@ describe("Workers AI faults", () => {
   });
 
   it("a reply stream that stalls is cut off by the idle timeout instead of hanging the turn", async () => {
-    const id = newSessionId("stall");
+    const id = newSessionId();
     await fakeAi.configure(id, { llm: { stallAfterTokens: 4 } });
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "Stall now." });
@@ -176,7 +176,7 @@ describe("Workers AI faults", () => {
   });
 
   it("slow speech-to-text times out with ai_timeout and is retried", async () => {
-    const id = newSessionId("slowstt");
+    const id = newSessionId();
     await fakeAi.configure(id, { stt: { latencyMs: 2500 } });
     const c = await SessionClient.connect(id);
     c.sendAudio(utterance(800, 900));
@@ -189,7 +189,7 @@ describe("Workers AI faults", () => {
 
 describe("budgets", () => {
   it("a session over its spending limit gets budget_exceeded and makes no AI calls", async () => {
-    const id = newSessionId("budget");
+    const id = newSessionId();
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "Spend a little." });
     const done = await c.waitFor("reply-done");
@@ -209,7 +209,7 @@ describe("budgets", () => {
 
 describe("cancel and barge-in", () => {
   it("cancel stops all further output for that reply and stores it as interrupted", async () => {
-    const id = newSessionId("cancel");
+    const id = newSessionId();
     await fakeAi.configure(id, { llm: { tokenMs: 50 } });
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "Tell me a long story." });
@@ -243,7 +243,7 @@ describe("cancel and barge-in", () => {
   });
 
   it("the user talking over the reply (speech start) aborts it and the new utterance gets its own reply", async () => {
-    const id = newSessionId("bargein");
+    const id = newSessionId();
     await fakeAi.configure(id, { llm: { tokenMs: 40 }, stt: { transcripts: ["First question.", "Actually, never mind."] } });
     const c = await SessionClient.connect(id);
     c.sendAudio(utterance(800, 900, 1));
@@ -265,7 +265,7 @@ describe("cancel and barge-in", () => {
   });
 
   it("a new typed turn while one is in flight interrupts it; both user messages are kept in order", async () => {
-    const id = newSessionId("supersede");
+    const id = newSessionId();
     await fakeAi.configure(id, { llm: { tokenMs: 40 } });
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "One." });

@@ -7,7 +7,7 @@ const REPLY = "First sentence is right here. Second sentence has quite a few mor
 
 describe("heard-text accounting", () => {
   it("barge-in before first audio stores an empty heard reply", async () => {
-    const id = newSessionId("heard-empty");
+    const id = newSessionId();
     await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 60 }, stt: { transcripts: ["Tell me three things.", "Stop, never mind."] } });
     const c = await SessionClient.connect(id);
     c.sendAudio(utterance(800, 900, 1));
@@ -30,7 +30,7 @@ describe("heard-text accounting", () => {
   });
 
   it("a stop in the middle of the second segment keeps the first segment and the heard words of the second", async () => {
-    const id = newSessionId("heard-mid");
+    const id = newSessionId();
     await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "Tell me three things." });
@@ -64,7 +64,7 @@ describe("heard-text accounting", () => {
   });
 
   it("playback that runs to the end leaves the reply complete", async () => {
-    const id = newSessionId("heard-full");
+    const id = newSessionId();
     await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "Tell me three things." });
@@ -82,7 +82,7 @@ describe("heard-text accounting", () => {
   });
 
   it("a playback report for a reply this session never sent gets bad_message", async () => {
-    const c = await SessionClient.connect(newSessionId("heard-unknown"));
+    const c = await SessionClient.connect(newSessionId());
     c.send({ type: "playback", replyId: "r-nope", segment: 0, playedMs: 10, state: "stopped" });
     const err = await c.waitFor("error");
     expect(err.code).toBe("bad_message");
@@ -93,7 +93,7 @@ describe("heard-text accounting", () => {
 
 describe("speech that resumes after a pause", () => {
   it("talking on while the first part is still being transcribed keeps both parts, answered as one turn", async () => {
-    const id = newSessionId("resume-speech");
+    const id = newSessionId();
     await fakeAi.configure(id, { stt: { latencyMs: 300, transcripts: ["So I was thinking", "about going to Paris."] } });
     const c = await SessionClient.connect(id);
     c.sendAudio(utterance(800, 600, 1)); // a pause long enough to end the turn...

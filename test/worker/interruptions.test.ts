@@ -36,7 +36,7 @@ async function replyPlaying(c: SessionClient, id: string, extra: Parameters<type
 
 describe("interruptions: pause, confirm, resume", () => {
   it("uh-huh during segment 2 resumes the reply, keeps the backchannel and never answers it", async () => {
-    const id = newSessionId("uh-huh");
+    const id = newSessionId();
     const c = await SessionClient.connect(id);
     const { done, segs } = await replyPlaying(c, id, { stt: { transcripts: ["Uh-huh."] } });
     const from = c.frames.length;
@@ -75,7 +75,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("confirmed barge-in after generation ended but while audio plays stores the heard part", async () => {
-    const id = newSessionId("late-barge");
+    const id = newSessionId();
     const c = await SessionClient.connect(id);
     const { done, segs } = await replyPlaying(c, id, { stt: { transcripts: ["Wait, what was the second one?"] } });
     const heldMs = segs[1]!.durationMs * 0.5;
@@ -110,7 +110,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("a real interruption that ends before it is confirmed is decided by its whole transcript and answered without transcribing it again", async () => {
-    const id = newSessionId("short-stop");
+    const id = newSessionId();
     const c = await SessionClient.connect(id);
     const { done, segs } = await replyPlaying(c, id, { stt: { transcripts: ["Stop."] } });
     const from = c.frames.length;
@@ -127,7 +127,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("echo of the reply at -20 dB does not interrupt: its words are the reply's own", async () => {
-    const id = newSessionId("echo-20");
+    const id = newSessionId();
     const c = await SessionClient.connect(id);
     const { done, segs } = await replyPlaying(c, id);
     // The reply is playing segment 1; the client's echo guard did not pause, but the server's VAD
@@ -149,7 +149,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("speech far quieter than the user's own voice that the client did not pause for (a TV, a loud echo) is not the user", async () => {
-    const id = newSessionId("not-user");
+    const id = newSessionId();
     await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 }, stt: { transcripts: ["Tell me three things.", "And now the weather for the weekend."] } });
     const c = await SessionClient.connect(id);
     c.sendAudio(utterance(900, 700, 1)); // the user, at -20 dBFS
@@ -165,7 +165,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("echo loud enough to pause the reply (-10 dB) is recognised by its words and the reply resumes", async () => {
-    const id = newSessionId("echo-10");
+    const id = newSessionId();
     const c = await SessionClient.connect(id);
     const { done, segs } = await replyPlaying(c, id);
     const played = segs[2]!.text.split(" ").slice(0, 3).join(" ");
@@ -181,7 +181,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("false interruption timeout resumes: a pause with no speech after it", async () => {
-    const id = newSessionId("false-timeout");
+    const id = newSessionId();
     const c = await SessionClient.connect(id);
     const { done, segs } = await replyPlaying(c, id);
     const from = c.frames.length;
@@ -197,7 +197,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("a click that paused the reply resumes it as noise as soon as the client hears the speech end", async () => {
-    const id = newSessionId("click");
+    const id = newSessionId();
     const c = await SessionClient.connect(id);
     const { done, segs } = await replyPlaying(c, id);
     const from = c.frames.length;
@@ -212,7 +212,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("a cough while the reply is being prepared holds it, and it goes on when the cough transcribes to nothing", async () => {
-    const id = newSessionId("cough-thinking");
+    const id = newSessionId();
     await fakeAi.configure(id, { llm: { reply: REPLY, firstTokenMs: 1_200, tokenMs: 5 }, stt: { transcripts: ["Tell me three things.", ""] } });
     const c = await SessionClient.connect(id);
     c.sendAudio(utterance(800, 700, 1));
@@ -229,7 +229,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("speech over a reply that the client did not pause for still interrupts once its words are known", async () => {
-    const id = newSessionId("unheld-speech");
+    const id = newSessionId();
     const c = await SessionClient.connect(id);
     const { done } = await replyPlaying(c, id, { stt: { transcripts: ["Hold on, I have a question."] } });
     c.send({ type: "playback", replyId: done.replyId, segment: 1, playedMs: 100, state: "playing" });
@@ -245,7 +245,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("a wedged previous turn cannot block the next one", async () => {
-    const id = newSessionId("wedged");
+    const id = newSessionId();
     // Speech-to-text that never answers: each attempt times out (1.5 s in tests) and is retried twice.
     await fakeAi.configure(id, { stt: { latencyMs: 60_000 } });
     const c = await SessionClient.connect(id);
@@ -264,7 +264,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("without a report from the client the reply is over once its audio has had time to play; progress reports extend that", async () => {
-    const id = newSessionId("fallback");
+    const id = newSessionId();
     await fakeAi.configure(id, { llm: { reply: "Short one.", tokenMs: 5 } });
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "Say something short." });
@@ -284,7 +284,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("a stop reported after the turn was already over still cuts the stored reply, and says why", async () => {
-    const id = newSessionId("late-stop");
+    const id = newSessionId();
     const c = await SessionClient.connect(id);
     const { done, segs } = await replyPlaying(c, id);
     await c.playedOut(done.replyId); // the server considers it over...
@@ -296,7 +296,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("a barge-in for a reply the session never sent gets bad_message; the session goes on", async () => {
-    const c = await SessionClient.connect(newSessionId("bargein-unknown"));
+    const c = await SessionClient.connect(newSessionId());
     c.send(bargeIn("r-nope", "onset", 0, 0, 80));
     expect(await c.waitFor("error")).toMatchObject({ code: "bad_message" });
     c.send({ type: "text", text: "Still there?" });

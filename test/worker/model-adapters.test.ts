@@ -24,7 +24,7 @@ describe("model adapters", () => {
     expect(classic.audio.slice(0, 4)).toEqual([82, 73, 70, 70]); // "RIFF"
     expect(classic.audio.length).toBe(44 + pcm.length * 2);
 
-    const id = newSessionId("stt-shapes");
+    const id = newSessionId();
     await fakeAi.configure(id, { stt: { transcripts: ["one", "two", "three"] } });
     for (const [model, text] of [["@cf/openai/whisper-large-v3-turbo", "one"], ["@cf/openai/whisper", "two"], ["@cf/openai/whisper-tiny-en", "three"]] as const) {
       const t = await transcribe(ctx(id), model, pcm, "en");
@@ -34,7 +34,7 @@ describe("model adapters", () => {
   });
 
   it("melotts answers base64 MP3 and aura a byte stream; both come back as sniffed audio", async () => {
-    const id = newSessionId("tts-shapes");
+    const id = newSessionId();
     const mel = await synthesize(ctx(id), "@cf/myshell-ai/melotts", "Hello there, friend.", { language: "en" });
     expect(mel.container).toBe("mp3");
     expect(mel.durationMs).toBeGreaterThan(500);
@@ -50,7 +50,7 @@ describe("model adapters", () => {
 
   it("the LLM stream parses in both the native and the OpenAI chunk format", async () => {
     for (const format of ["native", "openai"] as const) {
-      const id = newSessionId(`llm-${format}`);
+      const id = newSessionId();
       await fakeAi.configure(id, { llm: { reply: "One two. Three four.", format } });
       const stream = await startReplyStream(ctx(id), "@cf/meta/llama-3.1-8b-instruct-fp8", [{ role: "user", content: "hi" }], { maxTokens: 64, temperature: 0.6 });
       let text = "";

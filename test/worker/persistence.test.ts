@@ -7,7 +7,7 @@ import { SessionClient, fakeAi, newSessionId, transcriptOf } from "./support/ses
 
 describe("persistence", () => {
   it("migrations are versioned and applying them again changes nothing", async () => {
-    const id = newSessionId("migrate");
+    const id = newSessionId();
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "Keep this." });
     await c.waitFor("reply-done");
@@ -22,7 +22,7 @@ describe("persistence", () => {
   });
 
   it("after hibernation the same socket keeps talking and the LLM still sees the earlier turns", async () => {
-    const id = newSessionId("hibernate");
+    const id = newSessionId();
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "My favourite colour is teal." });
     const first = await c.waitFor("reply-done");
@@ -40,7 +40,7 @@ describe("persistence", () => {
   });
 
   it("a restart in the middle of a reply marks that turn failed and keeps the user's words", async () => {
-    const id = newSessionId("restart");
+    const id = newSessionId();
     await fakeAi.configure(id, { llm: { tokenMs: 200 } });
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "Start a slow answer." });
@@ -65,7 +65,7 @@ describe("persistence", () => {
   });
 
   it("the transcript API returns messages with per-turn timings, usage and cost", async () => {
-    const id = newSessionId("review");
+    const id = newSessionId();
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "First." });
     await c.playedOut((await c.waitFor("reply-done")).replyId);

@@ -5,7 +5,7 @@ import { SessionClient, fakeAi, newSessionId, transcriptOf, utterance } from "./
 
 describe("a spoken turn", () => {
   it("speech frames in give a transcript, streamed reply text and ordered audio segments out, all persisted", async () => {
-    const id = newSessionId("turn");
+    const id = newSessionId();
     await fakeAi.configure(id, { stt: { transcripts: ["What is the weather in Paris tomorrow?"] } });
     const c = await SessionClient.connect(id);
     c.sendAudio(utterance(1000, 900));
@@ -67,7 +67,7 @@ describe("a spoken turn", () => {
   });
 
   it("the first audio segment is sent before the LLM has finished writing the reply", async () => {
-    const id = newSessionId("stream");
+    const id = newSessionId();
     const reply = "Sure thing, here is the first sentence. " + "Then a much longer second sentence follows it with many more words to stream. ".repeat(3);
     await fakeAi.configure(id, { llm: { reply, firstTokenMs: 20, tokenMs: 40 } });
     const c = await SessionClient.connect(id);
@@ -86,7 +86,7 @@ describe("a spoken turn", () => {
   });
 
   it("a typed turn gets a spoken reply without speech-to-text", async () => {
-    const id = newSessionId("typed");
+    const id = newSessionId();
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "  Hello from the keyboard  " });
     const done = await c.waitFor("reply-done");
@@ -99,7 +99,7 @@ describe("a spoken turn", () => {
   });
 
   it("the second turn's LLM input contains the first turn", async () => {
-    const id = newSessionId("memory");
+    const id = newSessionId();
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "My name is Ada." });
     const first = await c.waitFor("reply-done");
@@ -120,7 +120,7 @@ describe("a spoken turn", () => {
   });
 
   it("noise that transcribes to nothing starts no reply and stores no message", async () => {
-    const id = newSessionId("noise");
+    const id = newSessionId();
     await fakeAi.configure(id, { stt: { transcripts: [" ... "] } });
     const c = await SessionClient.connect(id);
     c.sendAudio(utterance(600, 900));
@@ -137,7 +137,7 @@ describe("a spoken turn", () => {
   });
 
   it("push-to-talk ignores pauses and replies to the whole utterance on commit", async () => {
-    const id = newSessionId("ptt");
+    const id = newSessionId();
     const c = await SessionClient.connect(id);
     c.send({ type: "start", protocol: PROTOCOL_VERSION, mode: "push-to-talk" });
     c.sendAudio(utterance(700, 1200, 1));
@@ -155,7 +155,7 @@ describe("a spoken turn", () => {
   });
 
   it("a three-letter language tag is kept whole: a client speaking yue-HK is heard as Cantonese (yue), not as yu", async () => {
-    const id = newSessionId("lang-yue");
+    const id = newSessionId();
     const c = await SessionClient.connect(id);
     c.send({ type: "start", protocol: PROTOCOL_VERSION, language: "yue-HK" });
     c.sendAudio(utterance(700, 900));
@@ -166,7 +166,7 @@ describe("a spoken turn", () => {
   });
 
   it("every connection to a session receives the turn's events", async () => {
-    const id = newSessionId("multi");
+    const id = newSessionId();
     const a = await SessionClient.connect(id);
     const b = await SessionClient.connect(id);
     a.send({ type: "text", text: "Hello both of you." });
@@ -179,7 +179,7 @@ describe("a spoken turn", () => {
   });
 
   it("a reconnecting client gets the history and the current state back", async () => {
-    const id = newSessionId("resume");
+    const id = newSessionId();
     const first = await SessionClient.connect(id);
     first.send({ type: "text", text: "Remember the number seven." });
     const done = await first.waitFor("reply-done");
@@ -201,7 +201,7 @@ describe("a spoken turn", () => {
   });
 
   it("a client that connects mid-reply is told which reply is in flight", async () => {
-    const id = newSessionId("midreply");
+    const id = newSessionId();
     await fakeAi.configure(id, { llm: { tokenMs: 60 } });
     const a = await SessionClient.connect(id);
     a.send({ type: "text", text: "Talk slowly please." });

@@ -12,8 +12,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe("daily budget", () => {
   it("every turn of every session is settled with the day's keeper, what it really spent, not its reservation", async () => {
     const before = await keeper().status(LIMIT);
-    const a = await SessionClient.connect(newSessionId("budget-a"));
-    const b = await SessionClient.connect(newSessionId("budget-b"));
+    const a = await SessionClient.connect(newSessionId());
+    const b = await SessionClient.connect(newSessionId());
     a.send({ type: "text", text: "Hello from the first session." });
     b.send({ type: "text", text: "Hello from the second session." });
     const [da, db] = await Promise.all([a.waitFor("reply-done"), b.waitFor("reply-done")]);
@@ -29,7 +29,7 @@ describe("daily budget", () => {
     // Another session spent the day (charged straight to the keeper, as a barge-in's transcription is).
     const s = await keeper().status(LIMIT);
     await keeper().charge(Math.max(0, LIMIT - s.spentNeurons - 10));
-    const id = newSessionId("budget-spent");
+    const id = newSessionId();
     const c = await SessionClient.connect(id);
     c.sendAudio(utterance(800, 900));
     const err = await c.waitFor("error");
@@ -45,7 +45,7 @@ describe("daily budget", () => {
     await c.waitFor("error", (e) => e.code === "budget_exceeded" && e !== err);
     expect((await fakeAi.calls(id)).filter((x) => x.kind === "stt")).toHaveLength(sttBefore);
     // A new session does not get around it.
-    const other = await SessionClient.connect(newSessionId("budget-new"));
+    const other = await SessionClient.connect(newSessionId());
     other.send({ type: "text", text: "Maybe a new session can talk?" });
     expect(await other.waitFor("error")).toMatchObject({ code: "budget_exceeded" });
     c.close();

@@ -20,7 +20,7 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string, timeo
 
 describe("streaming recognition with Flux", () => {
   it("Flux EndOfTurn commits the turn with Flux's transcript: no Whisper call, captions on the way, audio billed at Flux's price", async () => {
-    const id = newSessionId("flux-eot");
+    const id = newSessionId();
     await fakeAi.configure(id, { live: { transcripts: ["what is the weather in paris"], endSilenceMs: 400, msPerWord: 150 } });
     const c = await SessionClient.connect(id);
     c.sendAudio(utterance(1200, 700));
@@ -46,7 +46,7 @@ describe("streaming recognition with Flux", () => {
   });
 
   it("EagerEndOfTurn starts the reply early, but nothing of it is sent or stored until EndOfTurn confirms the turn", async () => {
-    const id = newSessionId("flux-eager");
+    const id = newSessionId();
     // Flux ends the turn at 500 ms, before Parley would force it (600 ms).
     await fakeAi.configure(id, { live: { transcripts: ["tell me a joke"], eagerSilenceMs: 200, endSilenceMs: 500, msPerWord: 150 } });
     const c = await SessionClient.connect(id);
@@ -75,7 +75,7 @@ describe("streaming recognition with Flux", () => {
   });
 
   it("finished words Flux is slow to end are forced after 600 ms of silence: ForceEndTurn, and the reply held since the eager end is released", async () => {
-    const id = newSessionId("flux-forced");
+    const id = newSessionId();
     // Flux alone would wait 3 s of silence.
     await fakeAi.configure(id, { live: { transcripts: ["tell me a joke"], eagerSilenceMs: 200, endSilenceMs: 3_000, msPerWord: 150 } });
     const c = await SessionClient.connect(id);
@@ -99,7 +99,7 @@ describe("streaming recognition with Flux", () => {
   });
 
   it("words that read as unfinished are left to Flux: no ForceEndTurn, however long the silence before Flux's own end of turn", async () => {
-    const id = newSessionId("flux-unfinished");
+    const id = newSessionId();
     await fakeAi.configure(id, { live: { transcripts: ["set a timer for"], eagerSilenceMs: 200, endSilenceMs: 1_500, msPerWord: 150 } });
     const c = await SessionClient.connect(id);
     c.sendAudio(concat(quiet(300), speech(900), quiet(1_700)));
@@ -111,7 +111,7 @@ describe("streaming recognition with Flux", () => {
   });
 
   it("TurnResumed cancels the speculative reply: nothing of it is sent or stored, and what it spent is billed as wasted with the turn that follows", async () => {
-    const id = newSessionId("flux-resumed");
+    const id = newSessionId();
     await fakeAi.configure(id, {
       live: { transcripts: ["set a timer for ten minutes"], eagerSilenceMs: 200, endSilenceMs: 600, msPerWord: 200 },
       llm: { tokenMs: 20 },
@@ -138,7 +138,7 @@ describe("streaming recognition with Flux", () => {
   });
 
   it("a Flux socket drop mid-turn reopens it and sends the turn's audio again: nothing the user said is lost", async () => {
-    const id = newSessionId("flux-drop");
+    const id = newSessionId();
     await fakeAi.configure(id, { live: { transcripts: ["remind me to call my mother"], endSilenceMs: 500, dropAfterAudioMs: 800, msPerWord: 150 } });
     const c = await SessionClient.connect(id);
     c.sendAudio(utterance(1200, 900));
@@ -156,7 +156,7 @@ describe("streaming recognition with Flux", () => {
   });
 
   it("a Flux model error falls back to batch recognition: one stt_failed error, then Whisper answers the turn", async () => {
-    const id = newSessionId("flux-error");
+    const id = newSessionId();
     await fakeAi.configure(id, { live: { fail: { code: 5007, message: "No such model @cf/deepgram/flux" } }, stt: { transcripts: ["fallback works"] } });
     const c = await SessionClient.connect(id);
     c.sendAudio(utterance(1000, 900));
@@ -170,7 +170,7 @@ describe("streaming recognition with Flux", () => {
   });
 
   it("StartOfTurn while a reply is being prepared holds it as a barge-in candidate, and the user's words take the turn", async () => {
-    const id = newSessionId("flux-start");
+    const id = newSessionId();
     await fakeAi.configure(id, {
       live: { transcripts: ["what time is it", "no wait tell me the date"], endSilenceMs: 500, msPerWord: 150 },
       llm: { firstTokenMs: 1_000 },

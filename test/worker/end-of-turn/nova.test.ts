@@ -9,7 +9,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("streaming recognition with Nova-3 and the transcript signal", () => {
   it("interim results become live captions and Finalize's answer is the turn's transcript, with no batch transcription", async () => {
-    const id = newSessionId("nova-final");
+    const id = newSessionId();
     await fakeAi.configure(id, { live: { transcripts: ["tell me a joke"], msPerWord: 200 } });
     const c = await SessionClient.connect(id);
     c.sendAudio(concat(quiet(300), speech(1000), quiet(900)));
@@ -28,7 +28,7 @@ describe("streaming recognition with Nova-3 and the transcript signal", () => {
   });
 
   it("a phrase ending in 'for' is unfinished: a 0.7 s pause does not end the turn, and the words after it join it", async () => {
-    const id = newSessionId("nova-incomplete");
+    const id = newSessionId();
     await fakeAi.configure(id, { live: { transcripts: ["set a timer for", "ten minutes"], msPerWord: 150 } });
     const c = await SessionClient.connect(id);
     c.sendAudio(concat(quiet(300), speech(900), quiet(300)));
@@ -43,7 +43,7 @@ describe("streaming recognition with Nova-3 and the transcript signal", () => {
   });
 
   it("words that catch up during the pause are judged again: interim 'set a timer' reads finished, the final 'set a timer for' keeps the turn open", async () => {
-    const id = newSessionId("nova-lag");
+    const id = newSessionId();
     // One word per 300 ms of speech: at the pause the interim result still lacks "for".
     await fakeAi.configure(id, { live: { transcripts: ["set a timer for", "ten minutes"], msPerWord: 300 } });
     const c = await SessionClient.connect(id);

@@ -12,7 +12,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("end of turn with smart-turn", () => {
   it("smart-turn says complete at the short pause: the turn ends there, long before the silence timeout, and its reply was already under way", async () => {
-    const id = newSessionId("st-complete");
+    const id = newSessionId();
     await fakeAi.configure(id, { smartTurn: { complete: [true] }, stt: { transcripts: ["What time is it?"] } });
     const c = await SessionClient.connect(id);
     // 300 ms of silence only: the plain 500 ms silence could never end this turn.
@@ -32,7 +32,7 @@ describe("end of turn with smart-turn", () => {
   });
 
   it("smart-turn says incomplete: a 0.7 s pause after an unfinished phrase does not end the turn, and the words after it belong to the same turn", async () => {
-    const id = newSessionId("st-incomplete");
+    const id = newSessionId();
     await fakeAi.configure(id, { smartTurn: { complete: [false, true] }, stt: { transcripts: ["Set a timer for", "Set a timer for ten minutes."] } });
     const c = await SessionClient.connect(id);
     c.sendAudio(concat(quiet(300), speech(800), quiet(300)));
@@ -52,7 +52,7 @@ describe("end of turn with smart-turn", () => {
   });
 
   it("a smart-turn model error falls back to plain silence endpointing", async () => {
-    const id = newSessionId("st-error");
+    const id = newSessionId();
     await fakeAi.configure(id, { smartTurn: { fail: { code: 3040, message: "Capacity temporarily exceeded" } } });
     const c = await SessionClient.connect(id);
     c.sendAudio(concat(quiet(300), speech(1000), quiet(300)));
@@ -67,7 +67,7 @@ describe("end of turn with smart-turn", () => {
   });
 
   it("smart-turn slower than its timeout is ignored: silence decides, and the late answer changes nothing", async () => {
-    const id = newSessionId("st-slow");
+    const id = newSessionId();
     await fakeAi.configure(id, { smartTurn: { complete: [true], latencyMs: 1_500 } });
     const c = await SessionClient.connect(id);
     c.sendAudio(concat(quiet(300), speech(1000), quiet(300)));
@@ -82,7 +82,7 @@ describe("end of turn with smart-turn", () => {
   });
 
   it("the user's pause lengths are learned and kept with the session: a returning session waits longer before ending an unjudged turn", async () => {
-    const id = newSessionId("st-adaptive");
+    const id = newSessionId();
     // smart-turn unavailable: only the learned silence decides.
     await fakeAi.configure(id, { smartTurn: { fail: { code: 3040 } } });
     const c = await SessionClient.connect(id);

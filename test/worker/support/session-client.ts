@@ -1,7 +1,8 @@
 // A WebSocket client for Worker tests: connects to a session through the Worker's own fetch handler,
 // records every frame in order, and waits for the ones a test cares about.
 import { env, exports } from "cloudflare:workers";
-import { ServerMessage, type ClientMessageInput } from "../../../shared/protocol.ts";
+import { KEY_SUBPROTOCOL_PREFIX, SESSION_SUBPROTOCOL, ServerMessage, type ClientMessageInput } from "../../../shared/protocol.ts";
+import { mintSessionId, signKey } from "../../../server/access/session-keys.ts";
 import type { FakeCall, FakeScenario, LiveCallLog } from "../../fake-ai/worker.ts";
 import type { Transcript } from "../../../server/transcript/transcript.ts";
 
@@ -16,9 +17,23 @@ export interface FakeAiControl {
 /** The fake Workers AI bound as AI, with its test-control RPC methods. */
 export const fakeAi = env.AI as unknown as FakeAiControl;
 
-let counter = 0;
-export function newSessionId(label: string): string {
-  return `${label}-${Date.now().toString(36)}-${(counter++).toString(36)}`.slice(0, 40);
+/** A session id as the server mints them (tests sign its owner key themselves, see ownerKeyOf). */
+export function newSessionId(): string {
+  return mintSessionId();
+}
+
+/** The owner key the Worker would have issued for this session (the tests share its SESSION_SECRET). */
+export function ownerKeyOf(sessionId: string): Promise<string> {
+  return signKey(env.SESSION_SECRET!, sessionId, { role: "owner" });
+}
+
+/**
+ * Each test client is its own visitor (a distinct CF-Connecting-IP), so the per-address limits of
+ * wrangler.toml never couple unrelated tests; access.test.ts pins those limits.
+ */
+export function visitorAddress(): string {
+  const b = crypto.getRandomValues(new Uint8Array(3));
+  return `10.${b[0]}.${b[1]}.${b[2]}`;
 }
 
 export class SessionClient {
@@ -43,7 +58,10 @@ export class SessionClient {
   }
 
   static async connect(sessionId: string): Promise<SessionClient> {
-    const res = await exports.default.fetch(`http://parley.test/parties/voice-session/${sessionId}`, { headers: { Upgrade: "websocket" } });
+    const key = await ownerKeyOf(sessionId);
+    const res = await exports.default.fetch(`http://parley.test/parties/voice-session/${sessionId}`, {
+      headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": `${SESSION_SUBPROTOCOL}, ${KEY_SUBPROTOCOL_PREFIX}${key}`, "CF-Connecting-IP": visitorAddress() },
+    });
     if (res.status !== 101 || !res.webSocket) throw new Error(`upgrade failed: ${res.status} ${await res.text()}`);
     const ws = res.webSocket;
     const client = new SessionClient(sessionId, ws);
@@ -114,6 +132,9 @@ export class SessionClient {
 export { silence, utterance } from "../../support/signals.ts";
 
 export async function transcriptOf(sessionId: string) {
-  const res = await exports.default.fetch(`http://parley.test/api/sessions/${sessionId}`);
+  const res = await exports.default.fetch(`http://parley.test/api/sessions/${sessionId}`, {
+    headers: { Authorization: `Bearer ${await ownerKeyOf(sessionId)}`, "CF-Connecting-IP": visitorAddress() },
+  });
+  if (!res.ok) throw new Error(`transcript of ${sessionId}: ${res.status} ${await res.text()}`);
   return res.json<Transcript>();
 }

@@ -1,0 +1,35 @@
+// The owner keys of the sessions this browser created, in localStorage (never in a URL). Losing one
+// loses the way back into that session, so they are kept until the browser's storage is cleared.
+import { SessionKey } from "../../shared/protocol.ts";
+
+const STORAGE_KEY = "parley.ownerKeys";
+/** Oldest keys are dropped past this many, so the entry cannot grow without bound. */
+const KEPT = 500;
+
+export interface KeyStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
+function load(storage: KeyStorage): Record<string, string> {
+  try {
+    const parsed: unknown = JSON.parse(storage.getItem(STORAGE_KEY) ?? "{}");
+    return parsed && typeof parsed === "object" ? (parsed as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
+
+export function ownerKeyFor(storage: KeyStorage, sessionId: string): string | null {
+  const key = load(storage)[sessionId];
+  return typeof key === "string" && SessionKey.safeParse(key).success ? key : null;
+}
+
+export function rememberOwnerKey(storage: KeyStorage, sessionId: string, key: string): void {
+  const keys = load(storage);
+  delete keys[sessionId];
+  keys[sessionId] = key; // newest last
+  const ids = Object.keys(keys);
+  for (const old of ids.slice(0, Math.max(0, ids.length - KEPT))) delete keys[old];
+  storage.setItem(STORAGE_KEY, JSON.stringify(keys));
+}

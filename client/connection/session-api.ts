@@ -1,0 +1,41 @@
+// The HTTP side of sessions: create one, get or rotate its share (review) key, read its transcript.
+// Keys travel in the Authorization header, never in the URL.
+import { z } from "zod";
+import { CreatedSession, HistoryMessage, HttpError, ReviewKeyGrant, type HttpErrorCode } from "../../shared/protocol.ts";
+
+export type ApiResult<T> = { ok: true; value: T } | { ok: false; status: number; code: HttpErrorCode | "network"; message: string };
+
+/** What the review page shows of a transcript (GET /api/sessions/<id>). */
+const TranscriptMessages = z.object({ sessionId: z.string(), messages: z.array(HistoryMessage) });
+export type TranscriptMessages = z.infer<typeof TranscriptMessages>;
+
+async function call<T>(path: string, init: { method: string; key?: string }, schema: z.ZodType<T>): Promise<ApiResult<T>> {
+  let res: Response;
+  try {
+    res = await fetch(path, { method: init.method, headers: init.key ? { Authorization: `Bearer ${init.key}` } : {} });
+  } catch (err) {
+    return { ok: false, status: 0, code: "network", message: String(err) };
+  }
+  const body: unknown = await res.json().catch(() => null);
+  if (!res.ok) {
+    const err = HttpError.safeParse(body);
+    return err.success
+      ? { ok: false, status: res.status, code: err.data.error.code, message: err.data.error.message }
+      : { ok: false, status: res.status, code: "network", message: `HTTP ${res.status}` };
+  }
+  const parsed = schema.safeParse(body);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, status: res.status, code: "network", message: "unexpected answer from the server" };
+}
+
+export function createSession(): Promise<ApiResult<CreatedSession>> {
+  return call("/api/sessions", { method: "POST" }, CreatedSession);
+}
+
+/** The current review key (rotate: revoke every earlier one first). Owner key only. */
+export function reviewKey(id: string, ownerKey: string, rotate = false): Promise<ApiResult<ReviewKeyGrant>> {
+  return call(`/api/sessions/${encodeURIComponent(id)}/review-key${rotate ? "/rotate" : ""}`, { method: "POST", key: ownerKey }, ReviewKeyGrant);
+}
+
+export function transcript(id: string, key: string): Promise<ApiResult<TranscriptMessages>> {
+  return call(`/api/sessions/${encodeURIComponent(id)}`, { method: "GET", key }, TranscriptMessages);
+}

@@ -1,0 +1,90 @@
+// Session ids and the keys that open them. The server mints ids (128 random bits) and signs keys
+// with HMAC-SHA-256 under SESSION_SECRET, so checking a key needs no storage: only the review
+// version (revocation of share links) lives with the session. Pure WebCrypto, no Cloudflare imports.
+import { SESSION_ID_PATTERN, SESSION_KEY_PATTERN } from "../../shared/protocol.ts";
+
+const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
+/** 16 bytes = 128 bits of randomness (the id must carry at least 96). */
+const ID_BYTES = 16;
+/** Domain separation: a MAC made for anything else never verifies as a session key. */
+const KEY_CONTEXT = "parley/session-key/v1";
+
+export type KeyGrant = { role: "owner" } | { role: "review"; version: number };
+
+/** A fresh session id: 26 characters of lower-case base32. */
+export function mintSessionId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(ID_BYTES));
+  let out = "";
+  let acc = 0;
+  let bits = 0;
+  for (const b of bytes) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out += BASE32[(acc >>> bits) & 31];
+    }
+    acc &= (1 << bits) - 1;
+  }
+  if (bits > 0) out += BASE32[(acc << (5 - bits)) & 31];
+  return out;
+}
+
+export function isSessionId(value: string): boolean {
+  return SESSION_ID_PATTERN.test(value);
+}
+
+type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+const hmacKeys = new Map<string, Promise<HmacKey>>();
+
+function hmacKey(secret: string): Promise<HmacKey> {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    hmacKeys.set(secret, key);
+  }
+  return key;
+}
+
+/**
+ * What a key's MAC covers. The owner's key is bound to the owner's Cloudflare Access email when
+ * Access is in front (another Access user cannot use it); review keys are bound to their version.
+ */
+function signedText(sessionId: string, grant: KeyGrant, ownerEmail: string | null): Uint8Array<ArrayBuffer> {
+  const claim = grant.role === "owner" ? `owner\n${ownerEmail ?? ""}` : `review\n${grant.version}`;
+  const bytes = new TextEncoder().encode(`${KEY_CONTEXT}\n${sessionId}\n${claim}`);
+  return new Uint8Array(bytes);
+}
+
+function base64url(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** `o.<mac>` for the owner, `r.<version>.<mac>` for a review key. */
+export async function signKey(secret: string, sessionId: string, grant: KeyGrant, ownerEmail: string | null = null): Promise<string> {
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), signedText(sessionId, grant, ownerEmail)));
+  return `${grant.role === "owner" ? "o" : `r.${grant.version}`}.${base64url(mac)}`;
+}
+
+/**
+ * The grant a key carries for this session, or null when it is not a key of this session (forged,
+ * another session's, another owner's). The MAC is checked by `crypto.subtle.verify`, which compares
+ * in constant time. Whether a review key's version is still current is the session's to say.
+ */
+export async function verifyKey(secret: string, sessionId: string, key: string, ownerEmail: string | null = null): Promise<KeyGrant | null> {
+  if (!SESSION_KEY_PATTERN.test(key)) return null;
+  const parts = key.split(".");
+  const grant: KeyGrant = parts[0] === "o" ? { role: "owner" } : { role: "review", version: Number(parts[1]) };
+  const mac = fromBase64url(parts[parts.length - 1]!);
+  const ok = await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, signedText(sessionId, grant, ownerEmail));
+  return ok ? grant : null;
+}

@@ -1,0 +1,79 @@
+// Requests from the Worker to a session's Durable Object, after the Worker has checked the key.
+// The Worker builds these requests itself (clients' x-parley-* and x-partykit-* headers never pass),
+// so the session trusts the grant they carry; it keeps what only it can know: the review version
+// (share links revoked by rotating it) and the owner's Access email.
+import type { HttpErrorCode } from "../../shared/protocol.ts";
+import type { KeyGrant } from "../access/session-keys.ts";
+
+export const GRANT_HEADER = "x-parley-grant";
+export const OWNER_EMAIL_HEADER = "x-parley-owner-email";
+
+export const INTERNAL_PATHS = {
+  transcript: "/internal/transcript",
+  reviewVersion: "/internal/review-version",
+  rotateReviewVersion: "/internal/review-version/rotate",
+  recordOwner: "/internal/owner",
+} as const;
+
+export function encodeGrant(grant: KeyGrant): string {
+  return grant.role === "owner" ? "owner" : `review:${grant.version}`;
+}
+
+export function decodeGrant(header: string | null): KeyGrant | null {
+  if (header === "owner") return { role: "owner" };
+  const m = /^review:([1-9][0-9]{0,8})$/.exec(header ?? "");
+  return m ? { role: "review", version: Number(m[1]) } : null;
+}
+
+export function jsonError(status: number, code: HttpErrorCode, message: string, headers?: Record<string, string>): Response {
+  return Response.json({ error: { code, message } }, { status, ...(headers ? { headers } : {}) });
+}
+
+const REVIEW_VERSION_SETTING = "review-key-version";
+const OWNER_EMAIL_SETTING = "owner-email";
+
+/** The settings a session keeps about who may see it (in its SQLite settings table). */
+export interface AccessSettingsStore {
+  getSetting(key: string): string | undefined;
+  setSetting(key: string, value: string): void;
+}
+
+export function reviewVersion(store: AccessSettingsStore): number {
+  return Number(store.getSetting(REVIEW_VERSION_SETTING) ?? "1");
+}
+
+/** A review key is good while its version is the session's current one. */
+export function refuseStaleReview(store: AccessSettingsStore, grant: KeyGrant): Response | null {
+  if (grant.role === "owner" || grant.version === reviewVersion(store)) return null;
+  return jsonError(403, "key_revoked", "this share link was revoked by the session's owner");
+}
+
+/**
+ * The session's side of the HTTP API: transcript (owner or current review key), the review
+ * version (read, rotate: owner only) and recording the owner's email at creation.
+ */
+export function answerSessionRequest(request: Request, store: AccessSettingsStore, transcript: () => unknown): Response {
+  const path = new URL(request.url).pathname;
+  const grant = decodeGrant(request.headers.get(GRANT_HEADER));
+  if (!grant) return jsonError(403, "key_required", "a session key is required");
+  const stale = refuseStaleReview(store, grant);
+  if (stale) return stale;
+  if (path === INTERNAL_PATHS.transcript && request.method === "GET") return Response.json(transcript());
+  if (grant.role !== "owner") return jsonError(403, "read_only", "a review key can only read the transcript");
+  if (path === INTERNAL_PATHS.reviewVersion && request.method === "GET") return Response.json({ version: reviewVersion(store) });
+  if (path === INTERNAL_PATHS.rotateReviewVersion && request.method === "POST") {
+    const version = reviewVersion(store) + 1;
+    store.setSetting(REVIEW_VERSION_SETTING, String(version));
+    return Response.json({ version });
+  }
+  if (path === INTERNAL_PATHS.recordOwner && request.method === "POST") {
+    const email = request.headers.get(OWNER_EMAIL_HEADER);
+    if (email && store.getSetting(OWNER_EMAIL_SETTING) === undefined) store.setSetting(OWNER_EMAIL_SETTING, email);
+    return Response.json({ owner: store.getSetting(OWNER_EMAIL_SETTING) ?? null });
+  }
+  return jsonError(404, "not_found", "no such session request");
+}
+
+export function ownerEmail(store: AccessSettingsStore): string | null {
+  return store.getSetting(OWNER_EMAIL_SETTING) ?? null;
+}

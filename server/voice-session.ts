@@ -18,7 +18,7 @@ import {
 import { pcm16FromBytes } from "./audio/pcm.ts";
 import type { EndOfTurnSource } from "../shared/protocol.ts";
 import { BudgetGate, DEFAULT_BUDGET_GATE, type BudgetKeeper } from "./budget/budget-gate.ts";
-import { dailyBudgetMessage } from "./budget/budget-messages.ts";
+import { dailyBudgetMessage, sessionBudgetView } from "./budget/budget-messages.ts";
 import { DAILY_BUDGET_NAME } from "./budget/daily-budget.ts";
 import { AdaptiveSilence } from "./end-of-turn/adaptive-silence.ts";
 import { EndOfTurnCoordinator } from "./end-of-turn/end-of-turn-coordinator.ts";
@@ -244,10 +244,13 @@ export class VoiceSession extends Server<Env> {
   }
 
   /** The session's HTTP side (transcript, review version, owner), reached only through the Worker's key checks. */
-  override onRequest(request: Request): Response {
-    return answerSessionRequest(request, this.store, () =>
-      buildTranscript(this.name, this.store.history(), this.store.turns(), this.store.interruptions(), ownerEmail(this.store)),
-    );
+  override onRequest(request: Request): Promise<Response> {
+    return answerSessionRequest(request, this.store, async (grant) => {
+      const transcript = buildTranscript(this.name, this.store.history(), this.store.turns(), this.store.interruptions(), ownerEmail(this.store));
+      // The day's spending across every session is the owner's to see, not a share link's.
+      const daily = grant.role === "owner" && this.config.budgets.dailyNeurons !== null ? await this.budget.status().catch(() => this.budget.lastStatus) : null;
+      return { ...transcript, budget: sessionBudgetView(transcript.totals.usd, this.config.budgets.sessionUsd, daily) };
+    });
   }
 
   private clientLimits(): ClientLimits {

@@ -12,12 +12,14 @@ import {
   KEY_SUBPROTOCOL_PREFIX,
   SESSION_SUBPROTOCOL,
   type CreatedSession,
+  type OperatorHealth,
   type ReviewKeyGrant,
 } from "../shared/protocol.ts";
 import { ACCESS_JWT_HEADER, remoteAccessKeys, verifyAccessJwt, type AccessSettings } from "./access/access-jwt.ts";
 import { judgeOrigin } from "./access/origin.ts";
-import { mintSessionId, signKey, verifyKey, type KeyGrant } from "./access/session-keys.ts";
-import { ConfigError, loadAccessConfig, type AccessOptions } from "./config.ts";
+import { isOperatorKey, mintSessionId, signKey, verifyKey, type KeyGrant } from "./access/session-keys.ts";
+import { DAILY_BUDGET_NAME } from "./budget/daily-budget.ts";
+import { ConfigError, loadAccessConfig, loadConfig, type AccessOptions, type ParleyConfig } from "./config.ts";
 import { PARTY, routeOf, type Route } from "./http/routes.ts";
 import { GRANT_HEADER, INTERNAL_PATHS, OWNER_EMAIL_HEADER, encodeGrant, jsonError } from "./http/session-requests.ts";
 
@@ -137,8 +139,9 @@ async function handle(request: Request, env: Env, deps: WorkerDeps): Promise<Res
   const url = new URL(request.url);
   const route = routeOf(url.pathname);
   if (route.kind === "static") return env.ASSETS ? env.ASSETS.fetch(request) : new Response("Not found", { status: 404 });
-  if (route.kind === "health") return Response.json({ ok: true });
   if (route.kind === "refused") return jsonError(route.status, route.code, route.message);
+  // Public health is a bare "ok"; the spending figures are the operator's (a key derived from SESSION_SECRET).
+  if (route.kind === "health" && !request.headers.has("Authorization")) return Response.json({ ok: true });
 
   let config: AccessOptions;
   try {
@@ -149,6 +152,7 @@ async function handle(request: Request, env: Env, deps: WorkerDeps): Promise<Res
   }
   const secret = config.sessionSecret;
   if (!secret) return jsonError(503, "server_misconfigured", "SESSION_SECRET is not set: run `wrangler secret put SESSION_SECRET` (see README, Security and limits)");
+  if (route.kind === "health") return operatorHealth(request, env, secret);
 
   const origin = request.headers.get("Origin");
   const verdict = judgeOrigin(origin, url, config.allowedOrigins);
@@ -168,6 +172,25 @@ async function handle(request: Request, env: Env, deps: WorkerDeps): Promise<Res
   const withCors = new Response(response.body, response);
   for (const [name, value] of Object.entries(cors)) withCors.headers.set(name, value);
   return withCors;
+}
+
+/** /api/health for the operator: the day's Workers AI spending across all sessions, and the budgets. */
+async function operatorHealth(request: Request, env: Env, secret: string): Promise<Response> {
+  if (!(await env.SESSION_CONNECT_LIMITER.limit({ key: clientAddress(request) })).success) {
+    return jsonError(429, "rate_limited", "too many attempts from your address; try again in a minute", { "Retry-After": "60" });
+  }
+  const key = presentedKey(request);
+  if (!key || !(await isOperatorKey(secret, key))) return jsonError(403, "bad_key", "that is not the operator key (`npm run operator-key`)");
+  let budgets: ParleyConfig["budgets"];
+  try {
+    budgets = loadConfig(env as unknown as Record<string, unknown>).budgets;
+  } catch (err) {
+    if (err instanceof ConfigError) return jsonError(503, "server_misconfigured", err.message);
+    throw err;
+  }
+  const daily = await env.DailyBudget.getByName(DAILY_BUDGET_NAME).status(budgets.dailyNeurons);
+  const body: OperatorHealth = { ok: true, budget: { daily, sessionUsd: budgets.sessionUsd > 0 ? budgets.sessionUsd : null } };
+  return Response.json(body);
 }
 
 /** The Worker, with where Access keys come from injectable (tests verify against a local key set). */

@@ -60,6 +60,27 @@ export const ReviewKeyGrant = z.object({
 });
 export type ReviewKeyGrant = z.infer<typeof ReviewKeyGrant>;
 
+/** The day's Workers AI spending across every session of a deployment (UTC day; neurons). */
+export const DailyBudgetStatus = z.object({
+  day: z.string(),
+  spentNeurons: z.number(),
+  /** Reserved by replies still in flight. */
+  reservedNeurons: z.number(),
+  /** null: no daily limit. */
+  limitNeurons: z.number().nullable(),
+  remainingNeurons: z.number().nullable(),
+  /** Next 00:00 UTC, epoch ms. */
+  resetsAt: z.number(),
+});
+export type DailyBudgetStatus = z.infer<typeof DailyBudgetStatus>;
+
+/** GET /api/health with the operator key (`Authorization: Bearer op.…`); without one the answer is `{ "ok": true }`. */
+export const OperatorHealth = z.object({
+  ok: z.literal(true),
+  budget: z.object({ daily: DailyBudgetStatus, sessionUsd: z.number().nullable() }),
+});
+export type OperatorHealth = z.infer<typeof OperatorHealth>;
+
 /** Codes of the HTTP API's JSON errors (`{"error":{"code","message"}}`), also on a refused WebSocket upgrade. */
 export const HttpErrorCode = z.enum([
   "bad_path", // a path that does not decode (e.g. `%ZZ`)

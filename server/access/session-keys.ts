@@ -88,3 +88,21 @@ export async function verifyKey(secret: string, sessionId: string, key: string, 
   const ok = await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, signedText(sessionId, grant, ownerEmail));
   return ok ? grant : null;
 }
+
+/** Domain separation for the operator's key: it opens no session, and no session key opens the operator's view. */
+const OPERATOR_CONTEXT = "parley/operator-key/v1";
+const OPERATOR_KEY_PATTERN = /^op\.[A-Za-z0-9_-]{43}$/;
+
+/**
+ * The deployment operator's key (`op.<mac>`): shows the day's spending in /api/health. Derived from
+ * SESSION_SECRET, so whoever set the secret can compute it (`npm run operator-key`); nothing is stored.
+ */
+export async function operatorKey(secret: string): Promise<string> {
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), new TextEncoder().encode(OPERATOR_CONTEXT)));
+  return `op.${base64url(mac)}`;
+}
+
+export async function isOperatorKey(secret: string, key: string): Promise<boolean> {
+  if (!OPERATOR_KEY_PATTERN.test(key)) return false;
+  return crypto.subtle.verify("HMAC", await hmacKey(secret), fromBase64url(key.slice(3)), new TextEncoder().encode(OPERATOR_CONTEXT));
+}

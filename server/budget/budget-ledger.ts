@@ -4,20 +4,10 @@
 // it really spent; a reservation that is never settled (its Durable Object crashed) expires. Kept in
 // the SQLite of one Durable Object (daily-budget.ts); pure logic over that storage, no Cloudflare
 // imports, so it is tested in Node.
+import type { DailyBudgetStatus } from "../../shared/protocol.ts";
 
-export interface BudgetStatus {
-  /** The UTC day the figures are for ("2026-11-29"). */
-  day: string;
-  spentNeurons: number;
-  /** Reserved by turns still in flight. */
-  reservedNeurons: number;
-  /** null: no daily limit. */
-  limitNeurons: number | null;
-  /** What a new reservation may still take (null: no limit). */
-  remainingNeurons: number | null;
-  /** When the day's spending starts again from zero (next 00:00 UTC), epoch ms. */
-  resetsAt: number;
-}
+/** The day's figures (shared/protocol.ts: also what the operator's /api/health answers). */
+export type BudgetStatus = DailyBudgetStatus;
 
 export type Reservation = { ok: true; status: BudgetStatus } | { ok: false; status: BudgetStatus };
 

@@ -14,3 +14,13 @@ export function dailyBudgetMessage(s: BudgetStatus, now: number): string {
   const limit = s.limitNeurons === null ? "" : ` (${Math.round(s.limitNeurons).toLocaleString("en-US")} neurons)`;
   return `Today's Workers AI budget${limit} is used up. It resets at 00:00 UTC, in ${untilText(s.resetsAt - now)}; the operator can raise DAILY_BUDGET_NEURONS.`;
 }
+
+/** The budgets as the transcript shows them: this session's spending against its limit, and (for the owner) the day's. */
+export interface BudgetView {
+  session: { spentUsd: number; limitUsd: number | null };
+  daily: BudgetStatus | null;
+}
+
+export function sessionBudgetView(spentUsd: number, limitUsd: number, daily: BudgetStatus | null): BudgetView {
+  return { session: { spentUsd, limitUsd: limitUsd > 0 ? limitUsd : null }, daily };
+}

@@ -52,13 +52,13 @@ export function refuseStaleReview(store: AccessSettingsStore, grant: KeyGrant): 
  * The session's side of the HTTP API: transcript (owner or current review key), the review
  * version (read, rotate: owner only) and recording the owner's email at creation.
  */
-export function answerSessionRequest(request: Request, store: AccessSettingsStore, transcript: () => unknown): Response {
+export async function answerSessionRequest(request: Request, store: AccessSettingsStore, transcript: (grant: KeyGrant) => Promise<unknown>): Promise<Response> {
   const path = new URL(request.url).pathname;
   const grant = decodeGrant(request.headers.get(GRANT_HEADER));
   if (!grant) return jsonError(403, "key_required", "a session key is required");
   const stale = refuseStaleReview(store, grant);
   if (stale) return stale;
-  if (path === INTERNAL_PATHS.transcript && request.method === "GET") return Response.json(transcript());
+  if (path === INTERNAL_PATHS.transcript && request.method === "GET") return Response.json(await transcript(grant));
   if (grant.role !== "owner") return jsonError(403, "read_only", "a review key can only read the transcript");
   if (path === INTERNAL_PATHS.reviewVersion && request.method === "GET") return Response.json({ version: reviewVersion(store) });
   if (path === INTERNAL_PATHS.rotateReviewVersion && request.method === "POST") {

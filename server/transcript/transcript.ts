@@ -2,6 +2,7 @@
 // barge-in candidate with its decision, and the session totals (turns plus candidate transcription).
 import type { HistoryMessage } from "../../shared/protocol.ts";
 import type { InterruptionRecord, TurnRecord } from "../storage/conversation-store.ts";
+import type { BudgetView } from "../budget/budget-messages.ts";
 
 export interface Transcript {
   sessionId: string;
@@ -20,6 +21,8 @@ export interface Transcript {
     interruptionsConfirmed: number;
     interruptionsResumed: number;
   };
+  /** Added by the session when it answers: its spending against its limit, and the day's (owner only). */
+  budget?: BudgetView;
 }
 
 export function buildTranscript(sessionId: string, messages: HistoryMessage[], turns: TurnRecord[], interruptions: InterruptionRecord[], owner: string | null): Transcript {

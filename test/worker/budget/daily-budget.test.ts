@@ -1,13 +1,53 @@
 // The daily budget across sessions (DAILY_BUDGET_NEURONS = 300 in this project: about three replies'
 // worth of reservations). One DailyBudget Durable Object keeps the day for every session.
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { OperatorHealth } from "../../../shared/protocol.ts";
+import { operatorKey, signKey } from "../../../server/access/session-keys.ts";
 import { DAILY_BUDGET_NAME } from "../../../server/budget/daily-budget.ts";
-import { SessionClient, fakeAi, newSessionId, transcriptOf, utterance } from "../support/session-client.ts";
+import type { Transcript } from "../../../server/transcript/transcript.ts";
+import { SessionClient, fakeAi, newSessionId, transcriptOf, utterance, visitorAddress } from "../support/session-client.ts";
 
 const LIMIT = 300;
 const keeper = () => env.DailyBudget.getByName(DAILY_BUDGET_NAME);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const get = (path: string, key?: string) =>
+  exports.default.fetch(`http://parley.test${path}`, { headers: { "CF-Connecting-IP": visitorAddress(), ...(key ? { Authorization: `Bearer ${key}` } : {}) } });
+
+describe("who sees the budgets", () => {
+  it("the operator key shows the day's spending at /api/health; the public sees only ok, and a session's key is not the operator's", async () => {
+    const id = newSessionId();
+    const c = await SessionClient.connect(id);
+    c.send({ type: "text", text: "Spend something." });
+    await c.waitFor("reply-done");
+    await sleep(100);
+    expect(await (await get("/api/health")).json()).toEqual({ ok: true });
+    const health = OperatorHealth.parse(await (await get("/api/health", await operatorKey(env.SESSION_SECRET!))).json());
+    expect(health.budget.daily).toMatchObject({ limitNeurons: LIMIT, reservedNeurons: 0 });
+    expect(health.budget.daily.spentNeurons).toBeGreaterThan(0);
+    expect(health.budget.sessionUsd).toBe(0.055);
+    const owner = await signKey(env.SESSION_SECRET!, id, { role: "owner" });
+    expect((await get("/api/health", owner)).status).toBe(403);
+    expect((await get("/api/health", await operatorKey("another secret of at least thirty-two characters"))).status).toBe(403);
+    c.close();
+  });
+
+  it("the transcript shows the session's spending against its limit to anyone with a key, and the day's only to the owner", async () => {
+    const id = newSessionId();
+    const c = await SessionClient.connect(id);
+    c.send({ type: "text", text: "Spend something." });
+    const done = await c.waitFor("reply-done");
+    const mine = await transcriptOf(id);
+    expect(mine.budget?.session).toEqual({ spentUsd: done.usage.usd, limitUsd: 0.055 });
+    expect(mine.budget?.daily?.limitNeurons).toBe(LIMIT);
+    const review = await signKey(env.SESSION_SECRET!, id, { role: "review", version: 1 });
+    const shared = await (await get(`/api/sessions/${id}`, review)).json<Transcript>();
+    expect(shared.budget?.session.spentUsd).toBe(done.usage.usd);
+    expect(shared.budget?.daily).toBeNull();
+    c.close();
+  });
+});
 
 describe("daily budget", () => {
   it("every turn of every session is settled with the day's keeper, what it really spent, not its reservation", async () => {

@@ -1,7 +1,7 @@
 // Offline turn latency as a user measures it: `npm start`'s stack (vite dev: the Worker and Durable
 // Object in workerd, the local stand-in with PocketSphinx decoding while the user speaks, the offline
 // responder, flite) and Debian's Chromium with a fake microphone playing a flite WAV. For each clip,
-// one fresh browser: the page opens a session, the mic button is clicked, the WAV plays once.
+// one fresh browser: the page creates a session, the mic button is clicked, the WAV plays once.
 //
 // Measured by the page itself (client/session/latency-clock.ts, the audio clock): from the end of the
 // last voiced 20 ms frame of the user's speech (the client's own speech detector, i.e. the end of the
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       const speech = await fliteSpeech(text, voice);
       const wav = join(dir, `clip-${i}.wav`);
       writeWav(wav, concatWav([roomNoise(speech.sampleRate, LEAD_MS, i), speech, roomNoise(speech.sampleRate, TAIL_MS, i + 1000)]));
-      const r = await runClip(server.url, wav, `bench-browser-${Date.now().toString(36)}-${i}`);
+      const r = await runClip(server.url, wav);
       const { errors, words } = wordErrors(text, r.heard);
       const result: ClipResult = { text, voice, speechMs: Math.round(durationMs(speech)), heard: r.heard, wordErrors: errors, words, firstAudioMs: r.firstAudioMs, serverFirstAudioMs: r.serverFirstAudioMs };
       results.push(result);
@@ -75,11 +75,11 @@ async function main(): Promise<void> {
   report(results, load, vars);
 }
 
-async function runClip(url: string, wav: string, sessionId: string): Promise<{ heard: string; firstAudioMs: number | null; serverFirstAudioMs: number | null }> {
+async function runClip(url: string, wav: string): Promise<{ heard: string; firstAudioMs: number | null; serverFirstAudioMs: number | null }> {
   const browser = await launchWithFakeMic(wav);
   try {
     const page = await browser.context.newPage();
-    await page.goto(`${url}/s/${sessionId}`);
+    await page.goto(`${url}/`); // the page creates its session (POST /api/sessions), as a user's does
     await page.waitForFunction(() => (globalThis as PageGlobals).__parley?.connection === "ready", null, { timeout: 30_000 });
     await page.click('[data-testid="mic-button"]');
     try {

@@ -16,6 +16,8 @@
 //     (150) before the first token, LOCAL_AI_TOKEN_MS (20) between tokens; setting either also turns it on)
 //   LOCAL_AI_LIVE_MAX (4 live streams)  LOCAL_AI_LIVE_SPARE (1 loaded decoder kept ready)
 //   LOCAL_AI_LIVE_IDLE_MS (10000)  LOCAL_AI_LIVE_INTERIM_MS (250)  LOCAL_AI_LIVE_FWDFLAT (1; 0 = faster finals, less accurate)
+//   LOCAL_AI_LIVE_SEED_MS (500; speech measured for each segment's cepstral mean, 0 = PocketSphinx's running mean)
+//   LOCAL_AI_DUMP_DIR (unset): write each live socket's received PCM (WAV) and its Finalize times there
 // With --exit-with-stdin it exits when its stdin closes (so it never outlives the process that started it).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -90,6 +92,7 @@ export function enginesFromEnv(env: Env = process.env, log: (line: string) => vo
     maxStreams: num(env.LOCAL_AI_LIVE_MAX, 4),
     spare: num(env.LOCAL_AI_LIVE_SPARE, 1),
     fwdflat: !["0", "false", "no", "off"].includes((env.LOCAL_AI_LIVE_FWDFLAT ?? "").trim().toLowerCase()),
+    seedMs: num(env.LOCAL_AI_LIVE_SEED_MS, 500),
   });
   const tts = new Flite({ voice: env.LOCAL_AI_VOICE || undefined });
   const reply: ReplyEngine = env.LOCAL_LLM_URL
@@ -114,6 +117,7 @@ export async function startEngineServer(options: EngineServerOptions = {}): Prom
   const port = options.port ?? num(env.LOCAL_AI_PORT, DEFAULT_PORT);
   const liveIdleMs = num(env.LOCAL_AI_LIVE_IDLE_MS, DEFAULT_LIVE_IDLE_MS);
   const liveInterimMs = num(env.LOCAL_AI_LIVE_INTERIM_MS, 250);
+  const liveDumpDir = env.LOCAL_AI_DUMP_DIR?.trim() || undefined;
   const pacing = engines.reply instanceof OfflineResponder ? engines.reply.pacing : undefined;
 
   let ttsReady = false;
@@ -182,7 +186,7 @@ export async function startEngineServer(options: EngineServerOptions = {}): Prom
         ws.close(parsed.closeCode, parsed.description.length > 120 ? parsed.description.slice(0, 120) : parsed.description);
         return;
       }
-      serveLiveSocket(ws, parsed.params, engines.live, { idleTimeoutMs: liveIdleMs, interimMs: liveInterimMs, tags, log });
+      serveLiveSocket(ws, parsed.params, engines.live, { idleTimeoutMs: liveIdleMs, interimMs: liveInterimMs, tags, log, dumpDir: liveDumpDir });
     });
   });
 

@@ -17,7 +17,10 @@
 //   Error         {description} then close: 1003 for inputs the stand-in cannot serve, 1011 for
 //                 engine failures. No audio or text for LOCAL_AI_LIVE_IDLE_MS (10 s) closes with 1011.
 import { randomUUID } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { WebSocket } from "ws";
+import { encodeWav } from "../server/audio/wav.ts";
 import { AiCode } from "./errors.ts";
 import type { LiveDecoderEvent, LiveHypothesis, LiveStream, PocketSphinxLive } from "./engines/pocketsphinx-stream.ts";
 import { presentable } from "./models.ts";
@@ -121,6 +124,23 @@ export interface LiveSessionOptions {
   log?: (line: string) => void;
   /** Called once when the session is over (for the server's bookkeeping). */
   onDone?: () => void;
+  /**
+   * LOCAL_AI_DUMP_DIR: when the socket closes, write the PCM it received as `<dir>/live-<time>-<id>.wav`
+   * and, beside it, `.json` with where each Finalize arrived and every final, so a stream can be
+   * decoded again offline exactly as it was heard (bench/local/replay-dump.ts).
+   */
+  dumpDir?: string;
+}
+
+/** What a dumped stream's `.json` holds. Sample offsets count 16 kHz samples received on the socket. */
+export interface LiveDump {
+  requestId: string;
+  tags: string[];
+  samples: number;
+  finalizeAtSamples: number[];
+  /** Milliseconds from each Finalize's arrival to its answer (the decoder's lag behind the audio, plus the final's second pass). */
+  finalizeAnsweredMs: number[];
+  finals: { start: number; end: number; text: string; reason: string }[];
 }
 
 /**
@@ -139,6 +159,32 @@ export function serveLiveSocket(ws: WebSocket, params: LiveParams, pool: PocketS
   let closeAfterFinal = false;
   let receivedBytes = 0;
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
+  const dump = options.dumpDir
+    ? { chunks: [] as Uint8Array[], finalizeAtSamples: [] as number[], finalizeAskedAt: [] as number[], finalizeAnsweredMs: [] as number[], finals: [] as LiveDump["finals"] }
+    : undefined;
+
+  const writeDump = () => {
+    if (!dump || !options.dumpDir) return;
+    try {
+      const bytes = Buffer.concat(dump.chunks);
+      const pcm = new Int16Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.byteLength / 2));
+      const base = join(options.dumpDir, `live-${new Date().toISOString().replace(/[:.]/g, "-")}-${requestId.slice(0, 8)}`);
+      mkdirSync(options.dumpDir, { recursive: true });
+      writeFileSync(`${base}.wav`, encodeWav(pcm, 16000));
+      const meta: LiveDump = {
+        requestId,
+        tags: options.tags ?? [],
+        samples: pcm.length,
+        finalizeAtSamples: dump.finalizeAtSamples,
+        finalizeAnsweredMs: dump.finalizeAnsweredMs,
+        finals: dump.finals,
+      };
+      writeFileSync(`${base}.json`, JSON.stringify(meta, null, 1) + "\n");
+      log(`${label}: dumped ${(pcm.length / 16000).toFixed(1)} s to ${base}.wav`);
+    } catch (e) {
+      log(`${label}: could not write the dump (${(e as Error).message})`);
+    }
+  };
 
   const send = (msg: Record<string, unknown>) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
@@ -151,6 +197,7 @@ export function serveLiveSocket(ws: WebSocket, params: LiveParams, pool: PocketS
     const s = stream;
     stream = undefined;
     void s?.end();
+    writeDump();
     log(`${label} closed after ${(receivedBytes / 32000).toFixed(1)} s of audio (${((performance.now() - opened) / 1000).toFixed(1)} s open)`);
     options.onDone?.();
   };
@@ -197,6 +244,9 @@ export function serveLiveSocket(ws: WebSocket, params: LiveParams, pool: PocketS
       return;
     }
     const fromFinalize = e.reason === "finalize";
+    dump?.finals.push({ start: e.hyp.start, end: e.hyp.end, text: e.hyp.text, reason: e.reason });
+    const asked = fromFinalize ? dump?.finalizeAskedAt.shift() : undefined;
+    if (asked !== undefined) dump?.finalizeAnsweredMs.push(Math.round(performance.now() - asked));
     send(resultsMessage(e.hyp, { isFinal: true, speechFinal: e.reason === "endpoint" && params.endpointing, fromFinalize, format: params.format, engine: pool.label }));
     if (e.reason !== "endpoint" || e.hyp.text) log(`${label} final (${e.reason}, ${e.finishMs} ms) "${e.hyp.text}"`);
     if (e.reason === "close" && closeAfterFinal) {
@@ -235,6 +285,7 @@ export function serveLiveSocket(ws: WebSocket, params: LiveParams, pool: PocketS
     if (isBinary) {
       receivedBytes += bytes.byteLength;
       const copy = new Uint8Array(bytes); // ws may reuse its buffers
+      dump?.chunks.push(copy);
       ready = ready.then((s) => (s?.write(copy), s));
       return;
     }
@@ -249,6 +300,8 @@ export function serveLiveSocket(ws: WebSocket, params: LiveParams, pool: PocketS
       case "KeepAlive":
         return;
       case "Finalize":
+        dump?.finalizeAtSamples.push(receivedBytes / 2);
+        dump?.finalizeAskedAt.push(performance.now());
         ready = ready.then((s) => (s?.finalize("finalize"), s));
         return;
       case "CloseStream":

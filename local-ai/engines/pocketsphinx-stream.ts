@@ -6,10 +6,9 @@
 // are pooled: a stream borrows one and gives it back when it ends, and one spare is kept loaded so a
 // new stream starts decoding at once. Why processes and not several decoders in one process: the
 // bindings hold Python's GIL while decoding, so two streams in one process would share one core;
-// two processes use both cores of a small machine, and a crash costs one stream only. Why reuse
-// and not a fresh decoder per stream: PocketSphinx's live cepstral mean normalisation adapts to the
-// audio it has heard; a decoder that has heard speech before recognises the next stream better
-// (measured on the bench sentences: word error rate 20.5 % reused vs 23.6 % fresh). The batch
+// two processes use both cores of a small machine, and a crash costs one stream only. Reused to
+// save the load time; the cepstral mean a decoder carries over does not matter, as the worker
+// measures each stream's own on its first speech (pocketsphinx_worker.py, LiveCmn). The batch
 // decoder (pocketsphinx.ts) is a separate process and is never borrowed: live decoding would switch
 // its normalisation from per-utterance to running (PocketSphinx does that once a decoder sees audio
 // in pieces). At most `maxStreams` streams (LOCAL_AI_LIVE_MAX, default 4; ~95 MB each) decode at
@@ -74,10 +73,16 @@ export interface PocketSphinxLiveOptions extends DecoderProcessOptions {
   spare?: number;
   /** PocketSphinx's second (flat-lexicon) pass when a segment ends: more accurate, ~70 ms more per final. */
   fwdflat?: boolean;
+  /**
+   * Each speech segment's cepstral mean is measured on its first `seedMs` of speech, then the
+   * segment is decoded again with it (LOCAL_AI_LIVE_SEED_MS, 500; 0 = PocketSphinx's own running
+   * mean, which fails on the first segment of a stream and after noise: see pocketsphinx_worker.py).
+   */
+  seedMs?: number;
 }
 
 type WorkerLine =
-  | { type: "ready"; load_ms: number }
+  | { type: "ready"; load_ms: number; cmn_seed?: boolean; cmn_seed_off?: string }
   | { type: "fatal"; kind: string; error: string }
   | { type: "speech_started"; timestamp: number }
   | { type: "partial"; start: number; end: number; text: string; words: [string, number, number, number][] }
@@ -144,6 +149,7 @@ class LiveDecoderProcess {
           return;
         }
         if (msg.type === "ready") {
+          if (msg.cmn_seed === false) log(`pocketsphinx (live): WARNING: segments keep PocketSphinx's running mean, which recognises the first one of a stream badly (${msg.cmn_seed_off ?? "no access to it"})`);
           ready = true;
           clearTimeout(timer);
           resolve(proc);
@@ -231,6 +237,7 @@ export class PocketSphinxLive {
   readonly maxStreams: number;
   readonly spare: number;
   readonly fwdflat: boolean;
+  readonly seedMs: number;
   private readonly script: string;
   private readonly startTimeoutMs: number;
   private readonly log: (line: string) => void;
@@ -248,6 +255,7 @@ export class PocketSphinxLive {
     this.maxStreams = Math.max(1, options.maxStreams ?? 4);
     this.spare = Math.max(0, options.spare ?? 1);
     this.fwdflat = options.fwdflat ?? true;
+    this.seedMs = Math.max(0, options.seedMs ?? 500);
     this.startTimeoutMs = options.startTimeoutMs ?? 20_000;
     this.log = options.log ?? (() => {});
   }
@@ -296,7 +304,7 @@ export class PocketSphinxLive {
     this.warm().catch((e: Error) => this.log(`pocketsphinx (live): spare decoder failed to load: ${e.message}`));
 
     proc.handlers = handlers;
-    proc.send("S", json({ interim: options.interim, interim_ms: options.interimMs ?? 250 }));
+    proc.send("S", json({ interim: options.interim, interim_ms: options.interimMs ?? 250, seed_ms: this.seedMs }));
     let samples = 0;
     let ended = false;
     let ending: Promise<void> | undefined;

@@ -165,6 +165,11 @@ export interface StartOptions {
   naive?: boolean;
 }
 
+/** The WebSocket URL of a Parley session on the system under test. */
+export function sessionUrl(sut: Pick<SystemUnderTest, "url">, sessionId: string): string {
+  return `${sut.url.href.replace(/^http/, "ws").replace(/\/$/, "")}/parties/voice-session/${sessionId}`;
+}
+
 export async function startSystem(o: StartOptions): Promise<SystemUnderTest> {
   const withNaive = o.naive !== false;
   const [parley, naive, fakeAi] = await Promise.all([

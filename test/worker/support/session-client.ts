@@ -25,6 +25,9 @@ export class SessionClient {
   readonly frames: Frame[] = [];
   private waiters: (() => void)[] = [];
   closed = false;
+  /** The close frame's code and reason, once the socket closed. */
+  closeCode: number | null = null;
+  closeReason = "";
 
   private constructor(
     readonly sessionId: string,
@@ -36,14 +39,17 @@ export class SessionClient {
       this.frames.push(frame);
       for (const w of this.waiters.splice(0)) w();
     });
-    ws.addEventListener("close", () => {
+    ws.addEventListener("close", (ev: CloseEvent) => {
       this.closed = true;
+      this.closeCode = ev.code;
+      this.closeReason = ev.reason;
       for (const w of this.waiters.splice(0)) w();
     });
   }
 
-  static async connect(sessionId: string): Promise<SessionClient> {
-    const res = await exports.default.fetch(`http://parley.test/parties/voice-session/${sessionId}`, { headers: { Upgrade: "websocket" } });
+  /** `headers`: extra request headers, e.g. `cf-connecting-ip` as Cloudflare sets it. */
+  static async connect(sessionId: string, { headers = {} }: { headers?: Record<string, string> } = {}): Promise<SessionClient> {
+    const res = await exports.default.fetch(`http://parley.test/parties/voice-session/${sessionId}`, { headers: { ...headers, Upgrade: "websocket" } });
     if (res.status !== 101 || !res.webSocket) throw new Error(`upgrade failed: ${res.status} ${await res.text()}`);
     const ws = res.webSocket;
     const client = new SessionClient(sessionId, ws);

@@ -14,6 +14,7 @@
 //   --storage tmpfs   Durable Object SQLite files on /dev/shm instead of disk (isolates the storage commit cost)
 //   npm run bench -- --flood-only                  only the flood row: 10,000 messages from one connection, bystander pings, memory
 //   npm run bench -- --flood-only --flood-messages 20000;  --no-flood skips the flood row of a full run
+//   npm run bench -- --fuzz 100000 [--fuzz-seed 7]    only the fuzz run: N random and mutated inputs against a live session
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -21,6 +22,7 @@ import { DEFAULT_OPTIONS, runBench, type BenchOptions, type BenchResult } from "
 import { DEFAULT_PATHS_OPTIONS, runPaths, type PathsOptions, type PathsResult } from "./harness/paths.ts";
 import { formatComparison, formatPathsReport, formatReport } from "./harness/report.ts";
 import { floodChecks, formatFloodReport, runFlood } from "./harness/flood.ts";
+import { formatFuzzReport, runFuzz } from "./harness/fuzz.ts";
 import { numberOption, printHelpAndExit, runMain } from "./harness/cli.ts";
 import { ROOT, abortOnInterrupt, killLiveWorkerd } from "./harness/server.ts";
 
@@ -48,6 +50,8 @@ const { values } = parseArgs({
     "flood-only": { type: "boolean", default: false },
     "no-flood": { type: "boolean", default: false },
     "flood-messages": { type: "string" },
+    fuzz: { type: "string" },
+    "fuzz-seed": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
   strict: true,
@@ -102,6 +106,11 @@ async function main(): Promise<number> {
       return 0;
     }
     result = load(values.from);
+  } else if (values.fuzz !== undefined) {
+    const inputs = numberOption("fuzz", values.fuzz, 1, 10_000_000, true)!;
+    const r = await runFuzz({ inputs, seed: numberOption("fuzz-seed", values["fuzz-seed"], 0, 2 ** 32 - 1, true) ?? 1, log: (l) => console.error(l) });
+    console.log(formatFuzzReport(r));
+    return formatFuzzReport(r).includes("MISSED") ? 1 : 0;
   } else if (values["flood-only"]) {
     const signal = abortOnInterrupt("stopping the flood and workerd");
     const flood = await runFlood(floodOptions(signal));

@@ -716,7 +716,8 @@ export class VoiceSession extends Server<Env> {
     const settleMs = this.config.reliability.turnSettleMs;
     const run = async () => {
       // The previous turn stores its reply before this one reads the history, but a wedged one cannot hold this one up.
-      if (previous && !(await previous.settledWithin(settleMs))) {
+      // A turn superseded while it waits stops waiting (it only stores the user's words, then ends).
+      if (previous && !(await previous.settledWithin(settleMs, handle.signal)) && !handle.signal.aborted) {
         console.warn(`[parley] ${this.name}: turn ${previous.turnId} did not settle within ${settleMs} ms; starting ${input.turnId} anyway`);
       }
       const outcome = await runTurn(

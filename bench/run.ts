@@ -94,7 +94,8 @@ function pathOptions(signal: AbortSignal): Partial<PathsOptions> {
 }
 
 function floodOptions(signal: AbortSignal) {
-  return { messages: num("flood-messages", values["flood-messages"], 100, 100_000) ?? (values.smoke ? 2_000 : 10_000), signal };
+  const smoke = values.smoke ? { warmup: false, afterMs: 1_000, settleMs: 500 } : {};
+  return { messages: num("flood-messages", values["flood-messages"], 100, 100_000) ?? (values.smoke ? 2_000 : 10_000), ...smoke, signal };
 }
 
 async function main(): Promise<number> {

@@ -47,6 +47,7 @@ export default defineConfig({
         AUDIO_REALTIME_FACTOR: "100",
         IP_AUDIO_REALTIME_FACTOR: "100",
         SESSION_AUDIO_REALTIME_FACTOR: "100",
+        TURNS_PER_SECOND: "1000",
       }),
       // The same Worker configured for each end-of-turn path.
       workersProject("workers-smart-turn", ["test/worker/end-of-turn/smart-turn.test.ts"], { END_OF_TURN: "smart-turn" }),

@@ -173,6 +173,7 @@ export const DEFAULT_CONFIG: ParleyConfig = {
     audioRealtimeFactor: 1.5,
     ipAudioRealtimeFactor: 2,
     sessionAudioRealtimeFactor: 4,
+    turnsPerSecond: 2,
     closeAfterMs: 1_000,
     closeAfterDrops: 1_000,
     readyHistoryBytes: 256 * 1024,
@@ -226,6 +227,7 @@ const EnvVars = z.object({
   AUDIO_REALTIME_FACTOR: num(1, 100),
   IP_AUDIO_REALTIME_FACTOR: num(1, 100),
   SESSION_AUDIO_REALTIME_FACTOR: num(1, 100),
+  TURNS_PER_SECOND: num(0.1, 1_000),
   RATE_LIMIT_GRACE_MS: int(0, 60_000),
   RATE_LIMIT_CLOSE_AFTER_DROPS: int(1, 1_000_000),
   // Well under the 1 MiB a WebSocket message may carry, with room for the rest of `ready`.
@@ -342,6 +344,7 @@ export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, un
       audioRealtimeFactor: v.AUDIO_REALTIME_FACTOR ?? d.limits.audioRealtimeFactor,
       ipAudioRealtimeFactor: v.IP_AUDIO_REALTIME_FACTOR ?? d.limits.ipAudioRealtimeFactor,
       sessionAudioRealtimeFactor: v.SESSION_AUDIO_REALTIME_FACTOR ?? d.limits.sessionAudioRealtimeFactor,
+      turnsPerSecond: v.TURNS_PER_SECOND ?? d.limits.turnsPerSecond,
       closeAfterMs: v.RATE_LIMIT_GRACE_MS ?? d.limits.closeAfterMs,
       closeAfterDrops: v.RATE_LIMIT_CLOSE_AFTER_DROPS ?? d.limits.closeAfterDrops,
       readyHistoryBytes: v.READY_HISTORY_BYTES ?? d.limits.readyHistoryBytes,

@@ -263,6 +263,8 @@ export class VoiceSession extends Server<Env> {
         if (this.active) this.endTurn(this.active, "cancel");
         return;
       case "text":
+        // Each typed turn starts model calls: a burst of them is held to a few a second.
+        if (!this.admitted(conn, "turn", 1, Date.now())) return;
         input.detector.reset();
         this.userSpeaking = false;
         this.cancelSpeculation();
@@ -941,7 +943,7 @@ export class VoiceSession extends Server<Env> {
   private admitted(conn: Connection, kind: InputKind, cost: number, now: number): boolean {
     const verdict = this.limiter.admit(conn.id, kind, cost, now);
     if (verdict.ok) return true;
-    const what = `${kind === "message" ? "too many messages" : "audio faster than real time"} ${LIMIT_SCOPES[verdict.scope]}`;
+    const what = `${LIMIT_WHAT[kind]} ${LIMIT_SCOPES[verdict.scope]}`;
     if (verdict.close) {
       this.closing.add(conn.id);
       this.limiter.leave(conn.id);
@@ -953,6 +955,12 @@ export class VoiceSession extends Server<Env> {
     return false;
   }
 }
+
+const LIMIT_WHAT: Record<InputKind, string> = {
+  message: "too many messages",
+  audio: "audio faster than real time",
+  turn: "too many typed turns",
+};
 
 const LIMIT_SCOPES: Record<LimitScope, string> = {
   connection: "on this connection",

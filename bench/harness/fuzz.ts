@@ -15,6 +15,7 @@ export const FUZZ_LIMIT_VARS: Record<string, string> = {
   AUDIO_REALTIME_FACTOR: "100",
   IP_AUDIO_REALTIME_FACTOR: "100",
   SESSION_AUDIO_REALTIME_FACTOR: "100",
+  TURNS_PER_SECOND: "1000",
 };
 
 export interface FuzzResult {

@@ -14,13 +14,16 @@ export interface RateLimits {
   audioRealtimeFactor: number;
   ipAudioRealtimeFactor: number;
   sessionAudioRealtimeFactor: number;
+  /** Typed turns (each starts a reply: model calls) per second, at every level: a burst of them only supersedes itself. */
+  turnsPerSecond: number;
   /** A connection still over its limit this long after it first went over is closed (1008)... */
   closeAfterMs: number;
   /** ...or sooner, once this many of its inputs were dropped in a row of over-limit input (a burst flood). */
   closeAfterDrops: number;
 }
 
-export type InputKind = "message" | "audio";
+/** `turn`: a message that starts a turn, admitted as a `message` first. */
+export type InputKind = "message" | "audio" | "turn";
 export type LimitScope = "connection" | "ip" | "session";
 
 export type Verdict =
@@ -42,10 +45,7 @@ const WARN_EVERY_MS = 1_000;
 /** How fast a connection's recent use decays (its share of a shared limit is judged on about this window). */
 const RECENT_WINDOW_MS = 1_000;
 
-interface Buckets {
-  message: TokenBucket;
-  audio: TokenBucket;
-}
+type Buckets = Record<InputKind, TokenBucket>;
 
 interface Group {
   buckets: Buckets;
@@ -81,9 +81,11 @@ export class InputLimiter {
 
   private buckets(messagesPerSecond: number, audioFactor: number, now: number): Buckets {
     const bytes = this.audioBytesPerSecond * audioFactor;
+    const turns = this.limits.turnsPerSecond;
     return {
       message: new TokenBucket(messagesPerSecond, messagesPerSecond * BURST_SECONDS, now),
       audio: new TokenBucket(bytes, bytes * BURST_SECONDS, now),
+      turn: new TokenBucket(turns, turns * BURST_SECONDS, now),
     };
   }
 
@@ -99,7 +101,7 @@ export class InputLimiter {
     this.connections.set(connection, {
       ip,
       buckets: this.buckets(this.limits.messagesPerSecond, this.limits.audioRealtimeFactor, now),
-      recent: { message: { value: 0, at: now }, audio: { value: 0, at: now } },
+      recent: { message: { value: 0, at: now }, audio: { value: 0, at: now }, turn: { value: 0, at: now } },
       overSince: null,
       lastOverAt: -Infinity,
       drops: 0,
@@ -162,9 +164,11 @@ export class InputLimiter {
   private shareOf(scope: "ip" | "session", kind: InputKind, ipMembers: number): number {
     const l = this.limits;
     const perSecond =
-      kind === "message"
-        ? scope === "ip" ? l.ipMessagesPerSecond : l.sessionMessagesPerSecond
-        : (scope === "ip" ? l.ipAudioRealtimeFactor : l.sessionAudioRealtimeFactor) * this.audioBytesPerSecond;
+      kind === "turn"
+        ? l.turnsPerSecond
+        : kind === "message"
+          ? scope === "ip" ? l.ipMessagesPerSecond : l.sessionMessagesPerSecond
+          : (scope === "ip" ? l.ipAudioRealtimeFactor : l.sessionAudioRealtimeFactor) * this.audioBytesPerSecond;
     const members = scope === "ip" ? ipMembers : this.connections.size;
     return (perSecond * (RECENT_WINDOW_MS / 1000)) / Math.max(1, members);
   }

@@ -8,6 +8,7 @@ const LIMITS: RateLimits = {
   audioRealtimeFactor: 1.5,
   ipAudioRealtimeFactor: 2,
   sessionAudioRealtimeFactor: 4,
+  turnsPerSecond: 2,
   closeAfterMs: 1_000,
   closeAfterDrops: 1_000_000,
 };
@@ -139,6 +140,17 @@ describe("input limiter", () => {
     for (let t = 0; t < 10_000; t += 20) for (let k = 0; k < 3; k++) if (m.admit("a", "audio", 640, t).ok) passed++;
     expect(passed * 640).toBeGreaterThan(BYTES_PER_SECOND * 17);
     expect(passed * 640).toBeLessThan(BYTES_PER_SECOND * 19);
+  });
+
+  it("holds typed turns to a few a second across the session's connections", () => {
+    const l = new InputLimiter(LIMITS, BYTES_PER_SECOND, 0);
+    l.join("a", "1.1.1.1", 0);
+    l.join("b", "2.2.2.2", 0);
+    let ok = 0;
+    for (let t = 0; t < 5_000; t += 100) for (const c of ["a", "b"]) if (l.admit(c, "turn", 1, t).ok) ok++;
+    // 5 s at 2 a second plus the 4-turn burst, of the 100 tried.
+    expect(ok).toBeGreaterThanOrEqual(13);
+    expect(ok).toBeLessThanOrEqual(15);
   });
 
   it("lets a connection seen again after hibernation rejoin without losing its place", () => {

@@ -125,7 +125,7 @@ export class VoiceSession extends Server<Env> {
     migrate(this.ctx.storage);
     this.store = new ConversationStore(this.ctx.storage.sql);
     this.config = loadConfig(this.env as unknown as Record<string, unknown>);
-    this.limiter = new InputLimiter(this.config.limits, UPSTREAM_AUDIO.sampleRate * UPSTREAM_AUDIO.bytesPerSample, Date.now());
+    this.limiter = new InputLimiter(this.config.limits, UPSTREAM_AUDIO.sampleRate * UPSTREAM_AUDIO.bytesPerSample, Date.now(), 2 * UPSTREAM_AUDIO.maxFrameBytes);
     const abandoned = this.store.markAbandonedTurns(Date.now());
     if (abandoned) console.warn(`[parley] ${this.name}: marked ${abandoned} interrupted turn(s) as failed after a restart`);
     this.mode = (this.store.getSetting("mode") as SessionMode | undefined) ?? "hands-free";

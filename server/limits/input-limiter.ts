@@ -68,14 +68,19 @@ interface ConnectionState {
 export class InputLimiter {
   private readonly limits: RateLimits;
   private readonly audioBytesPerSecond: number;
+  private readonly minAudioBurstBytes: number;
   private readonly session: Buckets;
   private readonly ips = new Map<string, Group>();
   private readonly connections = new Map<string, ConnectionState>();
 
-  /** `audioBytesPerSecond`: real-time upstream audio (sample rate x bytes per sample). */
-  constructor(limits: RateLimits, audioBytesPerSecond: number, now: number) {
+  /**
+   * `audioBytesPerSecond`: real-time upstream audio (sample rate x bytes per sample); `minAudioBurstBytes`:
+   * no audio bucket holds less (two of the largest frames a client may send).
+   */
+  constructor(limits: RateLimits, audioBytesPerSecond: number, now: number, minAudioBurstBytes = 0) {
     this.limits = limits;
     this.audioBytesPerSecond = audioBytesPerSecond;
+    this.minAudioBurstBytes = minAudioBurstBytes;
     this.session = this.buckets(limits.sessionMessagesPerSecond, limits.sessionAudioRealtimeFactor, now);
   }
 
@@ -84,7 +89,7 @@ export class InputLimiter {
     const turns = this.limits.turnsPerSecond;
     return {
       message: new TokenBucket(messagesPerSecond, messagesPerSecond * BURST_SECONDS, now),
-      audio: new TokenBucket(bytes, bytes * BURST_SECONDS, now),
+      audio: new TokenBucket(bytes, Math.max(bytes * BURST_SECONDS, this.minAudioBurstBytes), now),
       turn: new TokenBucket(turns, turns * BURST_SECONDS, now),
     };
   }

@@ -29,8 +29,10 @@ export const TEXT_LIMITS = {
   transcript: 4_000,
   /** One reply (LLM_MAX_TOKENS at most 4,096 tokens, ~4 characters each). */
   reply: 16_000,
-  /** Ids and names: reply ids, backend and model names. */
+  /** Ids: reply ids. */
   name: 64,
+  /** Labels: which backend answered (engine names included). */
+  label: 256,
   /** A whole client text frame, before it is parsed (the longest valid one, a typed message of escaped characters, fits). */
   clientMessage: 16 * 1024,
 } as const;

@@ -140,7 +140,7 @@ export class ConversationStore {
       t.endReason,
       t.endedAt,
       t.errorCode ?? null,
-      clampText(t.backend, TEXT_LIMITS.name),
+      clampText(t.backend, TEXT_LIMITS.label),
       m.endpointingMs,
       m.sttMs,
       m.llmFirstTokenMs,

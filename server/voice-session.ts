@@ -83,6 +83,8 @@ interface ConnectionState {
 }
 
 export class VoiceSession extends Server<Env> {
+  // Hibernation kept, though `hibernate: false` halves what a flood costs other sessions (bench/README.md,
+  // "Floods"): without it an evicted object drops its sockets, and an idle tab keeps it in memory.
   static override options = { hibernate: true };
 
   private config!: ParleyConfig;

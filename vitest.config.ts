@@ -41,9 +41,19 @@ export default defineConfig({
   test: {
     projects: [
       // Defaults of the test fake: batch Whisper, plain silence endpointing (timings tests can pin).
-      workersProject("workers", ["test/worker/**/*.test.ts"], {}, ["test/worker/end-of-turn/**", "test/worker/budget/**"]),
+      workersProject("workers", ["test/worker/**/*.test.ts"], {}, ["test/worker/end-of-turn/**", "test/worker/budget/**", "test/worker/fuzz.test.ts"]),
       // A daily budget small enough to spend in a test (about three replies' worth of reservations).
       workersProject("workers-budget", ["test/worker/budget/**/*.test.ts"], { DAILY_BUDGET_NEURONS: "300" }),
+      // The fuzz test with the flood limits raised, so its 10,000 inputs are judged, not dropped (limits.test.ts tests the limits).
+      workersProject("workers-fuzz", ["test/worker/fuzz.test.ts"], {
+        MESSAGES_PER_SECOND: "10000",
+        IP_MESSAGES_PER_SECOND: "10000",
+        SESSION_MESSAGES_PER_SECOND: "10000",
+        AUDIO_REALTIME_FACTOR: "100",
+        IP_AUDIO_REALTIME_FACTOR: "100",
+        SESSION_AUDIO_REALTIME_FACTOR: "100",
+        TURNS_PER_SECOND: "1000",
+      }),
       // The same Worker configured for each end-of-turn path.
       workersProject("workers-smart-turn", ["test/worker/end-of-turn/smart-turn.test.ts"], { END_OF_TURN: "smart-turn" }),
       workersProject("workers-flux", ["test/worker/end-of-turn/flux.test.ts"], { STT_MODE: "streaming", STT_STREAMING_MODEL: "@cf/deepgram/flux" }),

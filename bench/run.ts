@@ -12,12 +12,17 @@
 //   npm run bench -- --from bench/results/x.json --compare bench/results/reference.json   no run, just print / compare
 //   --out <file>  also write the JSON there;  --no-naive  skip the baseline;  --no-warmup
 //   --storage tmpfs   Durable Object SQLite files on /dev/shm instead of disk (isolates the storage commit cost)
+//   npm run bench -- --flood-only                  only the flood row: 10,000 messages from one connection, bystander pings, memory
+//   npm run bench -- --flood-only --flood-messages 20000;  --no-flood skips the flood row of a full run
+//   npm run bench -- --fuzz 100000 [--fuzz-seed 7]    only the fuzz run: N random and mutated inputs against a live session
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_OPTIONS, runBench, type BenchOptions, type BenchResult } from "./harness/bench.ts";
 import { DEFAULT_PATHS_OPTIONS, runPaths, type PathsOptions, type PathsResult } from "./harness/paths.ts";
 import { formatComparison, formatPathsReport, formatReport } from "./harness/report.ts";
+import { floodChecks, formatFloodReport, runFlood } from "./harness/flood.ts";
+import { formatFuzzReport, runFuzz } from "./harness/fuzz.ts";
 import { numberOption, printHelpAndExit, runMain } from "./harness/cli.ts";
 import { ROOT, abortOnInterrupt, killLiveWorkerd } from "./harness/server.ts";
 
@@ -42,6 +47,11 @@ const { values } = parseArgs({
     paths: { type: "string" },
     "path-sessions": { type: "string" },
     "path-turns": { type: "string" },
+    "flood-only": { type: "boolean", default: false },
+    "no-flood": { type: "boolean", default: false },
+    "flood-messages": { type: "string" },
+    fuzz: { type: "string" },
+    "fuzz-seed": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
   strict: true,
@@ -83,6 +93,11 @@ function pathOptions(signal: AbortSignal): Partial<PathsOptions> {
   };
 }
 
+function floodOptions(signal: AbortSignal) {
+  const smoke = values.smoke ? { warmup: false, afterMs: 1_000, settleMs: 500 } : {};
+  return { messages: num("flood-messages", values["flood-messages"], 100, 100_000) ?? (values.smoke ? 2_000 : 10_000), ...smoke, signal };
+}
+
 async function main(): Promise<number> {
   let result: BenchResult;
   if (values.from) {
@@ -92,6 +107,17 @@ async function main(): Promise<number> {
       return 0;
     }
     result = load(values.from);
+  } else if (values.fuzz !== undefined) {
+    const inputs = numberOption("fuzz", values.fuzz, 1, 10_000_000, true)!;
+    const r = await runFuzz({ inputs, seed: numberOption("fuzz-seed", values["fuzz-seed"], 0, 2 ** 32 - 1, true) ?? 1, log: (l) => console.error(l) });
+    console.log(formatFuzzReport(r));
+    return formatFuzzReport(r).includes("MISSED") ? 1 : 0;
+  } else if (values["flood-only"]) {
+    const signal = abortOnInterrupt("stopping the flood and workerd");
+    const flood = await runFlood(floodOptions(signal));
+    write(flood, "flood-");
+    console.log(formatFloodReport(flood));
+    return floodChecks(flood).every((c) => c.met) ? 0 : 1;
   } else if (values["paths-only"]) {
     const signal = abortOnInterrupt("stopping the current path and workerd");
     const paths = await runPaths(pathOptions(signal));
@@ -125,6 +151,7 @@ async function main(): Promise<number> {
     const signal = abortOnInterrupt("stopping the current phase and workerd");
     result = await runBench({ ...opts, signal });
     if (!values["no-paths"] && !signal.aborted) result.paths = await runPaths(pathOptions(signal));
+    if (!values["no-flood"] && !signal.aborted) result.flood = await runFlood(floodOptions(signal));
     if (signal.aborted) {
       console.error("interrupted: partial results not written");
       return 130;

@@ -419,7 +419,7 @@ export class App {
       if (!stored || stored.status !== "complete") void playback?.stop([playing]);
     }
     this.activeReplyId = m.activeReplyId;
-    this.feed.history(m.history, m.activeReplyId);
+    this.feed.history(m.history, m.activeReplyId, m.olderHistory);
     this.bargeIn.serverState(m.state, m.activeReplyId ?? undefined, this.hearsUser());
     this.feed.showPaused(this.bargeIn.pausedReplyId);
   }

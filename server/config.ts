@@ -9,6 +9,7 @@ import { speakerProblem } from "./text-to-speech/voices.ts";
 import { FREE_NEURONS_PER_DAY, USD_PER_NEURON } from "./cost/cost.ts";
 import type { AccessSettings } from "./access/access-jwt.ts";
 import { normalizeOrigin } from "./access/origin.ts";
+import type { RateLimits } from "./limits/input-limiter.ts";
 
 export interface ModelOptions {
   stt: string;
@@ -101,11 +102,14 @@ export interface ReliabilityOptions {
   playbackGraceMs: number;
 }
 
-export interface InputLimits {
-  /** JSON messages per second per connection (burst allowed up to 2x). */
-  messagesPerSecond: number;
-  /** Upstream audio per connection, as a multiple of real time (burst of 2 s allowed). */
-  audioRealtimeFactor: number;
+/**
+ * Floods and sizes (README, "Rate limits and sizes"): rates per connection, per client IP within a
+ * session and per session (bursts of 2 s); a connection still over its limit `closeAfterMs` after it
+ * first went over is closed with 1008.
+ */
+export interface InputLimits extends RateLimits {
+  /** `ready` carries the newest history up to this many bytes of JSON; older messages are at /api/sessions/<id>. */
+  readyHistoryBytes: number;
 }
 
 export interface BudgetOptions {
@@ -173,7 +177,18 @@ export const DEFAULT_CONFIG: ParleyConfig = {
   reply: { systemPrompt: DEFAULT_SYSTEM_PROMPT, maxTokens: 256, temperature: 0.6, historyBudgetChars: 12_000 },
   chunking: DEFAULT_CHUNKER,
   reliability: { aiTimeoutMs: 15_000, streamIdleMs: 10_000, maxRetries: 2, retryBaseMs: 250, ttsConcurrency: 2, turnSettleMs: 3_000, playbackGraceMs: 2_000 },
-  limits: { messagesPerSecond: 50, audioRealtimeFactor: 1.5 },
+  limits: {
+    messagesPerSecond: 50,
+    ipMessagesPerSecond: 60,
+    sessionMessagesPerSecond: 100,
+    audioRealtimeFactor: 1.5,
+    ipAudioRealtimeFactor: 2,
+    sessionAudioRealtimeFactor: 4,
+    turnsPerSecond: 2,
+    closeAfterMs: 1_000,
+    closeAfterDrops: 1_000,
+    readyHistoryBytes: 256 * 1024,
+  },
   // The daily default is Workers AI's free allocation: a fresh deployment never spends money. A session
   // may use half of it ($0.055 of 10,000 neurons at $0.011 per 1,000), so one long conversation does
   // not lock everyone else out.
@@ -223,6 +238,17 @@ const EnvVars = z.object({
   SESSION_BUDGET_USD: num(0, 1_000),
   DAILY_BUDGET_NEURONS: z.union([z.literal("off"), z.coerce.number().int().min(0).max(1_000_000_000)]).optional(),
   DAILY_BUDGET_USD: num(0, 1_000_000),
+  MESSAGES_PER_SECOND: num(1, 10_000),
+  IP_MESSAGES_PER_SECOND: num(1, 10_000),
+  SESSION_MESSAGES_PER_SECOND: num(1, 10_000),
+  AUDIO_REALTIME_FACTOR: num(1, 100),
+  IP_AUDIO_REALTIME_FACTOR: num(1, 100),
+  SESSION_AUDIO_REALTIME_FACTOR: num(1, 100),
+  TURNS_PER_SECOND: num(0.1, 1_000),
+  RATE_LIMIT_GRACE_MS: int(0, 60_000),
+  RATE_LIMIT_CLOSE_AFTER_DROPS: int(1, 1_000_000),
+  // Well under the 1 MiB a WebSocket message may carry, with room for the rest of `ready`.
+  READY_HISTORY_BYTES: int(1_024, 768 * 1024),
 });
 
 export class ConfigError extends Error {
@@ -340,7 +366,18 @@ export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, un
       streamIdleMs: v.AI_STREAM_IDLE_MS ?? d.reliability.streamIdleMs,
       maxRetries: v.AI_MAX_RETRIES ?? d.reliability.maxRetries,
     },
-    limits: d.limits,
+    limits: {
+      messagesPerSecond: v.MESSAGES_PER_SECOND ?? d.limits.messagesPerSecond,
+      ipMessagesPerSecond: v.IP_MESSAGES_PER_SECOND ?? d.limits.ipMessagesPerSecond,
+      sessionMessagesPerSecond: v.SESSION_MESSAGES_PER_SECOND ?? d.limits.sessionMessagesPerSecond,
+      audioRealtimeFactor: v.AUDIO_REALTIME_FACTOR ?? d.limits.audioRealtimeFactor,
+      ipAudioRealtimeFactor: v.IP_AUDIO_REALTIME_FACTOR ?? d.limits.ipAudioRealtimeFactor,
+      sessionAudioRealtimeFactor: v.SESSION_AUDIO_REALTIME_FACTOR ?? d.limits.sessionAudioRealtimeFactor,
+      turnsPerSecond: v.TURNS_PER_SECOND ?? d.limits.turnsPerSecond,
+      closeAfterMs: v.RATE_LIMIT_GRACE_MS ?? d.limits.closeAfterMs,
+      closeAfterDrops: v.RATE_LIMIT_CLOSE_AFTER_DROPS ?? d.limits.closeAfterDrops,
+      readyHistoryBytes: v.READY_HISTORY_BYTES ?? d.limits.readyHistoryBytes,
+    },
     budgets: { sessionUsd: v.SESSION_BUDGET_USD ?? d.budgets.sessionUsd, dailyNeurons },
   };
 }

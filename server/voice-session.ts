@@ -2,9 +2,10 @@
 // validation, flood limits, turn detection per connection, one turn at a time (a TurnHandle), the
 // barge-in candidate (pause, decide, resume), the reply's playback lifecycle — and keeps the
 // conversation in SQLite. The algorithms live in their own modules.
-import { Server, type Connection, type WSMessage } from "partyserver";
+import { Server, type Connection, type ConnectionContext, type WSMessage } from "partyserver";
 import {
   PROTOCOL_VERSION,
+  CLOSE_CODES,
   UPSTREAM_AUDIO,
   checkAudioFrame,
   parseClientMessage,
@@ -35,7 +36,8 @@ import { turnCost } from "./cost/cost.ts";
 import { BargeIn, type ConfirmingSpeech, type OpenCandidate } from "./interruption/barge-in.ts";
 import type { CandidateDecision } from "./interruption/interruption-candidate.ts";
 import { sameWords } from "./interruption/words.ts";
-import { TokenBucket } from "./limits/token-bucket.ts";
+import { InputLimiter, type InputKind, type LimitScope } from "./limits/input-limiter.ts";
+import { newestWithin } from "./limits/ready-history.ts";
 import { migrate } from "./storage/migrations.ts";
 import { ConversationStore } from "./storage/conversation-store.ts";
 import { buildTranscript } from "./transcript/transcript.ts";
@@ -47,7 +49,11 @@ import { TurnDetector, type TurnEvent } from "./turn-detection/turn-detector.ts"
 import { runTurn, type TurnInput } from "./turn/turn-runner.ts";
 import type { TurnEndEvent, TurnPauseEvent } from "./turn-detection/turn-detector.ts";
 
+/** `ready` reads at most this many newest messages, then keeps those that fit limits.readyHistoryBytes. */
 const READY_HISTORY_LIMIT = 200;
+/** An audio frame counts as at least one 20 ms frame against the audio limits: tiny frames are no cheaper to flood with. */
+const MIN_FRAME_COST_BYTES = (UPSTREAM_AUDIO.sampleRate * UPSTREAM_AUDIO.bytesPerSample * UPSTREAM_AUDIO.frameMs) / 1000;
+
 /** Playback reports are kept for the last few replies only: older ones can no longer be cut short. */
 const PLAYBACK_REPORTS_KEPT = 8;
 /** How often an open barge-in candidate checks its false-interruption timeout. */
@@ -77,12 +83,16 @@ interface ConnectionInput {
   fluxForced: boolean;
   /** How loud this user's speech is at their microphone (dBFS, smoothed over their turns); null until they spoke. */
   userLevelDbfs: number | null;
-  messages: TokenBucket;
-  audio: TokenBucket;
-  lastLimitErrorAt: number;
+}
+
+/** What a connection keeps across hibernation (partyserver connection state). */
+interface ConnectionState {
+  ip: string;
 }
 
 export class VoiceSession extends Server<Env> {
+  // Hibernation kept, though `hibernate: false` halves what a flood costs other sessions (bench/README.md,
+  // "Floods"): without it an evicted object drops its sockets, and an idle tab keeps it in memory.
   static override options = { hibernate: true };
 
   private config!: ParleyConfig;
@@ -111,6 +121,10 @@ export class VoiceSession extends Server<Env> {
   /** What the current utterance cost before its turn (discarded speculation, smart-turn calls): billed with that turn. */
   private spentBefore: SpentBefore = nothingSpent();
   private adaptive!: AdaptiveSilence;
+  /** Rate limits per connection, per client IP and for the whole session (in memory: refilled after hibernation). */
+  private limiter!: InputLimiter;
+  /** Connections closed for flooding: whatever they still send is dropped unread. */
+  private closing = new Set<string>();
   private savedAdaptive = "";
   /** STT_MODE=streaming with Flux: the model decides when the user's turn is over. */
   private fluxEndsTurns = false;
@@ -124,6 +138,7 @@ export class VoiceSession extends Server<Env> {
     migrate(this.ctx.storage);
     this.store = new ConversationStore(this.ctx.storage.sql);
     this.config = loadConfig(this.env as unknown as Record<string, unknown>);
+    this.limiter = new InputLimiter(this.config.limits, UPSTREAM_AUDIO.sampleRate * UPSTREAM_AUDIO.bytesPerSample, Date.now(), 2 * UPSTREAM_AUDIO.maxFrameBytes);
     const abandoned = this.store.markAbandonedTurns(Date.now());
     if (abandoned) console.warn(`[parley] ${this.name}: marked ${abandoned} interrupted turn(s) as failed after a restart`);
     this.mode = (this.store.getSetting("mode") as SessionMode | undefined) ?? "hands-free";
@@ -178,7 +193,7 @@ export class VoiceSession extends Server<Env> {
     return super.fetch(request);
   }
 
-  override onConnect(conn: Connection): void {
+  override onConnect(conn: Connection<ConnectionState>, ctx: ConnectionContext): void {
     const cap = this.clientLimits().connectionsPerSession;
     if (this.openConnections() > cap) {
       // Upgrades that raced past the check in fetch(): the newest goes.
@@ -187,14 +202,21 @@ export class VoiceSession extends Server<Env> {
       return;
     }
     const { minInterruptionMs, falseInterruptionTimeoutMs } = this.config.interruption;
+    // The client's address as Cloudflare saw it: connections from one address share a limit within the session.
+    const ip = ctx.request.headers.get("cf-connecting-ip")?.slice(0, 64) ?? "unknown";
+    conn.setState({ ip });
+    this.limiter.join(conn.id, ip, Date.now());
+    // The newest messages that fit the byte budget: a WebSocket message must stay well under 1 MiB.
+    const recent = newestWithin(this.store.history(READY_HISTORY_LIMIT), this.config.limits.readyHistoryBytes);
+    const older = this.store.messageCount() - recent.kept.length;
     this.sendTo(conn, {
       type: "ready",
       protocol: PROTOCOL_VERSION,
       sessionId: this.name,
       state: this.state,
       mode: this.mode,
-      // The newest messages only: a WebSocket message must stay well under 1 MiB. The full record is at /api/sessions/<id>.
-      history: this.store.history(READY_HISTORY_LIMIT),
+      history: recent.kept,
+      ...(older > 0 ? { olderHistory: { messages: older, transcriptPath: `/api/sessions/${this.name}` } } : {}),
       activeReplyId: this.active?.replyId ?? null,
       models: { stt: this.config.models.stt, llm: this.config.models.llm, tts: this.config.models.tts },
       aiBackend: this.config.models.backend,
@@ -208,6 +230,8 @@ export class VoiceSession extends Server<Env> {
   }
 
   override onClose(conn: Connection): void {
+    this.limiter.leave(conn.id);
+    this.closing.delete(conn.id);
     const input = this.inputs.get(conn.id);
     input?.live?.close();
     this.inputs.delete(conn.id);
@@ -222,19 +246,24 @@ export class VoiceSession extends Server<Env> {
     }
   }
 
-  override onMessage(conn: Connection, message: WSMessage): void {
-    const input = this.inputFor(conn);
+  override onMessage(conn: Connection<ConnectionState>, message: WSMessage): void {
+    // Limits first, before anything is parsed or allocated: a flood costs as little as it can.
+    if (this.closing.has(conn.id)) return;
     const now = Date.now();
+    // After hibernation the limiter starts afresh; the connection's address survived in its state.
+    this.limiter.join(conn.id, conn.state?.ip ?? "unknown", now);
     if (typeof message === "string") {
-      if (!input.messages.take(1, now)) return this.limitError(conn, input, now, "too many messages; slow down");
+      if (!this.admitted(conn, "message", 1, now)) return;
       const parsed = parseClientMessage(message);
       if (!parsed.ok) return this.sendError(conn, parsed.code, parsed.message);
-      return this.onClientMessage(conn, input, parsed.message);
+      return this.onClientMessage(conn, this.inputFor(conn), parsed.message);
     }
-    const bytes = message instanceof ArrayBuffer ? new Uint8Array(message) : new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
-    const problem = checkAudioFrame(bytes.byteLength);
+    const byteLength = message.byteLength;
+    if (!this.admitted(conn, "audio", Math.max(byteLength, MIN_FRAME_COST_BYTES), now)) return;
+    const problem = checkAudioFrame(byteLength);
     if (problem) return this.sendError(conn, problem.code, problem.message);
-    if (!input.audio.take(bytes.byteLength, now)) return this.limitError(conn, input, now, "audio is arriving faster than real time");
+    const input = this.inputFor(conn);
+    const bytes = message instanceof ArrayBuffer ? new Uint8Array(message) : new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
     const pcm = pcm16FromBytes(bytes);
     input.live?.push(pcm);
     const events = input.detector.push(pcm, this.mode);
@@ -292,6 +321,8 @@ export class VoiceSession extends Server<Env> {
         if (this.active) this.endTurn(this.active, "cancel");
         return;
       case "text":
+        // Each typed turn starts model calls: a burst of them is held to a few a second.
+        if (!this.admitted(conn, "turn", 1, Date.now())) return;
         input.detector.reset();
         this.userSpeaking = false;
         this.cancelSpeculation();
@@ -779,7 +810,8 @@ export class VoiceSession extends Server<Env> {
     const settleMs = this.config.reliability.turnSettleMs;
     const run = async () => {
       // The previous turn stores its reply before this one reads the history, but a wedged one cannot hold this one up.
-      if (previous && !(await previous.settledWithin(settleMs))) {
+      // A turn superseded while it waits stops waiting (it only stores the user's words, then ends).
+      if (previous && !(await previous.settledWithin(settleMs, handle.signal)) && !handle.signal.aborted) {
         console.warn(`[parley] ${this.name}: turn ${previous.turnId} did not settle within ${settleMs} ms; starting ${input.turnId} anyway`);
       }
       const outcome = await runTurn(
@@ -924,8 +956,6 @@ export class VoiceSession extends Server<Env> {
     let input = this.inputs.get(conn.id);
     if (!input) {
       const now = Date.now();
-      const { messagesPerSecond, audioRealtimeFactor } = this.config.limits;
-      const bytesPerSecond = UPSTREAM_AUDIO.sampleRate * UPSTREAM_AUDIO.bytesPerSample * audioRealtimeFactor;
       const eot = this.config.endOfTurn;
       const detector = new TurnDetector(this.config.turnDetection);
       // The callbacks below reach `created` only once audio flows, after it is built.
@@ -949,9 +979,6 @@ export class VoiceSession extends Server<Env> {
         liveEndWaiters: [],
         fluxForced: false,
         userLevelDbfs: null,
-        messages: new TokenBucket(messagesPerSecond, messagesPerSecond * 2, now),
-        audio: new TokenBucket(bytesPerSecond, Math.max(bytesPerSecond * 2, UPSTREAM_AUDIO.maxFrameBytes * 2), now),
-        lastLimitErrorAt: 0,
       };
       input = created;
       this.inputs.set(conn.id, input);
@@ -1005,13 +1032,37 @@ export class VoiceSession extends Server<Env> {
     this.sendTo(conn, { type: "error", code, message, retryable: false });
   }
 
-  /** Over-limit input is dropped; the client hears about it at most once a second, not once per frame. */
-  private limitError(conn: Connection, input: ConnectionInput, now: number, message: string): void {
-    if (now - input.lastLimitErrorAt < 1000) return;
-    input.lastLimitErrorAt = now;
-    this.sendTo(conn, { type: "error", code: "rate_limited", message: `${message}; input dropped`, retryable: true });
+  /**
+   * Input over a limit is dropped; the client hears about it at most once a second, and a connection still
+   * over its own limit (or over its share of a shared one) after the grace period is closed with 1008.
+   */
+  private admitted(conn: Connection, kind: InputKind, cost: number, now: number): boolean {
+    const verdict = this.limiter.admit(conn.id, kind, cost, now);
+    if (verdict.ok) return true;
+    const what = `${LIMIT_WHAT[kind]} ${LIMIT_SCOPES[verdict.scope]}`;
+    if (verdict.close) {
+      this.closing.add(conn.id);
+      this.limiter.leave(conn.id);
+      console.warn(`[parley] ${this.name}: closing connection ${conn.id}: ${what}`);
+      conn.close(CLOSE_CODES.rateLimited, `rate limited: ${what}`.slice(0, 120));
+    } else if (verdict.warn) {
+      this.sendTo(conn, { type: "error", code: "rate_limited", message: `${what}; input dropped (keep going and the connection is closed)`, retryable: true });
+    }
+    return false;
   }
 }
+
+const LIMIT_WHAT: Record<InputKind, string> = {
+  message: "too many messages",
+  audio: "audio faster than real time",
+  turn: "too many typed turns",
+};
+
+const LIMIT_SCOPES: Record<LimitScope, string> = {
+  connection: "on this connection",
+  ip: "from this address in this session",
+  session: "in this session",
+};
 
 function safeJson(text: string | undefined): unknown {
   if (text === undefined) return undefined;

@@ -102,6 +102,38 @@ export type HttpErrorCode = z.infer<typeof HttpErrorCode>;
 export const HttpError = z.object({ error: z.object({ code: HttpErrorCode, message: z.string() }) });
 export type HttpError = z.infer<typeof HttpError>;
 
+/**
+ * Caps on text, in UTF-16 code units. Client input over its cap is rejected (`too_long`); text the models
+ * produce is cut to its cap where it is stored and sent, so no stored field or message grows without bound.
+ */
+export const TEXT_LIMITS = {
+  /** A typed user message. */
+  userText: 2_000,
+  /** One recognized utterance (120 s, the longest, is ~2,500 characters of speech). */
+  transcript: 4_000,
+  /** One reply (LLM_MAX_TOKENS at most 4,096 tokens, ~4 characters each). */
+  reply: 16_000,
+  /** Ids: reply ids. */
+  name: 64,
+  /** Labels: which backend answered (engine names included). */
+  label: 256,
+  /** A whole client text frame, before it is parsed (the longest valid one, a typed message of escaped characters, fits). */
+  clientMessage: 16 * 1024,
+} as const;
+
+/** `text` cut to `max` code units, never inside a surrogate pair. */
+export function clampText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = /[\uD800-\uDBFF]/.test(text[max - 1]!) ? max - 1 : max;
+  return text.slice(0, end);
+}
+
+/** WebSocket close codes the server uses. */
+export const CLOSE_CODES = {
+  /** Policy violation: the connection kept exceeding a rate limit after a `rate_limited` error and a grace period. */
+  rateLimited: 1008,
+} as const;
+
 export const SessionMode = z.enum(["hands-free", "push-to-talk"]);
 export type SessionMode = z.infer<typeof SessionMode>;
 
@@ -130,11 +162,11 @@ export const CommitMessage = z.object({ type: z.literal("commit") });
 export const CancelMessage = z.object({ type: z.literal("cancel") });
 export const TextMessage = z.object({
   type: z.literal("text"),
-  text: z.string().trim().min(1).max(2_000),
+  text: z.string().trim().min(1).max(TEXT_LIMITS.userText),
 });
 export const PlaybackMessage = z.object({
   type: z.literal("playback"),
-  replyId: z.string().min(1).max(64),
+  replyId: z.string().min(1).max(TEXT_LIMITS.name),
   segment: z.number().int().min(0),
   playedMs: z.number().min(0).max(3_600_000),
   /** "playing": periodic progress; "stopped": playback was cut (barge-in, stop); "finished": the reply played out. */
@@ -148,7 +180,7 @@ export const PingMessage = z.object({ type: z.literal("ping"), t: z.number().opt
  */
 export const BargeInMessage = z.object({
   type: z.literal("barge-in"),
-  replyId: z.string().min(1).max(64),
+  replyId: z.string().min(1).max(TEXT_LIMITS.name),
   event: z.enum(["onset", "sustained", "ended"]),
   segment: z.number().int().min(0),
   playedMs: z.number().min(0).max(3_600_000),
@@ -199,9 +231,9 @@ export const HistoryMessage = z.object({
   id: z.number().int(),
   role: z.enum(["user", "assistant"]),
   /** What the conversation (and the LLM) keeps: for an interrupted reply, only what was said. */
-  text: z.string(),
+  text: z.string().max(TEXT_LIMITS.reply),
   /** The whole planned reply, kept for review when it differs from `text`. */
-  plannedText: z.string().optional(),
+  plannedText: z.string().max(TEXT_LIMITS.reply).optional(),
   status: MessageStatus,
   /** "voice" (spoken turn) or "text" (typed turn); assistant messages are "voice". */
   source: z.enum(["voice", "text"]),
@@ -258,7 +290,8 @@ export const ErrorCode = z.enum([
   "unsupported_protocol",
   "bad_audio", // odd byte length, empty frame
   "audio_too_large", // a frame over UPSTREAM_AUDIO.maxFrameBytes
-  "rate_limited", // too many messages per second
+  "too_long", // a text field over its cap (TEXT_LIMITS)
+  "rate_limited", // over a message or audio rate limit (connection, client IP in the session, or session); input dropped
   "budget_exceeded", // session or daily spend limit reached
   "stt_failed",
   "llm_failed",
@@ -300,7 +333,10 @@ export const ReadyEvent = z.object({
   sessionId: z.string(),
   state: SessionState,
   mode: SessionMode,
+  /** The newest messages, oldest first, within a byte budget (READY_HISTORY_BYTES of JSON). */
   history: z.array(HistoryMessage),
+  /** Present when older messages were left out of `history`: how many, and where the whole transcript is. */
+  olderHistory: z.object({ messages: z.number().int().positive(), transcriptPath: z.string() }).optional(),
   /** The reply being generated right now, if any, so a reconnecting client can show it. */
   activeReplyId: z.string().nullable(),
   models: z.object({ stt: z.string(), llm: z.string(), tts: z.string() }),
@@ -409,10 +445,13 @@ export type ServerEvent<T extends ServerMessage["type"]> = Extract<ServerMessage
 
 export type ParsedClientMessage =
   | { ok: true; message: ClientMessage }
-  | { ok: false; code: "bad_message" | "unknown_message"; message: string };
+  | { ok: false; code: "bad_message" | "unknown_message" | "too_long"; message: string };
 
 /** Parse one JSON text frame from a client; never throws. */
 export function parseClientMessage(raw: string): ParsedClientMessage {
+  if (raw.length > TEXT_LIMITS.clientMessage) {
+    return { ok: false, code: "too_long", message: `message of ${raw.length} characters exceeds ${TEXT_LIMITS.clientMessage}` };
+  }
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -430,7 +469,9 @@ export function parseClientMessage(raw: string): ParsedClientMessage {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.length ? issue.path.join(".") : "message";
-    return { ok: false, code: "bad_message", message: `invalid ${type}: ${where}: ${issue?.message ?? "invalid"}` };
+    // A string over its cap (TEXT_LIMITS) has a code of its own: the client can tell the user to shorten it.
+    const tooLong = issue?.code === "too_big" && issue.origin === "string";
+    return { ok: false, code: tooLong ? "too_long" : "bad_message", message: `invalid ${type}: ${where}: ${issue?.message ?? "invalid"}` };
   }
   return { ok: true, message: parsed.data };
 }

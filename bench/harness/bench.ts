@@ -9,6 +9,7 @@ import { computeExpectations, type Expectations } from "./expectations.ts";
 import { FRAME_MS, loadFixtures, type Fixture } from "./fixtures.ts";
 import { DEFAULT_LATENCIES, tokenAtMs, type FakeLatencies } from "./latency-model.ts";
 import { CORES, CPU_MODEL, UsageMeter, machineBusyOver, processCpuMs, type ProcessUsage } from "./proc.ts";
+import type { FloodResult } from "./flood.ts";
 import type { PathsResult } from "./paths.ts";
 import { ROOT, startSystem, type StorageMode, type SystemUnderTest } from "./server.ts";
 import { benchSession } from "./session-access.ts";
@@ -107,6 +108,8 @@ export interface BenchResult {
   incomplete: string[];
   /** The turn-taking paths (end of speech -> first audio per end-of-turn path, Workers AI profile), when run. */
   paths?: PathsResult;
+  /** The flood row (one connection floods, bystanders ping), when run. */
+  flood?: FloodResult;
 }
 
 function gitInfo(): BenchResult["git"] {

@@ -2,6 +2,7 @@
 // differences against an earlier result.
 import type { Dist, PhaseResult } from "./analyze.ts";
 import type { BenchResult } from "./bench.ts";
+import { formatFloodReport } from "./flood.ts";
 import type { PathsResult } from "./paths.ts";
 
 export const TARGETS = { sessions: 50, overheadP50Ms: 5, overheadP99Ms: 20, naiveRatio: 3 };
@@ -242,6 +243,10 @@ export function formatReport(r: BenchResult): string {
   if (r.paths) {
     out.push("");
     out.push(formatPathsReport(r.paths));
+  }
+  if (r.flood) {
+    out.push("");
+    out.push(formatFloodReport(r.flood));
   }
   return out.join("\n");
 }

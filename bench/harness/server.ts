@@ -3,6 +3,7 @@
 // naive baseline (bench/workerd/naive-worker.mts, routed at /naive/*) and the bench fake Workers AI,
 // bound to both as the `AI` service binding. Durable Objects use SQLite in miniflare's temp dir (removed on dispose).
 // Loopback only.
+import type { BenchSession } from "./session-access.ts";
 import { PATH_VARS } from "./path-vars.ts";
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -164,6 +165,16 @@ export interface StartOptions {
   fakeVars?: Record<string, string>;
   /** Also bundle and route the naive baseline at /naive/* (default true). */
   naive?: boolean;
+}
+
+/** Where a bench client joins a Parley session on the system under test: its WebSocket URL and the subprotocols carrying its owner key. */
+export interface SessionTarget {
+  url: string;
+  protocols: string[];
+}
+
+export function sessionTarget(sut: Pick<SystemUnderTest, "url">, session: BenchSession): SessionTarget {
+  return { url: `${sut.url.href.replace(/^http/, "ws").replace(/\/$/, "")}/parties/voice-session/${session.id}`, protocols: session.protocols };
 }
 
 export async function startSystem(o: StartOptions): Promise<SystemUnderTest> {

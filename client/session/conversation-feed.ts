@@ -12,7 +12,8 @@ import type { ReplyTracker, TurnMeta } from "./reply-tracker.ts";
 /** What the feed needs of the conversation view. */
 export interface ConversationSurface {
   clear(): void;
-  renderHistory(history: HistoryMessage[], metaFor: (replyId: string) => TurnMeta | undefined, keepReplyId: string | null): void;
+  /** `older`: messages left out of `ready` (shown as a pointer to the transcript). */
+  renderHistory(history: HistoryMessage[], metaFor: (replyId: string) => TurnMeta | undefined, keepReplyId: string | null, older?: ServerEvent<"ready">["olderHistory"]): void;
   removePending(): void;
   addUser(turnId: string, text: string, source: "voice" | "text"): void;
   showCaption(text: string): void;
@@ -48,8 +49,8 @@ export class ConversationFeed {
   }
 
   /** `ready`: the conversation re-rendered from the server's history, with the tags measured here. */
-  history(history: HistoryMessage[], activeReplyId: string | null): void {
-    this.view.renderHistory(history, (id) => this.replies.get(id)?.meta, activeReplyId);
+  history(history: HistoryMessage[], activeReplyId: string | null, older?: ServerEvent<"ready">["olderHistory"]): void {
+    this.view.renderHistory(history, (id) => this.replies.get(id)?.meta, activeReplyId, older);
     this.view.removePending();
     if (activeReplyId) this.replyStarted(activeReplyId);
     this.shownPaused = null; // re-rendered: the caller shows the hold again if there still is one

@@ -5,7 +5,7 @@
 // the same path (showHeard). A reply held for an interruption looks paused; backchannels ("uh-huh"
 // said over a reply) are small notes on that reply, not turns. Each assistant turn carries a meta
 // line: time to first audio (client and server), cost, and which backend answered.
-import type { HistoryMessage, MessageStatus, ReplyMeta } from "../../shared/protocol.ts";
+import type { HistoryMessage, MessageStatus, ReplyMeta, ServerEvent } from "../../shared/protocol.ts";
 import type { TurnMeta } from "../session/reply-tracker.ts";
 import { el } from "./dom.ts";
 import { backendKind, backendLabel, formatMs, formatUsd } from "./format.ts";
@@ -21,6 +21,8 @@ interface AssistantTurn {
   spokenEnd: number;
   data: TurnMeta;
 }
+
+export type OlderHistory = NonNullable<ServerEvent<"ready">["olderHistory"]>;
 
 /** The tags a stored reply carries (history `meta`), as shown. */
 function storedMeta(meta: ReplyMeta | undefined): TurnMeta {
@@ -48,9 +50,15 @@ export class ConversationView {
   }
 
   /** Re-render from the server's history (after connect / reconnect), keeping the tags measured here. */
-  renderHistory(history: HistoryMessage[], metaFor: (replyId: string) => TurnMeta | undefined, keepReplyId: string | null): void {
+  renderHistory(history: HistoryMessage[], metaFor: (replyId: string) => TurnMeta | undefined, keepReplyId: string | null, older?: OlderHistory): void {
     const kept = keepReplyId ? this.assistants.get(keepReplyId) : undefined;
     this.clear();
+    if (older) {
+      // `ready` carries only the newest messages: the rest are one click away, in the transcript.
+      const link = el("a", { text: "open the transcript", attrs: { href: older.transcriptPath, target: "_blank", rel: "noopener" } });
+      const count = `${older.messages} older message${older.messages === 1 ? "" : "s"}`;
+      this.append(el("div", { className: "older-history", attrs: { "data-testid": "older-history" } }, [document.createTextNode(`${count}: `), link]));
+    }
     for (const m of history) {
       if (m.role === "user" && m.kind === "backchannel" && m.replyId) {
         this.addBackchannel(m.replyId, m.text);

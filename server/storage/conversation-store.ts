@@ -1,4 +1,5 @@
 // Queries over a session's SQLite: the conversation, per-turn metrics/usage, settings.
+import { TEXT_LIMITS, clampText } from "../../shared/protocol.ts";
 import type { EndOfTurnSource, HistoryMessage, InterruptionReason, MessageKind, MessageStatus, ReplyMeta, TurnEndReason, TurnMetrics, TurnUsage } from "../../shared/protocol.ts";
 import type { SpokenSegment } from "../turn/heard-text.ts";
 
@@ -53,13 +54,15 @@ export class ConversationStore {
     kind?: MessageKind;
     createdAt: number;
   }): number {
+    // Stored text is capped (TEXT_LIMITS): whatever a model returns, no row grows without bound.
+    const cap = m.role === "user" ? TEXT_LIMITS.transcript : TEXT_LIMITS.reply;
     const row = this.sql
       .exec<{ id: number }>(
         `INSERT INTO messages (role, text, planned_text, status, source, turn_id, reply_id, kind, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
         m.role,
-        m.text,
-        m.plannedText ?? null,
+        clampText(m.text, cap),
+        m.plannedText === undefined ? null : clampText(m.plannedText, cap),
         m.status,
         m.source,
         m.turnId,
@@ -84,6 +87,11 @@ export class ConversationStore {
       )
       .toArray()
       .map(toHistoryMessage);
+  }
+
+  /** How many messages the conversation has (backchannels included). */
+  messageCount(): number {
+    return this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM messages`).one().n;
   }
 
   /** What the LLM may see: turns only (backchannels are kept for review, never answered), oldest first. */
@@ -132,7 +140,7 @@ export class ConversationStore {
       t.endReason,
       t.endedAt,
       t.errorCode ?? null,
-      t.backend,
+      clampText(t.backend, TEXT_LIMITS.label),
       m.endpointingMs,
       m.sttMs,
       m.llmFirstTokenMs,
@@ -179,7 +187,7 @@ export class ConversationStore {
   }
 
   addSegment(replyId: string, index: number, text: string, durationMs: number, sentAt: number): void {
-    this.sql.exec(`INSERT INTO segments (reply_id, idx, text, duration_ms, sent_at) VALUES (?, ?, ?, ?, ?)`, replyId, index, text, durationMs, sentAt);
+    this.sql.exec(`INSERT INTO segments (reply_id, idx, text, duration_ms, sent_at) VALUES (?, ?, ?, ?, ?)`, replyId, index, clampText(text, TEXT_LIMITS.reply), durationMs, sentAt);
   }
 
   /** The segments sent for a reply, in order, and when the first one went out. */
@@ -206,7 +214,7 @@ export class ConversationStore {
     this.sql.exec(
       `UPDATE messages SET text = ?, status = CASE status WHEN 'failed' THEN 'failed' ELSE 'interrupted' END
        WHERE reply_id = ? AND role = 'assistant'`,
-      heard,
+      clampText(heard, TEXT_LIMITS.reply),
       replyId,
     );
     this.sql.exec(`UPDATE turns SET status = 'interrupted' WHERE reply_id = ? AND status = 'complete'`, replyId);
@@ -238,7 +246,7 @@ export class ConversationStore {
       r.decidedAt,
       r.decision,
       r.reason,
-      r.transcript,
+      clampText(r.transcript, TEXT_LIMITS.transcript),
       r.segment,
       r.playedMs,
       r.sttCalls,

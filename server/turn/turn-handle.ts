@@ -210,13 +210,23 @@ export class TurnHandle {
     return this.#isSettled;
   }
 
-  /** Wait for the pipeline to settle, at most `ms`. Resolves true if it settled in time. */
-  async settledWithin(ms: number): Promise<boolean> {
+  /**
+   * Wait for the pipeline to settle, at most `ms`, or until `stop` aborts (the waiting turn was itself cut
+   * short: waiting on would chain every superseded turn's wait behind the one before). True if it settled.
+   */
+  async settledWithin(ms: number, stop?: AbortSignal): Promise<boolean> {
     if (this.#isSettled) return true;
+    if (stop?.aborted) return false;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-    const done = await Promise.race([this.#settled.then(() => true as const), timeout]);
+    let onStop: (() => void) | undefined;
+    const giveUp = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+      onStop = () => resolve(false);
+      stop?.addEventListener("abort", onStop, { once: true });
+    });
+    const done = await Promise.race([this.#settled.then(() => true as const), giveUp]);
     if (timer !== undefined) clearTimeout(timer);
+    if (onStop) stop?.removeEventListener("abort", onStop);
     return done;
   }
 

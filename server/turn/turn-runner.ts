@@ -3,7 +3,7 @@
 // segments) -> recordOutcome. Everything the client sees goes through `sink`; everything kept goes
 // through `store`. The handle's phases tell the session what the turn is doing; `turn.signal`
 // (barge-in, cancel, a new turn) and an internal failure both stop the reply.
-import type { EndOfTurnSource, ServerMessage, TurnEndReason, TurnMetrics, TurnUsage } from "../../shared/protocol.ts";
+import { TEXT_LIMITS, clampText, type EndOfTurnSource, type ServerMessage, type TurnEndReason, type TurnMetrics, type TurnUsage } from "../../shared/protocol.ts";
 import type { Admission } from "../budget/budget-gate.ts";
 import { dailyBudgetMessage } from "../budget/budget-messages.ts";
 import { replyReservationNeurons } from "../budget/turn-estimate.ts";
@@ -165,6 +165,8 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
     recordStart();
   }
 
+  // A recognizer's output is capped like everything stored (a typed message was checked at the wire).
+  userText = clampText(userText, TEXT_LIMITS.transcript);
   turn.hold(() => sink.event({ type: "transcript", turnId: input.turnId, text: userText, source: input.source, kind: "turn" }));
   const storeUserMessage = () =>
     turn.hold(() => {

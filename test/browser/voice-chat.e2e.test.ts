@@ -154,7 +154,8 @@ describe("voice chat in Chromium with a fake microphone", () => {
       expect(turn.clientFirstAudioMs!).toBeLessThan(5_000);
       await page.locator('[data-testid="turn-cost"]').first().waitFor();
       await page.locator('[data-testid="turn-backend"]').first().waitFor();
-      expect(await page.getAttribute('[data-testid="state-indicator"]', "data-state")).toBe("listening");
+      // Listening once the server has the client's "finished" report: one round trip after playback ends.
+      await page.waitForSelector('[data-testid="state-indicator"][data-state="listening"]', { timeout: 5_000 });
 
       await page.screenshot({ path: resolve(ARTIFACTS, "voice-chat.png") });
       console.log(

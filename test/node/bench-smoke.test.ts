@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { runBench } from "../../bench/harness/bench.ts";
 import { runPaths, TURN_PATHS } from "../../bench/harness/paths.ts";
+import { floodChecks, formatFloodReport, recoveryMs, runFlood } from "../../bench/harness/flood.ts";
 import { formatPathsReport, formatReport } from "../../bench/harness/report.ts";
 import { fluxEagerMs, fluxEndOfTurnMs, stratifiedQuantile } from "../../bench/profiles/workers-ai.ts";
 
@@ -93,6 +94,29 @@ describe("benchmark smoke run", () => {
     expect(text).toContain("Targets:");
     expect(text).toMatch(/streaming Flux, eager\s+1\/1/);
   }, 120_000);
+});
+
+describe("flood row", () => {
+  it("floods one session from one connection, which is closed with 1008, while both bystanders keep getting pongs", async () => {
+    const r = await runFlood({ messages: 2_000, warmup: false, afterMs: 1_000, settleMs: 500, log: () => {} });
+    expect(r.flooder.closeCode).toBe(1008);
+    expect(r.flooder.closeReason).toMatch(/rate limited/);
+    expect(r.flooder.errors.rate_limited).toBe(1);
+    expect(r.other.quiet.n).toBeGreaterThan(10);
+    expect(r.other.during.n).toBeGreaterThan(10);
+    expect(r.same.closed).toBe(false);
+    expect(r.same.recoveryMs).not.toBeNull();
+    expect(r.rss.beforeMiB).toBeGreaterThan(0);
+    expect(floodChecks(r)).toHaveLength(3);
+    expect(formatFloodReport(r)).toContain("Targets:");
+  }, 60_000);
+
+  it("recovery is measured from the flood's end to the first prompt pong after which every pong is prompt", () => {
+    const s = (sentAt: number, rttMs: number | null) => ({ sentAt, rttMs });
+    expect(recoveryMs([s(0, 500), s(100, 10), s(200, 400), s(300, 10), s(400, 12)], 50, 50)).toBe(250);
+    expect(recoveryMs([s(0, 5), s(100, 5)], 50, 50)).toBe(50);
+    expect(recoveryMs([s(100, null)], 50, 50)).toBeNull();
+  });
 });
 
 describe("Workers AI profile", () => {

@@ -16,8 +16,8 @@ function surface() {
     };
   const view: ConversationSurface = {
     clear: record("clear"),
-    renderHistory: (history: HistoryMessage[], metaFor: (id: string) => TurnMeta | undefined, keep: string | null) => {
-      calls.push(["renderHistory", history.length, keep, metaFor("r1")]);
+    renderHistory: (history: HistoryMessage[], metaFor: (id: string) => TurnMeta | undefined, keep: string | null, older?: unknown) => {
+      calls.push(["renderHistory", history.length, keep, metaFor("r1"), ...(older ? [older] : [])]);
     },
     removePending: record("removePending"),
     addUser: record("addUser"),
@@ -191,6 +191,14 @@ describe("ConversationFeed", () => {
     feed.history([], "r2");
     expect(s.named("renderHistory")).toEqual([[0, "r2", { clientFirstAudioMs: 700 }]]);
     expect(s.named("startAssistant")).toEqual([["r2"]]);
+  });
+
+  it("a history cut to ready's budget passes its marker on, so the view can point at the transcript", () => {
+    const s = surface();
+    const feed = new ConversationFeed(s.view, new ReplyTracker());
+    const older = { messages: 42, transcriptPath: "/api/sessions/abc" };
+    feed.history([], null, older);
+    expect(s.named("renderHistory")).toEqual([[0, null, undefined, older]]);
   });
 
   it("shows one reply paused at a time, and un-pauses it when the hold ends", () => {

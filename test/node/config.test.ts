@@ -75,4 +75,12 @@ describe("configuration from wrangler vars", () => {
     expect(() => loadConfig({ VAD_SILENCE_MS: "20" })).toThrow(/VAD_SILENCE_MS/);
     expect(() => loadConfig({ LLM_MODEL: "gpt-4" })).toThrow(/LLM_MODEL/);
   });
+
+  it("reads the flood limits and the ready budget, and rejects ones out of range", () => {
+    expect(loadConfig({}).limits).toMatchObject({ messagesPerSecond: 50, sessionMessagesPerSecond: 100, closeAfterMs: 1_000, readyHistoryBytes: 256 * 1024 });
+    const c = loadConfig({ MESSAGES_PER_SECOND: "5", IP_MESSAGES_PER_SECOND: "7", SESSION_MESSAGES_PER_SECOND: "9", SESSION_AUDIO_REALTIME_FACTOR: "3", RATE_LIMIT_GRACE_MS: "250", RATE_LIMIT_CLOSE_AFTER_DROPS: "40", READY_HISTORY_BYTES: "4096" });
+    expect(c.limits).toMatchObject({ messagesPerSecond: 5, ipMessagesPerSecond: 7, sessionMessagesPerSecond: 9, sessionAudioRealtimeFactor: 3, closeAfterMs: 250, closeAfterDrops: 40, readyHistoryBytes: 4096 });
+    expect(() => loadConfig({ READY_HISTORY_BYTES: String(2 * 1024 * 1024) })).toThrow(/READY_HISTORY_BYTES/);
+    expect(() => loadConfig({ MESSAGES_PER_SECOND: "0" })).toThrow(/MESSAGES_PER_SECOND/);
+  });
 });

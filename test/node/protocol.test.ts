@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ServerMessage, SessionId, checkAudioFrame, parseClientMessage } from "../../shared/protocol.ts";
+import { ServerMessage, SessionId, TEXT_LIMITS, checkAudioFrame, clampText, parseClientMessage } from "../../shared/protocol.ts";
 
 describe("client messages", () => {
   it("accepts every well-formed message type and applies defaults", () => {
@@ -74,5 +74,27 @@ describe("server messages and ids", () => {
   it("session ids are the server's 26 base32 characters, nothing hand-made", () => {
     expect(SessionId.safeParse("abcdefghijklmnopqrstuvwxyz").success).toBe(true);
     for (const bad of ["", "a", "---", "abc-DEF-123", "a b", "a/b", "x".repeat(41), "ünïcode", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]) expect(SessionId.safeParse(bad).success).toBe(false);
+  });
+});
+
+describe("text caps", () => {
+  it("rejects typed text over its cap with too_long, and a frame too large to parse before parsing it", () => {
+    const ok = parseClientMessage(JSON.stringify({ type: "text", text: "a".repeat(TEXT_LIMITS.userText) }));
+    expect(ok.ok).toBe(true);
+    const long = parseClientMessage(JSON.stringify({ type: "text", text: "a".repeat(TEXT_LIMITS.userText + 1) }));
+    expect(long).toMatchObject({ ok: false, code: "too_long" });
+    const huge = parseClientMessage(`{"type":"ping","pad":"${"x".repeat(TEXT_LIMITS.clientMessage)}"}`);
+    expect(huge).toMatchObject({ ok: false, code: "too_long" });
+    // The longest valid typed message, every character escaped, still fits the frame cap.
+    expect(JSON.stringify({ type: "text", text: "\u0001".repeat(TEXT_LIMITS.userText) }).length).toBeLessThanOrEqual(TEXT_LIMITS.clientMessage);
+    expect(parseClientMessage(JSON.stringify({ type: "playback", replyId: "r".repeat(65), segment: 0, playedMs: 0 }))).toMatchObject({ code: "too_long" });
+  });
+
+  it("cuts text to its cap without splitting a surrogate pair", () => {
+    expect(clampText("hello", 10)).toBe("hello");
+    expect(clampText("hello", 3)).toBe("hel");
+    const s = "ab😀cd"; // the emoji is two code units at 2 and 3
+    expect(clampText(s, 3)).toBe("ab");
+    expect(clampText(s, 4)).toBe("ab😀");
   });
 });

@@ -73,4 +73,16 @@ describe("TurnHandle", () => {
     ok.track(Promise.reject(new Error("crashed"))); // a crash still counts as settled
     expect(await ok.settledWithin(1_000)).toBe(true);
   });
+
+  it("a turn superseded while it waits for the previous one stops waiting at once, so rapid turns do not queue up", async () => {
+    const { t: wedged } = handle();
+    wedged.track(new Promise(() => {}));
+    const stop = new AbortController();
+    const started = Date.now();
+    const waiting = wedged.settledWithin(5_000, stop.signal);
+    setTimeout(() => stop.abort(), 20);
+    expect(await waiting).toBe(false);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(await wedged.settledWithin(5_000, stop.signal)).toBe(false); // already stopped: no wait at all
+  });
 });

@@ -40,6 +40,9 @@ export class SessionClient {
   readonly frames: Frame[] = [];
   private waiters: (() => void)[] = [];
   closed = false;
+  /** The close frame's code and reason, once the socket closed. */
+  closeCode: number | null = null;
+  closeReason = "";
 
   private constructor(
     readonly sessionId: string,
@@ -51,17 +54,20 @@ export class SessionClient {
       this.frames.push(frame);
       for (const w of this.waiters.splice(0)) w();
     });
-    ws.addEventListener("close", () => {
+    ws.addEventListener("close", (ev: CloseEvent) => {
       this.closed = true;
+      this.closeCode = ev.code;
+      this.closeReason = ev.reason;
       for (const w of this.waiters.splice(0)) w();
     });
   }
 
-  static async connect(sessionId: string): Promise<SessionClient> {
+  /** `headers`: extra request headers, e.g. `cf-connecting-ip` as Cloudflare sets it (each client gets its own address otherwise). */
+  static async connect(sessionId: string, { headers = {} }: { headers?: Record<string, string> } = {}): Promise<SessionClient> {
     const key = await ownerKeyOf(sessionId);
-    const res = await exports.default.fetch(`http://parley.test/parties/voice-session/${sessionId}`, {
-      headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": `${SESSION_SUBPROTOCOL}, ${KEY_SUBPROTOCOL_PREFIX}${key}`, "CF-Connecting-IP": visitorAddress() },
-    });
+    const h = new Headers({ Upgrade: "websocket", "Sec-WebSocket-Protocol": `${SESSION_SUBPROTOCOL}, ${KEY_SUBPROTOCOL_PREFIX}${key}`, "CF-Connecting-IP": visitorAddress() });
+    for (const [name, value] of Object.entries(headers)) h.set(name, value);
+    const res = await exports.default.fetch(`http://parley.test/parties/voice-session/${sessionId}`, { headers: h });
     if (res.status !== 101 || !res.webSocket) throw new Error(`upgrade failed: ${res.status} ${await res.text()}`);
     const ws = res.webSocket;
     const client = new SessionClient(sessionId, ws);

@@ -105,6 +105,19 @@ export interface InputLimits {
   audioRealtimeFactor: number;
 }
 
+/** Restarts and deploys (server/turn/turn-recovery.ts; README "Restarts and deploys"). */
+export interface RestartOptions {
+  /** A reply a restart cut off is retried only if a client connects within this long of its last activity. */
+  retryWithinMs: number;
+  /** A drain waits this long for the turns it cuts off to store what was heard, then closes the sockets anyway. */
+  drainSettleMs: number;
+  /**
+   * Secret of the dev server's drain route (POST /internal/drain), which `npm start` generates per
+   * run. Unset (always, in production) the route does not exist.
+   */
+  drainSecret: string | undefined;
+}
+
 export interface BudgetOptions {
   /** Stop spending in a session once its Workers AI cost reaches this (0 = no limit). */
   sessionUsd: number;
@@ -121,6 +134,7 @@ export interface ParleyConfig {
   reliability: ReliabilityOptions;
   limits: InputLimits;
   budgets: BudgetOptions;
+  restarts: RestartOptions;
 }
 
 /**
@@ -170,6 +184,7 @@ export const DEFAULT_CONFIG: ParleyConfig = {
   reliability: { aiTimeoutMs: 15_000, streamIdleMs: 10_000, maxRetries: 2, retryBaseMs: 250, ttsConcurrency: 2, turnSettleMs: 3_000, playbackGraceMs: 2_000 },
   limits: { messagesPerSecond: 50, audioRealtimeFactor: 1.5 },
   budgets: { sessionUsd: 0 },
+  restarts: { retryWithinMs: 120_000, drainSettleMs: 2_000, drainSecret: undefined },
 };
 
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max).optional();
@@ -213,6 +228,7 @@ const EnvVars = z.object({
   AI_STREAM_IDLE_MS: int(500, 120_000),
   AI_MAX_RETRIES: int(0, 5),
   SESSION_BUDGET_USD: num(0, 1_000),
+  DRAIN_SECRET: z.string().min(32, "DRAIN_SECRET must be at least 32 characters (npm start generates one)").optional(),
 });
 
 export class ConfigError extends Error {
@@ -324,5 +340,6 @@ export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, un
     },
     limits: d.limits,
     budgets: { sessionUsd: v.SESSION_BUDGET_USD ?? d.budgets.sessionUsd },
+    restarts: { ...d.restarts, drainSecret: v.DRAIN_SECRET },
   };
 }

@@ -29,6 +29,8 @@ declare namespace Cloudflare {
     AI_STREAM_IDLE_MS?: string;
     AI_MAX_RETRIES?: string;
     SESSION_BUDGET_USD?: string;
+    /** Set only by `npm start` (scripts/start.ts): the secret of its drain route. */
+    DRAIN_SECRET?: string;
   }
 }
 interface Env extends Cloudflare.Env {}

@@ -2,6 +2,7 @@
 // (partyserver routing, /parties/voice-session/<id>); everything else is the static client.
 import { routePartykitRequest } from "partyserver";
 import { SessionId } from "../shared/protocol.ts";
+import { DRAIN_PATH, handleDrainRequest } from "./restart/drain.ts";
 
 export { VoiceSession } from "./voice-session.ts";
 
@@ -17,6 +18,8 @@ export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/api/health") return Response.json({ ok: true });
+    // `npm start` drains the sessions before it stops (only with the secret it generated; absent in production).
+    if (url.pathname === DRAIN_PATH) return handleDrainRequest(request, env);
     // GET /api/sessions/<id> -> the session's transcript (messages, per-turn timings, usage, cost).
     const m = /^\/api\/sessions\/([^/]+)$/.exec(url.pathname);
     if (m) {

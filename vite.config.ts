@@ -8,6 +8,8 @@
 //   remote real Workers AI (needs `wrangler login` or CLOUDFLARE_API_TOKEN); same as production.
 // The swap (delete [ai], add a service binding AI -> auxiliary worker) is the recipe in
 // reference/toolchain.md §3. Host 127.0.0.1, port PORT (default 5173), strict.
+// PARLEY_DRAIN_SECRET (set by `npm start`, any backend) becomes the Worker's DRAIN_SECRET: the secret
+// of the drain route it calls before stopping (server/restart/drain.ts).
 import { cloudflare } from "@cloudflare/vite-plugin";
 import { defineConfig } from "vite";
 import { localAiEngineServer } from "./local-ai/vite-plugin.ts";
@@ -46,6 +48,7 @@ export default defineConfig(({ command }) => {
   const port = portFrom("PORT", process.env.PORT, 5173);
   const localAiPort = portFrom("LOCAL_AI_PORT", process.env.LOCAL_AI_PORT, 8790);
   const standIn = backend === "remote" ? undefined : STAND_INS[backend];
+  const drainSecret = command === "serve" ? process.env.PARLEY_DRAIN_SECRET : undefined;
 
   return {
     clearScreen: false,
@@ -54,6 +57,11 @@ export default defineConfig(({ command }) => {
     plugins: [
       cloudflare({
         inspectorPort: false,
+        ...(drainSecret && {
+          config: (cfg) => {
+            cfg.vars = { ...cfg.vars, DRAIN_SECRET: drainSecret };
+          },
+        }),
         ...(standIn && {
           remoteBindings: false,
           config: (cfg) => {
@@ -61,7 +69,7 @@ export default defineConfig(({ command }) => {
             cfg.services = [...(cfg.services ?? []).filter((s) => s.binding !== "AI"), { binding: "AI", service: standIn.service }];
             // Tell the server what answers, so the page never presents the stand-in as Workers AI's models.
             // PARLEY_VAR_<NAME>=value sets a Parley var for this run (e.g. PARLEY_VAR_STT_MODE=batch npm start).
-            cfg.vars = { ...cfg.vars, AI_BACKEND: backend, ...varsFromEnv("PARLEY_VAR_", true) };
+            cfg.vars = { ...cfg.vars, AI_BACKEND: backend, ...varsFromEnv("PARLEY_VAR_", true), ...(drainSecret ? { DRAIN_SECRET: drainSecret } : {}) };
           },
           auxiliaryWorkers: [
             backend === "local"

@@ -38,7 +38,8 @@ export default defineConfig({
   test: {
     projects: [
       // Defaults of the test fake: batch Whisper, plain silence endpointing (timings tests can pin).
-      workersProject("workers", ["test/worker/**/*.test.ts"], {}, ["test/worker/end-of-turn/**"]),
+      // With the drain route on (DRAIN_SECRET, as `npm start` sets it): test/worker/drain.test.ts.
+      workersProject("workers", ["test/worker/**/*.test.ts"], { DRAIN_SECRET: "test-drain-secret-of-at-least-32-characters" }, ["test/worker/end-of-turn/**"]),
       // The same Worker configured for each end-of-turn path.
       workersProject("workers-smart-turn", ["test/worker/end-of-turn/smart-turn.test.ts"], { END_OF_TURN: "smart-turn" }),
       workersProject("workers-flux", ["test/worker/end-of-turn/flux.test.ts"], { STT_MODE: "streaming", STT_STREAMING_MODEL: "@cf/deepgram/flux" }),

@@ -112,7 +112,7 @@ export interface RestartOptions {
   /** A drain waits this long for the turns it cuts off to store what was heard, then closes the sockets anyway. */
   drainSettleMs: number;
   /**
-   * Secret of the dev server's drain route (POST /internal/drain), which `npm start` generates per
+   * Secret of the dev server's drain route (POST /api/internal/drain), which `npm start` generates per
    * run. Unset (always, in production) the route does not exist.
    */
   drainSecret: string | undefined;

@@ -2,7 +2,8 @@
 // (partyserver routing, /parties/voice-session/<id>); everything else is the static client.
 import { routePartykitRequest } from "partyserver";
 import { SessionId } from "../shared/protocol.ts";
-import { DRAIN_PATH, handleDrainRequest } from "./restart/drain.ts";
+import { DRAIN_PATH } from "./restart/drain-contract.ts";
+import { handleDrainRequest } from "./restart/drain.ts";
 
 export { VoiceSession } from "./voice-session.ts";
 

@@ -1,14 +1,12 @@
 // Draining before the dev server stops. `npm start` (scripts/start.ts) generates a secret per run and
-// gives it to the Worker as DRAIN_SECRET; on SIGTERM it POSTs /internal/drain with it, and the Worker
+// gives it to the Worker as DRAIN_SECRET; on SIGTERM it POSTs /api/internal/drain with it, and the Worker
 // asks every session started in this process to drain (VoiceSession: cut turns in flight as
 // `shutdown`, keeping what was heard, then close its sockets with 1001). Without DRAIN_SECRET (in
 // production) the route does not exist. The list of sessions lives in this isolate's memory, which
 // in the dev server (workerd, one isolate for the Worker and its Durable Objects) sees them all; on
 // Cloudflare a deploy restarts Durable Objects without any signal and turn-recovery.ts covers it.
 import { loadConfig } from "../config.ts";
-
-export const DRAIN_PATH = "/internal/drain";
-export const DRAIN_SECRET_HEADER = "x-parley-drain-secret";
+import { DRAIN_PATH, DRAIN_SECRET_HEADER, type DrainResponse, type SessionDrainReport } from "./drain-contract.ts";
 
 const started = new Set<string>();
 
@@ -26,17 +24,7 @@ export async function isDrainRequest(request: Request, secret: string | undefine
   return a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
 }
 
-export interface SessionDrainReport {
-  session: string;
-  /** Replies cut off and stored with what was heard (end reason `shutdown`). */
-  cutReplies: number;
-  /** Turns still in speech-to-text: their kept utterance runs again when the session starts. */
-  transcribing: number;
-  /** Sockets closed with 1001. */
-  closed: number;
-}
-
-/** POST /internal/drain: drain every session this isolate started. */
+/** POST /api/internal/drain: drain every session this isolate started. */
 export async function handleDrainRequest(request: Request, env: Env): Promise<Response> {
   const secret = loadConfig(env as unknown as Record<string, unknown>).restarts.drainSecret;
   if (!secret) return Response.json({ error: { code: "not_found", message: `no route for ${DRAIN_PATH}` } }, { status: 404 });
@@ -54,5 +42,5 @@ export async function handleDrainRequest(request: Request, env: Env): Promise<Re
   );
   const sessions = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ session: names[i]!, error: String(r.reason) }] : []));
-  return Response.json({ sessions, failed });
+  return Response.json({ sessions, failed } satisfies DrainResponse);
 }

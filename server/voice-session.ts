@@ -787,7 +787,7 @@ export class VoiceSession extends Server<Env> {
           store: this.store,
           sink: { event: (e) => this.broadcastEvent(e), audio: (bytes) => this.broadcast(bytes) },
           playback: (replyId) => this.playbackReports.get(replyId),
-          transcriptStored: (turnId) => this.recovery.dropUtterance(turnId),
+          ...(audio ? { transcriptStored: (turnId: string) => this.recovery.dropUtterance(turnId) } : {}),
         },
         input,
         handle,

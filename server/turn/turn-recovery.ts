@@ -85,7 +85,8 @@ export function recoverAfterRestart(
         conv.addMessage({ role: "assistant", text: heard, plannedText: planned, status: "interrupted", source: "voice", turnId: t.turnId, replyId: t.replyId, createdAt: now });
       }
       rec.markReplyCut(t.turnId, now);
-      rec.setRetry(t.turnId, retryWhenCut(t.retryOf, reports.get(t.replyId)) === "retry" ? "pending" : "skipped");
+      // A reply stored whole (only its turn record was left) has nothing to retry.
+      rec.setRetry(t.turnId, !t.replyStored && retryWhenCut(t.retryOf, reports.get(t.replyId)) === "retry" ? "pending" : "skipped");
       out.cutReplies++;
     } else {
       rec.markTurnAbandoned(t.turnId, now);

@@ -479,7 +479,7 @@ export class VoiceSession extends Server<Env> {
     if (this.usesFlux(input)) return this.speculateOnFluxWords(conn, input, input.live!.currentText);
     this.cancelSpeculation();
     const live = input.live;
-    if (live) this.startTurn({ source: "voice", ...this.liveTranscript(input, live, true), endpointingMs: 0 }, conn.id);
+    if (live) this.startTurn({ source: "voice", ...this.liveTranscript(input, live, true), audio: pause.audio, endpointingMs: 0 }, conn.id);
     else this.startTurn({ source: "voice", audio: pause.audio, endpointingMs: 0 }, conn.id);
   }
 

@@ -56,9 +56,8 @@ export class RecoveryStore {
     this.#sql = sql;
   }
 
-  /** Keep an utterance (replacing one kept for the same turn). */
+  /** Keep a turn's utterance (once per turn: a run again is a new turn). */
   saveUtterance(u: KeptUtterance): void {
-    this.dropUtterance(u.turnId);
     this.#sql.exec(
       `INSERT INTO pending_utterances (turn_id, endpointing_ms, end_of_turn, attempt, created_at) VALUES (?, ?, ?, ?, ?)`,
       u.turnId,

@@ -68,7 +68,7 @@ afterEach(async () => {
 }, 20_000);
 
 describe("npm start and SIGTERM", () => {
-  it("SIGTERM drains: a reply being spoken is stored as cut off by shutdown, the client's socket closes with 1001, then everything stops", async () => {
+  it("SIGTERM drains: a reply being spoken is stored as cut off by shutdown, the client's socket closes with 1001, then npm start exits", async () => {
     const port = await freePort();
     const cacheDir = mkdtempSync(join(tmpdir(), "parley-vite-"));
     const stack = await startStack(port, cacheDir);

@@ -6,8 +6,10 @@
 //   fake   the deterministic fake (test/fake-ai), as used by the browser end-to-end test; FAKE_*
 //          variables of the environment (e.g. FAKE_STT_SHORT_MS) become the fake worker's vars.
 //   remote real Workers AI (needs `wrangler login` or CLOUDFLARE_API_TOKEN); same as production.
-// The swap (delete [ai], add a service binding AI -> auxiliary worker) is the recipe in
-// reference/toolchain.md §3. Host 127.0.0.1, port PORT (default 5173), strict.
+// The swap: delete [ai], add a service binding AI -> the auxiliary worker. Host 127.0.0.1, port PORT
+// (default 5173), strict.
+// PARLEY_DRAIN_SECRET (set by `npm start`, any backend) becomes the Worker's DRAIN_SECRET: the secret
+// of the drain route it calls before stopping (server/restart/drain.ts).
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -66,6 +68,7 @@ export default defineConfig(({ command }) => {
   const port = portFrom("PORT", process.env.PORT, 5173);
   const localAiPort = portFrom("LOCAL_AI_PORT", process.env.LOCAL_AI_PORT, 8790);
   const standIn = backend === "remote" ? undefined : STAND_INS[backend];
+  const drainSecret = command === "serve" ? process.env.PARLEY_DRAIN_SECRET : undefined;
 
   return {
     clearScreen: false,
@@ -74,10 +77,10 @@ export default defineConfig(({ command }) => {
     plugins: [
       cloudflare({
         inspectorPort: false,
-        // Only the dev server gets a session secret; `vite build` output never carries one.
+        // Only the dev server gets its secrets; `vite build` output never carries one.
         ...(command === "serve" && {
           config: (cfg) => {
-            cfg.vars = { ...cfg.vars, SESSION_SECRET: localSessionSecret() };
+            cfg.vars = { ...cfg.vars, SESSION_SECRET: localSessionSecret(), ...(drainSecret ? { DRAIN_SECRET: drainSecret } : {}) };
             if (!standIn) return;
             delete cfg.ai;
             cfg.services = [...(cfg.services ?? []).filter((s) => s.binding !== "AI"), { binding: "AI", service: standIn.service }];

@@ -41,7 +41,8 @@ export default defineConfig({
   test: {
     projects: [
       // Defaults of the test fake: batch Whisper, plain silence endpointing (timings tests can pin).
-      workersProject("workers", ["test/worker/**/*.test.ts"], {}, ["test/worker/end-of-turn/**", "test/worker/budget/**", "test/worker/fuzz.test.ts"]),
+      // With the drain route on (DRAIN_SECRET, as `npm start` sets it): test/worker/drain.test.ts.
+      workersProject("workers", ["test/worker/**/*.test.ts"], { DRAIN_SECRET: "test-drain-secret-of-at-least-32-characters" }, ["test/worker/end-of-turn/**", "test/worker/budget/**", "test/worker/fuzz.test.ts"]),
       // A daily budget small enough to spend in a test (about three replies' worth of reservations).
       workersProject("workers-budget", ["test/worker/budget/**/*.test.ts"], { DAILY_BUDGET_NEURONS: "300" }),
       // The fuzz test with the flood limits raised, so its 10,000 inputs are judged, not dropped (limits.test.ts tests the limits).

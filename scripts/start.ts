@@ -1,17 +1,21 @@
 // `npm start`: the whole local stack in one command. Runs `vite dev` (which, with PARLEY_AI=local,
 // the default, also starts the local-ai engine server; see vite.config.ts) in its own process
 // group, waits until the app and the engines answer, prints the URL and the active AI backend, and
-// on Ctrl-C stops the whole process group (vite, workerd, engine server, PocketSphinx decoder).
+// on Ctrl-C or SIGTERM drains the sessions (replies in flight stored as cut off by shutdown with what
+// was heard, clients' sockets closed with 1001 "going away"; server/restart/drain.ts) and then stops
+// the whole process group (vite, workerd, engine server, PocketSphinx decoder).
 //
 //   npm start                                   offline: local stand-in engines
 //   LOCAL_LLM_URL=http://127.0.0.1:11434/v1 LOCAL_LLM_MODEL=llama3.2 npm start    replies from Ollama
 //   PARLEY_AI=fake npm start | PARLEY_AI=remote npm start     PORT=5173  LOCAL_AI_PORT=8790
 //   LOCAL_LLM_PACING=1 npm start                the offline responder streams with model-like delays (off by default)
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HealthReport } from "../local-ai/engine-server.ts";
+import { DRAIN_PATH, DRAIN_SECRET_HEADER, type DrainResponse } from "../server/restart/drain-contract.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const backend = (process.env.PARLEY_AI ?? "local").trim().toLowerCase() || "local";
@@ -21,6 +25,12 @@ const appUrl = `http://127.0.0.1:${port}/`;
 const probeUrl = `${appUrl}api/health`; // any HTTP answer means vite and the Worker are up
 const engineUrl = `http://127.0.0.1:${localAiPort}`;
 const READY_TIMEOUT_MS = 120_000;
+/** The sessions get this long to store what was in flight before the processes are stopped anyway. */
+const DRAIN_TIMEOUT_MS = 5_000;
+/** The sessions' close frames (1001) pass through vite's WebSocket proxy: give them this long before it stops. */
+const CLOSE_FRAMES_MS = 500;
+// Only this run's Worker knows it (as DRAIN_SECRET): nothing else can drain the sessions.
+const drainSecret = randomBytes(32).toString("hex");
 
 const say = (line = "") => process.stdout.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -69,6 +79,7 @@ const child = spawn(process.execPath, [viteBin, "dev"], {
     PARLEY_AI: backend,
     PORT: String(port),
     LOCAL_AI_PORT: String(localAiPort),
+    PARLEY_DRAIN_SECRET: drainSecret,
     ...(backend === "remote" ? {} : { CLOUDFLARE_CF_FETCH_ENABLED: "false" }),
   },
 });
@@ -85,11 +96,39 @@ function groupAlive(): boolean {
   }
 }
 
+/** Before the processes stop: every session stores what is in flight and tells its clients it is going away. */
+async function drain(): Promise<void> {
+  say("\nDraining sessions...");
+  try {
+    const res = await fetch(`${appUrl}${DRAIN_PATH.slice(1)}`, {
+      method: "POST",
+      headers: { [DRAIN_SECRET_HEADER]: drainSecret },
+      signal: AbortSignal.timeout(DRAIN_TIMEOUT_MS),
+    });
+    if (!res.ok) {
+      say(`Drain refused (HTTP ${res.status}); stopping anyway.`);
+      return;
+    }
+    const { sessions, failed } = (await res.json()) as DrainResponse;
+    const total = (key: "cutReplies" | "transcribing" | "closed") => sessions.reduce((n, s) => n + s[key], 0);
+    say(
+      `Drained ${sessions.length} session(s): ${total("cutReplies")} reply(s) cut off and stored with what was heard, ` +
+        `${total("transcribing")} utterance(s) kept to transcribe on the next start, ${total("closed")} connection(s) closed (1001).`,
+    );
+    for (const f of failed) say(`  session ${f.session} did not drain: ${f.error}`);
+    if (total("closed") > 0) await sleep(CLOSE_FRAMES_MS);
+  } catch (err) {
+    say(`Drain did not finish (${err instanceof Error ? err.message : String(err)}); stopping anyway.`);
+  }
+}
+
+let ready = false;
 let stopping = false;
 async function stop(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
-    say("\nStopping Parley...");
+    if (ready && !exited) await drain();
+    say("Stopping Parley...");
     try { process.kill(-group, "SIGTERM"); } catch { /* already gone */ }
     const deadline = Date.now() + 5000;
     while (groupAlive() && Date.now() < deadline) await sleep(100);
@@ -130,6 +169,7 @@ for (;;) {
   await sleep(250);
 }
 
+ready = true;
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 say("");
 say(`Parley is ready (${seconds} s): ${appUrl}`);

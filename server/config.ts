@@ -112,6 +112,19 @@ export interface InputLimits extends RateLimits {
   readyHistoryBytes: number;
 }
 
+/** Restarts and deploys (server/turn/turn-recovery.ts; README "Restarts and deploys"). */
+export interface RestartOptions {
+  /** A reply a restart cut off is retried only if a client connects within this long of its last activity. */
+  retryWithinMs: number;
+  /** A drain waits this long for the turns it cuts off to store what was heard, then closes the sockets anyway. */
+  drainSettleMs: number;
+  /**
+   * Secret of the dev server's drain route (POST /api/internal/drain), which `npm start` generates per
+   * run. Unset (always, in production) the route does not exist.
+   */
+  drainSecret: string | undefined;
+}
+
 export interface BudgetOptions {
   /** Stop spending in a session once its Workers AI cost reaches this (0 = no limit). */
   sessionUsd: number;
@@ -130,6 +143,7 @@ export interface ParleyConfig {
   reliability: ReliabilityOptions;
   limits: InputLimits;
   budgets: BudgetOptions;
+  restarts: RestartOptions;
 }
 
 /**
@@ -193,6 +207,7 @@ export const DEFAULT_CONFIG: ParleyConfig = {
   // may use half of it ($0.055 of 10,000 neurons at $0.011 per 1,000), so one long conversation does
   // not lock everyone else out.
   budgets: { sessionUsd: 0.055, dailyNeurons: FREE_NEURONS_PER_DAY },
+  restarts: { retryWithinMs: 120_000, drainSettleMs: 2_000, drainSecret: undefined },
 };
 
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max).optional();
@@ -249,6 +264,7 @@ const EnvVars = z.object({
   RATE_LIMIT_CLOSE_AFTER_DROPS: int(1, 1_000_000),
   // Well under the 1 MiB a WebSocket message may carry, with room for the rest of `ready`.
   READY_HISTORY_BYTES: int(1_024, 768 * 1024),
+  DRAIN_SECRET: z.string().min(32, "DRAIN_SECRET must be at least 32 characters (npm start generates one)").optional(),
 });
 
 export class ConfigError extends Error {
@@ -379,6 +395,7 @@ export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, un
       readyHistoryBytes: v.READY_HISTORY_BYTES ?? d.limits.readyHistoryBytes,
     },
     budgets: { sessionUsd: v.SESSION_BUDGET_USD ?? d.budgets.sessionUsd, dailyNeurons },
+    restarts: { ...d.restarts, drainSecret: v.DRAIN_SECRET },
   };
 }
 

@@ -42,6 +42,8 @@ declare namespace Cloudflare {
     /** Workers Rate Limiting: session creations, and connection attempts / session API calls, per client address. */
     SESSION_CREATE_LIMITER: RateLimit;
     SESSION_CONNECT_LIMITER: RateLimit;
+    /** Set only by `npm start` (scripts/start.ts): the secret of its drain route. */
+    DRAIN_SECRET?: string;
   }
 }
 interface Env extends Cloudflare.Env {}

@@ -40,11 +40,15 @@ import { InputLimiter, type InputKind, type LimitScope } from "./limits/input-li
 import { newestWithin } from "./limits/ready-history.ts";
 import { migrate } from "./storage/migrations.ts";
 import { ConversationStore } from "./storage/conversation-store.ts";
+import { RecoveryStore } from "./storage/recovery-store.ts";
+import { isDrainRequest, sessionStarted } from "./restart/drain.ts";
+import type { SessionDrainReport } from "./restart/drain-contract.ts";
 import { buildTranscript } from "./transcript/transcript.ts";
 import { currentPosition, wordsPlayedAround, type PlaybackPosition, type PlaybackReport } from "./turn/heard-text.ts";
 import { TurnHandle } from "./turn/turn-handle.ts";
 import { addDiscarded, nothingSpent, settleHeard, type SpentBefore } from "./turn/turn-outcome.ts";
 import { transcribeUtterance } from "./turn/transcription.ts";
+import { keepUtterance, offerRetry, recoverAfterRestart, takeRetry } from "./turn/turn-recovery.ts";
 import { TurnDetector, type TurnEvent } from "./turn-detection/turn-detector.ts";
 import { runTurn, type TurnInput } from "./turn/turn-runner.ts";
 import type { TurnEndEvent, TurnPauseEvent } from "./turn-detection/turn-detector.ts";
@@ -97,6 +101,9 @@ export class VoiceSession extends Server<Env> {
 
   private config!: ParleyConfig;
   private store!: ConversationStore;
+  private recovery!: RecoveryStore;
+  /** Shutting down (a drain): turns in flight were cut off and new connections are turned away. */
+  private draining = false;
   private mode: SessionMode = "hands-free";
   private language = "en";
   private state: SessionState = "listening";
@@ -137,10 +144,10 @@ export class VoiceSession extends Server<Env> {
   override onStart(): void {
     migrate(this.ctx.storage);
     this.store = new ConversationStore(this.ctx.storage.sql);
+    this.recovery = new RecoveryStore(this.ctx.storage.sql);
     this.config = loadConfig(this.env as unknown as Record<string, unknown>);
     this.limiter = new InputLimiter(this.config.limits, UPSTREAM_AUDIO.sampleRate * UPSTREAM_AUDIO.bytesPerSample, Date.now(), 2 * UPSTREAM_AUDIO.maxFrameBytes);
-    const abandoned = this.store.markAbandonedTurns(Date.now());
-    if (abandoned) console.warn(`[parley] ${this.name}: marked ${abandoned} interrupted turn(s) as failed after a restart`);
+    if (this.config.restarts.drainSecret) sessionStarted(this.name);
     this.mode = (this.store.getSetting("mode") as SessionMode | undefined) ?? "hands-free";
     this.language = this.store.getSetting("language") ?? this.config.models.language;
     this.fluxEndsTurns = this.config.recognition.mode === "streaming" && this.config.recognition.streamingModel.includes("flux");
@@ -175,6 +182,49 @@ export class VoiceSession extends Server<Env> {
       decided: (c, d, confirming) => this.onCandidateDecided(c, d, confirming),
       lateUtterance: (_c, speech) => this.startTurnFromSpeech(speech),
     });
+    this.recoverAfterRestart();
+  }
+
+  /** Turns a restart cut off: what was heard is stored, utterances still being transcribed run again, a cut reply waits for a client to retry it. */
+  private recoverAfterRestart(): void {
+    for (const [replyId, report] of this.recovery.playbackReports()) this.playbackReports.set(replyId, report);
+    const r = recoverAfterRestart(this.store, this.recovery, this.playbackReports, Date.now());
+    if (r.cutReplies + r.abandoned + r.lost > 0) {
+      console.warn(`[parley] ${this.name}: after a restart: ${r.cutReplies} reply(s) cut off, ${r.abandoned} turn(s) cut off in speech-to-text (${r.reruns.length} utterance(s) run again, ${r.lost} lost)`);
+    }
+    for (const u of r.reruns) this.startTurn({ source: "voice", audio: u.audio, endpointingMs: u.endpointingMs, ...(u.endOfTurn ? { endOfTurn: u.endOfTurn } : {}), attempt: u.attempt + 1 });
+    if ([...this.getConnections()].length > 0) this.retryCutReply();
+  }
+
+  /**
+   * The dev server is stopping (server/restart/drain.ts): replies in flight are cut off as `shutdown`
+   * and keep what was heard (retried like those a restart cuts off), turns still in speech-to-text
+   * are left to run again from their kept utterance, and every socket is closed with 1001.
+   */
+  private async drain(): Promise<SessionDrainReport> {
+    this.draining = true;
+    this.cancelSpeculation();
+    this.dropCandidate();
+    const inFlight = [...new Set([this.active, this.latest])].filter((t): t is TurnHandle => t !== null && !t.isSettled);
+    const cut = inFlight.filter((t) => t.phase !== "transcribing");
+    for (const t of cut) this.endTurn(t, "shutdown");
+    await Promise.all(cut.map((t) => t.settledWithin(this.config.restarts.drainSettleMs)));
+    let cutReplies = 0;
+    for (const t of cut) {
+      if (this.store.reply(t.replyId)?.status !== "interrupted") continue;
+      offerRetry(this.recovery, t.turnId, this.playbackReports.get(t.replyId));
+      cutReplies++;
+    }
+    const connections = [...this.getConnections()];
+    for (const c of connections) c.close(1001, "Parley is restarting");
+    return { session: this.name, cutReplies, transcribing: inFlight.length - cut.length, closed: connections.length };
+  }
+
+  /** With a client connected, a reply a restart cut off is retried once, unless the user spoke since. */
+  private retryCutReply(): void {
+    const busy = this.active !== null || this.speculative !== null || this.userSpeaking || this.bargeIn.candidate !== null;
+    const plan = takeRetry(this.recovery, busy, Date.now(), this.config.restarts.retryWithinMs);
+    if (plan) this.startTurn({ source: plan.source, endpointingMs: 0, retry: plan });
   }
 
   /** The Worker checked the key; the session refuses what only it can judge before the upgrade. */
@@ -201,6 +251,7 @@ export class VoiceSession extends Server<Env> {
       conn.close(1013, "too many connections");
       return;
     }
+    if (this.draining) return conn.close(1001, "Parley is restarting");
     const { minInterruptionMs, falseInterruptionTimeoutMs } = this.config.interruption;
     // The client's address as Cloudflare saw it: connections from one address share a limit within the session.
     const ip = ctx.request.headers.get("cf-connecting-ip")?.slice(0, 64) ?? "unknown";
@@ -227,6 +278,7 @@ export class VoiceSession extends Server<Env> {
         stt: this.config.recognition.mode,
       },
     });
+    this.retryCutReply();
   }
 
   override onClose(conn: Connection): void {
@@ -273,7 +325,9 @@ export class VoiceSession extends Server<Env> {
   }
 
   /** The session's HTTP side (transcript, review version, owner), reached only through the Worker's key checks. */
-  override onRequest(request: Request): Promise<Response> {
+  override async onRequest(request: Request): Promise<Response> {
+    // `npm start` stopping (server/restart/drain.ts): only with the secret it generated; absent in production.
+    if (request.method === "POST" && (await isDrainRequest(request, this.config.restarts.drainSecret))) return Response.json(await this.drain());
     return answerSessionRequest(request, this.store, async (grant) => {
       const transcript = buildTranscript(this.name, this.store.history(), this.store.turns(), this.store.interruptions(), ownerEmail(this.store));
       // The day's spending across every session is the owner's to see, not a share link's.
@@ -471,7 +525,8 @@ export class VoiceSession extends Server<Env> {
     this.cancelSpeculation();
     const live = input.live;
     if (live && event.reason !== "max-length") {
-      return this.startTurn({ source: "voice", ...this.liveTranscript(input, live, false), endpointingMs: event.endpointingMs, endOfTurn });
+      // The audio is kept for a restart, which transcribes it with the batch model.
+      return this.startTurn({ source: "voice", ...this.liveTranscript(input, live, false), audio: event.audio, endpointingMs: event.endpointingMs, endOfTurn });
     }
     this.startTurn({ source: "voice", audio: event.audio, endpointingMs: event.endpointingMs, endOfTurn });
   }
@@ -508,7 +563,7 @@ export class VoiceSession extends Server<Env> {
     if (this.usesFlux(input)) return this.speculateOnFluxWords(conn, input, input.live!.currentText);
     this.cancelSpeculation();
     const live = input.live;
-    if (live) this.startTurn({ source: "voice", ...this.liveTranscript(input, live, true), endpointingMs: 0 }, conn.id);
+    if (live) this.startTurn({ source: "voice", ...this.liveTranscript(input, live, true), audio: pause.audio, endpointingMs: 0 }, conn.id);
     else this.startTurn({ source: "voice", audio: pause.audio, endpointingMs: 0 }, conn.id);
   }
 
@@ -759,7 +814,7 @@ export class VoiceSession extends Server<Env> {
    * Start a turn's reply. With `speculativeFor` (a connection id) it starts ahead of the end of the
    * user's turn: nothing of it is seen or kept until confirmSpeculation, and the floor stays the user's.
    */
-  private startTurn(turn: Pick<TurnInput, "source" | "audio" | "text" | "transcribed" | "transcript" | "sttModel" | "endpointingMs" | "endOfTurn" | "spentBefore">, speculativeFor?: string): void {
+  private startTurn(turn: Pick<TurnInput, "source" | "audio" | "text" | "transcribed" | "transcript" | "sttModel" | "endpointingMs" | "endOfTurn" | "spentBefore" | "attempt" | "retry">, speculativeFor?: string): void {
     const limitUsd = this.config.budgets.sessionUsd;
     if (limitUsd > 0 && this.store.totalUsd() >= limitUsd) {
       this.broadcastEvent({
@@ -801,6 +856,9 @@ export class VoiceSession extends Server<Env> {
       { speculative: speculativeFor !== undefined },
     );
     this.latest = handle;
+    // Kept before speech-to-text starts, so a restart cannot lose what the user said (a speculative turn's, once confirmed).
+    const audio = input.audio;
+    if (audio) handle.hold(() => keepUtterance(this.recovery, { ...input, audio }, Date.now()));
     if (speculativeFor) {
       this.speculative = { turn: handle, text: null, conn: speculativeFor };
     } else {
@@ -823,10 +881,13 @@ export class VoiceSession extends Server<Env> {
           sink: { event: (e) => this.broadcastEvent(e), audio: (bytes) => this.broadcast(bytes) },
           playback: (replyId) => this.playbackReports.get(replyId),
           budget: this.budget,
+          ...(audio ? { transcriptStored: (turnId: string) => this.recovery.dropUtterance(turnId) } : {}),
         },
         input,
         handle,
       );
+      // No transcript came (no speech, a failure): nothing of it is left to run again.
+      if (audio) this.recovery.dropUtterance(input.turnId);
       if (outcome.discarded) {
         // Thrown away unseen: what it spent is billed with the turn that answers this utterance.
         addDiscarded(this.spentBefore, outcome.usage);
@@ -839,6 +900,7 @@ export class VoiceSession extends Server<Env> {
     handle.track(
       run().catch((err: unknown) => {
         console.error(`[parley] ${this.name}: turn ${input.turnId} crashed`, err);
+        if (audio) this.recovery.dropUtterance(input.turnId);
         if (!handle.confirmed) return handle.discard();
         this.broadcastEvent({ type: "error", code: "internal", message: "Something went wrong with that turn.", retryable: true, replyId: input.replyId });
         handle.markGenerationDone();
@@ -856,7 +918,7 @@ export class VoiceSession extends Server<Env> {
   }
 
   /** Cut a turn short. Its reply keeps what was heard up to `at` (the client's report otherwise). */
-  private endTurn(turn: TurnHandle, reason: "barge-in" | "cancel" | "superseded", at?: PlaybackPosition): void {
+  private endTurn(turn: TurnHandle, reason: "barge-in" | "cancel" | "superseded" | "shutdown", at?: PlaybackPosition): void {
     if (turn.phase === "done") return;
     if (at) this.rememberReport(turn.replyId, { ...at, state: "stopped", at: Date.now() });
     turn.interrupt(reason);
@@ -947,6 +1009,8 @@ export class VoiceSession extends Server<Env> {
   }
 
   private rememberReport(replyId: string, report: PlaybackReport): void {
+    // Kept for a restart: what was heard of a reply it cuts off is rebuilt from the latest report.
+    this.recovery.savePlaybackReport(replyId, report);
     this.playbackReports.delete(replyId);
     this.playbackReports.set(replyId, report);
     if (this.playbackReports.size > PLAYBACK_REPORTS_KEPT) this.playbackReports.delete(this.playbackReports.keys().next().value!);

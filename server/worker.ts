@@ -22,6 +22,8 @@ import { DAILY_BUDGET_NAME } from "./budget/daily-budget.ts";
 import { ConfigError, loadAccessConfig, loadConfig, type AccessOptions, type ParleyConfig } from "./config.ts";
 import { PARTY, routeOf, type Route } from "./http/routes.ts";
 import { GRANT_HEADER, INTERNAL_PATHS, OWNER_EMAIL_HEADER, encodeGrant, jsonError } from "./http/session-requests.ts";
+import { DRAIN_PATH } from "./restart/drain-contract.ts";
+import { handleDrainRequest } from "./restart/drain.ts";
 
 export { VoiceSession } from "./voice-session.ts";
 export { DailyBudget } from "./budget/daily-budget.ts";
@@ -137,6 +139,8 @@ async function sessionRoute(route: SessionRoute, request: Request, env: Env, sec
 
 async function handle(request: Request, env: Env, deps: WorkerDeps): Promise<Response> {
   const url = new URL(request.url);
+  // `npm start` drains the sessions before it stops (only with the secret it generated; absent in production).
+  if (url.pathname === DRAIN_PATH) return handleDrainRequest(request, env);
   const route = routeOf(url.pathname);
   if (route.kind === "static") return env.ASSETS ? env.ASSETS.fetch(request) : new Response("Not found", { status: 404 });
   if (route.kind === "refused") return jsonError(route.status, route.code, route.message);

@@ -19,6 +19,10 @@ export interface TurnRecord {
   backend: string | null;
   metrics: TurnMetrics;
   usage: TurnUsage;
+  /** This turn retries the reply of `retryOf`, which a restart cut off (server/turn/turn-recovery.ts). */
+  retryOf?: string;
+  /** A reply a restart cut off: whether it is to be retried, was, or was not (the user spoke since, or it was itself a retry). */
+  retry?: "pending" | "started" | "skipped";
 }
 
 export interface InterruptionRecord {
@@ -104,10 +108,10 @@ export class ConversationStore {
       .toArray();
   }
 
-  startTurn(t: { turnId: string; replyId: string; source: "voice" | "text"; startedAt: number; models: { stt: string; llm: string; tts: string } }): void {
+  startTurn(t: { turnId: string; replyId: string; source: "voice" | "text"; startedAt: number; models: { stt: string; llm: string; tts: string }; retryOf?: string | undefined }): void {
     this.sql.exec(
-      `INSERT INTO turns (turn_id, reply_id, source, status, started_at, stt_model, llm_model, tts_model)
-       VALUES (?, ?, ?, 'running', ?, ?, ?, ?)`,
+      `INSERT INTO turns (turn_id, reply_id, source, status, started_at, stt_model, llm_model, tts_model, retry_of)
+       VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
       t.turnId,
       t.replyId,
       t.source,
@@ -115,6 +119,7 @@ export class ConversationStore {
       t.models.stt,
       t.models.llm,
       t.models.tts,
+      t.retryOf ?? null,
     );
   }
 
@@ -167,23 +172,6 @@ export class ConversationStore {
       u.endOfTurn?.usd ?? 0,
       t.turnId,
     );
-  }
-
-  /**
-   * A turn still 'running' when the object starts was cut off by a restart or deploy: mark it failed,
-   * and give a user message that never got its reply a failed (empty) one, so the conversation never
-   * shows a turn that will not finish and the LLM context stays well-formed.
-   */
-  markAbandonedTurns(now: number): number {
-    const abandoned = this.sql.exec<{ turn_id: string; reply_id: string }>(`SELECT turn_id, reply_id FROM turns WHERE status = 'running'`).toArray();
-    for (const { turn_id, reply_id } of abandoned) {
-      this.sql.exec(`UPDATE turns SET status = 'failed', end_reason = 'shutdown', ended_at = ?, error_code = 'internal' WHERE turn_id = ?`, now, turn_id);
-      const roles = this.sql.exec<{ role: string }>(`SELECT role FROM messages WHERE turn_id = ?`, turn_id).toArray().map((r) => r.role);
-      if (roles.includes("user") && !roles.includes("assistant")) {
-        this.addMessage({ role: "assistant", text: "", status: "failed", source: "voice", turnId: turn_id, replyId: reply_id, createdAt: now });
-      }
-    }
-    return abandoned.length;
   }
 
   addSegment(replyId: string, index: number, text: string, durationMs: number, sentAt: number): void {
@@ -370,5 +358,7 @@ function toTurnRecord(r: Row): TurnRecord {
         : {}),
       ...(Number(r.eot_calls) > 0 ? { endOfTurn: { calls: Number(r.eot_calls), neurons: Number(r.eot_neurons), usd: Number(r.eot_usd) } } : {}),
     },
+    ...(r.retry_of !== null && r.retry_of !== undefined ? { retryOf: String(r.retry_of) } : {}),
+    ...(r.retry !== null && r.retry !== undefined ? { retry: r.retry as NonNullable<TurnRecord["retry"]> } : {}),
   };
 }

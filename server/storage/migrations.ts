@@ -82,6 +82,31 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE turns ADD COLUMN eot_calls INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE turns ADD COLUMN eot_neurons REAL NOT NULL DEFAULT 0;
    ALTER TABLE turns ADD COLUMN eot_usd REAL NOT NULL DEFAULT 0;`,
+  // 5: nothing lost on a restart or deploy (server/turn/turn-recovery.ts): the user's utterance is kept
+  // until its transcript is stored (PCM16 in chunks, each well under the 2 MB row limit), the clients'
+  // latest playback report per reply, and which turn retries a reply a restart cut off (at most once)
+  `CREATE TABLE pending_utterances (
+     turn_id TEXT PRIMARY KEY,
+     endpointing_ms REAL NOT NULL,
+     end_of_turn TEXT,
+     attempt INTEGER NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE utterance_chunks (
+     turn_id TEXT NOT NULL,
+     idx INTEGER NOT NULL,
+     pcm BLOB NOT NULL,
+     PRIMARY KEY (turn_id, idx)
+   );
+   CREATE TABLE playback_reports (
+     reply_id TEXT PRIMARY KEY,
+     segment INTEGER NOT NULL,
+     played_ms REAL NOT NULL,
+     state TEXT NOT NULL,
+     at INTEGER NOT NULL
+   );
+   ALTER TABLE turns ADD COLUMN retry_of TEXT;
+   ALTER TABLE turns ADD COLUMN retry TEXT CHECK (retry IN ('pending', 'started', 'skipped'));`,
 ];
 
 /** Apply the steps this database has not seen yet, each in its own transaction. Returns the new version. */

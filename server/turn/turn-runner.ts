@@ -23,6 +23,7 @@ import type { PlaybackReport } from "./heard-text.ts";
 import { ReplySpeaker } from "./reply-speaker.ts";
 import type { TurnHandle } from "./turn-handle.ts";
 import { recordOutcome, type SpentBefore, type TurnOutcome, type TurnStatus } from "./turn-outcome.ts";
+import { RETRY_OPENING, retryMessages, type RetryPlan } from "./turn-recovery.ts";
 import { transcribeUtterance, type TranscriptionResult } from "./transcription.ts";
 
 export interface TurnSink {
@@ -51,6 +52,10 @@ export interface TurnInput {
   /** Silence waited after the last speech before the turn was declared over. */
   endpointingMs: number;
   language: string;
+  /** How many times this utterance has gone to speech-to-text (a restart during it runs it again: server/turn/turn-recovery.ts). */
+  attempt?: number;
+  /** Retrying a reply a restart cut off: no speech-to-text, no new user message, and the prompt says what was heard. */
+  retry?: RetryPlan;
 }
 
 export interface TurnRunnerDeps {
@@ -63,6 +68,8 @@ export interface TurnRunnerDeps {
   playback?: (replyId: string) => PlaybackReport | undefined;
   /** The daily budget (budget/budget-gate.ts): the reply's cost is reserved before the LLM, and settled at the end. */
   budget?: TurnBudget;
+  /** The user's words are stored (in the same write): the utterance kept for a restart can go. */
+  transcriptStored?: (turnId: string) => void;
   now?: () => number;
 }
 
@@ -86,7 +93,7 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
 
   const metrics: TurnMetrics = { endpointingMs: input.endpointingMs, sttMs: 0, llmFirstTokenMs: null, firstAudioMs: null, ttsMs: 0, totalMs: 0, retries: 0 };
   const usage = { audioInSeconds: 0, promptTokens: 0, completionTokens: 0, ttsCharacters: 0, ttsAudioSeconds: 0 };
-  let userText = input.text ?? "";
+  let userText = input.text ?? input.retry?.userText ?? "";
   let replyText = "";
   let usageReported = false;
   let userStored = false;
@@ -107,7 +114,7 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
   // the event or model request it would otherwise delay, and its commit overlaps the model's wait.
   // A speculative turn holds every write and event until it is confirmed (and drops them if discarded).
   let sttModel = input.transcribed?.model ?? input.sttModel ?? models.stt;
-  const recordStart = () => turn.hold(() => store.startTurn({ turnId: input.turnId, replyId: input.replyId, source: input.source, startedAt: started, models: { ...models, stt: sttModel } }));
+  const recordStart = () => turn.hold(() => store.startTurn({ turnId: input.turnId, replyId: input.replyId, source: input.source, startedAt: started, models: { ...models, stt: sttModel }, retryOf: input.retry?.of }));
 
   // ---- speech-to-text
   if (input.transcribed) {
@@ -167,10 +174,13 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
 
   // A recognizer's output is capped like everything stored (a typed message was checked at the wire).
   userText = clampText(userText, TEXT_LIMITS.transcript);
-  turn.hold(() => sink.event({ type: "transcript", turnId: input.turnId, text: userText, source: input.source, kind: "turn" }));
+  // A retry answers words the clients already have.
+  if (!input.retry) turn.hold(() => sink.event({ type: "transcript", turnId: input.turnId, text: userText, source: input.source, kind: "turn" }));
   const storeUserMessage = () =>
     turn.hold(() => {
-      store.addMessage({ role: "user", text: userText, status: "complete", source: input.source, turnId: input.turnId, createdAt: now() });
+      // A retry's user message is the cut turn's, already stored.
+      if (!input.retry) store.addMessage({ role: "user", text: userText, status: "complete", source: input.source, turnId: input.turnId, createdAt: now() });
+      deps.transcriptStored?.(input.turnId);
       userStored = true;
     });
   const admitted = admission ? await admission : { ok: true as const };
@@ -183,12 +193,9 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
   turn.advance("generating", now());
   // Far more than any history budget keeps; bounded so a long session does not read its whole table per turn.
   const past = store.conversation(400);
-  const messages = buildLlmMessages({
-    systemPrompt: config.reply.systemPrompt,
-    history: past.filter((m) => m.text.trim() !== ""),
-    userText,
-    budgetChars: config.reply.historyBudgetChars,
-  });
+  const history = past.filter((m) => m.text.trim() !== "");
+  const prompt = { systemPrompt: config.reply.systemPrompt, history, budgetChars: config.reply.historyBudgetChars };
+  const messages = input.retry ? retryMessages({ ...prompt, userText, heard: input.retry.heard }) : buildLlmMessages({ ...prompt, userText });
   usage.promptTokens = estimateTokens(messages.map((m) => m.content).join("\n"));
   const llmStart = now();
   const replyStream = withRetry(
@@ -230,6 +237,12 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
       });
     },
   });
+
+  if (input.retry) {
+    replyText = `${RETRY_OPENING} `;
+    turn.hold(() => sink.event({ type: "reply-delta", replyId: input.replyId, text: replyText }));
+    for (const chunk of chunker.push(replyText)) speaker.speak(chunk);
+  }
 
   try {
     const { value: stream } = await replyStream;

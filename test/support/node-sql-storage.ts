@@ -3,7 +3,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { MIGRATIONS } from "../../server/storage/migrations.ts";
 
-type Value = string | number | null | ArrayBuffer;
+type Value = string | number | null | Uint8Array;
 
 export function nodeSqlStorage(): SqlStorage {
   const db = new DatabaseSync(":memory:");
@@ -11,7 +11,11 @@ export function nodeSqlStorage(): SqlStorage {
   const exec = (query: string, ...bindings: unknown[]) => {
     const stmt = db.prepare(query);
     const reads = /^\s*(SELECT|WITH)\b/i.test(query) || /\bRETURNING\b/i.test(query);
-    const rows = reads ? (stmt.all(...(bindings as Value[])) as Record<string, SqlStorageValue>[]) : (stmt.run(...(bindings as Value[])), []);
+    // Durable Object SQLite takes and returns BLOBs as ArrayBuffer; node:sqlite as Uint8Array.
+    const args = bindings.map((b) => (b instanceof ArrayBuffer ? new Uint8Array(b) : b)) as Value[];
+    const blobs = (row: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v instanceof Uint8Array ? v.slice().buffer : v])) as Record<string, SqlStorageValue>;
+    const rows = reads ? (stmt.all(...args) as Record<string, unknown>[]).map(blobs) : (stmt.run(...args), []);
     return {
       toArray: () => rows,
       one: () => {

@@ -1,6 +1,7 @@
 // Streaming Nova-3 with Parley's own end of turn (STT_MODE=streaming, STT_STREAMING_MODEL=@cf/deepgram/nova-3,
 // END_OF_TURN=transcript): interim results are captions and the transcript signal's evidence; the
 // server's Finalize gives the turn's words. This is the shape the offline stand-in speaks too.
+import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { SessionClient, fakeAi, newSessionId, transcriptOf } from "../support/session-client.ts";
 import { concat, roomTone as quiet, speech } from "../../support/signals.ts";
@@ -56,5 +57,32 @@ describe("streaming recognition with Nova-3 and the transcript signal", () => {
     expect(c.of("transcript").map((t) => t.text)).toEqual(["set a timer for ten minutes"]);
     expect(done.metrics.endOfTurn).toBe("transcript");
     c.close();
+  });
+});
+
+describe("streaming recognition and restarts", () => {
+  it("a restart while the turn's final words are awaited transcribes its kept audio with the batch model when the session starts again", async () => {
+    const id = newSessionId();
+    // Every recognizer event comes late: the Finalize answer is still on its way when the object restarts.
+    await fakeAi.configure(id, { live: { transcripts: ["tell me a joke"], msPerWord: 200, eventDelayMs: 700 } });
+    const c = await SessionClient.connect(id);
+    c.sendAudio(concat(quiet(300), speech(1000), quiet(900)));
+    await c.waitFor("state", (s) => s.state === "thinking");
+    expect(c.of("transcript")).toEqual([]);
+    await abortAllDurableObjects();
+
+    await fakeAi.configure(id, { stt: { transcripts: ["tell me a joke"] } });
+    const again = await SessionClient.connect(id);
+    expect((await again.waitFor("transcript")).text).toBe("tell me a joke");
+    expect((await again.waitFor("reply-done")).status).toBe("complete");
+    const stt = (await fakeAi.calls(id)).filter((x) => x.kind === "stt" && !x.partial);
+    expect(stt.map((x) => x.model)).toEqual(["@cf/openai/whisper-large-v3-turbo"]);
+    expect(stt[0]!.input).toBeGreaterThan(900);
+    const turns = (await transcriptOf(id)).turns;
+    expect(turns.map((t) => [t.status, t.endReason])).toEqual([
+      ["failed", "shutdown"],
+      ["complete", "completed"],
+    ]);
+    again.close();
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { bundleWorker } from "./test/support/bundle-worker.ts";
+import { FUZZ_LIMIT_VARS } from "./test/support/fuzz-inputs.ts";
 
 // miniflare's extra workers are not transpiled, so the TypeScript fake of Workers AI is bundled here.
 const fakeAi = bundleWorker("test/fake-ai/worker.ts");
@@ -9,7 +10,7 @@ const fakeAi = bundleWorker("test/fake-ai/worker.ts");
 const sessionSecret = randomBytes(32).toString("base64url");
 
 /** A project of Worker tests inside workerd, with the fake bound as AI and `vars` on top of the test defaults. */
-function workersProject(name: string, include: string[], vars: Record<string, string> = {}, exclude: string[] = []) {
+function workersProject(name: string, include: string[], vars: Readonly<Record<string, string>> = {}, exclude: string[] = []) {
   return {
     // Durable Object, SQLite and WebSocket tests inside workerd, with the fake bound as AI.
     plugins: [
@@ -46,15 +47,7 @@ export default defineConfig({
       // A daily budget small enough to spend in a test (about three replies' worth of reservations).
       workersProject("workers-budget", ["test/worker/budget/**/*.test.ts"], { DAILY_BUDGET_NEURONS: "300" }),
       // The fuzz test with the flood limits raised, so its 10,000 inputs are judged, not dropped (limits.test.ts tests the limits).
-      workersProject("workers-fuzz", ["test/worker/fuzz.test.ts"], {
-        MESSAGES_PER_SECOND: "10000",
-        IP_MESSAGES_PER_SECOND: "10000",
-        SESSION_MESSAGES_PER_SECOND: "10000",
-        AUDIO_REALTIME_FACTOR: "100",
-        IP_AUDIO_REALTIME_FACTOR: "100",
-        SESSION_AUDIO_REALTIME_FACTOR: "100",
-        TURNS_PER_SECOND: "1000",
-      }),
+      workersProject("workers-fuzz", ["test/worker/fuzz.test.ts"], FUZZ_LIMIT_VARS),
       // The same Worker configured for each end-of-turn path.
       workersProject("workers-smart-turn", ["test/worker/end-of-turn/smart-turn.test.ts"], { END_OF_TURN: "smart-turn" }),
       workersProject("workers-flux", ["test/worker/end-of-turn/flux.test.ts"], { STT_MODE: "streaming", STT_STREAMING_MODEL: "@cf/deepgram/flux" }),

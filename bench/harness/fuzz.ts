@@ -3,21 +3,11 @@
 // error code, whether the socket stayed open and whether the conversation still works. Loopback only.
 import WebSocket from "ws";
 import { ErrorCode, PROTOCOL_VERSION, checkAudioFrame, parseClientMessage } from "../../shared/protocol.ts";
-import { fuzzInputs } from "../../test/support/fuzz-inputs.ts";
+import { FUZZ_LIMIT_VARS, fuzzInputs } from "../../test/support/fuzz-inputs.ts";
 import { DEFAULT_LATENCIES } from "./latency-model.ts";
 import { BASELINE_TURN_VARS, sessionTarget, startSystem } from "./server.ts";
 import { benchSession } from "./session-access.ts";
 
-/** The fuzz inputs are judged, not dropped: the limits are tested on their own (tests, and the flood row). */
-export const FUZZ_LIMIT_VARS: Record<string, string> = {
-  MESSAGES_PER_SECOND: "10000",
-  IP_MESSAGES_PER_SECOND: "10000",
-  SESSION_MESSAGES_PER_SECOND: "10000",
-  AUDIO_REALTIME_FACTOR: "100",
-  IP_AUDIO_REALTIME_FACTOR: "100",
-  SESSION_AUDIO_REALTIME_FACTOR: "100",
-  TURNS_PER_SECOND: "1000",
-};
 
 export interface FuzzResult {
   inputs: number;

@@ -3,23 +3,23 @@
 // wrong types, huge numbers, unknown types, odd-length, empty and oversized binary audio.
 // Pure and deterministic: the same seed gives the same inputs.
 import { PROTOCOL_VERSION, UPSTREAM_AUDIO, type ClientMessageInput } from "../../shared/protocol.ts";
+import { prng } from "./signals.ts";
 
 export interface FuzzInput {
   kind: string;
   data: string | Uint8Array;
 }
 
-/** mulberry32: a small seeded PRNG, [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The fuzz inputs are judged, not dropped: the flood limits are tested on their own (limits.test.ts, the flood row). */
+export const FUZZ_LIMIT_VARS: Readonly<Record<string, string>> = {
+  MESSAGES_PER_SECOND: "10000",
+  IP_MESSAGES_PER_SECOND: "10000",
+  SESSION_MESSAGES_PER_SECOND: "10000",
+  AUDIO_REALTIME_FACTOR: "100",
+  IP_AUDIO_REALTIME_FACTOR: "100",
+  SESSION_AUDIO_REALTIME_FACTOR: "100",
+  TURNS_PER_SECOND: "1000",
+};
 
 /** A well-formed message of each client type (replies are unknown to the server, so playback and barge-in still get errors). */
 function templates(rnd: () => number): ClientMessageInput[] {
@@ -83,7 +83,7 @@ function mutate(rnd: () => number, msg: Record<string, unknown>): string {
 
 /** `n` inputs from `seed`. */
 export function* fuzzInputs(seed: number, n: number): Generator<FuzzInput> {
-  const rnd = seededRandom(seed);
+  const rnd = prng(seed);
   for (let i = 0; i < n; i++) {
     const r = rnd();
     const valid = pick(rnd, templates(rnd)) as Record<string, unknown>;

@@ -148,7 +148,8 @@ async function runPhase(sut: SystemUnderTest, spec: PhaseSpec, o: BenchOptions, 
       url: parley
         ? `${base}${path}${parley[i]!.id}`
         : `${base}${path}${spec.tag}-${pipeline === "raw-accept" ? "a" : pipeline[0]}${n}-${i}${pipeline === "raw-accept" ? "?hibernate=0" : ""}`,
-      ...(parley ? { protocols: parley[i]!.protocols } : {}),
+      // Parley holds a turn until its reply was heard: the client says so on reply-done, or its next question would be a barge-in.
+      ...(parley ? { protocols: parley[i]!.protocols, reportPlayback: true } : {}),
       fixtures,
       turns,
       startDelayMs: turns === 0 ? (spec.streamMs ?? 0) : LEAD_SILENCE_MS + (n > 1 ? Math.round((o.staggerMs * i) / n) : 0),

@@ -13,16 +13,13 @@ import { BACKGROUND_ECHO_DB } from "./scenarios.ts";
 import { FRAME_SAMPLES, SessionTape } from "./session-tape.ts";
 import { SimBrowser } from "./sim-browser.ts";
 import { msToSamples, samplesToMs } from "./speech-timing.ts";
-import type { Ticker } from "./trial.ts";
+import { LEAD_MS, LINGER_MS, TAPE_KEPT_MS, type Ticker } from "./trial.ts";
 import { benchSession } from "../harness/session-access.ts";
 
-const LEAD_MS = 1200;
 /** After the end of speech the server gets this long to end the turn (maxSilenceMs 1800 + the judge + margin). */
 const END_WAIT_MS = 4000;
-const LINGER_MS = 300;
 /** After the turn is taken, its first audio is waited for this long. */
 const AUDIO_WAIT_MS = 4000;
-const TAPE_KEPT_MS = 15_000;
 /** A reply state this soon after the second part's onset was still decided during the pause (frames and transport). */
 const DURING_PAUSE_MARGIN_MS = 60;
 

@@ -13,14 +13,14 @@ import { msToSamples } from "./speech-timing.ts";
 import { benchSession, type BenchSession } from "../harness/session-access.ts";
 
 /** Room noise before the question: longer than both detectors' 1 s noise-floor windows. */
-const LEAD_MS = 1200;
+export const LEAD_MS = 1200;
 /** After the event's sound ends, the server gets this long to decide before the trial may end. */
 const DECISION_WAIT_MS = 2500;
 /** A confirmed interruption's turn should be transcribed within this long after the reply settled. */
 const NEXT_TURN_WAIT_MS = 4000;
-const LINGER_MS = 300;
+export const LINGER_MS = 300;
 /** The oracle keeps a finished trial's tape this long, for transcriptions still in flight. */
-const TAPE_KEPT_MS = 15_000;
+export const TAPE_KEPT_MS = 15_000;
 
 export interface TrialEnvironment {
   /** http://127.0.0.1:<port> of the Worker. */

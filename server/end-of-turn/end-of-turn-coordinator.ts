@@ -140,11 +140,16 @@ export class EndOfTurnCoordinator {
   }
 
   #apply(j: Judgment): void {
-    const { config, detector } = this.#d;
+    const { config } = this.#d;
     const targetMs = silenceToEndMs(j.verdict, j.source, this.#learnedSilenceMs(), config);
     this.#decidedBy = j.source === "none" ? "silence" : j.source;
+    this.#endAfter(targetMs);
+  }
+
+  /** This much silence ends the utterance; if it already lasted that long, now rather than on the next frame. */
+  #endAfter(targetMs: number): void {
+    const { detector } = this.#d;
     if (detector.silenceMs !== targetMs) detector.setSilenceMs(targetMs);
-    // The silence already lasted long enough: end now rather than on the next frame.
     // The silence so far, in audio: frames that arrived in a burst count as the time they cover.
     const ended = detector.trailingSilenceMs >= targetMs ? detector.endTurn() : null;
     if (ended) this.#d.endNow(ended);
@@ -164,9 +169,7 @@ export class EndOfTurnCoordinator {
     }
     this.#decidedBy = "transcript";
     if (config.speculative && this.#pause) this.#d.speculate(this.#pause);
-    if (detector.silenceMs !== targetMs) detector.setSilenceMs(targetMs);
-    const ended = detector.trailingSilenceMs >= targetMs ? detector.endTurn() : null;
-    if (ended) this.#d.endNow(ended);
+    this.#endAfter(targetMs);
   }
 
   #learnedSilenceMs(): number {

@@ -60,6 +60,10 @@ export class App {
   private activeReplyId: string | null = null;
   private lastProgressReport = 0;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
+  /** The microphone was on when the server closed the idle session: turned on again on resume. */
+  private micOnBeforeSleep = false;
+  /** Typed while asleep: sent once the session is ready again. */
+  private textAfterResume: string | null = null;
   private readonly audio: AudioEngine;
   private readonly detector = new SpeechDetector({ onsetMs: 80, hangoverMs: 500 });
   private readonly meter = new LevelMeter();
@@ -351,14 +355,42 @@ export class App {
         body: "Your microphone is not being sent until the connection is back.",
         dismissible: false,
       });
+    } else if (status === "asleep") {
+      this.ptt.cancel();
+      this.resetDetector();
+      this.bargeIn.connectionLost();
+      // Nothing is sent while asleep: release the microphone too.
+      this.micOnBeforeSleep = this.audio.micRunning;
+      if (this.micOnBeforeSleep) {
+        this.audio.stopMic();
+        this.setMicState("off");
+      }
+      this.banners.show("connection", {
+        kind: "info",
+        title: "Paused — nobody spoke for a while",
+        body: "The connection was closed so that an open tab costs nothing. The conversation is kept; talking, typing or Resume picks it up again.",
+        dismissible: false,
+        actions: [{ label: "Resume", run: () => this.resume() }],
+      });
     } else if (status === "ready") {
       this.banners.hide("connection");
       if (was === "reconnecting") this.logLine("reconnected");
+      const text = this.textAfterResume;
+      this.textAfterResume = null;
+      if (text !== null) this.sendText(text);
     } else if (status === "connecting" && was === "connecting" && this.connection && this.connection.status === "connecting") {
       if (attempt >= 2) void this.checkKey();
       this.banners.show("connection", { kind: "info", title: "Can't reach the server yet — retrying…", dismissible: false });
     }
     this.refresh();
+  }
+
+  /** Connect again after the server closed the idle session; the microphone comes back if it was on. */
+  private resume(): void {
+    if (this.connStatus !== "asleep") return;
+    this.banners.hide("connection");
+    this.connection?.resume();
+    if (this.micOnBeforeSleep) void this.startMic();
   }
 
   private onServerMessage(m: ServerMessage): void {
@@ -453,6 +485,10 @@ export class App {
   // Microphone
 
   private async startMic(deviceId?: string): Promise<void> {
+    if (this.connStatus === "asleep") {
+      this.micOnBeforeSleep = false; // started here, not by resume()
+      this.resume();
+    }
     try {
       await this.audio.unlock();
     } catch {
@@ -615,6 +651,8 @@ export class App {
 
   private pttDown(): void {
     if (this.mode !== "push-to-talk") return;
+    // What is said before the session is ready again is not sent (as after any reconnect).
+    if (this.connStatus === "asleep") this.resume();
     this.ptt.press(this.audio.nowMs);
     if (this.muted) this.setMuted(false);
     if (this.busy()) void this.interrupt("push-to-talk");
@@ -637,6 +675,11 @@ export class App {
   }
 
   private sendText(text: string): boolean {
+    if (this.connStatus === "asleep") {
+      this.textAfterResume = text;
+      this.resume();
+      return true;
+    }
     if (!this.connection?.isReady) {
       this.banners.show("send", { kind: "info", title: "Not connected", body: "Your message was kept; send it again once the connection is back." });
       return false;
@@ -771,7 +814,7 @@ export class App {
     });
     this.status.show(shown);
     this.controls.setStopEnabled(shown.stopEnabled);
-    this.controls.setSendEnabled(!!this.connection?.isReady);
+    this.controls.setSendEnabled(!!this.connection?.isReady || this.connStatus === "asleep");
   }
 
   private logLine(line: string): void {

@@ -110,6 +110,11 @@ export interface ReliabilityOptions {
 export interface InputLimits extends RateLimits {
   /** `ready` carries the newest history up to this many bytes of JSON; older messages are at /api/sessions/<id>. */
   readyHistoryBytes: number;
+  /**
+   * Connections are closed (CLOSE_CODES.idle) after this long with nobody speaking or typing and nothing
+   * being said (server/limits/idle-close.ts): an open tab does not keep its session billed. 0 = never.
+   */
+  idleCloseMs: number;
 }
 
 /** Restarts and deploys (server/turn/turn-recovery.ts; README "Restarts and deploys"). */
@@ -202,6 +207,7 @@ export const DEFAULT_CONFIG: ParleyConfig = {
     closeAfterMs: 1_000,
     closeAfterDrops: 1_000,
     readyHistoryBytes: 256 * 1024,
+    idleCloseMs: 10 * 60_000,
   },
   // The daily default is Workers AI's free allocation: a fresh deployment never spends money. A session
   // may use half of it ($0.055 of 10,000 neurons at $0.011 per 1,000), so one long conversation does
@@ -264,6 +270,7 @@ const EnvVars = z.object({
   RATE_LIMIT_CLOSE_AFTER_DROPS: int(1, 1_000_000),
   // Well under the 1 MiB a WebSocket message may carry, with room for the rest of `ready`.
   READY_HISTORY_BYTES: int(1_024, 768 * 1024),
+  IDLE_CLOSE_MS: int(0, 24 * 3_600_000),
   DRAIN_SECRET: z.string().min(32, "DRAIN_SECRET must be at least 32 characters (npm start generates one)").optional(),
 });
 
@@ -393,6 +400,7 @@ export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, un
       closeAfterMs: v.RATE_LIMIT_GRACE_MS ?? d.limits.closeAfterMs,
       closeAfterDrops: v.RATE_LIMIT_CLOSE_AFTER_DROPS ?? d.limits.closeAfterDrops,
       readyHistoryBytes: v.READY_HISTORY_BYTES ?? d.limits.readyHistoryBytes,
+      idleCloseMs: v.IDLE_CLOSE_MS ?? d.limits.idleCloseMs,
     },
     budgets: { sessionUsd: v.SESSION_BUDGET_USD ?? d.budgets.sessionUsd, dailyNeurons },
     restarts: { ...d.restarts, drainSecret: v.DRAIN_SECRET },

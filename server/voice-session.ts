@@ -37,6 +37,7 @@ import { BargeIn, type ConfirmingSpeech, type OpenCandidate } from "./interrupti
 import type { CandidateDecision } from "./interruption/interruption-candidate.ts";
 import { sameWords } from "./interruption/words.ts";
 import { InputLimiter, type InputKind, type LimitScope } from "./limits/input-limiter.ts";
+import { IdleWatch } from "./limits/idle-close.ts";
 import { newestWithin } from "./limits/ready-history.ts";
 import { migrate } from "./storage/migrations.ts";
 import { ConversationStore } from "./storage/conversation-store.ts";
@@ -89,15 +90,12 @@ interface ConnectionInput {
   userLevelDbfs: number | null;
 }
 
-/** What a connection keeps across hibernation (partyserver connection state). */
-interface ConnectionState {
-  ip: string;
-}
-
 export class VoiceSession extends Server<Env> {
-  // Hibernation kept, though `hibernate: false` halves what a flood costs other sessions (bench/README.md,
-  // "Floods"): without it an evicted object drops its sockets, and an idle tab keeps it in memory.
-  static override options = { hibernate: true };
+  // No hibernation: every message on a hibernatable socket is a Durable Object event of its own, and
+  // a flood of them stalled other sessions (bench/README.md, "Floods": other session's p99 74 ms with
+  // hibernation, 2–18 ms without). A hands-free call streams audio every 20 ms and never hibernated
+  // anyway; what hibernation saved, an idle open tab, is closed after IDLE_CLOSE_MS instead (IdleWatch).
+  static override options = { hibernate: false };
 
   private config!: ParleyConfig;
   private store!: ConversationStore;
@@ -116,7 +114,7 @@ export class VoiceSession extends Server<Env> {
   private bargeIn!: BargeIn;
   private candidateTicker: ReturnType<typeof setInterval> | null = null;
   private playbackTimer: ReturnType<typeof setTimeout> | null = null;
-  // In memory only: after hibernation a connection simply starts a fresh detector.
+  // Each connection's detector and live recognizer, created on its first message.
   private inputs = new Map<string, ConnectionInput>();
   private playbackReports = new Map<string, PlaybackReport>();
   /** Replies a client was still playing after their turn ended, stopped because the user talked. */
@@ -124,13 +122,15 @@ export class VoiceSession extends Server<Env> {
   private turnCounter = 0;
   /** A reply started on an early end-of-turn signal, held until the user's turn is confirmed over. */
   private speculative: { turn: TurnHandle; text: string | null; conn: string } | null = null;
-  /** What speculative replies thrown away for the current utterance spent (billed with the turn that follows). */
   /** What the current utterance cost before its turn (discarded speculation, smart-turn calls): billed with that turn. */
   private spentBefore: SpentBefore = nothingSpent();
   private adaptive!: AdaptiveSilence;
-  /** Rate limits per connection, per client IP and for the whole session (in memory: refilled after hibernation). */
+  /** Rate limits per connection, per client IP and for the whole session (in memory). */
   private limiter!: InputLimiter;
-  /** Connections closed for flooding: whatever they still send is dropped unread. */
+  /** Closes the connections after a long time with nobody there (server/limits/idle-close.ts). */
+  private idle!: IdleWatch;
+  private idleTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Connections closed (flooding, or refused on connect): whatever they still send is dropped unread. */
   private closing = new Set<string>();
   private savedAdaptive = "";
   /** STT_MODE=streaming with Flux: the model decides when the user's turn is over. */
@@ -147,6 +147,7 @@ export class VoiceSession extends Server<Env> {
     this.recovery = new RecoveryStore(this.ctx.storage.sql);
     this.config = loadConfig(this.env as unknown as Record<string, unknown>);
     this.limiter = new InputLimiter(this.config.limits, UPSTREAM_AUDIO.sampleRate * UPSTREAM_AUDIO.bytesPerSample, Date.now(), 2 * UPSTREAM_AUDIO.maxFrameBytes);
+    this.idle = new IdleWatch(this.config.limits.idleCloseMs, Date.now());
     if (this.config.restarts.drainSecret) sessionStarted(this.name);
     this.mode = (this.store.getSetting("mode") as SessionMode | undefined) ?? "hands-free";
     this.language = this.store.getSetting("language") ?? this.config.models.language;
@@ -243,20 +244,25 @@ export class VoiceSession extends Server<Env> {
     return super.fetch(request);
   }
 
-  override onConnect(conn: Connection<ConnectionState>, ctx: ConnectionContext): void {
+  override onConnect(conn: Connection, ctx: ConnectionContext): void {
     const cap = this.clientLimits().connectionsPerSession;
     if (this.openConnections() > cap) {
       // Upgrades that raced past the check in fetch(): the newest goes.
       this.sendError(conn, "too_many_connections", `this session already has ${cap} live connections; close one first`);
+      this.closing.add(conn.id);
       conn.close(1013, "too many connections");
       return;
     }
-    if (this.draining) return conn.close(1001, "Parley is restarting");
+    if (this.draining) {
+      this.closing.add(conn.id);
+      return conn.close(1001, "Parley is restarting");
+    }
     const { minInterruptionMs, falseInterruptionTimeoutMs } = this.config.interruption;
     // The client's address as Cloudflare saw it: connections from one address share a limit within the session.
     const ip = ctx.request.headers.get("cf-connecting-ip")?.slice(0, 64) ?? "unknown";
-    conn.setState({ ip });
     this.limiter.join(conn.id, ip, Date.now());
+    this.idle.touch(Date.now());
+    this.scheduleIdleCheck();
     // The newest messages that fit the byte budget: a WebSocket message must stay well under 1 MiB.
     const recent = newestWithin(this.store.history(READY_HISTORY_LIMIT), this.config.limits.readyHistoryBytes);
     const older = this.store.messageCount() - recent.kept.length;
@@ -298,12 +304,10 @@ export class VoiceSession extends Server<Env> {
     }
   }
 
-  override onMessage(conn: Connection<ConnectionState>, message: WSMessage): void {
+  override onMessage(conn: Connection, message: WSMessage): void {
     // Limits first, before anything is parsed or allocated: a flood costs as little as it can.
     if (this.closing.has(conn.id)) return;
     const now = Date.now();
-    // After hibernation the limiter starts afresh; the connection's address survived in its state.
-    this.limiter.join(conn.id, conn.state?.ip ?? "unknown", now);
     if (typeof message === "string") {
       if (!this.admitted(conn, "message", 1, now)) return;
       const parsed = parseClientMessage(message);
@@ -351,6 +355,7 @@ export class VoiceSession extends Server<Env> {
   // Client messages
 
   private onClientMessage(conn: Connection, input: ConnectionInput, msg: ClientMessage): void {
+    if (msg.type !== "ping") this.idle.touch(Date.now());
     switch (msg.type) {
       case "start":
         if (msg.protocol !== PROTOCOL_VERSION) {
@@ -987,6 +992,25 @@ export class VoiceSession extends Server<Env> {
   // State and plumbing
 
   /** What the clients see follows from the turn, the candidate and the user. */
+  private scheduleIdleCheck(): void {
+    const at = this.idle.nextCheckAt();
+    if (at === null || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      this.checkIdle(Date.now());
+    }, Math.max(0, at - Date.now()));
+  }
+
+  /** Close every connection of a session nobody has used for IDLE_CLOSE_MS; otherwise look again later. */
+  private checkIdle(now: number): void {
+    if (this.openConnections() === 0) return;
+    const busy = this.active !== null || this.speculative !== null || this.userSpeaking || this.bargeIn.candidate !== null || this.state !== "listening";
+    if (!this.idle.expired(now, busy)) return this.scheduleIdleCheck();
+    const limitMs = this.config.limits.idleCloseMs;
+    const after = limitMs >= 60_000 ? `${Math.round(limitMs / 60_000)} min` : `${limitMs} ms`;
+    for (const c of this.getConnections()) c.close(CLOSE_CODES.idle, `idle: nobody spoke or typed for ${after}`);
+  }
+
   private syncState(): void {
     const turn = this.active;
     const held = this.bargeIn.candidate?.holdsPlayback ?? false;
@@ -996,6 +1020,7 @@ export class VoiceSession extends Server<Env> {
     else if (turn && turn.phase !== "done") state = "thinking";
     else if (this.userSpeaking) state = "user-speaking";
     if (state === this.state) return;
+    this.idle.touch(Date.now());
     this.broadcastEvent({ type: "state", state, ...(turn && state !== "listening" && state !== "user-speaking" ? { replyId: turn.replyId } : {}) });
   }
 

@@ -132,6 +132,11 @@ export function clampText(text: string, max: number): string {
 export const CLOSE_CODES = {
   /** Policy violation: the connection kept exceeding a rate limit after a `rate_limited` error and a grace period. */
   rateLimited: 1008,
+  /**
+   * Nobody spoke or typed for IDLE_CLOSE_MS: the session let its connections go, so that an open tab
+   * does not keep it billed. The client does not reconnect until its user comes back.
+   */
+  idle: 4408,
 } as const;
 
 export const SessionMode = z.enum(["hands-free", "push-to-talk"]);

@@ -78,6 +78,11 @@ export class AudioEngine {
     this.capture!.setMuted(muted);
   }
 
+  /** Release the microphone (the browser's recording indicator goes off). */
+  stopMic(): void {
+    this.capture?.stop();
+  }
+
   setMuted(muted: boolean): void {
     this.capture?.setMuted(muted);
   }

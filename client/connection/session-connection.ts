@@ -7,6 +7,7 @@
 //   playback reports made while offline are kept (latest per reply) and sent after the next `ready`.
 import { PartySocket } from "partysocket";
 import {
+  CLOSE_CODES,
   ClientMessage,
   KEY_SUBPROTOCOL_PREFIX,
   PROTOCOL_VERSION,
@@ -126,6 +127,13 @@ export class SessionConnection {
     return true;
   }
 
+  /** Connect again after the server closed an idle session ("asleep"). */
+  resume(): void {
+    if (this.statusValue !== "asleep") return;
+    this.setStatus("connecting");
+    this.socket.reconnect();
+  }
+
   /** Simulate a network drop (tests): the socket closes abnormally and reconnects with backoff. */
   dropForTest(): void {
     this.socket.reconnect(4000, "test: simulated network drop");
@@ -167,6 +175,12 @@ export class SessionConnection {
     if (code !== undefined && NOT_FOUND_CLOSE_CODES.has(code)) {
       this.socket.close(1000, "session not found");
       this.setStatus("not-found", detail);
+      return;
+    }
+    if (code === CLOSE_CODES.idle) {
+      // Reconnecting at once would keep the idle session billed: wait for the user.
+      this.socket.close(1000, "idle");
+      this.setStatus("asleep", detail);
       return;
     }
     this.attempts++;

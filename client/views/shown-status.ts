@@ -52,6 +52,7 @@ export function shownStatus(i: StatusInputs): ShownStatus {
   if (i.readOnly) return shown("idle", "Read-only — shared conversation");
   if (i.connection === "connecting" || i.connection === "handshake") return shown("connecting", "Connecting…");
   if (i.connection === "reconnecting") return shown("reconnecting", "Reconnecting…");
+  if (i.connection === "asleep") return shown("idle", "Paused — nobody spoke for a while");
   if (i.connection === "closed") return shown("error", "Disconnected");
   if (i.pushToTalkHeld) return shown("user-speaking", "You're speaking");
   // Held, not stopped: the reply may yet play on.

@@ -94,7 +94,7 @@ export class InputLimiter {
     };
   }
 
-  /** A connection from `ip` joined (idempotent: a connection seen again after hibernation keeps its state). */
+  /** A connection from `ip` joined (idempotent: joining again keeps its buckets). */
   join(connection: string, ip: string, now: number): void {
     if (this.connections.has(connection)) return;
     let group = this.ips.get(ip);

@@ -23,6 +23,11 @@ describe("shownStatus", () => {
     expect(show({ connection: "closed" })).toMatchObject({ state: "error", label: "Disconnected" });
   });
 
+  it("a session the server closed for idleness shows as paused for the user to resume, whatever the mic was doing", () => {
+    expect(show({ connection: "asleep", micState: "off" })).toMatchObject({ state: "idle", label: "Paused — nobody spoke for a while" });
+    expect(show({ connection: "asleep", detectorSpeaking: true }).state).toBe("idle");
+  });
+
   it("a held reply shows as paused (not stopped), also while the user is still talking", () => {
     expect(show({ paused: true, playing: true, serverState: "speaking" })).toEqual({ state: "paused", label: "Paused", stopEnabled: true });
     expect(show({ paused: true, playing: true, detectorSpeaking: true }).label).toBe("Paused — you're speaking");

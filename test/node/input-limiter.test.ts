@@ -153,7 +153,7 @@ describe("input limiter", () => {
     expect(ok).toBeLessThanOrEqual(15);
   });
 
-  it("lets a connection seen again after hibernation rejoin without losing its place", () => {
+  it("joining twice counts one connection, and one that left is not admitted until it joins again", () => {
     const l = new InputLimiter(LIMITS, BYTES_PER_SECOND, 0);
     l.join("a", "1.1.1.1", 0);
     l.join("a", "1.1.1.1", 0);

@@ -224,3 +224,44 @@ describe("sizes", () => {
     expect(got).toEqual({ text: TEXT_LIMITS.reply, planned: TEXT_LIMITS.reply, heard: TEXT_LIMITS.reply });
   });
 });
+
+describe("idle connections", () => {
+  /** Run the session's idle check as if `aheadMs` had passed since now (the real check runs on a timer). */
+  const checkIdleAhead = (id: string, aheadMs: number) =>
+    runInDurableObject(env.VoiceSession.getByName(id), (instance) => (instance as unknown as { checkIdle(now: number): void }).checkIdle(Date.now() + aheadMs));
+
+  it("a session nobody spoke or typed in for IDLE_CLOSE_MS closes its connections with 4408; pings do not keep it open; the conversation is kept", async () => {
+    const id = newSessionId();
+    const c = await SessionClient.connect(id);
+    c.send({ type: "text", text: "Remember the number seven." });
+    const reply = await c.waitFor("reply-done");
+    await c.playedOut(reply.replyId);
+    await c.waitFor("state", (s) => s.state === "listening");
+    pings(c, 3);
+    await settled(c, 100);
+    await checkIdleAhead(id, L.idleCloseMs - 5_000);
+    await settled(c, 100);
+    expect(c.closed).toBe(false);
+
+    await checkIdleAhead(id, L.idleCloseMs + 1);
+    await waitClosed(c);
+    expect(c.closeCode).toBe(CLOSE_CODES.idle);
+    expect(c.closeReason).toMatch(/^idle: nobody spoke or typed for 10 min/);
+    const again = await SessionClient.connect(id);
+    expect(again.of("ready")[0]!.history.map((m) => m.text)).toEqual(["Remember the number seven.", reply.text]);
+    again.close();
+  });
+
+  it("a reply still being prepared keeps the session open past the idle time", async () => {
+    const id = newSessionId();
+    await fakeAi.configure(id, { llm: { tokenMs: 150 } });
+    const c = await SessionClient.connect(id);
+    c.send({ type: "text", text: "Take your time with this one." });
+    await c.waitFor("reply-delta");
+    await checkIdleAhead(id, L.idleCloseMs + 1);
+    const done = await c.waitFor("reply-done");
+    expect(done.status).toBe("complete");
+    expect(c.closed).toBe(false);
+    c.close();
+  });
+});

@@ -2,8 +2,7 @@
 // the utterance is finished, and starts a speculative reply whose audio is held until the turn is
 // confirmed. Audio is sent in one go, then the test waits: what happens during the silence that
 // follows depends only on the server's decisions, not on how fast frames arrive.
-import { env } from "cloudflare:workers";
-import { evictDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { SessionClient, fakeAi, newSessionId, transcriptOf } from "../support/session-client.ts";
 import { concat, roomTone as quiet, speech } from "../../support/signals.ts";
@@ -100,7 +99,7 @@ describe("end of turn with smart-turn", () => {
     await c.playedOut(first.replyId);
     c.close();
     // A restart: only what was stored survives.
-    await evictDurableObject(env.VoiceSession.getByName(id));
+    await abortAllDurableObjects();
     const again = await SessionClient.connect(id);
     again.sendAudio(concat(quiet(300), speech(800), quiet(560)));
     await sleep(700);

@@ -156,6 +156,18 @@ export interface ParleyConfig {
  * active, typed in @cloudflare/workers-types, with a 32k context; 3.2-3b is cheaper but weaker at
  * conversation, and 3.3-70b costs ~8x more per output token with a longer first-token wait.
  */
+/**
+ * The pause at which smart-turn is asked, when it is the judge (the default): it hears the audio itself
+ * (intonation, not only words), so it can be asked sooner than words can be judged. 200 ms is the VAD
+ * stop time Pipecat pairs with its turn models. A turn smart-turn calls complete ends at this mark.
+ */
+export const SMART_TURN_PAUSE_MS = 200;
+/**
+ * The pause at which the words heard so far are judged (transcript signal; Flux's words): a streaming
+ * recognizer hands a word over ~200 ms after it is spoken, so the last one must have had time to arrive.
+ */
+export const WORDS_PAUSE_MS = 250;
+
 export const DEFAULT_CONFIG: ParleyConfig = {
   models: {
     stt: "@cf/openai/whisper-large-v3-turbo",
@@ -172,11 +184,15 @@ export const DEFAULT_CONFIG: ParleyConfig = {
     keyterms: [],
     finalizeTimeoutMs: 800,
   },
-  turnDetection: DEFAULT_TURN_DETECTION,
+  turnDetection: { ...DEFAULT_TURN_DETECTION, pauseMs: SMART_TURN_PAUSE_MS },
+  // maxSilenceMs 1800: someone mid-sentence searching for a word rarely pauses longer; waiting more would
+  // make a wrong "incomplete" feel like the assistant hung (Pipecat waits 3 s). smartTurnThreshold 0.5:
+  // the model's own is_complete cut-off. smartTurnTimeoutMs 400: inference takes tens of ms plus the
+  // round trip; an answer 200 + 400 ms into the silence still beats most learned silences, a later one not.
   endOfTurn: {
     detector: "smart-turn",
-    pauseMs: 250,
-    completeSilenceMs: 250,
+    pauseMs: SMART_TURN_PAUSE_MS,
+    completeSilenceMs: SMART_TURN_PAUSE_MS,
     maxSilenceMs: 1800,
     smartTurnModel: "@cf/pipecat-ai/smart-turn-v2",
     smartTurnThreshold: 0.5,
@@ -316,6 +332,9 @@ export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, un
     v.END_OF_TURN ??
     (backend === "fake" ? "silence" : backend === "local" && sttMode === "streaming" && streamingModel !== "@cf/deepgram/flux" ? "transcript" : d.endOfTurn.detector);
   if (detector === "transcript" && sttMode !== "streaming") throw new ConfigError("END_OF_TURN=transcript needs STT_MODE=streaming (the words are heard while spoken)");
+  // With Flux, Parley judges Flux's words at its pauses whatever END_OF_TURN says: the words' pause.
+  const smartTurnJudges = detector === "smart-turn" && !(sttMode === "streaming" && streamingModel.includes("flux"));
+  const pauseMs = v.END_OF_TURN_PAUSE_MS ?? (smartTurnJudges ? d.endOfTurn.pauseMs : WORDS_PAUSE_MS);
   const ttsModel = v.TTS_MODEL ?? d.models.tts;
   const speakerError = v.TTS_SPEAKER === undefined ? null : speakerProblem(ttsModel, v.TTS_SPEAKER);
   if (speakerError) throw new ConfigError(`TTS_SPEAKER: ${speakerError}`);
@@ -352,7 +371,8 @@ export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, un
     endOfTurn: {
       ...d.endOfTurn,
       detector,
-      pauseMs: v.END_OF_TURN_PAUSE_MS ?? d.endOfTurn.pauseMs,
+      pauseMs,
+      completeSilenceMs: smartTurnJudges ? pauseMs : WORDS_PAUSE_MS,
       maxSilenceMs: v.MAX_SILENCE_MS ?? d.endOfTurn.maxSilenceMs,
       smartTurnModel: v.SMART_TURN_MODEL ?? d.endOfTurn.smartTurnModel,
       smartTurnThreshold: v.SMART_TURN_THRESHOLD ?? d.endOfTurn.smartTurnThreshold,
@@ -367,7 +387,7 @@ export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, un
       silenceMs: v.VAD_SILENCE_MS ?? d.turnDetection.silenceMs,
       maxUtteranceMs: v.VAD_MAX_UTTERANCE_MS ?? d.turnDetection.maxUtteranceMs,
       // The detector marks the pause the end-of-turn judge is asked at: one setting for both.
-      pauseMs: v.END_OF_TURN_PAUSE_MS ?? d.endOfTurn.pauseMs,
+      pauseMs,
     },
     interruption: {
       ...d.interruption,

@@ -15,6 +15,7 @@ import { PATH_VARS } from "./path-vars.ts";
 import { startSystem } from "./server.ts";
 import { WORKERS_AI_PROFILE as W, fluxEagerMs, fluxEndOfTurnMs, llmTokenDueMs, melottsMs, smartTurnCallMs, whisperMs } from "../profiles/workers-ai.ts";
 import { benchSession, type BenchSession } from "./session-access.ts";
+import { SMART_TURN_PAUSE_MS, WORDS_PAUSE_MS } from "../../server/config.ts";
 
 export interface TurnPath {
   id: string;
@@ -36,7 +37,7 @@ export const TURN_PATHS: readonly TurnPath[] = [
     id: "smart-turn",
     label: "batch + smart-turn, speculative",
     vars: PATH_VARS.smartTurn,
-    measures: "at the 250 ms pause: smart-turn (answers complete) and a held reply (Whisper on the audio so far -> LLM -> TTS); complete ends the turn and releases it",
+    measures: `at the ${SMART_TURN_PAUSE_MS} ms pause: smart-turn (answers complete) and a held reply (Whisper on the audio so far -> LLM -> TTS); complete ends the turn and releases it`,
   },
   {
     id: "flux-eager",
@@ -61,7 +62,7 @@ export const TURN_PATHS: readonly TurnPath[] = [
     id: "nova-transcript",
     label: "streaming Nova-3 + transcript",
     vars: PATH_VARS.novaTranscript,
-    measures: "at the 250 ms pause the interim words are judged (complete: the turn ends at 400 ms of silence) and a held reply starts (Nova Finalize -> LLM -> TTS)",
+    measures: `at the ${WORDS_PAUSE_MS} ms pause the interim words are judged (complete: the turn ends at 400 ms of silence) and a held reply starts (Nova Finalize -> LLM -> TTS)`,
   },
 ];
 
@@ -163,9 +164,10 @@ export function idealPathMs(id: string, fixtures: Fixture[]): { ms: number; brea
     case "baseline":
       return { ms: r0(500 + stt + reply), breakdown: `500 silence + STT ${r0(stt)} + LLM ${r0(llm)} + TTS ${r0(tts)}` };
     case "smart-turn": {
-      const ready = 250 + stt + reply;
-      const confirmed = 250 + smartTurnCallMs();
-      return { ms: r0(Math.max(ready, confirmed)), breakdown: `max(250 pause + STT ${r0(stt)} + LLM ${r0(llm)} + TTS ${r0(tts)}, 250 + smart-turn ${smartTurnCallMs()})` };
+      const pause = SMART_TURN_PAUSE_MS;
+      const ready = pause + stt + reply;
+      const confirmed = pause + smartTurnCallMs();
+      return { ms: r0(Math.max(ready, confirmed)), breakdown: `max(${pause} pause + STT ${r0(stt)} + LLM ${r0(llm)} + TTS ${r0(tts)}, ${pause} + smart-turn ${smartTurnCallMs()})` };
     }
     case "flux-eager":
     case "flux-eager-alone": {
@@ -176,8 +178,8 @@ export function idealPathMs(id: string, fixtures: Fixture[]): { ms: number; brea
       return { ms: r0(eot + rtt + reply), breakdown: `EndOfTurn ${r0(eot)} + RTT ${rtt} + LLM ${r0(llm)} + TTS ${r0(tts)}` };
     case "nova-transcript": {
       const final = W.nova.finalizeMs.value + rtt;
-      const ready = 250 + final + reply;
-      return { ms: r0(Math.max(ready, 400)), breakdown: `max(250 pause + Finalize ${final} + LLM ${r0(llm)} + TTS ${r0(tts)}, 400 silence)` };
+      const ready = WORDS_PAUSE_MS + final + reply;
+      return { ms: r0(Math.max(ready, 400)), breakdown: `max(${WORDS_PAUSE_MS} pause + Finalize ${final} + LLM ${r0(llm)} + TTS ${r0(tts)}, 400 silence)` };
     }
     default:
       return { ms: NaN, breakdown: "" };

@@ -18,24 +18,6 @@ export interface EndOfTurnOptions {
   smartTurnTimeoutMs: number;
 }
 
-/**
- * - pauseMs 250: short enough that a complete turn ends ~250 ms earlier than the old fixed 500,
- *   long enough to skip the gaps between words, stop consonants and breaths.
- * - completeSilenceMs 250 = pauseMs: when the model says complete, end at the mark.
- * - maxSilenceMs 1800: someone mid-sentence who is searching for a word rarely pauses longer; waiting
- *   more would make a wrong "incomplete" feel like the assistant hung (Pipecat waits 3 s).
- * - smartTurnThreshold 0.5: the model's own is_complete cut-off.
- * - smartTurnTimeoutMs 400: inference takes tens of ms plus the round trip; an answer at 250 + 400 ms
- *   of silence still beats most learned silences, a later one does not.
- */
-export const DEFAULT_END_OF_TURN: Readonly<EndOfTurnOptions> = Object.freeze({
-  pauseMs: 250,
-  completeSilenceMs: 250,
-  maxSilenceMs: 1800,
-  smartTurnThreshold: 0.5,
-  smartTurnTimeoutMs: 400,
-});
-
 /** A transcript that reads as complete shortens the wait to at most this: words miss intonation, so never all the way to the mark. */
 export const TRANSCRIPT_COMPLETE_MAX_SILENCE_MS = 400;
 

@@ -27,6 +27,20 @@ describe("configuration from wrangler vars", () => {
     expect(() => loadConfig({ FLUX_EOT_THRESHOLD: "0.95" })).toThrow(/FLUX_EOT_THRESHOLD/);
   });
 
+  it("asks smart-turn at a 200 ms pause and ends a complete turn there; words are judged at 250 ms (they arrive late); END_OF_TURN_PAUSE_MS wins", () => {
+    const pauses = (vars: Record<string, string>) => {
+      const c = loadConfig(vars);
+      return [c.endOfTurn.pauseMs, c.endOfTurn.completeSilenceMs, c.turnDetection.pauseMs];
+    };
+    expect(pauses({})).toEqual([200, 200, 200]);
+    expect(pauses({ STT_MODE: "streaming", STT_STREAMING_MODEL: "@cf/deepgram/nova-3" })).toEqual([200, 200, 200]);
+    expect(pauses({ STT_MODE: "streaming" })).toEqual([250, 250, 250]); // Flux: Parley judges Flux's words
+    expect(pauses({ AI_BACKEND: "local" })).toEqual([250, 250, 250]);
+    expect(pauses({ END_OF_TURN: "silence" })).toEqual([250, 250, 250]);
+    expect(pauses({ END_OF_TURN_PAUSE_MS: "300" })).toEqual([300, 300, 300]);
+    expect(pauses({ AI_BACKEND: "local", END_OF_TURN_PAUSE_MS: "300" })).toEqual([300, 250, 300]);
+  });
+
   it("parses numbers from strings and overrides only what is set", () => {
     const c = loadConfig({ VAD_SILENCE_MS: "700", LLM_MODEL: "@cf/meta/llama-3.2-3b-instruct", AI_MAX_RETRIES: "0", TTS_SPEAKER: "" });
     expect(c.turnDetection.silenceMs).toBe(700);
@@ -77,7 +91,9 @@ describe("configuration from wrangler vars", () => {
   });
 
   it("reads the flood limits and the ready budget, and rejects ones out of range", () => {
-    expect(loadConfig({}).limits).toMatchObject({ messagesPerSecond: 50, sessionMessagesPerSecond: 100, closeAfterMs: 1_000, readyHistoryBytes: 256 * 1024 });
+    expect(loadConfig({}).limits).toMatchObject({ messagesPerSecond: 50, sessionMessagesPerSecond: 100, closeAfterMs: 1_000, readyHistoryBytes: 256 * 1024, idleCloseMs: 600_000 });
+    expect(loadConfig({ IDLE_CLOSE_MS: "0" }).limits.idleCloseMs).toBe(0);
+    expect(() => loadConfig({ IDLE_CLOSE_MS: "-1" })).toThrow(/IDLE_CLOSE_MS/);
     const c = loadConfig({ MESSAGES_PER_SECOND: "5", IP_MESSAGES_PER_SECOND: "7", SESSION_MESSAGES_PER_SECOND: "9", SESSION_AUDIO_REALTIME_FACTOR: "3", RATE_LIMIT_GRACE_MS: "250", RATE_LIMIT_CLOSE_AFTER_DROPS: "40", READY_HISTORY_BYTES: "4096" });
     expect(c.limits).toMatchObject({ messagesPerSecond: 5, ipMessagesPerSecond: 7, sessionMessagesPerSecond: 9, sessionAudioRealtimeFactor: 3, closeAfterMs: 250, closeAfterDrops: 40, readyHistoryBytes: 4096 });
     expect(() => loadConfig({ READY_HISTORY_BYTES: String(2 * 1024 * 1024) })).toThrow(/READY_HISTORY_BYTES/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULT_CONFIG, WORDS_PAUSE_MS } from "../../../server/config.ts";
 import {
-  DEFAULT_END_OF_TURN,
   TRANSCRIPT_COMPLETE_MAX_SILENCE_MS,
   silenceToEndMs,
   validateEndOfTurnOptions,
@@ -8,11 +8,13 @@ import {
   type VerdictSource,
 } from "../../../server/end-of-turn/end-of-turn-policy.ts";
 
-const o = DEFAULT_END_OF_TURN;
+/** The settings of a session whose words are judged (pause and complete silence at the words' 250 ms). */
+const o = { ...DEFAULT_CONFIG.endOfTurn, pauseMs: WORDS_PAUSE_MS, completeSilenceMs: WORDS_PAUSE_MS };
 
 describe("silenceToEndMs", () => {
   it("has the documented defaults", () => {
-    expect(DEFAULT_END_OF_TURN).toEqual({ pauseMs: 250, completeSilenceMs: 250, maxSilenceMs: 1800, smartTurnThreshold: 0.5, smartTurnTimeoutMs: 400 });
+    expect(DEFAULT_CONFIG.endOfTurn).toMatchObject({ pauseMs: 200, completeSilenceMs: 200, maxSilenceMs: 1800, smartTurnThreshold: 0.5, smartTurnTimeoutMs: 400 });
+    expect(WORDS_PAUSE_MS).toBe(250);
     expect(TRANSCRIPT_COMPLETE_MAX_SILENCE_MS).toBe(400);
   });
 

@@ -1,4 +1,4 @@
-// The batch path with END_OF_TURN=smart-turn: at a 250 ms pause the server asks smart-turn whether
+// The batch path with END_OF_TURN=smart-turn: at a 200 ms pause the server asks smart-turn whether
 // the utterance is finished, and starts a speculative reply whose audio is held until the turn is
 // confirmed. Audio is sent in one go, then the test waits: what happens during the silence that
 // follows depends only on the server's decisions, not on how fast frames arrive.

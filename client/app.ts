@@ -13,8 +13,9 @@ import type { CaptureToMain } from "./audio/worklet-messages.ts";
 import type { ConnectionStatus } from "./connection/connection-status.ts";
 import { SessionConnection } from "./connection/session-connection.ts";
 import { ownerKeyFor, rememberOwnerKey } from "./connection/key-store.ts";
-import { createSession, reviewKey, transcript } from "./connection/session-api.ts";
-import { reviewKeyFromFragment, sessionFromPath, sessionPath, shareLink } from "./connection/session-url.ts";
+import { createSession, review, reviewKey, transcript } from "./connection/session-api.ts";
+import { isReviewPath, reviewKeyFromFragment, reviewPath, sessionFromPath, sessionPath, shareLink } from "./connection/session-url.ts";
+import { renderReview } from "./review/review-page.ts";
 import { BargeInController } from "./session/barge-in.ts";
 import { ConversationFeed } from "./session/conversation-feed.ts";
 import { LatencyClock } from "./session/latency-clock.ts";
@@ -45,6 +46,8 @@ export class App {
   /** The owner key of the open session; null when it is open read-only (a share link). */
   private ownerKey: string | null = null;
   private readOnly = false;
+  /** The review page is open (read-only, whether by share link or by the owner). */
+  private reviewing = false;
   /** Bumped on every navigation, so a slow create or transcript answer cannot open a session the user left. */
   private navigation = 0;
   /** The key was checked over HTTP after the socket kept failing (once per session). */
@@ -187,14 +190,18 @@ export class App {
       this.showNotFound(`“${parsed.raw.slice(0, 60)}” is not a valid conversation link.`);
       return;
     }
-    const review = reviewKeyFromFragment(location.hash);
-    if (review) {
-      void this.openReview(parsed.id, review);
+    const shared = reviewKeyFromFragment(location.hash);
+    if (shared) {
+      void this.openReview(parsed.id, shared, true);
       return;
     }
-    if (parsed.id === this.sessionId && !this.readOnly) return;
-    this.navigation++;
     const key = ownerKeyFor(localStorage, parsed.id);
+    if (key && isReviewPath(location.pathname)) {
+      void this.openReview(parsed.id, key, false);
+      return;
+    }
+    if (parsed.id === this.sessionId && !this.readOnly && !this.reviewing) return;
+    this.navigation++;
     if (key) return this.openSession(parsed.id, key);
     this.closeSession();
     this.view.clear();
@@ -256,22 +263,32 @@ export class App {
     this.connStatus = "connecting";
     this.pingTimer = setInterval(() => this.connection?.send({ type: "ping", t: Date.now() }), PING_MS);
     document.title = "Parley — voice assistant";
+    const link = document.getElementById("review-link") as HTMLAnchorElement;
+    link.href = reviewPath(id);
+    link.hidden = false;
     this.refresh();
   }
 
-  /** A share link: the transcript, read-only; no live connection, no microphone, no typing. */
-  private async openReview(id: string, key: string): Promise<void> {
+  /**
+   * The review page (/s/<id>/review): timeline, latency waterfalls and summary, from the stored
+   * transcript; no live connection, no microphone, no typing. `shared`: opened by a share link (a
+   * review key), read-only; otherwise by the owner, with the owner key kept in this browser.
+   */
+  private async openReview(id: string, key: string, shared: boolean): Promise<void> {
     const navigation = ++this.navigation;
     this.closeSession();
     this.notFound = false;
     this.banners.hide("not-found");
     this.readOnly = true;
+    this.reviewing = true;
     this.sessionId = id;
+    this.ownerKey = shared ? null : key;
     this.hooks.sessionId = id;
     this.feed.clear();
     document.getElementById("dock")!.hidden = true;
+    document.title = "Parley — conversation review";
     this.refresh();
-    const record = await transcript(id, key);
+    const record = await review(id, key);
     if (navigation !== this.navigation) return;
     if (!record.ok) {
       const why =
@@ -279,8 +296,8 @@ export class App {
       this.showNotFound(why, "Can't open this shared conversation");
       return;
     }
-    this.feed.history(record.value.messages, null);
-    this.banners.show("read-only", {
+    renderReview(record.value, this.view, document.getElementById("review-summary")!, { live: shared ? null : sessionPath(id) });
+    if (shared) this.banners.show("read-only", {
       kind: "info",
       title: "A shared conversation (read-only)",
       body: "You can read it, not join it.",
@@ -299,8 +316,11 @@ export class App {
     this.sessionId = null;
     this.ownerKey = null;
     this.readOnly = false;
+    this.reviewing = false;
     this.banners.hide("read-only");
     document.getElementById("dock")!.hidden = false;
+    document.getElementById("review-summary")!.hidden = true;
+    (document.getElementById("review-link") as HTMLAnchorElement).hidden = true;
   }
 
   private newConversation(): void {
@@ -722,6 +742,10 @@ export class App {
         // The echo canceller re-converges on each reply: the echo guard assumes a loud echo for a while.
         this.detector.echo.startReply();
         const clientMs = this.replies.get(ev.replyId)?.stats.clientFirstAudioMs;
+        // Stored with the turn, so a reload and the review page show what this browser heard.
+        if (clientMs !== null && clientMs !== undefined) {
+          this.connection?.sendPlayback({ type: "playback", replyId: ev.replyId, segment: ev.segment, playedMs: 0, state: "playing", firstAudioMs: Math.round(clientMs) });
+        }
         this.logLine(`first audio of ${ev.replyId}: ${clientMs?.toFixed(0) ?? "?"} ms after end of turn (heard at ctx ${heardAt.toFixed(3)}, output latency ${this.audio.outputLatencyMs.toFixed(1)} ms)`);
       }
     } else if (ev.type === "finished") {
@@ -767,9 +791,9 @@ export class App {
   private async share(): Promise<void> {
     const id = this.sessionId;
     if (!id) return;
+    // A share link's reader passes on the link they have; the owner (live or reviewing) mints one.
     let url = location.href;
-    if (!this.readOnly) {
-      if (!this.ownerKey) return;
+    if (this.ownerKey) {
       const grant = await reviewKey(id, this.ownerKey);
       if (!grant.ok) {
         this.banners.show("share", { kind: "error", title: "Couldn't make a share link", body: grant.message });
@@ -777,7 +801,7 @@ export class App {
       }
       url = shareLink(location.origin, id, grant.value.reviewKey);
     }
-    const actions = this.readOnly ? [] : [{ label: "Revoke earlier links", run: () => void this.revokeShareLinks() }];
+    const actions = !this.ownerKey ? [] : [{ label: "Revoke earlier links", run: () => void this.revokeShareLinks() }];
     const about = "Anyone with this link can read this conversation, but not join it or talk in it.";
     try {
       await navigator.clipboard.writeText(url);
@@ -803,6 +827,7 @@ export class App {
     const shown = shownStatus({
       notFound: this.notFound,
       readOnly: this.readOnly,
+      ownerReview: this.reviewing && this.ownerKey !== null,
       connection: this.connStatus,
       serverState: this.serverState,
       mode: this.mode,

@@ -398,6 +398,7 @@ export class VoiceSession extends Server<Env> {
   /** The client reports how much of a reply was played: the reply's playback ends on `finished` or `stopped`. */
   private onPlayback(conn: Connection, msg: Extract<ClientMessage, { type: "playback" }>): void {
     if (!this.knownReply(msg.replyId)) return this.sendError(conn, "bad_message", `playback for unknown reply ${msg.replyId.slice(0, 64)}`);
+    if (msg.firstAudioMs !== undefined) this.store.setClientFirstAudio(msg.replyId, msg.firstAudioMs);
     const at = { segment: msg.segment, playedMs: msg.playedMs };
     this.rememberReport(msg.replyId, { ...at, state: msg.state, at: Date.now() });
     const turn = this.active?.replyId === msg.replyId ? this.active : null;

@@ -176,6 +176,12 @@ export const PlaybackMessage = z.object({
   playedMs: z.number().min(0).max(3_600_000),
   /** "playing": periodic progress; "stopped": playback was cut (barge-in, stop); "finished": the reply played out. */
   state: z.enum(["playing", "stopped", "finished"]).default("playing"),
+  /**
+   * Sent once per reply, with the report at its first audio: this client's time from the end of the
+   * user's turn (its last voiced frame, push-to-talk release or typed send) to the reply's first audio
+   * heard. Stored with the turn for review (the first report wins).
+   */
+  firstAudioMs: z.number().min(0).max(600_000).optional(),
 });
 export const PingMessage = z.object({ type: z.literal("ping"), t: z.number().optional() });
 /**
@@ -229,6 +235,10 @@ export const ReplyMeta = z.object({
   neurons: z.number().min(0),
   backend: z.string().nullable(),
   endReason: TurnEndReason.nullable(),
+  /** End of the user's turn -> first audio heard, as the client measured it (its playback report); absent when none reported. */
+  clientFirstAudioMs: z.number().min(0).optional(),
+  /** A failed turn: what failed (an ErrorCode). */
+  errorCode: z.string().optional(),
 });
 export type ReplyMeta = z.infer<typeof ReplyMeta>;
 
@@ -269,6 +279,14 @@ export const TurnMetrics = z.object({
   endOfTurn: EndOfTurnSource.optional(),
   /** The reply started before the turn was confirmed (an early end-of-turn signal): its audio was held until then. */
   speculative: z.boolean().optional(),
+  // When stages on the way to first audio began, ms from the end of the user's turn (negative: before it,
+  // a speculative reply). For the review page's waterfall; absent on turns stored before they were recorded.
+  /** Speech-to-text began (voice turns the server transcribed). */
+  sttStartMs: z.number().optional(),
+  /** The LLM request was sent (its first token came `llmFirstTokenMs` later). */
+  llmStartMs: z.number().optional(),
+  /** The first sentence of the reply went to text-to-speech. */
+  firstChunkMs: z.number().optional(),
 });
 export type TurnMetrics = z.infer<typeof TurnMetrics>;
 
@@ -447,6 +465,67 @@ export const ServerMessage = z.discriminatedUnion("type", [
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type ServerEvent<T extends ServerMessage["type"]> = Extract<ServerMessage, { type: T }>;
+
+// ---------------------------------------------------------------------------------------------
+// GET /api/sessions/<id>: the reviewable record of a session (server/transcript/transcript.ts builds it)
+
+export const TranscriptTurn = z.object({
+  turnId: z.string(),
+  replyId: z.string(),
+  source: z.enum(["voice", "text"]),
+  /** "no-speech": the utterance transcribed to nothing, no reply. */
+  status: z.enum(["running", "complete", "interrupted", "failed", "no-speech"]),
+  endReason: TurnEndReason.nullable(),
+  startedAt: z.number(),
+  endedAt: z.number().nullable(),
+  /** A failed turn: its ErrorCode. */
+  errorCode: z.string().nullable(),
+  models: z.object({ stt: z.string(), llm: z.string(), tts: z.string() }),
+  backend: z.string().nullable(),
+  metrics: TurnMetrics,
+  usage: TurnUsage,
+  /** End of the user's turn -> first audio heard, from the client's playback report; null when none came. */
+  clientFirstAudioMs: z.number().nullable(),
+  retryOf: z.string().optional(),
+  retry: z.enum(["pending", "started", "skipped"]).optional(),
+});
+export type TranscriptTurn = z.infer<typeof TranscriptTurn>;
+
+export const TranscriptInterruption = z.object({
+  replyId: z.string(),
+  turnId: z.string(),
+  source: z.enum(["client", "server"]),
+  openedAt: z.number(),
+  decidedAt: z.number(),
+  decision: z.enum(["confirmed", "resumed"]),
+  reason: InterruptionReason,
+  transcript: z.string(),
+  segment: z.number().nullable(),
+  playedMs: z.number().nullable(),
+  sttCalls: z.number(),
+  audioInSeconds: z.number(),
+  neurons: z.number(),
+  usd: z.number(),
+});
+export type TranscriptInterruption = z.infer<typeof TranscriptInterruption>;
+
+export const SessionTranscript = z.object({
+  sessionId: z.string(),
+  owner: z.string().nullable(),
+  messages: z.array(HistoryMessage),
+  turns: z.array(TranscriptTurn),
+  interruptions: z.array(TranscriptInterruption),
+  totals: z.object({
+    turns: z.number(),
+    neurons: z.number(),
+    usd: z.number(),
+    audioInSeconds: z.number(),
+    ttsAudioSeconds: z.number(),
+    interruptionsConfirmed: z.number(),
+    interruptionsResumed: z.number(),
+  }),
+});
+export type SessionTranscript = z.infer<typeof SessionTranscript>;
 
 export type ParsedClientMessage =
   | { ok: true; message: ClientMessage }

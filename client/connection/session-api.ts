@@ -1,11 +1,11 @@
 // The HTTP side of sessions: create one, get or rotate its share (review) key, read its transcript.
 // Keys travel in the Authorization header, never in the URL.
 import { z } from "zod";
-import { CreatedSession, HistoryMessage, HttpError, ReviewKeyGrant, type HttpErrorCode } from "../../shared/protocol.ts";
+import { CreatedSession, HistoryMessage, HttpError, ReviewKeyGrant, SessionTranscript, type HttpErrorCode } from "../../shared/protocol.ts";
 
 export type ApiResult<T> = { ok: true; value: T } | { ok: false; status: number; code: HttpErrorCode | "network"; message: string };
 
-/** What the review page shows of a transcript (GET /api/sessions/<id>). */
+/** The messages of a transcript (GET /api/sessions/<id>): enough to check a key. */
 const TranscriptMessages = z.object({ sessionId: z.string(), messages: z.array(HistoryMessage) });
 export type TranscriptMessages = z.infer<typeof TranscriptMessages>;
 
@@ -38,4 +38,9 @@ export function reviewKey(id: string, ownerKey: string, rotate = false): Promise
 
 export function transcript(id: string, key: string): Promise<ApiResult<TranscriptMessages>> {
   return call(`/api/sessions/${encodeURIComponent(id)}`, { method: "GET", key }, TranscriptMessages);
+}
+
+/** The whole reviewable record (messages, turns with their timings, interruptions, totals): the review page. */
+export function review(id: string, key: string): Promise<ApiResult<SessionTranscript>> {
+  return call(`/api/sessions/${encodeURIComponent(id)}`, { method: "GET", key }, SessionTranscript);
 }

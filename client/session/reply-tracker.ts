@@ -19,6 +19,8 @@ export interface TurnMeta {
   endReason?: TurnEndReason | null;
   /** Playback is held while an interruption is being decided. */
   paused?: boolean;
+  /** A failed turn: what failed (an ErrorCode). */
+  errorCode?: string;
 }
 
 /** Per-reply playback figures (exposed to the end-to-end tests through window.__parley). */

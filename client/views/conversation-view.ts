@@ -17,6 +17,8 @@ interface AssistantTurn {
   unspoken: HTMLSpanElement;
   notes: HTMLElement;
   meta: HTMLElement;
+  /** Extra detail under the reply (the review page's latency waterfall). */
+  details: HTMLElement;
   text: string;
   spokenEnd: number;
   data: TurnMeta;
@@ -27,7 +29,15 @@ export type OlderHistory = NonNullable<ServerEvent<"ready">["olderHistory"]>;
 /** The tags a stored reply carries (history `meta`), as shown. */
 function storedMeta(meta: ReplyMeta | undefined): TurnMeta {
   if (!meta) return {};
-  return { serverFirstAudioMs: meta.firstAudioMs, usd: meta.usd, neurons: meta.neurons, backend: meta.backend, endReason: meta.endReason };
+  return {
+    serverFirstAudioMs: meta.firstAudioMs,
+    ...(meta.clientFirstAudioMs !== undefined ? { clientFirstAudioMs: meta.clientFirstAudioMs } : {}),
+    usd: meta.usd,
+    neurons: meta.neurons,
+    backend: meta.backend,
+    endReason: meta.endReason,
+    ...(meta.errorCode !== undefined ? { errorCode: meta.errorCode } : {}),
+  };
 }
 
 /** The live caption's key among the user bubbles (never a server turn id, which starts with "t-"). */
@@ -59,23 +69,47 @@ export class ConversationView {
       const count = `${older.messages} older message${older.messages === 1 ? "" : "s"}`;
       this.append(el("div", { className: "older-history", attrs: { "data-testid": "older-history" } }, [document.createTextNode(`${count}: `), link]));
     }
-    for (const m of history) {
-      if (m.role === "user" && m.kind === "backchannel" && m.replyId) {
-        this.addBackchannel(m.replyId, m.text);
-      } else if (m.role === "user") {
-        this.addUser(`h${m.id}`, m.text, m.source);
-      } else {
-        const id = m.replyId ?? `h${m.id}`;
-        this.showHeard(id, m.status, m.text, m.plannedText ?? m.text);
-        this.setMeta(id, { ...storedMeta(m.meta), ...metaFor(id), status: m.status });
-      }
-    }
+    for (const m of history) this.renderMessage(m, metaFor);
     if (kept && keepReplyId && !this.assistants.has(keepReplyId)) {
       this.container.append(kept.root);
       this.assistants.set(keepReplyId, kept);
       this.empty.hidden = true;
     }
     this.scrollToEnd(true);
+  }
+
+  /**
+   * One stored message, as the live page and the review page both show it: a user turn, a backchannel
+   * note on its reply, or a finished reply (heard text, the unheard rest struck) with its stored tags
+   * (and any measured here, from `metaFor`). Returns the reply id of an assistant message.
+   */
+  renderMessage(m: HistoryMessage, metaFor: (replyId: string) => TurnMeta | undefined = () => undefined): string | null {
+    if (m.role === "user" && m.kind === "backchannel" && m.replyId) {
+      this.addBackchannel(m.replyId, m.text);
+      return null;
+    }
+    if (m.role === "user") {
+      this.addUser(`h${m.id}`, m.text, m.source);
+      return null;
+    }
+    const id = m.replyId ?? `h${m.id}`;
+    this.showHeard(id, m.status, m.text, m.plannedText ?? m.text);
+    this.setMeta(id, { ...storedMeta(m.meta), ...metaFor(id), status: m.status });
+    return id;
+  }
+
+  /** A turn that failed before anything of it was kept (no reply message): its error, where it happened. */
+  addFailedTurn(replyId: string, errorCode: string | null): void {
+    this.showHeard(replyId, "failed", "", "");
+    this.setMeta(replyId, { status: "failed", ...(errorCode ? { errorCode } : {}) });
+  }
+
+  /** Show `node` under the reply (replacing what was there). */
+  setDetails(replyId: string, node: Node): void {
+    const turn = this.assistants.get(replyId);
+    if (!turn) return;
+    turn.details.replaceChildren(node);
+    turn.details.hidden = false;
   }
 
   /** A user turn (spoken or typed). The same turnId again updates its text. */
@@ -208,8 +242,16 @@ export class ConversationView {
       this.render(turn);
       this.setMeta(replyId, { ...meta, status });
     } else {
-      this.showHeard(replyId, status, text, turn.text);
-      this.setMeta(replyId, meta);
+      // `text` is the planned reply, not what was heard: until `reply-heard` says that, the words
+      // playback reached stay spoken and the rest is shown unheard (struck when cut, dimmed when failed).
+      if (text) turn.text = text;
+      turn.root.classList.remove("paused");
+      turn.root.classList.toggle("interrupted", status === "interrupted");
+      turn.root.classList.toggle("failed", status === "failed");
+      turn.root.dataset.status = status;
+      if (!turn.text && status === "failed") turn.text = "(no reply)";
+      this.render(turn);
+      this.setMeta(replyId, { ...meta, status, paused: false });
     }
   }
 
@@ -303,7 +345,11 @@ export class ConversationView {
     }
     if (d.paused) parts.push(el("span", { className: "tag status-note paused", text: "Paused", attrs: { "data-testid": "paused-note" } }));
     if (d.status === "interrupted") parts.push(el("span", { className: "tag status-note", text: d.endReason === "cancel" ? "Stopped" : "Interrupted" }));
-    if (d.status === "failed") parts.push(el("span", { className: "tag status-note failed", text: "Failed" }));
+    if (d.status === "failed") {
+      const attrs: Record<string, string> = { "data-testid": "turn-failed", title: "This turn failed; the code says where" };
+      if (d.errorCode) attrs["data-error-code"] = d.errorCode;
+      parts.push(el("span", { className: "tag status-note failed", text: d.errorCode ? `Failed · ${d.errorCode}` : "Failed", attrs }));
+    }
     turn.meta.replaceChildren(...parts);
     turn.meta.hidden = parts.length === 0;
   }
@@ -317,12 +363,15 @@ export class ConversationView {
     notes.hidden = true;
     const meta = el("div", { className: "turn-meta", attrs: { "data-testid": "turn-meta" } });
     meta.hidden = true;
+    const details = el("div", { className: "turn-details" });
+    details.hidden = true;
     const root = el("div", { className: "turn assistant", attrs: { "data-testid": "assistant-message", "data-reply-id": replyId } }, [
       el("div", { className: "bubble" }, [spoken, unspoken]),
       notes,
       meta,
+      details,
     ]);
-    turn = { root, spoken, unspoken, notes, meta, text: "", spokenEnd: 0, data: {} };
+    turn = { root, spoken, unspoken, notes, meta, details, text: "", spokenEnd: 0, data: {} };
     this.assistants.set(replyId, turn);
     this.append(root);
     return turn;

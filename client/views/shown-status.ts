@@ -23,6 +23,8 @@ export interface StatusInputs {
   notFound: boolean;
   /** A share link's read-only view of the transcript: no live connection. */
   readOnly?: boolean;
+  /** The owner's review page (/s/<id>/review): read-only too, but theirs. */
+  ownerReview?: boolean;
   connection: ConnectionStatus;
   serverState: SessionState;
   mode: SessionMode;
@@ -49,7 +51,7 @@ export function shownStatus(i: StatusInputs): ShownStatus {
   const localSpeech = i.mode === "hands-free" && i.micState === "on" && i.detectorSpeaking;
   const shown = (state: IndicatorState, label: string): ShownStatus => ({ state, label, stopEnabled });
   if (i.notFound) return shown("not-found", "Session not found");
-  if (i.readOnly) return shown("idle", "Read-only — shared conversation");
+  if (i.readOnly) return shown("idle", i.ownerReview ? "Review — not live" : "Read-only — shared conversation");
   if (i.connection === "connecting" || i.connection === "handshake") return shown("connecting", "Connecting…");
   if (i.connection === "reconnecting") return shown("reconnecting", "Reconnecting…");
   if (i.connection === "asleep") return shown("idle", "Paused — nobody spoke for a while");

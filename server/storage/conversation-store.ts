@@ -19,6 +19,8 @@ export interface TurnRecord {
   backend: string | null;
   metrics: TurnMetrics;
   usage: TurnUsage;
+  /** End of the user's turn -> first audio heard, from the client's playback report; null when none came. */
+  clientFirstAudioMs: number | null;
   /** This turn retries the reply of `retryOf`, which a restart cut off (server/turn/turn-recovery.ts). */
   retryOf?: string;
   /** A reply a restart cut off: whether it is to be retried, was, or was not (the user spoke since, or it was itself a retry). */
@@ -83,7 +85,7 @@ export class ConversationStore {
     return this.sql
       .exec<Row>(
         `SELECT m.*, t.first_audio_ms AS t_first_audio_ms, t.usd AS t_usd, t.neurons AS t_neurons, t.backend AS t_backend,
-                t.end_reason AS t_end_reason, t.status AS t_status
+                t.end_reason AS t_end_reason, t.status AS t_status, t.client_first_audio_ms AS t_client_first_audio_ms, t.error_code AS t_error_code
          FROM (SELECT * FROM messages ORDER BY id DESC LIMIT ?) m
          LEFT JOIN turns t ON m.role = 'assistant' AND t.turn_id = m.turn_id
          ORDER BY m.id ASC`,
@@ -139,7 +141,7 @@ export class ConversationStore {
          endpointing_ms = ?, stt_ms = ?, llm_first_token_ms = ?, first_audio_ms = ?, tts_ms = ?, total_ms = ?, retries = ?,
          audio_in_seconds = ?, prompt_tokens = ?, completion_tokens = ?, tts_characters = ?, tts_audio_seconds = ?, neurons = ?, usd = ?,
          end_of_turn = ?, speculative = ?, wasted_replies = ?, wasted_completion_tokens = ?, wasted_tts_audio_seconds = ?, wasted_neurons = ?, wasted_usd = ?,
-         eot_calls = ?, eot_neurons = ?, eot_usd = ?
+         eot_calls = ?, eot_neurons = ?, eot_usd = ?, stt_start_ms = ?, llm_start_ms = ?, first_chunk_ms = ?
        WHERE turn_id = ?`,
       t.status,
       t.endReason,
@@ -170,8 +172,16 @@ export class ConversationStore {
       u.endOfTurn?.calls ?? 0,
       u.endOfTurn?.neurons ?? 0,
       u.endOfTurn?.usd ?? 0,
+      m.sttStartMs ?? null,
+      m.llmStartMs ?? null,
+      m.firstChunkMs ?? null,
       t.turnId,
     );
+  }
+
+  /** A client heard the reply's first audio this long after the end of the user's turn (the first report wins). */
+  setClientFirstAudio(replyId: string, ms: number): void {
+    this.sql.exec(`UPDATE turns SET client_first_audio_ms = ? WHERE reply_id = ? AND client_first_audio_ms IS NULL`, ms, replyId);
   }
 
   addSegment(replyId: string, index: number, text: string, durationMs: number, sentAt: number): void {
@@ -288,6 +298,8 @@ function toHistoryMessage(r: Row): HistoryMessage {
       backend: r.t_backend === null || r.t_backend === undefined ? null : String(r.t_backend),
       endReason: r.t_end_reason === null || r.t_end_reason === undefined ? null : (String(r.t_end_reason) as TurnEndReason),
     };
+    if (r.t_client_first_audio_ms !== null && r.t_client_first_audio_ms !== undefined) meta.clientFirstAudioMs = Number(r.t_client_first_audio_ms);
+    if (r.t_error_code !== null && r.t_error_code !== undefined) meta.errorCode = String(r.t_error_code);
     m.meta = meta;
   }
   return m;
@@ -336,6 +348,9 @@ function toTurnRecord(r: Row): TurnRecord {
       retries: Number(r.retries),
       ...(r.end_of_turn !== null && r.end_of_turn !== undefined ? { endOfTurn: String(r.end_of_turn) as EndOfTurnSource } : {}),
       ...(Number(r.speculative) ? { speculative: true } : {}),
+      ...(r.stt_start_ms !== null && r.stt_start_ms !== undefined ? { sttStartMs: Number(r.stt_start_ms) } : {}),
+      ...(r.llm_start_ms !== null && r.llm_start_ms !== undefined ? { llmStartMs: Number(r.llm_start_ms) } : {}),
+      ...(r.first_chunk_ms !== null && r.first_chunk_ms !== undefined ? { firstChunkMs: Number(r.first_chunk_ms) } : {}),
     },
     usage: {
       audioInSeconds: Number(r.audio_in_seconds),
@@ -358,6 +373,7 @@ function toTurnRecord(r: Row): TurnRecord {
         : {}),
       ...(Number(r.eot_calls) > 0 ? { endOfTurn: { calls: Number(r.eot_calls), neurons: Number(r.eot_neurons), usd: Number(r.eot_usd) } } : {}),
     },
+    clientFirstAudioMs: numOrNull(r.client_first_audio_ms ?? null),
     ...(r.retry_of !== null && r.retry_of !== undefined ? { retryOf: String(r.retry_of) } : {}),
     ...(r.retry !== null && r.retry !== undefined ? { retry: r.retry as NonNullable<TurnRecord["retry"]> } : {}),
   };

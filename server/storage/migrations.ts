@@ -107,6 +107,12 @@ export const MIGRATIONS: readonly string[] = [
    );
    ALTER TABLE turns ADD COLUMN retry_of TEXT;
    ALTER TABLE turns ADD COLUMN retry TEXT CHECK (retry IN ('pending', 'started', 'skipped'));`,
+  // 6: the review page's latency waterfall: when the stages on the way to first audio began (ms from the
+  // end of the user's turn), and the client's own time to first audio (from its playback report)
+  `ALTER TABLE turns ADD COLUMN stt_start_ms REAL;
+   ALTER TABLE turns ADD COLUMN llm_start_ms REAL;
+   ALTER TABLE turns ADD COLUMN first_chunk_ms REAL;
+   ALTER TABLE turns ADD COLUMN client_first_audio_ms REAL;`,
 ];
 
 /** Apply the steps this database has not seen yet, each in its own transaction. Returns the new version. */

@@ -1,26 +1,13 @@
 // The reviewable record of a session: every message with its turn's timings, usage and cost, every
 // barge-in candidate with its decision, and the session totals (turns plus candidate transcription).
-import type { HistoryMessage } from "../../shared/protocol.ts";
+// Its wire shape is shared/protocol.ts's SessionTranscript: the compiler holds the stored records to it.
+import type { HistoryMessage, SessionTranscript } from "../../shared/protocol.ts";
 import type { InterruptionRecord, TurnRecord } from "../storage/conversation-store.ts";
 import type { BudgetView } from "../budget/budget-messages.ts";
 
-export interface Transcript {
-  sessionId: string;
-  /** The Cloudflare Access user who created the session, when Access is in front. */
-  owner: string | null;
-  messages: HistoryMessage[];
+export interface Transcript extends SessionTranscript {
   turns: TurnRecord[];
   interruptions: InterruptionRecord[];
-  totals: {
-    turns: number;
-    neurons: number;
-    usd: number;
-    audioInSeconds: number;
-    ttsAudioSeconds: number;
-    /** Barge-in candidates: confirmed as interruptions, and dismissed (the reply resumed). */
-    interruptionsConfirmed: number;
-    interruptionsResumed: number;
-  };
   /** Added by the session when it answers: its spending against its limit, and the day's (owner only). */
   budget?: BudgetView;
 }

@@ -90,6 +90,8 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
   const ctx: AiCallContext = { ai: deps.ai, tags: ["parley", `session:${deps.sessionId}`], signal };
   const retryBase = { maxRetries: config.reliability.maxRetries, retryBaseMs: config.reliability.retryBaseMs, signal };
   const engines = new Set<string>();
+  // When stages on the way to first audio began (clock times; stored relative to the end of the user's turn).
+  const stagesAt: { stt: number | null; llm: number | null; firstChunk: number | null } = { stt: null, llm: null, firstChunk: null };
 
   const metrics: TurnMetrics = { endpointingMs: input.endpointingMs, sttMs: 0, llmFirstTokenMs: null, firstAudioMs: null, ttsMs: 0, totalMs: 0, retries: 0 };
   const usage = { audioInSeconds: 0, promptTokens: 0, completionTokens: 0, ttsCharacters: 0, ttsAudioSeconds: 0 };
@@ -126,6 +128,7 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
     if (input.transcribed.engine) engines.add(input.transcribed.engine);
   } else if (input.transcript) {
     const sttStart = now();
+    stagesAt.stt = sttStart;
     recordStart();
     try {
       const t = await input.transcript;
@@ -141,6 +144,7 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
     if (!isMeaningfulTranscript(userText)) return finish("no-speech");
   } else if (input.audio) {
     const sttStart = now();
+    stagesAt.stt = sttStart;
     // Not cancelled by barge-in: when the user goes on talking after a pause, what they said first
     // still belongs in the conversation (it is merged with what follows), so transcription finishes.
     // A discarded speculation's transcript is of no use: that one stops.
@@ -198,6 +202,7 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
   const messages = input.retry ? retryMessages({ ...prompt, userText, heard: input.retry.heard }) : buildLlmMessages({ ...prompt, userText });
   usage.promptTokens = estimateTokens(messages.map((m) => m.content).join("\n"));
   const llmStart = now();
+  stagesAt.llm = llmStart;
   const replyStream = withRetry(
     (s) => startReplyStream({ ...ctx, signal: s }, models.llm, messages, { maxTokens: config.reply.maxTokens, temperature: config.reply.temperature }),
     { ...retryBase, stage: "llm", timeoutMs: config.reliability.aiTimeoutMs, onRetry },
@@ -238,10 +243,15 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
     },
   });
 
+  const speak = (chunk: string) => {
+    stagesAt.firstChunk ??= now();
+    speaker.speak(chunk);
+  };
+
   if (input.retry) {
     replyText = `${RETRY_OPENING} `;
     turn.hold(() => sink.event({ type: "reply-delta", replyId: input.replyId, text: replyText }));
-    for (const chunk of chunker.push(replyText)) speaker.speak(chunk);
+    for (const chunk of chunker.push(replyText)) speak(chunk);
   }
 
   try {
@@ -267,7 +277,7 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
         replyText += ev.text;
         const text = ev.text;
         turn.hold(() => sink.event({ type: "reply-delta", replyId: input.replyId, text }));
-        for (const chunk of chunker.push(ev.text)) speaker.speak(chunk);
+        for (const chunk of chunker.push(ev.text)) speak(chunk);
       } else if (ev.type === "usage") {
         usage.promptTokens = ev.promptTokens;
         usage.completionTokens = ev.completionTokens;
@@ -280,7 +290,7 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
     }
     if (signal.aborted) throw abortError();
     if (!sawDone) throw new AiCallError("ai_stream_broken", "The reply stream broke off before it finished.", true, "llm");
-    for (const chunk of chunker.flush()) speaker.speak(chunk);
+    for (const chunk of chunker.flush()) speak(chunk);
   } catch (err) {
     // The reply stream is over either way; sentences already released are still spoken (a TTS
     // failure, by contrast, stops everything), so the turn ends on whole sentences and an error.
@@ -304,6 +314,11 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
       spentBefore = turn.endpointing.spentBefore;
     } else if (input.endOfTurn) metrics.endOfTurn = input.endOfTurn;
     if (turn.speculative) metrics.speculative = true;
+    // From the end of the user's turn, as firstAudioMs is: a speculative reply's stages began before it.
+    const turnEnd = turn.confirmedAt ?? started;
+    if (stagesAt.stt !== null) metrics.sttStartMs = stagesAt.stt - turnEnd;
+    if (stagesAt.llm !== null) metrics.llmStartMs = stagesAt.llm - turnEnd;
+    if (stagesAt.firstChunk !== null) metrics.firstChunkMs = stagesAt.firstChunk - turnEnd;
     const endReason: TurnEndReason = failure ? "failed" : (turn.reason ?? "completed");
     turn.markGenerationDone();
     const outcome = recordOutcome(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ownerKeyFor, rememberOwnerKey } from "../../client/connection/key-store.ts";
-import { reviewKeyFromFragment, sessionFromPath, sessionPath, shareLink } from "../../client/connection/session-url.ts";
+import { isReviewPath, reviewKeyFromFragment, reviewPath, sessionFromPath, sessionPath, shareLink } from "../../client/connection/session-url.ts";
 import { backendLabel, formatMs, formatUsd } from "../../client/views/format.ts";
 
 const ID = "abcdefghijklmnopqrstuvwxyz";
@@ -16,11 +16,22 @@ describe("session URLs", () => {
     expect(sessionPath("abc")).toBe("/s/abc");
   });
 
+  it("reads the review page /s/<id>/review as the same session, and tells it from the live page", () => {
+    expect(sessionFromPath(`/s/${ID}/review`)).toEqual({ kind: "valid", id: ID });
+    expect(sessionFromPath(`/s/${ID}/review/`)).toEqual({ kind: "valid", id: ID });
+    expect(sessionFromPath(`/s/${ID}/other`)).toEqual({ kind: "none" });
+    expect(sessionFromPath("/s/bad!id/review").kind).toBe("invalid");
+    expect(reviewPath(ID)).toBe(`/s/${ID}/review`);
+    expect(isReviewPath(`/s/${ID}/review`)).toBe(true);
+    expect(isReviewPath(`/s/${ID}`)).toBe(false);
+    expect(isReviewPath(`/s/${ID}/reviewer`)).toBe(false);
+  });
+
   it("a share link carries its review key in the fragment (never sent to the server), and only a well-formed key is read back", () => {
     const key = `r.2.${"A".repeat(43)}`;
     const link = shareLink("https://parley.example", ID, key);
     const url = new URL(link);
-    expect(url.pathname).toBe(`/s/${ID}`);
+    expect(url.pathname).toBe(`/s/${ID}/review`);
     expect(url.search).toBe("");
     expect(reviewKeyFromFragment(url.hash)).toBe(key);
     expect(reviewKeyFromFragment("")).toBeNull();

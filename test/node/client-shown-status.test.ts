@@ -28,6 +28,11 @@ describe("shownStatus", () => {
     expect(show({ connection: "asleep", detectorSpeaking: true }).state).toBe("idle");
   });
 
+  it("a review page is idle whatever the connection: a share link's says shared, the owner's says it is not live", () => {
+    expect(show({ readOnly: true, connection: "connecting" })).toMatchObject({ state: "idle", label: "Read-only — shared conversation" });
+    expect(show({ readOnly: true, ownerReview: true, connection: "closed" })).toMatchObject({ state: "idle", label: "Review — not live" });
+  });
+
   it("a held reply shows as paused (not stopped), also while the user is still talking", () => {
     expect(show({ paused: true, playing: true, serverState: "speaking" })).toEqual({ state: "paused", label: "Paused", stopEnabled: true });
     expect(show({ paused: true, playing: true, detectorSpeaking: true }).label).toBe("Paused — you're speaking");

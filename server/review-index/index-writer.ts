@@ -89,9 +89,9 @@ export function titleOf(text: string | null): string {
   return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
 }
 
-/** The summary row, or null while the session has nothing to list. */
+/** The summary row, or null while the session has nothing to list (no message yet: only utterances without speech, say). */
 export function sessionRow(facts: SessionFacts, now: number): SessionRow | null {
-  if (facts.startedAt === null) return null;
+  if (facts.startedAt === null || facts.messages === 0) return null;
   return {
     id: facts.id,
     owner: ownerOf(facts),

@@ -131,11 +131,13 @@ const facts = (over: Partial<SessionFacts> = {}): SessionFacts => ({
 });
 
 describe("the summary row", () => {
-  it("has an owner (the Access email before an owner id), a duration and a title, and nothing before anything happened", () => {
+  it("has an owner (the Access email before an owner id), a duration and a title, and nothing before anything was said", () => {
     expect(sessionRow(facts(), 5000)).toMatchObject({ owner: "id:abc", durationMs: 3000, title: "Hello", updatedAt: 5000, mode: "hands-free" });
     expect(sessionRow(facts({ ownerEmail: "a@b.c" }), 5000)!.owner).toBe("email:a@b.c");
     expect(sessionRow(facts({ ownerId: null }), 5000)!.owner).toBeNull();
-    expect(sessionRow(facts({ startedAt: null }), 5000)).toBeNull();
+    expect(sessionRow(facts({ startedAt: null, messages: 0 }), 5000)).toBeNull();
+    // Turns that heard no speech leave no message: nothing to list yet.
+    expect(sessionRow(facts({ messages: 0, turns: 0 }), 5000)).toBeNull();
   });
 
   it("titles a conversation by its first user line, flattened and cut at a word", () => {

@@ -4,11 +4,13 @@
 // is shared by the test files that run side by side.
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, type JWK } from "jose";
 import { describe, expect, it } from "vitest";
 import { CreatedSession, HttpError, type HttpErrorCode } from "../../../shared/protocol.ts";
 import { ConversationPage, type ConversationSummary } from "../../../shared/review.ts";
 import { mintSessionId, operatorKey, signOwnerToken } from "../../../server/access/session-keys.ts";
 import { writeUpdate } from "../../../server/review-index/index-store.ts";
+import { createWorker } from "../../../server/worker.ts";
 import { SessionClient, fakeAi, visitorAddress } from "../support/session-client.ts";
 
 const BASE = "http://parley.test";
@@ -268,6 +270,33 @@ describe("review index: listing", () => {
     await expectError(await get("/api/conversations?limit=abc", token), 400, "bad_query");
     await expectError(await get(`/api/conversations?q=${"x".repeat(201)}`, token), 400, "bad_query");
     await expectError(await get("/api/conversations/extra", token), 404, "not_found");
+  });
+});
+
+describe("review index: behind Cloudflare Access", () => {
+  it("the owner is the Access user's email: each user lists their own sessions without a token, and gets no owner token", async () => {
+    const TEAM = "parleytest";
+    const AUD = "b".repeat(48);
+    const { publicKey, privateKey } = await generateKeyPair("RS256", { extractable: true });
+    const jwk: JWK = { ...(await exportJWK(publicKey)), kid: "k", alg: "RS256", use: "sig" };
+    const worker = createWorker({ accessKeys: () => createLocalJWKSet({ keys: [jwk] }) });
+    const accessEnv = { ...env, ACCESS_TEAM_DOMAIN: TEAM, ACCESS_AUD: AUD };
+    const jwtFor = (email: string) =>
+      new SignJWT({ email }).setProtectedHeader({ alg: "RS256", kid: "k" }).setIssuer(`https://${TEAM}.cloudflareaccess.com`).setAudience(AUD).setIssuedAt().setExpirationTime("10m").sign(privateKey);
+    const as = async (email: string, path: string, method = "GET") =>
+      worker.fetch(new Request(`${BASE}${path}`, { method, headers: { "Cf-Access-Jwt-Assertion": await jwtFor(email), "CF-Connecting-IP": visitorAddress() } }), accessEnv);
+    const ada = `ada-${word("")}@example.com`;
+    const bob = `bob-${word("")}@example.com`;
+    const created = CreatedSession.parse(await (await as(ada, "/api/sessions", "POST")).json());
+    expect(created).toMatchObject({ owner: ada, ownerToken: null });
+    const c = await SessionClient.connect(created.id);
+    await turn(c, "Access-protected hello.");
+    c.close();
+    const listed = async (email: string) => ConversationPage.parse(await (await as(email, "/api/conversations")).json());
+    const deadline = Date.now() + 8000;
+    while ((await listed(ada)).items.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect((await listed(ada)).items.map((i) => [i.id, i.owner])).toEqual([[created.id, ada]]);
+    expect((await listed(bob)).items).toEqual([]);
   });
 });
 

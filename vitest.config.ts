@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { bundleWorker } from "./test/support/bundle-worker.ts";
 import { FUZZ_LIMIT_VARS } from "./test/support/fuzz-inputs.ts";
@@ -8,6 +8,8 @@ import { FUZZ_LIMIT_VARS } from "./test/support/fuzz-inputs.ts";
 const fakeAi = bundleWorker("test/fake-ai/worker.ts");
 // A fresh secret per run: the Worker signs session keys with it, and test clients sign their own (session-client.ts).
 const sessionSecret = randomBytes(32).toString("base64url");
+// The review index's schema (D1), applied by test/worker/support/review-index-setup.ts before each test file.
+const reviewIndexMigrations = await readD1Migrations("server/review-index/migrations");
 
 /** A project of Worker tests inside workerd, with the fake bound as AI and `vars` on top of the test defaults. */
 function workersProject(name: string, include: string[], vars: Readonly<Record<string, string>> = {}, exclude: string[] = []) {
@@ -22,7 +24,7 @@ function workersProject(name: string, include: string[], vars: Readonly<Record<s
           ai: { binding: "__AI_REMOTE_UNUSED" },
           serviceBindings: { AI: "fake-ai" },
           // Short AI deadlines and backoff so failure tests finish quickly.
-          bindings: { AI_TIMEOUT_MS: "1500", AI_STREAM_IDLE_MS: "1000", AI_MAX_RETRIES: "2", AI_BACKEND: "fake", SESSION_SECRET: sessionSecret, ...vars },
+          bindings: { AI_TIMEOUT_MS: "1500", AI_STREAM_IDLE_MS: "1000", AI_MAX_RETRIES: "2", AI_BACKEND: "fake", SESSION_SECRET: sessionSecret, REVIEW_INDEX_MIGRATIONS: reviewIndexMigrations, ...vars },
           workers: [
             {
               name: "fake-ai",
@@ -34,7 +36,7 @@ function workersProject(name: string, include: string[], vars: Readonly<Record<s
         },
       }),
     ],
-    test: { name, include, exclude, testTimeout: 20_000 },
+    test: { name, include, exclude, testTimeout: 20_000, setupFiles: ["./test/worker/support/review-index-setup.ts"] },
   };
 }
 

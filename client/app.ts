@@ -12,7 +12,7 @@ import { SpeechDetector, type SpeechEvent } from "./audio/speech-detector.ts";
 import type { CaptureToMain } from "./audio/worklet-messages.ts";
 import type { ConnectionStatus } from "./connection/connection-status.ts";
 import { SessionConnection } from "./connection/session-connection.ts";
-import { ownerKeyFor, rememberOwnerKey } from "./connection/key-store.ts";
+import { forgetOwnerToken, ownerKeyFor, rememberOwnerKey, rememberOwnerToken, storedOwnerToken } from "./connection/key-store.ts";
 import { createSession, review, reviewKey, transcript } from "./connection/session-api.ts";
 import { isReviewPath, reviewKeyFromFragment, reviewPath, sessionFromPath, sessionPath, shareLink } from "./connection/session-url.ts";
 import { renderReview } from "./review/review-page.ts";
@@ -213,7 +213,12 @@ export class App {
     const navigation = ++this.navigation;
     this.closeSession();
     this.feed.clear();
-    const created = await createSession();
+    let created = await createSession(storedOwnerToken(localStorage));
+    if (!created.ok && created.code === "bad_owner_token") {
+      // A token of another deployment (or an older secret): start a new owner for this browser.
+      forgetOwnerToken(localStorage);
+      created = await createSession();
+    }
     if (navigation !== this.navigation) return;
     if (!created.ok) {
       this.logLine(`create session failed: ${created.code} ${created.message}`);
@@ -229,6 +234,7 @@ export class App {
     this.banners.hide("create");
     const { id, ownerKey } = created.value;
     rememberOwnerKey(localStorage, id, ownerKey);
+    rememberOwnerToken(localStorage, created.value.ownerToken);
     const path = sessionPath(id) + location.search;
     if (history_ === "replace") history.replaceState(null, "", path);
     else history.pushState(null, "", path);

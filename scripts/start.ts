@@ -16,6 +16,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HealthReport } from "../local-ai/engine-server.ts";
 import { DRAIN_PATH, DRAIN_SECRET_HEADER, type DrainResponse } from "../server/restart/drain-contract.ts";
+import { applyLocalReviewIndexMigrations } from "./review-index-local.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const backend = (process.env.PARLEY_AI ?? "local").trim().toLowerCase() || "local";
@@ -66,6 +67,14 @@ if (await get(appUrl)) {
 }
 if (backend === "local" && (await engineHealth()) === "foreign") {
   console.error(`Port ${localAiPort} is in use by something that is not Parley's engine server. Set LOCAL_AI_PORT to a free port.`);
+  process.exit(1);
+}
+
+// The conversations index (local D1) has its tables before the first session writes to it.
+try {
+  applyLocalReviewIndexMigrations();
+} catch (err) {
+  console.error(err instanceof Error ? err.message : String(err));
   process.exit(1);
 }
 

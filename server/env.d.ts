@@ -10,6 +10,8 @@ declare namespace Cloudflare {
     AI: Ai;
     ASSETS?: Fetcher;
     VoiceSession: DurableObjectNamespace<import("./voice-session.ts").VoiceSession>;
+    /** The review index (D1, server/review-index/): every session's summary and messages, full-text searchable. */
+    REVIEW_INDEX: D1Database;
     /** One instance ("daily") keeps every session's Workers AI spending of the day. */
     DailyBudget: DurableObjectNamespace<import("./budget/daily-budget.ts").DailyBudget>;
     STT_MODEL?: string;

@@ -42,6 +42,9 @@ import { newestWithin } from "./limits/ready-history.ts";
 import { migrate } from "./storage/migrations.ts";
 import { ConversationStore } from "./storage/conversation-store.ts";
 import { RecoveryStore } from "./storage/recovery-store.ts";
+import { ReviewIndexLedger } from "./storage/review-index-ledger.ts";
+import { IndexWriter, collectUpdate } from "./review-index/index-writer.ts";
+import { writeUpdate } from "./review-index/index-store.ts";
 import { isDrainRequest, sessionStarted } from "./restart/drain.ts";
 import type { SessionDrainReport } from "./restart/drain-contract.ts";
 import { buildTranscript } from "./transcript/transcript.ts";
@@ -140,6 +143,8 @@ export class VoiceSession extends Server<Env> {
   /** The deployment's daily Workers AI budget, kept by the DailyBudget Durable Object. */
   private budget!: BudgetGate;
   private limits: ClientLimits | null = null;
+  /** Keeps this session's entry in the review index (D1) current, after the turns (server/review-index/). */
+  private reviewIndex!: IndexWriter;
 
   override onStart(): void {
     migrate(this.ctx.storage);
@@ -183,7 +188,19 @@ export class VoiceSession extends Server<Env> {
       decided: (c, d, confirming) => this.onCandidateDecided(c, d, confirming),
       lateUtterance: (_c, speech) => this.startTurnFromSpeech(speech),
     });
+    const ledger = new ReviewIndexLedger(this.ctx.storage.sql);
+    this.reviewIndex = new IndexWriter({
+      collect: () => collectUpdate(ledger, this.name, Date.now()),
+      write: (update) => writeUpdate(this.env.REVIEW_INDEX, update),
+      acknowledge: (update) => ledger.acknowledge(update.acks),
+      log: (err) => console.error(`[parley] ${this.name}: review index update failed (the next one sends it again)`, err),
+    });
     this.recoverAfterRestart();
+  }
+
+  /** The conversation changed: bring the review index up to date, off the turn's path (errors are logged). */
+  private updateIndex(): void {
+    this.ctx.waitUntil(this.reviewIndex.sync());
   }
 
   /** Turns a restart cut off: what was heard is stored, utterances still being transcribed run again, a cut reply waits for a client to retry it. */
@@ -194,6 +211,7 @@ export class VoiceSession extends Server<Env> {
       console.warn(`[parley] ${this.name}: after a restart: ${r.cutReplies} reply(s) cut off, ${r.abandoned} turn(s) cut off in speech-to-text (${r.reruns.length} utterance(s) run again, ${r.lost} lost)`);
     }
     for (const u of r.reruns) this.startTurn({ source: "voice", audio: u.audio, endpointingMs: u.endpointingMs, ...(u.endOfTurn ? { endOfTurn: u.endOfTurn } : {}), attempt: u.attempt + 1 });
+    if (r.cutReplies + r.abandoned + r.lost > 0) this.updateIndex();
     if ([...this.getConnections()].length > 0) this.retryCutReply();
   }
 
@@ -413,6 +431,7 @@ export class VoiceSession extends Server<Env> {
       // Stopped at its very end: nothing was cut, so it ended as it had.
       if (heard?.status === "interrupted") this.broadcastEvent(heard);
       else this.store.setTurnEndReason(turnId, before);
+      this.updateIndex();
       return;
     }
     if (msg.state === "finished" && turn && turn.generationDone && turn.phase !== "paused") this.closeTurn(turn);
@@ -748,6 +767,7 @@ export class VoiceSession extends Server<Env> {
       // Kept (the conversation shows it, review counts it) but never answered nor sent to the LLM.
       this.store.addMessage({ role: "user", text: d.transcript, status: "complete", source: "voice", turnId: turn.turnId, replyId: turn.replyId, kind: "backchannel", createdAt: now });
       this.broadcastEvent({ type: "transcript", turnId: turn.turnId, text: d.transcript, source: "voice", kind: "backchannel", replyId: turn.replyId });
+      this.updateIndex();
     }
     if (c.holdsPlayback) {
       this.broadcastEvent({ type: "interruption", replyId: turn.replyId, decision: "resumed", reason: d.reason, ...(d.transcript ? { transcript: d.transcript } : {}) });
@@ -950,6 +970,7 @@ export class VoiceSession extends Server<Env> {
     if (heard) this.broadcastEvent(heard);
     this.schedulePlaybackCheck();
     this.syncState();
+    this.updateIndex();
   }
 
   /** Without word from the client, a reply's playback is over once its audio (plus pauses and a grace period) has had time to play. */

@@ -1,5 +1,6 @@
 // Worker entry: who may do what, before anything reaches a Durable Object. Routes (server/http/routes.ts):
-//   POST /api/sessions                          mint a session: { id, ownerKey, owner }
+//   POST /api/sessions                          mint a session: { id, ownerKey, owner, ownerToken }
+//   GET  /api/conversations[.csv]               list / search the review index (owner token, Access user or operator key)
 //   GET  /api/sessions/<id>                     its transcript (owner or review key)
 //   POST /api/sessions/<id>/review-key[/rotate] a read-only key for share links (owner key); rotate revokes older ones
 //   GET  /parties/voice-session/<id>            the live WebSocket (owner key, as a subprotocol)
@@ -17,11 +18,12 @@ import {
 } from "../shared/protocol.ts";
 import { ACCESS_JWT_HEADER, remoteAccessKeys, verifyAccessJwt, type AccessSettings } from "./access/access-jwt.ts";
 import { judgeOrigin } from "./access/origin.ts";
-import { isOperatorKey, mintSessionId, signKey, verifyKey, type KeyGrant } from "./access/session-keys.ts";
+import { isOperatorKey, mintSessionId, signKey, signOwnerToken, verifyKey, verifyOwnerToken, type KeyGrant } from "./access/session-keys.ts";
 import { DAILY_BUDGET_NAME } from "./budget/daily-budget.ts";
 import { ConfigError, loadAccessConfig, loadConfig, type AccessOptions, type ParleyConfig } from "./config.ts";
+import { conversationsRequest } from "./http/conversations.ts";
 import { PARTY, routeOf, type Route } from "./http/routes.ts";
-import { GRANT_HEADER, INTERNAL_PATHS, OWNER_EMAIL_HEADER, encodeGrant, jsonError } from "./http/session-requests.ts";
+import { GRANT_HEADER, INTERNAL_PATHS, OWNER_EMAIL_HEADER, OWNER_ID_HEADER, encodeGrant, jsonError } from "./http/session-requests.ts";
 import { DRAIN_PATH } from "./restart/drain-contract.ts";
 import { handleDrainRequest } from "./restart/drain.ts";
 
@@ -91,13 +93,22 @@ async function createSession(request: Request, env: Env, secret: string, email: 
   if (!(await env.SESSION_CREATE_LIMITER.limit({ key: clientAddress(request) })).success) {
     return jsonError(429, "rate_limited", "too many new sessions from your address; try again in a minute", { "Retry-After": "60" });
   }
+  // Without Access, the owner is whoever holds the owner token: the one presented, or a new one.
+  let ownerToken: string | null = null;
+  let ownerId: string | null = null;
+  if (!email) {
+    const presented = presentedKey(request);
+    ownerId = presented ? await verifyOwnerToken(secret, presented) : null;
+    if (presented && !ownerId) return jsonError(403, "bad_owner_token", "that owner token was not issued by this server; create the session without it to get a new one");
+    ownerToken = presented ?? (await signOwnerToken(secret));
+    ownerId ??= ownerToken.split(".")[1]!;
+  }
   const id = mintSessionId();
   const ownerKey = await signKey(secret, id, { role: "owner" }, email);
-  if (email) {
-    const recorded = await sessionRequest(env, id, INTERNAL_PATHS.recordOwner, { method: "POST", grant: { role: "owner" }, headers: new Headers({ [OWNER_EMAIL_HEADER]: email }) });
-    if (!recorded.ok) throw new Error(`recording the owner of ${id} failed: ${recorded.status}`);
-  }
-  const body: CreatedSession = { id, ownerKey, owner: email };
+  const headers = new Headers(email ? { [OWNER_EMAIL_HEADER]: email } : { [OWNER_ID_HEADER]: ownerId! });
+  const recorded = await sessionRequest(env, id, INTERNAL_PATHS.recordOwner, { method: "POST", grant: { role: "owner" }, headers });
+  if (!recorded.ok) throw new Error(`recording the owner of ${id} failed: ${recorded.status}`);
+  const body: CreatedSession = { id, ownerKey, owner: email, ownerToken };
   return Response.json(body, { status: 201 });
 }
 
@@ -171,11 +182,24 @@ async function handle(request: Request, env: Env, deps: WorkerDeps): Promise<Res
     email = who.email;
   }
 
-  const response = route.kind === "create-session" ? await createSession(request, env, secret, email) : await sessionRoute(route, request, env, secret, email);
+  const response =
+    route.kind === "create-session"
+      ? await createSession(request, env, secret, email)
+      : route.kind === "conversations"
+        ? await listRoute(request, env, secret, email, route.csv)
+        : await sessionRoute(route, request, env, secret, email);
   if (!cors || response.status === 101) return response;
   const withCors = new Response(response.body, response);
   for (const [name, value] of Object.entries(cors)) withCors.headers.set(name, value);
   return withCors;
+}
+
+/** The review index's list and CSV: counted against the per-address limit of session API calls. */
+async function listRoute(request: Request, env: Env, secret: string, email: string | null, csv: boolean): Promise<Response> {
+  if (!(await env.SESSION_CONNECT_LIMITER.limit({ key: clientAddress(request) })).success) {
+    return jsonError(429, "rate_limited", "too many requests from your address; try again in a minute", { "Retry-After": "60" });
+  }
+  return conversationsRequest(request, env, csv, secret, presentedKey(request), email);
 }
 
 /** /api/health for the operator: the day's Workers AI spending across all sessions, and the budgets. */

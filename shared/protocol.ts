@@ -34,6 +34,14 @@ export const SESSION_KEY_PATTERN = /^(o|r\.[1-9][0-9]{0,8})\.[A-Za-z0-9_-]{43}$/
 export const SessionKey = z.string().regex(SESSION_KEY_PATTERN, "not a Parley session key");
 
 /**
+ * An owner token, `u.<ownerId>.<mac>`: who created a set of sessions, for listing them
+ * (GET /api/conversations) without Cloudflare Access. `<ownerId>` is minted like a session id; the
+ * MAC (HMAC-SHA-256 under SESSION_SECRET, its own domain) is checked without storage. It opens no session.
+ */
+export const OWNER_TOKEN_PATTERN = /^u\.[a-z2-7]{26}\.[A-Za-z0-9_-]{43}$/;
+export const OwnerToken = z.string().regex(OWNER_TOKEN_PATTERN, "not a Parley owner token");
+
+/**
  * Browsers cannot set headers on a WebSocket: the key travels as a subprotocol. The client offers
  * `parley` and `parley-key.<key>`; the server answers with `parley` (never the key).
  */
@@ -48,6 +56,11 @@ export const CreatedSession = z.object({
   ownerKey: SessionKey,
   /** The Cloudflare Access user who created it, when Access is in front; null otherwise. */
   owner: z.string().nullable(),
+  /**
+   * Without Access: the owner token presented with the request (`Authorization: Bearer u.…`), or a new
+   * one; keep it to list your sessions. With Access the owner is the email, and this is null.
+   */
+  ownerToken: OwnerToken.nullable(),
 });
 export type CreatedSession = z.infer<typeof CreatedSession>;
 
@@ -97,6 +110,9 @@ export const HttpErrorCode = z.enum([
   "rate_limited", // too many session creations or connection attempts from this address
   "too_many_connections", // the session already has its maximum of live connections
   "server_misconfigured", // e.g. no SESSION_SECRET: the server refuses rather than guess
+  "bad_owner_token", // POST /api/sessions with an owner token this server did not sign
+  "bad_query", // GET /api/conversations with a bad cursor, limit or search text
+  "index_unavailable", // the review index (D1) did not answer
 ]);
 export type HttpErrorCode = z.infer<typeof HttpErrorCode>;
 export const HttpError = z.object({ error: z.object({ code: HttpErrorCode, message: z.string() }) });

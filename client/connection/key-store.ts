@@ -1,6 +1,6 @@
 // The owner keys of the sessions this browser created, in localStorage (never in a URL). Losing one
 // loses the way back into that session, so they are kept until the browser's storage is cleared.
-import { SessionKey } from "../../shared/protocol.ts";
+import { OwnerToken, SessionKey } from "../../shared/protocol.ts";
 
 const STORAGE_KEY = "parley.ownerKeys";
 /** Oldest keys are dropped past this many, so the entry cannot grow without bound. */
@@ -32,4 +32,23 @@ export function rememberOwnerKey(storage: KeyStorage, sessionId: string, key: st
   const ids = Object.keys(keys);
   for (const old of ids.slice(0, Math.max(0, ids.length - KEPT))) delete keys[old];
   storage.setItem(STORAGE_KEY, JSON.stringify(keys));
+}
+
+const OWNER_TOKEN_KEY = "parley.ownerToken";
+
+/**
+ * The owner token of this browser (`u.…`): every session it creates is recorded under it, and it lists
+ * them (the conversations page). Sent when creating a session; the server mints one the first time.
+ */
+export function storedOwnerToken(storage: KeyStorage): string | null {
+  const token = storage.getItem(OWNER_TOKEN_KEY);
+  return token && OwnerToken.safeParse(token).success ? token : null;
+}
+
+export function rememberOwnerToken(storage: KeyStorage, token: string | null): void {
+  if (token && OwnerToken.safeParse(token).success) storage.setItem(OWNER_TOKEN_KEY, token);
+}
+
+export function forgetOwnerToken(storage: KeyStorage & { removeItem(key: string): void }): void {
+  storage.removeItem(OWNER_TOKEN_KEY);
 }

@@ -2,6 +2,7 @@
 // Keys travel in the Authorization header, never in the URL.
 import { z } from "zod";
 import { CreatedSession, HistoryMessage, HttpError, ReviewKeyGrant, SessionTranscript, type HttpErrorCode } from "../../shared/protocol.ts";
+import { CONVERSATIONS_CSV_PATH, CONVERSATIONS_PATH, ConversationPage } from "../../shared/review.ts";
 
 export type ApiResult<T> = { ok: true; value: T } | { ok: false; status: number; code: HttpErrorCode | "network"; message: string };
 
@@ -9,7 +10,7 @@ export type ApiResult<T> = { ok: true; value: T } | { ok: false; status: number;
 const TranscriptMessages = z.object({ sessionId: z.string(), messages: z.array(HistoryMessage) });
 export type TranscriptMessages = z.infer<typeof TranscriptMessages>;
 
-async function call<T>(path: string, init: { method: string; key?: string }, schema: z.ZodType<T>): Promise<ApiResult<T>> {
+async function call<T>(path: string, init: { method: string; key?: string | undefined }, schema: z.ZodType<T>): Promise<ApiResult<T>> {
   let res: Response;
   try {
     res = await fetch(path, { method: init.method, headers: init.key ? { Authorization: `Bearer ${init.key}` } : {} });
@@ -27,8 +28,34 @@ async function call<T>(path: string, init: { method: string; key?: string }, sch
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, status: res.status, code: "network", message: "unexpected answer from the server" };
 }
 
-export function createSession(): Promise<ApiResult<CreatedSession>> {
-  return call("/api/sessions", { method: "POST" }, CreatedSession);
+/** A new session, recorded under `ownerToken` (this browser's; without one the server mints one). */
+export function createSession(ownerToken: string | null = null): Promise<ApiResult<CreatedSession>> {
+  return call("/api/sessions", { method: "POST", key: ownerToken ?? undefined }, CreatedSession);
+}
+
+/** A page of this owner's conversations (everyone's with the operator key), newest first; `q` searches what was said. */
+export function listConversations(key: string | undefined, params: { q?: string; cursor?: string; limit?: number }): Promise<ApiResult<ConversationPage>> {
+  const query = new URLSearchParams();
+  if (params.q) query.set("q", params.q);
+  if (params.cursor) query.set("cursor", params.cursor);
+  if (params.limit) query.set("limit", String(params.limit));
+  return call(`${CONVERSATIONS_PATH}?${query}`, { method: "GET", key }, ConversationPage);
+}
+
+/** The whole list as CSV (the search applied), as a Blob to save, and the file name the server gave it. */
+export async function conversationsCsv(key: string | undefined, q: string): Promise<ApiResult<{ blob: Blob; fileName: string }>> {
+  let res: Response;
+  try {
+    res = await fetch(`${CONVERSATIONS_CSV_PATH}${q ? `?${new URLSearchParams({ q })}` : ""}`, { headers: key ? { Authorization: `Bearer ${key}` } : {} });
+  } catch (err) {
+    return { ok: false, status: 0, code: "network", message: String(err) };
+  }
+  if (!res.ok) {
+    const err = HttpError.safeParse(await res.json().catch(() => null));
+    return err.success ? { ok: false, status: res.status, code: err.data.error.code, message: err.data.error.message } : { ok: false, status: res.status, code: "network", message: `HTTP ${res.status}` };
+  }
+  const fileName = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") ?? "")?.[1] ?? "parley-conversations.csv";
+  return { ok: true, value: { blob: await res.blob(), fileName } };
 }
 
 /** The current review key (rotate: revoke every earlier one first). Owner key only. */

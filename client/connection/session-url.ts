@@ -43,3 +43,10 @@ export function reviewKeyFromFragment(hash: string): string | null {
 export function shareLink(origin: string, id: string, reviewKey: string): string {
   return `${origin}${reviewPath(id)}#review=${encodeURIComponent(reviewKey)}`;
 }
+
+/** The conversations page (list and search of this browser's sessions, everyone's with the operator key). */
+export const CONVERSATIONS_PAGE = "/conversations";
+
+export function isConversationsPath(pathname: string): boolean {
+  return pathname === CONVERSATIONS_PAGE || pathname === `${CONVERSATIONS_PAGE}/`;
+}

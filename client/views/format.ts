@@ -42,3 +42,22 @@ export function backendKind(backend: string): "workers-ai" | "local" | "other" {
 export function shortModel(model: string): string {
   return model.split("/").pop() ?? model;
 }
+
+/** A conversation's length: "45 s", "3 min 05 s", "1 h 02 min". */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return "–";
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${String(s % 60).padStart(2, "0")} s`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} min`;
+}
+
+/** When a conversation started: the time today, else the date and time (in the viewer's locale). */
+export function formatStarted(startedAt: number, now: number, locale?: string): string {
+  const d = new Date(startedAt);
+  const sameDay = new Date(now).toDateString() === d.toDateString();
+  return sameDay
+    ? d.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" })
+    : d.toLocaleString(locale, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}

@@ -1,7 +1,7 @@
 // Session ids and the keys that open them. The server mints ids (128 random bits) and signs keys
 // with HMAC-SHA-256 under SESSION_SECRET, so checking a key needs no storage: only the review
 // version (revocation of share links) lives with the session. Pure WebCrypto, no Cloudflare imports.
-import { SESSION_ID_PATTERN, SESSION_KEY_PATTERN } from "../../shared/protocol.ts";
+import { OWNER_TOKEN_PATTERN, SESSION_ID_PATTERN, SESSION_KEY_PATTERN } from "../../shared/protocol.ts";
 
 const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
 /** 16 bytes = 128 bits of randomness (the id must carry at least 96). */
@@ -105,4 +105,27 @@ export async function operatorKey(secret: string): Promise<string> {
 export async function isOperatorKey(secret: string, key: string): Promise<boolean> {
   if (!OPERATOR_KEY_PATTERN.test(key)) return false;
   return crypto.subtle.verify("HMAC", await hmacKey(secret), fromBase64url(key.slice(3)), new TextEncoder().encode(OPERATOR_CONTEXT));
+}
+
+/** Domain separation for owner tokens: neither a session key nor the operator key is ever one. */
+const OWNER_TOKEN_CONTEXT = "parley/owner-token/v1";
+
+function ownerTokenText(ownerId: string): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(new TextEncoder().encode(`${OWNER_TOKEN_CONTEXT}\n${ownerId}`));
+}
+
+/**
+ * An owner token, `u.<ownerId>.<mac>`: lists the sessions created with it (GET /api/conversations) when
+ * Cloudflare Access is not in front. The owner id is minted like a session id; nothing is stored.
+ */
+export async function signOwnerToken(secret: string, ownerId: string = mintSessionId()): Promise<string> {
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), ownerTokenText(ownerId)));
+  return `u.${ownerId}.${base64url(mac)}`;
+}
+
+/** The owner id an owner token carries, or null when this server did not sign it. */
+export async function verifyOwnerToken(secret: string, token: string): Promise<string | null> {
+  if (!OWNER_TOKEN_PATTERN.test(token)) return null;
+  const [, ownerId, mac] = token.split(".") as [string, string, string];
+  return (await crypto.subtle.verify("HMAC", await hmacKey(secret), fromBase64url(mac), ownerTokenText(ownerId))) ? ownerId : null;
 }

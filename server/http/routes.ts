@@ -9,6 +9,7 @@ export const PARTY = "voice-session";
 export type Route =
   | { kind: "health" }
   | { kind: "create-session" }
+  | { kind: "conversations"; csv: boolean }
   | { kind: "transcript"; id: string }
   | { kind: "review-key"; id: string; rotate: boolean }
   | { kind: "connect"; id: string }
@@ -32,6 +33,7 @@ export function routeOf(pathname: string): Route {
   if (segments[0] === "api") {
     if (path === "api/health") return { kind: "health" };
     if (path === "api/sessions") return { kind: "create-session" };
+    if (path === "api/conversations" || path === "api/conversations.csv") return { kind: "conversations", csv: path.endsWith(".csv") };
     if (segments[1] === "sessions" && segments.length >= 3) {
       const id = segments[2]!;
       const rest = segments.slice(3).join("/");

@@ -7,6 +7,8 @@ import type { KeyGrant } from "../access/session-keys.ts";
 
 export const GRANT_HEADER = "x-parley-grant";
 export const OWNER_EMAIL_HEADER = "x-parley-owner-email";
+/** The owner id of the owner token a session was created with (listing without Access). */
+export const OWNER_ID_HEADER = "x-parley-owner-id";
 
 export const INTERNAL_PATHS = {
   transcript: "/internal/transcript",
@@ -30,7 +32,9 @@ export function jsonError(status: number, code: HttpErrorCode, message: string, 
 }
 
 const REVIEW_VERSION_SETTING = "review-key-version";
-const OWNER_EMAIL_SETTING = "owner-email";
+/** Also read by the review index (server/storage/review-index-ledger.ts). */
+export const OWNER_EMAIL_SETTING = "owner-email";
+export const OWNER_ID_SETTING = "owner-id";
 
 /** The settings a session keeps about who may see it (in its SQLite settings table). */
 export interface AccessSettingsStore {
@@ -69,6 +73,8 @@ export async function answerSessionRequest(request: Request, store: AccessSettin
   if (path === INTERNAL_PATHS.recordOwner && request.method === "POST") {
     const email = request.headers.get(OWNER_EMAIL_HEADER);
     if (email && store.getSetting(OWNER_EMAIL_SETTING) === undefined) store.setSetting(OWNER_EMAIL_SETTING, email);
+    const ownerId = request.headers.get(OWNER_ID_HEADER);
+    if (ownerId && store.getSetting(OWNER_ID_SETTING) === undefined) store.setSetting(OWNER_ID_SETTING, ownerId);
     return Response.json({ owner: store.getSetting(OWNER_EMAIL_SETTING) ?? null });
   }
   return jsonError(404, "not_found", "no such session request");

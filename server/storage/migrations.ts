@@ -113,6 +113,13 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE turns ADD COLUMN llm_start_ms REAL;
    ALTER TABLE turns ADD COLUMN first_chunk_ms REAL;
    ALTER TABLE turns ADD COLUMN client_first_audio_ms REAL;`,
+  // 7: what the review index (D1) has acknowledged of each message — its status and text length as
+  // written, so a new message or a reply cut to what was heard is sent again (server/review-index/)
+  `CREATE TABLE review_index_acks (
+     message_id INTEGER PRIMARY KEY,
+     status TEXT NOT NULL,
+     text_length INTEGER NOT NULL
+   );`,
 ];
 
 /** Apply the steps this database has not seen yet, each in its own transaction. Returns the new version. */

@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { applyLocalReviewIndexMigrations } from "../../scripts/review-index-local.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -50,6 +51,8 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 export async function startDevServer(options: { ai?: "fake" | "local"; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<DevServer> {
+  // As `npm start` does: the conversations index's tables exist before sessions write to them.
+  applyLocalReviewIndexMigrations();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let log = "";

@@ -85,7 +85,7 @@ export type OperatorHealth = z.infer<typeof OperatorHealth>;
 export const HttpErrorCode = z.enum([
   "bad_path", // a path that does not decode (e.g. `%ZZ`)
   "bad_session_id", // not an id the server mints
-  "not_found", // no such route
+  "not_found", // no such route, or no such session: deleted (its keys still verify) — the same answer for both
   "method_not_allowed",
   "upgrade_required", // /parties/voice-session/<id> without a WebSocket upgrade
   "key_required", // no session key offered
@@ -97,6 +97,8 @@ export const HttpErrorCode = z.enum([
   "rate_limited", // too many session creations or connection attempts from this address
   "too_many_connections", // the session already has its maximum of live connections
   "server_misconfigured", // e.g. no SESSION_SECRET: the server refuses rather than guess
+  "bad_export_format", // GET /api/sessions/<id>/export without ?format=json|md|vtt|srt
+  "delete_failed", // a cleanup outside the session failed; nothing was deleted, the delete can be retried
 ]);
 export type HttpErrorCode = z.infer<typeof HttpErrorCode>;
 export const HttpError = z.object({ error: z.object({ code: HttpErrorCode, message: z.string() }) });
@@ -132,6 +134,8 @@ export function clampText(text: string, max: number): string {
 export const CLOSE_CODES = {
   /** Policy violation: the connection kept exceeding a rate limit after a `rate_limited` error and a grace period. */
   rateLimited: 1008,
+  /** The session was deleted by its owner: clients must not reconnect. */
+  sessionDeleted: 4404,
 } as const;
 
 export const SessionMode = z.enum(["hands-free", "push-to-talk"]);
@@ -237,6 +241,8 @@ export const HistoryMessage = z.object({
   status: MessageStatus,
   /** "voice" (spoken turn) or "text" (typed turn); assistant messages are "voice". */
   source: z.enum(["voice", "text"]),
+  /** The turn it belongs to (a backchannel: the turn of the reply it was said over); links it to the transcript's `turns`. */
+  turnId: z.string().max(TEXT_LIMITS.name).optional(),
   /** Assistant messages: the reply. User backchannels: the reply they were said over. */
   replyId: z.string().optional(),
   /** Present (as "backchannel") only on backchannels. */

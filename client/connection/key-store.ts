@@ -33,3 +33,11 @@ export function rememberOwnerKey(storage: KeyStorage, sessionId: string, key: st
   for (const old of ids.slice(0, Math.max(0, ids.length - KEPT))) delete keys[old];
   storage.setItem(STORAGE_KEY, JSON.stringify(keys));
 }
+
+/** A deleted session's key opens nothing any more. */
+export function forgetOwnerKey(storage: KeyStorage, sessionId: string): void {
+  const keys = load(storage);
+  if (!(sessionId in keys)) return;
+  delete keys[sessionId];
+  storage.setItem(STORAGE_KEY, JSON.stringify(keys));
+}

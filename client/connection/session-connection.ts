@@ -7,6 +7,7 @@
 //   playback reports made while offline are kept (latest per reply) and sent after the next `ready`.
 import { PartySocket } from "partysocket";
 import {
+  CLOSE_CODES,
   ClientMessage,
   KEY_SUBPROTOCOL_PREFIX,
   PROTOCOL_VERSION,
@@ -38,7 +39,7 @@ export interface ConnectionHandlers {
 }
 
 /** WebSocket close codes the server may use to say "this session does not exist". */
-const NOT_FOUND_CLOSE_CODES = new Set([4004, 4404]);
+const NOT_FOUND_CLOSE_CODES = new Set<number>([4004, CLOSE_CODES.sessionDeleted]);
 
 export class SessionConnection {
   readonly sessionId: string;

@@ -1,7 +1,7 @@
 // The reviewable record of a session: every message with its turn's timings, usage and cost, every
 // barge-in candidate with its decision, and the session totals (turns plus candidate transcription).
 import type { HistoryMessage } from "../../shared/protocol.ts";
-import type { InterruptionRecord, TurnRecord } from "../storage/conversation-store.ts";
+import type { InterruptionRecord, ReplyAudio, TurnRecord } from "../storage/conversation-store.ts";
 import type { BudgetView } from "../budget/budget-messages.ts";
 
 export interface Transcript {
@@ -11,6 +11,8 @@ export interface Transcript {
   messages: HistoryMessage[];
   turns: TurnRecord[];
   interruptions: InterruptionRecord[];
+  /** Each reply's audio as sent (first segment, total length): when it was heard, for export cue times. */
+  replyAudio: ReplyAudio[];
   totals: {
     turns: number;
     neurons: number;
@@ -25,7 +27,14 @@ export interface Transcript {
   budget?: BudgetView;
 }
 
-export function buildTranscript(sessionId: string, messages: HistoryMessage[], turns: TurnRecord[], interruptions: InterruptionRecord[], owner: string | null): Transcript {
+export function buildTranscript(
+  sessionId: string,
+  messages: HistoryMessage[],
+  turns: TurnRecord[],
+  interruptions: InterruptionRecord[],
+  owner: string | null,
+  replyAudio: ReplyAudio[] = [],
+): Transcript {
   const totals = { turns: turns.length, neurons: 0, usd: 0, audioInSeconds: 0, ttsAudioSeconds: 0, interruptionsConfirmed: 0, interruptionsResumed: 0 };
   for (const t of turns) {
     totals.neurons += t.usage.neurons;
@@ -40,5 +49,5 @@ export function buildTranscript(sessionId: string, messages: HistoryMessage[], t
     if (i.decision === "confirmed") totals.interruptionsConfirmed++;
     else totals.interruptionsResumed++;
   }
-  return { sessionId, owner, messages, turns, interruptions, totals };
+  return { sessionId, owner, messages, turns, interruptions, replyAudio, totals };
 }

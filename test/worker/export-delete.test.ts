@@ -2,11 +2,12 @@
 // name (owner and review keys), the strict subtitle parsers on what a real session stored, and a
 // deleted session answering 404 everywhere — live sockets closed with the code the client does not
 // reconnect on, the tombstone surviving a restart, and nothing telling a deleted id from one never used.
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CLOSE_CODES, HttpError, ReviewKeyGrant, type HistoryMessage, type HttpErrorCode } from "../../shared/protocol.ts";
 import { JSON_EXPORT_FORMAT } from "../../server/export/export-formats.ts";
+import { createWorker } from "../../server/worker.ts";
 import { parseSrt, parseVtt } from "../support/subtitle-parser.ts";
 import { SessionClient, fakeAi, newSessionId, ownerKeyOf, visitorAddress } from "./support/session-client.ts";
 
@@ -98,6 +99,23 @@ describe("exports over HTTP", () => {
     await expectError(await call(`/api/sessions/${id}/export?format=docx`, { key: ownerKey }), 400, "bad_export_format");
     await expectError(await call(`/api/sessions/${id}/export`, { key: ownerKey }), 400, "bad_export_format");
     await expectError(await call(`/api/sessions/${id}/export?format=json`, { key: ownerKey, method: "POST" }), 405, "method_not_allowed");
+  });
+
+  it("a page of another allowed origin may delete (preflight) and read an export's file name (exposed header)", async () => {
+    const { id, ownerKey } = await conversation();
+    const worker = createWorker();
+    const withOrigins = { ...env, ALLOWED_ORIGINS: "https://app.example.com" };
+    const origin = "https://app.example.com";
+    const preflight = await worker.fetch(new Request(`http://parley.test/api/sessions/${id}`, { method: "OPTIONS", headers: { Origin: origin, "CF-Connecting-IP": visitorAddress() } }), withOrigins);
+    expect(preflight.headers.get("Access-Control-Allow-Methods")).toContain("DELETE");
+    const res = await worker.fetch(
+      new Request(`http://parley.test/api/sessions/${id}/export?format=md`, { headers: { Origin: origin, Authorization: `Bearer ${ownerKey}`, "CF-Connecting-IP": visitorAddress() } }),
+      withOrigins,
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Access-Control-Allow-Origin")).toBe(origin);
+    expect(res.headers.get("Access-Control-Expose-Headers")).toBe("Content-Disposition");
+    expect(res.headers.get("Content-Disposition")).toContain(`parley-${id.slice(0, 8)}-`);
   });
 });
 

@@ -12,8 +12,8 @@ import { SpeechDetector, type SpeechEvent } from "./audio/speech-detector.ts";
 import type { CaptureToMain } from "./audio/worklet-messages.ts";
 import type { ConnectionStatus } from "./connection/connection-status.ts";
 import { SessionConnection } from "./connection/session-connection.ts";
-import { forgetOwnerToken, ownerKeyFor, rememberOwnerKey, rememberOwnerToken, storedOwnerToken } from "./connection/key-store.ts";
-import { createSession, review, reviewKey, transcript } from "./connection/session-api.ts";
+import { forgetOwnerKey, forgetOwnerToken, ownerKeyFor, rememberOwnerKey, rememberOwnerToken, storedOwnerToken } from "./connection/key-store.ts";
+import { createSession, deleteSession, exportSession, review, reviewKey, transcript, type ExportChoice } from "./connection/session-api.ts";
 import { isReviewPath, reviewKeyFromFragment, reviewPath, sessionFromPath, sessionPath, shareLink } from "./connection/session-url.ts";
 import { renderReview } from "./review/review-page.ts";
 import { BargeInController } from "./session/barge-in.ts";
@@ -24,6 +24,7 @@ import { ReplyTracker } from "./session/reply-tracker.ts";
 import { createTestHooks, type ParleyTestHooks } from "./test-hooks.ts";
 import { ConversationView } from "./views/conversation-view.ts";
 import { Controls } from "./views/controls.ts";
+import { saveFile } from "./views/download.ts";
 import { errorBanner, micErrorBanner } from "./views/error-banner.ts";
 import { shownStatus, type MicUiState } from "./views/shown-status.ts";
 import { Banners, StatusView } from "./views/status.ts";
@@ -48,6 +49,8 @@ export class App {
   private readOnly = false;
   /** The review page is open (read-only, whether by share link or by the owner). */
   private reviewing = false;
+  /** The review key a share link opened the session with (exports use it). */
+  private shareKey: string | null = null;
   /** Bumped on every navigation, so a slow create or transcript answer cannot open a session the user left. */
   private navigation = 0;
   /** The key was checked over HTTP after the socket kept failing (once per session). */
@@ -100,6 +103,8 @@ export class App {
       pickMic: (id) => void this.startMic(id),
       newConversation: () => this.newConversation(),
       share: () => void this.share(),
+      exportAs: (format) => void this.exportAs(format),
+      deleteConversation: () => this.confirmDelete(),
     });
     this.controls.setMode(this.mode);
     this.controls.setMicState("off");
@@ -287,6 +292,9 @@ export class App {
     this.banners.hide("not-found");
     this.readOnly = true;
     this.reviewing = true;
+    this.shareKey = shared ? key : null;
+    // The owner's review page may delete; a share link may not.
+    this.controls.setCanDelete(!shared);
     this.sessionId = id;
     this.ownerKey = shared ? null : key;
     this.hooks.sessionId = id;
@@ -298,7 +306,13 @@ export class App {
     if (navigation !== this.navigation) return;
     if (!record.ok) {
       const why =
-        record.code === "key_revoked" ? "Its owner revoked this share link." : record.code === "bad_key" ? "This share link is not valid." : `The server answered: ${record.message}`;
+        record.code === "key_revoked"
+          ? "Its owner revoked this share link."
+          : record.code === "bad_key"
+            ? "This share link is not valid."
+            : record.code === "not_found"
+              ? "Its owner deleted this conversation."
+              : `The server answered: ${record.message}`;
       this.showNotFound(why, "Can't open this shared conversation");
       return;
     }
@@ -323,7 +337,10 @@ export class App {
     this.ownerKey = null;
     this.readOnly = false;
     this.reviewing = false;
+    this.shareKey = null;
+    this.controls.setCanDelete(true);
     this.banners.hide("read-only");
+    this.banners.hide("delete");
     document.getElementById("dock")!.hidden = false;
     document.getElementById("review-summary")!.hidden = true;
     (document.getElementById("review-link") as HTMLAnchorElement).hidden = true;
@@ -359,7 +376,10 @@ export class App {
     const res = await transcript(id, key);
     if (res.ok || this.sessionId !== id) return;
     this.logLine(`session key check: ${res.code} ${res.message}`);
-    if (res.code === "bad_key" || res.code === "key_required" || res.code === "key_revoked" || res.code === "origin_forbidden" || res.code === "access_denied") {
+    if (res.code === "not_found") {
+      this.closeSession();
+      this.showNotFound("This conversation was deleted. Start a new one.");
+    } else if (res.code === "bad_key" || res.code === "key_required" || res.code === "key_revoked" || res.code === "origin_forbidden" || res.code === "access_denied") {
       this.closeSession();
       this.showNotFound(`The server no longer accepts this browser's key for the conversation (${res.message}).`, "No access to this conversation");
     }
@@ -815,6 +835,48 @@ export class App {
     } catch {
       this.banners.show("share", { kind: "info", title: "Share this read-only link", body: `${url}\n${about}`, actions });
     }
+  }
+
+  /** Download the conversation in one of the export formats (with the owner's key, or a share link's). */
+  private async exportAs(format: ExportChoice): Promise<void> {
+    const id = this.sessionId;
+    const key = this.ownerKey ?? this.shareKey;
+    if (!id || !key) return;
+    const file = await exportSession(id, key, format);
+    if (file.ok) saveFile(file.value.blob, file.value.fileName);
+    else this.banners.show("export", { kind: "error", title: "Couldn't export this conversation", body: file.message });
+  }
+
+  /** Deleting is for good: the owner confirms first. */
+  private confirmDelete(): void {
+    if (!this.sessionId || !this.ownerKey) return;
+    this.banners.show("delete", {
+      kind: "error",
+      title: "Delete this conversation for good?",
+      body: "Its messages, timings and costs are deleted, and every share link stops working. This cannot be undone.",
+      actions: [
+        { label: "Delete", run: () => void this.deleteConversation() },
+        { label: "Cancel", run: () => this.banners.hide("delete") },
+      ],
+    });
+  }
+
+  private async deleteConversation(): Promise<void> {
+    const id = this.sessionId;
+    const key = this.ownerKey;
+    if (!id || !key) return;
+    this.banners.hide("delete");
+    // Our own socket goes first, so the server closing it (4404) is not shown as "not found".
+    this.closeSession();
+    const res = await deleteSession(id, key);
+    if (!res.ok && res.code !== "not_found") {
+      this.openSession(id, key);
+      this.banners.show("delete", { kind: "error", title: "Couldn't delete this conversation", body: res.message });
+      return;
+    }
+    forgetOwnerKey(localStorage, id);
+    await this.startNewSession("replace");
+    this.banners.show("deleted", { kind: "info", title: "Conversation deleted", body: "It is gone from the server, with its share links. This is a new conversation." });
   }
 
   /** Rotate the session's review version: every share link given out so far stops working. */

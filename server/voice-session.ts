@@ -31,7 +31,8 @@ import { primaryLanguage } from "./speech-to-text/language.ts";
 import { LiveRecognizer, type LiveEvent } from "./speech-to-text/live-recognizer.ts";
 import { novaLiveProtocol } from "./speech-to-text/nova-live.ts";
 import { ConfigError, loadClientLimits, loadConfig, type ClientLimits, type ParleyConfig } from "./config.ts";
-import { GRANT_HEADER, answerSessionRequest, decodeGrant, jsonError, ownerEmail } from "./http/session-requests.ts";
+import { GRANT_HEADER, answerSessionRequest, decodeGrant, jsonError, ownerEmail, sessionNotFound } from "./http/session-requests.ts";
+import { SESSION_DELETED_CLOSE, TOMBSTONE_KEY, deleteSession, isDeleted, sessionCleanups, type DeletionResult } from "./deletion/session-deletion.ts";
 import { turnCost } from "./cost/cost.ts";
 import { BargeIn, type ConfirmingSpeech, type OpenCandidate } from "./interruption/barge-in.ts";
 import type { CandidateDecision } from "./interruption/interruption-candidate.ts";
@@ -44,10 +45,11 @@ import { ConversationStore } from "./storage/conversation-store.ts";
 import { RecoveryStore } from "./storage/recovery-store.ts";
 import { ReviewIndexLedger } from "./storage/review-index-ledger.ts";
 import { IndexWriter, collectUpdate } from "./review-index/index-writer.ts";
-import { writeUpdate } from "./review-index/index-store.ts";
-import { isDrainRequest, sessionStarted } from "./restart/drain.ts";
+import { deleteFromIndex, writeUpdate } from "./review-index/index-store.ts";
+import { isDrainRequest, sessionGone, sessionStarted } from "./restart/drain.ts";
 import type { SessionDrainReport } from "./restart/drain-contract.ts";
 import { buildTranscript } from "./transcript/transcript.ts";
+import { renderExport } from "./export/transcript-export.ts";
 import { currentPosition, wordsPlayedAround, type PlaybackPosition, type PlaybackReport } from "./turn/heard-text.ts";
 import { TurnHandle } from "./turn/turn-handle.ts";
 import { addDiscarded, nothingSpent, settleHeard, type SpentBefore } from "./turn/turn-outcome.ts";
@@ -105,6 +107,8 @@ export class VoiceSession extends Server<Env> {
   private recovery!: RecoveryStore;
   /** Shutting down (a drain): turns in flight were cut off and new connections are turned away. */
   private draining = false;
+  /** Deleted by its owner (or being deleted): every request answers 404, nothing more is stored. */
+  private deleted = false;
   private mode: SessionMode = "hands-free";
   private language = "en";
   private state: SessionState = "listening";
@@ -145,8 +149,14 @@ export class VoiceSession extends Server<Env> {
   private limits: ClientLimits | null = null;
   /** Keeps this session's entry in the review index (D1) current, after the turns (server/review-index/). */
   private reviewIndex!: IndexWriter;
+  private reviewLedger!: ReviewIndexLedger;
 
   override onStart(): void {
+    // A deleted session keeps only its tombstone: no schema, no recovery, nothing to start.
+    if (isDeleted(this.ctx.storage)) {
+      this.deleted = true;
+      return;
+    }
     migrate(this.ctx.storage);
     this.store = new ConversationStore(this.ctx.storage.sql);
     this.recovery = new RecoveryStore(this.ctx.storage.sql);
@@ -189,6 +199,7 @@ export class VoiceSession extends Server<Env> {
       lateUtterance: (_c, speech) => this.startTurnFromSpeech(speech),
     });
     const ledger = new ReviewIndexLedger(this.ctx.storage.sql);
+    this.reviewLedger = ledger;
     this.reviewIndex = new IndexWriter({
       collect: () => collectUpdate(ledger, this.name, Date.now()),
       write: (update) => writeUpdate(this.env.REVIEW_INDEX, update),
@@ -200,6 +211,7 @@ export class VoiceSession extends Server<Env> {
 
   /** The conversation changed: bring the review index up to date, off the turn's path (errors are logged). */
   private updateIndex(): void {
+    if (this.deleted) return;
     this.ctx.waitUntil(this.reviewIndex.sync());
   }
 
@@ -248,6 +260,7 @@ export class VoiceSession extends Server<Env> {
 
   /** The Worker checked the key; the session refuses what only it can judge before the upgrade. */
   override async fetch(request: Request): Promise<Response> {
+    if (this.deleted || isDeleted(this.ctx.storage)) return sessionNotFound();
     if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
       if (decodeGrant(request.headers.get(GRANT_HEADER))?.role !== "owner") return jsonError(403, "read_only", "only the session's owner key joins live");
       let cap: number;
@@ -324,7 +337,7 @@ export class VoiceSession extends Server<Env> {
 
   override onMessage(conn: Connection, message: WSMessage): void {
     // Limits first, before anything is parsed or allocated: a flood costs as little as it can.
-    if (this.closing.has(conn.id)) return;
+    if (this.closing.has(conn.id) || this.deleted) return;
     const now = Date.now();
     if (typeof message === "string") {
       if (!this.admitted(conn, "message", 1, now)) return;
@@ -350,12 +363,58 @@ export class VoiceSession extends Server<Env> {
   override async onRequest(request: Request): Promise<Response> {
     // `npm start` stopping (server/restart/drain.ts): only with the secret it generated; absent in production.
     if (request.method === "POST" && (await isDrainRequest(request, this.config.restarts.drainSecret))) return Response.json(await this.drain());
-    return answerSessionRequest(request, this.store, async (grant) => {
-      const transcript = buildTranscript(this.name, this.store.history(), this.store.turns(), this.store.interruptions(), ownerEmail(this.store));
-      // The day's spending across every session is the owner's to see, not a share link's.
-      const daily = grant.role === "owner" && this.config.budgets.dailyNeurons !== null ? await this.budget.status().catch(() => this.budget.lastStatus) : null;
-      return { ...transcript, budget: sessionBudgetView(transcript.totals.usd, this.config.budgets.sessionUsd, daily) };
-    });
+    return answerSessionRequest(
+      request,
+      this.store,
+      async (grant) => {
+        const transcript = buildTranscript(this.name, this.store.history(), this.store.turns(), this.store.interruptions(), ownerEmail(this.store), this.store.replyAudio());
+        // The day's spending across every session is the owner's to see, not a share link's.
+        const daily = grant.role === "owner" && this.config.budgets.dailyNeurons !== null ? await this.budget.status().catch(() => this.budget.lastStatus) : null;
+        return { ...transcript, budget: sessionBudgetView(transcript.totals.usd, this.config.budgets.sessionUsd, daily) };
+      },
+      { render: (transcript, format) => renderExport(transcript, format, Date.now()), delete: () => this.deleteForGood() },
+    );
+  }
+
+  /** The owner deletes the session (server/deletion/session-deletion.ts): live sockets closed with 4404, turns cut, everything stored gone but a tombstone. */
+  private deleteForGood(): Promise<DeletionResult> {
+    return deleteSession(
+      this.name,
+      {
+        stopLive: async () => {
+          this.deleted = true;
+          for (const c of this.getConnections()) c.close(SESSION_DELETED_CLOSE.code, SESSION_DELETED_CLOSE.reason);
+          for (const input of this.inputs.values()) input.live?.close();
+          this.inputs.clear();
+          this.cancelSpeculation();
+          this.dropCandidate();
+          const inFlight = [...new Set([this.active, this.latest])].filter((t): t is TurnHandle => t !== null && !t.isSettled);
+          for (const t of inFlight) this.endTurn(t, "cancel");
+          await Promise.all(inFlight.map((t) => t.settledWithin(this.config.reliability.turnSettleMs)));
+          if (this.playbackTimer) clearTimeout(this.playbackTimer);
+          this.playbackTimer = null;
+          // A write in flight would put the index entry back after the cleanup removed it.
+          await this.reviewIndex.settled();
+        },
+        resume: () => {
+          this.deleted = false;
+          // The index entry may be gone: the next update sends the whole conversation again.
+          this.reviewLedger.forgetAcknowledgements();
+        },
+        deleteRows: () => {
+          this.store.deleteAll();
+          this.recovery.deleteAll();
+        },
+        deleteStorage: async () => {
+          await this.ctx.storage.deleteAlarm();
+          await this.ctx.storage.deleteAll();
+          this.ctx.storage.kv.put(TOMBSTONE_KEY, Date.now());
+          this.playbackReports.clear();
+          sessionGone(this.name);
+        },
+      },
+      sessionCleanups({ deleteIndexEntry: (id) => deleteFromIndex(this.env.REVIEW_INDEX, id) }),
+    );
   }
 
   private clientLimits(): ClientLimits {
@@ -841,6 +900,7 @@ export class VoiceSession extends Server<Env> {
    * user's turn: nothing of it is seen or kept until confirmSpeculation, and the floor stays the user's.
    */
   private startTurn(turn: Pick<TurnInput, "source" | "audio" | "text" | "transcribed" | "transcript" | "sttModel" | "endpointingMs" | "endOfTurn" | "spentBefore" | "attempt" | "retry">, speculativeFor?: string): void {
+    if (this.deleted) return;
     const limitUsd = this.config.budgets.sessionUsd;
     if (limitUsd > 0 && this.store.totalUsd() >= limitUsd) {
       this.broadcastEvent({

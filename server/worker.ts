@@ -2,6 +2,8 @@
 //   POST /api/sessions                          mint a session: { id, ownerKey, owner, ownerToken }
 //   GET  /api/conversations[.csv]               list / search the review index (owner token, Access user or operator key)
 //   GET  /api/sessions/<id>                     its transcript (owner or review key)
+//   GET  /api/sessions/<id>/export?format=…     a download: json, md, vtt or srt (owner or review key)
+//   DELETE /api/sessions/<id>                   delete it for good (owner key); afterwards every route answers 404
 //   POST /api/sessions/<id>/review-key[/rotate] a read-only key for share links (owner key); rotate revokes older ones
 //   GET  /parties/voice-session/<id>            the live WebSocket (owner key, as a subprotocol)
 // Keys go in `Authorization: Bearer <key>` (HTTP) or the `parley-key.<key>` subprotocol (WebSocket),
@@ -23,7 +25,7 @@ import { DAILY_BUDGET_NAME } from "./budget/daily-budget.ts";
 import { ConfigError, loadAccessConfig, loadConfig, type AccessOptions, type ParleyConfig } from "./config.ts";
 import { conversationsRequest } from "./http/conversations.ts";
 import { PARTY, routeOf, type Route } from "./http/routes.ts";
-import { GRANT_HEADER, INTERNAL_PATHS, OWNER_EMAIL_HEADER, OWNER_ID_HEADER, encodeGrant, jsonError } from "./http/session-requests.ts";
+import { GRANT_HEADER, INTERNAL_PATHS, OWNER_EMAIL_HEADER, OWNER_ID_HEADER, badExportFormat, encodeGrant, jsonError } from "./http/session-requests.ts";
 import { DRAIN_PATH } from "./restart/drain-contract.ts";
 import { handleDrainRequest } from "./restart/drain.ts";
 
@@ -35,7 +37,7 @@ export interface WorkerDeps {
   accessKeys(settings: AccessSettings): JWTVerifyGetKey;
 }
 
-type SessionRoute = Extract<Route, { kind: "transcript" | "review-key" | "connect" }>;
+type SessionRoute = Extract<Route, { kind: "transcript" | "export" | "review-key" | "connect" }>;
 
 /** Requests are counted per client address; Cloudflare always sets CF-Connecting-IP (and miniflare in local dev). */
 function clientAddress(request: Request): string {
@@ -62,8 +64,10 @@ function presentedKey(request: Request): string | null {
 function corsHeaders(origin: string): Record<string, string> {
   return {
     "Access-Control-Allow-Origin": origin,
-    "Access-Control-Allow-Methods": "GET, POST",
+    "Access-Control-Allow-Methods": "GET, POST, DELETE",
     "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    // An export's file name, for pages of other allowed origins that download it.
+    "Access-Control-Expose-Headers": "Content-Disposition",
     "Access-Control-Max-Age": "600",
     Vary: "Origin",
   };
@@ -115,7 +119,12 @@ async function createSession(request: Request, env: Env, secret: string, email: 
 async function sessionRoute(route: SessionRoute, request: Request, env: Env, secret: string, email: string | null): Promise<Response> {
   const url = new URL(request.url);
   if (route.kind === "connect" && !isUpgrade(request)) return jsonError(426, "upgrade_required", `/parties/${PARTY}/<id> is the session's WebSocket; the transcript is at /api/sessions/<id>`);
-  if (route.kind === "transcript" && request.method !== "GET") return jsonError(405, "method_not_allowed", "the transcript is read with GET");
+  if (route.kind === "transcript" && request.method !== "GET" && request.method !== "DELETE") return jsonError(405, "method_not_allowed", "the transcript is read with GET (and the session deleted with DELETE)");
+  if (route.kind === "export") {
+    if (request.method !== "GET") return jsonError(405, "method_not_allowed", "exports are read with GET");
+    const bad = badExportFormat(url.searchParams.get("format"));
+    if (bad) return bad;
+  }
   if (route.kind === "review-key" && request.method !== "POST") return jsonError(405, "method_not_allowed", "review keys are issued with POST");
   // Counted before the key is checked: guessing keys costs attempts too.
   if (!(await env.SESSION_CONNECT_LIMITER.limit({ key: clientAddress(request) })).success) {
@@ -129,10 +138,13 @@ async function sessionRoute(route: SessionRoute, request: Request, env: Env, sec
   const grant = await verifyKey(secret, route.id, key, email);
   if (!grant) return jsonError(403, "bad_key", "that key does not open this session");
 
-  if (route.kind === "transcript") return sessionRequest(env, route.id, INTERNAL_PATHS.transcript, { method: "GET", grant });
+  if (route.kind === "transcript" && request.method === "GET") return sessionRequest(env, route.id, INTERNAL_PATHS.transcript, { method: "GET", grant });
+  if (route.kind === "export") return sessionRequest(env, route.id, INTERNAL_PATHS.export, { method: "GET", grant, search: `?format=${url.searchParams.get("format")}` });
   if (grant.role !== "owner") {
-    return jsonError(403, "read_only", route.kind === "connect" ? "a review link can read the transcript but not join the live session" : "only the session's owner can share it");
+    const why = route.kind === "connect" ? "a review link can read the transcript but not join the live session" : route.kind === "transcript" ? "only the session's owner can delete it" : "only the session's owner can share it";
+    return jsonError(403, "read_only", why);
   }
+  if (route.kind === "transcript") return sessionRequest(env, route.id, INTERNAL_PATHS.deleteSession, { method: "DELETE", grant });
   if (route.kind === "review-key") {
     const path = route.rotate ? INTERNAL_PATHS.rotateReviewVersion : INTERNAL_PATHS.reviewVersion;
     const res = await sessionRequest(env, route.id, path, { method: route.rotate ? "POST" : "GET", grant });

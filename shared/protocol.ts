@@ -98,7 +98,7 @@ export type OperatorHealth = z.infer<typeof OperatorHealth>;
 export const HttpErrorCode = z.enum([
   "bad_path", // a path that does not decode (e.g. `%ZZ`)
   "bad_session_id", // not an id the server mints
-  "not_found", // no such route
+  "not_found", // no such route, or no such session: deleted (its keys still verify) — the same answer for both
   "method_not_allowed",
   "upgrade_required", // /parties/voice-session/<id> without a WebSocket upgrade
   "key_required", // no session key offered
@@ -113,6 +113,8 @@ export const HttpErrorCode = z.enum([
   "bad_owner_token", // POST /api/sessions with an owner token this server did not sign
   "bad_query", // GET /api/conversations with a bad cursor, limit or search text
   "index_unavailable", // the review index (D1) did not answer
+  "bad_export_format", // GET /api/sessions/<id>/export without ?format=json|md|vtt|srt
+  "delete_failed", // a cleanup outside the session failed; nothing was deleted, the delete can be retried
 ]);
 export type HttpErrorCode = z.infer<typeof HttpErrorCode>;
 export const HttpError = z.object({ error: z.object({ code: HttpErrorCode, message: z.string() }) });
@@ -148,6 +150,8 @@ export function clampText(text: string, max: number): string {
 export const CLOSE_CODES = {
   /** Policy violation: the connection kept exceeding a rate limit after a `rate_limited` error and a grace period. */
   rateLimited: 1008,
+  /** The session was deleted by its owner: clients must not reconnect. */
+  sessionDeleted: 4404,
   /**
    * Nobody spoke or typed for IDLE_CLOSE_MS: the session let its connections go, so that an open tab
    * does not keep it billed. The client does not reconnect until its user comes back.
@@ -268,6 +272,8 @@ export const HistoryMessage = z.object({
   status: MessageStatus,
   /** "voice" (spoken turn) or "text" (typed turn); assistant messages are "voice". */
   source: z.enum(["voice", "text"]),
+  /** The turn it belongs to (a backchannel: the turn of the reply it was said over); links it to the transcript's `turns`. */
+  turnId: z.string().max(TEXT_LIMITS.name).optional(),
   /** Assistant messages: the reply. User backchannels: the reply they were said over. */
   replyId: z.string().optional(),
   /** Present (as "backchannel") only on backchannels. */
@@ -531,6 +537,8 @@ export const SessionTranscript = z.object({
   messages: z.array(HistoryMessage),
   turns: z.array(TranscriptTurn),
   interruptions: z.array(TranscriptInterruption),
+  /** Each reply's audio as sent: when its first segment went out (epoch ms), how long all its segments play. */
+  replyAudio: z.array(z.object({ replyId: z.string(), firstSentAt: z.number(), audioMs: z.number(), segments: z.number() })),
   totals: z.object({
     turns: z.number(),
     neurons: z.number(),

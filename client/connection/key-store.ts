@@ -52,3 +52,11 @@ export function rememberOwnerToken(storage: KeyStorage, token: string | null): v
 export function forgetOwnerToken(storage: KeyStorage & { removeItem(key: string): void }): void {
   storage.removeItem(OWNER_TOKEN_KEY);
 }
+
+/** A deleted session's key opens nothing any more. */
+export function forgetOwnerKey(storage: KeyStorage, sessionId: string): void {
+  const keys = load(storage);
+  if (!(sessionId in keys)) return;
+  delete keys[sessionId];
+  storage.setItem(STORAGE_KEY, JSON.stringify(keys));
+}

@@ -1,5 +1,5 @@
-// The HTTP side of sessions: create one, get or rotate its share (review) key, read its transcript.
-// Keys travel in the Authorization header, never in the URL.
+// The HTTP side of sessions: create one, get or rotate its share (review) key, read its transcript,
+// download an export of it, delete it. Keys travel in the Authorization header, never in the URL.
 import { z } from "zod";
 import { CreatedSession, HistoryMessage, HttpError, ReviewKeyGrant, SessionTranscript, type HttpErrorCode } from "../../shared/protocol.ts";
 import { CONVERSATIONS_CSV_PATH, CONVERSATIONS_PATH, ConversationPage } from "../../shared/review.ts";
@@ -70,4 +70,49 @@ export function transcript(id: string, key: string): Promise<ApiResult<Transcrip
 /** The whole reviewable record (messages, turns with their timings, interruptions, totals): the review page. */
 export function review(id: string, key: string): Promise<ApiResult<SessionTranscript>> {
   return call(`/api/sessions/${encodeURIComponent(id)}`, { method: "GET", key }, SessionTranscript);
+}
+
+/** The export formats of GET /api/sessions/<id>/export, with what the page calls them. */
+export const EXPORT_CHOICES = [
+  { format: "json", label: "JSON" },
+  { format: "md", label: "Markdown" },
+  { format: "vtt", label: "WebVTT" },
+  { format: "srt", label: "SRT" },
+] as const;
+export type ExportChoice = (typeof EXPORT_CHOICES)[number]["format"];
+
+/** The file name of a `Content-Disposition: attachment; filename="…"` header, if it has a plain one. */
+export function attachmentName(header: string | null): string | null {
+  const m = /filename="([^"\\/]+)"/.exec(header ?? "");
+  return m ? m[1]! : null;
+}
+
+async function failure(res: Response): Promise<ApiResult<never>> {
+  const err = HttpError.safeParse(await res.json().catch(() => null));
+  return err.success
+    ? { ok: false, status: res.status, code: err.data.error.code, message: err.data.error.message }
+    : { ok: false, status: res.status, code: "network", message: `HTTP ${res.status}` };
+}
+
+/** Download an export (owner or review key): the file as the server named it. */
+export async function exportSession(id: string, key: string, format: ExportChoice): Promise<ApiResult<{ blob: Blob; fileName: string }>> {
+  let res: Response;
+  try {
+    res = await fetch(`/api/sessions/${encodeURIComponent(id)}/export?format=${format}`, { headers: { Authorization: `Bearer ${key}` } });
+  } catch (err) {
+    return { ok: false, status: 0, code: "network", message: String(err) };
+  }
+  if (!res.ok) return failure(res);
+  return { ok: true, value: { blob: await res.blob(), fileName: attachmentName(res.headers.get("Content-Disposition")) ?? `parley-${id.slice(0, 8)}.${format}` } };
+}
+
+/** Delete the session for good (owner key). */
+export async function deleteSession(id: string, ownerKey: string): Promise<ApiResult<null>> {
+  let res: Response;
+  try {
+    res = await fetch(`/api/sessions/${encodeURIComponent(id)}`, { method: "DELETE", headers: { Authorization: `Bearer ${ownerKey}` } });
+  } catch (err) {
+    return { ok: false, status: 0, code: "network", message: String(err) };
+  }
+  return res.ok ? { ok: true, value: null } : failure(res);
 }

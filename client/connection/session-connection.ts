@@ -39,7 +39,7 @@ export interface ConnectionHandlers {
 }
 
 /** WebSocket close codes the server may use to say "this session does not exist". */
-const NOT_FOUND_CLOSE_CODES = new Set([4004, 4404]);
+const NOT_FOUND_CLOSE_CODES = new Set<number>([4004, CLOSE_CODES.sessionDeleted]);
 
 export class SessionConnection {
   readonly sessionId: string;

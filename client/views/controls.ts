@@ -1,7 +1,9 @@
 // The dock: mode switch, the big mic / push-to-talk button, mute, stop, the text composer, the
-// microphone picker and the level meter. Emits intents; the app decides what they mean.
+// microphone picker and the level meter; and the top bar's session actions (share, export, delete,
+// new). Emits intents; the app decides what they mean.
 import type { SessionMode } from "../../shared/protocol.ts";
 import type { MicUiState } from "./shown-status.ts";
+import { EXPORT_CHOICES, type ExportChoice } from "../connection/session-api.ts";
 
 export interface ControlsHandlers {
   startMic(): void;
@@ -14,6 +16,8 @@ export interface ControlsHandlers {
   pickMic(deviceId: string): void;
   newConversation(): void;
   share(): void;
+  exportAs(format: ExportChoice): void;
+  deleteConversation(): void;
 }
 
 const $ = <T extends HTMLElement>(id: string) => {
@@ -83,6 +87,14 @@ export class Controls {
     this.select.addEventListener("change", () => h.pickMic(this.select.value));
     $<HTMLButtonElement>("new-conversation").addEventListener("click", () => h.newConversation());
     $<HTMLButtonElement>("share").addEventListener("click", () => h.share());
+    const exportMenu = $<HTMLDetailsElement>("export-menu");
+    for (const choice of EXPORT_CHOICES) {
+      exportMenu.querySelector(`[data-export="${choice.format}"]`)!.addEventListener("click", () => {
+        exportMenu.open = false;
+        h.exportAs(choice.format);
+      });
+    }
+    $<HTMLButtonElement>("delete-conversation").addEventListener("click", () => h.deleteConversation());
     window.addEventListener("keydown", this.onKeyDown);
     window.addEventListener("keyup", this.onKeyUp);
     window.addEventListener("blur", () => {
@@ -135,6 +147,11 @@ export class Controls {
     }
     this.select.replaceChildren(...options);
     this.select.disabled = devices.length < 2;
+  }
+
+  /** A share link can export but not delete. */
+  setCanDelete(can: boolean): void {
+    $<HTMLButtonElement>("delete-conversation").hidden = !can;
   }
 
   focusInput(): void {

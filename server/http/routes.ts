@@ -11,6 +11,7 @@ export type Route =
   | { kind: "create-session" }
   | { kind: "conversations"; csv: boolean }
   | { kind: "transcript"; id: string }
+  | { kind: "export"; id: string }
   | { kind: "review-key"; id: string; rotate: boolean }
   | { kind: "connect"; id: string }
   | { kind: "refused"; status: 400 | 404; code: HttpErrorCode; message: string }
@@ -37,9 +38,10 @@ export function routeOf(pathname: string): Route {
     if (segments[1] === "sessions" && segments.length >= 3) {
       const id = segments[2]!;
       const rest = segments.slice(3).join("/");
-      if (rest !== "" && rest !== "review-key" && rest !== "review-key/rotate") return refused(404, "not_found", `no route for ${clip(pathname)}`);
+      if (rest !== "" && rest !== "export" && rest !== "review-key" && rest !== "review-key/rotate") return refused(404, "not_found", `no route for ${clip(pathname)}`);
       if (!isSessionId(id)) return badId();
       if (rest === "") return { kind: "transcript", id };
+      if (rest === "export") return { kind: "export", id };
       return { kind: "review-key", id, rotate: rest === "review-key/rotate" };
     }
     return refused(404, "not_found", `no route for ${clip(pathname)}`);

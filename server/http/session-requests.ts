@@ -4,6 +4,8 @@
 // (share links revoked by rotating it) and the owner's Access email.
 import type { HttpErrorCode } from "../../shared/protocol.ts";
 import type { KeyGrant } from "../access/session-keys.ts";
+import type { DeletionResult } from "../deletion/session-deletion.ts";
+import { EXPORT_FORMATS, exportResponse, isExportFormat, type ExportFormat, type RenderedExport } from "../export/export-formats.ts";
 
 export const GRANT_HEADER = "x-parley-grant";
 export const OWNER_EMAIL_HEADER = "x-parley-owner-email";
@@ -15,6 +17,8 @@ export const INTERNAL_PATHS = {
   reviewVersion: "/internal/review-version",
   rotateReviewVersion: "/internal/review-version/rotate",
   recordOwner: "/internal/owner",
+  export: "/internal/export",
+  deleteSession: "/internal/delete",
 } as const;
 
 export function encodeGrant(grant: KeyGrant): string {
@@ -52,18 +56,46 @@ export function refuseStaleReview(store: AccessSettingsStore, grant: KeyGrant): 
   return jsonError(403, "key_revoked", "this share link was revoked by the session's owner");
 }
 
+/** What a deleted session (or a well-formed id with nothing behind it) answers to anyone holding its key. */
+export function sessionNotFound(): Response {
+  return jsonError(404, "not_found", "no such session");
+}
+
+/** `?format=` of an export request: one of EXPORT_FORMATS, or a 400 that says which exist. */
+export function badExportFormat(format: string | null): Response | null {
+  if (isExportFormat(format)) return null;
+  const given = format === null ? "no format" : `format ${JSON.stringify(format.slice(0, 40))}`;
+  return jsonError(400, "bad_export_format", `${given}: export as ${EXPORT_FORMATS.map((f) => `format=${f}`).join(", ")}`);
+}
+
 /**
- * The session's side of the HTTP API: transcript (owner or current review key), the review
- * version (read, rotate: owner only) and recording the owner's email at creation.
+ * The session's side of the HTTP API: transcript and exports (owner or current review key), the
+ * review version (read, rotate: owner only), recording the owner's email at creation, and deleting
+ * the session (owner only).
  */
-export async function answerSessionRequest(request: Request, store: AccessSettingsStore, transcript: (grant: KeyGrant) => Promise<unknown>): Promise<Response> {
+export async function answerSessionRequest<T>(
+  request: Request,
+  store: AccessSettingsStore,
+  transcript: (grant: KeyGrant) => Promise<T>,
+  session: { render(transcript: T, format: ExportFormat): RenderedExport; delete(): Promise<DeletionResult> },
+): Promise<Response> {
   const path = new URL(request.url).pathname;
   const grant = decodeGrant(request.headers.get(GRANT_HEADER));
   if (!grant) return jsonError(403, "key_required", "a session key is required");
   const stale = refuseStaleReview(store, grant);
   if (stale) return stale;
   if (path === INTERNAL_PATHS.transcript && request.method === "GET") return Response.json(await transcript(grant));
+  if (path === INTERNAL_PATHS.export && request.method === "GET") {
+    const format = new URL(request.url).searchParams.get("format");
+    if (!isExportFormat(format)) return badExportFormat(format)!;
+    return exportResponse(session.render(await transcript(grant), format));
+  }
   if (grant.role !== "owner") return jsonError(403, "read_only", "a review key can only read the transcript");
+  if (path === INTERNAL_PATHS.deleteSession && request.method === "DELETE") {
+    const result = await session.delete();
+    if (result.ok) return new Response(null, { status: 204 });
+    return jsonError(503, "delete_failed", `deleting the session's ${result.failed} failed (${result.message}); nothing was deleted, try again`);
+  }
   if (path === INTERNAL_PATHS.reviewVersion && request.method === "GET") return Response.json({ version: reviewVersion(store) });
   if (path === INTERNAL_PATHS.rotateReviewVersion && request.method === "POST") {
     const version = reviewVersion(store) + 1;

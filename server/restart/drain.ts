@@ -15,6 +15,11 @@ export function sessionStarted(name: string): void {
   started.add(name);
 }
 
+/** A session deleted in this isolate: nothing of it is left to drain. */
+export function sessionGone(name: string): void {
+  started.delete(name);
+}
+
 /** The request carries the configured drain secret (compared in constant time). */
 export async function isDrainRequest(request: Request, secret: string | undefined): Promise<boolean> {
   const given = request.headers.get(DRAIN_SECRET_HEADER);

@@ -9,6 +9,11 @@ import { HIT_CLOSE, HIT_OPEN, snippetParts } from "./snippet.ts";
 /** Words of context around a match in a snippet. */
 const SNIPPET_TOKENS = 12;
 
+/** Remove a session from the index: its messages (the FTS5 triggers follow) and its row, in one batch. Idempotent. */
+export async function deleteFromIndex(db: D1Database, sessionId: string): Promise<void> {
+  await db.batch([db.prepare("DELETE FROM messages WHERE session_id = ?1").bind(sessionId), db.prepare("DELETE FROM sessions WHERE id = ?1").bind(sessionId)]);
+}
+
 export async function writeUpdate(db: D1Database, u: IndexUpdate): Promise<void> {
   const s = u.session;
   const statements = [

@@ -143,6 +143,11 @@ export class IndexWriter {
     return this.#running;
   }
 
+  /** Resolves once no write is running (a session being deleted waits for it, so nothing re-creates its entry). */
+  settled(): Promise<void> {
+    return this.#running ?? Promise.resolve();
+  }
+
   async #run(): Promise<void> {
     // After the caller's own work (the turn that just settled): never on its path.
     await Promise.resolve();

@@ -46,6 +46,16 @@ export interface InterruptionRecord {
   usd: number;
 }
 
+/** A reply's audio as the session sent it (from the segments table). */
+export interface ReplyAudio {
+  replyId: string;
+  /** When its first segment was sent (epoch ms). */
+  firstSentAt: number;
+  /** How long all its segments play. */
+  audioMs: number;
+  segments: number;
+}
+
 export class ConversationStore {
   constructor(private readonly sql: SqlStorage) {}
 
@@ -196,6 +206,16 @@ export class ConversationStore {
     return { segments: rows.map((r) => ({ text: r.text, durationMs: r.duration_ms })), firstSentAt: rows[0]?.sent_at ?? null };
   }
 
+  /** Every reply's audio as sent: when its first segment went out and how long all of it plays (export cue times). */
+  replyAudio(): ReplyAudio[] {
+    return this.sql
+      .exec<{ reply_id: string; first_sent_at: number; audio_ms: number; segments: number }>(
+        `SELECT reply_id, MIN(sent_at) AS first_sent_at, SUM(duration_ms) AS audio_ms, COUNT(*) AS segments FROM segments GROUP BY reply_id ORDER BY first_sent_at`,
+      )
+      .toArray()
+      .map((r) => ({ replyId: String(r.reply_id), firstSentAt: Number(r.first_sent_at), audioMs: Number(r.audio_ms), segments: Number(r.segments) }));
+  }
+
   /** The stored reply for `replyId`, if the turn has finished. */
   reply(replyId: string): { text: string; plannedText: string; status: MessageStatus } | undefined {
     const row = this.sql
@@ -269,6 +289,11 @@ export class ConversationStore {
       .one().usd ?? 0;
   }
 
+  /** The whole conversation, its metrics, segments, barge-in candidates and settings (the session is being deleted). */
+  deleteAll(): void {
+    this.sql.exec(`DELETE FROM messages; DELETE FROM turns; DELETE FROM segments; DELETE FROM interruptions; DELETE FROM settings`);
+  }
+
   getSetting(key: string): string | undefined {
     return this.sql.exec<{ value: string }>(`SELECT value FROM settings WHERE key = ?`, key).toArray()[0]?.value;
   }
@@ -285,6 +310,7 @@ function toHistoryMessage(r: Row): HistoryMessage {
     text: String(r.text),
     status: r.status as MessageStatus,
     source: r.source as HistoryMessage["source"],
+    turnId: String(r.turn_id),
     createdAt: Number(r.created_at),
   };
   if (r.planned_text !== null && r.planned_text !== r.text) m.plannedText = String(r.planned_text);

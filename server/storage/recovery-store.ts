@@ -103,6 +103,11 @@ export class RecoveryStore {
     this.#sql.exec(`DELETE FROM utterance_chunks WHERE turn_id = ?`, turnId);
   }
 
+  /** Everything kept for a restart (the session is being deleted). */
+  deleteAll(): void {
+    this.#sql.exec(`DELETE FROM pending_utterances; DELETE FROM utterance_chunks; DELETE FROM playback_reports`);
+  }
+
   savePlaybackReport(replyId: string, r: PlaybackReport): void {
     this.#sql.exec(
       `INSERT INTO playback_reports (reply_id, segment, played_ms, state, at) VALUES (?, ?, ?, ?, ?)

@@ -96,6 +96,11 @@ export class ReviewIndexLedger {
     }
   }
 
+  /** Forget every acknowledgement: the next update sends the whole conversation again (its index entry was removed). */
+  forgetAcknowledgements(): void {
+    this.sql.exec("DELETE FROM review_index_acks");
+  }
+
   /** The next update's counter (kept across restarts, so a late write from before one never wins). */
   nextSeq(): number {
     const row = this.sql

@@ -2,17 +2,25 @@
 // barge-in candidate with its decision, and the session totals (turns plus candidate transcription).
 // Its wire shape is shared/protocol.ts's SessionTranscript: the compiler holds the stored records to it.
 import type { HistoryMessage, SessionTranscript } from "../../shared/protocol.ts";
-import type { InterruptionRecord, TurnRecord } from "../storage/conversation-store.ts";
+import type { InterruptionRecord, ReplyAudio, TurnRecord } from "../storage/conversation-store.ts";
 import type { BudgetView } from "../budget/budget-messages.ts";
 
 export interface Transcript extends SessionTranscript {
   turns: TurnRecord[];
   interruptions: InterruptionRecord[];
+  replyAudio: ReplyAudio[];
   /** Added by the session when it answers: its spending against its limit, and the day's (owner only). */
   budget?: BudgetView;
 }
 
-export function buildTranscript(sessionId: string, messages: HistoryMessage[], turns: TurnRecord[], interruptions: InterruptionRecord[], owner: string | null): Transcript {
+export function buildTranscript(
+  sessionId: string,
+  messages: HistoryMessage[],
+  turns: TurnRecord[],
+  interruptions: InterruptionRecord[],
+  owner: string | null,
+  replyAudio: ReplyAudio[] = [],
+): Transcript {
   const totals = { turns: turns.length, neurons: 0, usd: 0, audioInSeconds: 0, ttsAudioSeconds: 0, interruptionsConfirmed: 0, interruptionsResumed: 0 };
   for (const t of turns) {
     totals.neurons += t.usage.neurons;
@@ -27,5 +35,5 @@ export function buildTranscript(sessionId: string, messages: HistoryMessage[], t
     if (i.decision === "confirmed") totals.interruptionsConfirmed++;
     else totals.interruptionsResumed++;
   }
-  return { sessionId, owner, messages, turns, interruptions, totals };
+  return { sessionId, owner, messages, turns, interruptions, replyAudio, totals };
 }

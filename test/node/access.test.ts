@@ -100,6 +100,7 @@ describe("routes", () => {
     expect(routeOf("/api/health")).toEqual({ kind: "health" });
     expect(routeOf("/api/sessions")).toEqual({ kind: "create-session" });
     expect(routeOf(`/api/sessions/${id}`)).toEqual({ kind: "transcript", id });
+    expect(routeOf(`/api/sessions/${id}/export`)).toEqual({ kind: "export", id });
     expect(routeOf(`/api/sessions/${id}/review-key`)).toEqual({ kind: "review-key", id, rotate: false });
     expect(routeOf(`/api/sessions/${id}/review-key/rotate`)).toEqual({ kind: "review-key", id, rotate: true });
     expect(routeOf(`/parties/voice-session/${id}`)).toEqual({ kind: "connect", id });
@@ -116,6 +117,7 @@ describe("routes", () => {
     expect(refusal("/parties/voice-session/a/b/c")).toEqual([404, "not_found"]);
     expect(refusal(`/parties/voice-session/${id}/x`)).toEqual([404, "not_found"]);
     expect(refusal(`/api/sessions/${id}/review-key/x`)).toEqual([404, "not_found"]);
+    expect(refusal(`/api/sessions/${id}/export/json`)).toEqual([404, "not_found"]);
     expect(refusal("/parties/voice-session/a")).toEqual([400, "bad_session_id"]);
     expect(refusal("/api/sessions/---")).toEqual([400, "bad_session_id"]);
     // An encoded slash does not sneak in a second segment.

@@ -106,6 +106,23 @@ describe("review index: written by the sessions", () => {
     c.close();
   });
 
+  it("deleting a session removes it from the list and from search, also with a turn of it still in flight", async () => {
+    const created = await create();
+    const spoken = word("gone");
+    const c = await SessionClient.connect(created.id);
+    await turn(c, `Remember ${spoken} for me.`);
+    await eventually(created.ownerToken!, { q: spoken }, (p) => p.items.length === 1);
+    // A second turn's index write is still in flight when the delete arrives.
+    c.send({ type: "text", text: `And ${spoken} again.` });
+    await c.waitFor("reply-done", undefined, { from: c.frames.length });
+    const headers = { "CF-Connecting-IP": visitorAddress(), Authorization: `Bearer ${created.ownerKey}` };
+    const del = await exports.default.fetch(new Request(`${BASE}/api/sessions/${created.id}`, { method: "DELETE", headers }));
+    expect(del.status).toBe(204);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await list(created.ownerToken!, { q: spoken })).items).toEqual([]);
+    expect(item(await list(created.ownerToken!), created.id)).toBeUndefined();
+  });
+
   it("a missed index write is healed by the next turn: the first turn's messages arrive with the second's", async () => {
     const created = await create();
     const lost = word("lostword");

@@ -159,7 +159,7 @@ function snippetNode(s: SearchSnippet): HTMLElement {
 
 /** The conversations page in place of the live conversation's parts of the shell (index.html). */
 export function showConversationsPage(): void {
-  for (const node of document.querySelectorAll<HTMLElement>("#share, #conversation, #dock, #banners, .statusbar")) node.style.display = "none";
+  for (const node of document.querySelectorAll<HTMLElement>("#share, #review-link, #export-menu, #delete-conversation, #conversation, #review-summary, #dock, #banners, .statusbar")) node.style.display = "none";
   document.getElementById("conversations-link")?.setAttribute("aria-current", "page");
   document.getElementById("new-conversation")?.addEventListener("click", () => location.assign("/"));
   new ConversationsView(document.getElementById("app")!).start();

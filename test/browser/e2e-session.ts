@@ -3,6 +3,7 @@
 // output printed when a test fails.
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
+import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { launchWithFakeMic, type FakeMicBrowser } from "./chromium.ts";
 import { ROOT, startDevServer, type DevServer } from "./dev-server.ts";
@@ -36,4 +37,15 @@ export function useE2eSession(wav: string, options: () => Promise<Parameters<typ
     session.consoleLines.length = 0;
   });
   return session;
+}
+
+/** Keep a page's console for the failure report; returns the page errors and console errors seen (should stay empty). */
+export function watchProblems(page: Page, session: E2eSession): string[] {
+  const problems: string[] = [];
+  page.on("console", (m) => session.consoleLines.push(`${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error" && !/favicon/.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  return problems;
 }

@@ -9,7 +9,7 @@ import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import type { ParleyTestHooks } from "../../client/test-hooks.ts";
 import { ROOT } from "./dev-server.ts";
-import { ARTIFACTS, useE2eSession } from "./e2e-session.ts";
+import { ARTIFACTS, useE2eSession, watchProblems } from "./e2e-session.ts";
 
 const SPEECH_WAV = resolve(ROOT, "test/fixtures/what-is-the-weather.wav");
 
@@ -19,15 +19,7 @@ const e2e = useE2eSession(SPEECH_WAV, async () => ({ ai: "fake" }));
 
 const hooks = (page: Page) => page.evaluate(() => JSON.parse(JSON.stringify((window as TestWindow).__parley)) as ParleyTestHooks);
 
-function watch(page: Page): string[] {
-  const problems: string[] = [];
-  page.on("console", (m) => e2e.consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
-  page.on("console", (m) => {
-    if (m.type() === "error" && !/favicon/.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
-  return problems;
-}
+const watch = (page: Page) => watchProblems(page, e2e);
 
 async function type(page: Page, text: string): Promise<void> {
   await page.fill('[data-testid="text-input"]', text);

@@ -66,6 +66,8 @@ const MIN_FRAME_COST_BYTES = (UPSTREAM_AUDIO.sampleRate * UPSTREAM_AUDIO.bytesPe
 
 /** Playback reports are kept for the last few replies only: older ones can no longer be cut short. */
 const PLAYBACK_REPORTS_KEPT = 8;
+/** A playing reply's progress is persisted for restarts at most this often (the client reports every 500 ms). */
+const PLAYBACK_PERSIST_EVERY_MS = 2_000;
 /** How often an open barge-in candidate checks its false-interruption timeout. */
 const CANDIDATE_TICK_MS = 50;
 /** Words played this long before a held position may be in the candidate's audio (its pre-roll, echo delay). */
@@ -124,6 +126,8 @@ export class VoiceSession extends Server<Env> {
   // Each connection's detector and live recognizer, created on its first message.
   private inputs = new Map<string, ConnectionInput>();
   private playbackReports = new Map<string, PlaybackReport>();
+  /** When each reply's playback report was last written to storage (recovery). */
+  private persistedReportAt = new Map<string, number>();
   /** Replies a client was still playing after their turn ended, stopped because the user talked. */
   private lateBargeIns = new Set<string>();
   private turnCounter = 0;
@@ -1116,8 +1120,17 @@ export class VoiceSession extends Server<Env> {
   }
 
   private rememberReport(replyId: string, report: PlaybackReport): void {
-    // Kept for a restart: what was heard of a reply it cuts off is rebuilt from the latest report.
-    this.recovery.savePlaybackReport(replyId, report);
+    // Kept for a restart: what was heard of a reply it cuts off is rebuilt from the latest report,
+    // advanced while it was playing. Progress while playing is written at most every
+    // PLAYBACK_PERSIST_EVERY_MS (each write holds the session's outgoing messages until it is durable);
+    // every other state is written at once.
+    const persisted = this.persistedReportAt.get(replyId);
+    if (report.state !== "playing" || persisted === undefined || report.at - persisted >= PLAYBACK_PERSIST_EVERY_MS) {
+      this.recovery.savePlaybackReport(replyId, report);
+      this.persistedReportAt.delete(replyId);
+      this.persistedReportAt.set(replyId, report.at);
+      if (this.persistedReportAt.size > PLAYBACK_REPORTS_KEPT) this.persistedReportAt.delete(this.persistedReportAt.keys().next().value!);
+    }
     this.playbackReports.delete(replyId);
     this.playbackReports.set(replyId, report);
     if (this.playbackReports.size > PLAYBACK_REPORTS_KEPT) this.playbackReports.delete(this.playbackReports.keys().next().value!);

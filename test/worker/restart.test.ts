@@ -119,6 +119,26 @@ describe("restarts", () => {
     other.close();
   });
 
+  it("a playing reply's progress is written for restarts at most every 2 s, a stop at once", async () => {
+    const id = newSessionId();
+    await fakeAi.configure(id, SLOW_LLM);
+    const c = await SessionClient.connect(id);
+    c.send({ type: "text", text: "Tell me something." });
+    const seg = await c.waitFor("segment");
+    const stored = () =>
+      runInDurableObject(env.VoiceSession.getByName(id), (_i, state) =>
+        state.storage.sql.exec<{ state: string; played_ms: number }>("SELECT state, played_ms FROM playback_reports WHERE reply_id = ?", seg.replyId).toArray(),
+      );
+    for (const playedMs of [100, 600, 1100]) c.send({ type: "playback", replyId: seg.replyId, segment: 0, playedMs, state: "playing" });
+    await settled(c);
+    // The first progress report is kept; the next ones, well within 2 s of it, only in memory.
+    expect(await stored()).toEqual([{ state: "playing", played_ms: 100 }]);
+    c.send({ type: "playback", replyId: seg.replyId, segment: 0, playedMs: 1200, state: "stopped" });
+    await settled(c);
+    expect(await stored()).toEqual([{ state: "stopped", played_ms: 1200 }]);
+    c.close();
+  });
+
   it("a restarted turn is not retried when the user spoke since", async () => {
     const id = newSessionId();
     await fakeAi.configure(id, SLOW_LLM);

@@ -8,6 +8,7 @@ import { HttpError, ReviewKeyGrant, type HttpErrorCode } from "../../../shared/p
 import { parseMp3 } from "../../../server/audio/mp3.ts";
 import { parseWav } from "../../../server/audio/wav.ts";
 import { deleteRecordings, recordingKey } from "../../../server/recordings/recording-store.ts";
+import { createWorker } from "../../../server/worker.ts";
 import { DAY_MS } from "../../../server/recordings/retention.ts";
 import { SessionClient, fakeAi, newSessionId, ownerKeyOf, transcriptOf, utterance, visitorAddress } from "../support/session-client.ts";
 
@@ -172,6 +173,25 @@ describe("fetching a recording", () => {
     await expectError(await call(`/api/sessions/${id}/recordings/${turnId}/both`, { key: ownerKey }), 404, "not_found");
     await expectError(await call(recordingPath(id, "t-nope", "reply"), { key: ownerKey }), 404, "recording_not_found");
     c.close();
+  });
+
+  it("a page of another allowed origin may send a Range (preflight) and read the answer's Content-Range", async () => {
+    const id = newSessionId();
+    await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
+    const c = await SessionClient.connect(id);
+    const { turnId } = await typedTurn(id, c);
+    await recordingsOf(id, turnId, { user: false, reply: true });
+    c.close();
+    const worker = createWorker();
+    const withOrigins = { ...env, ALLOWED_ORIGINS: "https://app.example.com" };
+    const headers = { Origin: "https://app.example.com", "CF-Connecting-IP": visitorAddress() };
+    const url = `http://parley.test${recordingPath(id, turnId, "reply")}`;
+    const preflight = await worker.fetch(new Request(url, { method: "OPTIONS", headers }), withOrigins);
+    expect(preflight.headers.get("Access-Control-Allow-Headers")).toContain("Range");
+    const res = await worker.fetch(new Request(url, { headers: { ...headers, Authorization: `Bearer ${await ownerKeyOf(id)}`, Range: "bytes=0-9" } }), withOrigins);
+    expect(res.status).toBe(206);
+    expect(res.headers.get("Access-Control-Expose-Headers")).toContain("Content-Range");
+    expect((await bytesOf(res)).byteLength).toBe(10);
   });
 });
 

@@ -45,9 +45,11 @@ export default defineConfig({
     projects: [
       // Defaults of the test fake: batch Whisper, plain silence endpointing (timings tests can pin).
       // With the drain route on (DRAIN_SECRET, as `npm start` sets it): test/worker/drain.test.ts.
-      workersProject("workers", ["test/worker/**/*.test.ts"], { DRAIN_SECRET: "test-drain-secret-of-at-least-32-characters" }, ["test/worker/end-of-turn/**", "test/worker/budget/**", "test/worker/fuzz.test.ts"]),
+      workersProject("workers", ["test/worker/**/*.test.ts"], { DRAIN_SECRET: "test-drain-secret-of-at-least-32-characters" }, ["test/worker/end-of-turn/**", "test/worker/budget/**", "test/worker/fuzz.test.ts", "test/worker/review/recordings-off.test.ts"]),
       // A daily budget small enough to spend in a test (about three replies' worth of reservations).
       workersProject("workers-budget", ["test/worker/budget/**/*.test.ts"], { DAILY_BUDGET_NEURONS: "300" }),
+      // Recording switched off (the fake records by default, as local development does).
+      workersProject("workers-no-recording", ["test/worker/review/recordings-off.test.ts"], { RECORD_AUDIO: "false" }),
       // The fuzz test with the flood limits raised, so its 10,000 inputs are judged, not dropped (limits.test.ts tests the limits).
       workersProject("workers-fuzz", ["test/worker/fuzz.test.ts"], FUZZ_LIMIT_VARS),
       // The same Worker configured for each end-of-turn path.

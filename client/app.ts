@@ -13,8 +13,9 @@ import type { CaptureToMain } from "./audio/worklet-messages.ts";
 import type { ConnectionStatus } from "./connection/connection-status.ts";
 import { SessionConnection } from "./connection/session-connection.ts";
 import { forgetOwnerKey, forgetOwnerToken, ownerKeyFor, rememberOwnerKey, rememberOwnerToken, storedOwnerToken } from "./connection/key-store.ts";
-import { createSession, deleteSession, exportSession, review, reviewKey, transcript, type ExportChoice } from "./connection/session-api.ts";
+import { createSession, deleteSession, exportSession, recording, review, reviewKey, transcript, type ExportChoice } from "./connection/session-api.ts";
 import { isReviewPath, reviewKeyFromFragment, reviewPath, sessionFromPath, sessionPath, shareLink } from "./connection/session-url.ts";
+import { RecordingPlayer } from "./review/recording-player.ts";
 import { renderReview } from "./review/review-page.ts";
 import { BargeInController } from "./session/barge-in.ts";
 import { ConversationFeed } from "./session/conversation-feed.ts";
@@ -49,6 +50,8 @@ export class App {
   private readOnly = false;
   /** The review page is open (read-only, whether by share link or by the owner). */
   private reviewing = false;
+  /** The review page's player of turn recordings (with the key the page was opened with). */
+  private recordings: RecordingPlayer | null = null;
   /** The review key a share link opened the session with (exports use it). */
   private shareKey: string | null = null;
   /** Bumped on every navigation, so a slow create or transcript answer cannot open a session the user left. */
@@ -316,7 +319,8 @@ export class App {
       this.showNotFound(why, "Can't open this shared conversation");
       return;
     }
-    renderReview(record.value, this.view, document.getElementById("review-summary")!, { live: shared ? null : sessionPath(id) });
+    this.recordings = new RecordingPlayer((turnId, kind) => recording(id, key, turnId, kind), document.body);
+    renderReview(record.value, this.view, document.getElementById("review-summary")!, { live: shared ? null : sessionPath(id) }, this.recordings);
     if (shared) this.banners.show("read-only", {
       kind: "info",
       title: "A shared conversation (read-only)",
@@ -329,6 +333,8 @@ export class App {
 
   private closeSession(): void {
     if (this.audio.playback?.active) void this.audio.playback.stop();
+    this.recordings?.dispose();
+    this.recordings = null;
     this.connection?.close();
     this.connection = null;
     if (this.pingTimer) clearInterval(this.pingTimer);

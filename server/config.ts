@@ -137,6 +137,14 @@ export interface BudgetOptions {
   dailyNeurons: number | null;
 }
 
+/** Recordings of each turn in R2 (README, "Hearing one"): the user's utterance and the reply as heard. */
+export interface RecordingOptions {
+  /** RECORD_AUDIO: on by default for the offline stand-in and the test fake (local development), opt-in on Workers AI. */
+  enabled: boolean;
+  /** Recordings are deleted this many days after they were made (RECORDING_RETENTION_DAYS); 0 = kept until the session is deleted. */
+  retentionDays: number;
+}
+
 export interface ParleyConfig {
   models: ModelOptions;
   recognition: SpeechRecognitionOptions;
@@ -149,6 +157,7 @@ export interface ParleyConfig {
   limits: InputLimits;
   budgets: BudgetOptions;
   restarts: RestartOptions;
+  recordings: RecordingOptions;
 }
 
 /**
@@ -230,6 +239,8 @@ export const DEFAULT_CONFIG: ParleyConfig = {
   // not lock everyone else out.
   budgets: { sessionUsd: 0.055, dailyNeurons: FREE_NEURONS_PER_DAY },
   restarts: { retryWithinMs: 120_000, drainSettleMs: 2_000, drainSecret: undefined },
+  // Recording people's voices in production is opt-in: off for Workers AI unless RECORD_AUDIO=true.
+  recordings: { enabled: false, retentionDays: 30 },
 };
 
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max).optional();
@@ -287,6 +298,8 @@ const EnvVars = z.object({
   // Well under the 1 MiB a WebSocket message may carry, with room for the rest of `ready`.
   READY_HISTORY_BYTES: int(1_024, 768 * 1024),
   IDLE_CLOSE_MS: int(0, 24 * 3_600_000),
+  RECORD_AUDIO: z.enum(["true", "false"]).optional(),
+  RECORDING_RETENTION_DAYS: int(0, 3_650),
   DRAIN_SECRET: z.string().min(32, "DRAIN_SECRET must be at least 32 characters (npm start generates one)").optional(),
 });
 
@@ -424,6 +437,11 @@ export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, un
     },
     budgets: { sessionUsd: v.SESSION_BUDGET_USD ?? d.budgets.sessionUsd, dailyNeurons },
     restarts: { ...d.restarts, drainSecret: v.DRAIN_SECRET },
+    recordings: {
+      // Local development (the stand-in, the fake) records unless told not to.
+      enabled: v.RECORD_AUDIO ? v.RECORD_AUDIO === "true" : backend !== "workers-ai" || d.recordings.enabled,
+      retentionDays: v.RECORDING_RETENTION_DAYS ?? d.recordings.retentionDays,
+    },
   };
 }
 

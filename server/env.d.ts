@@ -12,6 +12,12 @@ declare namespace Cloudflare {
     VoiceSession: DurableObjectNamespace<import("./voice-session.ts").VoiceSession>;
     /** The review index (D1, server/review-index/): every session's summary and messages, full-text searchable. */
     REVIEW_INDEX: D1Database;
+    /** Recordings of each turn (R2, server/recordings/): `sessions/<id>/turns/<turnId>/user.wav`, `reply.wav|mp3`. */
+    RECORDINGS: R2Bucket;
+    /** "true" / "false": record each turn's audio (default: on for the stand-in and the fake, off on Workers AI). */
+    RECORD_AUDIO?: string;
+    /** Days a recording is kept (default 30; "0" = until the session is deleted). */
+    RECORDING_RETENTION_DAYS?: string;
     /** One instance ("daily") keeps every session's Workers AI spending of the day. */
     DailyBudget: DurableObjectNamespace<import("./budget/daily-budget.ts").DailyBudget>;
     STT_MODEL?: string;

@@ -44,6 +44,10 @@ import { migrate } from "./storage/migrations.ts";
 import { ConversationStore } from "./storage/conversation-store.ts";
 import { RecoveryStore } from "./storage/recovery-store.ts";
 import { ReviewIndexLedger } from "./storage/review-index-ledger.ts";
+import { RecordingRows } from "./storage/recording-rows.ts";
+import { deleteKeys, deleteRecordings, putRecording, recordingResponse } from "./recordings/recording-store.ts";
+import { expiryCutoff, nextExpiryAt } from "./recordings/retention.ts";
+import { TurnRecorder } from "./recordings/turn-recorder.ts";
 import { IndexWriter, collectUpdate } from "./review-index/index-writer.ts";
 import { deleteFromIndex, writeUpdate } from "./review-index/index-store.ts";
 import { isDrainRequest, sessionGone, sessionStarted } from "./restart/drain.ts";
@@ -80,6 +84,8 @@ const CUT_OFF_WITHIN_MS = 1_000;
 /** Flux ends a barge-in candidate's speech itself: its final transcript waits this long for that. */
 const LIVE_FINAL_WAIT_MS = 1_500;
 const ADAPTIVE_SILENCE_SETTING = "adaptive-silence";
+/** Expired recordings whose deletion failed are tried again this much later. */
+const RETENTION_RETRY_MS = 3_600_000;
 
 interface ConnectionInput {
   detector: TurnDetector;
@@ -154,6 +160,9 @@ export class VoiceSession extends Server<Env> {
   /** Keeps this session's entry in the review index (D1) current, after the turns (server/review-index/). */
   private reviewIndex!: IndexWriter;
   private reviewLedger!: ReviewIndexLedger;
+  /** Each turn's recordings in R2 (RECORD_AUDIO, server/recordings/), and which exist. */
+  private recorder!: TurnRecorder;
+  private recordingRows!: RecordingRows;
 
   override onStart(): void {
     // A deleted session keeps only its tombstone: no schema, no recovery, nothing to start.
@@ -210,7 +219,53 @@ export class VoiceSession extends Server<Env> {
       acknowledge: (update) => ledger.acknowledge(update.acks),
       log: (err) => console.error(`[parley] ${this.name}: review index update failed (the next one sends it again)`, err),
     });
+    this.recordingRows = new RecordingRows(this.ctx.storage.sql);
+    this.recorder = new TurnRecorder({
+      enabled: () => this.config.recordings.enabled && !this.deleted,
+      store: async (turnId, kind, audio, createdAt) => {
+        const row = await putRecording(this.env.RECORDINGS, { sessionId: this.name, turnId, kind, audio, createdAt });
+        this.recordingRows.put(row);
+        await this.armRetention();
+      },
+      remove: async (turnId, kind) => {
+        const row = this.recordingRows.get(turnId, kind);
+        if (!row) return;
+        await this.env.RECORDINGS.delete(row.key);
+        this.recordingRows.delete([row]);
+      },
+      now: () => Date.now(),
+      log: (message, err) => console.error(`[parley] ${this.name}: ${message}`, err),
+    });
     this.recoverAfterRestart();
+  }
+
+  /** The alarm fires as the oldest recording expires (RECORDING_RETENTION_DAYS after it was made). */
+  private async armRetention(): Promise<void> {
+    const at = nextExpiryAt(this.recordingRows.oldestCreatedAt(), this.config.recordings.retentionDays);
+    if (at === null) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /** Retention: delete the recordings that expired, then sleep until the next one does. */
+  override async onAlarm(): Promise<void> {
+    // A deleted session keeps nothing to expire (its alarm was deleted with it; this is a stale one).
+    if (this.deleted) return;
+    const now = Date.now();
+    const cutoff = expiryCutoff(now, this.config.recordings.retentionDays);
+    const expired = cutoff === null ? [] : this.recordingRows.madeBefore(cutoff);
+    if (expired.length > 0) {
+      try {
+        await deleteKeys(this.env.RECORDINGS, expired.map((r) => r.key));
+      } catch (err) {
+        console.error(`[parley] ${this.name}: deleting ${expired.length} expired recording(s) failed; trying again later`, err);
+        await this.ctx.storage.setAlarm(now + RETENTION_RETRY_MS);
+        return;
+      }
+      this.recordingRows.delete(expired);
+    }
+    const next = nextExpiryAt(this.recordingRows.oldestCreatedAt(), this.config.recordings.retentionDays);
+    if (next !== null) await this.ctx.storage.setAlarm(next);
   }
 
   /** The conversation changed: bring the review index up to date, off the turn's path (errors are logged). */
@@ -371,12 +426,16 @@ export class VoiceSession extends Server<Env> {
       request,
       this.store,
       async (grant) => {
-        const transcript = buildTranscript(this.name, this.store.history(), this.store.turns(), this.store.interruptions(), ownerEmail(this.store), this.store.replyAudio());
+        const transcript = buildTranscript(this.name, this.store.history(), this.store.turns(), this.store.interruptions(), ownerEmail(this.store), this.store.replyAudio(), this.recordingRows.byTurn());
         // The day's spending across every session is the owner's to see, not a share link's.
         const daily = grant.role === "owner" && this.config.budgets.dailyNeurons !== null ? await this.budget.status().catch(() => this.budget.lastStatus) : null;
         return { ...transcript, budget: sessionBudgetView(transcript.totals.usd, this.config.budgets.sessionUsd, daily) };
       },
-      { render: (transcript, format) => renderExport(transcript, format, Date.now()), delete: () => this.deleteForGood() },
+      {
+        render: (transcript, format) => renderExport(transcript, format, Date.now()),
+        delete: () => this.deleteForGood(),
+        recording: (turnId, kind, range) => recordingResponse(this.env.RECORDINGS, this.recordingRows.get(turnId, kind), kind, range),
+      },
     );
   }
 
@@ -397,8 +456,9 @@ export class VoiceSession extends Server<Env> {
           await Promise.all(inFlight.map((t) => t.settledWithin(this.config.reliability.turnSettleMs)));
           if (this.playbackTimer) clearTimeout(this.playbackTimer);
           this.playbackTimer = null;
-          // A write in flight would put the index entry back after the cleanup removed it.
+          // A write in flight would put the index entry back after the cleanup removed it (and a recording, its object).
           await this.reviewIndex.settled();
+          await this.recorder.settled();
         },
         resume: () => {
           this.deleted = false;
@@ -408,6 +468,7 @@ export class VoiceSession extends Server<Env> {
         deleteRows: () => {
           this.store.deleteAll();
           this.recovery.deleteAll();
+          this.recordingRows.deleteAll();
         },
         deleteStorage: async () => {
           await this.ctx.storage.deleteAlarm();
@@ -417,7 +478,12 @@ export class VoiceSession extends Server<Env> {
           sessionGone(this.name);
         },
       },
-      sessionCleanups({ deleteIndexEntry: (id) => deleteFromIndex(this.env.REVIEW_INDEX, id) }),
+      sessionCleanups({
+        deleteRecordings: async (id) => {
+          await deleteRecordings(this.env.RECORDINGS, id);
+        },
+        deleteIndexEntry: (id) => deleteFromIndex(this.env.REVIEW_INDEX, id),
+      }),
     );
   }
 
@@ -492,8 +558,10 @@ export class VoiceSession extends Server<Env> {
       const before = this.store.turnEndReason(turnId) ?? "completed";
       const heard = settleHeard(this.store, { turnId, replyId: msg.replyId }, at, this.lateBargeIns.has(msg.replyId) ? "barge-in" : "cancel");
       // Stopped at its very end: nothing was cut, so it ended as it had.
-      if (heard?.status === "interrupted") this.broadcastEvent(heard);
-      else this.store.setTurnEndReason(turnId, before);
+      if (heard?.status === "interrupted") {
+        this.broadcastEvent(heard);
+        this.ctx.waitUntil(this.recorder.cutAfter(msg.replyId, at));
+      } else this.store.setTurnEndReason(turnId, before);
       this.updateIndex();
       return;
     }
@@ -949,6 +1017,7 @@ export class VoiceSession extends Server<Env> {
     // Kept before speech-to-text starts, so a restart cannot lose what the user said (a speculative turn's, once confirmed).
     const audio = input.audio;
     if (audio) handle.hold(() => keepUtterance(this.recovery, { ...input, audio }, Date.now()));
+    this.recorder.started(input.turnId, input.replyId, audio);
     if (speculativeFor) {
       this.speculative = { turn: handle, text: null, conn: speculativeFor };
     } else {
@@ -972,6 +1041,7 @@ export class VoiceSession extends Server<Env> {
           playback: (replyId) => this.playbackReports.get(replyId),
           budget: this.budget,
           ...(audio ? { transcriptStored: (turnId: string) => this.recovery.dropUtterance(turnId) } : {}),
+          spoken: (replyId, bytes) => this.recorder.spoke(replyId, bytes),
         },
         input,
         handle,
@@ -981,6 +1051,7 @@ export class VoiceSession extends Server<Env> {
       if (outcome.discarded) {
         // Thrown away unseen: what it spent is billed with the turn that answers this utterance.
         addDiscarded(this.spentBefore, outcome.usage);
+        this.recorder.discard(input.turnId);
         handle.finish();
         return;
       }
@@ -991,7 +1062,10 @@ export class VoiceSession extends Server<Env> {
       run().catch((err: unknown) => {
         console.error(`[parley] ${this.name}: turn ${input.turnId} crashed`, err);
         if (audio) this.recovery.dropUtterance(input.turnId);
-        if (!handle.confirmed) return handle.discard();
+        if (!handle.confirmed) {
+          this.recorder.discard(input.turnId);
+          return handle.discard();
+        }
         this.broadcastEvent({ type: "error", code: "internal", message: "Something went wrong with that turn.", retryable: true, replyId: input.replyId });
         handle.markGenerationDone();
         handle.endReason = "failed";
@@ -1032,6 +1106,8 @@ export class VoiceSession extends Server<Env> {
     }
     const heard = settleHeard(this.store, turn, stoppedAt, turn.reason ?? turn.endReason ?? "completed");
     if (heard) this.broadcastEvent(heard);
+    // What was heard is known: record the turn, off the audio path (a deleted session records nothing more).
+    if (!this.deleted) this.ctx.waitUntil(this.recorder.settle(turn.turnId, stoppedAt));
     this.schedulePlaybackCheck();
     this.syncState();
     this.updateIndex();

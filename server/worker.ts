@@ -3,6 +3,7 @@
 //   GET  /api/conversations[.csv]               list / search the review index (owner token, Access user or operator key)
 //   GET  /api/sessions/<id>                     its transcript (owner or review key)
 //   GET  /api/sessions/<id>/export?format=…     a download: json, md, vtt or srt (owner or review key)
+//   GET  /api/sessions/<id>/recordings/<turnId>/user|reply  a turn's recording, byte ranges too (owner or review key)
 //   DELETE /api/sessions/<id>                   delete it for good (owner key); afterwards every route answers 404
 //   POST /api/sessions/<id>/review-key[/rotate] a read-only key for share links (owner key); rotate revokes older ones
 //   GET  /parties/voice-session/<id>            the live WebSocket (owner key, as a subprotocol)
@@ -37,7 +38,7 @@ export interface WorkerDeps {
   accessKeys(settings: AccessSettings): JWTVerifyGetKey;
 }
 
-type SessionRoute = Extract<Route, { kind: "transcript" | "export" | "review-key" | "connect" }>;
+type SessionRoute = Extract<Route, { kind: "transcript" | "export" | "review-key" | "recording" | "connect" }>;
 
 /** Requests are counted per client address; Cloudflare always sets CF-Connecting-IP (and miniflare in local dev). */
 function clientAddress(request: Request): string {
@@ -65,9 +66,9 @@ function corsHeaders(origin: string): Record<string, string> {
   return {
     "Access-Control-Allow-Origin": origin,
     "Access-Control-Allow-Methods": "GET, POST, DELETE",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type",
-    // An export's file name, for pages of other allowed origins that download it.
-    "Access-Control-Expose-Headers": "Content-Disposition",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Range",
+    // An export's file name and a recording's range, for pages of other allowed origins that download them.
+    "Access-Control-Expose-Headers": "Content-Disposition, Content-Range, Accept-Ranges",
     "Access-Control-Max-Age": "600",
     Vary: "Origin",
   };
@@ -125,6 +126,7 @@ async function sessionRoute(route: SessionRoute, request: Request, env: Env, sec
     const bad = badExportFormat(url.searchParams.get("format"));
     if (bad) return bad;
   }
+  if (route.kind === "recording" && request.method !== "GET") return jsonError(405, "method_not_allowed", "recordings are read with GET");
   if (route.kind === "review-key" && request.method !== "POST") return jsonError(405, "method_not_allowed", "review keys are issued with POST");
   // Counted before the key is checked: guessing keys costs attempts too.
   if (!(await env.SESSION_CONNECT_LIMITER.limit({ key: clientAddress(request) })).success) {
@@ -140,6 +142,12 @@ async function sessionRoute(route: SessionRoute, request: Request, env: Env, sec
 
   if (route.kind === "transcript" && request.method === "GET") return sessionRequest(env, route.id, INTERNAL_PATHS.transcript, { method: "GET", grant });
   if (route.kind === "export") return sessionRequest(env, route.id, INTERNAL_PATHS.export, { method: "GET", grant, search: `?format=${url.searchParams.get("format")}` });
+  if (route.kind === "recording") {
+    // The session checks the review version (a revoked share link) and answers from R2.
+    const range = request.headers.get("Range");
+    const search = `?${new URLSearchParams({ turn: route.turnId, kind: route.recording })}`;
+    return sessionRequest(env, route.id, INTERNAL_PATHS.recording, { method: "GET", grant, search, ...(range ? { headers: new Headers({ Range: range }) } : {}) });
+  }
   if (grant.role !== "owner") {
     const why = route.kind === "connect" ? "a review link can read the transcript but not join the live session" : route.kind === "transcript" ? "only the session's owner can delete it" : "only the session's owner can share it";
     return jsonError(403, "read_only", why);

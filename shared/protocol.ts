@@ -115,6 +115,8 @@ export const HttpErrorCode = z.enum([
   "index_unavailable", // the review index (D1) did not answer
   "bad_export_format", // GET /api/sessions/<id>/export without ?format=json|md|vtt|srt
   "delete_failed", // a cleanup outside the session failed; nothing was deleted, the delete can be retried
+  "recording_not_found", // a turn's recording that does not exist: not recorded, expired (RECORDING_RETENTION_DAYS) or deleted
+  "range_not_satisfiable", // a recording's Range outside its bytes (416)
 ]);
 export type HttpErrorCode = z.infer<typeof HttpErrorCode>;
 export const HttpError = z.object({ error: z.object({ code: HttpErrorCode, message: z.string() }) });
@@ -510,6 +512,8 @@ export const TranscriptTurn = z.object({
   clientFirstAudioMs: z.number().nullable(),
   retryOf: z.string().optional(),
   retry: z.enum(["pending", "started", "skipped"]).optional(),
+  /** Which recordings of the turn exist (RECORD_AUDIO): GET /api/sessions/<id>/recordings/<turnId>/user|reply. */
+  recordings: z.object({ user: z.boolean(), reply: z.boolean() }),
 });
 export type TranscriptTurn = z.infer<typeof TranscriptTurn>;
 

@@ -91,8 +91,9 @@ const PARLEY = (aiService: string, backend: SystemName, vars: Record<string, str
   entry: "server/worker.ts",
   durableObjects: { VoiceSession: { className: "VoiceSession", useSQLite: true }, DailyBudget: { className: "DailyBudget", useSQLite: true } },
   serviceBindings: { AI: aiService },
-  // Budgets far from their limits: the scenarios' hundreds of trials must not be refused.
-  bindings: { AI_BACKEND: backend, DAILY_BUDGET_NEURONS: "100000000", SESSION_BUDGET_USD: "0", ...vars, ...PARLEY_ACCESS_BINDINGS },
+  // Budgets far from their limits: the scenarios' hundreds of trials must not be refused. No recordings
+  // (no R2 here, and joining audio is not what these scenarios measure).
+  bindings: { AI_BACKEND: backend, DAILY_BUDGET_NEURONS: "100000000", SESSION_BUDGET_USD: "0", RECORD_AUDIO: "false", ...vars, ...PARLEY_ACCESS_BINDINGS },
   ratelimits: PARLEY_RATELIMITS,
 });
 

@@ -106,6 +106,19 @@ export async function exportSession(id: string, key: string, format: ExportChoic
   return { ok: true, value: { blob: await res.blob(), fileName: attachmentName(res.headers.get("Content-Disposition")) ?? `parley-${id.slice(0, 8)}.${format}` } };
 }
 
+export type RecordingKind = "user" | "reply";
+
+/** A turn's recording (owner or review key): the user's utterance or the reply as heard, as a Blob to play. */
+export async function recording(id: string, key: string, turnId: string, kind: RecordingKind): Promise<ApiResult<Blob>> {
+  let res: Response;
+  try {
+    res = await fetch(`/api/sessions/${encodeURIComponent(id)}/recordings/${encodeURIComponent(turnId)}/${kind}`, { headers: { Authorization: `Bearer ${key}` } });
+  } catch (err) {
+    return { ok: false, status: 0, code: "network", message: String(err) };
+  }
+  return res.ok ? { ok: true, value: await res.blob() } : failure(res);
+}
+
 /** Delete the session for good (owner key). */
 export async function deleteSession(id: string, ownerKey: string): Promise<ApiResult<null>> {
   let res: Response;

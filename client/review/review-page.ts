@@ -6,6 +6,7 @@ import type { ConversationView } from "../views/conversation-view.ts";
 import { el } from "../views/dom.ts";
 import { formatMs, formatUsd } from "../views/format.ts";
 import { summarize, type SessionSummary } from "./summary.ts";
+import type { RecordingPlayer } from "./recording-player.ts";
 import { reviewTimeline } from "./timeline.ts";
 import { layoutWaterfall, turnStages, type WaterfallLayout } from "./waterfall.ts";
 
@@ -18,8 +19,11 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
   return node;
 }
 
-/** Render the review of `t`: the summary into `summary`, the timeline through `view` (already cleared). */
-export function renderReview(t: SessionTranscript, view: ConversationView, summary: HTMLElement, links: { live: string | null }): void {
+/**
+ * Render the review of `t`: the summary into `summary`, the timeline through `view` (already cleared),
+ * each reply with its turn's recordings (`player`) and latency waterfall.
+ */
+export function renderReview(t: SessionTranscript, view: ConversationView, summary: HTMLElement, links: { live: string | null }, player: RecordingPlayer): void {
   summary.replaceChildren(...summaryNodes(summarize(t), links));
   summary.hidden = false;
   const turns = new Map(t.turns.map((turn) => [turn.replyId, turn]));
@@ -33,8 +37,8 @@ export function renderReview(t: SessionTranscript, view: ConversationView, summa
     if (!replyId || !turn) continue;
     // The stored turn knows more than the message's tags: its error code, and the client's first audio.
     view.setMeta(replyId, { ...(turn.errorCode ? { errorCode: turn.errorCode } : {}), ...(turn.clientFirstAudioMs !== null ? { clientFirstAudioMs: turn.clientFirstAudioMs } : {}) });
-    const chart = waterfall(turn);
-    if (chart) view.setDetails(replyId, chart);
+    const details = [player.buttons(turn.turnId, turn.recordings), waterfall(turn)].filter((n): n is HTMLElement | SVGSVGElement => n !== null);
+    if (details.length > 0) view.setDetails(replyId, details.length === 1 ? details[0]! : el("div", {}, details));
   }
 }
 

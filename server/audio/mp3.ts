@@ -139,7 +139,7 @@ function findSync(bytes: Uint8Array, from: number, like: Mp3FrameHeader | null):
   return null;
 }
 
-type VbrTag = { kind: "xing" | "info" | "vbri"; frames: number | null };
+export type VbrTag = { kind: "xing" | "info" | "vbri"; frames: number | null };
 
 /** Xing/Info sits after the side info of the first frame; VBRI (Fraunhofer) at a fixed offset 32. */
 function readVbrTag(bytes: Uint8Array, offset: number, h: Mp3FrameHeader): VbrTag | null {
@@ -163,12 +163,24 @@ function readVbrTag(bytes: Uint8Array, offset: number, h: Mp3FrameHeader): VbrTa
   return null;
 }
 
+/** Where each audio frame of an MP3 lies in its bytes, and the stream's format. */
+export interface Mp3Frames {
+  sampleRate: number;
+  channels: 1 | 2;
+  version: MpegVersion;
+  samplesPerFrame: number;
+  /** Audio frames in order (byte offset and length): no ID3 tag, no Xing/Info/VBRI metadata frame, no junk. */
+  frames: { offset: number; length: number }[];
+  vbr: VbrTag | null;
+  junkBytes: number;
+}
+
 /**
- * Duration and format of an MP3 by walking its frame headers. Skips ID3v2 at the start,
+ * Walk an MP3's frame headers: skips ID3v2 at the start and a leading Xing/Info/VBRI metadata frame,
  * resyncs over junk between frames, stops at ID3v1/APE tags, ignores a truncated last frame.
  * Throws Mp3FormatError if no Layer III frames are found.
  */
-export function parseMp3(input: Uint8Array | ArrayBuffer): Mp3Info {
+export function mp3Frames(input: Uint8Array | ArrayBuffer): Mp3Frames {
   const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
   const start = id3v2Length(bytes);
   const first = findSync(bytes, start, null);
@@ -183,8 +195,7 @@ export function parseMp3(input: Uint8Array | ArrayBuffer): Mp3Info {
 
   const ref = first.header;
   let pos = first.offset;
-  let frames = 0;
-  let totalBytes = 0;
+  const frames: { offset: number; length: number }[] = [];
   let junkBytes = 0;
   const vbr = readVbrTag(bytes, pos, ref);
   if (vbr) pos += ref.frameBytes; // the metadata frame decodes to silence players skip: not audio
@@ -194,9 +205,8 @@ export function parseMp3(input: Uint8Array | ArrayBuffer): Mp3Info {
     const h = readMp3FrameHeader(bytes, pos);
     if (h && sameStream(h, ref)) {
       if (pos + h.frameBytes > bytes.length) break; // truncated last frame
-      frames++;
-      totalBytes += h.frameBytes;
-      if (frames === 1) channels = h.channels;
+      if (frames.length === 0) channels = h.channels;
+      frames.push({ offset: pos, length: h.frameBytes });
       pos += h.frameBytes;
       continue;
     }
@@ -206,20 +216,25 @@ export function parseMp3(input: Uint8Array | ArrayBuffer): Mp3Info {
     junkBytes += next.offset - pos;
     pos = next.offset;
   }
+  return { sampleRate: ref.sampleRate, channels, version: ref.version, samplesPerFrame: ref.samplesPerFrame, frames, vbr, junkBytes };
+}
 
-  const samplesPerFrame = ref.samplesPerFrame;
-  const durationMs = (frames * samplesPerFrame * 1000) / ref.sampleRate;
+/** Duration and format of an MP3 by walking its frame headers (mp3Frames). */
+export function parseMp3(input: Uint8Array | ArrayBuffer): Mp3Info {
+  const walk = mp3Frames(input);
+  const totalBytes = walk.frames.reduce((n, f) => n + f.length, 0);
+  const durationMs = (walk.frames.length * walk.samplesPerFrame * 1000) / walk.sampleRate;
   return {
-    sampleRate: ref.sampleRate,
-    channels,
+    sampleRate: walk.sampleRate,
+    channels: walk.channels,
     durationMs,
-    frames,
-    version: ref.version,
-    samplesPerFrame,
+    frames: walk.frames.length,
+    version: walk.version,
+    samplesPerFrame: walk.samplesPerFrame,
     bitrateKbps: durationMs > 0 ? (totalBytes * 8) / durationMs : 0,
-    vbrHeader: vbr?.kind ?? null,
-    declaredFrames: vbr?.frames ?? null,
-    junkBytes,
+    vbrHeader: walk.vbr?.kind ?? null,
+    declaredFrames: walk.vbr?.frames ?? null,
+    junkBytes: walk.junkBytes,
   };
 }
 

@@ -20,13 +20,18 @@ export interface SessionCleanup {
 
 /** Where a session keeps things outside its own storage. */
 export interface OutsideStores {
+  /** Delete every recording stored under the session's prefix (R2). */
+  deleteRecordings(sessionId: string): Promise<void>;
   /** Remove the session's entry from the review index (D1). */
   deleteIndexEntry(sessionId: string): Promise<void>;
 }
 
 /** What a deleted session must also clean up elsewhere, run before its own storage goes. */
 export function sessionCleanups(stores: OutsideStores): SessionCleanup[] {
-  return [{ name: "review index", run: (id) => stores.deleteIndexEntry(id) }];
+  return [
+    { name: "recordings", run: (id) => stores.deleteRecordings(id) },
+    { name: "review index", run: (id) => stores.deleteIndexEntry(id) },
+  ];
 }
 
 export interface DeletionSteps {
@@ -34,7 +39,7 @@ export interface DeletionSteps {
   stopLive(): Promise<void>;
   /** Let the session be used again after a failed cleanup. */
   resume(): void;
-  /** Delete the conversation's rows (messages, turns, segments, interruptions, recovery rows). */
+  /** Delete the conversation's rows (messages, turns, segments, interruptions, recovery rows, recording rows). */
   deleteRows(): void;
   /** Delete the alarm and everything stored, then write the tombstone. */
   deleteStorage(): Promise<void>;

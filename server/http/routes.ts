@@ -13,9 +13,13 @@ export type Route =
   | { kind: "transcript"; id: string }
   | { kind: "export"; id: string }
   | { kind: "review-key"; id: string; rotate: boolean }
+  | { kind: "recording"; id: string; turnId: string; recording: "user" | "reply" }
   | { kind: "connect"; id: string }
   | { kind: "refused"; status: 400 | 404; code: HttpErrorCode; message: string }
   | { kind: "static" };
+
+/** Turn ids as sessions mint them (`t-<time>-<counter>-<random>`, server/voice-session.ts): nothing else reaches a lookup. */
+const TURN_ID = /^t-[a-z0-9-]{1,64}$/;
 
 const refused = (status: 400 | 404, code: HttpErrorCode, message: string): Route => ({ kind: "refused", status, code, message });
 
@@ -38,6 +42,12 @@ export function routeOf(pathname: string): Route {
     if (segments[1] === "sessions" && segments.length >= 3) {
       const id = segments[2]!;
       const rest = segments.slice(3).join("/");
+      if (segments[3] === "recordings" && segments.length === 6) {
+        const [turnId, which] = [segments[4]!, segments[5]!];
+        if (!TURN_ID.test(turnId) || (which !== "user" && which !== "reply")) return refused(404, "not_found", `recordings are at /api/sessions/<id>/recordings/<turnId>/user or /reply`);
+        if (!isSessionId(id)) return badId();
+        return { kind: "recording", id, turnId, recording: which };
+      }
       if (rest !== "" && rest !== "export" && rest !== "review-key" && rest !== "review-key/rotate") return refused(404, "not_found", `no route for ${clip(pathname)}`);
       if (!isSessionId(id)) return badId();
       if (rest === "") return { kind: "transcript", id };

@@ -19,6 +19,8 @@ export const INTERNAL_PATHS = {
   recordOwner: "/internal/owner",
   export: "/internal/export",
   deleteSession: "/internal/delete",
+  /** ?turn=<turnId>&kind=user|reply, with the client's Range header passed on. */
+  recording: "/internal/recording",
 } as const;
 
 export function encodeGrant(grant: KeyGrant): string {
@@ -69,7 +71,7 @@ export function badExportFormat(format: string | null): Response | null {
 }
 
 /**
- * The session's side of the HTTP API: transcript and exports (owner or current review key), the
+ * The session's side of the HTTP API: transcript, exports and recordings (owner or current review key), the
  * review version (read, rotate: owner only), recording the owner's email at creation, and deleting
  * the session (owner only).
  */
@@ -77,7 +79,12 @@ export async function answerSessionRequest<T>(
   request: Request,
   store: AccessSettingsStore,
   transcript: (grant: KeyGrant) => Promise<T>,
-  session: { render(transcript: T, format: ExportFormat): RenderedExport; delete(): Promise<DeletionResult> },
+  session: {
+    render(transcript: T, format: ExportFormat): RenderedExport;
+    delete(): Promise<DeletionResult>;
+    /** A turn's recording, the whole of it or the byte range asked for. */
+    recording(turnId: string, kind: "user" | "reply", range: string | null): Promise<Response>;
+  },
 ): Promise<Response> {
   const path = new URL(request.url).pathname;
   const grant = decodeGrant(request.headers.get(GRANT_HEADER));
@@ -89,6 +96,13 @@ export async function answerSessionRequest<T>(
     const format = new URL(request.url).searchParams.get("format");
     if (!isExportFormat(format)) return badExportFormat(format)!;
     return exportResponse(session.render(await transcript(grant), format));
+  }
+  if (path === INTERNAL_PATHS.recording && request.method === "GET") {
+    const params = new URL(request.url).searchParams;
+    const kind = params.get("kind");
+    const turnId = params.get("turn");
+    if (!turnId || (kind !== "user" && kind !== "reply")) return jsonError(404, "not_found", "no such recording request");
+    return session.recording(turnId, kind, request.headers.get("Range"));
   }
   if (grant.role !== "owner") return jsonError(403, "read_only", "a review key can only read the transcript");
   if (path === INTERNAL_PATHS.deleteSession && request.method === "DELETE") {

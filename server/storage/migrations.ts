@@ -120,6 +120,19 @@ export const MIGRATIONS: readonly string[] = [
      status TEXT NOT NULL,
      text_length INTEGER NOT NULL
    );`,
+  // 8: the turn's recordings in R2 (server/recordings/): which exist, where, and when each was made
+  // (the retention alarm deletes them RECORDING_RETENTION_DAYS later)
+  `CREATE TABLE recordings (
+     turn_id TEXT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('user', 'reply')),
+     r2_key TEXT NOT NULL,
+     content_type TEXT NOT NULL,
+     bytes INTEGER NOT NULL,
+     duration_ms REAL NOT NULL,
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (turn_id, kind)
+   );
+   CREATE INDEX recordings_by_age ON recordings (created_at);`,
 ];
 
 /** Apply the steps this database has not seen yet, each in its own transaction. Returns the new version. */

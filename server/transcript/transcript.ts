@@ -5,8 +5,14 @@ import type { HistoryMessage, SessionTranscript } from "../../shared/protocol.ts
 import type { InterruptionRecord, ReplyAudio, TurnRecord } from "../storage/conversation-store.ts";
 import type { BudgetView } from "../budget/budget-messages.ts";
 
+/** Which recordings of a turn exist (server/recordings/). */
+export interface TurnRecordings {
+  user: boolean;
+  reply: boolean;
+}
+
 export interface Transcript extends SessionTranscript {
-  turns: TurnRecord[];
+  turns: (TurnRecord & { recordings: TurnRecordings })[];
   interruptions: InterruptionRecord[];
   replyAudio: ReplyAudio[];
   /** Added by the session when it answers: its spending against its limit, and the day's (owner only). */
@@ -20,6 +26,7 @@ export function buildTranscript(
   interruptions: InterruptionRecord[],
   owner: string | null,
   replyAudio: ReplyAudio[] = [],
+  recordings: ReadonlyMap<string, TurnRecordings> = new Map(),
 ): Transcript {
   const totals = { turns: turns.length, neurons: 0, usd: 0, audioInSeconds: 0, ttsAudioSeconds: 0, interruptionsConfirmed: 0, interruptionsResumed: 0 };
   for (const t of turns) {
@@ -35,5 +42,6 @@ export function buildTranscript(
     if (i.decision === "confirmed") totals.interruptionsConfirmed++;
     else totals.interruptionsResumed++;
   }
-  return { sessionId, owner, messages, turns, interruptions, replyAudio, totals };
+  const withRecordings = turns.map((t) => ({ ...t, recordings: recordings.get(t.turnId) ?? { user: false, reply: false } }));
+  return { sessionId, owner, messages, turns: withRecordings, interruptions, replyAudio, totals };
 }

@@ -18,7 +18,7 @@ import { SentenceChunker } from "../reply/sentence-chunker.ts";
 import { readLlmStream, type LlmStreamEvent } from "../reply/sse-parser.ts";
 import { isMeaningfulTranscript } from "../speech-to-text/whisper.ts";
 import type { ConversationStore } from "../storage/conversation-store.ts";
-import { segmentHeader, synthesize } from "../text-to-speech/tts.ts";
+import { segmentHeader, synthesize, type SpeechAudio } from "../text-to-speech/tts.ts";
 import type { PlaybackReport } from "./heard-text.ts";
 import { ReplySpeaker } from "./reply-speaker.ts";
 import type { TurnHandle } from "./turn-handle.ts";
@@ -70,6 +70,8 @@ export interface TurnRunnerDeps {
   budget?: TurnBudget;
   /** The user's words are stored (in the same write): the utterance kept for a restart can go. */
   transcriptStored?: (turnId: string) => void;
+  /** A segment's audio went out to the clients (the session records the reply: server/recordings/). */
+  spoken?: (replyId: string, audio: SpeechAudio) => void;
   now?: () => number;
 }
 
@@ -238,6 +240,7 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
         turn.audioMs += audio.durationMs;
         sink.event(segmentHeader(input.replyId, index, text, audio));
         sink.audio(audio.bytes);
+        deps.spoken?.(input.replyId, audio);
         store.addSegment(input.replyId, index, text, audio.durationMs, now());
       });
     },

@@ -142,6 +142,22 @@ describe("session review page in Chromium", () => {
       expect(await firstReply(shared)).toEqual(live);
       expect(await summary(shared, "first-audio")).toBe(`p50 ${p50} ms · p95 ${p95} ms`);
       expect((await waterfalls(shared)).map((bars) => bars.map((b) => b.ms))).toEqual(charts.map((bars) => bars.map((b) => b.ms)));
+      // The replies' recordings play there, fetched with the share link's key; typed turns have no "▶ You".
+      expect(await shared.locator('[data-testid="play-user"]').count()).toBe(0);
+      const plays = shared.locator('[data-testid="play-reply"]');
+      expect(await plays.count()).toBe(2);
+      const playing = () => shared.evaluate(() => {
+        const audio = document.querySelector<HTMLAudioElement>('[data-testid="recording-audio"]');
+        return { blob: audio?.src.startsWith("blob:") ?? false, buttons: [...document.querySelectorAll('[data-testid="play-reply"]')].map((b) => b.getAttribute("data-state")) };
+      });
+      await plays.nth(1).click();
+      await shared.waitForFunction(() => (document.querySelector<HTMLAudioElement>('[data-testid="recording-audio"]')?.currentTime ?? 0) > 0, null, { timeout: 10_000 });
+      expect(await playing()).toEqual({ blob: true, buttons: [null, "playing"] });
+      // One plays at a time: the other button takes over.
+      await plays.nth(0).click();
+      await shared.waitForFunction(() => document.querySelector('[data-testid="play-reply"]')?.getAttribute("data-state") === "playing", null, { timeout: 10_000 });
+      expect(await plays.nth(1).textContent()).toBe("▶ Reply");
+      expect((await playing()).buttons[1]).toBeNull();
       await shared.screenshot({ path: resolve(ARTIFACTS, "review-page-shared.png"), fullPage: true });
       expect(problems).toEqual([]);
       expect(sharedProblems).toEqual([]);

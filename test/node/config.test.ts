@@ -99,4 +99,15 @@ describe("configuration from wrangler vars", () => {
     expect(() => loadConfig({ READY_HISTORY_BYTES: String(2 * 1024 * 1024) })).toThrow(/READY_HISTORY_BYTES/);
     expect(() => loadConfig({ MESSAGES_PER_SECOND: "0" })).toThrow(/MESSAGES_PER_SECOND/);
   });
+
+  it("records audio by default offline and with the fake (local development), not on Workers AI unless RECORD_AUDIO=true; keeps recordings 30 days", () => {
+    expect(loadConfig({}).recordings).toEqual({ enabled: false, retentionDays: 30 });
+    expect(loadConfig({ RECORD_AUDIO: "true" }).recordings.enabled).toBe(true);
+    expect(loadConfig({ AI_BACKEND: "local" }).recordings.enabled).toBe(true);
+    expect(loadConfig({ AI_BACKEND: "fake" }).recordings.enabled).toBe(true);
+    expect(loadConfig({ AI_BACKEND: "local", RECORD_AUDIO: "false" }).recordings.enabled).toBe(false);
+    expect(loadConfig({ RECORDING_RETENTION_DAYS: "0" }).recordings.retentionDays).toBe(0);
+    expect(() => loadConfig({ RECORD_AUDIO: "yes" })).toThrow(/RECORD_AUDIO/);
+    expect(() => loadConfig({ RECORDING_RETENTION_DAYS: "-1" })).toThrow(/RECORDING_RETENTION_DAYS/);
+  });
 });

@@ -20,6 +20,7 @@ function turn(n: number, t: Partial<TranscriptTurn> & { firstAudioMs?: number | 
     metrics: { endpointingMs: 500, sttMs: 100, llmFirstTokenMs: 100, firstAudioMs, ttsMs: 100, totalMs: 900, retries: 0 },
     usage: { audioInSeconds: 1, promptTokens: 1, completionTokens: 1, ttsCharacters: 1, ttsAudioSeconds: 1, neurons: 1, usd: 0.001 },
     clientFirstAudioMs: null,
+    recordings: { user: false, reply: false },
     ...rest,
   };
 }

@@ -114,7 +114,7 @@ describe("exports over HTTP", () => {
     );
     expect(res.status).toBe(200);
     expect(res.headers.get("Access-Control-Allow-Origin")).toBe(origin);
-    expect(res.headers.get("Access-Control-Expose-Headers")).toBe("Content-Disposition");
+    expect(res.headers.get("Access-Control-Expose-Headers")).toBe("Content-Disposition, Content-Range, Accept-Ranges");
     expect(res.headers.get("Content-Disposition")).toContain(`parley-${id.slice(0, 8)}-`);
   });
 });

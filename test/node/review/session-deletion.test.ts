@@ -1,7 +1,7 @@
 // The order of a session's deletion: live things stopped first, outside cleanups before anything of
 // the session's own is deleted (a failed cleanup leaves the session whole and usable), the tombstone last.
 import { describe, expect, it } from "vitest";
-import { TOMBSTONE_KEY, deleteSession, isDeleted, type DeletionSteps, type SessionCleanup } from "../../../server/deletion/session-deletion.ts";
+import { TOMBSTONE_KEY, deleteSession, isDeleted, sessionCleanups, type DeletionSteps, type SessionCleanup } from "../../../server/deletion/session-deletion.ts";
 
 function recorder() {
   const log: string[] = [];
@@ -33,6 +33,16 @@ describe("deleting a session", () => {
     const result = await deleteSession("s1", steps, [cleanup("index", true), cleanup("recordings")]);
     expect(result).toEqual({ ok: false, failed: "index", message: "index is down" });
     expect(log).toEqual(["stop live", "index s1", "resume"]);
+  });
+
+  it("the session's cleanups delete its recordings (R2) before its index entry (D1)", async () => {
+    const { log, steps } = recorder();
+    const cleanups = sessionCleanups({
+      deleteRecordings: async (id) => void log.push(`recordings ${id}`),
+      deleteIndexEntry: async (id) => void log.push(`index ${id}`),
+    });
+    expect(await deleteSession("s1", steps, cleanups)).toEqual({ ok: true });
+    expect(log).toEqual(["stop live", "recordings s1", "index s1", "delete rows", "delete storage + tombstone"]);
   });
 
   it("a session is deleted exactly when its tombstone is stored", () => {

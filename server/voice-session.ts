@@ -919,9 +919,9 @@ export class VoiceSession extends Server<Env> {
   /** A confirmed interruption's speech becomes the next user turn. */
   private startTurnFromSpeech(speech: ConfirmingSpeech | { audio: Int16Array; endpointingMs: number }): void {
     this.userSpeaking = false;
-    if ("audio" in speech) return this.startTurn({ source: "voice", audio: speech.audio, endpointingMs: speech.endpointingMs });
+    if (!("result" in speech)) return this.startTurn({ source: "voice", audio: speech.audio, endpointingMs: speech.endpointingMs });
     const { result, sttMs, endpointingMs } = speech;
-    this.startTurn({ source: "voice", endpointingMs, transcribed: { text: result.text, audioSeconds: result.audioSeconds, engine: result.engine, sttMs } });
+    this.startTurn({ source: "voice", endpointingMs, transcribed: { text: result.text, audioSeconds: result.audioSeconds, engine: result.engine, sttMs }, transcribedAudio: speech.audio });
   }
 
   /** Store the candidate and what transcribing it cost (a final transcript reused by the next turn is billed there). */
@@ -971,7 +971,10 @@ export class VoiceSession extends Server<Env> {
    * Start a turn's reply. With `speculativeFor` (a connection id) it starts ahead of the end of the
    * user's turn: nothing of it is seen or kept until confirmSpeculation, and the floor stays the user's.
    */
-  private startTurn(turn: Pick<TurnInput, "source" | "audio" | "text" | "transcribed" | "transcript" | "sttModel" | "endpointingMs" | "endOfTurn" | "spentBefore" | "attempt" | "retry">, speculativeFor?: string): void {
+  private startTurn(
+    turn: Pick<TurnInput, "source" | "audio" | "text" | "transcribed" | "transcribedAudio" | "transcript" | "sttModel" | "endpointingMs" | "endOfTurn" | "spentBefore" | "attempt" | "retry">,
+    speculativeFor?: string,
+  ): void {
     if (this.deleted) return;
     const limitUsd = this.config.budgets.sessionUsd;
     if (limitUsd > 0 && this.store.totalUsd() >= limitUsd) {
@@ -1017,7 +1020,7 @@ export class VoiceSession extends Server<Env> {
     // Kept before speech-to-text starts, so a restart cannot lose what the user said (a speculative turn's, once confirmed).
     const audio = input.audio;
     if (audio) handle.hold(() => keepUtterance(this.recovery, { ...input, audio }, Date.now()));
-    this.recorder.started(input.turnId, input.replyId, audio);
+    this.recorder.started(input.turnId, input.replyId, audio ?? input.transcribedAudio);
     if (speculativeFor) {
       this.speculative = { turn: handle, text: null, conn: speculativeFor };
     } else {

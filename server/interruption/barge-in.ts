@@ -63,6 +63,8 @@ export interface ConfirmingSpeech {
   result: TranscriptionResult;
   sttMs: number;
   endpointingMs: number;
+  /** The utterance that was transcribed (16 kHz PCM16): the next turn's recording. */
+  audio: Int16Array;
 }
 
 export interface BargeInDeps {
@@ -176,7 +178,7 @@ export class BargeIn {
     this.#transcribe(c, audio, "final", c.abort.signal).then(
       (result) => {
         c.finalsInFlight--;
-        const speech = { result, sttMs: this.#deps.now() - started, endpointingMs };
+        const speech = { result, sttMs: this.#deps.now() - started, endpointingMs, audio };
         if (this.#confirmedEarlier(c)) return this.#deps.lateUtterance(c, speech);
         const heard = this.#classify(c, result.text, audio.length / 16);
         this.#settle(c, c.state.transcribed(this.#deps.now(), heard, true), speech);

@@ -37,6 +37,8 @@ export interface TurnInput {
   source: "voice" | "text";
   /** 16 kHz mono PCM16 of the utterance (voice turns not yet transcribed). */
   audio?: Int16Array;
+  /** The audio of an utterance already transcribed (`transcribed`), kept only for the turn's recording. */
+  transcribedAudio?: Int16Array;
   /** The typed text (text turns). */
   text?: string;
   /** Already transcribed (the speech that confirmed an interruption, a streaming recognizer's end of turn). `model` bills the audio (default: the batch STT model). */

@@ -1,7 +1,8 @@
 // Transcript review end to end in real Chromium against `vite dev` with the fake Workers AI: a short
 // conversation in which the user talks over the assistant (a spoken interruption, confirmed), then the
 // conversations page finds it by a word the user said, its review page shows the latency waterfalls and
-// the struck-through words of the interrupted reply, and every export downloads and parses. Screenshots
+// the struck-through words of the interrupted reply and plays its recordings, and every export downloads
+// and parses. Screenshots
 // in test/artifacts/ (review-flow-*.png).
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -46,7 +47,7 @@ async function download(page: Page, format: "json" | "md" | "vtt" | "srt"): Prom
 
 describe("transcript review in Chromium", () => {
   it(
-    "a conversation with a spoken interruption is found by a word the user said, reviewed with waterfalls and struck-through words, and exported in every format",
+    "a conversation with a spoken interruption is found by a word the user said, reviewed with waterfalls and struck-through words, heard from its recordings, and exported in every format",
     async () => {
       // The mic stays silent while the typed question's reply plays, then the user talks over it.
       const speech = readWav(SPEECH_WAV);
@@ -102,6 +103,22 @@ describe("transcript review in Chromium", () => {
         // The spoken turn waited for the end of the user's turn and went through speech-to-text.
         expect(stages[1]).toEqual(expect.arrayContaining(["end-of-turn", "stt", "llm", "tts"]));
         expect(await page.locator('[data-testid="summary-interruptions"] .stat-value').textContent()).toMatch(/^[1-9]\d* confirmed/);
+        // Hear it: the spoken question's recording, then the interrupted reply's (what was played of it).
+        expect(await page.locator('[data-testid="play-user"]').count()).toBe(1); // the typed turn has none
+        const audioTime = () => page.evaluate(() => document.querySelector<HTMLAudioElement>('[data-testid="recording-audio"]')?.currentTime ?? 0);
+        await page.click('[data-testid="play-user"]');
+        await page.waitForFunction(() => (document.querySelector<HTMLAudioElement>('[data-testid="recording-audio"]')?.currentTime ?? 0) > 0.2, null, { timeout: 10_000 });
+        await page.locator('[data-testid="play-reply"]').first().click();
+        await page.waitForFunction(() => document.querySelector('[data-testid="play-reply"]')?.getAttribute("data-state") === "playing", null, { timeout: 10_000 });
+        await page.waitForFunction(() => (document.querySelector<HTMLAudioElement>('[data-testid="recording-audio"]')?.currentTime ?? 0) > 0, null, { timeout: 10_000 });
+        // The cut reply's recording ends where playback was cut: shorter than the whole planned reply's audio.
+        const cutSeconds = await page.evaluate(async () => {
+          const audio = document.querySelector<HTMLAudioElement>('[data-testid="recording-audio"]')!;
+          if (!Number.isFinite(audio.duration)) await new Promise((r) => audio.addEventListener("durationchange", r, { once: true }));
+          return audio.duration;
+        });
+        expect(cutSeconds).toBeGreaterThan(0.5);
+        expect(await audioTime()).toBeGreaterThan(0);
         await page.setViewportSize({ width: 1280, height: 1400 });
         await page.screenshot({ path: resolve(ARTIFACTS, "review-flow-session.png"), fullPage: true });
 

@@ -109,7 +109,7 @@ describe("interruptions: pause, confirm, resume", () => {
     c.close();
   });
 
-  it("a real interruption that ends before it is confirmed is decided by its whole transcript and answered without transcribing it again", async () => {
+  it("a real interruption that ends before it is confirmed is decided by its whole transcript and answered without transcribing it again; its utterance is the new turn's recording", async () => {
     const id = newSessionId();
     const c = await SessionClient.connect(id);
     const { done, segs } = await replyPlaying(c, id, { stt: { transcripts: ["Stop."] } });
@@ -118,11 +118,18 @@ describe("interruptions: pause, confirm, resume", () => {
     c.sendAudio(utterance(300, 700, 4, 0)); // shorter than minInterruptionMs: no `sustained`
     const decision = await c.waitFor("interruption", undefined, { from });
     expect(decision).toMatchObject({ decision: "confirmed", reason: "words", transcript: "Stop." });
-    await c.waitFor("reply-done", (d) => d.replyId !== done.replyId, { timeoutMs: 15_000 });
+    const answer = await c.waitFor("reply-done", (d) => d.replyId !== done.replyId, { timeoutMs: 15_000 });
     const llm = (await fakeAi.calls(id)).filter((x) => x.kind === "llm");
     expect((llm[1]!.input as { content: string }[]).at(-1)!.content).toBe("Stop.");
+    await c.playedOut(answer.replyId);
     const stt = (await fakeAi.calls(id)).filter((x) => x.kind === "stt" && !x.partial);
     expect(stt).toHaveLength(1);
+    // The interrupting utterance is the new turn's recording, though the turn did not transcribe it itself.
+    const deadline = Date.now() + 5_000;
+    while (!(await transcriptOf(id)).turns[1]?.recordings.user) {
+      if (Date.now() > deadline) throw new Error("the interrupting turn's utterance was never recorded");
+      await new Promise((r) => setTimeout(r, 50));
+    }
     c.close();
   });
 

@@ -16,7 +16,7 @@ import {
   type SessionState,
   type TurnEndReason,
 } from "../shared/protocol.ts";
-import { pcm16FromBytes } from "./audio/pcm.ts";
+import { concatPcm16, pcm16FromBytes } from "./audio/pcm.ts";
 import type { EndOfTurnSource } from "../shared/protocol.ts";
 import { BudgetGate, DEFAULT_BUDGET_GATE, type BudgetKeeper } from "./budget/budget-gate.ts";
 import { dailyBudgetMessage, sessionBudgetView } from "./budget/budget-messages.ts";
@@ -94,6 +94,8 @@ interface ConnectionInput {
   live: LiveRecognizer | null;
   /** When this microphone last carried speech (wall clock), to time Flux's end of turn from the end of speech. */
   lastVoicedAt: number;
+  /** With Flux: the VAD's utterances since Flux last ended a turn (the next Flux turn's recording). */
+  fluxUtterances: Int16Array[];
   /** A Flux end of turn heard while a barge-in candidate was open: that candidate's final transcript. */
   liveEnded: { text: string; at: number } | null;
   liveEndWaiters: ((text: string) => void)[];
@@ -649,7 +651,9 @@ export class VoiceSession extends Server<Env> {
     const endOfTurn = input.endOfTurn.onTurnEnd(event);
     if (this.usesFlux(input) && event.reason !== "commit") {
       // Flux decides when the user's turn is over; the VAD's end of speech serves barge-in, and
-      // words that read as finished after a long enough silence end the turn through Flux.
+      // words that read as finished after a long enough silence end the turn through Flux. Its audio
+      // is kept for the recording of the turn Flux ends.
+      keepFluxUtterance(input, event.audio);
       if (endOfTurn === "transcript" && !turn && input.live?.forceEndTurn()) input.fluxForced = true;
       return;
     }
@@ -819,15 +823,23 @@ export class VoiceSession extends Server<Env> {
         this.lastEarlyEndAt = now;
         // The VAD's utterance ends with Flux's turn: speech from here on is a new one (a barge-in, the next turn).
         const vadEnded = input.detector.endTurn();
-        if (vadEnded) input.endOfTurn.onTurnEnd(vadEnded);
+        if (vadEnded) {
+          input.endOfTurn.onTurnEnd(vadEnded);
+          keepFluxUtterance(input, vadEnded.audio);
+        }
+        const utterance = concatPcm16(input.fluxUtterances.splice(0));
         const spec = this.speculative;
-        if (spec && spec.conn === conn.id && sameWords(spec.text, e.text)) return this.confirmSpeculation(endpointingMs, endOfTurn);
+        if (spec && spec.conn === conn.id && sameWords(spec.text, e.text)) {
+          if (utterance.length > 0) this.recorder.utterance(spec.turn.turnId, utterance);
+          return this.confirmSpeculation(endpointingMs, endOfTurn);
+        }
         this.cancelSpeculation();
         if (e.text === "") return this.syncState();
         const billed = input.live?.takeBilledSeconds() ?? 0;
         return this.startTurn({
           source: "voice",
           transcribed: { text: e.text, audioSeconds: billed, engine: this.liveEngine(input), sttMs: 0, model: input.live!.model },
+          ...(utterance.length > 0 ? { transcribedAudio: utterance } : {}),
           endpointingMs,
           endOfTurn,
           spentBefore: this.takeSpentBefore(),
@@ -1241,6 +1253,7 @@ export class VoiceSession extends Server<Env> {
         liveEnded: null,
         liveEndWaiters: [],
         fluxForced: false,
+        fluxUtterances: [],
         userLevelDbfs: null,
       };
       input = created;
@@ -1334,4 +1347,13 @@ function safeJson(text: string | undefined): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** The longest audio kept for a Flux turn's recording: the newest utterances within it. */
+const FLUX_RECORDING_MAX_SAMPLES = 60 * 16_000;
+
+function keepFluxUtterance(input: ConnectionInput, audio: Int16Array): void {
+  input.fluxUtterances.push(audio);
+  let total = input.fluxUtterances.reduce((n, a) => n + a.length, 0);
+  while (total > FLUX_RECORDING_MAX_SAMPLES && input.fluxUtterances.length > 1) total -= input.fluxUtterances.shift()!.length;
 }

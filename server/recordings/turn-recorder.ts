@@ -47,6 +47,12 @@ export class TurnRecorder {
     while (this.#turns.size > TURNS_HELD) this.#turns.delete(this.#turns.keys().next().value!);
   }
 
+  /** The user's utterance of a turn started before it was known (a held reply to Flux's words): its recording. */
+  utterance(turnId: string, utterance: Int16Array): void {
+    const t = this.#turns.get(turnId);
+    if (t && t.utterance === null) t.utterance = utterance;
+  }
+
   /** A segment of `replyId` went out to the clients (in order). */
   spoke(replyId: string, segment: SentSegment): void {
     for (const t of this.#turns.values()) {

@@ -19,7 +19,7 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string, timeo
 }
 
 describe("streaming recognition with Flux", () => {
-  it("Flux EndOfTurn commits the turn with Flux's transcript: no Whisper call, captions on the way, audio billed at Flux's price", async () => {
+  it("Flux EndOfTurn commits the turn with Flux's transcript: no Whisper call, captions on the way, audio billed at Flux's price, the utterance recorded", async () => {
     const id = newSessionId();
     await fakeAi.configure(id, { live: { transcripts: ["what is the weather in paris"], endSilenceMs: 400, msPerWord: 150 } });
     const c = await SessionClient.connect(id);
@@ -42,10 +42,13 @@ describe("streaming recognition with Flux", () => {
     expect(MODEL_PRICES["@cf/deepgram/flux"]).toBeDefined();
     const turns = (await transcriptOf(id)).turns;
     expect(turns[0]!.models.stt).toBe("@cf/deepgram/flux");
+    // The VAD's utterance is the turn's recording, though Flux transcribed it.
+    await c.playedOut(done.replyId);
+    await until(async () => ((await transcriptOf(id)).turns[0]?.recordings.user ? true : undefined), "the utterance's recording");
     c.close();
   });
 
-  it("EagerEndOfTurn starts the reply early, but nothing of it is sent or stored until EndOfTurn confirms the turn", async () => {
+  it("EagerEndOfTurn starts the reply early, but nothing of it is sent or stored until EndOfTurn confirms the turn, which is recorded with its utterance", async () => {
     const id = newSessionId();
     // Flux ends the turn at 500 ms, before Parley would force it (600 ms).
     await fakeAi.configure(id, { live: { transcripts: ["tell me a joke"], eagerSilenceMs: 200, endSilenceMs: 500, msPerWord: 150 } });
@@ -71,6 +74,9 @@ describe("streaming recognition with Flux", () => {
     // The held reply came out in order once confirmed.
     const types = c.frames.map((f) => f.type).filter((t) => t === "transcript" || t === "reply-delta" || t === "segment");
     expect(types[0]).toBe("transcript");
+    // The held reply's turn gets the utterance Flux ended as its recording.
+    await c.playedOut(done.replyId);
+    await until(async () => ((await transcriptOf(id)).turns[0]?.recordings.user ? true : undefined), "the utterance's recording");
     c.close();
   });
 

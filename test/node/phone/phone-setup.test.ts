@@ -93,3 +93,15 @@ describe("the caller", () => {
     expect(isWithheld("client:alice")).toBe(true);
   });
 });
+
+describe("phone settings", () => {
+  it("default to off without TWILIO_AUTH_TOKEN, an Aura voice and one session per caller; refuse what cannot work", async () => {
+    const { loadPhoneConfig, ConfigError } = await import("../../../server/config.ts");
+    const d = loadPhoneConfig({});
+    expect(d).toMatchObject({ authToken: null, ttsModel: "@cf/deepgram/aura-2-en", sessionPerCaller: true, publicUrl: null });
+    expect(loadPhoneConfig({ PHONE_GREETING: "off", PHONE_SESSION_PER_CALLER: "false", PHONE_PUBLIC_URL: "https://abc.example.com/" })).toMatchObject({ greeting: "", sessionPerCaller: false, publicUrl: "https://abc.example.com" });
+    expect(() => loadPhoneConfig({ PHONE_TTS_MODEL: "@cf/myshell-ai/melotts" })).toThrow(/PHONE_TTS_MODEL.*MP3/);
+    expect(() => loadPhoneConfig({ PHONE_PUBLIC_URL: "http://abc.example.com" })).toThrow(ConfigError);
+    expect(() => loadPhoneConfig({ PHONE_TTS_MODEL: "@cf/deepgram/aura-1", PHONE_TTS_SPEAKER: "luna2" })).toThrow(/PHONE_TTS_SPEAKER/);
+  });
+});

@@ -8,6 +8,8 @@ import { FUZZ_LIMIT_VARS } from "./test/support/fuzz-inputs.ts";
 const fakeAi = bundleWorker("test/fake-ai/worker.ts");
 // A fresh secret per run: the Worker signs session keys with it, and test clients sign their own (session-client.ts).
 const sessionSecret = randomBytes(32).toString("base64url");
+// Twilio's auth token for the phone tests (test/worker/phone.test.ts sign their webhooks with it).
+const twilioAuthToken = randomBytes(16).toString("hex");
 // The review index's schema (D1), applied by test/worker/support/review-index-setup.ts before each test file.
 const reviewIndexMigrations = await readD1Migrations("server/review-index/migrations");
 
@@ -24,7 +26,7 @@ function workersProject(name: string, include: string[], vars: Readonly<Record<s
           ai: { binding: "__AI_REMOTE_UNUSED" },
           serviceBindings: { AI: "fake-ai" },
           // Short AI deadlines and backoff so failure tests finish quickly.
-          bindings: { AI_TIMEOUT_MS: "1500", AI_STREAM_IDLE_MS: "1000", AI_MAX_RETRIES: "2", AI_BACKEND: "fake", SESSION_SECRET: sessionSecret, REVIEW_INDEX_MIGRATIONS: reviewIndexMigrations, ...vars },
+          bindings: { AI_TIMEOUT_MS: "1500", AI_STREAM_IDLE_MS: "1000", AI_MAX_RETRIES: "2", AI_BACKEND: "fake", SESSION_SECRET: sessionSecret, TWILIO_AUTH_TOKEN: twilioAuthToken, REVIEW_INDEX_MIGRATIONS: reviewIndexMigrations, ...vars },
           workers: [
             {
               name: "fake-ai",

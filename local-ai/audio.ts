@@ -1,10 +1,12 @@
 // Audio helpers of the offline stand-in. PCM16 WAV reading and writing is the server's own
 // (server/audio/wav.ts, pcm.ts, audio-container.ts; the chunk walk is shared/audio/wav-chunks.ts);
 // this file adds only what the stand-in needs beyond that: reading other WAV encodings (8/24/32-bit
-// PCM, float, μ-law, A-law), down-mixing to mono, resampling, and writing G.711. Pure functions on typed arrays (no Node or Cloudflare
+// PCM, float, μ-law, A-law), down-mixing to mono, resampling, and writing G.711 (the codec itself is
+// server/audio/g711.ts). Pure functions on typed arrays (no Node or Cloudflare
 // imports), unit-tested in test/node/local-ai-audio.test.ts.
 import { sniffAudio } from "../server/audio/audio-container.ts";
 import { Mp3FormatError } from "../server/audio/mp3.ts";
+import { alawToLinear, linearToAlaw, linearToMulaw, mulawToLinear } from "../server/audio/g711.ts";
 import { AudioFormatError, float32ToInt16, int16ToFloat32, pcm16ToBytes } from "../server/audio/pcm.ts";
 import { isRiffWave, pcmSampleReader, readWavChunks, WAVE_FORMAT, type SampleReader } from "../shared/audio/wav-chunks.ts";
 import { encodeWav as encodePcm16Wav, parseWav, WAV_HEADER_BYTES, WavFormatError, type ParsedWav } from "../server/audio/wav.ts";
@@ -175,53 +177,4 @@ export function encodeWav(pcm: Int16Array, sampleRate: number, encoding: WavEnco
   dv.setUint32(40, payload.length, true); // data size
   out.set(payload, WAV_HEADER_BYTES);
   return out;
-}
-
-// G.711 (ITU-T), the classic Sun reference implementation.
-export function linearToMulaw(sample: number): number {
-  const BIAS = 0x84;
-  const CLIP = 32635;
-  let s = sample;
-  const sign = s < 0 ? 0x80 : 0;
-  if (s < 0) s = -s;
-  if (s > CLIP) s = CLIP;
-  s += BIAS;
-  let exponent = 7;
-  for (let mask = 0x4000; (s & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
-  const mantissa = (s >> (exponent + 3)) & 0x0f;
-  return ~(sign | (exponent << 4) | mantissa) & 0xff;
-}
-
-export function mulawToLinear(byte: number): number {
-  const u = ~byte & 0xff;
-  const t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
-  return u & 0x80 ? 0x84 - t : t - 0x84;
-}
-
-export function linearToAlaw(sample: number): number {
-  let s = sample >> 3; // 13-bit magnitude domain
-  let mask: number;
-  if (s >= 0) {
-    mask = 0xd5;
-  } else {
-    mask = 0x55;
-    s = -s - 1;
-  }
-  const segEnds = [0x1f, 0x3f, 0x7f, 0xff, 0x1ff, 0x3ff, 0x7ff, 0xfff];
-  let seg = 0;
-  while (seg < 8 && s > segEnds[seg]!) seg++;
-  if (seg >= 8) return 0x7f ^ mask;
-  let aval = seg << 4;
-  aval |= seg < 2 ? (s >> 1) & 0x0f : (s >> seg) & 0x0f;
-  return aval ^ mask;
-}
-
-export function alawToLinear(byte: number): number {
-  const a = byte ^ 0x55;
-  let t = (a & 0x0f) << 4;
-  const seg = (a & 0x70) >> 4;
-  if (seg === 0) t += 8;
-  else if (seg === 1) t += 0x108;
-  else t = (t + 0x108) << (seg - 1);
-  return a & 0x80 ? t : -t;
 }

@@ -17,10 +17,19 @@ export interface ModelOptions {
   tts: string;
   /** Voice for Aura models; ignored by melotts. */
   ttsSpeaker: string | undefined;
+  /** Aura's output format when not its default MP3 (phone calls: 8 kHz linear PCM in WAV, server/phone/). */
+  ttsOutput?: AuraOutput;
   /** Default spoken language (a client may choose another per session). */
   language: string;
   /** What is bound as AI: real Workers AI, or (in development) the offline stand-in or the test fake. */
   backend: "workers-ai" | "local" | "fake";
+}
+
+/** An Aura output format a Worker can decode: linear PCM in a WAV container (docs/telephony.md, "Audio"). */
+export interface AuraOutput {
+  encoding: "linear16";
+  container: "wav";
+  sampleRate: number;
 }
 
 export interface ReplyOptions {
@@ -508,4 +517,76 @@ export function loadAccessConfig(env: Record<string, unknown>): AccessOptions {
 export function loadClientLimits(env: Record<string, unknown>): ClientLimits {
   const v = parseVars(ClientLimitVars, env);
   return { connectionsPerSession: v.MAX_CONNECTIONS_PER_SESSION ?? DEFAULT_CLIENT_LIMITS.connectionsPerSession };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Phone calls over Twilio Media Streams (README, "Phone calls"; docs/telephony.md). Read by the Worker
+// for the voice webhook and by a session that takes a call.
+
+export interface PhoneOptions {
+  /** TWILIO_AUTH_TOKEN (a wrangler secret): checks the webhook's X-Twilio-Signature. Null: phone calls are off (404). */
+  authToken: string | null;
+  /** PHONE_PUBLIC_URL: the origin Twilio calls (a tunnel in development); null: the request's own origin. */
+  publicUrl: string | null;
+  /** Spoken as soon as the stream starts; "" for none. */
+  greeting: string;
+  /** TTS of phone calls: an Aura model, asked for 8 kHz linear PCM in WAV (melotts answers MP3, which a Worker cannot decode). */
+  ttsModel: string;
+  ttsSpeaker: string | undefined;
+  /** One session per caller (a returning caller continues the conversation), or a new session per call. */
+  sessionPerCaller: boolean;
+  /** How long the stream token the webhook mints stays valid (Twilio opens the stream within about a second). */
+  streamTokenTtlMs: number;
+  /** A stream that has not shown a valid token this long after it opened is closed. */
+  startTimeoutMs: number;
+  /** Outgoing audio is sent this far ahead of real time: what a `clear` drops, at most. */
+  leadMs: number;
+}
+
+export const DEFAULT_PHONE: PhoneOptions = {
+  authToken: null,
+  publicUrl: null,
+  greeting: "Hi, this is Parley. What can I do for you?",
+  ttsModel: "@cf/deepgram/aura-2-en",
+  ttsSpeaker: undefined,
+  sessionPerCaller: true,
+  streamTokenTtlMs: 60_000,
+  startTimeoutMs: 5_000,
+  leadMs: 120,
+};
+
+const PhoneVars = z.object({
+  TWILIO_AUTH_TOKEN: z.string().min(16, "expected the Twilio account's auth token (32 characters)").max(128).optional(),
+  PHONE_PUBLIC_URL: z.string().max(200).optional(),
+  PHONE_GREETING: z.string().max(500).optional(),
+  PHONE_TTS_MODEL: z.string().regex(/^@cf\/deepgram\/aura-[\w.-]+$/, "expected an Aura model (@cf/deepgram/aura-2-en or @cf/deepgram/aura-1): the phone needs PCM, and melotts answers MP3").optional(),
+  PHONE_TTS_SPEAKER: z.string().max(40).optional(),
+  PHONE_SESSION_PER_CALLER: z.enum(["true", "false"]).optional(),
+  PHONE_LEAD_MS: int(40, 1_000),
+});
+
+/** Phone settings from wrangler vars and secrets. Throws ConfigError naming the bad variable. */
+export function loadPhoneConfig(env: Record<string, unknown>): PhoneOptions {
+  const v = parseVars(PhoneVars, env);
+  const d = DEFAULT_PHONE;
+  let publicUrl: string | null = null;
+  if (v.PHONE_PUBLIC_URL !== undefined) {
+    publicUrl = normalizeOrigin(v.PHONE_PUBLIC_URL);
+    if (!publicUrl || !publicUrl.startsWith("https://")) throw new ConfigError(`invalid configuration variable PHONE_PUBLIC_URL: "${v.PHONE_PUBLIC_URL.slice(0, 80)}" is not an https origin like https://parley.example.com`);
+  }
+  const ttsModel = v.PHONE_TTS_MODEL ?? d.ttsModel;
+  const speakerError = v.PHONE_TTS_SPEAKER === undefined ? null : speakerProblem(ttsModel, v.PHONE_TTS_SPEAKER);
+  if (speakerError) throw new ConfigError(`PHONE_TTS_SPEAKER: ${speakerError}`);
+  return {
+    authToken: v.TWILIO_AUTH_TOKEN ?? null,
+    publicUrl,
+    // Set to an empty string in wrangler vars, it is filtered out like any empty value: "off" turns the greeting off.
+    greeting: v.PHONE_GREETING === "off" ? "" : (v.PHONE_GREETING ?? d.greeting),
+    ttsModel,
+    ttsSpeaker: v.PHONE_TTS_SPEAKER,
+    sessionPerCaller: v.PHONE_SESSION_PER_CALLER ? v.PHONE_SESSION_PER_CALLER === "true" : d.sessionPerCaller,
+    streamTokenTtlMs: d.streamTokenTtlMs,
+    startTimeoutMs: d.startTimeoutMs,
+    leadMs: v.PHONE_LEAD_MS ?? d.leadMs,
+  };
 }

@@ -47,6 +47,14 @@ declare namespace Cloudflare {
     ACCESS_TEAM_DOMAIN?: string;
     ACCESS_AUD?: string;
     MAX_CONNECTIONS_PER_SESSION?: string;
+    /** Phone calls (server/phone/): Twilio's auth token (a wrangler secret) checks the voice webhook's signature; unset, phone calls are off. */
+    TWILIO_AUTH_TOKEN?: string;
+    PHONE_PUBLIC_URL?: string;
+    PHONE_GREETING?: string;
+    PHONE_TTS_MODEL?: string;
+    PHONE_TTS_SPEAKER?: string;
+    PHONE_SESSION_PER_CALLER?: string;
+    PHONE_LEAD_MS?: string;
     /** Workers Rate Limiting: session creations, and connection attempts / session API calls, per client address. */
     SESSION_CREATE_LIMITER: RateLimit;
     SESSION_CONNECT_LIMITER: RateLimit;

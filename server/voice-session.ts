@@ -30,7 +30,7 @@ import { fluxProtocol } from "./speech-to-text/flux.ts";
 import { primaryLanguage } from "./speech-to-text/language.ts";
 import { LiveRecognizer, type LiveEvent } from "./speech-to-text/live-recognizer.ts";
 import { novaLiveProtocol } from "./speech-to-text/nova-live.ts";
-import { ConfigError, loadClientLimits, loadConfig, type ClientLimits, type ParleyConfig } from "./config.ts";
+import { ConfigError, loadAccessConfig, loadClientLimits, loadConfig, loadPhoneConfig, type ClientLimits, type ParleyConfig, type PhoneOptions } from "./config.ts";
 import { GRANT_HEADER, answerSessionRequest, decodeGrant, jsonError, ownerEmail, sessionNotFound } from "./http/session-requests.ts";
 import { SESSION_DELETED_CLOSE, TOMBSTONE_KEY, deleteSession, isDeleted, sessionCleanups, type DeletionResult } from "./deletion/session-deletion.ts";
 import { turnCost } from "./cost/cost.ts";
@@ -61,6 +61,11 @@ import { transcribeUtterance } from "./turn/transcription.ts";
 import { keepUtterance, offerRetry, recoverAfterRestart, takeRetry } from "./turn/turn-recovery.ts";
 import { TurnDetector, type TurnEvent } from "./turn-detection/turn-detector.ts";
 import { runTurn, type TurnInput } from "./turn/turn-runner.ts";
+import { PHONE_STREAM_HEADER, PHONE_TTS_OUTPUT } from "./phone/phone-requests.ts";
+import { PhoneCall, type CallStart } from "./phone/phone-call.ts";
+import { verifyStreamToken } from "./phone/stream-token.ts";
+import { PhoneCallStore } from "./storage/phone-call-store.ts";
+import { synthesize, type SpeechAudio } from "./text-to-speech/tts.ts";
 import type { TurnEndEvent, TurnPauseEvent } from "./turn-detection/turn-detector.ts";
 
 /** `ready` reads at most this many newest messages, then keeps those that fit limits.readyHistoryBytes. */
@@ -165,6 +170,12 @@ export class VoiceSession extends Server<Env> {
   /** Each turn's recordings in R2 (RECORD_AUDIO, server/recordings/), and which exist. */
   private recorder!: TurnRecorder;
   private recordingRows!: RecordingRows;
+  /** Phone calls on this session's connections (server/phone/), by connection id. */
+  private phoneCalls = new Map<string, { call: PhoneCall; callSid: string | null }>();
+  private phoneStore!: PhoneCallStore;
+  private phone: PhoneOptions | null = null;
+  /** The greeting's audio, synthesized once per text and voice. */
+  private greetingAudio: { key: string; audio: SpeechAudio; usd: number; neurons: number } | null = null;
 
   override onStart(): void {
     // A deleted session keeps only its tombstone: no schema, no recovery, nothing to start.
@@ -175,6 +186,7 @@ export class VoiceSession extends Server<Env> {
     migrate(this.ctx.storage);
     this.store = new ConversationStore(this.ctx.storage.sql);
     this.recovery = new RecoveryStore(this.ctx.storage.sql);
+    this.phoneStore = new PhoneCallStore(this.ctx.storage.sql);
     this.config = loadConfig(this.env as unknown as Record<string, unknown>);
     this.limiter = new InputLimiter(this.config.limits, UPSTREAM_AUDIO.sampleRate * UPSTREAM_AUDIO.bytesPerSample, Date.now(), 2 * UPSTREAM_AUDIO.maxFrameBytes);
     this.idle = new IdleWatch(this.config.limits.idleCloseMs, Date.now());
@@ -323,7 +335,9 @@ export class VoiceSession extends Server<Env> {
   override async fetch(request: Request): Promise<Response> {
     if (this.deleted || isDeleted(this.ctx.storage)) return sessionNotFound();
     if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
-      if (decodeGrant(request.headers.get(GRANT_HEADER))?.role !== "owner") return jsonError(403, "read_only", "only the session's owner key joins live");
+      // A phone stream proves itself with the token in its first message (server/phone/stream-token.ts).
+      const phone = request.headers.get(PHONE_STREAM_HEADER) === "1";
+      if (!phone && decodeGrant(request.headers.get(GRANT_HEADER))?.role !== "owner") return jsonError(403, "read_only", "only the session's owner key joins live");
       let cap: number;
       try {
         cap = this.clientLimits().connectionsPerSession;
@@ -355,6 +369,7 @@ export class VoiceSession extends Server<Env> {
     this.limiter.join(conn.id, ip, Date.now());
     this.idle.touch(Date.now());
     this.scheduleIdleCheck();
+    if (ctx.request.headers.get(PHONE_STREAM_HEADER) === "1") return this.connectPhone(conn);
     // The newest messages that fit the byte budget: a WebSocket message must stay well under 1 MiB.
     const recent = newestWithin(this.store.history(READY_HISTORY_LIMIT), this.config.limits.readyHistoryBytes);
     const older = this.store.messageCount() - recent.kept.length;
@@ -380,6 +395,8 @@ export class VoiceSession extends Server<Env> {
   }
 
   override onClose(conn: Connection): void {
+    this.phoneCalls.get(conn.id)?.call.closed();
+    this.phoneCalls.delete(conn.id);
     this.limiter.leave(conn.id);
     this.closing.delete(conn.id);
     const input = this.inputs.get(conn.id);
@@ -400,6 +417,12 @@ export class VoiceSession extends Server<Env> {
     // Limits first, before anything is parsed or allocated: a flood costs as little as it can.
     if (this.closing.has(conn.id) || this.deleted) return;
     const now = Date.now();
+    const phone = this.phoneCalls.get(conn.id);
+    if (phone) {
+      // Twilio's messages are nearly all 20 ms of audio: each counts as one frame against the audio limits.
+      if (typeof message !== "string" || !this.admitted(conn, "audio", MIN_FRAME_COST_BYTES, now)) return;
+      return phone.call.receive(message);
+    }
     if (typeof message === "string") {
       if (!this.admitted(conn, "message", 1, now)) return;
       const parsed = parseClientMessage(message);
@@ -410,9 +433,13 @@ export class VoiceSession extends Server<Env> {
     if (!this.admitted(conn, "audio", Math.max(byteLength, MIN_FRAME_COST_BYTES), now)) return;
     const problem = checkAudioFrame(byteLength);
     if (problem) return this.sendError(conn, problem.code, problem.message);
-    const input = this.inputFor(conn);
     const bytes = message instanceof ArrayBuffer ? new Uint8Array(message) : new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
-    const pcm = pcm16FromBytes(bytes);
+    this.onAudioFrame(conn, pcm16FromBytes(bytes), now);
+  }
+
+  /** 20 ms of a microphone (a browser's, or a phone call's after decoding): turn detection, streaming recognition, barge-in. */
+  private onAudioFrame(conn: Connection, pcm: Int16Array, now: number): void {
+    const input = this.inputFor(conn);
     input.live?.push(pcm);
     const events = input.detector.push(pcm, this.mode);
     if (input.detector.lastFrameVoiced) input.lastVoicedAt = now;
@@ -431,7 +458,8 @@ export class VoiceSession extends Server<Env> {
         const transcript = buildTranscript(this.name, this.store.history(), this.store.turns(), this.store.interruptions(), ownerEmail(this.store), this.store.replyAudio(), this.recordingRows.byTurn());
         // The day's spending across every session is the owner's to see, not a share link's.
         const daily = grant.role === "owner" && this.config.budgets.dailyNeurons !== null ? await this.budget.status().catch(() => this.budget.lastStatus) : null;
-        return { ...transcript, budget: sessionBudgetView(transcript.totals.usd, this.config.budgets.sessionUsd, daily) };
+        const phoneCalls = this.phoneStore.calls();
+        return { ...transcript, ...(phoneCalls.length > 0 ? { phoneCalls } : {}), budget: sessionBudgetView(transcript.totals.usd, this.config.budgets.sessionUsd, daily) };
       },
       {
         render: (transcript, format) => renderExport(transcript, format, Date.now()),
@@ -469,6 +497,7 @@ export class VoiceSession extends Server<Env> {
         },
         deleteRows: () => {
           this.store.deleteAll();
+          this.phoneStore.deleteAll();
           this.recovery.deleteAll();
           this.recordingRows.deleteAll();
         },
@@ -498,6 +527,105 @@ export class VoiceSession extends Server<Env> {
     let n = 0;
     for (const c of this.getConnections()) if (c.readyState === WebSocket.OPEN) n++;
     return n;
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Phone calls (server/phone/): a Twilio Media Stream is one more connection of the session, its
+  // transport turning Twilio's events into what a browser sends and back.
+
+  private phoneOptions(): PhoneOptions {
+    this.phone ??= loadPhoneConfig(this.env as unknown as Record<string, unknown>);
+    return this.phone;
+  }
+
+  /** While a call is live, replies are spoken by the phone's TTS in a format the transport can decode. */
+  private turnConfig(): ParleyConfig {
+    if (![...this.phoneCalls.values()].some((p) => p.call.live)) return this.config;
+    const phone = this.phoneOptions();
+    return { ...this.config, models: { ...this.config.models, tts: phone.ttsModel, ttsSpeaker: phone.ttsSpeaker, ttsOutput: PHONE_TTS_OUTPUT } };
+  }
+
+  private connectPhone(conn: Connection): void {
+    const phone = this.phoneOptions();
+    const secret = loadAccessConfig(this.env as unknown as Record<string, unknown>).sessionSecret;
+    const entry: { call: PhoneCall; callSid: string | null } = { call: null as unknown as PhoneCall, callSid: null };
+    entry.call = new PhoneCall(
+      {
+        send: (text) => conn.send(text),
+        admit: async (token, callSid) => {
+          if (!secret) return { ok: false, reason: "SESSION_SECRET is not set" };
+          const v = await verifyStreamToken(secret, token, { sessionId: this.name, callSid }, Date.now());
+          return v.ok ? { ok: true, caller: v.claims.caller } : { ok: false, reason: v.reason };
+        },
+        now: () => Date.now(),
+        setTimer: (fn, ms) => setTimeout(fn, ms),
+        clearTimer: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
+        started: (call) => {
+          entry.callSid = call.callSid;
+          this.onCallStarted(entry.call, call);
+        },
+        audio: (frame) => this.onAudioFrame(conn, frame, Date.now()),
+        playback: (r) => this.onPlayback(conn, { type: "playback", ...r }),
+        interrupt: () => this.onClientMessage(conn, this.inputFor(conn), { type: "cancel" }),
+        commit: () => this.onClientMessage(conn, this.inputFor(conn), { type: "commit" }),
+        ended: (how) => this.onCallEnded(entry.callSid, how),
+        refuse: (reason) => {
+          console.warn(`[parley] ${this.name}: phone stream refused: ${reason}`);
+          this.closing.add(conn.id);
+          conn.close(1008, reason.slice(0, 120));
+        },
+        problem: (message) => console.warn(`[parley] ${this.name}: phone: ${message}`),
+      },
+      { leadMs: phone.leadMs, startTimeoutMs: phone.startTimeoutMs },
+    );
+    this.phoneCalls.set(conn.id, entry);
+  }
+
+  private onCallStarted(call: PhoneCall, start: CallStart): void {
+    // A phone call is hands-free: nobody presses anything to talk (the keypad's # may end a turn early).
+    this.mode = "hands-free";
+    this.phoneStore.start({ callSid: start.callSid, caller: start.caller, startedAt: Date.now(), usdBefore: this.store.totalUsd() });
+    this.idle.touch(Date.now());
+    this.greet(call, start.callSid).catch((err: unknown) => console.error(`[parley] ${this.name}: phone greeting failed`, err));
+  }
+
+  /** The greeting, spoken as soon as the stream starts (synthesized once, then played from memory). */
+  private async greet(call: PhoneCall, callSid: string): Promise<void> {
+    const phone = this.phoneOptions();
+    if (!phone.greeting) return;
+    const key = `${phone.ttsModel}\n${phone.ttsSpeaker ?? ""}\n${this.language}\n${phone.greeting}`;
+    let greeting = this.greetingAudio?.key === key ? this.greetingAudio : null;
+    if (!greeting) {
+      const ctx = { ai: this.env.AI, tags: ["parley", `session:${this.name}`, "tts:greeting"], signal: AbortSignal.timeout(this.config.reliability.aiTimeoutMs) };
+      const audio = await synthesize(ctx, phone.ttsModel, phone.greeting, { speaker: phone.ttsSpeaker, language: this.language, output: PHONE_TTS_OUTPUT });
+      const m = this.config.models;
+      const billed = audio.engine === undefined && m.backend !== "local";
+      const cost = turnCost({ sttModel: m.stt, audioInSeconds: 0, llmModel: m.llm, promptTokens: 0, completionTokens: 0, ttsModel: phone.ttsModel, ttsCharacters: phone.greeting.length, ttsAudioSeconds: audio.durationMs / 1000 });
+      greeting = { key, audio, usd: billed ? cost.usd : 0, neurons: billed ? cost.neurons : 0 };
+      this.greetingAudio = greeting;
+    }
+    if (greeting.neurons > 0) this.budget.charge(greeting.neurons);
+    if (greeting.usd > 0) this.phoneStore.addGreetingCost(callSid, greeting.usd);
+    call.speak("greeting", greeting.audio.bytes, greeting.audio.container);
+  }
+
+  /** The caller hung up (or the socket went): the turn in flight ends, the call's duration and cost are kept. */
+  private onCallEnded(callSid: string | null, how: "stop" | "closed"): void {
+    const endedAt = Date.now();
+    this.cancelSpeculation();
+    this.dropCandidate();
+    if (this.active) this.endTurn(this.active, "cancel");
+    this.userSpeaking = false;
+    this.syncState();
+    if (!callSid) return;
+    // The turns it cut store what they spent first.
+    const inFlight = [...new Set([this.active, this.latest])].filter((t): t is TurnHandle => t !== null && !t.isSettled);
+    const settle = Promise.all(inFlight.map((t) => t.settledWithin(this.config.reliability.turnSettleMs))).then(() => {
+      if (this.deleted) return;
+      this.phoneStore.end(callSid, endedAt, how, this.store.totalUsd());
+      this.updateIndex();
+    });
+    this.ctx.waitUntil(settle);
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -1050,9 +1178,9 @@ export class VoiceSession extends Server<Env> {
         {
           ai: this.env.AI,
           sessionId: this.name,
-          config: this.config,
           store: this.store,
-          sink: { event: (e) => this.broadcastEvent(e), audio: (bytes) => this.broadcast(bytes) },
+          config: this.turnConfig(),
+          sink: { event: (e) => this.broadcastEvent(e), audio: (bytes) => this.broadcastAudio(bytes) },
           playback: (replyId) => this.playbackReports.get(replyId),
           budget: this.budget,
           ...(audio ? { transcriptStored: (turnId: string) => this.recovery.dropUtterance(turnId) } : {}),
@@ -1297,10 +1425,21 @@ export class VoiceSession extends Server<Env> {
 
   private broadcastEvent(event: ServerMessage): void {
     if (event.type === "state") this.state = event.state;
-    this.broadcast(JSON.stringify(event));
+    if (this.phoneCalls.size === 0) return this.broadcast(JSON.stringify(event));
+    this.broadcast(JSON.stringify(event), [...this.phoneCalls.keys()]);
+    for (const p of this.phoneCalls.values()) p.call.event(event);
+  }
+
+  /** A reply segment's audio, right after its header. */
+  private broadcastAudio(bytes: Uint8Array): void {
+    if (this.phoneCalls.size === 0) return this.broadcast(bytes);
+    this.broadcast(bytes, [...this.phoneCalls.keys()]);
+    for (const p of this.phoneCalls.values()) p.call.audio(bytes);
   }
 
   private sendTo(conn: Connection, event: ServerMessage): void {
+    const phone = this.phoneCalls.get(conn.id);
+    if (phone) return phone.call.event(event);
     conn.send(JSON.stringify(event));
   }
 

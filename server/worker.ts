@@ -7,6 +7,7 @@
 //   DELETE /api/sessions/<id>                   delete it for good (owner key); afterwards every route answers 404
 //   POST /api/sessions/<id>/review-key[/rotate] a read-only key for share links (owner key); rotate revokes older ones
 //   GET  /parties/voice-session/<id>            the live WebSocket (owner key, as a subprotocol)
+//   POST /phone/voice, GET /phone/stream/<id>   phone calls: Twilio's signature, then a stream token (server/phone/)
 // Keys go in `Authorization: Bearer <key>` (HTTP) or the `parley-key.<key>` subprotocol (WebSocket),
 // never in a URL. Every request is checked for its Origin, Cloudflare Access (when configured) and
 // the per-address rate limits. Everything else is the static client.
@@ -23,12 +24,13 @@ import { ACCESS_JWT_HEADER, remoteAccessKeys, verifyAccessJwt, type AccessSettin
 import { judgeOrigin } from "./access/origin.ts";
 import { isOperatorKey, mintSessionId, signKey, signOwnerToken, verifyKey, verifyOwnerToken, type KeyGrant } from "./access/session-keys.ts";
 import { DAILY_BUDGET_NAME } from "./budget/daily-budget.ts";
-import { ConfigError, loadAccessConfig, loadConfig, type AccessOptions, type ParleyConfig } from "./config.ts";
+import { ConfigError, loadAccessConfig, loadConfig, loadPhoneConfig, type AccessOptions, type ParleyConfig, type PhoneOptions } from "./config.ts";
 import { conversationsRequest } from "./http/conversations.ts";
 import { PARTY, routeOf, type Route } from "./http/routes.ts";
 import { GRANT_HEADER, INTERNAL_PATHS, OWNER_EMAIL_HEADER, OWNER_ID_HEADER, badExportFormat, encodeGrant, jsonError } from "./http/session-requests.ts";
 import { DRAIN_PATH } from "./restart/drain-contract.ts";
 import { handleDrainRequest } from "./restart/drain.ts";
+import { PHONE_STREAM_HEADER, answerVoiceWebhook } from "./phone/phone-requests.ts";
 
 export { VoiceSession } from "./voice-session.ts";
 export { DailyBudget } from "./budget/daily-budget.ts";
@@ -188,6 +190,8 @@ async function handle(request: Request, env: Env, deps: WorkerDeps): Promise<Res
   const secret = config.sessionSecret;
   if (!secret) return jsonError(503, "server_misconfigured", "SESSION_SECRET is not set: run `wrangler secret put SESSION_SECRET` (see README, Security and limits)");
   if (route.kind === "health") return operatorHealth(request, env, secret);
+  // Server to server (Twilio): no Origin, no Access; its signature and the stream token instead.
+  if (route.kind === "phone-voice" || route.kind === "phone-stream") return phoneRoute(route, request, env, secret);
 
   const origin = request.headers.get("Origin");
   const verdict = judgeOrigin(origin, url, config.allowedOrigins);
@@ -212,6 +216,29 @@ async function handle(request: Request, env: Env, deps: WorkerDeps): Promise<Res
   const withCors = new Response(response.body, response);
   for (const [name, value] of Object.entries(cors)) withCors.headers.set(name, value);
   return withCors;
+}
+
+/** Twilio's voice webhook, and its Media Stream handed to the session (which checks the stream's token). */
+async function phoneRoute(route: Extract<Route, { kind: "phone-voice" | "phone-stream" }>, request: Request, env: Env, secret: string): Promise<Response> {
+  let phone: PhoneOptions;
+  try {
+    phone = loadPhoneConfig(env as unknown as Record<string, unknown>);
+  } catch (err) {
+    if (err instanceof ConfigError) return jsonError(503, "server_misconfigured", err.message);
+    throw err;
+  }
+  const authToken = phone.authToken;
+  if (!authToken) return jsonError(404, "not_found", "phone calls are not set up here (TWILIO_AUTH_TOKEN; README, Phone calls)");
+  if (route.kind === "phone-voice") return answerVoiceWebhook(request, secret, { ...phone, authToken }, Date.now());
+  if (!isUpgrade(request)) return jsonError(426, "upgrade_required", "/phone/stream/<id> is a Twilio Media Stream (WebSocket)");
+  // Counted like any upgrade, but apart from the browsers' budget of the same address.
+  if (!(await env.SESSION_CONNECT_LIMITER.limit({ key: `phone:${clientAddress(request)}` })).success) {
+    return jsonError(429, "rate_limited", "too many phone streams from your address; try again in a minute", { "Retry-After": "60" });
+  }
+  const headers = upgradeHeaders(request);
+  headers.set("x-partykit-room", route.id);
+  headers.set(PHONE_STREAM_HEADER, "1");
+  return env.VoiceSession.getByName(route.id).fetch(new Request(`https://parley/parties/${PARTY}/${route.id}`, { method: "GET", headers }));
 }
 
 /** The review index's list and CSV: counted against the per-address limit of session API calls. */

@@ -117,6 +117,8 @@ export const HttpErrorCode = z.enum([
   "delete_failed", // a cleanup outside the session failed; nothing was deleted, the delete can be retried
   "recording_not_found", // a turn's recording that does not exist: not recorded, expired (RECORDING_RETENTION_DAYS) or deleted
   "range_not_satisfiable", // a recording's Range outside its bytes (416)
+  "bad_signature", // POST /phone/voice whose X-Twilio-Signature does not sign it
+  "bad_request", // a phone webhook without what Twilio always sends (CallSid), or too large to be one
 ]);
 export type HttpErrorCode = z.infer<typeof HttpErrorCode>;
 export const HttpError = z.object({ error: z.object({ code: HttpErrorCode, message: z.string() }) });
@@ -535,6 +537,19 @@ export const TranscriptInterruption = z.object({
 });
 export type TranscriptInterruption = z.infer<typeof TranscriptInterruption>;
 
+/** A phone call the session took (server/phone/): the caller's number masked, never stored whole. */
+export const PhoneCallRecord = z.object({
+  caller: z.string(),
+  startedAt: z.number(),
+  endedAt: z.number().nullable(),
+  durationMs: z.number().nullable(),
+  /** "stop" (Twilio ended the stream: a hang-up) or "closed" (the socket closed first). */
+  endReason: z.string().nullable(),
+  /** Workers AI spent during the call (its turns, interruptions and greeting); null while it lasts. */
+  usd: z.number().nullable(),
+});
+export type PhoneCallRecord = z.infer<typeof PhoneCallRecord>;
+
 export const SessionTranscript = z.object({
   sessionId: z.string(),
   owner: z.string().nullable(),
@@ -552,6 +567,8 @@ export const SessionTranscript = z.object({
     interruptionsConfirmed: z.number(),
     interruptionsResumed: z.number(),
   }),
+  /** Phone calls into this session, oldest first (absent when there were none). */
+  phoneCalls: z.array(PhoneCallRecord).optional(),
 });
 export type SessionTranscript = z.infer<typeof SessionTranscript>;
 

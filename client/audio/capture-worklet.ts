@@ -5,7 +5,7 @@
 // All DSP lives in pure modules.
 import { PcmFramer } from "./pcm-framer.ts";
 import { loudestPlaybackLevel, sharedPlaybackLevels } from "./playback-level.ts";
-import { Resampler } from "./resampler.ts";
+import { Resampler } from "../../shared/audio/resampler.ts";
 import { CAPTURE_PROCESSOR, type CaptureOptions, type CaptureToMain, type MainToCapture } from "./worklet-messages.ts";
 
 declare const sampleRate: number;

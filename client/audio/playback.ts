@@ -3,7 +3,7 @@
 // where it is held (resume() plays on from a little before).
 import type { SegmentEvent } from "../../shared/protocol.ts";
 import { decodeSegment } from "./decoder.ts";
-import { Resampler } from "./resampler.ts";
+import { Resampler } from "../../shared/audio/resampler.ts";
 import type { PlaybackEvent, PlaybackPosition, PlaybackStats } from "./ring-buffer.ts";
 import workletUrl from "./playback-worklet.ts?worker&url";
 import { PLAYBACK_PROCESSOR, type MainToPlayback, type PlaybackToMain } from "./worklet-messages.ts";

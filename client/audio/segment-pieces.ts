@@ -1,6 +1,6 @@
 // Pure part of segment decoding (no DOM): resampling a decoded segment in pieces, with click-free
 // edges. decoder.ts feeds it; test/node/client-audio-misc.test.ts checks it.
-import { Resampler } from "./resampler.ts";
+import { Resampler } from "../../shared/audio/resampler.ts";
 
 export const EDGE_FADE_MS = 3;
 /** Input chunk sizes for the streaming resample: a small first piece, then larger ones. */

@@ -13,7 +13,11 @@ export type KeyGrant = { role: "owner" } | { role: "review"; version: number };
 
 /** A fresh session id: 26 characters of lower-case base32. */
 export function mintSessionId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(ID_BYTES));
+  return base32(crypto.getRandomValues(new Uint8Array(ID_BYTES)));
+}
+
+/** Lower-case base32 without padding (16 bytes -> 26 characters, a session id). */
+export function base32(bytes: Uint8Array): string {
   let out = "";
   let acc = 0;
   let bits = 0;
@@ -37,7 +41,7 @@ export function isSessionId(value: string): boolean {
 type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
 const hmacKeys = new Map<string, Promise<HmacKey>>();
 
-function hmacKey(secret: string): Promise<HmacKey> {
+export function hmacKey(secret: string): Promise<HmacKey> {
   let key = hmacKeys.get(secret);
   if (!key) {
     key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
@@ -56,13 +60,13 @@ function signedText(sessionId: string, grant: KeyGrant, ownerEmail: string | nul
   return new Uint8Array(bytes);
 }
 
-function base64url(bytes: Uint8Array): string {
+export function base64url(bytes: Uint8Array): string {
   let s = "";
   for (const b of bytes) s += String.fromCharCode(b);
   return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
+export function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
   const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);

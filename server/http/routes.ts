@@ -15,6 +15,8 @@ export type Route =
   | { kind: "review-key"; id: string; rotate: boolean }
   | { kind: "recording"; id: string; turnId: string; recording: "user" | "reply" }
   | { kind: "connect"; id: string }
+  | { kind: "phone-voice" }
+  | { kind: "phone-stream"; id: string }
   | { kind: "refused"; status: 400 | 404; code: HttpErrorCode; message: string }
   | { kind: "static" };
 
@@ -25,7 +27,7 @@ const refused = (status: 400 | 404, code: HttpErrorCode, message: string): Route
 
 export function routeOf(pathname: string): Route {
   const raw = pathname.split("/").slice(1);
-  if (raw[0] !== "api" && raw[0] !== "parties") return { kind: "static" };
+  if (raw[0] !== "api" && raw[0] !== "parties" && raw[0] !== "phone") return { kind: "static" };
   const segments: string[] = [];
   for (const s of raw) {
     try {
@@ -35,6 +37,12 @@ export function routeOf(pathname: string): Route {
     }
   }
   const path = segments.join("/");
+  if (segments[0] === "phone") {
+    // Twilio's voice webhook and the Media Stream it opens (server/phone/phone-requests.ts).
+    if (path === "phone/voice") return { kind: "phone-voice" };
+    if (segments[1] === "stream" && segments.length === 3) return isSessionId(segments[2]!) ? { kind: "phone-stream", id: segments[2]! } : badId();
+    return refused(404, "not_found", `no route for ${clip(pathname)}; phone calls use /phone/voice`);
+  }
   if (segments[0] === "api") {
     if (path === "api/health") return { kind: "health" };
     if (path === "api/sessions") return { kind: "create-session" };

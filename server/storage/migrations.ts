@@ -133,6 +133,18 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (turn_id, kind)
    );
    CREATE INDEX recordings_by_age ON recordings (created_at);`,
+  // 9: phone calls (server/phone/): when each call began and ended, how, who called (masked: the number
+  // itself is never stored) and what the call's turns and greeting cost
+  `CREATE TABLE phone_calls (
+     call_sid TEXT PRIMARY KEY,
+     caller TEXT NOT NULL,
+     started_at INTEGER NOT NULL,
+     ended_at INTEGER,
+     end_reason TEXT,
+     usd_before REAL NOT NULL,
+     greeting_usd REAL NOT NULL DEFAULT 0,
+     usd REAL
+   );`,
 ];
 
 /** Apply the steps this database has not seen yet, each in its own transaction. Returns the new version. */

@@ -6,6 +6,7 @@ import { sniffAudio } from "../audio/audio-container.ts";
 import { type AiCallContext, engineOf, readAllBytes, runModel } from "../models/ai-binding.ts";
 import { MelottsOutput } from "../models/model-schemas.ts";
 import type { SegmentEvent } from "../../shared/protocol.ts";
+import type { AuraOutput } from "../config.ts";
 import type { AURA_1_VOICES, AURA_2_EN_VOICES, AURA_2_ES_VOICES } from "./voices.ts";
 
 export interface SpeechAudio {
@@ -52,22 +53,29 @@ export function isAuraModel(model: string): boolean {
   return model.startsWith("@cf/deepgram/aura");
 }
 
-export function ttsInputs(model: string, text: string, o: { speaker?: string | undefined; language: string }): unknown {
+export function ttsInputs(model: string, text: string, o: TtsOptions): unknown {
   if (isAuraModel(model)) {
     const inputs: AiModels["@cf/deepgram/aura-1"]["inputs"] = { text };
     if (o.speaker) (inputs as { speaker?: string }).speaker = o.speaker;
+    if (o.output) {
+      inputs.encoding = o.output.encoding;
+      inputs.container = o.output.container;
+      inputs.sample_rate = o.output.sampleRate;
+    }
     return inputs;
   }
   const inputs: AiModels["@cf/myshell-ai/melotts"]["inputs"] = { prompt: text, lang: o.language };
   return inputs;
 }
 
-export async function synthesize(
-  ctx: AiCallContext,
-  model: string,
-  text: string,
-  o: { speaker?: string | undefined; language: string },
-): Promise<SpeechAudio> {
+export interface TtsOptions {
+  speaker?: string | undefined;
+  language: string;
+  /** Aura only: the output format (default MP3). */
+  output?: AuraOutput | undefined;
+}
+
+export async function synthesize(ctx: AiCallContext, model: string, text: string, o: TtsOptions): Promise<SpeechAudio> {
   const output = await runModel(ctx, model, ttsInputs(model, text, o));
   let bytes: Uint8Array;
   if (output instanceof ReadableStream) bytes = await readAllBytes(output as ReadableStream<Uint8Array>, ctx.signal);

@@ -223,7 +223,7 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
     now,
     synthesize: async (text) =>
       (
-        await withRetry((s) => synthesize({ ...ctx, signal: s }, models.tts, text, { speaker: models.ttsSpeaker, language: input.language }), {
+        await withRetry((s) => synthesize({ ...ctx, signal: s }, models.tts, text, { speaker: models.ttsSpeaker, language: input.language, output: models.ttsOutput }), {
           ...retryBase,
           stage: "tts",
           timeoutMs: config.reliability.aiTimeoutMs,

@@ -274,8 +274,11 @@ export default class FakeAi extends WorkerEntrypoint<FakeEnv> {
         throw e;
       }
       const durationMs = Math.max(200, text.length * (o.msPerChar ?? 60));
-      const container = o.container ?? (env.FAKE_TTS_CONTAINER === "wav" ? "wav" : "mp3");
-      const audio = container === "wav" ? toneWav(durationMs) : makeSilentMp3(durationMs);
+      // Aura asked for linear PCM in WAV (phone calls) answers that, at the rate asked for, like the real model.
+      const auraWav = model.startsWith("@cf/deepgram/aura") && inputs.encoding === "linear16" && inputs.container === "wav";
+      const container = auraWav ? "wav" : (o.container ?? (env.FAKE_TTS_CONTAINER === "wav" ? "wav" : "mp3"));
+      const rate = auraWav && typeof inputs.sample_rate === "number" ? inputs.sample_rate : 16_000;
+      const audio = container === "wav" ? toneWav(durationMs, rate) : makeSilentMp3(durationMs);
       call.endedAt = Date.now();
       if (model.startsWith("@cf/deepgram/aura")) {
         return new ReadableStream<Uint8Array>({
@@ -292,9 +295,8 @@ export default class FakeAi extends WorkerEntrypoint<FakeEnv> {
   }
 }
 
-/** An audible 16 kHz tone with soft edges (the browser test checks that something is played). */
-function toneWav(durationMs: number): Uint8Array {
-  const rate = 16_000;
+/** An audible tone with soft edges (the browser test checks that something is played). */
+function toneWav(durationMs: number, rate: number): Uint8Array {
   const n = Math.round((rate * durationMs) / 1000);
   const pcm = new Int16Array(n);
   const fade = Math.min(n / 2, rate * 0.01);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FadingPieceWriter, resampleInPieces } from "../../client/audio/segment-pieces.ts";
 import { LevelMeter, toDbfs } from "../../client/audio/level-meter.ts";
-import { Resampler } from "../../client/audio/resampler.ts";
+import { Resampler } from "../../shared/audio/resampler.ts";
 import { SpeechDetector } from "../../client/audio/speech-detector.ts";
 import { applyEdgeFades, encodeWav16, isWav, parseWav } from "../../client/audio/wav.ts";
 

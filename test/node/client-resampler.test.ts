@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Resampler } from "../../client/audio/resampler.ts";
+import { Resampler } from "../../shared/audio/resampler.ts";
 
 const tone = (freq: number, rate: number, seconds: number, amp = 0.5) => {
   const n = Math.round(rate * seconds);

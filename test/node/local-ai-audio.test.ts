@@ -2,7 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { float32ToInt16 } from "../../server/audio/pcm.ts";
 import { encodeWav as encodePcm16Wav } from "../../server/audio/wav.ts";
-import { AudioFormatError, alawToLinear, decodeWav, encodeWav, linearToAlaw, linearToMulaw, mulawToLinear, resample, wavToPcm16Mono } from "../../local-ai/audio.ts";
+import { AudioFormatError, decodeWav, encodeWav, resample, wavToPcm16Mono } from "../../local-ai/audio.ts";
+import { alawToLinear, linearToAlaw, linearToMulaw, mulawToLinear } from "../../server/audio/g711.ts";
 import { wordErrorRate, wordErrors } from "../../local-ai/wer.ts";
 
 function sine(freq: number, rate: number, seconds: number, amp = 0.5): Float32Array {

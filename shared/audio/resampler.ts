@@ -1,7 +1,8 @@
 // Streaming band-limited resampler (windowed-sinc, Kaiser window), any rate pair, fractional ratios.
-// Pure: no DOM, no Web Audio. Used by the capture worklet (context rate -> 16 kHz) and by the segment
-// decoder (server audio -> output rate). The low-pass cutoff sits below the lower of the two Nyquist
-// frequencies so that content the output cannot represent is removed instead of aliasing.
+// Pure: no DOM, no Web Audio. Used by the capture worklet (context rate -> 16 kHz), the segment
+// decoder (server audio -> output rate) and the phone path (server/phone/: 8 kHz <-> 16 kHz). The
+// low-pass cutoff sits below the lower of the two Nyquist frequencies so that content the output
+// cannot represent is removed instead of aliasing.
 
 export interface ResamplerOptions {
   /** -6 dB point of the anti-aliasing low-pass. Default: 0.45 x the lower rate (7.2 kHz for 16 kHz). */

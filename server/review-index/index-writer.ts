@@ -54,9 +54,8 @@ export interface IndexUpdate {
   more: boolean;
 }
 
-/** What the session's own storage knows, as the summary row needs it. */
-export interface SessionFacts {
-  id: string;
+/** What the session's own storage knows, as the summary row needs it (the counts and labels as in the row). */
+export interface SessionFacts extends Pick<SessionRow, "id" | "turns" | "interruptions" | "messages" | "neurons" | "usd" | "backend" | "mode"> {
   ownerEmail: string | null;
   ownerId: string | null;
   firstUserText: string | null;
@@ -64,13 +63,6 @@ export interface SessionFacts {
   startedAt: number | null;
   /** Latest turn end, message or interruption decision. */
   lastActivityAt: number | null;
-  turns: number;
-  interruptions: number;
-  messages: number;
-  neurons: number;
-  usd: number;
-  backend: string | null;
-  mode: string | null;
 }
 
 export function ownerOf(facts: Pick<SessionFacts, "ownerEmail" | "ownerId">): string | null {

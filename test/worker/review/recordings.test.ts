@@ -52,14 +52,30 @@ async function typedTurn(id: string, c: SessionClient, text = "Tell me three thi
   return { done, turnId, segments: c.of("segment").filter((s) => s.replyId === done.replyId) };
 }
 
+/** A new session with one spoken turn whose reply played to its end. */
+async function spokenTurnPlayedOut() {
+  const id = newSessionId();
+  await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
+  const c = await SessionClient.connect(id);
+  c.sendAudio(utterance(800, 900, 1));
+  const done = await c.waitFor("reply-done");
+  await c.playedOut(done.replyId);
+  return { id, c, done };
+}
+
+/** A new session with one typed turn played out and its reply's recording stored. */
+async function recordedTypedTurn() {
+  const id = newSessionId();
+  await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
+  const c = await SessionClient.connect(id);
+  const { turnId } = await typedTurn(id, c);
+  await recordingsOf(id, turnId, { user: false, reply: true });
+  return { id, c, turnId };
+}
+
 describe("recordings of a turn", () => {
   it("a voice turn stores the user's utterance as 16 kHz mono PCM16 WAV and the reply as one MP3 as long as its segments", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
-    const c = await SessionClient.connect(id);
-    c.sendAudio(utterance(800, 900, 1));
-    const done = await c.waitFor("reply-done");
-    await c.playedOut(done.replyId);
+    const { id, c, done } = await spokenTurnPlayedOut();
     const turn = (await transcriptOf(id)).turns[0]!;
     await recordingsOf(id, turn.turnId, { user: true, reply: true });
     const key = await ownerKeyOf(id);
@@ -126,11 +142,7 @@ describe("recordings of a turn", () => {
 
 describe("fetching a recording", () => {
   it("a Range answers 206 with exactly those bytes and Content-Range; a suffix range too; a range past the end 416", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
-    const c = await SessionClient.connect(id);
-    const { turnId } = await typedTurn(id, c);
-    await recordingsOf(id, turnId, { user: false, reply: true });
+    const { id, c, turnId } = await recordedTypedTurn();
     const key = await ownerKeyOf(id);
     const path = recordingPath(id, turnId, "reply");
     const whole = await bytesOf(await call(path, { key }));
@@ -153,11 +165,7 @@ describe("fetching a recording", () => {
   });
 
   it("a review key fetches it; no key is 401, another session's key 403, a revoked review key 403, another method 405", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
-    const c = await SessionClient.connect(id);
-    const { turnId } = await typedTurn(id, c);
-    await recordingsOf(id, turnId, { user: false, reply: true });
+    const { id, c, turnId } = await recordedTypedTurn();
     const ownerKey = await ownerKeyOf(id);
     const path = recordingPath(id, turnId, "reply");
     const grant = ReviewKeyGrant.parse(await (await call(`/api/sessions/${id}/review-key`, { method: "POST", key: ownerKey })).json());
@@ -176,11 +184,7 @@ describe("fetching a recording", () => {
   });
 
   it("a page of another allowed origin may send a Range (preflight) and read the answer's Content-Range", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
-    const c = await SessionClient.connect(id);
-    const { turnId } = await typedTurn(id, c);
-    await recordingsOf(id, turnId, { user: false, reply: true });
+    const { id, c, turnId } = await recordedTypedTurn();
     c.close();
     const worker = createWorker();
     const withOrigins = { ...env, ALLOWED_ORIGINS: "https://app.example.com" };
@@ -228,12 +232,7 @@ describe("retention and deletion", () => {
   });
 
   it("deleting the session deletes its recordings; its recording routes then answer 404", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
-    const c = await SessionClient.connect(id);
-    c.sendAudio(utterance(800, 900, 1));
-    const done = await c.waitFor("reply-done");
-    await c.playedOut(done.replyId);
+    const { id, c, done } = await spokenTurnPlayedOut();
     const turnId = (await transcriptOf(id)).turns[0]!.turnId;
     await recordingsOf(id, turnId, { user: true, reply: true });
     c.close();

@@ -917,6 +917,7 @@ export class App {
       notFound: this.notFound,
       readOnly: this.readOnly,
       ownerReview: this.reviewing && this.ownerKey !== null,
+      operatorReview: this.operatorRead,
       connection: this.connStatus,
       serverState: this.serverState,
       mode: this.mode,

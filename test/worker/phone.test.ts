@@ -236,7 +236,7 @@ describe("reviewing phone calls", () => {
     return HttpError.safeParse(await res.json()).data?.error.code;
   }
 
-  it("the operator key reads a phone session's transcript and exports, but cannot join it live or delete it; the index lists it for the operator under the masked caller", async () => {
+  it("the operator key reads a phone session's transcript, exports and recordings, but cannot join it live or delete it; the index lists it for the operator under the masked caller", async () => {
     const marker = `zebra${crypto.randomUUID().replace(/-/g, "").slice(0, 8)}`;
     const { from, sessionId } = await callerWith({ stt: { transcripts: [`Book a table, ${marker}.`] }, tts: { msPerChar: 8 } });
     const c = await placeCall(from);
@@ -254,6 +254,13 @@ describe("reviewing phone calls", () => {
     const md = await asOperator(`/api/sessions/${sessionId}/export?format=md`);
     expect(md.status).toBe(200);
     expect(await md.text()).toContain(marker);
+    // The caller's recorded utterance too (the test fake records, as local development does).
+    const firstTurn = (t as unknown as { turns: { turnId: string; recordings: { user: boolean } }[] }).turns[0]!;
+    expect(firstTurn.recordings.user).toBe(true);
+    const wav = await asOperator(`/api/sessions/${sessionId}/recordings/${firstTurn.turnId}/user`);
+    expect(wav.status).toBe(200);
+    expect(wav.headers.get("Content-Type")).toBe("audio/wav");
+    await wav.arrayBuffer();
 
     // Read-only: no live socket, no delete (the session is still there afterwards).
     const live = await exports.default.fetch(`http://parley.test/parties/voice-session/${sessionId}`, {

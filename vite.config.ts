@@ -9,13 +9,12 @@
 // The swap: delete [ai], add a service binding AI -> the auxiliary worker. Host 127.0.0.1, port PORT
 // (default 5173), strict.
 // PARLEY_DRAIN_SECRET (set by `npm start`, any backend) becomes the Worker's DRAIN_SECRET: the secret
-// of the drain route it calls before stopping (server/restart/drain.ts).
-import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+// of the drain route it calls before stopping (server/restart/drain.ts). The phone routes are on in
+// development (a local TWILIO_AUTH_TOKEN), so `npm run phone:sim` can call.
 import { cloudflare } from "@cloudflare/vite-plugin";
 import { defineConfig } from "vite";
 import { localAiEngineServer } from "./local-ai/vite-plugin.ts";
+import { localSecret } from "./scripts/local-secrets.ts";
 
 export type AiBackend = "local" | "fake" | "remote";
 
@@ -46,23 +45,6 @@ function portFrom(name: string, value: string | undefined, fallback: number): nu
   return n;
 }
 
-/**
- * The dev server's SESSION_SECRET: $SESSION_SECRET, or one generated on first use and kept in
- * .wrangler/ (beside the local sessions it signs keys for, so their links survive a restart).
- */
-function localSessionSecret(): string {
-  if (process.env.SESSION_SECRET) return process.env.SESSION_SECRET;
-  const file = resolve(import.meta.dirname, ".wrangler/parley-session-secret");
-  mkdirSync(dirname(file), { recursive: true });
-  try {
-    writeFileSync(file, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600, flag: "wx" });
-  } catch (err) {
-    // Another dev server made it first: use theirs.
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-  }
-  return readFileSync(file, "utf8").trim();
-}
-
 export default defineConfig(({ command }) => {
   const backend: AiBackend = command === "serve" ? aiBackend(process.env.PARLEY_AI) : "remote";
   const port = portFrom("PORT", process.env.PORT, 5173);
@@ -80,7 +62,9 @@ export default defineConfig(({ command }) => {
         // Only the dev server gets its secrets; `vite build` output never carries one.
         ...(command === "serve" && {
           config: (cfg) => {
-            cfg.vars = { ...cfg.vars, SESSION_SECRET: localSessionSecret(), ...(drainSecret ? { DRAIN_SECRET: drainSecret } : {}) };
+            // SESSION_SECRET and TWILIO_AUTH_TOKEN: the environment's, or local ones kept in .wrangler/
+            // (scripts/local-secrets.ts), which `npm run operator-key` and `npm run phone:sim` read too.
+            cfg.vars = { ...cfg.vars, SESSION_SECRET: localSecret("sessionSecret"), TWILIO_AUTH_TOKEN: localSecret("twilioAuthToken"), ...(drainSecret ? { DRAIN_SECRET: drainSecret } : {}) };
             if (!standIn) return;
             delete cfg.ai;
             cfg.services = [...(cfg.services ?? []).filter((s) => s.binding !== "AI"), { binding: "AI", service: standIn.service }];

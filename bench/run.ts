@@ -14,6 +14,8 @@
 //   --storage tmpfs   Durable Object SQLite files on /dev/shm instead of disk (isolates the storage commit cost)
 //   npm run bench -- --flood-only                  only the flood row: 10,000 messages from one connection, bystander pings, memory
 //   npm run bench -- --flood-only --flood-messages 20000;  --no-flood skips the flood row of a full run
+//   npm run bench -- --phone-only                  only the phone rows: phone path overhead over the browser path, barge-in -> clear
+//   npm run bench -- --phone-only --phone-calls 5 --phone-turns 4;  --no-phone skips the phone rows of a full run
 //   npm run bench -- --fuzz 100000 [--fuzz-seed 7]    only the fuzz run: N random and mutated inputs against a live session
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
@@ -23,6 +25,7 @@ import { DEFAULT_PATHS_OPTIONS, runPaths, type PathsOptions, type PathsResult } 
 import { formatComparison, formatPathsReport, formatReport } from "./harness/report.ts";
 import { floodChecks, formatFloodReport, runFlood } from "./harness/flood.ts";
 import { formatFuzzReport, runFuzz } from "./harness/fuzz.ts";
+import { DEFAULT_PHONE_OPTIONS, formatPhoneReport, phoneChecks, runPhoneBench, type PhoneBenchOptions } from "./harness/phone.ts";
 import { numberOption, printHelpAndExit, runMain } from "./harness/cli.ts";
 import { ROOT, abortOnInterrupt, killLiveWorkerd } from "./harness/server.ts";
 
@@ -50,6 +53,10 @@ const { values } = parseArgs({
     "flood-only": { type: "boolean", default: false },
     "no-flood": { type: "boolean", default: false },
     "flood-messages": { type: "string" },
+    "phone-only": { type: "boolean", default: false },
+    "no-phone": { type: "boolean", default: false },
+    "phone-calls": { type: "string" },
+    "phone-turns": { type: "string" },
     fuzz: { type: "string" },
     "fuzz-seed": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
@@ -98,6 +105,16 @@ function floodOptions(signal: AbortSignal) {
   return { messages: num("flood-messages", values["flood-messages"], 100, 100_000) ?? (values.smoke ? 2_000 : 10_000), ...smoke, signal };
 }
 
+function phoneOptions(signal: AbortSignal): Partial<PhoneBenchOptions> {
+  const d = DEFAULT_PHONE_OPTIONS;
+  return {
+    calls: values.smoke ? 1 : (num("phone-calls", values["phone-calls"], 1, 100) ?? d.calls),
+    turnsPerCall: values.smoke ? 2 : (num("phone-turns", values["phone-turns"], 1, 50) ?? d.turnsPerCall),
+    warmup: !values.smoke && !values["no-warmup"],
+    signal,
+  };
+}
+
 async function main(): Promise<number> {
   let result: BenchResult;
   if (values.from) {
@@ -118,6 +135,16 @@ async function main(): Promise<number> {
     write(flood, "flood-");
     console.log(formatFloodReport(flood));
     return floodChecks(flood).every((c) => c.met) ? 0 : 1;
+  } else if (values["phone-only"]) {
+    const signal = abortOnInterrupt("stopping the phone calls and workerd");
+    const phone = await runPhoneBench(phoneOptions(signal));
+    if (signal.aborted) {
+      console.error("interrupted: partial results not written");
+      return 130;
+    }
+    write(phone, "phone-");
+    console.log(formatPhoneReport(phone));
+    return phone.incomplete.length === 0 && phoneChecks(phone).every((c) => c.met) ? 0 : 1;
   } else if (values["paths-only"]) {
     const signal = abortOnInterrupt("stopping the current path and workerd");
     const paths = await runPaths(pathOptions(signal));
@@ -152,6 +179,7 @@ async function main(): Promise<number> {
     result = await runBench({ ...opts, signal });
     if (!values["no-paths"] && !signal.aborted) result.paths = await runPaths(pathOptions(signal));
     if (!values["no-flood"] && !signal.aborted) result.flood = await runFlood(floodOptions(signal));
+    if (!values["no-phone"] && !signal.aborted) result.phone = await runPhoneBench(phoneOptions(signal));
     if (signal.aborted) {
       console.error("interrupted: partial results not written");
       return 130;
@@ -159,11 +187,15 @@ async function main(): Promise<number> {
     write(result, "");
   }
   console.log(formatReport(result));
+  if (result.phone) {
+    console.log("");
+    console.log(formatPhoneReport(result.phone));
+  }
   if (values.compare) {
     console.log("");
     console.log(formatComparison(load(values.compare), result, values.compare));
   }
-  return result.incomplete.length || result.paths?.incomplete.length ? 1 : 0;
+  return result.incomplete.length || result.paths?.incomplete.length || result.phone?.incomplete.length ? 1 : 0;
 }
 
 runMain(main, killLiveWorkerd);

@@ -12,7 +12,7 @@ import { SpeechDetector, type SpeechEvent } from "./audio/speech-detector.ts";
 import type { CaptureToMain } from "./audio/worklet-messages.ts";
 import type { ConnectionStatus } from "./connection/connection-status.ts";
 import { SessionConnection } from "./connection/session-connection.ts";
-import { forgetOwnerKey, forgetOwnerToken, ownerKeyFor, rememberOwnerKey, rememberOwnerToken, storedOwnerToken } from "./connection/key-store.ts";
+import { forgetOwnerKey, forgetOwnerToken, ownerKeyFor, rememberOwnerKey, rememberOwnerToken, storedOperatorKey, storedOwnerToken } from "./connection/key-store.ts";
 import { createSession, deleteSession, exportSession, recording, review, reviewKey, transcript, type ExportChoice } from "./connection/session-api.ts";
 import { isReviewPath, reviewKeyFromFragment, reviewPath, sessionFromPath, sessionPath, shareLink } from "./connection/session-url.ts";
 import { RecordingPlayer } from "./review/recording-player.ts";
@@ -54,6 +54,8 @@ export class App {
   private recordings: RecordingPlayer | null = null;
   /** The review key a share link opened the session with (exports use it). */
   private shareKey: string | null = null;
+  /** The review page was opened with the operator key (which must never go into a share link). */
+  private operatorRead = false;
   /** Bumped on every navigation, so a slow create or transcript answer cannot open a session the user left. */
   private navigation = 0;
   /** The key was checked over HTTP after the socket kept failing (once per session). */
@@ -208,6 +210,12 @@ export class App {
       void this.openReview(parsed.id, key, false);
       return;
     }
+    // The operator key typed on the conversations page (this tab only) reads any session, phone calls included.
+    const operator = storedOperatorKey(sessionStorage);
+    if (!key && operator && isReviewPath(location.pathname)) {
+      void this.openReview(parsed.id, operator, true, true);
+      return;
+    }
     if (parsed.id === this.sessionId && !this.readOnly && !this.reviewing) return;
     this.navigation++;
     if (key) return this.openSession(parsed.id, key);
@@ -287,8 +295,9 @@ export class App {
    * The review page (/s/<id>/review): timeline, latency waterfalls and summary, from the stored
    * transcript; no live connection, no microphone, no typing. `shared`: opened by a share link (a
    * review key), read-only; otherwise by the owner, with the owner key kept in this browser.
+   * `asOperator`: `key` is the operator key (read-only like a share link, and never put in one).
    */
-  private async openReview(id: string, key: string, shared: boolean): Promise<void> {
+  private async openReview(id: string, key: string, shared: boolean, asOperator = false): Promise<void> {
     const navigation = ++this.navigation;
     this.closeSession();
     this.notFound = false;
@@ -296,6 +305,7 @@ export class App {
     this.readOnly = true;
     this.reviewing = true;
     this.shareKey = shared ? key : null;
+    this.operatorRead = asOperator;
     // The owner's review page may delete; a share link may not.
     this.controls.setCanDelete(!shared);
     this.sessionId = id;
@@ -323,8 +333,8 @@ export class App {
     renderReview(record.value, this.view, document.getElementById("review-summary")!, { live: shared ? null : sessionPath(id) }, this.recordings);
     if (shared) this.banners.show("read-only", {
       kind: "info",
-      title: "A shared conversation (read-only)",
-      body: "You can read it, not join it.",
+      title: asOperator ? "Read with the operator key (read-only)" : "A shared conversation (read-only)",
+      body: asOperator ? "You can read it and export it, not join it or delete it." : "You can read it, not join it.",
       dismissible: false,
       actions: [{ label: "Start your own", run: () => this.newConversation() }],
     });
@@ -344,6 +354,7 @@ export class App {
     this.readOnly = false;
     this.reviewing = false;
     this.shareKey = null;
+    this.operatorRead = false;
     this.controls.setCanDelete(true);
     this.banners.hide("read-only");
     this.banners.hide("delete");
@@ -823,6 +834,10 @@ export class App {
   private async share(): Promise<void> {
     const id = this.sessionId;
     if (!id) return;
+    if (this.operatorRead) {
+      this.banners.show("share", { kind: "info", title: "No share link from the operator key", body: "Only the conversation's owner can share it: the operator key reads sessions, it does not own them." });
+      return;
+    }
     // A share link's reader passes on the link they have; the owner (live or reviewing) mints one.
     let url = location.href;
     if (this.ownerKey) {
@@ -902,6 +917,7 @@ export class App {
       notFound: this.notFound,
       readOnly: this.readOnly,
       ownerReview: this.reviewing && this.ownerKey !== null,
+      operatorReview: this.operatorRead,
       connection: this.connStatus,
       serverState: this.serverState,
       mode: this.mode,

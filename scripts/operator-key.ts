@@ -2,12 +2,10 @@
 // spending at /api/health (`curl -H "Authorization: Bearer <key>" https://<your app>/api/health`).
 // It is derived from SESSION_SECRET: give the deployed secret in the environment
 // (`SESSION_SECRET=... npm run operator-key`); without it, `npm start`'s local secret is used.
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { operatorKey } from "../server/access/session-keys.ts";
+import { existingLocalSecret } from "./local-secrets.ts";
 
-const local = resolve(import.meta.dirname, "../.wrangler/parley-session-secret");
-const secret = process.env.SESSION_SECRET ?? (existsSync(local) ? readFileSync(local, "utf8").trim() : "");
+const secret = existingLocalSecret("sessionSecret");
 if (!secret) {
   console.error("No SESSION_SECRET in the environment, and no local one yet (run `npm start` once, or set SESSION_SECRET).");
   process.exit(1);

@@ -1,9 +1,9 @@
 // Worker entry: who may do what, before anything reaches a Durable Object. Routes (server/http/routes.ts):
 //   POST /api/sessions                          mint a session: { id, ownerKey, owner, ownerToken }
 //   GET  /api/conversations[.csv]               list / search the review index (owner token, Access user or operator key)
-//   GET  /api/sessions/<id>                     its transcript (owner or review key)
-//   GET  /api/sessions/<id>/export?format=…     a download: json, md, vtt or srt (owner or review key)
-//   GET  /api/sessions/<id>/recordings/<turnId>/user|reply  a turn's recording, byte ranges too (owner or review key)
+//   GET  /api/sessions/<id>                     its transcript (owner, review or operator key)
+//   GET  /api/sessions/<id>/export?format=…     a download: json, md, vtt or srt (owner, review or operator key)
+//   GET  /api/sessions/<id>/recordings/<turnId>/user|reply  a turn's recording, byte ranges too (owner, review or operator key)
 //   DELETE /api/sessions/<id>                   delete it for good (owner key); afterwards every route answers 404
 //   POST /api/sessions/<id>/review-key[/rotate] a read-only key for share links (owner key); rotate revokes older ones
 //   GET  /parties/voice-session/<id>            the live WebSocket (owner key, as a subprotocol)
@@ -22,12 +22,12 @@ import {
 } from "../shared/protocol.ts";
 import { ACCESS_JWT_HEADER, remoteAccessKeys, verifyAccessJwt, type AccessSettings } from "./access/access-jwt.ts";
 import { judgeOrigin } from "./access/origin.ts";
-import { isOperatorKey, mintSessionId, signKey, signOwnerToken, verifyKey, verifyOwnerToken, type KeyGrant } from "./access/session-keys.ts";
+import { isOperatorKey, mintSessionId, signKey, signOwnerToken, verifyKey, verifyOwnerToken } from "./access/session-keys.ts";
 import { DAILY_BUDGET_NAME } from "./budget/daily-budget.ts";
 import { ConfigError, loadAccessConfig, loadConfig, loadPhoneConfig, type AccessOptions, type ParleyConfig, type PhoneOptions } from "./config.ts";
 import { conversationsRequest } from "./http/conversations.ts";
 import { PARTY, routeOf, type Route } from "./http/routes.ts";
-import { GRANT_HEADER, INTERNAL_PATHS, OWNER_EMAIL_HEADER, OWNER_ID_HEADER, badExportFormat, encodeGrant, jsonError } from "./http/session-requests.ts";
+import { GRANT_HEADER, INTERNAL_PATHS, OWNER_EMAIL_HEADER, OWNER_ID_HEADER, badExportFormat, encodeGrant, jsonError, type SessionGrant } from "./http/session-requests.ts";
 import { DRAIN_PATH } from "./restart/drain-contract.ts";
 import { handleDrainRequest } from "./restart/drain.ts";
 import { PHONE_STREAM_HEADER, answerVoiceWebhook } from "./phone/phone-requests.ts";
@@ -77,7 +77,7 @@ function corsHeaders(origin: string): Record<string, string> {
 }
 
 /** A request of the Worker's own to the session, carrying the grant it checked (nothing of the client's but what is needed). */
-function sessionRequest(env: Env, id: string, path: string, init: { method: string; grant: KeyGrant; headers?: Headers; search?: string }): Promise<Response> {
+function sessionRequest(env: Env, id: string, path: string, init: { method: string; grant: SessionGrant; headers?: Headers; search?: string }): Promise<Response> {
   const headers = init.headers ?? new Headers();
   headers.set("x-partykit-room", id);
   headers.set(GRANT_HEADER, encodeGrant(init.grant));
@@ -139,7 +139,8 @@ async function sessionRoute(route: SessionRoute, request: Request, env: Env, sec
     const how = route.kind === "connect" ? `a "${KEY_SUBPROTOCOL_PREFIX}<key>" WebSocket subprotocol` : `an "Authorization: ${KEY_AUTH_SCHEME} <key>" header`;
     return jsonError(401, "key_required", `this session needs its key, in ${how}`);
   }
-  const grant = await verifyKey(secret, route.id, key, email);
+  // The operator reads any session (phone calls have no owner to share them): read-only, like a review key.
+  const grant: SessionGrant | null = (await verifyKey(secret, route.id, key, email)) ?? ((await isOperatorKey(secret, key)) ? { role: "operator" } : null);
   if (!grant) return jsonError(403, "bad_key", "that key does not open this session");
 
   if (route.kind === "transcript" && request.method === "GET") return sessionRequest(env, route.id, INTERNAL_PATHS.transcript, { method: "GET", grant });
@@ -151,7 +152,8 @@ async function sessionRoute(route: SessionRoute, request: Request, env: Env, sec
     return sessionRequest(env, route.id, INTERNAL_PATHS.recording, { method: "GET", grant, search, ...(range ? { headers: new Headers({ Range: range }) } : {}) });
   }
   if (grant.role !== "owner") {
-    const why = route.kind === "connect" ? "a review link can read the transcript but not join the live session" : route.kind === "transcript" ? "only the session's owner can delete it" : "only the session's owner can share it";
+    const reader = grant.role === "operator" ? "the operator key" : "a review link";
+    const why = route.kind === "connect" ? `${reader} can read the transcript but not join the live session` : route.kind === "transcript" ? "only the session's owner can delete it" : "only the session's owner can share it";
     return jsonError(403, "read_only", why);
   }
   if (route.kind === "transcript") return sessionRequest(env, route.id, INTERNAL_PATHS.deleteSession, { method: "DELETE", grant });

@@ -69,6 +69,8 @@ export const ConversationSummary = z.object({
   mode: z.string().nullable(),
   /** The Cloudflare Access user who created it (Access deployments only). */
   owner: z.string().nullable(),
+  /** A session phone calls used: the caller's number, masked (`+1••••••0123`); the number itself is never stored. */
+  caller: z.string().max(40).optional(),
   /** With a search: where it matched. */
   snippet: SearchSnippet.optional(),
 });

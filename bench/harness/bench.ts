@@ -10,6 +10,7 @@ import { FRAME_MS, loadFixtures, type Fixture } from "./fixtures.ts";
 import { DEFAULT_LATENCIES, tokenAtMs, type FakeLatencies } from "./latency-model.ts";
 import { CORES, CPU_MODEL, UsageMeter, machineBusyOver, processCpuMs, type ProcessUsage } from "./proc.ts";
 import type { FloodResult } from "./flood.ts";
+import type { PhoneBenchResult } from "./phone.ts";
 import type { PathsResult } from "./paths.ts";
 import { ROOT, startSystem, type StorageMode, type SystemUnderTest } from "./server.ts";
 import { benchSession } from "./session-access.ts";
@@ -110,6 +111,8 @@ export interface BenchResult {
   paths?: PathsResult;
   /** The flood row (one connection floods, bystanders ping), when run. */
   flood?: FloodResult;
+  /** The phone rows (phone path overhead over the browser path, barge-in -> clear), when run. */
+  phone?: PhoneBenchResult;
 }
 
 function gitInfo(): BenchResult["git"] {

@@ -34,3 +34,8 @@ export async function benchSession(o: { warmUp?: boolean } = {}): Promise<BenchS
   const key = await signKey(SECRET, id, { role: "owner" });
   return { id, protocols: [SESSION_SUBPROTOCOL, `${KEY_SUBPROTOCOL_PREFIX}${key}`], authorization: `Bearer ${key}` };
 }
+
+/** The owner's `Authorization` header of a session minted elsewhere (a phone call's, named by the webhook). */
+export async function ownerAuthorization(sessionId: string): Promise<string> {
+  return `Bearer ${await signKey(SECRET, sessionId, { role: "owner" })}`;
+}

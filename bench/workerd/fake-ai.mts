@@ -12,6 +12,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { bytesToBase64 } from "../../server/audio/base64.ts";
 import { makeSilentMp3 } from "../../server/audio/mp3.ts";
+import { encodeWav } from "../../server/audio/wav.ts";
 import { DEFAULT_TRANSCRIPT, defaultReply, tokenize } from "../../test/fake-ai/replies.ts";
 import { pacedReplyStream, sleepUntil } from "./paced-reply.mts";
 import { fakeLiveSocket, type FluxFakeOptions, type NovaFakeOptions } from "./live-fakes.mts";
@@ -33,6 +34,8 @@ interface BenchAiEnv {
   FAKE_LLM_FIRST_TOKEN_MS?: string;
   FAKE_LLM_TOKEN_MS?: string;
   FAKE_TTS_MS?: string;
+  /** What speech over a reply is heard as (default: the same transcript as every turn). */
+  FAKE_INTERRUPTION_TRANSCRIPT?: string;
   /** "workers-ai": latencies from bench/profiles/workers-ai.ts (and the streaming / smart-turn models). */
   FAKE_PROFILE?: string;
   /** workers-ai mode: Flux end-of-turn delays are drawn from this many equal-probability strata (the turns planned). */
@@ -51,6 +54,18 @@ function silentMp3Base64(durationMs: number): string {
     if (audioCache.size < 1000) audioCache.set(durationMs, b64);
   }
   return b64;
+}
+
+const wavCache = new Map<string, Uint8Array>();
+
+function silentWav(durationMs: number, rate: number): Uint8Array {
+  const key = `${durationMs}/${rate}`;
+  let wav = wavCache.get(key);
+  if (wav === undefined) {
+    wav = encodeWav(new Int16Array(Math.round((rate * durationMs) / 1000)), rate);
+    if (wavCache.size < 1000) wavCache.set(key, wav);
+  }
+  return wav;
 }
 
 function tagsOf(options: unknown): string[] {
@@ -88,7 +103,9 @@ export default class BenchAi extends WorkerEntrypoint<BenchAiEnv> {
       const b64 = typeof inputs.audio === "string" ? inputs.audio : "";
       const seconds = Math.max(0, (b64.length * 3) / 4 - 44) / 32_000;
       await sleepUntil(t0 + (profile ? whisperMs(seconds) : l.sttMs));
-      const text = DEFAULT_TRANSCRIPT;
+      // Speech over a reply (the session's barge-in calls are tagged stt:<kind>) may be heard as other words than the
+      // reply quotes, so that the echo guard lets it interrupt (the phone rows' spoken barge-in).
+      const text = this.env.FAKE_INTERRUPTION_TRANSCRIPT && tagsOf(options).some((t) => t.startsWith("stt:")) ? this.env.FAKE_INTERRUPTION_TRANSCRIPT : DEFAULT_TRANSCRIPT;
       return { text, word_count: text.split(/\s+/).length, transcription_info: { language: "en", duration: seconds } };
     }
 
@@ -104,6 +121,19 @@ export default class BenchAi extends WorkerEntrypoint<BenchAiEnv> {
       const text = String(inputs.prompt ?? "");
       await sleepUntil(t0 + (profile ? melottsMs(text) : ttsLatencyMs(text, l)));
       return { audio: silentMp3Base64(speechDurationMs(text)) };
+    }
+
+    // Aura asked for linear PCM in WAV (the phone path, server/phone/): the same latency as melotts, silence at the rate asked for.
+    if (model.startsWith("@cf/deepgram/aura") && inputs.encoding === "linear16" && inputs.container === "wav") {
+      const text = String(inputs.text ?? "");
+      await sleepUntil(t0 + (profile ? melottsMs(text) : ttsLatencyMs(text, l)));
+      const wav = silentWav(speechDurationMs(text), typeof inputs.sample_rate === "number" ? inputs.sample_rate : 24_000);
+      return new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(wav);
+          c.close();
+        },
+      });
     }
 
     throw new Error(`5007: No such model ${model} or task`);

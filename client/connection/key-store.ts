@@ -60,3 +60,16 @@ export function forgetOwnerKey(storage: KeyStorage, sessionId: string): void {
   delete keys[sessionId];
   storage.setItem(STORAGE_KEY, JSON.stringify(keys));
 }
+
+const OPERATOR_KEY = "parley.operatorKey";
+
+/** The operator key typed on the conversations page: kept for the tab only (give sessionStorage), never in a URL. */
+export function storedOperatorKey(storage: KeyStorage): string | null {
+  const key = storage.getItem(OPERATOR_KEY)?.trim();
+  return key && /^op\.[A-Za-z0-9_-]{43}$/.test(key) ? key : null;
+}
+
+export function rememberOperatorKey(storage: KeyStorage & { removeItem(key: string): void }, key: string): void {
+  if (key.trim()) storage.setItem(OPERATOR_KEY, key.trim());
+  else storage.removeItem(OPERATOR_KEY);
+}

@@ -4,8 +4,8 @@
 import type { SessionTranscript, TranscriptTurn } from "../../shared/protocol.ts";
 import type { ConversationView } from "../views/conversation-view.ts";
 import { el } from "../views/dom.ts";
-import { formatMs, formatUsd } from "../views/format.ts";
-import { summarize, type SessionSummary } from "./summary.ts";
+import { formatMs, formatStarted, formatUsd } from "../views/format.ts";
+import { phoneCallLines, summarize, type SessionSummary } from "./summary.ts";
 import type { RecordingPlayer } from "./recording-player.ts";
 import { reviewTimeline } from "./timeline.ts";
 import { layoutWaterfall, turnStages, type WaterfallLayout } from "./waterfall.ts";
@@ -25,6 +25,13 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
  */
 export function renderReview(t: SessionTranscript, view: ConversationView, summary: HTMLElement, links: { live: string | null }, player: RecordingPlayer): void {
   summary.replaceChildren(...summaryNodes(summarize(t), links));
+  // A session phone calls used: who called (masked), when, how long, how it ended, what it cost.
+  const calls = phoneCallLines(t.phoneCalls ?? [], (at) => formatStarted(at, Date.now()));
+  if (calls.length > 0) {
+    summary.append(
+      el("ul", { className: "phone-calls", attrs: { "data-testid": "phone-calls", "aria-label": "Phone calls" } }, calls.map((line) => el("li", { className: "phone-call", text: `☎ ${line}` }))),
+    );
+  }
   summary.hidden = false;
   const turns = new Map(t.turns.map((turn) => [turn.replyId, turn]));
   for (const item of reviewTimeline(t.messages, t.turns)) {

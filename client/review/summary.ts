@@ -1,7 +1,8 @@
 // The review page's session summary: turns, time to first audio (p50/p95), what the session cost,
 // and its interruptions, from the stored transcript.
 // Pure: no DOM.
-import type { SessionTranscript } from "../../shared/protocol.ts";
+import type { PhoneCallRecord, SessionTranscript } from "../../shared/protocol.ts";
+import { formatDuration, formatUsd } from "../views/format.ts";
 import { timeToFirstAudioMs } from "./waterfall.ts";
 
 /** The nearest-rank percentile (`p` in 0..100) of `values`: always one of them; null when there are none. */
@@ -37,4 +38,18 @@ export function summarize(t: Pick<SessionTranscript, "turns" | "totals">): Sessi
     usd: t.totals.usd,
     interruptions: { confirmed: t.totals.interruptionsConfirmed, resumed: t.totals.interruptionsResumed },
   };
+}
+
+const END_REASONS: Record<string, string> = { stop: "the caller hung up", closed: "the line dropped" };
+
+/**
+ * One line per phone call of the session (server/phone/): the caller as the server stored it (masked,
+ * never the number), when it started (`started` formats the epoch ms), how long it lasted, how it
+ * ended and what it cost; a call still going says so.
+ */
+export function phoneCallLines(calls: readonly PhoneCallRecord[], started: (epochMs: number) => string): string[] {
+  return calls.map((c) => {
+    const how = c.endedAt === null ? "still on the line" : `${formatDuration(c.durationMs ?? c.endedAt - c.startedAt)}, ${END_REASONS[c.endReason ?? ""] ?? `ended (${c.endReason ?? "unknown"})`}`;
+    return `Phone call from ${c.caller} · ${started(c.startedAt)} · ${how} · ${c.usd === null ? "cost so far unknown" : formatUsd(c.usd)}`;
+  });
 }

@@ -3,14 +3,12 @@
 // the list as CSV, and each row links to its session. It takes the app shell's place (index.html)
 // and keeps to the theme's CSS variables, so light and dark both work.
 import type { ConversationPage, ConversationSummary, SearchSnippet } from "../../shared/review.ts";
-import { storedOwnerToken } from "../connection/key-store.ts";
+import { rememberOperatorKey, storedOperatorKey, storedOwnerToken } from "../connection/key-store.ts";
 import { conversationsCsv, listConversations, type ApiResult } from "../connection/session-api.ts";
 import { reviewPath } from "../connection/session-url.ts";
 import { el } from "./dom.ts";
 import { backendLabel, formatDuration, formatStarted, formatUsd } from "./format.ts";
 
-/** The operator key typed into this tab: kept for the tab only (sessionStorage), never in a URL. */
-const OPERATOR_KEY = "parley.operatorKey";
 const SEARCH_DEBOUNCE_MS = 250;
 const PAGE_SIZE = 25;
 
@@ -32,7 +30,9 @@ export class ConversationsView {
     this.search = el("input", { attrs: { type: "search", id: "conversation-search", placeholder: "Search what was said…", "data-testid": "conversation-search", maxlength: "200", autocomplete: "off" } });
     this.csv = el("button", { className: "btn btn-ghost", text: "Download CSV", attrs: { type: "button", "data-testid": "conversations-csv" } });
     this.operator = el("input", { attrs: { type: "password", id: "operator-key", placeholder: "op.…", autocomplete: "off", "data-testid": "operator-key" } });
-    this.operator.value = sessionStorage.getItem(OPERATOR_KEY) ?? "";
+    // The operator key typed into this tab: kept for the tab only (sessionStorage), never in a URL; the
+    // review pages this tab opens read with it (phone calls have no owner to open them otherwise).
+    this.operator.value = storedOperatorKey(sessionStorage) ?? "";
     this.scope = el("p", { className: "conversations-scope" });
     this.rows = el("tbody");
     this.status = el("p", { className: "conversations-status", attrs: { role: "status", "aria-live": "polite", "data-testid": "conversations-status" } });
@@ -65,9 +65,7 @@ export class ConversationsView {
     this.more.addEventListener("click", () => void this.load(false));
     this.csv.addEventListener("click", () => void this.download());
     this.operator.addEventListener("change", () => {
-      const key = this.operator.value.trim();
-      if (key) sessionStorage.setItem(OPERATOR_KEY, key);
-      else sessionStorage.removeItem(OPERATOR_KEY);
+      rememberOperatorKey(sessionStorage, this.operator.value);
       this.reload();
     });
   }
@@ -118,6 +116,8 @@ export class ConversationsView {
     const link = el("a", { text: c.title || "(nothing said yet)", attrs: { href: reviewPath(c.id), "data-testid": "conversation-link" } });
     const title = el("td", { className: "conversation-title" }, [link]);
     if (c.owner) title.append(el("span", { className: "conversation-owner", text: c.owner }));
+    // A phone session: the caller, masked as the server stored it (only the operator lists these).
+    if (c.caller) title.append(el("span", { className: "conversation-owner conversation-phone", text: `☎ ${c.caller}`, attrs: { "data-testid": "conversation-phone" } }));
     const cells = [
       title,
       el("td", { text: formatStarted(c.startedAt, now), attrs: { title: new Date(c.startedAt).toISOString() } }),

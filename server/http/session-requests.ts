@@ -23,12 +23,20 @@ export const INTERNAL_PATHS = {
   recording: "/internal/recording",
 } as const;
 
-export function encodeGrant(grant: KeyGrant): string {
-  return grant.role === "owner" ? "owner" : `review:${grant.version}`;
+/**
+ * What the Worker lets a request do in a session: a session key's grant, or the operator's (the
+ * operator key, `npm run operator-key`): read any session like a review key — transcript, exports,
+ * recordings — without a review version to revoke, never join live, never delete or share.
+ */
+export type SessionGrant = KeyGrant | { role: "operator" };
+
+export function encodeGrant(grant: SessionGrant): string {
+  return grant.role === "owner" ? "owner" : grant.role === "operator" ? "operator" : `review:${grant.version}`;
 }
 
-export function decodeGrant(header: string | null): KeyGrant | null {
+export function decodeGrant(header: string | null): SessionGrant | null {
   if (header === "owner") return { role: "owner" };
+  if (header === "operator") return { role: "operator" };
   const m = /^review:([1-9][0-9]{0,8})$/.exec(header ?? "");
   return m ? { role: "review", version: Number(m[1]) } : null;
 }
@@ -53,8 +61,8 @@ export function reviewVersion(store: AccessSettingsStore): number {
 }
 
 /** A review key is good while its version is the session's current one. */
-export function refuseStaleReview(store: AccessSettingsStore, grant: KeyGrant): Response | null {
-  if (grant.role === "owner" || grant.version === reviewVersion(store)) return null;
+export function refuseStaleReview(store: AccessSettingsStore, grant: SessionGrant): Response | null {
+  if (grant.role !== "review" || grant.version === reviewVersion(store)) return null;
   return jsonError(403, "key_revoked", "this share link was revoked by the session's owner");
 }
 
@@ -78,7 +86,7 @@ export function badExportFormat(format: string | null): Response | null {
 export async function answerSessionRequest<T>(
   request: Request,
   store: AccessSettingsStore,
-  transcript: (grant: KeyGrant) => Promise<T>,
+  transcript: (grant: SessionGrant) => Promise<T>,
   session: {
     render(transcript: T, format: ExportFormat): RenderedExport;
     delete(): Promise<DeletionResult>;
@@ -104,7 +112,7 @@ export async function answerSessionRequest<T>(
     if (!turnId || (kind !== "user" && kind !== "reply")) return jsonError(404, "not_found", "no such recording request");
     return session.recording(turnId, kind, request.headers.get("Range"));
   }
-  if (grant.role !== "owner") return jsonError(403, "read_only", "a review key can only read the transcript");
+  if (grant.role !== "owner") return jsonError(403, "read_only", `${grant.role === "operator" ? "the operator key" : "a review key"} can only read the session`);
   if (path === INTERNAL_PATHS.deleteSession && request.method === "DELETE") {
     const result = await session.delete();
     if (result.ok) return new Response(null, { status: 204 });

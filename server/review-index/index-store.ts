@@ -3,7 +3,7 @@
 // session id and (session id, message id), and an older update (lower seq) never overwrites a newer.
 import type { ConversationSummary } from "../../shared/review.ts";
 import type { PageKey } from "./cursor.ts";
-import type { IndexUpdate } from "./index-writer.ts";
+import { PHONE_OWNER_PREFIX, type IndexUpdate } from "./index-writer.ts";
 import { HIT_CLOSE, HIT_OPEN, snippetParts } from "./snippet.ts";
 
 /** Words of context around a match in a snippet. */
@@ -130,5 +130,6 @@ function toSummary(r: SessionDbRow): ConversationSummary {
     backend: r.backend,
     mode: r.mode,
     owner: r.owner?.startsWith("email:") ? r.owner.slice("email:".length) : null,
+    ...(r.owner?.startsWith(PHONE_OWNER_PREFIX) ? { caller: r.owner.slice(PHONE_OWNER_PREFIX.length) } : {}),
   };
 }

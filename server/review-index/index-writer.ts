@@ -8,12 +8,15 @@
 import { CONVERSATION_LIMITS } from "../../shared/review.ts";
 import { indexText } from "./snippet.ts";
 
+/** The owner column of a phone session: this prefix, then the caller as masked. */
+export const PHONE_OWNER_PREFIX = "phone:";
+
 /** Messages sent per write; a session further behind catches up over several writes in a row. */
 export const MESSAGES_PER_WRITE = 50;
 
 export interface SessionRow {
   id: string;
-  /** "email:<Access email>" or "id:<owner id>"; null when the session never recorded its owner. */
+  /** "email:<Access email>", "id:<owner id>", or "phone:<masked caller>" for a session only phone calls used; null when it has none of these. */
   owner: string | null;
   title: string;
   startedAt: number;
@@ -58,6 +61,8 @@ export interface IndexUpdate {
 export interface SessionFacts extends Pick<SessionRow, "id" | "turns" | "interruptions" | "messages" | "neurons" | "usd" | "backend" | "mode"> {
   ownerEmail: string | null;
   ownerId: string | null;
+  /** The latest phone call's caller, masked (server/phone/caller.ts); null when no call came in. */
+  phoneCaller: string | null;
   firstUserText: string | null;
   /** Earliest turn start or message; null before anything happened. */
   startedAt: number | null;
@@ -65,9 +70,11 @@ export interface SessionFacts extends Pick<SessionRow, "id" | "turns" | "interru
   lastActivityAt: number | null;
 }
 
-export function ownerOf(facts: Pick<SessionFacts, "ownerEmail" | "ownerId">): string | null {
+/** Phone sessions have no owner: only the operator lists them, labelled with the masked caller (never the number). */
+export function ownerOf(facts: Pick<SessionFacts, "ownerEmail" | "ownerId" | "phoneCaller">): string | null {
   if (facts.ownerEmail) return `email:${facts.ownerEmail}`;
   if (facts.ownerId) return `id:${facts.ownerId}`;
+  if (facts.phoneCaller) return `${PHONE_OWNER_PREFIX}${facts.phoneCaller}`;
   return null;
 }
 

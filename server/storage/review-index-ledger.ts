@@ -24,6 +24,7 @@ export class ReviewIndexLedger {
         mode: string | null;
         owner_email: string | null;
         owner_id: string | null;
+        phone_caller: string | null;
       }>(
         `SELECT
            (SELECT text FROM messages WHERE role = 'user' AND kind = 'turn' ORDER BY id LIMIT 1) AS title,
@@ -39,7 +40,8 @@ export class ReviewIndexLedger {
            (SELECT backend FROM turns WHERE backend IS NOT NULL ORDER BY started_at DESC, rowid DESC LIMIT 1) AS backend,
            (SELECT value FROM settings WHERE key = 'mode') AS mode,
            (SELECT value FROM settings WHERE key = ?) AS owner_email,
-           (SELECT value FROM settings WHERE key = ?) AS owner_id`,
+           (SELECT value FROM settings WHERE key = ?) AS owner_id,
+           (SELECT caller FROM phone_calls ORDER BY started_at DESC LIMIT 1) AS phone_caller`,
         OWNER_EMAIL_SETTING,
         OWNER_ID_SETTING,
       )
@@ -48,6 +50,7 @@ export class ReviewIndexLedger {
       id,
       ownerEmail: r.owner_email,
       ownerId: r.owner_id,
+      phoneCaller: r.phone_caller,
       firstUserText: r.title,
       startedAt: r.started_at,
       lastActivityAt: r.last_at,

@@ -67,11 +67,18 @@ interface FakeEnv {
   /** Utterances shorter than FAKE_STT_SHORT_MS are heard as FAKE_STT_SHORT_TRANSCRIPT (e.g. a backchannel in the browser test). */
   FAKE_STT_SHORT_MS?: string;
   FAKE_STT_SHORT_TRANSCRIPT?: string;
+  /** What a session's utterances are heard as, in order ("|"-separated), when no scenario says: for dev servers, which have none (npm run phone:sim's test). */
+  FAKE_STT_TRANSCRIPTS?: string;
   FAKE_STT_MS?: string;
   FAKE_LLM_FIRST_TOKEN_MS?: string;
   FAKE_LLM_TOKEN_MS?: string;
   FAKE_TTS_MS?: string;
   FAKE_TTS_CONTAINER?: string;
+}
+
+/** FAKE_STT_TRANSCRIPTS as a list. */
+function defaultTranscripts(env: FakeEnv): string[] {
+  return (env.FAKE_STT_TRANSCRIPTS ?? "").split("|").map((t) => t.trim()).filter(Boolean);
 }
 
 const scenarios = new Map<string, FakeScenario>();
@@ -197,7 +204,7 @@ export default class FakeAi extends WorkerEntrypoint<FakeEnv> {
       else if (partial) {
         const next = queued?.length ? queued[0]! : DEFAULT_TRANSCRIPT;
         text = next.split(/\s+/).slice(0, Math.max(1, Math.floor(parsed.durationMs / 400))).join(" ");
-      } else text = queued?.length ? queued.shift()! : DEFAULT_TRANSCRIPT;
+      } else text = queued?.length ? queued.shift()! : (defaultTranscripts(env)[log.filter((c) => c.kind === "stt" && !c.partial).length - 1] ?? DEFAULT_TRANSCRIPT);
       call.output = text;
       call.endedAt = Date.now();
       const words = text.split(/\s+/).filter(Boolean).length;

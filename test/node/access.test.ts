@@ -66,7 +66,8 @@ describe("session keys", () => {
   it("the grant the Worker hands the session round-trips, and nothing else decodes", () => {
     expect(decodeGrant(encodeGrant({ role: "owner" }))).toEqual({ role: "owner" });
     expect(decodeGrant(encodeGrant({ role: "review", version: 12 }))).toEqual({ role: "review", version: 12 });
-    for (const bad of [null, "", "Owner", "review:0", "review:x", "owner "]) expect(decodeGrant(bad)).toBeNull();
+    expect(decodeGrant(encodeGrant({ role: "operator" }))).toEqual({ role: "operator" });
+    for (const bad of [null, "", "Owner", "review:0", "review:x", "owner ", "operator:1", "Operator"]) expect(decodeGrant(bad)).toBeNull();
   });
 });
 

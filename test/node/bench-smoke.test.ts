@@ -7,6 +7,8 @@ import { runBench } from "../../bench/harness/bench.ts";
 import { runPaths, TURN_PATHS } from "../../bench/harness/paths.ts";
 import { floodChecks, formatFloodReport, recoveryMs, runFlood } from "../../bench/harness/flood.ts";
 import { formatPathsReport, formatReport } from "../../bench/harness/report.ts";
+import { formatPhoneReport, phoneFixture, runPhoneBench } from "../../bench/harness/phone.ts";
+import { loadFixtures } from "../../bench/harness/fixtures.ts";
 import { fluxEagerMs, fluxEndOfTurnMs, stratifiedQuantile } from "../../bench/profiles/workers-ai.ts";
 
 describe("benchmark smoke run", () => {
@@ -131,4 +133,29 @@ describe("Workers AI profile", () => {
     const q = Array.from({ length: 20 }, (_, k) => stratifiedQuantile(k, 20)).sort((a, b) => a - b);
     expect(q).toEqual(Array.from({ length: 20 }, (_, i) => (i + 0.5) / 20));
   });
+
+});
+
+describe("phone rows of the benchmark", () => {
+  it("a browser and a phone call on the same fake, each turn's end -> first audio measured on both, and a keypad and a spoken barge-in's clear", async () => {
+    // The phone's turn-ending message is found by passing the fixture through the phone path's own decoding into the detector.
+    const fixture = loadFixtures(500, ["what-is-the-weather.wav"])[0]!;
+    const phone = phoneFixture(fixture, 500);
+    expect(phone.turnEndPayload).toBeGreaterThan(0);
+    expect(Math.abs(phone.turnEndPayload - fixture.turnEndFrame)).toBeLessThanOrEqual(1);
+
+    const r = await runPhoneBench({ calls: 1, turnsPerCall: 2, warmup: false, log: () => {} });
+    expect(r.incomplete).toEqual([]);
+    expect(r.browserFirstAudioMs.n).toBe(2);
+    expect(r.phoneFirstMediaMs.n).toBe(2);
+    // Both wait for the same fake STT, LLM and TTS after the turn ends.
+    for (const d of [r.browserFirstAudioMs, r.phoneFirstMediaMs]) expect(d.min).toBeGreaterThan(r.options.latencies.sttMs + r.options.latencies.llmFirstTokenMs);
+    expect(r.keypadClearMs.n).toBe(1);
+    expect(r.spokenClearMs.n).toBe(1);
+    expect(r.keypadClearMs.min).toBeGreaterThan(0);
+    expect(r.spokenClearMs.min).toBeGreaterThanOrEqual(0);
+    const text = formatPhoneReport(r);
+    expect(text).toMatch(/phone: turn-ending media sent -> first reply media received \| 2 \|/);
+    expect(text).toMatch(/spoken barge-in: interruption confirmed \(session decidedAt\) -> clear received \| 1 \|/);
+  }, 90_000);
 });

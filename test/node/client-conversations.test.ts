@@ -1,7 +1,7 @@
 // The conversations page's pure parts: how durations and start times read, the page's path, and the
 // owner token this browser keeps (and sends when it creates a session).
 import { describe, expect, it } from "vitest";
-import { forgetOwnerToken, rememberOwnerToken, storedOwnerToken } from "../../client/connection/key-store.ts";
+import { forgetOwnerToken, rememberOperatorKey, rememberOwnerToken, storedOperatorKey, storedOwnerToken } from "../../client/connection/key-store.ts";
 import { isConversationsPath } from "../../client/connection/session-url.ts";
 import { formatDuration, formatStarted } from "../../client/views/format.ts";
 
@@ -48,5 +48,18 @@ describe("conversations page", () => {
     expect(storedOwnerToken(storage)).toBe(token);
     forgetOwnerToken(storage);
     expect(storedOwnerToken(storage)).toBeNull();
+  });
+
+  it("keeps the operator key typed in this tab (the review pages it opens read with it) only while well-formed, and drops it when cleared", () => {
+    const storage = memoryStorage();
+    expect(storedOperatorKey(storage)).toBeNull();
+    rememberOperatorKey(storage, "  o.an-owner-key-is-no-operator-key ");
+    expect(storedOperatorKey(storage)).toBeNull();
+    const key = `op.${"A".repeat(43)}`;
+    rememberOperatorKey(storage, ` ${key} `);
+    expect(storedOperatorKey(storage)).toBe(key);
+    rememberOperatorKey(storage, "  ");
+    expect(storedOperatorKey(storage)).toBeNull();
+    expect(storage.getItem("parley.operatorKey")).toBeNull();
   });
 });

@@ -1,7 +1,7 @@
 // The review page's session summary and timeline, from a stored transcript.
 import { describe, expect, it } from "vitest";
 import type { HistoryMessage, SessionTranscript, TranscriptTurn } from "../../shared/protocol.ts";
-import { percentile, summarize } from "../../client/review/summary.ts";
+import { percentile, phoneCallLines, summarize } from "../../client/review/summary.ts";
 import { reviewTimeline } from "../../client/review/timeline.ts";
 
 function turn(n: number, t: Partial<TranscriptTurn> & { firstAudioMs?: number | null } = {}): TranscriptTurn {
@@ -92,5 +92,25 @@ describe("review timeline", () => {
     const turns = [turn(1), turn(3, { status: "failed", errorCode: "stt_failed" }), turn(5, { status: "failed", errorCode: "tts_failed" }), turn(9, { status: "failed", errorCode: "ai_timeout" })];
     const items = reviewTimeline(messages, turns).map((i) => (i.kind === "message" ? `m${i.message.id}` : `failed ${i.turn.errorCode}`));
     expect(items).toEqual(["m1", "m2", "failed stt_failed", "m3", "m4", "failed ai_timeout"]);
+  });
+});
+
+describe("phone calls on the review page", () => {
+  it("say who called (masked as stored), when, how long, how the call ended and what it cost; a call still going says so", () => {
+    const started = (at: number) => `@${at}`;
+    const lines = phoneCallLines(
+      [
+        { caller: "+1••••••0123", startedAt: 1_000, endedAt: 186_000, durationMs: 185_000, endReason: "stop", usd: 0.0123 },
+        { caller: "withheld number", startedAt: 200_000, endedAt: 230_000, durationMs: 30_000, endReason: "closed", usd: 0 },
+        { caller: "+44•••••••7890", startedAt: 300_000, endedAt: null, durationMs: null, endReason: null, usd: null },
+      ],
+      started,
+    );
+    expect(lines).toEqual([
+      "Phone call from +1••••••0123 · @1000 · 3 min 05 s, the caller hung up · $0.012",
+      "Phone call from withheld number · @200000 · 30 s, the line dropped · $0",
+      "Phone call from +44•••••••7890 · @300000 · still on the line · cost so far unknown",
+    ]);
+    expect(phoneCallLines([], started)).toEqual([]);
   });
 });

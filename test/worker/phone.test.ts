@@ -1,10 +1,14 @@
 // Phone calls over Twilio Media Streams, end to end in workerd: the voice webhook, the stream into
 // the session, greeting, turns, barge-in with `clear` and marks, the keypad, caller continuity and
 // hanging up mid-reply, against the fake Twilio client and the fake Workers AI.
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { HttpError, KEY_SUBPROTOCOL_PREFIX, SESSION_SUBPROTOCOL } from "../../shared/protocol.ts";
+import { ConversationPage } from "../../shared/review.ts";
+import { operatorKey } from "../../server/access/session-keys.ts";
 import { DEFAULT_PHONE } from "../../server/config.ts";
 import { parseStreamTwiml } from "../support/fake-twilio.ts";
-import { fakeAi, silence, transcriptOf, utterance } from "./support/session-client.ts";
+import { fakeAi, silence, transcriptOf, utterance, visitorAddress } from "./support/session-client.ts";
 import { hangUp, openStream, placeCall, randomCaller, ring, sessionOfCaller, type LiveCall } from "./support/phone-client.ts";
 import { speech } from "../support/signals.ts";
 
@@ -216,5 +220,74 @@ describe("a phone call", () => {
     expect(calls[0]!.endedAt).not.toBeNull();
     expect(calls[0]!.durationMs).toBeGreaterThan(1_000);
     expect(calls[0]!.usd).toBeGreaterThan(0);
+  });
+});
+
+describe("reviewing phone calls", () => {
+  /** A request with the operator key (`npm run operator-key`). */
+  async function asOperator(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set("Authorization", `Bearer ${await operatorKey(env.SESSION_SECRET!)}`);
+    headers.set("CF-Connecting-IP", visitorAddress());
+    return exports.default.fetch(`http://parley.test${path}`, { ...init, headers });
+  }
+
+  async function errorCode(res: Response): Promise<string | undefined> {
+    return HttpError.safeParse(await res.json()).data?.error.code;
+  }
+
+  it("the operator key reads a phone session's transcript, exports and recordings, but cannot join it live or delete it; the index lists it for the operator under the masked caller", async () => {
+    const marker = `zebra${crypto.randomUUID().replace(/-/g, "").slice(0, 8)}`;
+    const { from, sessionId } = await callerWith({ stt: { transcripts: [`Book a table, ${marker}.`] }, tts: { msPerChar: 8 } });
+    const c = await placeCall(from);
+    await c.call.until(() => c.call.echoed.length >= 1, 5_000, "the greeting");
+    await c.call.say(utterance(900, 800, 1));
+    await c.call.until(() => c.call.received.filter((r) => r.message.event === "mark").length >= 3, 10_000, "the reply");
+    hangUp(c);
+    await sleep(300);
+
+    const transcript = await asOperator(`/api/sessions/${sessionId}`);
+    expect(transcript.status).toBe(200);
+    const t = (await transcript.json()) as { messages: { role: string; text: string }[]; phoneCalls: { caller: string }[] };
+    expect(t.messages[0]!.text).toBe(`Book a table, ${marker}.`);
+    expect(t.phoneCalls[0]!.caller).toBe(`+1${"•".repeat(6)}${from.slice(-4)}`);
+    const md = await asOperator(`/api/sessions/${sessionId}/export?format=md`);
+    expect(md.status).toBe(200);
+    expect(await md.text()).toContain(marker);
+    // The caller's recorded utterance too (the test fake records, as local development does).
+    const firstTurn = (t as unknown as { turns: { turnId: string; recordings: { user: boolean } }[] }).turns[0]!;
+    expect(firstTurn.recordings.user).toBe(true);
+    const wav = await asOperator(`/api/sessions/${sessionId}/recordings/${firstTurn.turnId}/user`);
+    expect(wav.status).toBe(200);
+    expect(wav.headers.get("Content-Type")).toBe("audio/wav");
+    await wav.arrayBuffer();
+
+    // Read-only: no live socket, no delete (the session is still there afterwards).
+    const live = await exports.default.fetch(`http://parley.test/parties/voice-session/${sessionId}`, {
+      headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": `${SESSION_SUBPROTOCOL}, ${KEY_SUBPROTOCOL_PREFIX}${await operatorKey(env.SESSION_SECRET!)}`, "CF-Connecting-IP": visitorAddress() },
+    });
+    expect(live.status).toBe(403);
+    expect(await errorCode(live)).toBe("read_only");
+    const del = await asOperator(`/api/sessions/${sessionId}`, { method: "DELETE" });
+    expect(del.status).toBe(403);
+    expect(await errorCode(del)).toBe("read_only");
+    expect((await asOperator(`/api/sessions/${sessionId}`)).status).toBe(200);
+    // Nor does it open anything with a broken MAC.
+    const forged = await exports.default.fetch(`http://parley.test/api/sessions/${sessionId}`, { headers: { Authorization: `Bearer op.${"A".repeat(43)}`, "CF-Connecting-IP": visitorAddress() } });
+    expect(forged.status).toBe(403);
+
+    // The index: listed for the operator, labelled with the masked caller, never the number.
+    const deadline = Date.now() + 8_000;
+    let page: ConversationPage;
+    let raw = "";
+    for (;;) {
+      const res = await asOperator(`/api/conversations?${new URLSearchParams({ q: marker })}`);
+      raw = await res.text();
+      page = ConversationPage.parse(JSON.parse(raw));
+      if (page.items.length > 0 || Date.now() > deadline) break;
+      await sleep(50);
+    }
+    expect(page.items.map((i) => [i.id, i.caller, i.owner])).toEqual([[sessionId, `+1${"•".repeat(6)}${from.slice(-4)}`, null]]);
+    expect(raw).not.toContain(from.slice(2));
   });
 });

@@ -117,6 +117,7 @@ const facts = (over: Partial<SessionFacts> = {}): SessionFacts => ({
   id: "s",
   ownerEmail: null,
   ownerId: "abc",
+  phoneCaller: null,
   firstUserText: "Hello",
   startedAt: 1000,
   lastActivityAt: 4000,
@@ -135,6 +136,11 @@ describe("the summary row", () => {
     expect(sessionRow(facts(), 5000)).toMatchObject({ owner: "id:abc", durationMs: 3000, title: "Hello", updatedAt: 5000, mode: "hands-free" });
     expect(sessionRow(facts({ ownerEmail: "a@b.c" }), 5000)!.owner).toBe("email:a@b.c");
     expect(sessionRow(facts({ ownerId: null }), 5000)!.owner).toBeNull();
+  });
+
+  it("of a session only phone calls used is owned by the masked caller (listed for the operator alone); a browser owner comes first", () => {
+    expect(sessionRow(facts({ ownerId: null, phoneCaller: "+1••••••0123" }), 5000)!.owner).toBe("phone:+1••••••0123");
+    expect(sessionRow(facts({ ownerId: "abc", phoneCaller: "+1••••••0123" }), 5000)!.owner).toBe("id:abc");
     expect(sessionRow(facts({ startedAt: null, messages: 0 }), 5000)).toBeNull();
     // Turns that heard no speech leave no message: nothing to list yet.
     expect(sessionRow(facts({ messages: 0, turns: 0 }), 5000)).toBeNull();

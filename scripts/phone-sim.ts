@@ -15,12 +15,11 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { Resampler } from "../shared/audio/resampler.ts";
 import { SessionTranscript, type HistoryMessage } from "../shared/protocol.ts";
 import { operatorKey } from "../server/access/session-keys.ts";
-import { float32ToInt16, int16ToFloat32 } from "../server/audio/pcm.ts";
-import { encodeWav, parseWav } from "../server/audio/wav.ts";
+import { encodeWav } from "../server/audio/wav.ts";
 import { maskCaller } from "../server/phone/caller.ts";
+import { wavMonoAt } from "../server/phone/outbound-audio.ts";
 import { PHONE_AUDIO } from "../server/phone/twilio-media.ts";
 import { twilioSignature } from "../server/phone/twilio-signature.ts";
 import { FakeTwilioCall, parseStreamTwiml, voiceWebhookForm } from "../test/support/fake-twilio.ts";
@@ -79,17 +78,7 @@ function speechOf(path: string): Int16Array {
   } catch (err) {
     fail(`cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const wav = parseWav(bytes);
-  let mono = wav.pcm;
-  if (wav.channels > 1) {
-    mono = new Int16Array(wav.pcm.length / wav.channels);
-    for (let i = 0; i < mono.length; i++) {
-      let sum = 0;
-      for (let c = 0; c < wav.channels; c++) sum += wav.pcm[i * wav.channels + c]!;
-      mono[i] = Math.round(sum / wav.channels);
-    }
-  }
-  return wav.sampleRate === SPEECH_RATE ? mono : float32ToInt16(Resampler.convert(int16ToFloat32(mono), wav.sampleRate, SPEECH_RATE));
+  return wavMonoAt(bytes, SPEECH_RATE);
 }
 const speech = wavs.map((w) => ({ name: basename(w), pcm: speechOf(w) }));
 

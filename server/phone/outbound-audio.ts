@@ -19,6 +19,12 @@ export interface PhoneAudio {
 /** A segment's bytes (as the session sends them to browsers) -> Twilio's frames. Throws AudioFormatError for audio it cannot decode. */
 export function phoneFrames(bytes: Uint8Array, container: "mp3" | "wav"): PhoneAudio {
   if (container !== "wav") throw new AudioFormatError("MP3 speech cannot be decoded in a Worker: phone calls need PCM (PHONE_TTS_MODEL must be an Aura model)");
+  const pcm8k = wavMonoAt(bytes, PHONE_AUDIO.sampleRate);
+  return { frames: mulawFrames(pcm8k), durationMs: (pcm8k.length * 1000) / PHONE_AUDIO.sampleRate };
+}
+
+/** A WAV file's audio as mono PCM16 at `sampleRate` (channels averaged, resampled when its rate differs). */
+export function wavMonoAt(bytes: Uint8Array, sampleRate: number): Int16Array {
   const wav = parseWav(bytes);
   let mono = wav.pcm;
   if (wav.channels > 1) {
@@ -29,8 +35,7 @@ export function phoneFrames(bytes: Uint8Array, container: "mp3" | "wav"): PhoneA
       mono[i] = Math.round(sum / wav.channels);
     }
   }
-  const pcm8k = wav.sampleRate === PHONE_AUDIO.sampleRate ? mono : float32ToInt16(Resampler.convert(int16ToFloat32(mono), wav.sampleRate, PHONE_AUDIO.sampleRate));
-  return { frames: mulawFrames(pcm8k), durationMs: (pcm8k.length * 1000) / PHONE_AUDIO.sampleRate };
+  return wav.sampleRate === sampleRate ? mono : float32ToInt16(Resampler.convert(int16ToFloat32(mono), wav.sampleRate, sampleRate));
 }
 
 /** 8 kHz PCM16 -> 160-byte μ-law frames, the last one padded with silence. */

@@ -4,7 +4,7 @@
 // the test plays the browser's part (its echo-aware detector's `barge-in` messages).
 import { describe, expect, it } from "vitest";
 import type { ClientMessageInput } from "../../shared/protocol.ts";
-import { SessionClient, fakeAi, newSessionId, silence, transcriptOf, utterance } from "./support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, silence, transcriptOf, until, utterance } from "./support/session-client.ts";
 import { concat, mix, noise, syllables } from "../support/signals.ts";
 
 const REPLY = "First sentence is right here. Second sentence has quite a few more words in it. Third one ends the reply.";
@@ -125,11 +125,7 @@ describe("interruptions: pause, confirm, resume", () => {
     const stt = (await fakeAi.calls(id)).filter((x) => x.kind === "stt" && !x.partial);
     expect(stt).toHaveLength(1);
     // The interrupting utterance is the new turn's recording, though the turn did not transcribe it itself.
-    const deadline = Date.now() + 5_000;
-    while (!(await transcriptOf(id)).turns[1]?.recordings.user) {
-      if (Date.now() > deadline) throw new Error("the interrupting turn's utterance was never recorded");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(async () => ((await transcriptOf(id)).turns[1]?.recordings.user ? true : undefined), "the interrupting turn's utterance recorded");
     c.close();
   });
 

@@ -6,17 +6,9 @@ import { describe, expect, it } from "vitest";
 import { CLOSE_CODES, TEXT_LIMITS, UPSTREAM_AUDIO } from "../../shared/protocol.ts";
 import { ConversationStore } from "../../server/storage/conversation-store.ts";
 import { DEFAULT_CONFIG } from "../../server/config.ts";
-import { SessionClient, fakeAi, newSessionId, transcriptOf, utterance } from "./support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, transcriptOf, utterance, waitClosed } from "./support/session-client.ts";
 
 const L = DEFAULT_CONFIG.limits;
-
-async function waitClosed(c: SessionClient, timeoutMs = 8_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!c.closed) {
-    if (Date.now() > deadline) throw new Error("socket still open");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const pings = (c: SessionClient, n: number) => {
   for (let i = 0; i < n; i++) c.send({ type: "ping", t: i });

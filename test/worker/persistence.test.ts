@@ -3,15 +3,7 @@ import { env } from "cloudflare:workers";
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { MIGRATIONS, migrate } from "../../server/storage/migrations.ts";
-import { SessionClient, fakeAi, newSessionId, transcriptOf } from "./support/session-client.ts";
-
-async function until(done: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { SessionClient, fakeAi, newSessionId, transcriptOf, waitClosed } from "./support/session-client.ts";
 
 describe("persistence", () => {
   it("migrations are versioned and applying them again changes nothing", async () => {
@@ -38,7 +30,7 @@ describe("persistence", () => {
     await c.waitFor("state", (s) => s.state === "listening");
     // No hibernation (server/voice-session.ts): an object that goes away takes its live sockets with it.
     await abortAllDurableObjects();
-    await until(() => c.closed);
+    await waitClosed(c);
     const again = await SessionClient.connect(id);
     expect(again.of("ready")[0]!.history.map((m) => m.text)).toEqual(["My favourite colour is teal.", first.text]);
     again.send({ type: "text", text: "What is my favourite colour?" });

@@ -33,6 +33,15 @@ function mediaCount(c: LiveCall): number {
 
 const LONG_REPLY = "One two three four five six. Seven eight nine ten eleven twelve. Thirteen fourteen fifteen sixteen seventeen. Eighteen nineteen twenty twenty-one twenty-two. Twenty-three twenty-four twenty-five twenty-six.";
 
+/** After the greeting, the caller asks something and `frames` 20 ms frames of the reply play; returns the greeting's frames. */
+async function askAndHearReply(c: LiveCall, frames: number): Promise<number> {
+  await c.call.until(() => c.call.echoed.length >= 1, 5_000, "the greeting");
+  await c.call.say(utterance(900, 800, 1));
+  const greeting = greetingFrames(c);
+  await c.call.until(() => c.call.played.length >= greeting + frames, 10_000, "the reply playing");
+  return greeting;
+}
+
 describe("the voice webhook", () => {
   it("refuses a request without a valid X-Twilio-Signature (403) and answers a signed one with TwiML streaming to a session", async () => {
     const from = randomCaller();
@@ -116,11 +125,8 @@ describe("a phone call", () => {
   it("barge-in sends clear at once, nothing of the old reply is heard after it, and the stored reply is what the marks say was heard", async () => {
     const { from, sessionId } = await callerWith({ stt: { transcripts: ["Tell me a long story.", "Stop, tell me something else."] }, llm: { reply: LONG_REPLY }, tts: { msPerChar: 40 } });
     const c = await placeCall(from);
-    await c.call.until(() => c.call.echoed.length >= 1, 5_000, "the greeting");
-    await c.call.say(utterance(900, 800, 1));
-    const greeting = greetingFrames(c);
     // About 1.2 s of the reply played, then the caller talks over it.
-    await c.call.until(() => c.call.played.length >= greeting + 60, 10_000, "the reply playing");
+    const greeting = await askAndHearReply(c, 60);
     await c.call.say(utterance(1000, 800, 7));
     await c.call.until(() => c.call.received.some((r) => r.message.event === "clear"), 10_000, "clear");
     const clearIndex = c.call.received.findIndex((r) => r.message.event === "clear");
@@ -150,10 +156,7 @@ describe("a phone call", () => {
   it("DTMF 0 stops the assistant (clear, reply cut) and # ends the caller's turn at once", async () => {
     const { from, sessionId } = await callerWith({ stt: { transcripts: ["Talk for a while.", "Pressed hash."] }, llm: { reply: LONG_REPLY }, tts: { msPerChar: 40 } });
     const c = await placeCall(from);
-    await c.call.until(() => c.call.echoed.length >= 1, 5_000, "the greeting");
-    await c.call.say(utterance(900, 800, 1));
-    const greeting = greetingFrames(c);
-    await c.call.until(() => c.call.played.length >= greeting + 25, 10_000, "the reply playing");
+    const greeting = await askAndHearReply(c, 25);
     const pressedAt = Date.now();
     c.call.dtmf("0");
     await c.call.until(() => c.call.received.some((r) => r.message.event === "clear"), 2_000, "clear after DTMF 0");

@@ -3,20 +3,11 @@
 // of Flux's documented sequence happens at a known point of the audio a test sends.
 import { describe, expect, it } from "vitest";
 import { MODEL_PRICES } from "../../../server/cost/cost.ts";
-import { SessionClient, fakeAi, newSessionId, transcriptOf, utterance } from "../support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, transcriptOf, until, utterance } from "../support/session-client.ts";
 import { concat, roomTone as quiet, speech } from "../../support/signals.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 describe("streaming recognition with Flux", () => {
   it("Flux EndOfTurn commits the turn with Flux's transcript: no Whisper call, captions on the way, audio billed at Flux's price, the utterance recorded", async () => {

@@ -137,6 +137,22 @@ export class SessionClient {
 
 export { silence, utterance } from "../../support/signals.ts";
 
+/** Poll `probe` until it gives a value (work that lands after a turn settles: index, recordings, closes). */
+export async function until<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Until the server has closed `c`'s socket. */
+export function waitClosed(c: SessionClient, timeoutMs = 8_000): Promise<true> {
+  return until(() => (c.closed ? true : undefined), "the socket to close", timeoutMs);
+}
+
 export async function transcriptOf(sessionId: string) {
   const res = await exports.default.fetch(`http://parley.test/api/sessions/${sessionId}`, {
     headers: { Authorization: `Bearer ${await ownerKeyOf(sessionId)}`, "CF-Connecting-IP": visitorAddress() },

@@ -3,7 +3,7 @@
 // this file adds only what the stand-in needs beyond that: reading other WAV encodings (8/24/32-bit
 // PCM, float, μ-law, A-law), down-mixing to mono, resampling, and writing G.711 (the codec itself is
 // server/audio/g711.ts). Pure functions on typed arrays (no Node or Cloudflare
-// imports), unit-tested in test/node/local-ai-audio.test.ts.
+// imports), unit-tested in test/node/local-ai/audio.test.ts.
 import { sniffAudio } from "../server/audio/audio-container.ts";
 import { Mp3FormatError } from "../server/audio/mp3.ts";
 import { alawToLinear, linearToAlaw, linearToMulaw, mulawToLinear } from "../server/audio/g711.ts";

@@ -1,6 +1,6 @@
 // Server-sent events in Workers AI's text-generation format (written here; read with the server's
 // server/reply/sse-parser.ts), and the OpenAI-compatible stream the stand-in re-emits from.
-// Pure (no I/O); see test/node/local-ai-sse.test.ts.
+// Pure (no I/O); see test/node/local-ai/sse.test.ts.
 //
 // Workers AI stream (reference/workers-ai.md §7.4):
 //   data: {"response":"Hel"}\n\n ... data: {"response":"","usage":{...}}\n\n data: [DONE]\n\n

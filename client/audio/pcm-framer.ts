@@ -1,7 +1,7 @@
 // Cuts a stream of float samples (any block sizes) into exact fixed-size PCM16 little-endian frames.
 // Pure: no DOM. The capture worklet feeds it 16 kHz mono samples and sends each frame upstream.
 // Deliberately no import of shared/protocol.ts here: this module is bundled into the capture worklet
-// and must not drag zod in. test/node/client-framing.test.ts checks these match UPSTREAM_AUDIO.
+// and must not drag zod in. test/node/client/audio/pcm-framer.test.ts checks these match UPSTREAM_AUDIO.
 
 /** Upstream rate: 16 kHz mono. */
 export const UPSTREAM_RATE = 16_000;

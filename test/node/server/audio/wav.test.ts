@@ -1,0 +1,188 @@
+import { describe, expect, it } from "vitest";
+import {
+  AudioFormatError,
+  concatPcm16,
+  float32ToInt16,
+  int16ToFloat32,
+  pcm16FromBytes,
+  pcm16ToBytes,
+  rmsDbfs,
+  SILENCE_DBFS,
+} from "../../../../server/audio/pcm.ts";
+import { encodeWav, parseWav, WAV_HEADER_BYTES, WavFormatError } from "../../../../server/audio/wav.ts";
+import { extensibleFmt, fmtBody, riff } from "../../../support/signals.ts";
+import { readFixture } from "../../../support/fixtures.ts";
+
+
+function ramp(n: number): Int16Array {
+  const out = new Int16Array(n);
+  for (let i = 0; i < n; i++) out[i] = ((i * 997) % 65536) - 32768;
+  return out;
+}
+
+const pcmBytes = (pcm: Int16Array) => new Uint8Array(pcm16ToBytes(pcm));
+
+describe("encodeWav", () => {
+  it("writes a canonical 44-byte header with the right sizes and rates", () => {
+    const pcm = ramp(1000);
+    const wav = encodeWav(pcm, 16000);
+    const v = new DataView(wav.buffer);
+    expect(wav.length).toBe(WAV_HEADER_BYTES + 2000);
+    expect(new TextDecoder().decode(wav.subarray(0, 4))).toBe("RIFF");
+    expect(v.getUint32(4, true)).toBe(36 + 2000);
+    expect(new TextDecoder().decode(wav.subarray(8, 16))).toBe("WAVEfmt ");
+    expect(v.getUint16(20, true)).toBe(1); // PCM
+    expect(v.getUint16(22, true)).toBe(1);
+    expect(v.getUint32(24, true)).toBe(16000);
+    expect(v.getUint32(28, true)).toBe(32000); // byte rate
+    expect(v.getUint16(32, true)).toBe(2);
+    expect(v.getUint16(34, true)).toBe(16);
+    expect(new TextDecoder().decode(wav.subarray(36, 40))).toBe("data");
+    expect(v.getUint32(40, true)).toBe(2000);
+    expect(v.getInt16(44, true)).toBe(pcm[0]);
+    expect(v.getInt16(44 + 2 * 999, true)).toBe(pcm[999]);
+  });
+
+  it("round-trips mono and stereo through parseWav with the right duration", () => {
+    const mono = ramp(16000);
+    const parsed = parseWav(encodeWav(mono, 16000));
+    expect(parsed).toMatchObject({ sampleRate: 16000, channels: 1, bitsPerSample: 16, durationMs: 1000 });
+    expect(Array.from(parsed.pcm)).toEqual(Array.from(mono));
+
+    const stereo = ramp(4800 * 2);
+    const p2 = parseWav(encodeWav(stereo, 48000, 2));
+    expect(p2.channels).toBe(2);
+    expect(p2.durationMs).toBe(100);
+    expect(p2.pcm).toEqual(stereo);
+  });
+
+  it("rejects samples that are not whole multi-channel frames and bad rates", () => {
+    expect(() => encodeWav(new Int16Array(3), 16000, 2)).toThrow(/whole number of 2-channel frames/);
+    expect(() => encodeWav(new Int16Array(2), 0)).toThrow(/sample rate/);
+    expect(() => encodeWav(new Int16Array(2), 16000, 0)).toThrow(/channel/);
+  });
+});
+
+describe("parseWav", () => {
+  it("skips LIST and fact chunks and the pad byte after an odd-sized chunk", () => {
+    const pcm = ramp(320);
+    const wav = riff([
+      { id: "fmt ", body: fmtBody(1, 1, 16000, 16) },
+      { id: "LIST", body: new TextEncoder().encode("INFOISFT\x05\x00\x00\x00odd!!") }, // 17 bytes: padded
+      { id: "fact", body: new Uint8Array([64, 1, 0, 0]) },
+      { id: "data", body: pcmBytes(pcm) },
+    ]);
+    const parsed = parseWav(wav);
+    expect(parsed.sampleRate).toBe(16000);
+    expect(parsed.durationMs).toBe(20);
+    expect(parsed.pcm).toEqual(pcm);
+  });
+
+  it("finds fmt after data and accepts WAVE_FORMAT_EXTENSIBLE with a PCM sub-format", () => {
+    const pcm = ramp(160);
+    const wav = riff([
+      { id: "data", body: pcmBytes(pcm) },
+      { id: "fmt ", body: fmtBody(0xfffe, 1, 8000, 16, extensibleFmt(1)) }, // SubFormat GUID starts with 0x0001 = PCM
+    ]);
+    const parsed = parseWav(wav);
+    expect(parsed.sampleRate).toBe(8000);
+    expect(parsed.pcm).toEqual(pcm);
+  });
+
+  it("clamps a streaming header's oversized data length to the bytes present and drops a partial sample", () => {
+    const pcm = ramp(100);
+    const body = new Uint8Array(201);
+    body.set(pcmBytes(pcm));
+    const wav = riff([
+      { id: "fmt ", body: fmtBody(1, 1, 16000, 16) },
+      { id: "data", body, size: 0xffffffff },
+    ]);
+    const parsed = parseWav(wav.subarray(0, wav.length - 1)); // no pad byte either
+    expect(parsed.pcm.length).toBe(100);
+    expect(parsed.pcm).toEqual(pcm);
+  });
+
+  it("reads correct samples from bytes at an odd offset (copying instead of aliasing)", () => {
+    const pcm = ramp(500);
+    const wav = encodeWav(pcm, 16000);
+    const shifted = new Uint8Array(wav.length + 1);
+    shifted.set(wav, 1);
+    const parsed = parseWav(shifted.subarray(1));
+    expect(parsed.pcm).toEqual(pcm);
+    expect(parsed.pcm.buffer).not.toBe(shifted.buffer);
+    // Aligned input is aliased, not copied.
+    expect(parseWav(wav).pcm.buffer).toBe(wav.buffer);
+  });
+
+  it("gives clear errors for non-WAV input and unsupported encodings", () => {
+    expect(() => parseWav(new TextEncoder().encode('{"errors":[{"code":3040}]}'))).toThrow(/not a WAV file/);
+    expect(() => parseWav(new Uint8Array(4))).toThrow(WavFormatError);
+    expect(() => parseWav(riff([{ id: "fmt ", body: fmtBody(1, 1, 16000, 8) }, { id: "data", body: new Uint8Array(8) }]))).toThrow(
+      /8-bit PCM/,
+    );
+    expect(() => parseWav(riff([{ id: "fmt ", body: fmtBody(3, 1, 16000, 32) }, { id: "data", body: new Uint8Array(8) }]))).toThrow(
+      /IEEE float/,
+    );
+    expect(() => parseWav(riff([{ id: "fmt ", body: fmtBody(7, 1, 8000, 8) }, { id: "data", body: new Uint8Array(8) }]))).toThrow(
+      /mu-law/,
+    );
+    expect(() => parseWav(riff([{ id: "fmt ", body: fmtBody(1, 1, 16000, 16) }]))).toThrow(/no data chunk/);
+    expect(() => parseWav(riff([{ id: "data", body: new Uint8Array(8) }]))).toThrow(/no fmt chunk/);
+    expect(() => parseWav(riff([{ id: "fmt ", body: new Uint8Array(8) }, { id: "data", body: new Uint8Array(8) }]))).toThrow(
+      /fmt chunk too short/,
+    );
+    try {
+      parseWav(new Uint8Array(64));
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(AudioFormatError);
+    }
+  });
+
+  it("parses the flite fixtures as 16 kHz mono with the documented durations", () => {
+    const weather = parseWav(readFixture("what-is-the-weather.wav"));
+    expect(weather).toMatchObject({ sampleRate: 16000, channels: 1, bitsPerSample: 16 });
+    expect(weather.durationMs).toBeGreaterThan(2000);
+    expect(weather.durationMs).toBeLessThan(2600);
+    const pause = parseWav(readFixture("two-phrases-with-pause.wav"));
+    expect(pause.durationMs).toBeGreaterThan(3000);
+    expect(pause.durationMs).toBeLessThan(3600);
+  });
+});
+
+describe("pcm helpers", () => {
+  it("pcm16FromBytes rejects an odd byte length", () => {
+    expect(() => pcm16FromBytes(new Uint8Array(3))).toThrow(/even number of bytes, got 3/);
+  });
+
+  it("pcm16FromBytes decodes little-endian and aliases aligned input", () => {
+    const bytes = new Uint8Array([0x01, 0x00, 0xff, 0xff, 0x00, 0x80]);
+    const pcm = pcm16FromBytes(bytes);
+    expect(Array.from(pcm)).toEqual([1, -1, -32768]);
+    expect(pcm.buffer).toBe(bytes.buffer);
+    expect(Array.from(pcm16FromBytes(bytes.buffer))).toEqual([1, -1, -32768]);
+    const odd = new Uint8Array(7);
+    odd.set(bytes, 1);
+    expect(Array.from(pcm16FromBytes(odd.subarray(1)))).toEqual([1, -1, -32768]);
+  });
+
+  it("float conversion clamps out-of-range values and maps NaN to 0", () => {
+    const out = float32ToInt16(new Float32Array([0, 0.5, 1, 2, -1, -2, NaN]));
+    expect(Array.from(out)).toEqual([0, 16384, 32767, 32767, -32768, -32768, 0]);
+    const back = int16ToFloat32(new Int16Array([-32768, 0, 16384]));
+    expect(Array.from(back)).toEqual([-1, 0, 0.5]);
+  });
+
+  it("rmsDbfs: full-scale sine is about -3 dBFS, silence is SILENCE_DBFS, DC offset is ignored", () => {
+    const sine = new Int16Array(1600);
+    for (let i = 0; i < sine.length; i++) sine[i] = Math.round(32767 * Math.sin((2 * Math.PI * 440 * i) / 16000));
+    expect(rmsDbfs(sine)).toBeCloseTo(-3.01, 1);
+    expect(rmsDbfs(new Int16Array(320))).toBe(SILENCE_DBFS);
+    expect(rmsDbfs(new Int16Array(320).fill(5000))).toBe(SILENCE_DBFS);
+    expect(rmsDbfs(sine, 0, 0)).toBe(SILENCE_DBFS);
+  });
+
+  it("concatPcm16 joins chunks in order", () => {
+    expect(Array.from(concatPcm16([new Int16Array([1, 2]), new Int16Array(0), new Int16Array([3])]))).toEqual([1, 2, 3]);
+  });
+});

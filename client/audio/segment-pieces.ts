@@ -1,5 +1,5 @@
 // Pure part of segment decoding (no DOM): resampling a decoded segment in pieces, with click-free
-// edges. decoder.ts feeds it; test/node/client/audio/audio-misc.test.ts checks it.
+// edges. decoder.ts feeds it; test/node/client/audio/segment-pieces.test.ts checks it.
 import { Resampler } from "../../shared/audio/resampler.ts";
 
 export const EDGE_FADE_MS = 3;

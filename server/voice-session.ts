@@ -21,6 +21,7 @@ import type { EndOfTurnSource } from "../shared/protocol.ts";
 import { BudgetGate, DEFAULT_BUDGET_GATE, type BudgetKeeper } from "./budget/budget-gate.ts";
 import { dailyBudgetMessage, sessionBudgetView } from "./budget/budget-messages.ts";
 import { DAILY_BUDGET_NAME } from "./budget/daily-budget.ts";
+import { BoundedMap, BoundedSet } from "../shared/bounded-map.ts";
 import { AdaptiveSilence } from "./end-of-turn/adaptive-silence.ts";
 import { EndOfTurnCoordinator } from "./end-of-turn/end-of-turn-coordinator.ts";
 import { askSmartTurn } from "./end-of-turn/smart-turn.ts";
@@ -138,11 +139,11 @@ export class VoiceSession extends Server<Env> {
   private playbackTimer: ReturnType<typeof setTimeout> | null = null;
   // Each connection's detector and live recognizer, created on its first message.
   private inputs = new Map<string, ConnectionInput>();
-  private playbackReports = new Map<string, PlaybackReport>();
+  private playbackReports = new BoundedMap<string, PlaybackReport>(PLAYBACK_REPORTS_KEPT);
   /** When each reply's playback report was last written to storage (recovery). */
-  private persistedReportAt = new Map<string, number>();
+  private persistedReportAt = new BoundedMap<string, number>(PLAYBACK_REPORTS_KEPT);
   /** Replies a client was still playing after their turn ended, stopped because the user talked. */
-  private lateBargeIns = new Set<string>();
+  private lateBargeIns = new BoundedSet<string>(PLAYBACK_REPORTS_KEPT);
   private turnCounter = 0;
   /** A reply started on an early end-of-turn signal, held until the user's turn is confirmed over. */
   private speculative: { turn: TurnHandle; text: string | null; conn: string } | null = null;
@@ -708,7 +709,6 @@ export class VoiceSession extends Server<Env> {
       // object restarted): stop it, the user is talking; their speech becomes a turn as usual.
       if (msg.event === "onset") {
         this.lateBargeIns.add(msg.replyId);
-        if (this.lateBargeIns.size > PLAYBACK_REPORTS_KEPT) this.lateBargeIns.delete(this.lateBargeIns.values().next().value!);
         this.sendTo(conn, { type: "interruption", replyId: msg.replyId, decision: "confirmed", reason: "speech" });
       }
       return;
@@ -1348,11 +1348,9 @@ export class VoiceSession extends Server<Env> {
       this.recovery.savePlaybackReport(replyId, report);
       this.persistedReportAt.delete(replyId);
       this.persistedReportAt.set(replyId, report.at);
-      if (this.persistedReportAt.size > PLAYBACK_REPORTS_KEPT) this.persistedReportAt.delete(this.persistedReportAt.keys().next().value!);
     }
     this.playbackReports.delete(replyId);
     this.playbackReports.set(replyId, report);
-    if (this.playbackReports.size > PLAYBACK_REPORTS_KEPT) this.playbackReports.delete(this.playbackReports.keys().next().value!);
   }
 
   private inputFor(conn: Connection): ConnectionInput {

@@ -4,6 +4,7 @@
 import type { SegmentEvent } from "../../shared/protocol.ts";
 import { decodeSegment } from "./decoder.ts";
 import { Resampler } from "../../shared/audio/resampler.ts";
+import { BoundedSet } from "../../shared/bounded-map.ts";
 import type { PlaybackEvent, PlaybackPosition, PlaybackStats } from "./ring-buffer.ts";
 import workletUrl from "./playback-worklet.ts?worker&url";
 import { PLAYBACK_PROCESSOR, type MainToPlayback, type PlaybackToMain } from "./worklet-messages.ts";
@@ -23,11 +24,13 @@ export interface PausedPlayback {
 
 /** A stop or pause not acknowledged by the worklet by then resolves anyway (nothing was playing). */
 const ACK_TIMEOUT_MS = 150;
+/** Dropped reply ids remembered (late audio for them is discarded); the oldest are forgotten. */
+const DROPPED_REPLIES_KEPT = 64;
 
 export class Playback {
   private node: AudioWorkletNode | null = null;
   private readonly chains = new Map<string, Promise<void>>();
-  private readonly dropped = new Set<string>();
+  private readonly dropped = new BoundedSet<string>(DROPPED_REPLIES_KEPT);
   /** Replies with audio in the worklet (pushed, not yet finished or stopped). */
   private readonly inRing = new Set<string>();
   private stopWaiters: Array<(pos: PlaybackPosition | null) => void> = [];
@@ -125,9 +128,9 @@ export class Playback {
    * being decoded or arriving later. Resolves with where playback was cut (null if nothing played).
    */
   stop(replyIds: Iterable<string> = []): Promise<PlaybackPosition | null> {
-    for (const id of replyIds) this.drop(id);
-    for (const id of this.chains.keys()) this.drop(id);
-    if (this.position) this.drop(this.position.replyId);
+    for (const id of replyIds) this.dropped.add(id);
+    for (const id of this.chains.keys()) this.dropped.add(id);
+    if (this.position) this.dropped.add(this.position.replyId);
     // A stop also ends any hold (in the worklet too, even with nothing queued).
     this.pausedValue = false;
     this.resolvePause(null);
@@ -172,11 +175,6 @@ export class Playback {
     this.resolvePause(null);
     // A stop with nothing playing also releases a hold.
     this.post({ type: "stop" });
-  }
-
-  private drop(replyId: string): void {
-    this.dropped.add(replyId);
-    if (this.dropped.size > 64) this.dropped.delete(this.dropped.values().next().value as string);
   }
 
   private post(message: MainToPlayback, transfer: Transferable[] = []): void {

@@ -6,6 +6,10 @@
 // fades out and holds the position (audio keeps queueing) until resume() fades back in, a little
 // before where it paused so the word that was cut is heard whole.
 // Pure: no DOM, no Web Audio, so it is unit-tested in Node.
+import { BoundedSet } from "../../shared/bounded-map.ts";
+
+/** Reply ids each per-reply set below remembers; the oldest are forgotten. */
+const REPLIES_REMEMBERED = 64;
 
 export interface PlaybackPosition {
   replyId: string;
@@ -72,10 +76,10 @@ export class PlaybackRingBuffer {
   private readIdx = 0;
   private writeIdx = 0;
   private queue: QueuedSegment[] = [];
-  private readonly ended = new Set<string>();
-  private readonly startedReplies = new Set<string>();
+  private readonly ended = new BoundedSet<string>(REPLIES_REMEMBERED);
+  private readonly startedReplies = new BoundedSet<string>(REPLIES_REMEMBERED);
   /** Replies cut by stop(): late audio for them is discarded. */
-  private readonly dropped = new Set<string>();
+  private readonly dropped = new BoundedSet<string>(REPLIES_REMEMBERED);
   private mode: Mode = "idle";
   private starvedReply: string | null = null;
   private starvedSamples = 0;
@@ -173,7 +177,7 @@ export class PlaybackRingBuffer {
 
   /** No more audio will come for this reply: when the buffer drains, it has finished. */
   endReply(replyId: string): void {
-    this.remember(this.ended, replyId);
+    this.ended.add(replyId);
   }
 
   /**
@@ -265,7 +269,7 @@ export class PlaybackRingBuffer {
       if (!seg.started) {
         seg.started = true;
         const firstOfReply = !this.startedReplies.has(seg.replyId);
-        this.remember(this.startedReplies, seg.replyId);
+        this.startedReplies.add(seg.replyId);
         events.push({ type: "segment-start", replyId: seg.replyId, segment: seg.segment, offset: i, firstOfReply });
       }
       let take = Math.min(seg.end - this.readIdx, L - i);
@@ -391,8 +395,8 @@ export class PlaybackRingBuffer {
     this.starvedReply = null;
     this.starvedSamples = 0;
     this.stats.repliesStopped++;
-    for (const seg of this.queue) this.remember(this.dropped, seg.replyId);
-    if (pos) this.remember(this.dropped, pos.replyId);
+    for (const seg of this.queue) this.dropped.add(seg.replyId);
+    if (pos) this.dropped.add(pos.replyId);
     this.queue = [];
     if (pos) {
       events.push({ type: "stopped", offset, ...pos });
@@ -435,11 +439,6 @@ export class PlaybackRingBuffer {
     const oldCap = old.length;
     for (let idx = from; idx < this.writeIdx; idx++) grown[idx % cap] = old[idx % oldCap]!;
     this.ring = grown;
-  }
-
-  private remember(set: Set<string>, id: string): void {
-    set.add(id);
-    if (set.size > 64) set.delete(set.values().next().value as string);
   }
 
   private ms(samples: number): number {

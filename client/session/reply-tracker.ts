@@ -4,6 +4,7 @@
 // tags shown with it, and its playback counters for the test hooks. The oldest records are dropped
 // past `capacity`, so a long conversation does not grow memory without bound.
 // Pure: no DOM.
+import { BoundedMap } from "../../shared/bounded-map.ts";
 import type { MessageStatus, TurnEndReason } from "../../shared/protocol.ts";
 
 /** The tags shown with a reply. */
@@ -54,11 +55,13 @@ export interface ReplyRecord {
 }
 
 export class ReplyTracker {
-  private readonly records = new Map<string, ReplyRecord>();
+  private readonly records: BoundedMap<string, ReplyRecord>;
   /** A turn that ended before the server named its reply (a `thinking` state without replyId). */
   private unattributedTurnEndMs: number | null = null;
 
-  constructor(readonly capacity = 100) {}
+  constructor(readonly capacity = 100) {
+    this.records = new BoundedMap(capacity);
+  }
 
   get size(): number {
     return this.records.size;
@@ -82,7 +85,6 @@ export class ReplyTracker {
       stats: { replyId, clientFirstAudioMs: null, serverFirstAudioMs: null, playedMs: 0, expectedMs: 0, segmentsReceived: 0, segmentsPlayed: 0, underruns: 0 },
     };
     this.records.set(replyId, r);
-    if (this.records.size > this.capacity) this.records.delete(this.records.keys().next().value as string);
     return r;
   }
 

@@ -3,6 +3,7 @@
 // (turn-audio.ts) through `store`, one write after another, off the audio path. A reply cut after
 // its turn ended (a late stop report) is written again, cut. Failures are logged, never thrown into
 // a turn. Imports nothing from Cloudflare: the session supplies the storage.
+import { BoundedMap } from "../../shared/bounded-map.ts";
 import type { PlaybackPosition } from "../turn/heard-text.ts";
 import { replyRecording, utteranceRecording, type RecordedAudio, type RecordingKind, type SentSegment } from "./turn-audio.ts";
 
@@ -31,8 +32,9 @@ interface HeldTurn {
 
 export class TurnRecorder {
   readonly #deps: TurnRecorderDeps;
-  readonly #turns = new Map<string, HeldTurn>();
-  readonly #settled = new Map<string, HeldTurn>();
+  // A turn that never settles (it crashed before storing anything) must not hold audio for ever.
+  readonly #turns = new BoundedMap<string, HeldTurn>(TURNS_HELD);
+  readonly #settled = new BoundedMap<string, HeldTurn>(SETTLED_REPLIES_KEPT);
   #chain: Promise<void> = Promise.resolve();
 
   constructor(deps: TurnRecorderDeps) {
@@ -43,8 +45,6 @@ export class TurnRecorder {
   started(turnId: string, replyId: string, utterance: Int16Array | undefined): void {
     if (!this.#deps.enabled()) return;
     this.#turns.set(turnId, { turnId, replyId, utterance: utterance ?? null, segments: [] });
-    // A turn that never settles (it crashed before storing anything) must not hold audio for ever.
-    while (this.#turns.size > TURNS_HELD) this.#turns.delete(this.#turns.keys().next().value!);
   }
 
   /** The user's utterance of a turn started before it was known (a held reply to Flux's words): its recording. */
@@ -73,10 +73,7 @@ export class TurnRecorder {
     const turn = this.#turns.get(turnId);
     if (!turn) return this.#chain;
     this.#turns.delete(turnId);
-    if (turn.segments.length > 0) {
-      this.#settled.set(turn.replyId, turn);
-      while (this.#settled.size > SETTLED_REPLIES_KEPT) this.#settled.delete(this.#settled.keys().next().value!);
-    }
+    if (turn.segments.length > 0) this.#settled.set(turn.replyId, turn);
     return this.#write(turn.turnId, () => {
       const utterance = turn.utterance ? utteranceRecording(turn.utterance) : null;
       turn.utterance = null;

@@ -3,6 +3,7 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { bundleWorker } from "./test/support/bundle-worker.ts";
 import { FUZZ_LIMIT_VARS } from "./test/support/fuzz-inputs.ts";
+import { dropScriptedFailureLogs } from "./test/support/scripted-failure-logs.ts";
 
 // miniflare's extra workers are not transpiled, so the TypeScript fake of Workers AI is bundled here.
 const fakeAi = bundleWorker("test/fake-ai/worker.ts");
@@ -12,6 +13,9 @@ const sessionSecret = randomBytes(32).toString("base64url");
 const twilioAuthToken = randomBytes(16).toString("hex");
 // The review index's schema (D1), applied by test/worker/support/review-index-setup.ts before each test file.
 const reviewIndexMigrations = await readD1Migrations("server/review-index/migrations");
+
+// The fake Workers AI's scripted failures are expected: workerd's "uncaught exception" lines for them are noise.
+dropScriptedFailureLogs();
 
 /** A project of Worker tests inside workerd, with the fake bound as AI and `vars` on top of the test defaults. */
 function workersProject(name: string, include: string[], vars: Readonly<Record<string, string>> = {}, exclude: string[] = []) {

@@ -102,6 +102,8 @@ function sessionOf(options: unknown): string {
   return tag ? tag.slice("session:".length) : "*";
 }
 
+// Named in test/support/scripted-failure-logs.ts: workerd's "uncaught exception" logs of what this
+// throws are dropped from the test output (the tests assert on the failure instead).
 function maybeFail(session: string, stage: string, spec: FailSpec | undefined): void {
   if (!spec) return;
   const key = `${session}/${stage}`;

@@ -9,7 +9,7 @@ import { CLOSE_CODES, HttpError, ReviewKeyGrant, type HistoryMessage, type HttpE
 import { JSON_EXPORT_FORMAT } from "../../server/export/export-formats.ts";
 import { createWorker } from "../../server/worker.ts";
 import { parseSrt, parseVtt } from "../support/subtitle-parser.ts";
-import { SessionClient, fakeAi, newSessionId, ownerKeyOf, visitorAddress } from "./support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, ownerKeyOf, speakAndWait, visitorAddress } from "./support/session-client.ts";
 
 const REPLY = "First sentence is right here. Second sentence has quite a few more words in it. Third one ends the reply.";
 
@@ -38,9 +38,7 @@ async function reviewKeyOf(id: string, ownerKey: string): Promise<string> {
 async function conversation(): Promise<{ id: string; ownerKey: string; heard: string }> {
   const id = newSessionId();
   await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
-  const c = await SessionClient.connect(id);
-  c.send({ type: "text", text: "Say something & <b>bold</b> --> now." });
-  const first = await c.waitFor("reply-done");
+  const { c, done: first } = await speakAndWait(id, "Say something & <b>bold</b> --> now.");
   await c.playedOut(first.replyId);
   const from = c.frames.length;
   c.send({ type: "text", text: "Tell me three things." });

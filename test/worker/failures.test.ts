@@ -3,7 +3,7 @@
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { SessionClient, fakeAi, newSessionId, transcriptOf, utterance } from "./support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, speakAndWait, transcriptOf, utterance } from "./support/session-client.ts";
 
 async function nextTurnStillWorks(c: SessionClient, after: number) {
   const from = c.frames.length;
@@ -110,9 +110,7 @@ describe("Workers AI faults", () => {
   it("capacity errors (3040) are retried and the turn succeeds", async () => {
     const id = newSessionId();
     await fakeAi.configure(id, { stt: { fail: { code: 3040, times: 1 } }, llm: { fail: { code: 3040, times: 1 } } });
-    const c = await SessionClient.connect(id);
-    c.sendAudio(utterance(800, 900));
-    const done = await c.waitFor("reply-done");
+    const { c, done } = await speakAndWait(id, utterance(800, 900));
     expect(done.status).toBe("complete");
     expect(done.metrics.retries).toBe(2);
     expect(c.of("error")).toHaveLength(0);
@@ -190,9 +188,7 @@ describe("Workers AI faults", () => {
 describe("budgets", () => {
   it("a session over its spending limit gets budget_exceeded and makes no AI calls", async () => {
     const id = newSessionId();
-    const c = await SessionClient.connect(id);
-    c.send({ type: "text", text: "Spend a little." });
-    const done = await c.waitFor("reply-done");
+    const { c, done } = await speakAndWait(id, "Spend a little.");
     expect(done.usage.usd).toBeGreaterThan(0);
     // Lower this session's limit below what it has spent (the limit normally comes from SESSION_BUDGET_USD).
     await runInDurableObject(env.VoiceSession.getByName(id), (instance) => {

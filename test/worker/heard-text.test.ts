@@ -1,7 +1,7 @@
 // The conversation keeps what the user heard: a reply cut short is stored up to the played
 // position, the full planned text beside it, and the next LLM call sees only the heard part.
 import { describe, expect, it } from "vitest";
-import { SessionClient, fakeAi, newSessionId, transcriptOf, utterance } from "./support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, speakAndWait, transcriptOf, utterance } from "./support/session-client.ts";
 
 const REPLY = "First sentence is right here. Second sentence has quite a few more words in it. Third one ends the reply.";
 
@@ -32,9 +32,7 @@ describe("heard-text accounting", () => {
   it("a stop in the middle of the second segment keeps the first segment and the heard words of the second", async () => {
     const id = newSessionId();
     await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
-    const c = await SessionClient.connect(id);
-    c.send({ type: "text", text: "Tell me three things." });
-    const done = await c.waitFor("reply-done");
+    const { c, done } = await speakAndWait(id, "Tell me three things.");
     const segs = c.of("segment");
     expect(segs.length).toBeGreaterThanOrEqual(3);
     // Played the first segment, then 40% of the second, then the user pressed stop.
@@ -66,9 +64,7 @@ describe("heard-text accounting", () => {
   it("playback that runs to the end leaves the reply complete", async () => {
     const id = newSessionId();
     await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
-    const c = await SessionClient.connect(id);
-    c.send({ type: "text", text: "Tell me three things." });
-    const done = await c.waitFor("reply-done");
+    const { c, done } = await speakAndWait(id, "Tell me three things.");
     const segs = c.of("segment");
     const last = segs[segs.length - 1]!;
     c.send({ type: "playback", replyId: done.replyId, segment: last.index, playedMs: last.durationMs, state: "finished" });

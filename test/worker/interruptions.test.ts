@@ -4,7 +4,7 @@
 // the test plays the browser's part (its echo-aware detector's `barge-in` messages).
 import { describe, expect, it } from "vitest";
 import type { ClientMessageInput } from "../../shared/protocol.ts";
-import { SessionClient, fakeAi, newSessionId, silence, transcriptOf, until, utterance } from "./support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, silence, speakAndWait, transcriptOf, until, utterance } from "./support/session-client.ts";
 import { concat, mix, noise, syllables } from "../support/signals.ts";
 
 const REPLY = "First sentence is right here. Second sentence has quite a few more words in it. Third one ends the reply.";
@@ -154,9 +154,7 @@ describe("interruptions: pause, confirm, resume", () => {
   it("speech far quieter than the user's own voice that the client did not pause for (a TV, a loud echo) is not the user", async () => {
     const id = newSessionId();
     await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 }, stt: { transcripts: ["Tell me three things.", "And now the weather for the weekend."] } });
-    const c = await SessionClient.connect(id);
-    c.sendAudio(utterance(900, 700, 1)); // the user, at -20 dBFS
-    const done = await c.waitFor("reply-done");
+    const { c, done } = await speakAndWait(id, utterance(900, 700, 1)); // the user, at -20 dBFS
     const from = c.frames.length;
     c.sendAudio(concat(mix(syllables(1500, -44), noise(1500, -70, 13)), noise(700, -70, 14)));
     await new Promise((r) => setTimeout(r, 300));
@@ -269,9 +267,7 @@ describe("interruptions: pause, confirm, resume", () => {
   it("without a report from the client the reply is over once its audio has had time to play; progress reports extend that", async () => {
     const id = newSessionId();
     await fakeAi.configure(id, { llm: { reply: "Short one.", tokenMs: 5 } });
-    const c = await SessionClient.connect(id);
-    c.send({ type: "text", text: "Say something short." });
-    const done = await c.waitFor("reply-done");
+    const { c, done } = await speakAndWait(id, "Say something short.");
     const audioMs = c.of("segment").reduce((n, s) => n + s.durationMs, 0);
     const t0 = Date.now();
     // Playback is running late (a gap): at t0 + 1 s the client has played only 100 ms.

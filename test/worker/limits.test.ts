@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { CLOSE_CODES, TEXT_LIMITS, UPSTREAM_AUDIO } from "../../shared/protocol.ts";
 import { ConversationStore } from "../../server/storage/conversation-store.ts";
 import { DEFAULT_CONFIG } from "../../server/config.ts";
-import { SessionClient, fakeAi, newSessionId, transcriptOf, utterance, waitClosed } from "./support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, speakAndWait, transcriptOf, utterance, waitClosed } from "./support/session-client.ts";
 
 const L = DEFAULT_CONFIG.limits;
 
@@ -31,9 +31,7 @@ const rateErrors = (c: SessionClient) => c.of("error").filter((e) => e.code === 
 describe("rate limits", () => {
   it("a connection that keeps flooding is warned with rate_limited, then closed with 1008 and a reason; the conversation survives", async () => {
     const id = newSessionId();
-    const c = await SessionClient.connect(id);
-    c.send({ type: "text", text: "Remember this." });
-    const first = await c.waitFor("reply-done");
+    const { c, done: first } = await speakAndWait(id, "Remember this.");
     await c.playedOut(first.replyId);
 
     const t0 = Date.now();
@@ -224,9 +222,7 @@ describe("idle connections", () => {
 
   it("a session nobody spoke or typed in for IDLE_CLOSE_MS closes its connections with 4408; pings do not keep it open; the conversation is kept", async () => {
     const id = newSessionId();
-    const c = await SessionClient.connect(id);
-    c.send({ type: "text", text: "Remember the number seven." });
-    const reply = await c.waitFor("reply-done");
+    const { c, done: reply } = await speakAndWait(id, "Remember the number seven.");
     await c.playedOut(reply.replyId);
     await c.waitFor("state", (s) => s.state === "listening");
     pings(c, 3);

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { MIGRATIONS, migrate } from "../../server/storage/migrations.ts";
-import { SessionClient, fakeAi, newSessionId, transcriptOf, waitClosed } from "./support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, speakAndWait, transcriptOf, waitClosed } from "./support/session-client.ts";
 
 describe("persistence", () => {
   it("migrations are versioned and applying them again changes nothing", async () => {
@@ -23,9 +23,7 @@ describe("persistence", () => {
 
   it("a session torn down under a live socket drops it; the client that reconnects finds the LLM still sees the earlier turns", async () => {
     const id = newSessionId();
-    const c = await SessionClient.connect(id);
-    c.send({ type: "text", text: "My favourite colour is teal." });
-    const first = await c.waitFor("reply-done");
+    const { c, done: first } = await speakAndWait(id, "My favourite colour is teal.");
     await c.playedOut(first.replyId);
     await c.waitFor("state", (s) => s.state === "listening");
     // No hibernation (server/voice-session.ts): an object that goes away takes its live sockets with it.

@@ -1,7 +1,7 @@
 // One conversation turn end to end over a real WebSocket, against the deterministic fake Workers AI.
 import { describe, expect, it } from "vitest";
 import { PROTOCOL_VERSION } from "../../shared/protocol.ts";
-import { SessionClient, fakeAi, newSessionId, transcriptOf, utterance } from "./support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, speakAndWait, transcriptOf, utterance } from "./support/session-client.ts";
 
 describe("a spoken turn", () => {
   it("speech frames in give a transcript, streamed reply text and ordered audio segments out, all persisted", async () => {
@@ -87,9 +87,7 @@ describe("a spoken turn", () => {
 
   it("a typed turn gets a spoken reply without speech-to-text", async () => {
     const id = newSessionId();
-    const c = await SessionClient.connect(id);
-    c.send({ type: "text", text: "  Hello from the keyboard  " });
-    const done = await c.waitFor("reply-done");
+    const { c, done } = await speakAndWait(id, "  Hello from the keyboard  ");
     expect(done.status).toBe("complete");
     expect(c.of("transcript")[0]).toMatchObject({ text: "Hello from the keyboard", source: "text" });
     expect(done.metrics.sttMs).toBe(0);
@@ -100,9 +98,7 @@ describe("a spoken turn", () => {
 
   it("the second turn's LLM input contains the first turn", async () => {
     const id = newSessionId();
-    const c = await SessionClient.connect(id);
-    c.send({ type: "text", text: "My name is Ada." });
-    const first = await c.waitFor("reply-done");
+    const { c, done: first } = await speakAndWait(id, "My name is Ada.");
     await c.playedOut(first.replyId);
     c.send({ type: "text", text: "What is my name?" });
     await c.waitFor("reply-done", (d) => d.replyId !== first.replyId);
@@ -180,9 +176,7 @@ describe("a spoken turn", () => {
 
   it("a reconnecting client gets the history and the current state back", async () => {
     const id = newSessionId();
-    const first = await SessionClient.connect(id);
-    first.send({ type: "text", text: "Remember the number seven." });
-    const done = await first.waitFor("reply-done");
+    const { c: first, done } = await speakAndWait(id, "Remember the number seven.");
     await first.playedOut(done.replyId);
     first.close();
 

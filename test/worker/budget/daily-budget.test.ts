@@ -6,7 +6,7 @@ import { OperatorHealth } from "../../../shared/protocol.ts";
 import { operatorKey, signKey } from "../../../server/access/session-keys.ts";
 import { DAILY_BUDGET_NAME } from "../../../server/budget/daily-budget.ts";
 import type { Transcript } from "../../../server/transcript/transcript.ts";
-import { SessionClient, fakeAi, newSessionId, transcriptOf, utterance, visitorAddress } from "../support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, speakAndWait, transcriptOf, utterance, visitorAddress } from "../support/session-client.ts";
 
 const LIMIT = 300;
 const keeper = () => env.DailyBudget.getByName(DAILY_BUDGET_NAME);
@@ -35,9 +35,7 @@ describe("who sees the budgets", () => {
 
   it("the transcript shows the session's spending against its limit to anyone with a key, and the day's only to the owner", async () => {
     const id = newSessionId();
-    const c = await SessionClient.connect(id);
-    c.send({ type: "text", text: "Spend something." });
-    const done = await c.waitFor("reply-done");
+    const { c, done } = await speakAndWait(id, "Spend something.");
     const mine = await transcriptOf(id);
     expect(mine.budget?.session).toEqual({ spentUsd: done.usage.usd, limitUsd: 0.055 });
     expect(mine.budget?.daily?.limitNeurons).toBe(LIMIT);

@@ -3,7 +3,7 @@
 // server's Finalize gives the turn's words. This is the shape the offline stand-in speaks too.
 import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { SessionClient, fakeAi, newSessionId, transcriptOf } from "../support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, speakAndWait, transcriptOf } from "../support/session-client.ts";
 import { concat, roomTone as quiet, speech } from "../../support/signals.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -12,9 +12,7 @@ describe("streaming recognition with Nova-3 and the transcript signal", () => {
   it("interim results become live captions and Finalize's answer is the turn's transcript, with no batch transcription", async () => {
     const id = newSessionId();
     await fakeAi.configure(id, { live: { transcripts: ["tell me a joke"], msPerWord: 200 } });
-    const c = await SessionClient.connect(id);
-    c.sendAudio(concat(quiet(300), speech(1000), quiet(900)));
-    const done = await c.waitFor("reply-done");
+    const { c, done } = await speakAndWait(id, concat(quiet(300), speech(1000), quiet(900)));
     expect(c.of("transcript").map((t) => t.text)).toEqual(["tell me a joke"]);
     expect(c.of("user-partial").length).toBeGreaterThan(0);
     const calls = await fakeAi.calls(id);

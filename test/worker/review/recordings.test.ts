@@ -10,7 +10,7 @@ import { parseWav } from "../../../server/audio/wav.ts";
 import { deleteRecordings, recordingKey } from "../../../server/recordings/recording-store.ts";
 import { createWorker } from "../../../server/worker.ts";
 import { DAY_MS } from "../../../server/recordings/retention.ts";
-import { SessionClient, fakeAi, newSessionId, ownerKeyOf, transcriptOf, utterance, visitorAddress } from "../support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, ownerKeyOf, speakAndWait, transcriptOf, utterance, visitorAddress } from "../support/session-client.ts";
 
 const REPLY = "First sentence is right here. Second sentence has quite a few more words in it. Third one ends the reply.";
 
@@ -56,9 +56,7 @@ async function typedTurn(id: string, c: SessionClient, text = "Tell me three thi
 async function spokenTurnPlayedOut() {
   const id = newSessionId();
   await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
-  const c = await SessionClient.connect(id);
-  c.sendAudio(utterance(800, 900, 1));
-  const done = await c.waitFor("reply-done");
+  const { c, done } = await speakAndWait(id, utterance(800, 900, 1));
   await c.playedOut(done.replyId);
   return { id, c, done };
 }
@@ -107,9 +105,7 @@ describe("recordings of a turn", () => {
   it("an interrupted reply's recording holds only what was played: the first segment and 40% of the second, within a frame", async () => {
     const id = newSessionId();
     await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
-    const c = await SessionClient.connect(id);
-    c.send({ type: "text", text: "Tell me three things." });
-    const done = await c.waitFor("reply-done");
+    const { c, done } = await speakAndWait(id, "Tell me three things.");
     const segs = c.of("segment").filter((s) => s.replyId === done.replyId);
     c.send({ type: "playback", replyId: done.replyId, segment: 0, playedMs: segs[0]!.durationMs, state: "playing" });
     c.send({ type: "playback", replyId: done.replyId, segment: 1, playedMs: segs[1]!.durationMs * 0.4, state: "stopped" });

@@ -153,6 +153,17 @@ export function waitClosed(c: SessionClient, timeoutMs = 8_000): Promise<true> {
   return until(() => (c.closed ? true : undefined), "the socket to close", timeoutMs);
 }
 
+/**
+ * Connect to session `id`, say `said` (typed text, or speech: PCM sent as 20 ms frames, as the
+ * browser does) and wait for the reply to it: how most turn tests begin.
+ */
+export async function speakAndWait(id: string, said: string | Int16Array): Promise<{ c: SessionClient; done: Extract<Frame, { type: "reply-done" }> }> {
+  const c = await SessionClient.connect(id);
+  if (typeof said === "string") c.send({ type: "text", text: said });
+  else c.sendAudio(said);
+  return { c, done: await c.waitFor("reply-done") };
+}
+
 export async function transcriptOf(sessionId: string) {
   const res = await exports.default.fetch(`http://parley.test/api/sessions/${sessionId}`, {
     headers: { Authorization: `Bearer ${await ownerKeyOf(sessionId)}`, "CF-Connecting-IP": visitorAddress() },

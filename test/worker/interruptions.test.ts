@@ -21,24 +21,24 @@ const bargeIn = (replyId: string, event: BargeIn["event"], segment: number, play
 });
 
 /**
- * A typed question whose reply (three segments) has been generated; returns the reply and its
- * segments. The microphone is open hands-free meanwhile: the server's VAD has heard the quiet room.
+ * A new session with a typed question whose reply (three segments) has been generated; returns the
+ * session, its client, the reply and its segments. The microphone is open hands-free meanwhile: the server's VAD has heard the quiet room.
  */
-async function replyPlaying(c: SessionClient, id: string, extra: Parameters<typeof fakeAi.configure>[1] = {}) {
+async function replyPlaying(extra: Parameters<typeof fakeAi.configure>[1] = {}) {
+  const id = newSessionId();
+  const c = await SessionClient.connect(id);
   await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 }, ...extra });
   c.sendAudio(noise(1000, -62, 42));
   c.send({ type: "text", text: "Tell me three things." });
   const done = await c.waitFor("reply-done");
   const segs = c.of("segment").filter((s) => s.replyId === done.replyId);
   expect(segs.length).toBeGreaterThanOrEqual(3);
-  return { done, segs };
+  return { id, c, done, segs };
 }
 
 describe("interruptions: pause, confirm, resume", () => {
   it("uh-huh during segment 2 resumes the reply, keeps the backchannel and never answers it", async () => {
-    const id = newSessionId();
-    const c = await SessionClient.connect(id);
-    const { done, segs } = await replyPlaying(c, id, { stt: { transcripts: ["Uh-huh."] } });
+    const { id, c, done, segs } = await replyPlaying({ stt: { transcripts: ["Uh-huh."] } });
     const from = c.frames.length;
     c.send(bargeIn(done.replyId, "onset", 1, segs[1]!.durationMs * 0.3, 100));
     await c.waitFor("state", (s) => s.state === "paused", { from });
@@ -75,9 +75,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("confirmed barge-in after generation ended but while audio plays stores the heard part", async () => {
-    const id = newSessionId();
-    const c = await SessionClient.connect(id);
-    const { done, segs } = await replyPlaying(c, id, { stt: { transcripts: ["Wait, what was the second one?"] } });
+    const { id, c, done, segs } = await replyPlaying({ stt: { transcripts: ["Wait, what was the second one?"] } });
     const heldMs = segs[1]!.durationMs * 0.5;
     const from = c.frames.length;
     c.send(bargeIn(done.replyId, "onset", 1, heldMs, 100));
@@ -110,9 +108,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("a real interruption that ends before it is confirmed is decided by its whole transcript and answered without transcribing it again; its utterance is the new turn's recording", async () => {
-    const id = newSessionId();
-    const c = await SessionClient.connect(id);
-    const { done, segs } = await replyPlaying(c, id, { stt: { transcripts: ["Stop."] } });
+    const { id, c, done, segs } = await replyPlaying({ stt: { transcripts: ["Stop."] } });
     const from = c.frames.length;
     c.send(bargeIn(done.replyId, "onset", 0, segs[0]!.durationMs * 0.5, 100));
     c.sendAudio(utterance(300, 700, 4, 0)); // shorter than minInterruptionMs: no `sustained`
@@ -130,9 +126,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("echo of the reply at -20 dB does not interrupt: its words are the reply's own", async () => {
-    const id = newSessionId();
-    const c = await SessionClient.connect(id);
-    const { done, segs } = await replyPlaying(c, id);
+    const { id, c, done, segs } = await replyPlaying();
     // The reply is playing segment 1; the client's echo guard did not pause, but the server's VAD
     // hears the echo (speech-like, 20 dB under a -20 dBFS reply) and transcribes it when it ends.
     c.send({ type: "playback", replyId: done.replyId, segment: 1, playedMs: 200, state: "playing" });
@@ -166,9 +160,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("echo loud enough to pause the reply (-10 dB) is recognised by its words and the reply resumes", async () => {
-    const id = newSessionId();
-    const c = await SessionClient.connect(id);
-    const { done, segs } = await replyPlaying(c, id);
+    const { id, c, done, segs } = await replyPlaying();
     const played = segs[2]!.text.split(" ").slice(0, 3).join(" ");
     await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 }, stt: { transcripts: [played] } });
     const from = c.frames.length;
@@ -182,9 +174,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("false interruption timeout resumes: a pause with no speech after it", async () => {
-    const id = newSessionId();
-    const c = await SessionClient.connect(id);
-    const { done, segs } = await replyPlaying(c, id);
+    const { id, c, done, segs } = await replyPlaying();
     const from = c.frames.length;
     const t0 = Date.now();
     c.send(bargeIn(done.replyId, "onset", 1, segs[1]!.durationMs * 0.2, 80));
@@ -198,9 +188,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("a click that paused the reply resumes it as noise as soon as the client hears the speech end", async () => {
-    const id = newSessionId();
-    const c = await SessionClient.connect(id);
-    const { done, segs } = await replyPlaying(c, id);
+    const { c, done, segs } = await replyPlaying();
     const from = c.frames.length;
     const t0 = Date.now();
     c.send(bargeIn(done.replyId, "onset", 1, segs[1]!.durationMs * 0.2, 80));
@@ -230,9 +218,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("speech over a reply that the client did not pause for still interrupts once its words are known", async () => {
-    const id = newSessionId();
-    const c = await SessionClient.connect(id);
-    const { done } = await replyPlaying(c, id, { stt: { transcripts: ["Hold on, I have a question."] } });
+    const { id, c, done } = await replyPlaying({ stt: { transcripts: ["Hold on, I have a question."] } });
     c.send({ type: "playback", replyId: done.replyId, segment: 1, playedMs: 100, state: "playing" });
     const from = c.frames.length;
     c.sendAudio(utterance(900, 800, 12, 0));
@@ -283,9 +269,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("a stop reported after the turn was already over still cuts the stored reply, and says why", async () => {
-    const id = newSessionId();
-    const c = await SessionClient.connect(id);
-    const { done, segs } = await replyPlaying(c, id);
+    const { id, c, done, segs } = await replyPlaying();
     await c.playedOut(done.replyId); // the server considers it over...
     c.send({ type: "playback", replyId: done.replyId, segment: 1, playedMs: 1, state: "stopped" }); // ...but the client had stopped it
     const heard = await c.waitFor("reply-heard", (h) => h.status === "interrupted");

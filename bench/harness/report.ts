@@ -34,6 +34,11 @@ function stageFloor(c: Record<string, Dist>, stage: string): number {
   }
 }
 
+/** One row per phase, led by its pipeline and N. */
+function phaseTable(phases: PhaseResult[], columns: string[], cells: (p: PhaseResult) => string[]): string {
+  return table(["pipeline", "N", ...columns], phases.map((p) => [p.pipeline, String(p.sessions), ...cells(p)]), 1);
+}
+
 const trio = (d: Dist, digits = 1) => `${f(d.p50, digits)} / ${f(d.p95, digits)} / ${f(d.p99, digits)}`;
 
 /** The phase used to judge the targets: N = 50 if measured, else the largest N. */
@@ -114,11 +119,10 @@ export function formatReport(r: BenchResult): string {
       "(net = minus the fake AI's own calibrated floor; raw = TTFA - silence - critical path, client pacing included; pacing = client lateness).",
   );
   out.push(
-    table(
-      ["pipeline", "N", "turns", "TTFA p50 / p95 / p99", "overhead p50 / p95 / p99", "net p50 / p99", "raw ovh p99", "pacing p99", "ping RTT p50 / p99", "starved", "max gap", "min queued"],
-      r.phases.map((p) => [
-        p.pipeline,
-        String(p.sessions),
+    phaseTable(
+      r.phases,
+      ["turns", "TTFA p50 / p95 / p99", "overhead p50 / p95 / p99", "net p50 / p99", "raw ovh p99", "pacing p99", "ping RTT p50 / p99", "starved", "max gap", "min queued"],
+      (p) => [
         `${p.turnsCompleted}/${p.turnsPlanned}`,
         trio(p.ttfaMs, 0),
         trio(p.overheadMs),
@@ -129,8 +133,7 @@ export function formatReport(r: BenchResult): string {
         `${p.gaps.starvations}/${Math.max(0, p.gaps.replies * (p.gaps.segmentsPerReply - 1))}`,
         f(p.gaps.maxInterSegmentGapMs, 0),
         f(p.gaps.minQueuedAudioMs, 0),
-      ]),
-      1,
+      ],
     ),
   );
   out.push("");
@@ -140,11 +143,10 @@ export function formatReport(r: BenchResult): string {
       "bench CPU = the client process, % of one core; other load = machine CPU used by other processes, % of all cores.",
   );
   out.push(
-    table(
-      ["pipeline", "N", "CPU ms/audio-s", "CPU ms/turn", "workerd CPU %", "busiest thread %", "frames/s", "rate-limited", "lost frames", "bench CPU %", "other load %", "client lag p99"],
-      r.phases.map((p) => [
-        p.pipeline,
-        String(p.sessions),
+    phaseTable(
+      r.phases,
+      ["CPU ms/audio-s", "CPU ms/turn", "workerd CPU %", "busiest thread %", "frames/s", "rate-limited", "lost frames", "bench CPU %", "other load %", "client lag p99"],
+      (p) => [
         f(p.cpu.workerdCpuMsPerAudioSecond, 2),
         f(p.cpu.workerdCpuMsPerTurn),
         f(p.cpu.workerdCoreUtilPct),
@@ -155,8 +157,7 @@ export function formatReport(r: BenchResult): string {
         f(p.cpu.benchCpuPctOfCore),
         f(p.cpu.otherProcessesPct),
         f(p.cpu.clientLoopDelayP99Ms),
-      ]),
-      1,
+      ],
     ),
   );
   for (const m of r.memory ?? []) {

@@ -13,7 +13,7 @@ import { BACKGROUND_ECHO_DB } from "./scenarios.ts";
 import { FRAME_SAMPLES, SessionTape } from "./session-tape.ts";
 import { SimBrowser } from "./sim-browser.ts";
 import { msToSamples, samplesToMs } from "./speech-timing.ts";
-import { LEAD_MS, LINGER_MS, TAPE_KEPT_MS, type Ticker } from "./trial.ts";
+import { LEAD_MS, LINGER_MS, playTrial, type Ticker } from "./trial.ts";
 import { benchSession } from "../harness/session-access.ts";
 
 /** After the end of speech the server gets this long to end the turn (maxSilenceMs 1800 + the judge + margin). */
@@ -107,15 +107,7 @@ export async function runEotTrial(env: EotEnvironment, plan: EotTrialPlan, ticke
     if (doneAt !== undefined && clock >= doneAt) finish();
   };
 
-  try {
-    await browser.connect();
-    ticker.add(browser);
-    await done;
-  } finally {
-    ticker.remove(browser);
-    await browser.close();
-    setTimeout(() => env.tapes.unregister(sessionId), TAPE_KEPT_MS).unref();
-  }
+  await playTrial(browser, ticker, done, env.tapes);
 
   const o = browser.obs;
   const ms = (samples: number) => Math.round(samplesToMs(samples));

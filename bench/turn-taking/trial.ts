@@ -58,6 +58,20 @@ export class Ticker {
   }
 }
 
+/** Connect `browser` and run it on `ticker` until `done`, then close it; the oracle keeps its tape a while longer. */
+export async function playTrial(browser: SimBrowser, ticker: Ticker, done: Promise<void>, tapes: TrialEnvironment["tapes"]): Promise<void> {
+  try {
+    await browser.connect();
+    ticker.add(browser);
+    await done;
+  } finally {
+    ticker.remove(browser);
+    await browser.close();
+    // The server may still transcribe what it heard last; answer that for a while.
+    setTimeout(() => tapes?.unregister(browser.sessionId), TAPE_KEPT_MS).unref();
+  }
+}
+
 async function eventClip(plan: TrialPlan, clips: ClipLibrary): Promise<Clip | undefined> {
   const e = plan.event;
   if (e.type === "none") return undefined;
@@ -127,16 +141,7 @@ export async function runTrial(env: TrialEnvironment, plan: TrialPlan, ticker: T
     if (doneAt !== undefined && clock >= doneAt) finish();
   };
 
-  try {
-    await browser.connect();
-    ticker.add(browser);
-    await done;
-  } finally {
-    ticker.remove(browser);
-    await browser.close();
-    // The server may still transcribe what it heard last; answer that for a while.
-    setTimeout(() => env.tapes?.unregister(sessionId), TAPE_KEPT_MS).unref();
-  }
+  await playTrial(browser, ticker, done, env.tapes);
   const stored = await storedMessages(env.url, session);
   return classifyTrial({ plan, spec, sessionId, browser, firstReplyId, eventAt, event, timedOut, stored });
 }

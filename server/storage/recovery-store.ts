@@ -20,11 +20,15 @@ export interface KeptUtterance {
   createdAt: number;
 }
 
-/** A turn the store still shows as running (at start-up: one a restart cut off). */
-export interface RunningTurn {
+/** Which turn and reply, and how the user spoke: the columns every turn query here reads. */
+interface TurnRef {
   turnId: string;
   replyId: string;
   source: "voice" | "text";
+}
+
+/** A turn the store still shows as running (at start-up: one a restart cut off). */
+export interface RunningTurn extends TurnRef {
   startedAt: number;
   retryOf: string | null;
   /** The user's words were stored (speech-to-text was over; a retry answers words stored with the turn it retries). */
@@ -35,10 +39,7 @@ export interface RunningTurn {
 
 export type RetryState = "pending" | "started" | "skipped";
 
-export interface CutReply {
-  turnId: string;
-  replyId: string;
-  source: "voice" | "text";
+export interface CutReply extends TurnRef {
   /** What the user said in that turn (the words the retry answers). */
   userText: string;
   /** What they heard of the reply before it was cut off. */
@@ -48,6 +49,10 @@ export interface CutReply {
 }
 
 type Row = Record<string, SqlStorageValue>;
+
+function turnRef(r: Row): TurnRef {
+  return { turnId: String(r.turn_id), replyId: String(r.reply_id), source: r.source as TurnRef["source"] };
+}
 
 export class RecoveryStore {
   readonly #sql: SqlStorage;
@@ -139,9 +144,7 @@ export class RecoveryStore {
       )
       .toArray()
       .map((r) => ({
-        turnId: String(r.turn_id),
-        replyId: String(r.reply_id),
-        source: r.source as RunningTurn["source"],
+        ...turnRef(r),
         startedAt: Number(r.started_at),
         retryOf: r.retry_of === null ? null : String(r.retry_of),
         userStored: Number(r.user_stored) === 1,
@@ -180,9 +183,7 @@ export class RecoveryStore {
       )
       .toArray()
       .map((r) => ({
-        turnId: String(r.turn_id),
-        replyId: String(r.reply_id),
-        source: r.source as CutReply["source"],
+        ...turnRef(r),
         userText: String(r.user_text),
         heard: String(r.heard),
         lastActivityAt: Number(r.last_activity),

@@ -11,21 +11,16 @@ export class ReviewIndexLedger {
 
   facts(id: string): SessionFacts {
     const r = this.sql
-      .exec<{
-        title: string | null;
-        started_at: number | null;
-        last_at: number | null;
-        turns: number;
-        interruptions: number;
-        messages: number;
-        neurons: number;
-        usd: number;
-        backend: string | null;
-        mode: string | null;
-        owner_email: string | null;
-        owner_id: string | null;
-        phone_caller: string | null;
-      }>(
+      .exec<
+        Pick<SessionFacts, "turns" | "interruptions" | "messages" | "neurons" | "usd" | "backend" | "mode"> & {
+          title: string | null;
+          started_at: number | null;
+          last_at: number | null;
+          owner_email: string | null;
+          owner_id: string | null;
+          phone_caller: string | null;
+        }
+      >(
         `SELECT
            (SELECT text FROM messages WHERE role = 'user' AND kind = 'turn' ORDER BY id LIMIT 1) AS title,
            (SELECT MIN(v) FROM (SELECT MIN(started_at) AS v FROM turns UNION ALL SELECT MIN(created_at) FROM messages)) AS started_at,
@@ -46,22 +41,8 @@ export class ReviewIndexLedger {
         OWNER_ID_SETTING,
       )
       .one();
-    return {
-      id,
-      ownerEmail: r.owner_email,
-      ownerId: r.owner_id,
-      phoneCaller: r.phone_caller,
-      firstUserText: r.title,
-      startedAt: r.started_at,
-      lastActivityAt: r.last_at,
-      turns: r.turns,
-      interruptions: r.interruptions,
-      messages: r.messages,
-      neurons: r.neurons,
-      usd: r.usd,
-      backend: r.backend,
-      mode: r.mode,
-    };
+    const { title, started_at, last_at, owner_email, owner_id, phone_caller, ...counts } = r;
+    return { id, ownerEmail: owner_email, ownerId: owner_id, phoneCaller: phone_caller, firstUserText: title, startedAt: started_at, lastActivityAt: last_at, ...counts };
   }
 
   /** Messages the index has not acknowledged as they are now, oldest first: up to `limit`, and whether more wait. */

@@ -5,7 +5,7 @@ import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { DRAIN_PATH, DRAIN_SECRET_HEADER, type SessionDrainReport } from "../../server/restart/drain-contract.ts";
 import { RETRY_OPENING } from "../../server/turn/turn-recovery.ts";
-import { SessionClient, fakeAi, newSessionId, transcriptOf, utterance } from "./support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, openSession, transcriptOf, utterance } from "./support/session-client.ts";
 
 const secret = (env as unknown as { DRAIN_SECRET: string }).DRAIN_SECRET;
 
@@ -36,9 +36,7 @@ describe("drain", () => {
   });
 
   it("a drain stores the reply in flight as cut off by shutdown with what was heard, closes sockets with 1001, and the reply is retried after the restart", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { tokenMs: 150, reply: "The first sentence is short. The second sentence takes a long while to arrive because the model is slow today." } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ llm: { tokenMs: 150, reply: "The first sentence is short. The second sentence takes a long while to arrive because the model is slow today." } });
     const closed = closeCode(c);
     c.send({ type: "text", text: "Tell me something." });
     const seg = await c.waitFor("segment");
@@ -65,9 +63,7 @@ describe("drain", () => {
   });
 
   it("a drain leaves a turn in speech-to-text to run again from its kept utterance", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { stt: { latencyMs: 1_200, transcripts: ["Call me back."] } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ stt: { latencyMs: 1_200, transcripts: ["Call me back."] } });
     const closed = closeCode(c);
     c.sendAudio(utterance(1000, 900));
     await c.waitFor("state", (s) => s.state === "thinking");

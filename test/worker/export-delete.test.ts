@@ -9,7 +9,7 @@ import { CLOSE_CODES, HttpError, ReviewKeyGrant, type HistoryMessage, type HttpE
 import { JSON_EXPORT_FORMAT } from "../../server/export/export-formats.ts";
 import { createWorker } from "../../server/worker.ts";
 import { parseSrt, parseVtt } from "../support/subtitle-parser.ts";
-import { SessionClient, fakeAi, newSessionId, ownerKeyOf, speakAndWait, visitorAddress } from "./support/session-client.ts";
+import { newSessionId, openSession, ownerKeyOf, speakAndWait, visitorAddress } from "./support/session-client.ts";
 
 const REPLY = "First sentence is right here. Second sentence has quite a few more words in it. Third one ends the reply.";
 
@@ -36,9 +36,8 @@ async function reviewKeyOf(id: string, ownerKey: string): Promise<string> {
 
 /** A session with a typed turn heard to its end, then one stopped in the middle of its second segment. */
 async function conversation(): Promise<{ id: string; ownerKey: string; heard: string }> {
-  const id = newSessionId();
-  await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
-  const { c, done: first } = await speakAndWait(id, "Say something & <b>bold</b> --> now.");
+  const { id, c } = await openSession({ llm: { reply: REPLY, tokenMs: 5 } });
+  const first = await speakAndWait(c, "Say something & <b>bold</b> --> now.");
   await c.playedOut(first.replyId);
   const from = c.frames.length;
   c.send({ type: "text", text: "Tell me three things." });
@@ -144,9 +143,7 @@ describe("deleting a session", () => {
   });
 
   it("deleting during a live reply closes the socket with the session-deleted code, and reconnecting finds nothing", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 120 } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ llm: { reply: REPLY, tokenMs: 120 } });
     c.send({ type: "text", text: "Talk for a while." });
     await c.waitFor("segment");
     const closed = new Promise<CloseEvent>((resolve) => c.ws.addEventListener("close", (e: CloseEvent) => resolve(e)));

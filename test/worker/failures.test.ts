@@ -3,7 +3,7 @@
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { SessionClient, fakeAi, newSessionId, speakAndWait, transcriptOf, utterance } from "./support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, openSession, speakAndWait, transcriptOf, utterance } from "./support/session-client.ts";
 
 async function nextTurnStillWorks(c: SessionClient, after: number) {
   const from = c.frames.length;
@@ -84,9 +84,7 @@ describe("bad input", () => {
 
 describe("Workers AI faults", () => {
   it("a stream that breaks mid-reply ends the turn as failed, keeping what was spoken, and the session keeps working", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { breakAfterTokens: 9 } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ llm: { breakAfterTokens: 9 } });
     c.send({ type: "text", text: "Break please." });
     const err = await c.waitFor("error");
     expect(err).toMatchObject({ code: "ai_stream_broken", retryable: true });
@@ -108,9 +106,8 @@ describe("Workers AI faults", () => {
   });
 
   it("capacity errors (3040) are retried and the turn succeeds", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { stt: { fail: { code: 3040, times: 1 } }, llm: { fail: { code: 3040, times: 1 } } });
-    const { c, done } = await speakAndWait(id, utterance(800, 900));
+    const { id, c } = await openSession({ stt: { fail: { code: 3040, times: 1 } }, llm: { fail: { code: 3040, times: 1 } } });
+    const done = await speakAndWait(c, utterance(800, 900));
     expect(done.status).toBe("complete");
     expect(done.metrics.retries).toBe(2);
     expect(c.of("error")).toHaveLength(0);
@@ -121,9 +118,7 @@ describe("Workers AI faults", () => {
   });
 
   it("retries are bounded: a 5xx that never clears fails the turn after maxRetries", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { fail: { code: 502 } } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ llm: { fail: { code: 502 } } });
     c.send({ type: "text", text: "Hello?" });
     const err = await c.waitFor("error");
     expect(err).toMatchObject({ code: "ai_unavailable", retryable: true });
@@ -133,9 +128,7 @@ describe("Workers AI faults", () => {
   });
 
   it("the daily allocation (3036) is not retried and says when it resets", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { stt: { fail: { code: 3036, message: "You have used up your daily free allocation" } } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ stt: { fail: { code: 3036, message: "You have used up your daily free allocation" } } });
     c.sendAudio(utterance(800, 900));
     const err = await c.waitFor("error");
     expect(err).toMatchObject({ code: "ai_quota", retryable: false });
@@ -146,9 +139,7 @@ describe("Workers AI faults", () => {
   });
 
   it("a request too large (3006) becomes ai_too_large", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { tts: { fail: { code: 3006 } } });
-    const c = await SessionClient.connect(id);
+    const { c } = await openSession({ tts: { fail: { code: 3006 } } });
     c.send({ type: "text", text: "Say something." });
     expect((await c.waitFor("error")).code).toBe("ai_too_large");
     const done = await c.waitFor("reply-done");
@@ -158,9 +149,7 @@ describe("Workers AI faults", () => {
   });
 
   it("a reply stream that stalls is cut off by the idle timeout instead of hanging the turn", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { stallAfterTokens: 4 } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ llm: { stallAfterTokens: 4 } });
     c.send({ type: "text", text: "Stall now." });
     const err = await c.waitFor("error", undefined, { timeoutMs: 6000 });
     expect(err.code).toBe("ai_timeout");
@@ -174,9 +163,7 @@ describe("Workers AI faults", () => {
   });
 
   it("slow speech-to-text times out with ai_timeout and is retried", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { stt: { latencyMs: 2500 } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ stt: { latencyMs: 2500 } });
     c.sendAudio(utterance(800, 900));
     const err = await c.waitFor("error", undefined, { timeoutMs: 10_000 });
     expect(err.code).toBe("ai_timeout");
@@ -187,8 +174,8 @@ describe("Workers AI faults", () => {
 
 describe("budgets", () => {
   it("a session over its spending limit gets budget_exceeded and makes no AI calls", async () => {
-    const id = newSessionId();
-    const { c, done } = await speakAndWait(id, "Spend a little.");
+    const { id, c } = await openSession();
+    const done = await speakAndWait(c, "Spend a little.");
     expect(done.usage.usd).toBeGreaterThan(0);
     // Lower this session's limit below what it has spent (the limit normally comes from SESSION_BUDGET_USD).
     await runInDurableObject(env.VoiceSession.getByName(id), (instance) => {
@@ -205,9 +192,7 @@ describe("budgets", () => {
 
 describe("cancel and barge-in", () => {
   it("cancel stops all further output for that reply and stores it as interrupted", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { tokenMs: 50 } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ llm: { tokenMs: 50 } });
     c.send({ type: "text", text: "Tell me a long story." });
     const seg = await c.waitFor("segment");
     // As the browser does: report where playback stopped, then cancel.
@@ -239,9 +224,7 @@ describe("cancel and barge-in", () => {
   });
 
   it("the user talking over the reply (speech start) aborts it and the new utterance gets its own reply", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { tokenMs: 40 }, stt: { transcripts: ["First question.", "Actually, never mind."] } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ llm: { tokenMs: 40 }, stt: { transcripts: ["First question.", "Actually, never mind."] } });
     c.sendAudio(utterance(800, 900, 1));
     const first = await c.waitFor("segment");
     c.sendAudio(utterance(800, 900, 2));
@@ -261,9 +244,7 @@ describe("cancel and barge-in", () => {
   });
 
   it("a new typed turn while one is in flight interrupts it; both user messages are kept in order", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { tokenMs: 40 } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ llm: { tokenMs: 40 } });
     c.send({ type: "text", text: "One." });
     await c.waitFor("reply-delta");
     c.send({ type: "text", text: "Two." });

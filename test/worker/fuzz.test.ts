@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { ErrorCode, checkAudioFrame, parseClientMessage } from "../../shared/protocol.ts";
 import { fuzzInputs } from "../support/fuzz-inputs.ts";
-import { newSessionId, speakAndWait, transcriptOf } from "./support/session-client.ts";
+import { openSession, speakAndWait, transcriptOf } from "./support/session-client.ts";
 
 const INPUTS = 10_000;
 const SEED = 20261129;
@@ -14,8 +14,8 @@ const BATCH = 250;
 
 describe("fuzzing a live session", () => {
   it(`answers ${INPUTS} random and mutated inputs with coded errors, stays open, and still holds a conversation`, async () => {
-    const id = newSessionId();
-    const { c, done: before } = await speakAndWait(id, "Remember the fuzz.");
+    const { id, c } = await openSession();
+    const before = await speakAndWait(c, "Remember the fuzz.");
     await c.playedOut(before.replyId);
 
     let expectedErrors = 0;

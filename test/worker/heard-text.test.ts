@@ -1,15 +1,13 @@
 // The conversation keeps what the user heard: a reply cut short is stored up to the played
 // position, the full planned text beside it, and the next LLM call sees only the heard part.
 import { describe, expect, it } from "vitest";
-import { SessionClient, fakeAi, newSessionId, speakAndWait, transcriptOf, utterance } from "./support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, openSession, speakAndWait, transcriptOf, utterance } from "./support/session-client.ts";
 
 const REPLY = "First sentence is right here. Second sentence has quite a few more words in it. Third one ends the reply.";
 
 describe("heard-text accounting", () => {
   it("barge-in before first audio stores an empty heard reply", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 60 }, stt: { transcripts: ["Tell me three things.", "Stop, never mind."] } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ llm: { reply: REPLY, tokenMs: 60 }, stt: { transcripts: ["Tell me three things.", "Stop, never mind."] } });
     c.sendAudio(utterance(800, 900, 1));
     const delta = await c.waitFor("reply-delta");
     expect(c.of("segment")).toHaveLength(0);
@@ -30,9 +28,8 @@ describe("heard-text accounting", () => {
   });
 
   it("a stop in the middle of the second segment keeps the first segment and the heard words of the second", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
-    const { c, done } = await speakAndWait(id, "Tell me three things.");
+    const { id, c } = await openSession({ llm: { reply: REPLY, tokenMs: 5 } });
+    const done = await speakAndWait(c, "Tell me three things.");
     const segs = c.of("segment");
     expect(segs.length).toBeGreaterThanOrEqual(3);
     // Played the first segment, then 40% of the second, then the user pressed stop.
@@ -62,9 +59,8 @@ describe("heard-text accounting", () => {
   });
 
   it("playback that runs to the end leaves the reply complete", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
-    const { c, done } = await speakAndWait(id, "Tell me three things.");
+    const { id, c } = await openSession({ llm: { reply: REPLY, tokenMs: 5 } });
+    const done = await speakAndWait(c, "Tell me three things.");
     const segs = c.of("segment");
     const last = segs[segs.length - 1]!;
     c.send({ type: "playback", replyId: done.replyId, segment: last.index, playedMs: last.durationMs, state: "finished" });
@@ -89,9 +85,7 @@ describe("heard-text accounting", () => {
 
 describe("speech that resumes after a pause", () => {
   it("talking on while the first part is still being transcribed keeps both parts, answered as one turn", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { stt: { latencyMs: 300, transcripts: ["So I was thinking", "about going to Paris."] } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ stt: { latencyMs: 300, transcripts: ["So I was thinking", "about going to Paris."] } });
     c.sendAudio(utterance(800, 600, 1)); // a pause long enough to end the turn...
     c.sendAudio(utterance(800, 900, 2, 0)); // ...but the user goes on before any reply
     const done = await c.waitFor("reply-done", (d) => d.status === "complete", { timeoutMs: 15_000 });

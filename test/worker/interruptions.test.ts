@@ -4,7 +4,7 @@
 // the test plays the browser's part (its echo-aware detector's `barge-in` messages).
 import { describe, expect, it } from "vitest";
 import type { ClientMessageInput } from "../../shared/protocol.ts";
-import { SessionClient, fakeAi, newSessionId, silence, speakAndWait, transcriptOf, until, utterance } from "./support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, openSession, silence, speakAndWait, transcriptOf, until, utterance } from "./support/session-client.ts";
 import { concat, mix, noise, syllables } from "../support/signals.ts";
 
 const REPLY = "First sentence is right here. Second sentence has quite a few more words in it. Third one ends the reply.";
@@ -25,8 +25,7 @@ const bargeIn = (replyId: string, event: BargeIn["event"], segment: number, play
  * session, its client, the reply and its segments. The microphone is open hands-free meanwhile: the server's VAD has heard the quiet room.
  */
 async function replyPlaying(extra: Parameters<typeof fakeAi.configure>[1] = {}) {
-  const id = newSessionId();
-  const c = await SessionClient.connect(id);
+  const { id, c } = await openSession();
   await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 }, ...extra });
   c.sendAudio(noise(1000, -62, 42));
   c.send({ type: "text", text: "Tell me three things." });
@@ -146,9 +145,8 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("speech far quieter than the user's own voice that the client did not pause for (a TV, a loud echo) is not the user", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 }, stt: { transcripts: ["Tell me three things.", "And now the weather for the weekend."] } });
-    const { c, done } = await speakAndWait(id, utterance(900, 700, 1)); // the user, at -20 dBFS
+    const { id, c } = await openSession({ llm: { reply: REPLY, tokenMs: 5 }, stt: { transcripts: ["Tell me three things.", "And now the weather for the weekend."] } });
+    const done = await speakAndWait(c, utterance(900, 700, 1)); // the user, at -20 dBFS
     const from = c.frames.length;
     c.sendAudio(concat(mix(syllables(1500, -44), noise(1500, -70, 13)), noise(700, -70, 14)));
     await new Promise((r) => setTimeout(r, 300));
@@ -201,9 +199,7 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("a cough while the reply is being prepared holds it, and it goes on when the cough transcribes to nothing", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { reply: REPLY, firstTokenMs: 1_200, tokenMs: 5 }, stt: { transcripts: ["Tell me three things.", ""] } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ llm: { reply: REPLY, firstTokenMs: 1_200, tokenMs: 5 }, stt: { transcripts: ["Tell me three things.", ""] } });
     c.sendAudio(utterance(800, 700, 1));
     await c.waitFor("transcript");
     const from = c.frames.length;
@@ -251,9 +247,8 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("without a report from the client the reply is over once its audio has had time to play; progress reports extend that", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { reply: "Short one.", tokenMs: 5 } });
-    const { c, done } = await speakAndWait(id, "Say something short.");
+    const { c } = await openSession({ llm: { reply: "Short one.", tokenMs: 5 } });
+    const done = await speakAndWait(c, "Say something short.");
     const audioMs = c.of("segment").reduce((n, s) => n + s.durationMs, 0);
     const t0 = Date.now();
     // Playback is running late (a gap): at t0 + 1 s the client has played only 100 ms.

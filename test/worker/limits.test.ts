@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { CLOSE_CODES, TEXT_LIMITS, UPSTREAM_AUDIO } from "../../shared/protocol.ts";
 import { ConversationStore } from "../../server/storage/conversation-store.ts";
 import { DEFAULT_CONFIG } from "../../server/config.ts";
-import { SessionClient, fakeAi, newSessionId, speakAndWait, transcriptOf, utterance, waitClosed } from "./support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, openSession, speakAndWait, transcriptOf, utterance, waitClosed } from "./support/session-client.ts";
 
 const L = DEFAULT_CONFIG.limits;
 
@@ -30,8 +30,8 @@ const rateErrors = (c: SessionClient) => c.of("error").filter((e) => e.code === 
 
 describe("rate limits", () => {
   it("a connection that keeps flooding is warned with rate_limited, then closed with 1008 and a reason; the conversation survives", async () => {
-    const id = newSessionId();
-    const { c, done: first } = await speakAndWait(id, "Remember this.");
+    const { id, c } = await openSession();
+    const first = await speakAndWait(c, "Remember this.");
     await c.playedOut(first.replyId);
 
     const t0 = Date.now();
@@ -109,8 +109,7 @@ describe("rate limits", () => {
   });
 
   it("a burst of typed turns starts only a few replies, with one rate_limited notice", async () => {
-    const id = newSessionId();
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession();
     for (let i = 0; i < 20; i++) c.send({ type: "text", text: `Message ${i}.` });
     await settled(c, 500);
     const errors = rateErrors(c);
@@ -146,8 +145,7 @@ describe("rate limits", () => {
 
 describe("sizes", () => {
   it("ready carries the newest history within its byte budget and says where the older messages are", async () => {
-    const id = newSessionId();
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession();
     c.close();
     // A long conversation of escaped text (each character six bytes of JSON), written straight to storage.
     const total = 300;
@@ -188,9 +186,7 @@ describe("sizes", () => {
   });
 
   it("a transcript longer than its cap is cut to it where it is sent and stored", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { stt: { transcripts: ["word ".repeat(3 * TEXT_LIMITS.transcript)] }, llm: { reply: "Noted." } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ stt: { transcripts: ["word ".repeat(3 * TEXT_LIMITS.transcript)] }, llm: { reply: "Noted." } });
     c.sendAudio(utterance(1000, 900));
     const transcript = await c.waitFor("transcript");
     expect(transcript.text).toHaveLength(TEXT_LIMITS.transcript);
@@ -221,8 +217,8 @@ describe("idle connections", () => {
     runInDurableObject(env.VoiceSession.getByName(id), (instance) => (instance as unknown as { checkIdle(now: number): void }).checkIdle(Date.now() + aheadMs));
 
   it("a session nobody spoke or typed in for IDLE_CLOSE_MS closes its connections with 4408; pings do not keep it open; the conversation is kept", async () => {
-    const id = newSessionId();
-    const { c, done: reply } = await speakAndWait(id, "Remember the number seven.");
+    const { id, c } = await openSession();
+    const reply = await speakAndWait(c, "Remember the number seven.");
     await c.playedOut(reply.replyId);
     await c.waitFor("state", (s) => s.state === "listening");
     pings(c, 3);
@@ -241,9 +237,7 @@ describe("idle connections", () => {
   });
 
   it("a reply still being prepared keeps the session open past the idle time", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { tokenMs: 150 } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ llm: { tokenMs: 150 } });
     c.send({ type: "text", text: "Take your time with this one." });
     await c.waitFor("reply-delta");
     await checkIdleAhead(id, L.idleCloseMs + 1);

@@ -3,12 +3,11 @@ import { env } from "cloudflare:workers";
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { MIGRATIONS, migrate } from "../../server/storage/migrations.ts";
-import { SessionClient, fakeAi, newSessionId, speakAndWait, transcriptOf, waitClosed } from "./support/session-client.ts";
+import { SessionClient, fakeAi, openSession, speakAndWait, transcriptOf, waitClosed } from "./support/session-client.ts";
 
 describe("persistence", () => {
   it("migrations are versioned and applying them again changes nothing", async () => {
-    const id = newSessionId();
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession();
     c.send({ type: "text", text: "Keep this." });
     await c.waitFor("reply-done");
     const stub = env.VoiceSession.getByName(id);
@@ -22,8 +21,8 @@ describe("persistence", () => {
   });
 
   it("a session torn down under a live socket drops it; the client that reconnects finds the LLM still sees the earlier turns", async () => {
-    const id = newSessionId();
-    const { c, done: first } = await speakAndWait(id, "My favourite colour is teal.");
+    const { id, c } = await openSession();
+    const first = await speakAndWait(c, "My favourite colour is teal.");
     await c.playedOut(first.replyId);
     await c.waitFor("state", (s) => s.state === "listening");
     // No hibernation (server/voice-session.ts): an object that goes away takes its live sockets with it.
@@ -41,9 +40,7 @@ describe("persistence", () => {
   });
 
   it("a restart before any of a reply was heard keeps the user's words, the empty reply cut off by shutdown, and the session usable", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { tokenMs: 200 } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ llm: { tokenMs: 200 } });
     c.send({ type: "text", text: "Start a slow answer." });
     await c.waitFor("reply-delta");
     await abortAllDurableObjects();
@@ -70,8 +67,7 @@ describe("persistence", () => {
   });
 
   it("the transcript API returns messages with per-turn timings, usage and cost", async () => {
-    const id = newSessionId();
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession();
     c.send({ type: "text", text: "First." });
     await c.playedOut((await c.waitFor("reply-done")).replyId);
     c.send({ type: "text", text: "Second." });

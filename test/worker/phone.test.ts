@@ -180,21 +180,18 @@ describe("a phone call", () => {
 
   it("a caller who rings again continues the same conversation with its memory; another caller does not", async () => {
     const { from, sessionId } = await callerWith({ stt: { transcripts: ["My name is Ada.", "What is my name?"] }, tts: { msPerChar: 8 } });
-    const first = await placeCall(from);
-    expect(first.sessionId).toBe(sessionId);
-    await first.call.until(() => first.call.echoed.length >= 1, 5_000, "the greeting");
-    await first.call.say(utterance(900, 800, 1));
-    await first.call.until(() => first.call.received.filter((r) => r.message.event === "mark").length >= 3, 10_000, "the first reply");
-    hangUp(first);
-    await sleep(300);
-
-    const second = await placeCall(from);
-    expect(second.sessionId).toBe(sessionId);
-    await second.call.until(() => second.call.echoed.length >= 1, 5_000, "the greeting");
-    await second.call.say(utterance(900, 800, 2));
-    await second.call.until(() => second.call.received.filter((r) => r.message.event === "mark").length >= 3, 10_000, "the second reply");
-    hangUp(second);
-    await sleep(300);
+    // Ring, hear the greeting, say utterance `seed`, hear the reply, hang up.
+    const callOnce = async (seed: number, reply: string) => {
+      const c = await placeCall(from);
+      expect(c.sessionId).toBe(sessionId);
+      await c.call.until(() => c.call.echoed.length >= 1, 5_000, "the greeting");
+      await c.call.say(utterance(900, 800, seed));
+      await c.call.until(() => c.call.received.filter((r) => r.message.event === "mark").length >= 3, 10_000, reply);
+      hangUp(c);
+      await sleep(300);
+    };
+    await callOnce(1, "the first reply");
+    await callOnce(2, "the second reply");
     const llm = (await fakeAi.calls(sessionId)).filter((call) => call.kind === "llm");
     const prompt = JSON.stringify(llm.at(-1)!.input);
     expect(prompt).toContain("My name is Ada.");

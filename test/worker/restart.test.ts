@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { RETRY_OPENING } from "../../server/turn/turn-recovery.ts";
-import { SessionClient, fakeAi, newSessionId, transcriptOf, utterance } from "./support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, openSession, transcriptOf, utterance } from "./support/session-client.ts";
 
 const SLOW_REPLY = "The first sentence is short. The second sentence takes a long while to arrive because the model is slow today. A third one follows it.";
 const SLOW_LLM = { llm: { tokenMs: 150, reply: SLOW_REPLY } };
@@ -36,9 +36,7 @@ async function firstSentenceHeard(id: string) {
 
 describe("restarts", () => {
   it("restart during speech-to-text re-runs the stored utterance when the session starts again", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { stt: { latencyMs: 1_200, transcripts: ["Remember to buy milk."] } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ stt: { latencyMs: 1_200, transcripts: ["Remember to buy milk."] } });
     c.sendAudio(utterance(1000, 900));
     await c.waitFor("state", (s) => s.state === "thinking");
     expect(await keptUtterances(id)).toBe(1);
@@ -120,9 +118,7 @@ describe("restarts", () => {
   });
 
   it("a playing reply's progress is written for restarts at most every 2 s, a stop at once", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, SLOW_LLM);
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession(SLOW_LLM);
     c.send({ type: "text", text: "Tell me something." });
     const seg = await c.waitFor("segment");
     const stored = () =>
@@ -140,9 +136,7 @@ describe("restarts", () => {
   });
 
   it("a restarted turn is not retried when the user spoke since", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, SLOW_LLM);
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession(SLOW_LLM);
     c.send({ type: "text", text: "Tell me something." });
     const seg = await c.waitFor("segment");
     // The user talks over the reply: the client pauses it 600 ms into its first sentence.

@@ -3,12 +3,11 @@
 // in the transcript (the shared SessionTranscript schema) and in `ready`'s history.
 import { describe, expect, it } from "vitest";
 import { SessionTranscript } from "../../shared/protocol.ts";
-import { SessionClient, fakeAi, newSessionId, speakAndWait, transcriptOf, utterance } from "./support/session-client.ts";
+import { SessionClient, openSession, speakAndWait, transcriptOf, utterance } from "./support/session-client.ts";
 
 describe("stored metrics for review", () => {
   it("a typed turn stores when the LLM request and the first sentence went out, in pipeline order, and no STT start", async () => {
-    const id = newSessionId();
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession();
     c.send({ type: "text", text: "Tell me about the sea." });
     await c.playedOut((await c.waitFor("reply-done")).replyId);
     const t = SessionTranscript.parse(await transcriptOf(id));
@@ -23,9 +22,8 @@ describe("stored metrics for review", () => {
   });
 
   it("a spoken turn's speech-to-text starts at the end of the turn (before it, when the reply started speculatively) and the LLM request follows it", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { stt: { transcripts: ["How deep is the ocean?"] } });
-    const { c, done } = await speakAndWait(id, utterance(1000, 900));
+    const { id, c } = await openSession({ stt: { transcripts: ["How deep is the ocean?"] } });
+    const done = await speakAndWait(c, utterance(1000, 900));
     // Relative to the end-of-turn decision: a reply started on an early signal began transcribing before it.
     if (done.metrics.speculative) expect(done.metrics.sttStartMs!).toBeLessThan(0);
     else expect(done.metrics.sttStartMs).toBe(0);
@@ -37,8 +35,8 @@ describe("stored metrics for review", () => {
   });
 
   it("the client's first-audio report is stored once (the first wins) and a reconnecting client gets it back in ready's history", async () => {
-    const id = newSessionId();
-    const { c, done } = await speakAndWait(id, "Hello there.");
+    const { id, c } = await openSession();
+    const done = await speakAndWait(c, "Hello there.");
     c.send({ type: "playback", replyId: done.replyId, segment: 0, playedMs: 0, state: "playing", firstAudioMs: 432 });
     c.send({ type: "playback", replyId: done.replyId, segment: 0, playedMs: 100, state: "playing", firstAudioMs: 999 });
     await c.playedOut(done.replyId);
@@ -52,8 +50,8 @@ describe("stored metrics for review", () => {
   });
 
   it("a first-audio report out of range is refused with bad_message and the session goes on", async () => {
-    const id = newSessionId();
-    const { c, done } = await speakAndWait(id, "Hi.");
+    const { id, c } = await openSession();
+    const done = await speakAndWait(c, "Hi.");
     c.send({ type: "playback", replyId: done.replyId, segment: 0, playedMs: 0, state: "playing", firstAudioMs: -5 });
     expect((await c.waitFor("error")).code).toBe("bad_message");
     await c.playedOut(done.replyId);
@@ -62,9 +60,7 @@ describe("stored metrics for review", () => {
   });
 
   it("a failed turn's error code is in ready's history meta, so a reopened session shows what failed", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { fail: { code: 502 } } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ llm: { fail: { code: 502 } } });
     c.send({ type: "text", text: "Hello?" });
     expect((await c.waitFor("reply-done")).status).toBe("failed");
     await c.waitFor("reply-heard");

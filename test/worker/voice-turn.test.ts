@@ -1,13 +1,11 @@
 // One conversation turn end to end over a real WebSocket, against the deterministic fake Workers AI.
 import { describe, expect, it } from "vitest";
 import { PROTOCOL_VERSION } from "../../shared/protocol.ts";
-import { SessionClient, fakeAi, newSessionId, speakAndWait, transcriptOf, utterance } from "./support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, openSession, speakAndWait, transcriptOf, utterance } from "./support/session-client.ts";
 
 describe("a spoken turn", () => {
   it("speech frames in give a transcript, streamed reply text and ordered audio segments out, all persisted", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { stt: { transcripts: ["What is the weather in Paris tomorrow?"] } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ stt: { transcripts: ["What is the weather in Paris tomorrow?"] } });
     c.sendAudio(utterance(1000, 900));
 
     const done = await c.waitFor("reply-done");
@@ -86,8 +84,8 @@ describe("a spoken turn", () => {
   });
 
   it("a typed turn gets a spoken reply without speech-to-text", async () => {
-    const id = newSessionId();
-    const { c, done } = await speakAndWait(id, "  Hello from the keyboard  ");
+    const { id, c } = await openSession();
+    const done = await speakAndWait(c, "  Hello from the keyboard  ");
     expect(done.status).toBe("complete");
     expect(c.of("transcript")[0]).toMatchObject({ text: "Hello from the keyboard", source: "text" });
     expect(done.metrics.sttMs).toBe(0);
@@ -97,8 +95,8 @@ describe("a spoken turn", () => {
   });
 
   it("the second turn's LLM input contains the first turn", async () => {
-    const id = newSessionId();
-    const { c, done: first } = await speakAndWait(id, "My name is Ada.");
+    const { id, c } = await openSession();
+    const first = await speakAndWait(c, "My name is Ada.");
     await c.playedOut(first.replyId);
     c.send({ type: "text", text: "What is my name?" });
     await c.waitFor("reply-done", (d) => d.replyId !== first.replyId);
@@ -116,9 +114,7 @@ describe("a spoken turn", () => {
   });
 
   it("noise that transcribes to nothing starts no reply and stores no message", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { stt: { transcripts: [" ... "] } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ stt: { transcripts: [" ... "] } });
     c.sendAudio(utterance(600, 900));
     await c.waitFor("state", (s) => s.state === "listening");
     // Give a would-be reply time to show up.
@@ -133,8 +129,7 @@ describe("a spoken turn", () => {
   });
 
   it("push-to-talk ignores pauses and replies to the whole utterance on commit", async () => {
-    const id = newSessionId();
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession();
     c.send({ type: "start", protocol: PROTOCOL_VERSION, mode: "push-to-talk" });
     c.sendAudio(utterance(700, 1200, 1));
     c.sendAudio(utterance(700, 300, 2, 0));
@@ -151,8 +146,7 @@ describe("a spoken turn", () => {
   });
 
   it("a three-letter language tag is kept whole: a client speaking yue-HK is heard as Cantonese (yue), not as yu", async () => {
-    const id = newSessionId();
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession();
     c.send({ type: "start", protocol: PROTOCOL_VERSION, language: "yue-HK" });
     c.sendAudio(utterance(700, 900));
     await c.waitFor("reply-done");
@@ -162,8 +156,7 @@ describe("a spoken turn", () => {
   });
 
   it("every connection to a session receives the turn's events", async () => {
-    const id = newSessionId();
-    const a = await SessionClient.connect(id);
+    const { id, c: a } = await openSession();
     const b = await SessionClient.connect(id);
     a.send({ type: "text", text: "Hello both of you." });
     const [da, db] = await Promise.all([a.waitFor("reply-done"), b.waitFor("reply-done")]);
@@ -175,8 +168,8 @@ describe("a spoken turn", () => {
   });
 
   it("a reconnecting client gets the history and the current state back", async () => {
-    const id = newSessionId();
-    const { c: first, done } = await speakAndWait(id, "Remember the number seven.");
+    const { id, c: first } = await openSession();
+    const done = await speakAndWait(first, "Remember the number seven.");
     await first.playedOut(done.replyId);
     first.close();
 
@@ -195,9 +188,7 @@ describe("a spoken turn", () => {
   });
 
   it("a client that connects mid-reply is told which reply is in flight", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { tokenMs: 60 } });
-    const a = await SessionClient.connect(id);
+    const { id, c: a } = await openSession({ llm: { tokenMs: 60 } });
     a.send({ type: "text", text: "Talk slowly please." });
     const delta = await a.waitFor("reply-delta");
     const b = await SessionClient.connect(id);

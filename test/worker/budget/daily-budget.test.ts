@@ -6,7 +6,7 @@ import { OperatorHealth } from "../../../shared/protocol.ts";
 import { operatorKey, signKey } from "../../../server/access/session-keys.ts";
 import { DAILY_BUDGET_NAME } from "../../../server/budget/daily-budget.ts";
 import type { Transcript } from "../../../server/transcript/transcript.ts";
-import { SessionClient, fakeAi, newSessionId, speakAndWait, transcriptOf, utterance, visitorAddress } from "../support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, openSession, speakAndWait, transcriptOf, utterance, visitorAddress } from "../support/session-client.ts";
 
 const LIMIT = 300;
 const keeper = () => env.DailyBudget.getByName(DAILY_BUDGET_NAME);
@@ -17,8 +17,7 @@ const get = (path: string, key?: string) =>
 
 describe("who sees the budgets", () => {
   it("the operator key shows the day's spending at /api/health; the public sees only ok, and a session's key is not the operator's", async () => {
-    const id = newSessionId();
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession();
     c.send({ type: "text", text: "Spend something." });
     await c.waitFor("reply-done");
     await sleep(100);
@@ -34,8 +33,8 @@ describe("who sees the budgets", () => {
   });
 
   it("the transcript shows the session's spending against its limit to anyone with a key, and the day's only to the owner", async () => {
-    const id = newSessionId();
-    const { c, done } = await speakAndWait(id, "Spend something.");
+    const { id, c } = await openSession();
+    const done = await speakAndWait(c, "Spend something.");
     const mine = await transcriptOf(id);
     expect(mine.budget?.session).toEqual({ spentUsd: done.usage.usd, limitUsd: 0.055 });
     expect(mine.budget?.daily?.limitNeurons).toBe(LIMIT);
@@ -67,8 +66,7 @@ describe("daily budget", () => {
     // Another session spent the day (charged straight to the keeper, as a barge-in's transcription is).
     const s = await keeper().status(LIMIT);
     await keeper().charge(Math.max(0, LIMIT - s.spentNeurons - 10));
-    const id = newSessionId();
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession();
     c.sendAudio(utterance(800, 900));
     const err = await c.waitFor("error");
     expect(err).toMatchObject({ code: "budget_exceeded", retryable: false });

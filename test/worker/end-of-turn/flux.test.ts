@@ -3,7 +3,7 @@
 // of Flux's documented sequence happens at a known point of the audio a test sends.
 import { describe, expect, it } from "vitest";
 import { MODEL_PRICES } from "../../../server/cost/cost.ts";
-import { SessionClient, fakeAi, newSessionId, speakAndWait, transcriptOf, until, utterance } from "../support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, openSession, speakAndWait, transcriptOf, until, utterance } from "../support/session-client.ts";
 import { concat, roomTone as quiet, speech } from "../../support/signals.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -11,9 +11,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("streaming recognition with Flux", () => {
   it("Flux EndOfTurn commits the turn with Flux's transcript: no Whisper call, captions on the way, audio billed at Flux's price, the utterance recorded", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { live: { transcripts: ["what is the weather in paris"], endSilenceMs: 400, msPerWord: 150 } });
-    const { c, done } = await speakAndWait(id, utterance(1200, 700));
+    const { id, c } = await openSession({ live: { transcripts: ["what is the weather in paris"], endSilenceMs: 400, msPerWord: 150 } });
+    const done = await speakAndWait(c, utterance(1200, 700));
     expect(done.status).toBe("complete");
     expect(c.of("transcript")[0]!.text).toBe("what is the weather in paris");
     // Live captions grew while the user spoke.
@@ -94,9 +93,8 @@ describe("streaming recognition with Flux", () => {
   });
 
   it("words that read as unfinished are left to Flux: no ForceEndTurn, however long the silence before Flux's own end of turn", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { live: { transcripts: ["set a timer for"], eagerSilenceMs: 200, endSilenceMs: 1_500, msPerWord: 150 } });
-    const { c, done } = await speakAndWait(id, concat(quiet(300), speech(900), quiet(1_700)));
+    const { id, c } = await openSession({ live: { transcripts: ["set a timer for"], eagerSilenceMs: 200, endSilenceMs: 1_500, msPerWord: 150 } });
+    const done = await speakAndWait(c, concat(quiet(300), speech(900), quiet(1_700)));
     expect((await fakeAi.liveCalls(id))[0]!.forcedEnds).toBe(0);
     expect(done.metrics.endOfTurn).toBe("flux");
     expect(c.of("transcript").map((t) => t.text)).toEqual(["set a timer for"]);
@@ -131,9 +129,8 @@ describe("streaming recognition with Flux", () => {
   });
 
   it("a Flux socket drop mid-turn reopens it and sends the turn's audio again: nothing the user said is lost", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { live: { transcripts: ["remind me to call my mother"], endSilenceMs: 500, dropAfterAudioMs: 800, msPerWord: 150 } });
-    const { c, done } = await speakAndWait(id, utterance(1200, 900));
+    const { id, c } = await openSession({ live: { transcripts: ["remind me to call my mother"], endSilenceMs: 500, dropAfterAudioMs: 800, msPerWord: 150 } });
+    const done = await speakAndWait(c, utterance(1200, 900));
     expect(c.of("transcript")[0]!.text).toBe("remind me to call my mother");
     const live = await fakeAi.liveCalls(id);
     expect(live).toHaveLength(2);
@@ -147,9 +144,7 @@ describe("streaming recognition with Flux", () => {
   });
 
   it("a Flux model error falls back to batch recognition: one stt_failed error, then Whisper answers the turn", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { live: { fail: { code: 5007, message: "No such model @cf/deepgram/flux" } }, stt: { transcripts: ["fallback works"] } });
-    const c = await SessionClient.connect(id);
+    const { c } = await openSession({ live: { fail: { code: 5007, message: "No such model @cf/deepgram/flux" } }, stt: { transcripts: ["fallback works"] } });
     c.sendAudio(utterance(1000, 900));
     const err = await c.waitFor("error", (e) => e.code === "stt_failed");
     expect(err.message).toMatch(/batch recognition/);

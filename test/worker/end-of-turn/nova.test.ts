@@ -3,16 +3,15 @@
 // server's Finalize gives the turn's words. This is the shape the offline stand-in speaks too.
 import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { SessionClient, fakeAi, newSessionId, speakAndWait, transcriptOf } from "../support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, openSession, speakAndWait, transcriptOf } from "../support/session-client.ts";
 import { concat, roomTone as quiet, speech } from "../../support/signals.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("streaming recognition with Nova-3 and the transcript signal", () => {
   it("interim results become live captions and Finalize's answer is the turn's transcript, with no batch transcription", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { live: { transcripts: ["tell me a joke"], msPerWord: 200 } });
-    const { c, done } = await speakAndWait(id, concat(quiet(300), speech(1000), quiet(900)));
+    const { id, c } = await openSession({ live: { transcripts: ["tell me a joke"], msPerWord: 200 } });
+    const done = await speakAndWait(c, concat(quiet(300), speech(1000), quiet(900)));
     expect(c.of("transcript").map((t) => t.text)).toEqual(["tell me a joke"]);
     expect(c.of("user-partial").length).toBeGreaterThan(0);
     const calls = await fakeAi.calls(id);
@@ -27,9 +26,7 @@ describe("streaming recognition with Nova-3 and the transcript signal", () => {
   });
 
   it("a phrase ending in 'for' is unfinished: a 0.7 s pause does not end the turn, and the words after it join it", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { live: { transcripts: ["set a timer for", "ten minutes"], msPerWord: 150 } });
-    const c = await SessionClient.connect(id);
+    const { c } = await openSession({ live: { transcripts: ["set a timer for", "ten minutes"], msPerWord: 150 } });
     c.sendAudio(concat(quiet(300), speech(900), quiet(300)));
     await sleep(150);
     c.sendAudio(concat(quiet(400), speech(700, 5), quiet(900)));

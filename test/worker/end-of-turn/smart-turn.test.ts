@@ -4,16 +4,14 @@
 // follows depends only on the server's decisions, not on how fast frames arrive.
 import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { SessionClient, fakeAi, newSessionId, transcriptOf } from "../support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, openSession, transcriptOf } from "../support/session-client.ts";
 import { concat, roomTone as quiet, speech } from "../../support/signals.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("end of turn with smart-turn", () => {
   it("smart-turn says complete at the short pause: the turn ends there, long before the silence timeout, and its reply was already under way", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { smartTurn: { complete: [true] }, stt: { transcripts: ["What time is it?"] } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ smartTurn: { complete: [true] }, stt: { transcripts: ["What time is it?"] } });
     // 300 ms of silence only: the plain 500 ms silence could never end this turn.
     c.sendAudio(concat(quiet(300), speech(1000), quiet(300)));
     const done = await c.waitFor("reply-done");
@@ -31,9 +29,7 @@ describe("end of turn with smart-turn", () => {
   });
 
   it("smart-turn says incomplete: a 0.7 s pause after an unfinished phrase does not end the turn, and the words after it belong to the same turn", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { smartTurn: { complete: [false, true] }, stt: { transcripts: ["Set a timer for", "Set a timer for ten minutes."] } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ smartTurn: { complete: [false, true] }, stt: { transcripts: ["Set a timer for", "Set a timer for ten minutes."] } });
     c.sendAudio(concat(quiet(300), speech(800), quiet(300)));
     await sleep(200); // smart-turn answers "incomplete" during the pause
     c.sendAudio(concat(quiet(400), speech(900, 5), quiet(300)));
@@ -51,9 +47,7 @@ describe("end of turn with smart-turn", () => {
   });
 
   it("a smart-turn model error falls back to plain silence endpointing", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { smartTurn: { fail: { code: 3040, message: "Capacity temporarily exceeded" } } });
-    const c = await SessionClient.connect(id);
+    const { c } = await openSession({ smartTurn: { fail: { code: 3040, message: "Capacity temporarily exceeded" } } });
     c.sendAudio(concat(quiet(300), speech(1000), quiet(300)));
     await sleep(600);
     // 300 ms of silence is not enough without smart-turn's word.
@@ -66,9 +60,7 @@ describe("end of turn with smart-turn", () => {
   });
 
   it("smart-turn slower than its timeout is ignored: silence decides, and the late answer changes nothing", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { smartTurn: { complete: [true], latencyMs: 1_500 } });
-    const c = await SessionClient.connect(id);
+    const { c } = await openSession({ smartTurn: { complete: [true], latencyMs: 1_500 } });
     c.sendAudio(concat(quiet(300), speech(1000), quiet(300)));
     await sleep(800);
     expect(c.of("transcript")).toHaveLength(0);

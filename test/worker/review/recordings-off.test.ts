@@ -1,13 +1,12 @@
 // RECORD_AUDIO=false (its own project, vitest.config.ts): a session records nothing, and says so.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { fakeAi, newSessionId, speakAndWait, transcriptOf, utterance } from "../support/session-client.ts";
+import { openSession, speakAndWait, transcriptOf, utterance } from "../support/session-client.ts";
 
 describe("with RECORD_AUDIO=false", () => {
   it("a voice turn played out stores no recording in R2 and its transcript turn lists none", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { reply: "One sentence. And another one.", tokenMs: 5 } });
-    const { c, done } = await speakAndWait(id, utterance(800, 900, 1));
+    const { id, c } = await openSession({ llm: { reply: "One sentence. And another one.", tokenMs: 5 } });
+    const done = await speakAndWait(c, utterance(800, 900, 1));
     await c.playedOut(done.replyId);
     // A second turn after the first settled: any write of the first would have been made by now.
     c.send({ type: "text", text: "Go on." });

@@ -10,7 +10,7 @@ import { parseWav } from "../../../server/audio/wav.ts";
 import { deleteRecordings, recordingKey } from "../../../server/recordings/recording-store.ts";
 import { createWorker } from "../../../server/worker.ts";
 import { DAY_MS } from "../../../server/recordings/retention.ts";
-import { SessionClient, fakeAi, newSessionId, ownerKeyOf, speakAndWait, transcriptOf, utterance, visitorAddress } from "../support/session-client.ts";
+import { SessionClient, fakeAi, newSessionId, openSession, ownerKeyOf, speakAndWait, transcriptOf, utterance, visitorAddress } from "../support/session-client.ts";
 
 const REPLY = "First sentence is right here. Second sentence has quite a few more words in it. Third one ends the reply.";
 
@@ -54,18 +54,15 @@ async function typedTurn(id: string, c: SessionClient, text = "Tell me three thi
 
 /** A new session with one spoken turn whose reply played to its end. */
 async function spokenTurnPlayedOut() {
-  const id = newSessionId();
-  await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
-  const { c, done } = await speakAndWait(id, utterance(800, 900, 1));
+  const { id, c } = await openSession({ llm: { reply: REPLY, tokenMs: 5 } });
+  const done = await speakAndWait(c, utterance(800, 900, 1));
   await c.playedOut(done.replyId);
   return { id, c, done };
 }
 
 /** A new session with one typed turn played out and its reply's recording stored. */
 async function recordedTypedTurn() {
-  const id = newSessionId();
-  await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
-  const c = await SessionClient.connect(id);
+  const { id, c } = await openSession({ llm: { reply: REPLY, tokenMs: 5 } });
   const { turnId } = await typedTurn(id, c);
   await recordingsOf(id, turnId, { user: false, reply: true });
   return { id, c, turnId };
@@ -103,9 +100,8 @@ describe("recordings of a turn", () => {
   });
 
   it("an interrupted reply's recording holds only what was played: the first segment and 40% of the second, within a frame", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
-    const { c, done } = await speakAndWait(id, "Tell me three things.");
+    const { id, c } = await openSession({ llm: { reply: REPLY, tokenMs: 5 } });
+    const done = await speakAndWait(c, "Tell me three things.");
     const segs = c.of("segment").filter((s) => s.replyId === done.replyId);
     c.send({ type: "playback", replyId: done.replyId, segment: 0, playedMs: segs[0]!.durationMs, state: "playing" });
     c.send({ type: "playback", replyId: done.replyId, segment: 1, playedMs: segs[1]!.durationMs * 0.4, state: "stopped" });
@@ -123,9 +119,7 @@ describe("recordings of a turn", () => {
   });
 
   it("WAV segments (the offline stand-in's) are joined into one WAV of their PCM", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 }, tts: { container: "wav" } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ llm: { reply: REPLY, tokenMs: 5 }, tts: { container: "wav" } });
     const { turnId, segments } = await typedTurn(id, c);
     await recordingsOf(id, turnId, { user: false, reply: true });
     const res = await call(recordingPath(id, turnId, "reply"), { key: await ownerKeyOf(id) });
@@ -197,9 +191,7 @@ describe("fetching a recording", () => {
 
 describe("retention and deletion", () => {
   it("the retention alarm deletes an expired recording, keeps a newer one and sleeps until that one expires", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ llm: { reply: REPLY, tokenMs: 5 } });
     const first = await typedTurn(id, c, "First question.");
     const second = await typedTurn(id, c, "Second question.");
     await recordingsOf(id, first.turnId, { user: false, reply: true });

@@ -153,15 +153,22 @@ export function waitClosed(c: SessionClient, timeoutMs = 8_000): Promise<true> {
   return until(() => (c.closed ? true : undefined), "the socket to close", timeoutMs);
 }
 
+/** A new session, the fake Workers AI set to `scenario` for it, and a client connected to it. */
+export async function openSession(scenario?: FakeScenario): Promise<{ id: string; c: SessionClient }> {
+  const id = newSessionId();
+  if (scenario) await fakeAi.configure(id, scenario);
+  return { id, c: await SessionClient.connect(id) };
+}
+
 /**
- * Connect to session `id`, say `said` (typed text, or speech: PCM sent as 20 ms frames, as the
- * browser does) and wait for the reply to it: how most turn tests begin.
+ * Say `said` (typed text, or speech: PCM sent as 20 ms frames, as the browser does) and wait for the
+ * reply that answers it.
  */
-export async function speakAndWait(id: string, said: string | Int16Array): Promise<{ c: SessionClient; done: Extract<Frame, { type: "reply-done" }> }> {
-  const c = await SessionClient.connect(id);
+export function speakAndWait(c: SessionClient, said: string | Int16Array): Promise<Extract<Frame, { type: "reply-done" }>> {
+  const from = c.frames.length;
   if (typeof said === "string") c.send({ type: "text", text: said });
   else c.sendAudio(said);
-  return { c, done: await c.waitFor("reply-done") };
+  return c.waitFor("reply-done", undefined, { from });
 }
 
 export async function transcriptOf(sessionId: string) {

@@ -57,6 +57,14 @@ const FALLBACK_MS = SETTINGS.falseInterruptionTimeoutMs + DECISION_GRACE_MS;
 const AUDIBLE = { replyId: "r1", playingMs: 2_400 };
 const HELD = { replyId: "r1", segment: 1, playedMs: 820 };
 
+/** Speech heard at 10 s over reply r1, which the player paused 90 ms later. */
+function heldReply() {
+  const h = harness();
+  h.c.speechStarted(10_000, AUDIBLE);
+  h.c.playbackPaused(HELD, 10_090);
+  return h;
+}
+
 describe("barge-in: local speech over the reply", () => {
   let h: ReturnType<typeof harness>;
   beforeEach(() => {
@@ -164,9 +172,7 @@ describe("barge-in: local speech over the reply", () => {
 
 describe("barge-in: safety when no decision comes", () => {
   it("resumes locally falseInterruptionTimeoutMs + 1 s after the local speech ended", () => {
-    const h = harness();
-    h.c.speechStarted(10_000, AUDIBLE);
-    h.c.playbackPaused(HELD, 10_090);
+    const h = heldReply();
     h.timers.advance(5_000); // still talking: no fallback while the speech lasts
     expect(h.c.paused).toBe(true);
     h.c.speechEnded(5_000);
@@ -179,9 +185,7 @@ describe("barge-in: safety when no decision comes", () => {
   });
 
   it("speech starting again before the fallback fires keeps the reply held; the wait restarts when it ends", () => {
-    const h = harness();
-    h.c.speechStarted(10_000, AUDIBLE);
-    h.c.playbackPaused(HELD, 10_090);
+    const h = heldReply();
     h.c.speechEnded(400);
     h.timers.advance(FALLBACK_MS - 100);
     h.c.speechStarted(13_000, null);
@@ -193,9 +197,7 @@ describe("barge-in: safety when no decision comes", () => {
   });
 
   it("a resume that arrives after the local fallback already resumed is ignored", () => {
-    const h = harness();
-    h.c.speechStarted(10_000, AUDIBLE);
-    h.c.playbackPaused(HELD, 10_090);
+    const h = heldReply();
     h.c.speechEnded(300);
     h.timers.advance(FALLBACK_MS);
     h.c.decision("r1", "resumed", "echo", 14_000);
@@ -204,9 +206,7 @@ describe("barge-in: safety when no decision comes", () => {
   });
 
   it("a confirm that arrives after the local fallback resumed still stops the reply", () => {
-    const h = harness();
-    h.c.speechStarted(10_000, AUDIBLE);
-    h.c.playbackPaused(HELD, 10_090);
+    const h = heldReply();
     h.c.speechEnded(300);
     h.timers.advance(FALLBACK_MS);
     h.c.decision("r1", "confirmed", "words", 14_000);
@@ -215,9 +215,7 @@ describe("barge-in: safety when no decision comes", () => {
   });
 
   it("a dropped connection resumes at once, and the decision after the reconnect does not resume twice", () => {
-    const h = harness();
-    h.c.speechStarted(10_000, AUDIBLE);
-    h.c.playbackPaused(HELD, 10_090);
+    const h = heldReply();
     h.c.connectionLost();
     expect(h.calls).toEqual([{ pause: [] }, { resume: [RESUME_REWIND_MS] }]);
     expect(h.timers.armed).toBe(0);
@@ -226,9 +224,7 @@ describe("barge-in: safety when no decision comes", () => {
   });
 
   it("Stop (or a push-to-talk press) abandons the candidate: no late resume of the stopped reply", () => {
-    const h = harness();
-    h.c.speechStarted(10_000, AUDIBLE);
-    h.c.playbackPaused(HELD, 10_090);
+    const h = heldReply();
     h.c.speechEnded(300);
     h.c.abandon();
     h.timers.advance(FALLBACK_MS * 2);
@@ -279,9 +275,7 @@ describe("barge-in: the server's own pause", () => {
   });
 
   it("a `speaking` sent before the server took our onset does not resume; one after its `paused` does", () => {
-    const h = harness();
-    h.c.speechStarted(10_000, AUDIBLE);
-    h.c.playbackPaused(HELD, 10_090);
+    const h = heldReply();
     h.c.serverState("speaking", "r1", true); // in flight when the onset went out
     expect(h.c.paused).toBe(true);
     h.c.serverState("paused", "r1", true); // the server acknowledges our candidate: no second pause
@@ -301,9 +295,7 @@ describe("barge-in: the server's own pause", () => {
 
 describe("barge-in: decisions about other replies", () => {
   it("a decision for another reply leaves the held one alone", () => {
-    const h = harness();
-    h.c.speechStarted(10_000, AUDIBLE);
-    h.c.playbackPaused(HELD, 10_090);
+    const h = heldReply();
     h.c.decision("r0", "resumed", "echo", 10_500);
     expect(h.calls).toEqual([{ pause: [] }]);
     expect(h.c.paused).toBe(true);

@@ -10,25 +10,16 @@ describe("LatencyClock", () => {
     expect(c.turnClosed(1_700)).toBe(1_020);
   });
 
-  it("push-to-talk: speech during the press ends the turn at its last voiced frame", () => {
+  // Pressed at 1 000 ms, released at 2 800 ms.
+  it.each([
+    ["speech during the press ends the turn at its last voiced frame", 2_400, 2_400],
+    ["speech running past the release ends the turn at the release", 2_900, 2_800],
+    ["speech only before the press does not count; the release ends the turn", 900, 2_800],
+  ])("push-to-talk: %s", (_, voicedAt, turnEnd) => {
     const c = new LatencyClock();
-    c.voiced(2_400);
+    c.voiced(voicedAt);
     c.pushToTalkCommitted(1_000, 2_800);
-    expect(c.turnClosed(3_000)).toBe(2_400);
-  });
-
-  it("push-to-talk: speech running past the release ends the turn at the release", () => {
-    const c = new LatencyClock();
-    c.voiced(2_900);
-    c.pushToTalkCommitted(1_000, 2_800);
-    expect(c.turnClosed(3_000)).toBe(2_800);
-  });
-
-  it("push-to-talk: speech only before the press does not count; the release ends the turn", () => {
-    const c = new LatencyClock();
-    c.voiced(900);
-    c.pushToTalkCommitted(1_000, 2_800);
-    expect(c.turnClosed(3_000)).toBe(2_800);
+    expect(c.turnClosed(3_000)).toBe(turnEnd);
   });
 
   it("a typed send is the end of its turn, and is used once", () => {

@@ -97,30 +97,29 @@ describe("retries", () => {
     expect(seen).toEqual([1, 2]);
   });
 
-  it("gives up after maxRetries with the classified error", async () => {
+  /** withRetry over an attempt that always throws `message`; `attempts()` counts the tries. */
+  function alwaysFailing(message: string) {
     let n = 0;
     const p = withRetry(
       async () => {
         n++;
-        throw new Error("503: down");
+        throw new Error(message);
       },
       { ...base, signal: new AbortController().signal },
     );
+    return { p, attempts: () => n };
+  }
+
+  it("gives up after maxRetries with the classified error", async () => {
+    const { p, attempts } = alwaysFailing("503: down");
     await expect(p).rejects.toMatchObject({ code: "ai_unavailable" });
-    expect(n).toBe(3);
+    expect(attempts()).toBe(3);
   });
 
   it("does not retry what cannot succeed", async () => {
-    let n = 0;
-    const p = withRetry(
-      async () => {
-        n++;
-        throw new Error("3036: quota");
-      },
-      { ...base, signal: new AbortController().signal },
-    );
+    const { p, attempts } = alwaysFailing("3036: quota");
     await expect(p).rejects.toBeInstanceOf(AiCallError);
-    expect(n).toBe(1);
+    expect(attempts()).toBe(1);
   });
 
   it("a cancelled turn stops retrying at once with an AbortError", async () => {

@@ -228,10 +228,8 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("a wedged previous turn cannot block the next one", async () => {
-    const id = newSessionId();
     // Speech-to-text that never answers: each attempt times out (1.5 s in tests) and is retried twice.
-    await fakeAi.configure(id, { stt: { latencyMs: 60_000 } });
-    const c = await SessionClient.connect(id);
+    const { c } = await openSession({ stt: { latencyMs: 60_000 } });
     c.sendAudio(utterance(800, 700, 1));
     await c.waitFor("state", (s) => s.state === "thinking");
     const t0 = Date.now();

@@ -3,11 +3,13 @@
 // of Flux's documented sequence happens at a known point of the audio a test sends.
 import { describe, expect, it } from "vitest";
 import { MODEL_PRICES } from "../../../server/cost/cost.ts";
-import { SessionClient, fakeAi, newSessionId, openSession, speakAndWait, transcriptOf, until, utterance } from "../support/session-client.ts";
+import { fakeAi, openSession, speakAndWait, transcriptOf, until, utterance } from "../support/session-client.ts";
 import { concat, roomTone as quiet, speech } from "../../support/signals.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The LLM call a speculative reply started (Flux's EagerEndOfTurn). */
+const speculativeLlmCall = (id: string) => until(async () => (await fakeAi.calls(id)).find((x) => x.kind === "llm"), "the speculative LLM call");
 
 describe("streaming recognition with Flux", () => {
   it("Flux EndOfTurn commits the turn with Flux's transcript: no Whisper call, captions on the way, audio billed at Flux's price, the utterance recorded", async () => {
@@ -37,13 +39,11 @@ describe("streaming recognition with Flux", () => {
   });
 
   it("EagerEndOfTurn starts the reply early, but nothing of it is sent or stored until EndOfTurn confirms the turn, which is recorded with its utterance", async () => {
-    const id = newSessionId();
     // Flux ends the turn at 500 ms, before Parley would force it (600 ms).
-    await fakeAi.configure(id, { live: { transcripts: ["tell me a joke"], eagerSilenceMs: 200, endSilenceMs: 500, msPerWord: 150 } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ live: { transcripts: ["tell me a joke"], eagerSilenceMs: 200, endSilenceMs: 500, msPerWord: 150 } });
     c.sendAudio(concat(quiet(300), speech(900), quiet(400)));
     // Eager end: the LLM is already working on the eager transcript...
-    const llm = await until(async () => (await fakeAi.calls(id)).find((x) => x.kind === "llm"), "the speculative LLM call");
+    const llm = await speculativeLlmCall(id);
     expect(JSON.stringify(llm.input)).toContain("tell me a joke");
     await sleep(300);
     // ...yet the client has seen nothing of the reply, and the floor is still the user's.
@@ -69,12 +69,10 @@ describe("streaming recognition with Flux", () => {
   });
 
   it("finished words Flux is slow to end are forced after 600 ms of silence: ForceEndTurn, and the reply held since the eager end is released", async () => {
-    const id = newSessionId();
     // Flux alone would wait 3 s of silence.
-    await fakeAi.configure(id, { live: { transcripts: ["tell me a joke"], eagerSilenceMs: 200, endSilenceMs: 3_000, msPerWord: 150 } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ live: { transcripts: ["tell me a joke"], eagerSilenceMs: 200, endSilenceMs: 3_000, msPerWord: 150 } });
     c.sendAudio(concat(quiet(300), speech(900), quiet(500)));
-    await until(async () => (await fakeAi.calls(id)).find((x) => x.kind === "llm"), "the speculative LLM call");
+    await speculativeLlmCall(id);
     // 500 ms of silence: not yet.
     await sleep(300);
     expect((await fakeAi.liveCalls(id))[0]!.forcedEnds).toBe(0);
@@ -102,14 +100,12 @@ describe("streaming recognition with Flux", () => {
   });
 
   it("TurnResumed cancels the speculative reply: nothing of it is sent or stored, and what it spent is billed as wasted with the turn that follows", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, {
+    const { id, c } = await openSession({
       live: { transcripts: ["set a timer for ten minutes"], eagerSilenceMs: 200, endSilenceMs: 600, msPerWord: 200 },
       llm: { tokenMs: 20 },
     });
-    const c = await SessionClient.connect(id);
     c.sendAudio(concat(quiet(300), speech(600), quiet(300)));
-    await until(async () => (await fakeAi.calls(id)).find((x) => x.kind === "llm"), "the speculative LLM call");
+    await speculativeLlmCall(id);
     // The user goes on after the pause: Flux says TurnResumed.
     c.sendAudio(concat(speech(800, 5), quiet(800)));
     const done = await c.waitFor("reply-done");
@@ -156,12 +152,10 @@ describe("streaming recognition with Flux", () => {
   });
 
   it("StartOfTurn while a reply is being prepared holds it as a barge-in candidate, and the user's words take the turn", async () => {
-    const id = newSessionId();
-    await fakeAi.configure(id, {
+    const { c } = await openSession({
       live: { transcripts: ["what time is it", "no wait tell me the date"], endSilenceMs: 500, msPerWord: 150 },
       llm: { firstTokenMs: 1_000 },
     });
-    const c = await SessionClient.connect(id);
     c.sendAudio(utterance(900, 700));
     await c.waitFor("state", (s) => s.state === "thinking");
     c.sendAudio(utterance(1200, 900, 7));

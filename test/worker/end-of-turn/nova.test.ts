@@ -3,7 +3,7 @@
 // server's Finalize gives the turn's words. This is the shape the offline stand-in speaks too.
 import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { SessionClient, fakeAi, newSessionId, openSession, speakAndWait, transcriptOf } from "../support/session-client.ts";
+import { SessionClient, fakeAi, openSession, speakAndWait, transcriptOf } from "../support/session-client.ts";
 import { concat, roomTone as quiet, speech } from "../../support/signals.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -39,10 +39,8 @@ describe("streaming recognition with Nova-3 and the transcript signal", () => {
   });
 
   it("words that catch up during the pause are judged again: interim 'set a timer' reads finished, the final 'set a timer for' keeps the turn open", async () => {
-    const id = newSessionId();
     // One word per 300 ms of speech: at the pause the interim result still lacks "for".
-    await fakeAi.configure(id, { live: { transcripts: ["set a timer for", "ten minutes"], msPerWord: 300 } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ live: { transcripts: ["set a timer for", "ten minutes"], msPerWord: 300 } });
     c.sendAudio(concat(quiet(300), speech(900), quiet(300)));
     await sleep(150);
     c.sendAudio(concat(quiet(400), speech(700, 5), quiet(900)));
@@ -57,10 +55,8 @@ describe("streaming recognition with Nova-3 and the transcript signal", () => {
 
 describe("streaming recognition and restarts", () => {
   it("a restart while the turn's final words are awaited transcribes its kept audio with the batch model when the session starts again", async () => {
-    const id = newSessionId();
     // Every recognizer event comes late: the Finalize answer is still on its way when the object restarts.
-    await fakeAi.configure(id, { live: { transcripts: ["tell me a joke"], msPerWord: 200, eventDelayMs: 700 } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ live: { transcripts: ["tell me a joke"], msPerWord: 200, eventDelayMs: 700 } });
     c.sendAudio(concat(quiet(300), speech(1000), quiet(900)));
     await c.waitFor("state", (s) => s.state === "thinking");
     expect(c.of("transcript")).toEqual([]);

@@ -4,10 +4,24 @@
 // follows depends only on the server's decisions, not on how fast frames arrive.
 import { abortAllDurableObjects } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { SessionClient, fakeAi, newSessionId, openSession, transcriptOf } from "../support/session-client.ts";
+import { SessionClient, fakeAi, openSession, transcriptOf } from "../support/session-client.ts";
 import { concat, roomTone as quiet, speech } from "../../support/signals.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Speech and a 300 ms pause: no turn end within `waitMs` (not enough silence without smart-turn's
+ * word); 400 ms more silence ends it by silence. Returns that turn's reply.
+ */
+async function endedBySilence(c: SessionClient, waitMs: number) {
+  c.sendAudio(concat(quiet(300), speech(1000), quiet(300)));
+  await sleep(waitMs);
+  expect(c.of("transcript")).toHaveLength(0);
+  c.sendAudio(quiet(400));
+  const done = await c.waitFor("reply-done");
+  expect(done.metrics.endOfTurn).toBe("silence");
+  return done;
+}
 
 describe("end of turn with smart-turn", () => {
   it("smart-turn says complete at the short pause: the turn ends there, long before the silence timeout, and its reply was already under way", async () => {
@@ -48,35 +62,22 @@ describe("end of turn with smart-turn", () => {
 
   it("a smart-turn model error falls back to plain silence endpointing", async () => {
     const { c } = await openSession({ smartTurn: { fail: { code: 3040, message: "Capacity temporarily exceeded" } } });
-    c.sendAudio(concat(quiet(300), speech(1000), quiet(300)));
-    await sleep(600);
-    // 300 ms of silence is not enough without smart-turn's word.
-    expect(c.of("transcript")).toHaveLength(0);
-    c.sendAudio(quiet(400));
-    const done = await c.waitFor("reply-done");
-    expect(done.metrics.endOfTurn).toBe("silence");
+    const done = await endedBySilence(c, 600);
     expect(done.metrics.endpointingMs).toBeGreaterThanOrEqual(480);
     c.close();
   });
 
   it("smart-turn slower than its timeout is ignored: silence decides, and the late answer changes nothing", async () => {
     const { c } = await openSession({ smartTurn: { complete: [true], latencyMs: 1_500 } });
-    c.sendAudio(concat(quiet(300), speech(1000), quiet(300)));
-    await sleep(800);
-    expect(c.of("transcript")).toHaveLength(0);
-    c.sendAudio(quiet(400));
-    const done = await c.waitFor("reply-done");
-    expect(done.metrics.endOfTurn).toBe("silence");
+    await endedBySilence(c, 800);
     await sleep(1_000);
     expect(c.of("transcript")).toHaveLength(1);
     c.close();
   });
 
   it("the user's pause lengths are learned and kept with the session: a returning session waits longer before ending an unjudged turn", async () => {
-    const id = newSessionId();
     // smart-turn unavailable: only the learned silence decides.
-    await fakeAi.configure(id, { smartTurn: { fail: { code: 3040 } } });
-    const c = await SessionClient.connect(id);
+    const { id, c } = await openSession({ smartTurn: { fail: { code: 3040 } } });
     // A slow speaker: five mid-sentence pauses of 450 ms in one long utterance (sent in real time,
     // or near it: the server drops audio arriving much faster than real time).
     c.sendAudio(quiet(300));

@@ -3,10 +3,16 @@
 // of Flux's documented sequence happens at a known point of the audio a test sends.
 import { describe, expect, it } from "vitest";
 import { MODEL_PRICES } from "../../../server/cost/cost.ts";
-import { fakeAi, openSession, speakAndWait, transcriptOf, until, utterance } from "../support/session-client.ts";
+import { fakeAi, openSession, speakAndWait, transcriptOf, until, utterance, type SessionClient } from "../support/session-client.ts";
 import { concat, roomTone as quiet, speech } from "../../support/signals.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Play the first turn's reply out, then wait until its utterance is stored as the turn's recording. */
+async function playedOutAndRecorded(c: SessionClient, id: string, replyId: string): Promise<void> {
+  await c.playedOut(replyId);
+  await until(async () => ((await transcriptOf(id)).turns[0]?.recordings.user ? true : undefined), "the utterance's recording");
+}
 
 /** The LLM call a speculative reply started (Flux's EagerEndOfTurn). */
 const speculativeLlmCall = (id: string) => until(async () => (await fakeAi.calls(id)).find((x) => x.kind === "llm"), "the speculative LLM call");
@@ -33,8 +39,7 @@ describe("streaming recognition with Flux", () => {
     const turns = (await transcriptOf(id)).turns;
     expect(turns[0]!.models.stt).toBe("@cf/deepgram/flux");
     // The VAD's utterance is the turn's recording, though Flux transcribed it.
-    await c.playedOut(done.replyId);
-    await until(async () => ((await transcriptOf(id)).turns[0]?.recordings.user ? true : undefined), "the utterance's recording");
+    await playedOutAndRecorded(c, id, done.replyId);
     c.close();
   });
 
@@ -63,8 +68,7 @@ describe("streaming recognition with Flux", () => {
     const types = c.frames.map((f) => f.type).filter((t) => t === "transcript" || t === "reply-delta" || t === "segment");
     expect(types[0]).toBe("transcript");
     // The held reply's turn gets the utterance Flux ended as its recording.
-    await c.playedOut(done.replyId);
-    await until(async () => ((await transcriptOf(id)).turns[0]?.recordings.user ? true : undefined), "the utterance's recording");
+    await playedOutAndRecorded(c, id, done.replyId);
     c.close();
   });
 

@@ -27,7 +27,7 @@ import { cpus, loadavg } from "node:os";
 import { dirname, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { encodeWav } from "../server/audio/wav.ts";
+import { encodeWav } from "../shared/audio/wav.ts";
 import { SseDecoder } from "../server/reply/sse-parser.ts";
 import { novaLiveInputs } from "../server/speech-to-text/nova-live.ts";
 import { decodeWav } from "../local-ai/audio.ts";

@@ -1,15 +1,15 @@
 // Audio helpers of the offline stand-in. PCM16 WAV reading and writing is the server's own
-// (server/audio/wav.ts, pcm.ts, audio-container.ts; the chunk walk is shared/audio/wav-chunks.ts);
+// (shared/audio/wav.ts, pcm.ts, audio-container.ts; the chunk walk is shared/audio/wav-chunks.ts);
 // this file adds only what the stand-in needs beyond that: reading other WAV encodings (8/24/32-bit
 // PCM, float, μ-law, A-law), down-mixing to mono, resampling, and writing G.711 (the codec itself is
-// server/audio/g711.ts). Pure functions on typed arrays (no Node or Cloudflare
+// shared/audio/g711.ts). Pure functions on typed arrays (no Node or Cloudflare
 // imports), unit-tested in test/node/local-ai/audio.test.ts.
-import { sniffAudio } from "../server/audio/audio-container.ts";
-import { Mp3FormatError } from "../server/audio/mp3.ts";
-import { alawToLinear, linearToAlaw, linearToMulaw, mulawToLinear } from "../server/audio/g711.ts";
-import { AudioFormatError, float32ToInt16, int16ToFloat32, pcm16ToBytes } from "../server/audio/pcm.ts";
+import { sniffAudio } from "../shared/audio/audio-container.ts";
+import { Mp3FormatError } from "../shared/audio/mp3.ts";
+import { alawToLinear, linearToAlaw, linearToMulaw, mulawToLinear } from "../shared/audio/g711.ts";
+import { AudioFormatError, float32ToInt16, int16ToFloat32, pcm16ToBytes } from "../shared/audio/pcm.ts";
 import { isRiffWave, pcmSampleReader, readWavChunks, WAVE_FORMAT, type SampleReader } from "../shared/audio/wav-chunks.ts";
-import { encodeWav as encodePcm16Wav, parseWav, WAV_HEADER_BYTES, WavFormatError, type ParsedWav } from "../server/audio/wav.ts";
+import { encodeWav as encodePcm16Wav, parseWav, WAV_HEADER_BYTES, WavFormatError, type ParsedWav } from "../shared/audio/wav.ts";
 
 export { AudioFormatError };
 
@@ -68,7 +68,7 @@ function notWavMessage(bytes: Uint8Array): string {
   }
 }
 
-/** The encodings server/audio/wav.ts does not read (same chunk walk: shared/audio/wav-chunks.ts). */
+/** The encodings shared/audio/wav.ts parseWav does not read (same chunk walk: shared/audio/wav-chunks.ts). */
 function decodeOtherWav(bytes: Uint8Array): DecodedAudio {
   if (!isRiffWave(bytes)) throw new AudioFormatError(notWavMessage(bytes));
   const { format, channels, sampleRate, bitsPerSample: bits, data } = readWavChunks(bytes, { error: AudioFormatError });

@@ -20,7 +20,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { WebSocket } from "ws";
-import { encodeWav } from "../server/audio/wav.ts";
+import { encodeWav } from "../shared/audio/wav.ts";
 import { AiCode } from "./errors.ts";
 import type { LiveDecoderEvent, LiveHypothesis, LiveStream, PocketSphinxLive } from "./engines/pocketsphinx-stream.ts";
 import { presentable } from "./models.ts";

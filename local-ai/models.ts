@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { AuraInput, LlmInput, MelottsInput, WhisperInput, WhisperTurboInput } from "../server/models/model-schemas.ts";
 import { base64ToBytes, Base64Error, bytesToBase64 } from "../server/audio/base64.ts";
-import { float32ToInt16, int16ToFloat32 } from "../server/audio/pcm.ts";
+import { float32ToInt16, int16ToFloat32 } from "../shared/audio/pcm.ts";
 import { AudioFormatError, encodeSamples, encodeWav, resample, wavToPcm16Mono, type WavEncoding } from "./audio.ts";
 import { AiCode, AiError } from "./errors.ts";
 import type { ReplyEngine } from "./engines/offline-responder.ts";

@@ -10,8 +10,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WASI } from "node:wasi";
-import { concatPcm16 } from "../server/audio/pcm.ts";
-import { encodeWav, parseWav } from "../server/audio/wav.ts";
+import { concatPcm16 } from "../shared/audio/pcm.ts";
+import { encodeWav, parseWav } from "../shared/audio/wav.ts";
 
 const SAMPLE_RATE_HZ = 16_000;
 const LEAD_SILENCE_MS = 200;

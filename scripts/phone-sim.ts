@@ -17,7 +17,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { SessionTranscript, type HistoryMessage } from "../shared/protocol.ts";
 import { operatorKey } from "../server/access/session-keys.ts";
-import { encodeWav } from "../server/audio/wav.ts";
+import { encodeWav } from "../shared/audio/wav.ts";
 import { maskCaller } from "../server/phone/caller.ts";
 import { wavMonoAt } from "../server/phone/outbound-audio.ts";
 import { PHONE_AUDIO } from "../server/phone/twilio-media.ts";

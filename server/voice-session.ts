@@ -16,7 +16,7 @@ import {
   type SessionState,
   type TurnEndReason,
 } from "../shared/protocol.ts";
-import { concatPcm16, pcm16FromBytes } from "./audio/pcm.ts";
+import { concatPcm16, pcm16FromBytes } from "../shared/audio/pcm.ts";
 import type { EndOfTurnSource } from "../shared/protocol.ts";
 import { BudgetGate, DEFAULT_BUDGET_GATE, type BudgetKeeper } from "./budget/budget-gate.ts";
 import { dailyBudgetMessage, sessionBudgetView } from "./budget/budget-messages.ts";

@@ -9,7 +9,7 @@
 //   LOCAL_AI_LIVE_SEED_MS=0 npx node ... bench/local/replay-dump.ts DIR     (PocketSphinx's own running mean)
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseWav } from "../../server/audio/wav.ts";
+import { parseWav } from "../../shared/audio/wav.ts";
 import { PocketSphinx } from "../../local-ai/engines/pocketsphinx.ts";
 import { PocketSphinxLive, type LiveDecoderEvent } from "../../local-ai/engines/pocketsphinx-stream.ts";
 import type { LiveDump } from "../../local-ai/live-transcription.ts";

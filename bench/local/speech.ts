@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { float32ToInt16 } from "../../server/audio/pcm.ts";
+import { float32ToInt16 } from "../../shared/audio/pcm.ts";
 import { decodeWav, resample } from "../../local-ai/audio.ts";
 
 export const SAMPLE_RATE = 16000;

@@ -11,8 +11,8 @@
 // - no call log, no scenarios, audio cached per duration: as little CPU as possible in the shared workerd.
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { bytesToBase64 } from "../../server/audio/base64.ts";
-import { makeSilentMp3 } from "../../server/audio/mp3.ts";
-import { encodeWav } from "../../server/audio/wav.ts";
+import { makeSilentMp3 } from "../../shared/audio/mp3.ts";
+import { encodeWav } from "../../shared/audio/wav.ts";
 import { DEFAULT_TRANSCRIPT, defaultReply, tokenize } from "../../test/fake-ai/replies.ts";
 import { pacedReplyStream, sleepUntil } from "./paced-reply.mts";
 import { fakeLiveSocket, type FluxFakeOptions, type NovaFakeOptions } from "./live-fakes.mts";

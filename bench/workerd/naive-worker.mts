@@ -6,7 +6,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { Server, routePartykitRequest, type Connection, type WSMessage } from "partyserver";
 import { PROTOCOL_VERSION } from "../../shared/protocol.ts";
-import { pcm16FromBytes } from "../../server/audio/pcm.ts";
+import { pcm16FromBytes } from "../../shared/audio/pcm.ts";
 import { loadConfig, type ParleyConfig } from "../../server/config.ts";
 import type { AiCallContext, AiRunner } from "../../server/models/ai-binding.ts";
 import { llmInputs, startReplyStream } from "../../server/reply/llm.ts";

@@ -12,7 +12,7 @@
 // No Cloudflare imports: the session wires the socket, the timers and the token check in.
 import type { ServerMessage } from "../../shared/protocol.ts";
 import { base64ToBytes, bytesToBase64 } from "../audio/base64.ts";
-import { AudioFormatError } from "../audio/pcm.ts";
+import { AudioFormatError } from "../../shared/audio/pcm.ts";
 import { InboundAudio } from "./inbound-audio.ts";
 import { MediaPacer } from "./media-pacer.ts";
 import { phoneFrames } from "./outbound-audio.ts";

@@ -3,9 +3,9 @@
 // stopped. WAV segments become one WAV (their PCM joined); MP3 segments become one MP3 (their audio
 // frames joined, ID3 tags and Xing/Info frames dropped, so players read one stream). Pure: no I/O.
 import { UPSTREAM_AUDIO } from "../../shared/protocol.ts";
-import { mp3Frames } from "../audio/mp3.ts";
-import { concatPcm16 } from "../audio/pcm.ts";
-import { encodeWav, parseWav } from "../audio/wav.ts";
+import { mp3Frames } from "../../shared/audio/mp3.ts";
+import { concatPcm16 } from "../../shared/audio/pcm.ts";
+import { encodeWav, parseWav } from "../../shared/audio/wav.ts";
 import type { PlaybackPosition } from "../turn/heard-text.ts";
 
 export type RecordingKind = "user" | "reply";

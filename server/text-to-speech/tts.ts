@@ -2,7 +2,7 @@
 // Either way the container is sniffed from the bytes (MP3 from Workers AI, WAV from the stand-in),
 // which also catches an error body that would otherwise be sent to the client as "audio".
 import { base64ToBytes } from "../audio/base64.ts";
-import { sniffAudio } from "../audio/audio-container.ts";
+import { sniffAudio } from "../../shared/audio/audio-container.ts";
 import { type AiCallContext, engineOf, readAllBytes, runModel } from "../models/ai-binding.ts";
 import { MelottsOutput } from "../models/model-schemas.ts";
 import type { SegmentEvent } from "../../shared/protocol.ts";

@@ -1,7 +1,7 @@
 // Energy VAD with an adaptive noise floor. Frame-level decisions only; onset debouncing and
 // endpointing live in turn-detector.ts. Runs per 20 ms frame inside the Durable Object, so it is
 // one pass over the samples and a handful of float ops, with no allocation per frame.
-import { rmsDbfs } from "../audio/pcm.ts";
+import { rmsDbfs } from "../../shared/audio/pcm.ts";
 
 export interface VadOptions {
   sampleRate: number;

@@ -1,4 +1,4 @@
-// The one RIFF/WAVE chunk walk, shared by the server's PCM16 parser (server/audio/wav.ts), the
+// The one RIFF/WAVE chunk walk, shared by the server's PCM16 parser (shared/audio/wav.ts), the
 // client's general reader (client/audio/wav.ts) and the offline stand-in (local-ai/audio.ts).
 // Pure: no DOM, Node or Cloudflare imports.
 

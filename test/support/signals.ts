@@ -1,5 +1,5 @@
 // Deterministic 16 kHz mono PCM16 test signals, shared by unit and Worker tests (no Node or Cloudflare imports).
-import { concatPcm16 } from "../../server/audio/pcm.ts";
+import { concatPcm16 } from "../../shared/audio/pcm.ts";
 
 export const SAMPLE_RATE = 16_000;
 

@@ -1,9 +1,9 @@
-// Pure audio helpers of the offline stand-in (local-ai/audio.ts: what server/audio/ lacks) and the WER helper.
+// Pure audio helpers of the offline stand-in (local-ai/audio.ts: what shared/audio/ lacks) and the WER helper.
 import { describe, expect, it } from "vitest";
-import { float32ToInt16 } from "../../../server/audio/pcm.ts";
-import { encodeWav as encodePcm16Wav } from "../../../server/audio/wav.ts";
+import { float32ToInt16 } from "../../../shared/audio/pcm.ts";
+import { encodeWav as encodePcm16Wav } from "../../../shared/audio/wav.ts";
 import { AudioFormatError, decodeWav, encodeWav, resample, wavToPcm16Mono } from "../../../local-ai/audio.ts";
-import { alawToLinear, linearToAlaw, linearToMulaw, mulawToLinear } from "../../../server/audio/g711.ts";
+import { alawToLinear, linearToAlaw, linearToMulaw, mulawToLinear } from "../../../shared/audio/g711.ts";
 import { wordErrorRate, wordErrors } from "../../../local-ai/wer.ts";
 
 function sine(freq: number, rate: number, seconds: number, amp = 0.5): Float32Array {

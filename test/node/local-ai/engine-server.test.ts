@@ -10,9 +10,9 @@ import {
   WhisperOutput,
   WhisperTurboOutput,
 } from "../../../server/models/model-schemas.ts";
-import { sniffAudio } from "../../../server/audio/audio-container.ts";
-import { float32ToInt16 } from "../../../server/audio/pcm.ts";
-import { encodeWav } from "../../../server/audio/wav.ts";
+import { sniffAudio } from "../../../shared/audio/audio-container.ts";
+import { float32ToInt16 } from "../../../shared/audio/pcm.ts";
+import { encodeWav } from "../../../shared/audio/wav.ts";
 import { decodeWav, resample } from "../../../local-ai/audio.ts";
 import { startEngineServer, type EngineServer, type HealthReport } from "../../../local-ai/engine-server.ts";
 import { wordErrorRate } from "../../../local-ai/wer.ts";

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { LlmOutput, MelottsOutput } from "../../../server/models/model-schemas.ts";
-import { encodeWav } from "../../../server/audio/wav.ts";
+import { encodeWav } from "../../../shared/audio/wav.ts";
 import { startEngineServer, type HealthReport } from "../../../local-ai/engine-server.ts";
 import { STT_INSTALL_COMMAND } from "../../../local-ai/errors.ts";
 import { b64, callModel, LiveClient, liveUrl } from "./local-ai-support.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { makeSilentMp3, mp3Frames, parseMp3 } from "../../../../server/audio/mp3.ts";
-import { encodeWav, parseWav } from "../../../../server/audio/wav.ts";
+import { makeSilentMp3, mp3Frames, parseMp3 } from "../../../../shared/audio/mp3.ts";
+import { encodeWav, parseWav } from "../../../../shared/audio/wav.ts";
 import { replyRecording, utteranceRecording, type SentSegment } from "../../../../server/recordings/turn-audio.ts";
 
 /** A WAV segment whose samples count up from `start` (so joins and cuts can be checked sample by sample). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodeWav } from "../../../../server/audio/wav.ts";
+import { encodeWav } from "../../../../shared/audio/wav.ts";
 import type { RecordedAudio, RecordingKind, SentSegment } from "../../../../server/recordings/turn-audio.ts";
 import { TURNS_HELD, TurnRecorder } from "../../../../server/recordings/turn-recorder.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseWav } from "../../../../server/audio/wav.ts";
+import { parseWav } from "../../../../shared/audio/wav.ts";
 import {
   DEFAULT_TURN_DETECTION,
   TRAILING_SILENCE_KEPT_MS,

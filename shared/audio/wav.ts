@@ -1,5 +1,5 @@
 // RIFF/WAVE encode (PCM16) and parse (PCM16 only, tolerant of extra chunks and streaming headers).
-import { readWavChunks, WAVE_FORMAT } from "../../shared/audio/wav-chunks.ts";
+import { readWavChunks, WAVE_FORMAT } from "./wav-chunks.ts";
 import { AudioFormatError, pcm16FromBytes, pcm16ToBytes } from "./pcm.ts";
 
 export class WavFormatError extends AudioFormatError {

@@ -8,8 +8,8 @@ import {
   pcm16ToBytes,
   rmsDbfs,
   SILENCE_DBFS,
-} from "../../../../server/audio/pcm.ts";
-import { encodeWav, parseWav, WAV_HEADER_BYTES, WavFormatError } from "../../../../server/audio/wav.ts";
+} from "../../../../shared/audio/pcm.ts";
+import { encodeWav, parseWav, WAV_HEADER_BYTES, WavFormatError } from "../../../../shared/audio/wav.ts";
 import { extensibleFmt, fmtBody, riff } from "../../../support/signals.ts";
 import { readFixture } from "../../../support/fixtures.ts";
 

@@ -3,7 +3,7 @@
 // server/models/model-schemas.ts). Engines are injected, so this runs with fakes in unit tests.
 import { z } from "zod";
 import { AuraInput, LlmInput, MelottsInput, WhisperInput, WhisperTurboInput } from "../server/models/model-schemas.ts";
-import { base64ToBytes, Base64Error, bytesToBase64 } from "../server/audio/base64.ts";
+import { base64ToBytes, Base64Error, bytesToBase64 } from "../shared/base64.ts";
 import { float32ToInt16, int16ToFloat32 } from "../shared/audio/pcm.ts";
 import { AudioFormatError, encodeSamples, encodeWav, resample, wavToPcm16Mono, type WavEncoding } from "./audio.ts";
 import { AiCode, AiError } from "./errors.ts";

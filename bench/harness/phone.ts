@@ -20,7 +20,7 @@ import { loadavg } from "node:os";
 import WebSocket from "ws";
 import { Resampler } from "../../shared/audio/resampler.ts";
 import { PROTOCOL_VERSION } from "../../shared/protocol.ts";
-import { bytesToBase64 } from "../../server/audio/base64.ts";
+import { bytesToBase64 } from "../../shared/base64.ts";
 import { encodeMulaw } from "../../shared/audio/g711.ts";
 import { float32ToInt16, int16ToFloat32 } from "../../shared/audio/pcm.ts";
 import { InboundAudio } from "../../server/phone/inbound-audio.ts";

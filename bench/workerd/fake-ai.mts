@@ -10,7 +10,7 @@
 //   sentences would (the naive baseline's single call is not made artificially cheap);
 // - no call log, no scenarios, audio cached per duration: as little CPU as possible in the shared workerd.
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { bytesToBase64 } from "../../server/audio/base64.ts";
+import { bytesToBase64 } from "../../shared/base64.ts";
 import { makeSilentMp3 } from "../../shared/audio/mp3.ts";
 import { encodeWav } from "../../shared/audio/wav.ts";
 import { DEFAULT_TRANSCRIPT, defaultReply, tokenize } from "../../test/fake-ai/replies.ts";

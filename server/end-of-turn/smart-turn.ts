@@ -3,7 +3,7 @@
 // the types: `{ audio: base64, dtype? }` -> `{ is_complete?, probability? }`. We send what Pipecat's
 // own client feeds the model: 16 kHz mono float32 samples in [-1, 1], the last 8 s at most.
 import { z } from "zod";
-import { bytesToBase64 } from "../audio/base64.ts";
+import { bytesToBase64 } from "../../shared/base64.ts";
 import { type AiCallContext, runModel } from "../models/ai-binding.ts";
 
 export const SMART_TURN_MODEL = "@cf/pipecat-ai/smart-turn-v2";

@@ -1,6 +1,6 @@
 // Speech-to-text with the Whisper family. Each model takes the utterance as a WAV, but in its own shape:
 // whisper-large-v3-turbo wants base64, whisper and whisper-tiny-en an array of byte values.
-import { bytesToBase64 } from "../audio/base64.ts";
+import { bytesToBase64 } from "../../shared/base64.ts";
 import { encodeWav } from "../../shared/audio/wav.ts";
 import { type AiCallContext, engineOf, runModel } from "../models/ai-binding.ts";
 import { WhisperOutput, WhisperTurboOutput } from "../models/model-schemas.ts";

@@ -1,7 +1,7 @@
 // Text-to-speech per sentence. melotts answers JSON `{ audio: base64 }`; Aura answers a byte stream.
 // Either way the container is sniffed from the bytes (MP3 from Workers AI, WAV from the stand-in),
 // which also catches an error body that would otherwise be sent to the client as "audio".
-import { base64ToBytes } from "../audio/base64.ts";
+import { base64ToBytes } from "../../shared/base64.ts";
 import { sniffAudio } from "../../shared/audio/audio-container.ts";
 import { type AiCallContext, engineOf, readAllBytes, runModel } from "../models/ai-binding.ts";
 import { MelottsOutput } from "../models/model-schemas.ts";

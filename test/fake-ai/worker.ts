@@ -3,10 +3,10 @@
 // shapes as Workers AI, and a test can tell it, per session, to be slow, to fail, or to break a stream.
 // Scenarios are keyed by the `session:<id>` request tag the server sends, so tests never collide.
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { base64ToBytes } from "../../server/audio/base64.ts";
+import { base64ToBytes } from "../../shared/base64.ts";
 import { makeSilentMp3 } from "../../shared/audio/mp3.ts";
 import { encodeWav, parseWav } from "../../shared/audio/wav.ts";
-import { bytesToBase64 } from "../../server/audio/base64.ts";
+import { bytesToBase64 } from "../../shared/base64.ts";
 import { DEFAULT_TRANSCRIPT, defaultReply, tokenize } from "./replies.ts";
 import { fakeLiveSocket, type LiveCallLog, type LiveScenario } from "./live-sockets.ts";
 export type { LiveCallLog, LiveScenario } from "./live-sockets.ts";

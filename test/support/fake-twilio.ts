@@ -6,7 +6,7 @@
 // the worker tests wire it to workerd's WebSocket, `npm run phone:sim` to Node's `ws`.
 import { Resampler } from "../../shared/audio/resampler.ts";
 import { decodeMulaw, encodeMulaw } from "../../shared/audio/g711.ts";
-import { base64ToBytes, bytesToBase64 } from "../../server/audio/base64.ts";
+import { base64ToBytes, bytesToBase64 } from "../../shared/base64.ts";
 import { concatPcm16, float32ToInt16, int16ToFloat32 } from "../../shared/audio/pcm.ts";
 import { PHONE_AUDIO, TwilioOutbound } from "../../server/phone/twilio-media.ts";
 import { STREAM_TOKEN_PARAMETER } from "../../server/phone/phone-call.ts";

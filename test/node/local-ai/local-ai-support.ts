@@ -1,6 +1,6 @@
 // Shared helpers for the local-ai tests (not a test file itself).
 import { Flite } from "../../../local-ai/engines/flite.ts";
-import { base64ToBytes, bytesToBase64 } from "../../../server/audio/base64.ts";
+import { base64ToBytes, bytesToBase64 } from "../../../shared/base64.ts";
 import { SseDecoder } from "../../../server/reply/sse-parser.ts";
 import { novaLiveInputs } from "../../../server/speech-to-text/nova-live.ts";
 import WebSocket from "ws";

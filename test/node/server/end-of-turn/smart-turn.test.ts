@@ -1,7 +1,7 @@
 // Here rather than in test/node/end-of-turn/: the adapter uses Workers types (Ai, AiModels), which only tsconfig.turn-tests.json loads.
 import { describe, expect, it } from "vitest";
 import type { AiCallContext } from "../../../../server/models/ai-binding.ts";
-import { base64ToBytes } from "../../../../server/audio/base64.ts";
+import { base64ToBytes } from "../../../../shared/base64.ts";
 import {
   SMART_TURN_MAX_AUDIO_MS,
   SMART_TURN_MODEL,

@@ -4,8 +4,10 @@
 import { z } from "zod";
 import { AuraInput, LlmInput, MelottsInput, WhisperInput, WhisperTurboInput } from "../server/models/model-schemas.ts";
 import { base64ToBytes, Base64Error, bytesToBase64 } from "../shared/base64.ts";
-import { float32ToInt16, int16ToFloat32 } from "../shared/audio/pcm.ts";
-import { AudioFormatError, encodeSamples, encodeWav, resample, wavToPcm16Mono, type WavEncoding } from "./audio.ts";
+import { AudioFormatError, float32ToInt16, int16ToFloat32 } from "../shared/audio/pcm.ts";
+import { Resampler } from "../shared/audio/resampler.ts";
+import { encodeSamples, encodeWav, type WavEncoding } from "../shared/audio/wav.ts";
+import { wavToPcm16Mono } from "./audio.ts";
 import { AiCode, AiError } from "./errors.ts";
 import type { ReplyEngine } from "./engines/offline-responder.ts";
 import type { SpeechRecognizer, SttResult } from "./engines/pocketsphinx.ts";
@@ -154,12 +156,12 @@ export function auraOutput(wav: Uint8Array, input: z.infer<typeof AuraInput>): {
     input.encoding === "linear16" || input.encoding === "mulaw" || input.encoding === "alaw" ? input.encoding : undefined;
   const { pcm: pcm16k } = wavToPcm16Mono(wav);
   const rate = encoding && input.sample_rate && input.sample_rate >= 8000 && input.sample_rate <= 48000 ? input.sample_rate : encoding === "mulaw" || encoding === "alaw" ? 8000 : 16000;
-  const pcm = rate === 16000 ? pcm16k : float32ToInt16(resample(int16ToFloat32(pcm16k), 16000, rate));
+  const pcm = rate === 16000 ? pcm16k : float32ToInt16(Resampler.convert(int16ToFloat32(pcm16k), 16000, rate));
   if (encoding && input.container === "none") {
     const type = encoding === "linear16" ? `audio/l16; rate=${rate}` : encoding === "mulaw" ? `audio/basic; rate=${rate}` : `audio/x-alaw-basic; rate=${rate}`;
     return { bytes: encodeSamples(pcm, encoding), contentType: type };
   }
-  return { bytes: encodeWav(pcm, rate, encoding ?? "linear16"), contentType: "audio/wav" };
+  return { bytes: encodeWav(pcm, rate, 1, encoding ?? "linear16"), contentType: "audio/wav" };
 }
 
 async function* chunks(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {

@@ -11,7 +11,7 @@
 // - no call log, no scenarios, audio cached per duration: as little CPU as possible in the shared workerd.
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { bytesToBase64 } from "../../shared/base64.ts";
-import { makeSilentMp3 } from "../../shared/audio/mp3.ts";
+import { makeSilentMp3 } from "../../test/support/test-audio.ts";
 import { encodeWav } from "../../shared/audio/wav.ts";
 import { DEFAULT_TRANSCRIPT, defaultReply, tokenize } from "../../test/fake-ai/replies.ts";
 import { pacedReplyStream, sleepUntil } from "./paced-reply.mts";

@@ -1,6 +1,10 @@
-// RIFF/WAVE encode (PCM16) and parse (PCM16 only, tolerant of extra chunks and streaming headers).
-import { readWavChunks, WAVE_FORMAT } from "./wav-chunks.ts";
+// The one RIFF/WAVE module: write PCM16 or G.711 (encodeWav), parse PCM16 as samples (parseWav: the
+// server's input and model outputs), and decode any common encoding to mono float (decodeWav: the
+// client's segment decoder, the offline stand-in). All tolerate extra chunks and streaming headers;
+// the chunk walk is wav-chunks.ts. Pure: runs in workerd, browsers and Node.
+import { alawToLinear, linearToAlaw, linearToMulaw, mulawToLinear } from "./g711.ts";
 import { AudioFormatError, pcm16FromBytes, pcm16ToBytes } from "./pcm.ts";
+import { pcmSampleReader, readWavChunks, WAVE_FORMAT, type SampleReader } from "./wav-chunks.ts";
 
 export class WavFormatError extends AudioFormatError {
   override name = "WavFormatError";
@@ -15,34 +19,55 @@ export interface ParsedWav {
   durationMs: number;
 }
 
+/** Any channel count, mixed down to one. */
+export interface DecodedAudio {
+  sampleRate: number;
+  channels: number;
+  /** Mono samples in [-1, 1] (channels averaged). */
+  samples: Float32Array;
+}
+
 export const WAV_HEADER_BYTES = 44;
 
-/** Canonical 44-byte-header WAV of interleaved PCM16 samples. */
-export function encodeWav(pcm: Int16Array, sampleRate: number, channels = 1): Uint8Array<ArrayBuffer> {
+/** How encodeWav stores samples: PCM16 as is, or 8-bit G.711 (μ-law / A-law, telephone audio). */
+export type WavEncoding = "linear16" | "mulaw" | "alaw";
+
+/** PCM16 samples as `encoding` stores them, without a container. */
+export function encodeSamples(pcm: Int16Array, encoding: WavEncoding): Uint8Array {
+  if (encoding === "linear16") return pcm16ToBytes(pcm);
+  const out = new Uint8Array(pcm.length);
+  const enc = encoding === "mulaw" ? linearToMulaw : linearToAlaw;
+  for (let i = 0; i < pcm.length; i++) out[i] = enc(pcm[i]!);
+  return out;
+}
+
+/** Canonical 44-byte-header WAV of interleaved PCM16 samples, stored as PCM16 or G.711. */
+export function encodeWav(pcm: Int16Array, sampleRate: number, channels = 1, encoding: WavEncoding = "linear16"): Uint8Array<ArrayBuffer> {
   if (!Number.isInteger(sampleRate) || sampleRate <= 0) throw new RangeError(`bad sample rate ${sampleRate}`);
   if (!Number.isInteger(channels) || channels < 1 || channels > 65535) throw new RangeError(`bad channel count ${channels}`);
   if (pcm.length % channels !== 0) {
     throw new RangeError(`${pcm.length} samples is not a whole number of ${channels}-channel frames`);
   }
-  const dataBytes = pcm.length * 2;
+  const bytesPerSample = encoding === "linear16" ? 2 : 1;
+  const dataBytes = pcm.length * bytesPerSample;
   if (dataBytes > 0xffffffff - 36) throw new RangeError("audio too long for a RIFF file");
   const out = new Uint8Array(WAV_HEADER_BYTES + dataBytes);
   const v = new DataView(out.buffer);
-  const blockAlign = channels * 2;
+  const blockAlign = channels * bytesPerSample;
   writeTag(out, 0, "RIFF");
   v.setUint32(4, 36 + dataBytes, true);
   writeTag(out, 8, "WAVE");
   writeTag(out, 12, "fmt ");
   v.setUint32(16, 16, true);
-  v.setUint16(20, WAVE_FORMAT.PCM, true);
+  v.setUint16(20, encoding === "linear16" ? WAVE_FORMAT.PCM : encoding === "mulaw" ? WAVE_FORMAT.MULAW : WAVE_FORMAT.ALAW, true);
   v.setUint16(22, channels, true);
   v.setUint32(24, sampleRate, true);
   v.setUint32(28, sampleRate * blockAlign, true);
   v.setUint16(32, blockAlign, true);
-  v.setUint16(34, 16, true);
+  v.setUint16(34, bytesPerSample * 8, true);
   writeTag(out, 36, "data");
   v.setUint32(40, dataBytes, true);
-  out.set(pcm16ToBytes(pcm), WAV_HEADER_BYTES);
+  out.set(encodeSamples(pcm, encoding), WAV_HEADER_BYTES);
   return out;
 }
 
@@ -73,6 +98,40 @@ export function parseWav(input: Uint8Array | ArrayBuffer): ParsedWav {
     pcm,
     durationMs: (frames * 1000) / fmt.sampleRate,
   };
+}
+
+/**
+ * Decode a WAV of any common encoding (PCM 8/16/24/32-bit, float 32/64, μ-law, A-law, extensible) to
+ * mono float samples. A data size of 0 or 0xFFFFFFFF (streaming writers) runs to the end of the file;
+ * a trailing partial frame is dropped. Throws WavFormatError (an AudioFormatError).
+ */
+export function decodeWav(input: Uint8Array | ArrayBuffer): DecodedAudio {
+  const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
+  const { format, channels, sampleRate, bitsPerSample: bits, data } = readWavChunks(bytes, { error: WavFormatError });
+  if (channels < 1 || sampleRate < 1000 || sampleRate > 384000) {
+    throw new WavFormatError(`WAV header is not plausible (${channels} channels, ${sampleRate} Hz)`);
+  }
+  const read = sampleReader(format, bits);
+  if (!read) throw new WavFormatError(`unsupported WAV encoding (format tag ${format}, ${bits} bits)`);
+  const bytesPerSample = bits / 8;
+  const frameBytes = bytesPerSample * channels;
+  const frames = Math.floor(data.length / frameBytes);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const samples = new Float32Array(frames);
+  for (let f = 0; f < frames; f++) {
+    const base = f * frameBytes;
+    let sum = 0;
+    for (let c = 0; c < channels; c++) sum += read(view, base + c * bytesPerSample);
+    samples[f] = sum / channels;
+  }
+  return { sampleRate, channels, samples };
+}
+
+/** Integer PCM and float (wav-chunks.ts), plus 8-bit G.711. */
+function sampleReader(format: number, bits: number): SampleReader | undefined {
+  if (format === WAVE_FORMAT.MULAW && bits === 8) return (v, o) => mulawToLinear(v.getUint8(o)) / 32768;
+  if (format === WAVE_FORMAT.ALAW && bits === 8) return (v, o) => alawToLinear(v.getUint8(o)) / 32768;
+  return pcmSampleReader(format, bits);
 }
 
 function formatName(format: number): string {

@@ -4,7 +4,7 @@
 // Scenarios are keyed by the `session:<id>` request tag the server sends, so tests never collide.
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { base64ToBytes } from "../../shared/base64.ts";
-import { makeSilentMp3 } from "../../shared/audio/mp3.ts";
+import { makeSilentMp3 } from "../support/test-audio.ts";
 import { encodeWav, parseWav } from "../../shared/audio/wav.ts";
 import { bytesToBase64 } from "../../shared/base64.ts";
 import { DEFAULT_TRANSCRIPT, defaultReply, tokenize } from "./replies.ts";

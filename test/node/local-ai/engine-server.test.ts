@@ -13,7 +13,8 @@ import {
 import { sniffAudio } from "../../../shared/audio/audio-container.ts";
 import { float32ToInt16 } from "../../../shared/audio/pcm.ts";
 import { encodeWav } from "../../../shared/audio/wav.ts";
-import { decodeWav, resample } from "../../../local-ai/audio.ts";
+import { decodeWav } from "../../../local-ai/audio.ts";
+import { Resampler } from "../../../shared/audio/resampler.ts";
 import { startEngineServer, type EngineServer, type HealthReport } from "../../../local-ai/engine-server.ts";
 import { wordErrorRate } from "../../../local-ai/wer.ts";
 import { b64, callModel, speak, ssePayloads, unb64 } from "./local-ai-support.ts";
@@ -60,7 +61,7 @@ describe("engine server", () => {
 
   it("whisper and whisper-tiny-en: byte array of a 48 kHz stereo WAV -> text, word_count", async () => {
     const mono16k = decodeWav(await speak("set a timer for ten minutes"));
-    const up = float32ToInt16(resample(mono16k.samples, 16000, 48000));
+    const up = float32ToInt16(Resampler.convert(mono16k.samples, 16000, 48000));
     const stereo = new Int16Array(up.length * 2);
     for (let i = 0; i < up.length; i++) stereo[2 * i] = stereo[2 * i + 1] = up[i]!;
     const wav = encodeWav(stereo, 48000, 2);

@@ -3,7 +3,9 @@ import { FadingPieceWriter, resampleInPieces } from "../../../../client/audio/se
 import { LevelMeter, toDbfs } from "../../../../client/audio/level-meter.ts";
 import { Resampler } from "../../../../shared/audio/resampler.ts";
 import { SpeechDetector } from "../../../../client/audio/speech-detector.ts";
-import { applyEdgeFades, encodeWav16, isWav, parseWav } from "../../../../client/audio/wav.ts";
+import { decodeWav } from "../../../../shared/audio/wav.ts";
+import { isRiffWave } from "../../../../shared/audio/wav-chunks.ts";
+import { applyEdgeFades, encodeWav16 } from "../../../support/test-audio.ts";
 
 const dbToRms = (db: number) => 10 ** (db / 20);
 
@@ -79,8 +81,8 @@ describe("WAV reader", () => {
   it("round-trips 16-bit mono and mixes stereo float to mono", () => {
     const src = new Float32Array([0, 0.5, -0.5, 0.25]);
     const wav = encodeWav16(src, 24_000);
-    expect(isWav(wav)).toBe(true);
-    const decoded = parseWav(wav);
+    expect(isRiffWave(wav)).toBe(true);
+    const decoded = decodeWav(wav);
     expect(decoded.sampleRate).toBe(24_000);
     expect(Array.from(decoded.samples).map((x) => Math.round(x * 1000) / 1000)).toEqual([0, 0.5, -0.5, 0.25]);
 
@@ -113,13 +115,13 @@ describe("WAV reader", () => {
       v.setFloat32(56 + i * 8, l!, true);
       v.setFloat32(60 + i * 8, r!, true);
     });
-    const stereo = parseWav(buf);
+    const stereo = decodeWav(buf);
     expect(stereo.channels).toBe(2);
     expect(Array.from(stereo.samples)).toEqual([0.5, 0.5, 0]);
   });
 
   it("rejects what it cannot read", () => {
-    expect(() => parseWav(new ArrayBuffer(8))).toThrow(/RIFF/);
+    expect(() => decodeWav(new ArrayBuffer(8))).toThrow(/RIFF/);
   });
 
   it("edge fades start and end at ~0 and leave the middle alone", () => {

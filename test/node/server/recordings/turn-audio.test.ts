@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { makeSilentMp3, mp3Frames, parseMp3 } from "../../../../shared/audio/mp3.ts";
+import { mp3Frames, parseMp3 } from "../../../../shared/audio/mp3.ts";
+import { makeSilentMp3 } from "../../../support/test-audio.ts";
 import { encodeWav, parseWav } from "../../../../shared/audio/wav.ts";
 import { replyRecording, utteranceRecording, type SentSegment } from "../../../../server/recordings/turn-audio.ts";
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { sniffAudio, UnknownAudioError } from "../../../../shared/audio/audio-container.ts";
-import { makeSilentMp3, Mp3FormatError } from "../../../../shared/audio/mp3.ts";
+import { Mp3FormatError } from "../../../../shared/audio/mp3.ts";
+import { makeSilentMp3 } from "../../../support/test-audio.ts";
 import { AudioFormatError } from "../../../../shared/audio/pcm.ts";
 import { encodeWav, WavFormatError } from "../../../../shared/audio/wav.ts";
 import { readFixture } from "../../../support/fixtures.ts";

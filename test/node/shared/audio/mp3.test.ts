@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { id3v2Length, makeSilentMp3, Mp3FormatError, parseMp3, readMp3FrameHeader } from "../../../../shared/audio/mp3.ts";
+import { id3v2Length, Mp3FormatError, parseMp3, readMp3FrameHeader } from "../../../../shared/audio/mp3.ts";
+import { makeSilentMp3 } from "../../../support/test-audio.ts";
 
 /** ID3v2.4 tag with `size` body bytes (filled with fake frame syncs to prove they are skipped). */
 function id3(size: number): Uint8Array {

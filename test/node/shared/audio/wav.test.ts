@@ -9,9 +9,10 @@ import {
   rmsDbfs,
   SILENCE_DBFS,
 } from "../../../../shared/audio/pcm.ts";
-import { encodeWav, parseWav, WAV_HEADER_BYTES, WavFormatError } from "../../../../shared/audio/wav.ts";
+import { decodeWav, encodeWav, parseWav, WAV_HEADER_BYTES, WavFormatError } from "../../../../shared/audio/wav.ts";
 import { extensibleFmt, fmtBody, riff } from "../../../support/signals.ts";
 import { readFixture } from "../../../support/fixtures.ts";
+import { sine, toneLevel, wavBytes } from "../../../support/test-audio.ts";
 
 
 function ramp(n: number): Int16Array {
@@ -186,3 +187,53 @@ describe("pcm helpers", () => {
     expect(Array.from(concatPcm16([new Int16Array([1, 2]), new Int16Array(0), new Int16Array([3])]))).toEqual([1, 2, 3]);
   });
 });
+
+describe("decodeWav", () => {
+  it("reads PCM16 written by the server's encodeWav", () => {
+    const pcm = Int16Array.from([0, 1000, -1000, 32767, -32768]);
+    const d = decodeWav(encodeWav(pcm, 22050));
+    expect(d.sampleRate).toBe(22050);
+    expect(d.channels).toBe(1);
+    expect(Array.from(d.samples)).toEqual(Array.from(pcm, (s) => Math.fround(s / 32768)));
+  });
+
+  it("averages stereo, reads 8/24-bit PCM, float, extensible headers and skips other chunks", () => {
+    const stereo = new Uint8Array(8);
+    new DataView(stereo.buffer).setInt16(0, 16384, true); // L
+    new DataView(stereo.buffer).setInt16(2, 0, true); // R
+    new DataView(stereo.buffer).setInt16(4, -16384, true);
+    new DataView(stereo.buffer).setInt16(6, -16384, true);
+    const s = decodeWav(wavBytes({ format: 1, channels: 2, rate: 48000, bits: 16, data: stereo, extraChunk: true }));
+    expect(s.channels).toBe(2);
+    expect(Array.from(s.samples)).toEqual([0.25, -0.5]);
+
+    expect(Array.from(decodeWav(wavBytes({ format: 1, channels: 1, rate: 8000, bits: 8, data: Uint8Array.from([128, 255, 0]) })).samples)).toEqual([0, 127 / 128, -1]);
+
+    const p24 = Uint8Array.from([0x00, 0x00, 0x40, 0x00, 0x00, 0xc0]); // +0.5, -0.5
+    expect(Array.from(decodeWav(wavBytes({ format: 1, channels: 1, rate: 16000, bits: 24, data: p24, extensible: true })).samples)).toEqual([0.5, -0.5]);
+
+    const f32 = new Uint8Array(new Float32Array([0.25, -0.75]).buffer);
+    expect(Array.from(decodeWav(wavBytes({ format: 3, channels: 1, rate: 44100, bits: 32, data: f32 })).samples)).toEqual([0.25, -0.75]);
+  });
+
+  it("takes the rest of the file when a streaming writer left the data size unset", () => {
+    const wav = encodeWav(Int16Array.from([1, 2, 3, 4]), 16000);
+    new DataView(wav.buffer).setUint32(40, 0xffffffff, true);
+    expect(decodeWav(wav).samples.length).toBe(4);
+  });
+});
+
+describe("encodeWav with G.711", () => {
+  it("writes mu-law and A-law WAVs that decode back; linear16 is the server's PCM16 WAV", () => {
+    const pcm = float32ToInt16(sine(300, 8000, 0.1));
+    for (const encoding of ["mulaw", "alaw"] as const) {
+      const wav = encodeWav(pcm, 8000, 1, encoding);
+      expect(wav.length).toBe(44 + pcm.length);
+      const d = decodeWav(wav);
+      expect(d.sampleRate).toBe(8000);
+      expect(toneLevel(d.samples, 300, 8000)).toBeCloseTo(0.5, 1);
+    }
+    expect(encodeWav(pcm, 8000, 1, "linear16")).toEqual(encodeWav(pcm, 8000));
+  });
+});
+

@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WASI } from "node:wasi";
-import { concatPcm16 } from "../shared/audio/pcm.ts";
+import { concatArrays } from "../shared/typed-arrays.ts";
 import { encodeWav, parseWav } from "../shared/audio/wav.ts";
 import { wavToPcm16Mono } from "../local-ai/audio.ts";
 
@@ -75,7 +75,7 @@ try {
       console.log(`  ${JSON.stringify(text)} (${f.voice}): ${Math.round((speech.length * 1000) / SAMPLE_RATE_HZ)} ms`);
     });
     parts.push(silence(TRAIL_SILENCE_MS));
-    const wav = encodeWav(concatPcm16(parts), SAMPLE_RATE_HZ, 1);
+    const wav = encodeWav(concatArrays(Int16Array, parts), SAMPLE_RATE_HZ, 1);
     writeFileSync(join(outDir, f.file), wav);
     const ms = Math.round(parseWav(wav).durationMs);
     console.log(`${f.file}: ${ms} ms, ${wav.length} bytes`);

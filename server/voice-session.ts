@@ -16,7 +16,8 @@ import {
   type SessionState,
   type TurnEndReason,
 } from "../shared/protocol.ts";
-import { concatPcm16, pcm16FromBytes } from "../shared/audio/pcm.ts";
+import { pcm16FromBytes } from "../shared/audio/pcm.ts";
+import { concatArrays } from "../shared/typed-arrays.ts";
 import type { EndOfTurnSource } from "../shared/protocol.ts";
 import { BudgetGate, DEFAULT_BUDGET_GATE, type BudgetKeeper } from "./budget/budget-gate.ts";
 import { dailyBudgetMessage, sessionBudgetView } from "./budget/budget-messages.ts";
@@ -955,7 +956,7 @@ export class VoiceSession extends Server<Env> {
           input.endOfTurn.onTurnEnd(vadEnded);
           keepFluxUtterance(input, vadEnded.audio);
         }
-        const utterance = concatPcm16(input.fluxUtterances.splice(0));
+        const utterance = concatArrays(Int16Array, input.fluxUtterances.splice(0));
         const spec = this.speculative;
         if (spec && spec.conn === conn.id && sameWords(spec.text, e.text)) {
           if (utterance.length > 0) this.recorder.utterance(spec.turn.turnId, utterance);

@@ -1,9 +1,9 @@
 // Input level meter: per-frame RMS -> smoothed 0..1 display level (fast attack, slow release).
 // Pure: no DOM.
+import { linearToDbfs } from "../../shared/audio/pcm.ts";
 
-export function toDbfs(linear: number): number {
-  return linear > 1e-10 ? 20 * Math.log10(linear) : -200;
-}
+/** The client's level for silence: far below the echo guard's "nothing plays" cut-off (-120 dBFS). */
+export const MIC_SILENCE_DBFS = -200;
 
 export interface LevelMeterOptions {
   /** Level shown as empty. Default -60 dBFS. */
@@ -34,7 +34,7 @@ export class LevelMeter {
 
   /** Feed one frame's RMS (linear) lasting `frameMs`; returns the display level 0..1. */
   update(rms: number, frameMs: number): number {
-    const target = Math.max(this.floorDb, toDbfs(rms));
+    const target = Math.max(this.floorDb, linearToDbfs(rms, MIC_SILENCE_DBFS));
     const tau = target > this.db ? this.attackMs : this.releaseMs;
     const a = 1 - Math.exp(-frameMs / tau);
     this.db += (target - this.db) * a;

@@ -6,7 +6,8 @@
 // steady background noise, and not mistake the assistant's own voice for the user's.
 // Pure: no DOM.
 import { EchoGuard, type EchoGuardOptions } from "./echo-guard.ts";
-import { toDbfs } from "./level-meter.ts";
+import { linearToDbfs } from "../../shared/audio/pcm.ts";
+import { MIC_SILENCE_DBFS } from "./level-meter.ts";
 
 /** Speech counts as still going on (for "sustained") until this long after its last voiced frame. */
 const SUSTAIN_GAP_MS = 200;
@@ -100,8 +101,8 @@ export class SpeechDetector {
 
   /** Is a frame at this level voiced, given the noise floor and (while the assistant plays) the expected echo? */
   isVoiced(rms: number, playbackRms = 0): boolean {
-    const db = toDbfs(rms);
-    return db > this.minDbfs && db > this.floorDb + this.snrDb && db > this.echo.thresholdDbfs(toDbfs(playbackRms));
+    const db = linearToDbfs(rms, MIC_SILENCE_DBFS);
+    return db > this.minDbfs && db > this.floorDb + this.snrDb && db > this.echo.thresholdDbfs(linearToDbfs(playbackRms, MIC_SILENCE_DBFS));
   }
 
   /**
@@ -111,8 +112,8 @@ export class SpeechDetector {
    */
   push(rms: number, playbackRms = 0): SpeechEvent | null {
     const index = this.frame++;
-    const db = toDbfs(rms);
-    const refDb = toDbfs(playbackRms);
+    const db = linearToDbfs(rms, MIC_SILENCE_DBFS);
+    const refDb = linearToDbfs(playbackRms, MIC_SILENCE_DBFS);
     const playing = playbackRms > 0;
     this.lastThresholdDb = Math.max(this.minDbfs, this.floorDb + this.snrDb, this.echo.thresholdDbfs(refDb));
     const voiced = this.isVoiced(rms, playbackRms);

@@ -2,6 +2,7 @@
 // utterance until its transcript is stored, the clients' latest playback report per reply, and
 // where a reply cut off by a restart stands with its one retry. The rules are server/turn/turn-recovery.ts.
 import type { EndOfTurnSource } from "../../shared/protocol.ts";
+import { concatArrays } from "../../shared/typed-arrays.ts";
 import type { PlaybackReport } from "../turn/heard-text.ts";
 
 /** Durable Object SQLite takes at most 2 MB per row: an utterance (up to 120 s, 3.84 MB of PCM16) is kept in chunks of this size. */
@@ -81,12 +82,7 @@ export class RecoveryStore {
         .exec<{ pcm: ArrayBuffer }>(`SELECT pcm FROM utterance_chunks WHERE turn_id = ? ORDER BY idx`, turnId)
         .toArray()
         .map((c) => new Uint8Array(c.pcm));
-      const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-      let at = 0;
-      for (const c of chunks) {
-        bytes.set(c, at);
-        at += c.byteLength;
-      }
+      const bytes = concatArrays(Uint8Array, chunks);
       return {
         turnId,
         audio: new Int16Array(bytes.buffer, 0, bytes.byteLength >> 1),

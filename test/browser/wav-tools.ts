@@ -4,6 +4,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { Flite } from "../../local-ai/engines/flite.ts";
 import { encodeWav, parseWav as parsePcm16Wav, type ParsedWav } from "../../shared/audio/wav.ts";
+import { concatArrays } from "../../shared/typed-arrays.ts";
 
 export interface Pcm16 {
   sampleRate: number;
@@ -52,13 +53,7 @@ export function silence(sampleRate: number, ms: number): Pcm16 {
 export function concatWav(parts: Pcm16[]): Pcm16 {
   const rate = parts[0]!.sampleRate;
   if (parts.some((p) => p.sampleRate !== rate)) throw new Error("sample rates differ");
-  const out = new Int16Array(parts.reduce((n, p) => n + p.samples.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p.samples, o);
-    o += p.samples.length;
-  }
-  return { sampleRate: rate, samples: out };
+  return { sampleRate: rate, samples: concatArrays(Int16Array, parts.map((p) => p.samples)) };
 }
 
 export function writeWav(path: string, pcm: Pcm16): void {

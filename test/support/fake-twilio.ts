@@ -7,7 +7,8 @@
 import { Resampler } from "../../shared/audio/resampler.ts";
 import { decodeMulaw, encodeMulaw } from "../../shared/audio/g711.ts";
 import { base64ToBytes, bytesToBase64 } from "../../shared/base64.ts";
-import { concatPcm16, float32ToInt16, int16ToFloat32 } from "../../shared/audio/pcm.ts";
+import { float32ToInt16, int16ToFloat32 } from "../../shared/audio/pcm.ts";
+import { concatArrays } from "../../shared/typed-arrays.ts";
 import { PHONE_AUDIO, TwilioOutbound } from "../../server/phone/twilio-media.ts";
 import { STREAM_TOKEN_PARAMETER } from "../../server/phone/phone-call.ts";
 
@@ -120,7 +121,7 @@ export class FakeTwilioCall {
 
   /** What the caller heard, as 8 kHz PCM16. */
   heardPcm(): Int16Array {
-    return concatPcm16(this.played.map((f) => decodeMulaw(f)));
+    return concatArrays(Int16Array, this.played.map((f) => decodeMulaw(f)));
   }
 
   /** Media frames the server has sent so far. */

@@ -1,5 +1,5 @@
 // Deterministic 16 kHz mono PCM16 test signals, shared by unit and Worker tests (no Node or Cloudflare imports).
-import { concatPcm16 } from "../../shared/audio/pcm.ts";
+import { concatArrays } from "../../shared/typed-arrays.ts";
 
 export const SAMPLE_RATE = 16_000;
 
@@ -52,7 +52,7 @@ export function syllables(ms: number, dbfs: number): Int16Array {
   return out;
 }
 
-export const concat = (...parts: Int16Array[]): Int16Array => concatPcm16(parts);
+export const concat = (...parts: Int16Array[]): Int16Array => concatArrays(Int16Array, parts);
 
 /** Sample-wise sum of two signals, clipped to PCM16. */
 export function mix(a: Int16Array, b: Int16Array): Int16Array {

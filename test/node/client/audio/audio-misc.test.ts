@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FadingPieceWriter, resampleInPieces } from "../../../../client/audio/segment-pieces.ts";
-import { LevelMeter, toDbfs } from "../../../../client/audio/level-meter.ts";
+import { LevelMeter, MIC_SILENCE_DBFS } from "../../../../client/audio/level-meter.ts";
+import { linearToDbfs } from "../../../../shared/audio/pcm.ts";
 import { Resampler } from "../../../../shared/audio/resampler.ts";
 import { SpeechDetector } from "../../../../client/audio/speech-detector.ts";
 import { decodeWav } from "../../../../shared/audio/wav.ts";
@@ -73,7 +74,7 @@ describe("LevelMeter", () => {
     expect(m.level).toBeCloseTo(0.5, 2);
     m.update(0, 20);
     expect(m.level).toBeGreaterThan(0.4); // release is slow
-    expect(toDbfs(0)).toBe(-200);
+    expect(linearToDbfs(0, MIC_SILENCE_DBFS)).toBe(-200);
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Resampler } from "../../../../shared/audio/resampler.ts";
 import { sine, toneLevel } from "../../../support/test-audio.ts";
+import { concatArrays } from "../../../../shared/typed-arrays.ts";
 
 const tone = (freq: number, rate: number, seconds: number, amp = 0.5) => {
   const n = Math.round(rate * seconds);
@@ -39,14 +40,7 @@ function streamed(input: Float32Array, inRate: number, outRate: number, seed = 1
     off += size;
   }
   parts.push(r.flush());
-  const total = parts.reduce((a, p) => a + p.length, 0);
-  const out = new Float32Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatArrays(Float32Array, parts);
 }
 
 describe("Resampler (capture: context rate -> 16 kHz)", () => {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
   AudioFormatError,
-  concatPcm16,
   float32ToInt16,
   int16ToFloat32,
   pcm16FromBytes,
@@ -181,10 +180,6 @@ describe("pcm helpers", () => {
     expect(rmsDbfs(new Int16Array(320))).toBe(SILENCE_DBFS);
     expect(rmsDbfs(new Int16Array(320).fill(5000))).toBe(SILENCE_DBFS);
     expect(rmsDbfs(sine, 0, 0)).toBe(SILENCE_DBFS);
-  });
-
-  it("concatPcm16 joins chunks in order", () => {
-    expect(Array.from(concatPcm16([new Int16Array([1, 2]), new Int16Array(0), new Int16Array([3])]))).toEqual([1, 2, 3]);
   });
 });
 

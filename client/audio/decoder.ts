@@ -6,14 +6,13 @@
 // each boundary click-free whatever the TTS produced.
 import type { SegmentEvent } from "../../shared/protocol.ts";
 import { EDGE_FADE_MS, FadingPieceWriter, resampleInPieces, type PieceSink } from "./segment-pieces.ts";
-import { isRiffWave } from "../../shared/audio/wav-chunks.ts";
 import { decodeWav, WavFormatError, type DecodedAudio } from "../../shared/audio/wav.ts";
 
 /** Decode a whole segment, calling `sink` with its pieces in order (the last with last=true). */
 export async function decodeSegment(ctx: BaseAudioContext, header: SegmentEvent, bytes: ArrayBuffer, sink: PieceSink): Promise<void> {
   const outRate = ctx.sampleRate;
   const writer = new FadingPieceWriter(Math.round((EDGE_FADE_MS * outRate) / 1000), sink);
-  if (header.container === "wav" && isRiffWave(bytes)) {
+  if (header.container === "wav") {
     let pcm: DecodedAudio | null = null;
     try {
       pcm = decodeWav(bytes);

@@ -76,7 +76,7 @@ export class App {
   /** Typed while asleep: sent once the session is ready again. */
   private textAfterResume: string | null = null;
   private readonly audio: AudioEngine;
-  private readonly detector = new SpeechDetector({ onsetMs: 80, hangoverMs: 500 });
+  private readonly detector = new SpeechDetector({ minSpeechMs: 80, silenceMs: 500 });
   private readonly meter = new LevelMeter();
   private readonly replies = new ReplyTracker();
   private readonly feed: ConversationFeed;

@@ -3,17 +3,18 @@
 // Pure; used by the server, the client and the benchmarks.
 
 /**
- * `defaults` with the fields `partial` sets: a field left undefined (or absent) keeps its default,
+ * `defaults` with the fields `given` sets: a field left undefined (or absent) keeps its default,
  * so `{ silenceMs: maybe }` never erases one. Shallow: a nested group is merged by its own owner.
  * The result is frozen.
  */
-export function withDefaults<T extends object>(defaults: Readonly<T>, partial?: Partial<T>): Readonly<T> {
-  const merged = { ...defaults } as T;
-  if (partial) {
-    for (const key of Object.keys(partial) as (keyof T)[]) {
-      const value = partial[key];
-      if (value !== undefined) merged[key] = value as T[keyof T];
-    }
-  }
+export function withDefaults<T extends object>(defaults: Readonly<T>, given?: Partial<T>): Readonly<T>;
+/**
+ * A group where only the fields `K` have defaults (callbacks, ids): `given` must carry the others.
+ * Call with both type arguments: `withDefaults<XOptions, keyof typeof DEFAULT_X>(DEFAULT_X, options)`.
+ */
+export function withDefaults<T extends object, K extends keyof T>(defaults: Readonly<Pick<T, K>>, given: Omit<T, K> & Partial<Pick<T, K>>): Readonly<T>;
+export function withDefaults(defaults: object, given: object = {}): object {
+  const merged: Record<string, unknown> = { ...defaults };
+  for (const [key, value] of Object.entries(given)) if (value !== undefined) merged[key] = value;
   return Object.freeze(merged);
 }

@@ -47,9 +47,9 @@ export class BudgetGate {
   #last: BudgetStatus | null = null;
   #refusedUntil = 0;
 
-  constructor(keeper: BudgetKeeper, o: Partial<BudgetGateOptions> & Pick<BudgetGateOptions, "limitNeurons">) {
+  constructor(keeper: BudgetKeeper, o: Pick<BudgetGateOptions, "limitNeurons"> & Partial<BudgetGateOptions>) {
     this.#keeper = keeper;
-    this.#o = withDefaults<BudgetGateOptions>({ ...DEFAULT_BUDGET_GATE, limitNeurons: o.limitNeurons }, o);
+    this.#o = withDefaults<BudgetGateOptions, keyof typeof DEFAULT_BUDGET_GATE>(DEFAULT_BUDGET_GATE, o);
   }
 
   /** The daily budget as last heard from the keeper (null before the first answer). */

@@ -32,4 +32,17 @@ describe("withDefaults", () => {
     expect(DEFAULTS.silenceMs).toBe(500);
     expect(partial).toEqual({ silenceMs: 700 });
   });
+
+  it("fills the defaulted fields of a group whose other fields the caller must give", () => {
+    interface Gate {
+      limit: number | null;
+      timeoutMs: number;
+      onError: (err: unknown) => void;
+    }
+    const DEFAULT_GATE: Readonly<Pick<Gate, "timeoutMs" | "onError">> = Object.freeze({ timeoutMs: 1_000, onError: () => {} });
+    const merged = withDefaults<Gate, "timeoutMs" | "onError">(DEFAULT_GATE, { limit: null, timeoutMs: undefined });
+    expect(merged.limit).toBeNull();
+    expect(merged.timeoutMs).toBe(1_000);
+    expect(merged.onError).toBe(DEFAULT_GATE.onError);
+  });
 });

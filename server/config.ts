@@ -5,6 +5,7 @@ import { DEFAULT_CHUNKER, type ChunkerOptions } from "./reply/sentence-chunker.t
 import { DEFAULT_BACKCHANNELS } from "./interruption/backchannels.ts";
 import { DEFAULT_SYSTEM_PROMPT } from "./reply/prompt.ts";
 import { DEFAULT_TURN_DETECTION, type TurnDetectionOptions } from "./turn-detection/turn-detector.ts";
+import type { EndOfTurnOptions } from "./end-of-turn/end-of-turn-policy.ts";
 import { speakerProblem } from "./text-to-speech/voices.ts";
 import { FREE_NEURONS_PER_DAY, USD_PER_NEURON } from "./cost/cost.ts";
 import type { AccessSettings } from "./access/access-jwt.ts";
@@ -75,23 +76,15 @@ export interface SpeechRecognitionOptions {
   finalizeTimeoutMs: number;
 }
 
-/** Deciding that the user's turn is over (batch path, and Nova streaming; with Flux, only the words Flux is slow to end: recognition.flux.forceEnd). */
-export interface EndOfTurnConfig {
-  /** silence: a fixed silence (turnDetection.silenceMs, adapted per user); smart-turn: ask the model at a short pause; transcript: judge the words heard so far (streaming recognition). */
+/** Deciding that the user's turn is over (batch path, and Nova streaming; with Flux, only the words Flux is slow to end: recognition.flux.forceEnd). The timings are the policy's (end-of-turn-policy.ts). */
+export interface EndOfTurnConfig extends EndOfTurnOptions {
+  /** silence: a fixed silence (turnDetection.silenceMs, adapted per user); smart-turn: ask the model at a short pause; transcript: judge the words heard so far (streaming recognition). Default smart-turn. */
   detector: "silence" | "smart-turn" | "transcript";
-  /** The short pause at which the judge is asked and a speculative reply starts. */
-  pauseMs: number;
-  /** Silence that ends a turn judged complete. */
-  completeSilenceMs: number;
-  /** Silence that ends a turn judged unfinished (someone thinking mid-sentence). */
-  maxSilenceMs: number;
+  /** Default @cf/pipecat-ai/smart-turn-v2. */
   smartTurnModel: string;
-  smartTurnThreshold: number;
-  /** A smart-turn answer slower than this is ignored: plain silence endpointing decides. */
-  smartTurnTimeoutMs: number;
-  /** Start the reply at the pause (or Flux's EagerEndOfTurn), holding its audio until the turn is confirmed. */
+  /** Start the reply at the pause (or Flux's EagerEndOfTurn), holding its audio until the turn is confirmed; default true. */
   speculative: boolean;
-  /** Learn the silence from the user's own mid-sentence pauses (kept with the session). */
+  /** Learn the silence from the user's own mid-sentence pauses (kept with the session); default true. */
   adaptive: boolean;
 }
 

@@ -11,6 +11,7 @@ import { FREE_NEURONS_PER_DAY, USD_PER_NEURON } from "./cost/cost.ts";
 import type { AccessSettings } from "./access/access-jwt.ts";
 import { normalizeOrigin } from "./access/origin.ts";
 import type { RateLimits } from "./limits/input-limiter.ts";
+import { freezeDeep } from "../shared/options.ts";
 
 export interface ModelOptions {
   stt: string;
@@ -179,7 +180,7 @@ export const SMART_TURN_PAUSE_MS = 200;
  */
 export const WORDS_PAUSE_MS = 250;
 
-export const DEFAULT_CONFIG: ParleyConfig = {
+export const DEFAULT_CONFIG: Readonly<ParleyConfig> = freezeDeep({
   models: {
     stt: "@cf/openai/whisper-large-v3-turbo",
     llm: "@cf/meta/llama-3.1-8b-instruct-fp8",
@@ -243,7 +244,7 @@ export const DEFAULT_CONFIG: ParleyConfig = {
   restarts: { retryWithinMs: 120_000, drainSettleMs: 2_000, drainSecret: undefined },
   // Recording people's voices in production is opt-in: off for Workers AI unless RECORD_AUDIO=true.
   recordings: { enabled: false, retentionDays: 30 },
-};
+});
 
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -418,7 +419,7 @@ export interface ClientLimits {
   connectionsPerSession: number;
 }
 
-export const DEFAULT_CLIENT_LIMITS: ClientLimits = { connectionsPerSession: 8 };
+export const DEFAULT_CLIENT_LIMITS: Readonly<ClientLimits> = Object.freeze({ connectionsPerSession: 8 });
 /** HMAC-SHA-256 wants a key of at least its output size: 32 characters of a random secret. */
 export const MIN_SESSION_SECRET_CHARS = 32;
 
@@ -487,7 +488,7 @@ export interface PhoneOptions {
   leadMs: number;
 }
 
-export const DEFAULT_PHONE: PhoneOptions = {
+export const DEFAULT_PHONE: Readonly<PhoneOptions> = Object.freeze({
   authToken: null,
   publicUrl: null,
   greeting: "Hi, this is Parley. What can I do for you?",
@@ -497,7 +498,7 @@ export const DEFAULT_PHONE: PhoneOptions = {
   streamTokenTtlMs: 60_000,
   startTimeoutMs: 5_000,
   leadMs: 120,
-};
+});
 
 const PhoneVars = z.object({
   TWILIO_AUTH_TOKEN: z.string().min(16, "expected the Twilio account's auth token (32 characters)").max(128).optional(),

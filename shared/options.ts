@@ -18,3 +18,12 @@ export function withDefaults(defaults: object, given: object = {}): object {
   for (const [key, value] of Object.entries(given)) if (value !== undefined) merged[key] = value;
   return Object.freeze(merged);
 }
+
+/** Freezes `o` and every object and array inside it: a group of defaults nobody changes by accident. Returns `o`. */
+export function freezeDeep<T>(o: T): Readonly<T> {
+  if (o !== null && typeof o === "object") {
+    for (const value of Object.values(o)) freezeDeep(value);
+    Object.freeze(o);
+  }
+  return o;
+}

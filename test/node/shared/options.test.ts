@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { withDefaults } from "../../../shared/options.ts";
+import { freezeDeep, withDefaults } from "../../../shared/options.ts";
 
 interface Knobs {
   silenceMs: number;
@@ -44,5 +44,18 @@ describe("withDefaults", () => {
     expect(merged.limit).toBeNull();
     expect(merged.timeoutMs).toBe(1_000);
     expect(merged.onError).toBe(DEFAULT_GATE.onError);
+  });
+});
+
+describe("freezeDeep", () => {
+  it("freezes nested groups and arrays, so a default cannot be changed through a nested path", () => {
+    const config = freezeDeep({ models: { stt: "whisper" }, recognition: { flux: { eotThreshold: 0.7 }, keyterms: ["parley"] } });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.models)).toBe(true);
+    expect(Object.isFrozen(config.recognition.flux)).toBe(true);
+    expect(Object.isFrozen(config.recognition.keyterms)).toBe(true);
+    expect(() => {
+      (config.recognition.flux as { eotThreshold: number }).eotThreshold = 0.9;
+    }).toThrow(TypeError);
   });
 });

@@ -14,16 +14,19 @@ import type { RateLimits } from "./limits/input-limiter.ts";
 import { freezeDeep } from "../shared/options.ts";
 
 export interface ModelOptions {
+  /** Speech-to-text model of the batch path, default @cf/openai/whisper-large-v3-turbo. */
   stt: string;
+  /** Reply model, default @cf/meta/llama-3.1-8b-instruct-fp8 (see DEFAULT_CONFIG). */
   llm: string;
+  /** Text-to-speech model, default @cf/myshell-ai/melotts. */
   tts: string;
-  /** Voice for Aura models; ignored by melotts. */
+  /** Voice for Aura models; ignored by melotts. Default unset: the model's own. */
   ttsSpeaker: string | undefined;
-  /** Aura's output format when not its default MP3 (phone calls: 8 kHz linear PCM in WAV, server/phone/). */
+  /** Aura's output format when not its default MP3 (phone calls: 8 kHz linear PCM in WAV, server/phone/). Default unset. */
   ttsOutput?: AuraOutput;
-  /** Default spoken language (a client may choose another per session). */
+  /** Default spoken language (a client may choose another per session), default "en". */
   language: string;
-  /** What is bound as AI: real Workers AI, or (in development) the offline stand-in or the test fake. */
+  /** What is bound as AI: real Workers AI, or (in development) the offline stand-in or the test fake. Default "workers-ai". */
   backend: "workers-ai" | "local" | "fake";
 }
 
@@ -35,45 +38,50 @@ export interface AuraOutput {
 }
 
 export interface ReplyOptions {
+  /** Default DEFAULT_SYSTEM_PROMPT (server/reply/prompt.ts). */
   systemPrompt: string;
+  /** Most tokens of one reply, default 256. */
   maxTokens: number;
+  /** Sampling temperature, default 0.6. */
   temperature: number;
-  /** Characters of past conversation sent to the LLM (oldest messages are dropped first). */
+  /** Characters of past conversation sent to the LLM (oldest messages are dropped first), default 12000. */
   historyBudgetChars: number;
 }
 
 /** Talking over the assistant: pause, confirm or resume (see shared/protocol.md, "Interruptions"). */
 export interface InterruptionOptions {
-  /** Speech over the reply must last this long (echo-gated) before it can confirm an interruption. */
+  /** Speech over the reply must last this long (echo-gated) before it can confirm an interruption (ms), default 500. */
   minInterruptionMs: number;
-  /** Words that are neither a backchannel nor the reply's own echo a transcript needs to confirm one. */
+  /** Words that are neither a backchannel nor the reply's own echo a transcript needs to confirm one, default 1. */
   minInterruptionWords: number;
-  /** A candidate nothing confirmed this long after its speech ended (or after it opened) resumes the reply. */
+  /** A candidate nothing confirmed this long after its speech ended (or after it opened) resumes the reply (ms), default 1500. */
   falseInterruptionTimeoutMs: number;
-  /** A held candidate is transcribed once its speech has lasted this long, then each time it has grown `partialEveryMs` (two at most at once). */
+  /** A held candidate is transcribed once its speech has lasted this long (ms), default 150... */
   partialTranscriptMs: number;
+  /** ...then each time it has grown this much (ms; two at most at once), default 150. */
   partialEveryMs: number;
-  /** Share of a transcript's words matching, in order, the words being played for it to count as echo. */
+  /** Share of a transcript's words matching, in order, the words being played for it to count as echo (0..1), default 0.5. */
   echoWordOverlap: number;
-  /** Backchannel phrases per language (lower case; "uh-huh" also matches "uh huh"). */
+  /** Backchannel phrases per language (lower case; "uh-huh" also matches "uh huh"), default DEFAULT_BACKCHANNELS. */
   backchannels: Readonly<Record<string, readonly string[]>>;
 }
 
 /** How speech is recognized: after the turn (batch Whisper) or while it is spoken (a model socket). */
 export interface SpeechRecognitionOptions {
+  /** Default "batch" ("streaming" with the offline stand-in). */
   mode: "batch" | "streaming";
-  /** `@cf/deepgram/flux` (English, ends turns itself) or `@cf/deepgram/nova-3` (interim results; Parley endpoints). */
+  /** `@cf/deepgram/flux` (English, ends turns itself) or `@cf/deepgram/nova-3` (interim results; Parley endpoints). Default flux (nova-3 offline). */
   streamingModel: string;
   /**
    * Flux's end of turn (docs/workers-ai.md, "Streaming recognition"). `forceEnd`: Parley also judges
    * Flux's words at each pause; words that read as finished start a held reply, and once the user's
    * learned silence (at least 600 ms) has passed Parley ends the turn with ForceEndTurn instead of
-   * waiting for the model's slower endings.
+   * waiting for the model's slower endings. Defaults: eotThreshold 0.7, eagerEotThreshold 0.5, eotTimeoutMs 3000, forceEnd true.
    */
   flux: { eotThreshold: number; eagerEotThreshold: number | null; eotTimeoutMs: number; forceEnd: boolean };
-  /** Words to boost in streaming recognition (names, product terms). */
+  /** Words to boost in streaming recognition (names, product terms), default none. */
   keyterms: readonly string[];
-  /** Nova: longest wait for the final transcript after Parley's end of turn, before going on with what is known. */
+  /** Nova: longest wait for the final transcript after Parley's end of turn, before going on with what is known (ms), default 800. */
   finalizeTimeoutMs: number;
 }
 
@@ -90,18 +98,19 @@ export interface EndOfTurnConfig extends EndOfTurnOptions {
 }
 
 export interface ReliabilityOptions {
-  /** Per attempt: STT and TTS calls, and the LLM's wait for its first token. */
+  /** Per attempt: STT and TTS calls, and the LLM's wait for its first token (ms), default 15000. */
   aiTimeoutMs: number;
-  /** Longest silence inside a streamed reply before it counts as broken. */
+  /** Longest silence inside a streamed reply before it counts as broken (ms), default 10000. */
   streamIdleMs: number;
-  /** Retries of a retryable failure (capacity, 5xx, timeout) before the turn fails. */
+  /** Retries of a retryable failure (capacity, 5xx, timeout) before the turn fails, default 2. */
   maxRetries: number;
+  /** Wait before the first retry, doubled for each next one, with jitter (ms), default 250. */
   retryBaseMs: number;
-  /** TTS requests in flight at once for one reply (later sentences synthesize while earlier ones are sent). */
+  /** TTS requests in flight at once for one reply (later sentences synthesize while earlier ones are sent), default 2. */
   ttsConcurrency: number;
-  /** A new turn waits at most this long for the previous one to store its reply: a wedged turn cannot block the session. */
+  /** A new turn waits at most this long for the previous one to store its reply: a wedged turn cannot block the session (ms), default 3000. */
   turnSettleMs: number;
-  /** Without a report from the client, a reply's playback is taken as over this long after its audio should have ended. */
+  /** Without a report from the client, a reply's playback is taken as over this long after its audio should have ended (ms), default 2000. */
   playbackGraceMs: number;
 }
 
@@ -111,20 +120,20 @@ export interface ReliabilityOptions {
  * first went over is closed with 1008.
  */
 export interface InputLimits extends RateLimits {
-  /** `ready` carries the newest history up to this many bytes of JSON; older messages are at /api/sessions/<id>. */
+  /** `ready` carries the newest history up to this many bytes of JSON; older messages are at /api/sessions/<id>. Default 256 KiB. */
   readyHistoryBytes: number;
   /**
    * Connections are closed (CLOSE_CODES.idle) after this long with nobody speaking or typing and nothing
-   * being said (server/limits/idle-close.ts): an open tab does not keep its session billed. 0 = never.
+   * being said (server/limits/idle-close.ts): an open tab does not keep its session billed (ms). Default 600000 (10 min); 0 = never.
    */
   idleCloseMs: number;
 }
 
 /** Restarts and deploys (server/turn/turn-recovery.ts; README "Restarts and deploys"). */
 export interface RestartOptions {
-  /** A reply a restart cut off is retried only if a client connects within this long of its last activity. */
+  /** A reply a restart cut off is retried only if a client connects within this long of its last activity (ms), default 120000. */
   retryWithinMs: number;
-  /** A drain waits this long for the turns it cuts off to store what was heard, then closes the sockets anyway. */
+  /** A drain waits this long for the turns it cuts off to store what was heard, then closes the sockets anyway (ms), default 2000. */
   drainSettleMs: number;
   /**
    * Secret of the dev server's drain route (POST /api/internal/drain), which `npm start` generates per
@@ -134,17 +143,17 @@ export interface RestartOptions {
 }
 
 export interface BudgetOptions {
-  /** Stop spending in a session once its Workers AI cost reaches this (0 = no limit). */
+  /** Stop spending in a session once its Workers AI cost reaches this (USD; 0 = no limit), default 0.055. */
   sessionUsd: number;
-  /** Workers AI neurons all sessions together may spend per UTC day (null = no limit). */
+  /** Workers AI neurons all sessions together may spend per UTC day (null = no limit), default FREE_NEURONS_PER_DAY (10,000; no limit offline). */
   dailyNeurons: number | null;
 }
 
 /** Recordings of each turn in R2 (README, "Hearing one"): the user's utterance and the reply as heard. */
 export interface RecordingOptions {
-  /** RECORD_AUDIO: on by default for the offline stand-in and the test fake (local development), opt-in on Workers AI. */
+  /** RECORD_AUDIO: on by default for the offline stand-in and the test fake (local development), opt-in (default false) on Workers AI. */
   enabled: boolean;
-  /** Recordings are deleted this many days after they were made (RECORDING_RETENTION_DAYS); 0 = kept until the session is deleted. */
+  /** Recordings are deleted this many days after they were made (RECORDING_RETENTION_DAYS); 0 = kept until the session is deleted. Default 30. */
   retentionDays: number;
 }
 
@@ -415,7 +424,7 @@ export interface AccessOptions {
 }
 
 export interface ClientLimits {
-  /** Live WebSocket connections one session accepts at once (MAX_CONNECTIONS_PER_SESSION). */
+  /** Live WebSocket connections one session accepts at once (MAX_CONNECTIONS_PER_SESSION), default 8. */
   connectionsPerSession: number;
 }
 
@@ -469,22 +478,23 @@ export function loadClientLimits(env: Record<string, unknown>): ClientLimits {
 // for the voice webhook and by a session that takes a call.
 
 export interface PhoneOptions {
-  /** TWILIO_AUTH_TOKEN (a wrangler secret): checks the webhook's X-Twilio-Signature. Null: phone calls are off (404). */
+  /** TWILIO_AUTH_TOKEN (a wrangler secret): checks the webhook's X-Twilio-Signature. Default null: phone calls are off (404). */
   authToken: string | null;
-  /** PHONE_PUBLIC_URL: the origin Twilio calls (a tunnel in development); null: the request's own origin. */
+  /** PHONE_PUBLIC_URL: the origin Twilio calls (a tunnel in development); default null: the request's own origin. */
   publicUrl: string | null;
-  /** Spoken as soon as the stream starts; "" for none. */
+  /** Spoken as soon as the stream starts; "" for none. Default "Hi, this is Parley. What can I do for you?". */
   greeting: string;
-  /** TTS of phone calls: an Aura model, asked for 8 kHz linear PCM in WAV (melotts answers MP3, which a Worker cannot decode). */
+  /** TTS of phone calls: an Aura model, asked for 8 kHz linear PCM in WAV (melotts answers MP3, which a Worker cannot decode). Default @cf/deepgram/aura-2-en. */
   ttsModel: string;
+  /** Aura voice of phone calls, default unset: the model's own. */
   ttsSpeaker: string | undefined;
-  /** One session per caller (a returning caller continues the conversation), or a new session per call. */
+  /** One session per caller (a returning caller continues the conversation), or a new session per call. Default true. */
   sessionPerCaller: boolean;
-  /** How long the stream token the webhook mints stays valid (Twilio opens the stream within about a second). */
+  /** How long the stream token the webhook mints stays valid (ms; Twilio opens the stream within about a second), default 60000. */
   streamTokenTtlMs: number;
-  /** A stream that has not shown a valid token this long after it opened is closed. */
+  /** A stream that has not shown a valid token this long after it opened is closed (ms), default 5000. */
   startTimeoutMs: number;
-  /** Outgoing audio is sent this far ahead of real time: what a `clear` drops, at most. */
+  /** Outgoing audio is sent this far ahead of real time: what a `clear` drops, at most (ms), default 120. */
   leadMs: number;
 }
 

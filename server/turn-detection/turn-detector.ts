@@ -1,6 +1,6 @@
 // Endpointing on top of the energy VAD: decides when a user turn starts and ends and hands back
 // the utterance audio. One instance per session; fed every upstream audio frame.
-import { DEFAULT_VAD, EnergyVad, type VadOptions } from "./vad.ts";
+import { EnergyVad, type VadOptions } from "./vad.ts";
 import { withDefaults } from "../../shared/options.ts";
 
 export interface TurnDetectionOptions {
@@ -135,7 +135,7 @@ export class TurnDetector {
     this.options = o;
     this.#vad = new EnergyVad({ ...vadOptions, speechThresholdDb: o.speechThresholdDb, sampleRate: SAMPLE_RATE_HZ, frameMs: FRAME_MS });
     this.#minSpeechFrames = Math.max(1, Math.ceil(o.minSpeechMs / FRAME_MS));
-    this.#minSoundDbfs = vadOptions.minSpeechDbfs ?? DEFAULT_VAD.minSpeechDbfs;
+    this.#minSoundDbfs = this.#vad.options.minSpeechDbfs;
     this.#silenceMs = o.silenceMs;
     this.#silenceFrames = silenceFramesFor(o.silenceMs);
     this.#pauseFrames = Math.ceil(o.pauseMs / FRAME_MS);

@@ -6,7 +6,7 @@
 //   data: {"response":"Hel"}\n\n ... data: {"response":"","usage":{...}}\n\n data: [DONE]\n\n
 // The stand-in adds "engine" to the first JSON event so the UI can say who answered.
 import type { z } from "zod";
-import type { LlmUsage } from "../server/models/model-schemas.ts";
+import type { LlmUsage } from "../shared/workers-ai/llm.ts";
 import { isDonePayload, parseLlmPayload, SseDecoder, type LlmStreamEvent } from "../server/reply/sse-parser.ts";
 
 export type Usage = z.infer<typeof LlmUsage>;

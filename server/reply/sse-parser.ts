@@ -1,6 +1,6 @@
 // Parser for Workers AI streamed text generation (`text/event-stream`), see
 // docs/workers-ai.md, "Streaming replies". Pure: runs in workerd and in Node tests.
-import { LlmStreamChunk } from "../models/model-schemas.ts";
+import { LlmStreamChunk } from "../../shared/workers-ai/llm.ts";
 
 export type LlmStreamEvent =
   | { type: "delta"; text: string }

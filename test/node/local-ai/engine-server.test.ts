@@ -1,15 +1,11 @@
 // The offline stand-in's engine server with the real engines (PocketSphinx, flite, offline
-// responder): every model answers in the shape of server/models/model-schemas.ts, plus the full
+// responder): every model answers in the shape of shared/workers-ai/, plus the full
 // round trip speech -> text -> reply -> speech.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  LlmOutput,
-  LlmStreamChunk,
-  MelottsOutput,
-  StandInMarker,
-  WhisperOutput,
-  WhisperTurboOutput,
-} from "../../../server/models/model-schemas.ts";
+import { WhisperOutput, WhisperTurboOutput } from "../../../shared/workers-ai/speech-to-text.ts";
+import { LlmOutput, LlmStreamChunk } from "../../../shared/workers-ai/llm.ts";
+import { MelottsOutput } from "../../../shared/workers-ai/text-to-speech.ts";
+import { StandInMarker } from "../../../shared/workers-ai/stand-in.ts";
 import { sniffAudio } from "../../../server/audio/audio-container.ts";
 import { float32ToInt16 } from "../../../server/audio/pcm.ts";
 import { encodeWav } from "../../../server/audio/wav.ts";

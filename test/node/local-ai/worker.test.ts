@@ -11,7 +11,7 @@ import { WhisperTurboOutput } from "../../../shared/workers-ai/speech-to-text.ts
 import { LlmStreamChunk } from "../../../shared/workers-ai/llm.ts";
 import { MelottsOutput } from "../../../shared/workers-ai/text-to-speech.ts";
 import { StandInMarker } from "../../../shared/workers-ai/stand-in.ts";
-import { SseDecoder } from "../../../server/reply/sse-parser.ts";
+import { SseDecoder } from "../../../shared/workers-ai/llm-stream.ts";
 import { decodeWav } from "../../../local-ai/audio.ts";
 import { startEngineServer, type EngineServer } from "../../../local-ai/engine-server.ts";
 import { bundleWorker } from "../../support/bundle-worker.ts";

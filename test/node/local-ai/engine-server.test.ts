@@ -145,6 +145,17 @@ describe("engine server", () => {
     expect(((await notB64.json()) as { error: string }).error).toMatch(/^5004: Invalid data type for base64 input/);
   });
 
+  it("rejects what the published Aura input type does not allow: a voice of another model, an unknown encoding", async () => {
+    const aura2Voice = await callModel(server.url, "@cf/deepgram/aura-1", { text: "Hi.", speaker: "thalia" });
+    expect(aura2Voice.status).toBe(400);
+    expect(((await aura2Voice.json()) as { error: string }).error).toMatch(/^8001: Invalid input for @cf\/deepgram\/aura-1: speaker/);
+    const ownVoice = await callModel(server.url, "@cf/deepgram/aura-2-en", { text: "Hi.", speaker: "thalia" });
+    expect(ownVoice.status).toBe(200);
+    await ownVoice.arrayBuffer();
+    const wma = await callModel(server.url, "@cf/deepgram/aura-2-en", { text: "Hi.", encoding: "wma" });
+    expect(((await wma.json()) as { error: string }).error).toMatch(/^8001: Invalid input for @cf\/deepgram\/aura-2-en: encoding/);
+  });
+
   it("restarts the decoder when it dies", async () => {
     const stt = server.engines.stt;
     const before = stt.pid!;

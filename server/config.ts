@@ -6,7 +6,7 @@ import { DEFAULT_BACKCHANNELS } from "./interruption/backchannels.ts";
 import { DEFAULT_SYSTEM_PROMPT } from "./reply/prompt.ts";
 import { DEFAULT_TURN_DETECTION, type TurnDetectionOptions } from "./turn-detection/turn-detector.ts";
 import type { EndOfTurnOptions } from "./end-of-turn/end-of-turn-policy.ts";
-import { speakerProblem } from "./text-to-speech/voices.ts";
+import { speakerProblem } from "../shared/workers-ai/aura-voices.ts";
 import { FREE_NEURONS_PER_DAY, USD_PER_NEURON } from "./cost/cost.ts";
 import type { AccessSettings } from "./access/access-jwt.ts";
 import { normalizeOrigin } from "./access/origin.ts";

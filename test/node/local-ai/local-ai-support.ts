@@ -1,7 +1,7 @@
 // Shared helpers for the local-ai tests (not a test file itself).
 import { Flite } from "../../../local-ai/engines/flite.ts";
 import { base64ToBytes, bytesToBase64 } from "../../../server/audio/base64.ts";
-import { SseDecoder } from "../../../server/reply/sse-parser.ts";
+import { SseDecoder } from "../../../shared/workers-ai/llm-stream.ts";
 import { novaLiveInputs } from "../../../server/speech-to-text/nova-live.ts";
 import WebSocket from "ws";
 

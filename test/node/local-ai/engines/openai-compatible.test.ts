@@ -3,7 +3,8 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { LlmOutput, LlmStreamChunk, StandInMarker } from "../../../../server/models/model-schemas.ts";
+import { LlmOutput, LlmStreamChunk } from "../../../../shared/workers-ai/llm.ts";
+import { StandInMarker } from "../../../../shared/workers-ai/stand-in.ts";
 import { startEngineServer, type EngineServer } from "../../../../local-ai/engine-server.ts";
 import { callModel, ssePayloads } from "../local-ai-support.ts";
 

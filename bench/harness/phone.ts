@@ -128,6 +128,11 @@ class PacedMic {
     });
   }
 
+  /** Queue `frames` to be sent in turn, when nothing waits for their send time. */
+  queue(frames: Uint8Array[]): void {
+    for (const frame of frames) this.#queue.push({ frame });
+  }
+
   get busy(): boolean {
     return this.#queue.length > 0;
   }
@@ -317,7 +322,7 @@ async function phoneCall(sut: SystemUnderTest, authToken: string, fixture: Phone
         out.keypad.push(clearAt! - pressed);
       } else {
         // Speak over the reply (the fixture's speech, no lead silence); the session confirms it from the words.
-        void mic.play(fixture.payloads, 0);
+        mic.queue(fixture.payloads);
         await until(() => clearAt !== null, TURN_TIMEOUT_MS, "clear after speech over the reply", signal);
         out.spokenClearsAt.push(performance.timeOrigin + clearAt!);
         // The interruption is the caller's next turn: its reply is cut too (keypad, not measured).

@@ -87,7 +87,10 @@ export class LiveMic {
     });
     this.running = true;
     this.t0 = performance.now();
-    void this.pace();
+    this.pace().catch((err: unknown) => {
+      this.running = false;
+      this.failWaiter?.(new Error(`pacing the microphone failed: ${String(err)}`));
+    });
   }
 
   /** Sends a frame every 20 ms of wall time: queued speech, else silence. */

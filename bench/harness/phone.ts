@@ -30,7 +30,7 @@ import { twilioSignature } from "../../server/phone/twilio-signature.ts";
 import { DEFAULT_TURN_DETECTION, TurnDetector } from "../../server/turn-detection/turn-detector.ts";
 import { FakeTwilioCall, parseStreamTwiml, voiceWebhookForm } from "../../test/support/fake-twilio.ts";
 import { dist, type Dist } from "./analyze.ts";
-import { FRAME_BYTES, FRAME_MS, FRAME_SAMPLES, loadFixtures, type Fixture } from "./fixtures.ts";
+import { FRAME_BYTES, FRAME_MS, loadFixtures, type Fixture } from "./fixtures.ts";
 import { DEFAULT_LATENCIES, type FakeLatencies } from "./latency-model.ts";
 import { machineBusyOver } from "./proc.ts";
 import { BASELINE_TURN_VARS, sessionTarget, startSystem, type SystemUnderTest } from "./server.ts";

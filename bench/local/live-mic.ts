@@ -56,7 +56,8 @@ export class LiveMic {
     this.ws = new WebSocket(url);
     this.ws.on("message", (data, isBinary) => {
       if (isBinary) return;
-      const m = JSON.parse((Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString()) as Results;
+      const raw = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString();
+      const m = JSON.parse(raw) as Results;
       if (m.type === "Error") {
         this.failure = JSON.stringify(m);
         this.failWaiter?.(new Error(`live socket error: ${this.failure}`));

@@ -202,7 +202,7 @@ export function serveLiveSocket(ws: WebSocket, params: LiveParams, pool: PocketS
     clearTimeout(idleTimer);
     const s = stream;
     stream = undefined;
-    void s?.end();
+    s?.end().catch((err: unknown) => log(`${label} recognizer did not end cleanly: ${String(err)}`));
     writeDump();
     log(`${label} closed after ${(receivedBytes / 32000).toFixed(1)} s of audio (${((performance.now() - opened) / 1000).toFixed(1)} s open)`);
     options.onDone?.();
@@ -269,7 +269,7 @@ export function serveLiveSocket(ws: WebSocket, params: LiveParams, pool: PocketS
     .then(
       (s) => {
         if (done) {
-          void s.end();
+          s.end().catch((err: unknown) => log(`${label} recognizer did not end cleanly: ${String(err)}`));
           return undefined;
         }
         stream = s;

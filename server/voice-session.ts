@@ -14,7 +14,6 @@ import {
   type ServerMessage,
   type SessionMode,
   type SessionState,
-  type TurnEndReason,
 } from "../shared/protocol.ts";
 import { concatPcm16, pcm16FromBytes } from "./audio/pcm.ts";
 import type { EndOfTurnSource } from "../shared/protocol.ts";

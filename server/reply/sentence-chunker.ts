@@ -35,6 +35,7 @@ export const DEFAULT_CHUNKER: Readonly<ChunkerOptions> = Object.freeze({ firstCl
 // Cleaner
 
 // Emoji and their glue (ZWJ, variation selectors, skin tones, flags, keycaps, tag sequences).
+// oxlint-disable-next-line no-misleading-character-class -- the glue code points are matched one by one on purpose: each is removed
 const EMOJI_RE = /[\p{Extended_Pictographic}\u{1F3FB}-\u{1F3FF}\u{1F1E6}-\u{1F1FF}\u200D\uFE0E\uFE0F\u20E3\u{E0020}-\u{E007F}]/u;
 const WORD_CHAR_RE = /[\p{L}\p{N}]/u;
 const ASCII_PUNCT_RE = /[!-/:-@[-`{-~]/;

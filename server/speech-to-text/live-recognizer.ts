@@ -131,7 +131,7 @@ export class LiveRecognizer {
     this.#lastAudioAt = now;
     this.#replay.push(pcm);
     if (this.#state === "open") this.#send(pcm, now);
-    else if (this.#state === "closed") void this.#open();
+    else if (this.#state === "closed") this.#openInBackground();
   }
 
   /**
@@ -188,6 +188,11 @@ export class LiveRecognizer {
     this.#state = "failed";
     this.#stopTicker();
     for (const w of this.#finalizeWaiters.splice(0)) w(false);
+  }
+
+  /** #open handles the model's failures itself; anything else escaping it is a bug, logged rather than dropped. */
+  #openInBackground(): void {
+    this.#open().catch((err: unknown) => console.error(`[parley] ${this.model} socket: opening threw`, err));
   }
 
   async #open(): Promise<void> {
@@ -275,7 +280,7 @@ export class LiveRecognizer {
       console.warn(`[parley] ${this.model} socket closed (${code} ${reason}); reopening with ${Math.round((this.#replay.samples / this.#o.sampleRate) * 1000)} ms of this turn's audio`);
       this.#interim = "";
       this.#finals = [];
-      void this.#open();
+      this.#openInBackground();
     }
   }
 

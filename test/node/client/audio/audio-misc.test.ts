@@ -88,7 +88,7 @@ describe("WAV reader", () => {
     const frames = 3;
     const buf = new ArrayBuffer(12 + 8 + 16 + 8 + 4 + 8 + frames * 8);
     const v = new DataView(buf);
-    const put = (o: number, s: string) => [...s].forEach((c, i) => v.setUint8(o + i, c.charCodeAt(0)));
+    const put = (o: number, s: string) => s.split("").forEach((c, i) => v.setUint8(o + i, c.charCodeAt(0)));
     put(0, "RIFF");
     v.setUint32(4, 0xffffffff, true);
     put(8, "WAVE");

@@ -28,7 +28,7 @@ import { dirname, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { encodeWav } from "../shared/audio/wav.ts";
-import { SseDecoder } from "../server/reply/sse-parser.ts";
+import { SseDecoder } from "../shared/workers-ai/llm-stream.ts";
 import { novaLiveInputs } from "../server/speech-to-text/nova-live.ts";
 import { decodeWav } from "../local-ai/audio.ts";
 import { Flite } from "../local-ai/engines/flite.ts";

@@ -1,8 +1,11 @@
 // Model table of the offline stand-in: which model ids it answers, how each one's inputs are read
 // and what shape each one answers in (the same shapes as Workers AI, checked against
-// server/models/model-schemas.ts). Engines are injected, so this runs with fakes in unit tests.
-import { z } from "zod";
-import { AuraInput, LlmInput, MelottsInput, WhisperInput, WhisperTurboInput } from "../server/models/model-schemas.ts";
+// shared/workers-ai/). Requests are checked with schemas typed against Workers AI's published input
+// types, not the server's own assumptions. Engines are injected, so this runs with fakes in unit tests.
+import type { z } from "zod";
+import { WhisperInput, WhisperTurboInput } from "../shared/workers-ai/speech-to-text.ts";
+import { LlmInput, LlmPromptInput } from "../shared/workers-ai/llm.ts";
+import { Aura1Input, Aura2EnInput, MelottsInput, type AuraInput } from "../shared/workers-ai/text-to-speech.ts";
 import { base64ToBytes, Base64Error, bytesToBase64 } from "../shared/base64.ts";
 import { AudioFormatError, float32ToInt16, int16ToFloat32 } from "../shared/audio/pcm.ts";
 import { Resampler } from "../shared/audio/resampler.ts";
@@ -70,7 +73,7 @@ export async function runModel(engines: Engines, model: string, inputs: unknown,
     };
   }
   if (isLlmModel(model)) {
-    const input = parse(LlmInput.or(PromptInput), inputs, model);
+    const input = parse(LlmInput.or(LlmPromptInput), inputs, model);
     const messages: ChatMessage[] = "messages" in input ? input.messages : [{ role: "user", content: input.prompt }];
     const req = { messages, maxTokens: input.max_tokens, temperature: input.temperature, signal };
     const engine = engines.reply;
@@ -90,16 +93,13 @@ export async function runModel(engines: Engines, model: string, inputs: unknown,
     return { kind: "json", body: { audio: bytesToBase64(wav), engine: engines.tts.label } };
   }
   if (model === "@cf/deepgram/aura-1" || model === "@cf/deepgram/aura-2-en") {
-    const input = parse(AuraInput, inputs, model);
+    const input = parse(model === "@cf/deepgram/aura-1" ? Aura1Input : Aura2EnInput, inputs, model);
     const wav = await engines.tts.synthesize(input.text);
     const { bytes, contentType } = auraOutput(wav, input);
     return { kind: "stream", contentType, body: chunks(bytes, 8192) };
   }
   throw new AiError(AiCode.NoSuchModel, `No such model ${model} or task`);
 }
-
-/** The `{ prompt }` form of text generation, accepted for completeness (Parley sends messages). */
-const PromptInput = LlmInput.omit({ messages: true }).extend({ prompt: z.string().min(1) });
 
 async function transcribe(stt: SpeechRecognizer, bytes: Uint8Array): Promise<{ result: SttResult; durationSec: number }> {
   let pcm: Int16Array;
@@ -151,7 +151,7 @@ function vtt(text: string, r: SttResult): string {
  * `container` wav (default) or none, and `sample_rate`; mp3/opus/flac/aac cannot be produced
  * offline, so those (and the default) get a 16 kHz linear16 WAV, which the server sniffs.
  */
-export function auraOutput(wav: Uint8Array, input: z.infer<typeof AuraInput>): { bytes: Uint8Array; contentType: string } {
+export function auraOutput(wav: Uint8Array, input: AuraInput): { bytes: Uint8Array; contentType: string } {
   const encoding: WavEncoding | undefined =
     input.encoding === "linear16" || input.encoding === "mulaw" || input.encoding === "alaw" ? input.encoding : undefined;
   const { pcm: pcm16k } = wavToPcm16Mono(wav);

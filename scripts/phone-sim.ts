@@ -147,9 +147,11 @@ await new Promise<void>((ok, no) => {
 }).catch((err: Error) => fail(err.message));
 call.start(twiml.parameters);
 say("call connected");
-void closed.then(({ code, reason }) => {
-  if (!hungUp) say(`the server closed the stream (${code}${reason ? ` ${reason}` : ""})`);
-});
+closed
+  .then(({ code, reason }) => {
+    if (!hungUp) say(`the server closed the stream (${code}${reason ? ` ${reason}` : ""})`);
+  })
+  .catch((err: Error) => fail(err.message));
 
 /** Frames the server sent that are neither played nor dropped yet: audio buffered "at Twilio". */
 function pendingFrames(): number {

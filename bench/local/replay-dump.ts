@@ -62,7 +62,12 @@ async function main(): Promise<void> {
       const b = (await batch.transcribe(pcm.subarray(0, upTo))).text;
       // A fresh decoder for every dump, as a browser session gets (the pool would lend a used one).
       const live = new PocketSphinxLive({ spare: 0, maxStreams: 1, seedMs });
-      const l = await liveTranscript(live, pcm, meta.finalizeAtSamples).finally(() => live.close());
+      let l: string;
+      try {
+        l = await liveTranscript(live, pcm, meta.finalizeAtSamples);
+      } finally {
+        await live.close();
+      }
       console.log(`${name.replace(/\.json$/, "")} (${(pcm.length / 16000).toFixed(1)} s, Finalize at ${(upTo / 16000).toFixed(2)} s, answered in ${meta.finalizeAnsweredMs?.[0] ?? "-"} ms)`);
       console.log(`  answered: ${heard}\n  batch:    ${b}\n  live:     ${l}`);
     }

@@ -93,6 +93,7 @@ class ClockTimers {
   }
 
   run(): void {
+    // oxlint-disable-next-line no-useless-spread -- a snapshot: timers that fire here schedule new ones, which wait for the next run
     for (const [h, t] of [...this.due]) {
       if (t.atMs > this.nowMs()) continue;
       this.due.delete(h);
@@ -133,7 +134,7 @@ export class SimBrowser {
   private readonly tape: SessionTape;
   private readonly mixer: MicMixer;
   private readonly ring = new PlaybackRingBuffer(SAMPLE_RATE, { prebufferMs: 60, fadeMs: 8 });
-  private readonly detector = new SpeechDetector({ onsetMs: 80, hangoverMs: 500 });
+  private readonly detector = new SpeechDetector({ minSpeechMs: 80, silenceMs: 500 });
   private readonly timers = new ClockTimers(() => this.clockMs);
   private readonly bargeIn: BargeInController;
   private ws: WebSocket | undefined;

@@ -52,8 +52,9 @@ export function parseSmartTurnOutput(raw: unknown, model: string = SMART_TURN_MO
 }
 
 export interface SmartTurnOptions {
+  /** The session passes endOfTurn.smartTurnModel; default SMART_TURN_MODEL. */
   model?: string;
-  /** `complete` when the probability is at least this (0..1); the model's own is_complete is not used. */
+  /** `complete` when the probability is at least this (0..1; the session passes endOfTurn.smartTurnThreshold); the model's own is_complete is not used. */
   threshold: number;
 }
 

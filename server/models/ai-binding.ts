@@ -1,5 +1,5 @@
 // The one place that calls `env.AI.run`. Adapters own each model's input and output shapes; this
-// only adds the per-session request tags and the turn's AbortSignal.
+// only adds the per-session request tags and the turn's AbortSignal (docs/workers-ai.md, "The binding").
 import { concatArrays } from "../../shared/typed-arrays.ts";
 
 /** The subset of the binding Parley uses, loosely typed: adapters check shapes against AiModels themselves. */

@@ -3,7 +3,7 @@
 import { bytesToBase64 } from "../../shared/base64.ts";
 import { encodeWav } from "../../shared/audio/wav.ts";
 import { type AiCallContext, engineOf, runModel } from "../models/ai-binding.ts";
-import { WhisperOutput, WhisperTurboOutput } from "../models/model-schemas.ts";
+import { WhisperOutput, WhisperTurboOutput } from "../../shared/workers-ai/speech-to-text.ts";
 import { UPSTREAM_AUDIO } from "../../shared/protocol.ts";
 
 export const STT_MODELS = ["@cf/openai/whisper-large-v3-turbo", "@cf/openai/whisper", "@cf/openai/whisper-tiny-en"] as const;

@@ -4,6 +4,7 @@
 import type { EndOfTurnSource } from "../../shared/protocol.ts";
 import { concatArrays } from "../../shared/typed-arrays.ts";
 import type { PlaybackReport } from "../turn/heard-text.ts";
+import { textOf } from "./sql-values.ts";
 
 /** Durable Object SQLite takes at most 2 MB per row: an utterance (up to 120 s, 3.84 MB of PCM16) is kept in chunks of this size. */
 export const UTTERANCE_CHUNK_BYTES = 512 * 1024;
@@ -77,7 +78,7 @@ export class RecoveryStore {
   utterances(): KeptUtterance[] {
     const rows = this.#sql.exec<Row>(`SELECT * FROM pending_utterances ORDER BY created_at ASC, rowid ASC`).toArray();
     return rows.map((r) => {
-      const turnId = String(r.turn_id);
+      const turnId = textOf(r.turn_id);
       const chunks = this.#sql
         .exec<{ pcm: ArrayBuffer }>(`SELECT pcm FROM utterance_chunks WHERE turn_id = ? ORDER BY idx`, turnId)
         .toArray()
@@ -87,7 +88,7 @@ export class RecoveryStore {
         turnId,
         audio: new Int16Array(bytes.buffer, 0, bytes.byteLength >> 1),
         endpointingMs: Number(r.endpointing_ms),
-        endOfTurn: r.end_of_turn === null ? null : (String(r.end_of_turn) as EndOfTurnSource),
+        endOfTurn: r.end_of_turn === null ? null : (textOf(r.end_of_turn) as EndOfTurnSource),
         attempt: Number(r.attempt),
         createdAt: Number(r.created_at),
       };
@@ -122,7 +123,7 @@ export class RecoveryStore {
     return this.#sql
       .exec<Row>(`SELECT * FROM playback_reports ORDER BY at ASC, rowid ASC`)
       .toArray()
-      .map((r) => [String(r.reply_id), { segment: Number(r.segment), playedMs: Number(r.played_ms), state: r.state as PlaybackReport["state"], at: Number(r.at) }]);
+      .map((r) => [textOf(r.reply_id), { segment: Number(r.segment), playedMs: Number(r.played_ms), state: r.state as PlaybackReport["state"], at: Number(r.at) }]);
   }
 
   runningTurns(): RunningTurn[] {
@@ -135,11 +136,11 @@ export class RecoveryStore {
       )
       .toArray()
       .map((r) => ({
-        turnId: String(r.turn_id),
-        replyId: String(r.reply_id),
+        turnId: textOf(r.turn_id),
+        replyId: textOf(r.reply_id),
         source: r.source as RunningTurn["source"],
         startedAt: Number(r.started_at),
-        retryOf: r.retry_of === null ? null : String(r.retry_of),
+        retryOf: r.retry_of === null ? null : textOf(r.retry_of),
         userStored: Number(r.user_stored) === 1,
         replyStored: Number(r.reply_stored) === 1,
       }));
@@ -176,11 +177,11 @@ export class RecoveryStore {
       )
       .toArray()
       .map((r) => ({
-        turnId: String(r.turn_id),
-        replyId: String(r.reply_id),
+        turnId: textOf(r.turn_id),
+        replyId: textOf(r.reply_id),
         source: r.source as CutReply["source"],
-        userText: String(r.user_text),
-        heard: String(r.heard),
+        userText: textOf(r.user_text),
+        heard: textOf(r.heard),
         lastActivityAt: Number(r.last_activity),
       }));
   }

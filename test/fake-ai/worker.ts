@@ -120,7 +120,7 @@ export default class FakeAi extends WorkerEntrypoint<FakeEnv> {
     liveLog.delete(session);
     liveDrops.delete(session);
     smartTurnAnswers.delete(session);
-    for (const k of [...failCounts.keys()]) if (k.startsWith(`${session}/`)) failCounts.delete(k);
+    for (const k of failCounts.keys()) if (k.startsWith(`${session}/`)) failCounts.delete(k);
   }
 
   /** Test control: the calls made for one session, oldest first. */

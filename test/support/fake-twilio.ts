@@ -15,7 +15,8 @@ import { STREAM_TOKEN_PARAMETER } from "../../server/phone/phone-call.ts";
 type Queued = { kind: "media"; frame: Uint8Array; receivedAt: number } | { kind: "mark"; name: string };
 
 export interface FakeTwilioOptions {
-  send(text: string): void;
+  /** Called detached (kept and called later), so declared as a function property rather than a method. */
+  send: (text: string) => void;
   streamSid?: string;
   callSid?: string;
   /** Playback speed: 1 plays at real time. */

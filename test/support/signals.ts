@@ -75,7 +75,7 @@ export function utterance(speechMs = 1000, silenceMs = 900, seed = 1, leadMs = 3
 /** Hand-built RIFF/WAVE file from chunks (odd-sized ones padded), for the WAV parsers' tolerance tests. */
 export function riff(chunks: { id: string; body: Uint8Array; size?: number }[], head = "RIFF"): Uint8Array {
   const parts: number[] = [];
-  const tag = (s: string) => parts.push(...[...s].map((c) => c.charCodeAt(0)));
+  const tag = (s: string) => parts.push(...s.split("").map((c) => c.charCodeAt(0)));
   const u32 = (v: number) => parts.push(v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255);
   tag(head);
   u32(0); // patched below

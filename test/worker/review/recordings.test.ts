@@ -232,7 +232,7 @@ describe("retention and deletion", () => {
   });
 
   it("deleting the session deletes its recordings; its recording routes then answer 404", async () => {
-    const { id, c, done } = await spokenTurnPlayedOut();
+    const { id, c } = await spokenTurnPlayedOut();
     const turnId = (await transcriptOf(id)).turns[0]!.turnId;
     await recordingsOf(id, turnId, { user: true, reply: true });
     c.close();

@@ -18,7 +18,7 @@ const decode = (audio: string): Float32Array => {
 };
 
 /** A hand-written binding: records each call and answers with `answer` (or rejects with it). */
-function fakeRunner(answer: unknown | Error) {
+function fakeRunner(answer: unknown) {
   const calls: { model: string; inputs: { audio: string; dtype: string }; options: Record<string, unknown> | undefined }[] = [];
   const ai = {
     run(model: string, inputs: { audio: string; dtype: string }, options?: Record<string, unknown>) {

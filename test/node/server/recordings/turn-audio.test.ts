@@ -16,7 +16,7 @@ function taggedMp3(ms: number): Uint8Array {
   const audio = makeSilentMp3(ms);
   const frameBytes = mp3Frames(audio).frames[0]!.length;
   const xing = audio.slice(0, frameBytes);
-  xing.set([..."Xing"].map((c) => c.charCodeAt(0)), 4 + 9); // after MPEG-2 mono side info
+  xing.set(new TextEncoder().encode("Xing"), 4 + 9); // after MPEG-2 mono side info
   const id3 = new Uint8Array(10 + 20);
   id3.set([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 20]);
   const out = new Uint8Array(id3.length + xing.length + audio.length);

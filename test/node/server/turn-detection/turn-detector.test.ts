@@ -15,7 +15,6 @@ const fixture = (name: string) => parseWav(readFixture(name)).pcm;
 
 type End = Extract<TurnEvent, { type: "turn-end" }>;
 const ends = (events: TurnEvent[]) => events.filter((e): e is End => e.type === "turn-end");
-const starts = (events: TurnEvent[]) => events.filter((e) => e.type === "speech-start");
 /** Feed in browser-sized 20 ms chunks, as the client does. */
 function feed(d: TurnDetector, pcm: Int16Array, mode: "hands-free" | "push-to-talk" = "hands-free", chunk = 320): TurnEvent[] {
   const events: TurnEvent[] = [];

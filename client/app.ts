@@ -76,7 +76,7 @@ export class App {
   /** Typed while asleep: sent once the session is ready again. */
   private textAfterResume: string | null = null;
   private readonly audio: AudioEngine;
-  private readonly detector = new SpeechDetector({ onsetMs: 80, hangoverMs: 500 });
+  private readonly detector = new SpeechDetector({ minSpeechMs: 80, silenceMs: 500 });
   private readonly meter = new LevelMeter();
   private readonly replies = new ReplyTracker();
   private readonly feed: ConversationFeed;
@@ -98,17 +98,17 @@ export class App {
     const saved = localStorage.getItem(MODE_KEY);
     this.mode = saved === "push-to-talk" ? "push-to-talk" : "hands-free";
     this.controls = new Controls({
-      startMic: () => void this.startMic(),
+      startMic: () => this.inBackground("start the microphone", this.startMic()),
       toggleMute: () => this.setMuted(!this.muted),
       pttDown: () => this.pttDown(),
       pttUp: () => this.pttUp(),
-      stop: () => void this.interrupt("stop"),
+      stop: () => this.inBackground("stop the reply", this.interrupt("stop")),
       setMode: (mode) => this.setMode(mode),
       sendText: (text) => this.sendText(text),
-      pickMic: (id) => void this.startMic(id),
+      pickMic: (id) => this.inBackground("switch the microphone", this.startMic(id)),
       newConversation: () => this.newConversation(),
-      share: () => void this.share(),
-      exportAs: (format) => void this.exportAs(format),
+      share: () => this.inBackground("share the conversation", this.share()),
+      exportAs: (format) => this.inBackground("export the conversation", this.exportAs(format)),
       deleteConversation: () => this.confirmDelete(),
     });
     this.controls.setMode(this.mode);
@@ -123,7 +123,7 @@ export class App {
       frame: (f) => this.onFrame(f),
       micEnded: () => {
         this.setMicState("blocked");
-        this.banners.show("mic", { kind: "error", title: "The microphone was disconnected", actions: [{ label: "Retry", run: () => void this.startMic() }] });
+        this.banners.show("mic", { kind: "error", title: "The microphone was disconnected", actions: [{ label: "Retry", run: () => this.inBackground("start the microphone", this.startMic()) }] });
       },
       contextStateChanged: () => this.refresh(),
       log: (line) => this.logLine(line),
@@ -141,7 +141,7 @@ export class App {
       {
         pause: () => this.pausePlayback(),
         resume: (rewindMs) => this.audio.playback?.resume(rewindMs),
-        stop: (replyId) => void this.stopConfirmed(replyId),
+        stop: (replyId) => this.inBackground("stop the interrupted reply", this.stopConfirmed(replyId)),
         send: (report) => {
           this.logLine(`barge-in ${report.event} ${report.replyId}#${report.segment} ${report.playedMs.toFixed(0)} ms, speech ${report.speechMs} ms, playing ${report.playingMs} ms`);
           this.connection?.send({ type: "barge-in", ...report });
@@ -168,11 +168,12 @@ export class App {
   start(): void {
     window.addEventListener("popstate", () => this.openFromUrl());
     window.addEventListener("hashchange", () => this.openFromUrl());
-    // Browsers start audio only after a user gesture: resume on the first one.
+    // Browsers start audio only after a user gesture: resume on the first one. unlock() fails only when
+    // creating the audio failed, which ensure() below reports once.
     const unlock = () => void this.audio.unlock().catch(() => undefined);
     window.addEventListener("pointerdown", unlock, { capture: true });
     window.addEventListener("keydown", unlock, { capture: true });
-    navigator.mediaDevices?.addEventListener?.("devicechange", () => void this.refreshDevices());
+    navigator.mediaDevices?.addEventListener?.("devicechange", () => this.inBackground("list the microphones", this.refreshDevices()));
     this.audio.ensure().then(
       () => (this.hooks.stats.contextSampleRate = this.audio.sampleRate),
       (err: unknown) => {
@@ -190,7 +191,7 @@ export class App {
   private openFromUrl(): void {
     const parsed = sessionFromPath(location.pathname);
     if (parsed.kind === "none") {
-      void this.startNewSession("replace");
+      this.inBackground("start a conversation", this.startNewSession("replace"));
       return;
     }
     if (parsed.kind === "invalid") {
@@ -202,18 +203,18 @@ export class App {
     }
     const shared = reviewKeyFromFragment(location.hash);
     if (shared) {
-      void this.openReview(parsed.id, shared, true);
+      this.inBackground("open the conversation", this.openReview(parsed.id, shared, true));
       return;
     }
     const key = ownerKeyFor(localStorage, parsed.id);
     if (key && isReviewPath(location.pathname)) {
-      void this.openReview(parsed.id, key, false);
+      this.inBackground("open the conversation", this.openReview(parsed.id, key, false));
       return;
     }
     // The operator key typed on the conversations page (this tab only) reads any session, phone calls included.
     const operator = storedOperatorKey(sessionStorage);
     if (!key && operator && isReviewPath(location.pathname)) {
-      void this.openReview(parsed.id, operator, true, true);
+      this.inBackground("open the conversation", this.openReview(parsed.id, operator, true, true));
       return;
     }
     if (parsed.id === this.sessionId && !this.readOnly && !this.reviewing) return;
@@ -243,7 +244,7 @@ export class App {
         title: created.code === "rate_limited" ? "Too many new conversations — wait a minute" : "Couldn't start a conversation",
         body: created.message,
         dismissible: false,
-        actions: [{ label: "Try again", run: () => void this.startNewSession(history_) }],
+        actions: [{ label: "Try again", run: () => this.inBackground("start a conversation", this.startNewSession(history_)) }],
       });
       return;
     }
@@ -342,7 +343,7 @@ export class App {
   }
 
   private closeSession(): void {
-    if (this.audio.playback?.active) void this.audio.playback.stop();
+    if (this.audio.playback?.active) this.inBackground("stop playback", this.audio.playback.stop());
     this.recordings?.dispose();
     this.recordings = null;
     this.connection?.close();
@@ -364,7 +365,7 @@ export class App {
   }
 
   private newConversation(): void {
-    void this.startNewSession("push");
+    this.inBackground("start a conversation", this.startNewSession("push"));
     this.controls.focusInput();
   }
 
@@ -442,7 +443,7 @@ export class App {
       this.textAfterResume = null;
       if (text !== null) this.sendText(text);
     } else if (status === "connecting" && was === "connecting" && this.connection && this.connection.status === "connecting") {
-      if (attempt >= 2) void this.checkKey();
+      if (attempt >= 2) this.inBackground("check the session key", this.checkKey());
       this.banners.show("connection", { kind: "info", title: "Can't reach the server yet — retrying…", dismissible: false });
     }
     this.refresh();
@@ -453,7 +454,7 @@ export class App {
     if (this.connStatus !== "asleep") return;
     this.banners.hide("connection");
     this.connection?.resume();
-    if (this.micOnBeforeSleep) void this.startMic();
+    if (this.micOnBeforeSleep) this.inBackground("start the microphone", this.startMic());
   }
 
   private onServerMessage(m: ServerMessage): void {
@@ -511,7 +512,7 @@ export class App {
     const playing = playback?.active ? playback.position?.replyId : undefined;
     if (playing && playing !== m.activeReplyId) {
       const stored = m.history.find((h: HistoryMessage) => h.replyId === playing);
-      if (!stored || stored.status !== "complete") void playback?.stop([playing]);
+      if (playback && (!stored || stored.status !== "complete")) this.inBackground("stop playback", playback.stop([playing]));
     }
     this.activeReplyId = m.activeReplyId;
     this.feed.history(m.history, m.activeReplyId, m.olderHistory);
@@ -569,7 +570,7 @@ export class App {
       this.setMicState("blocked");
       const kind = err instanceof MicError ? err.kind : "other";
       const { title, body } = micErrorBanner(kind, err instanceof Error ? err.message : String(err));
-      this.banners.show("mic", { kind: "error", title, body, actions: [{ label: "Try again", run: () => void this.startMic() }] });
+      this.banners.show("mic", { kind: "error", title, body, actions: [{ label: "Try again", run: () => this.inBackground("start the microphone", this.startMic()) }] });
       this.logLine(`mic ${kind}: ${String(err)}`);
     }
   }
@@ -664,7 +665,10 @@ export class App {
       this.bargeIn.playbackPaused(null, this.audio.nowMs);
       return;
     }
-    void playback.pause().then((p) => this.bargeIn.playbackPaused(p?.position ?? null, p ? p.heardAt * 1000 : this.audio.nowMs));
+    this.inBackground(
+      "pause playback",
+      playback.pause().then((p) => this.bargeIn.playbackPaused(p?.position ?? null, p ? p.heardAt * 1000 : this.audio.nowMs)),
+    );
   }
 
   /** The server confirmed an interruption: the reply stops for good where it was held. */
@@ -718,7 +722,7 @@ export class App {
     if (this.connStatus === "asleep") this.resume();
     this.ptt.press(this.audio.nowMs);
     if (this.muted) this.setMuted(false);
-    if (this.busy()) void this.interrupt("push-to-talk");
+    if (this.busy()) this.inBackground("interrupt the reply", this.interrupt("push-to-talk"));
     this.refresh();
   }
 
@@ -754,7 +758,7 @@ export class App {
       else this.view.removePending();
     };
     // Typing while the assistant talks interrupts it first (the cancel must precede the new turn).
-    if (this.busy()) void this.interrupt("text").then(send);
+    if (this.busy()) this.inBackground("interrupt the reply", this.interrupt("text").then(send));
     else send();
     return true;
   }
@@ -848,7 +852,7 @@ export class App {
       }
       url = shareLink(location.origin, id, grant.value.reviewKey);
     }
-    const actions = !this.ownerKey ? [] : [{ label: "Revoke earlier links", run: () => void this.revokeShareLinks() }];
+    const actions = !this.ownerKey ? [] : [{ label: "Revoke earlier links", run: () => this.inBackground("revoke the links", this.revokeShareLinks()) }];
     const about = "Anyone with this link can read this conversation, but not join it or talk in it.";
     try {
       await navigator.clipboard.writeText(url);
@@ -876,7 +880,7 @@ export class App {
       title: "Delete this conversation for good?",
       body: "Its messages, timings and costs are deleted, and every share link stops working. This cannot be undone.",
       actions: [
-        { label: "Delete", run: () => void this.deleteConversation() },
+        { label: "Delete", run: () => this.inBackground("delete the conversation", this.deleteConversation()) },
         { label: "Cancel", run: () => this.banners.hide("delete") },
       ],
     });
@@ -930,6 +934,18 @@ export class App {
     this.status.show(shown);
     this.controls.setStopEnabled(shown.stopEnabled);
     this.controls.setSendEnabled(!!this.connection?.isReady || this.connStatus === "asleep");
+  }
+
+  /**
+   * Runs an action started by an event (a click, a message, a timer) without waiting for it. A failure is
+   * logged and shown in a banner, never dropped.
+   */
+  private inBackground(what: string, task: Promise<unknown>): void {
+    task.catch((err: unknown) => {
+      this.logLine(`couldn't ${what}: ${String(err)}`);
+      console.error(`[parley] couldn't ${what}`, err);
+      this.banners.show("failure", { kind: "error", title: `Couldn't ${what}`, body: err instanceof Error ? err.message : String(err) });
+    });
   }
 
   private logLine(line: string): void {

@@ -338,7 +338,10 @@ async function main() {
     log(`stopping (${why})`);
     const force = setTimeout(() => process.exit(0), 3000);
     force.unref();
-    server.close().finally(() => process.exit(0));
+    server
+      .close()
+      .catch((err: unknown) => log(`closing failed: ${String(err)}`))
+      .finally(() => process.exit(0));
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));

@@ -1,9 +1,9 @@
 // Errors in Workers AI's shape: the binding throws an Error whose message is "<code>: <description>"
-// (see reference/workers-ai.md §2.3), so the server's error mapping works unchanged offline.
+// (docs/workers-ai.md, "Errors"), so the server's error mapping works unchanged offline.
 
 export const STT_INSTALL_COMMAND = "sudo apt-get install -y pocketsphinx pocketsphinx-en-us python3-pocketsphinx";
 
-/** Codes used by the stand-in: Workers AI's own (reference/workers-ai.md §2.3). */
+/** Codes used by the stand-in: Workers AI's own (docs/workers-ai.md, "Errors"). */
 export const AiCode = {
   /** Input fails the model's schema ("8001: Invalid input", seen from Workers AI, not in the docs table). */
   InvalidInput: 8001,

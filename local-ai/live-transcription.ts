@@ -20,7 +20,8 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { WebSocket } from "ws";
-import { encodeWav } from "../server/audio/wav.ts";
+import { encodeWav } from "../shared/audio/wav.ts";
+import type { PublishedInput } from "../shared/workers-ai/published-types.ts";
 import { AiCode } from "./errors.ts";
 import type { LiveDecoderEvent, LiveHypothesis, LiveStream, PocketSphinxLive } from "./engines/pocketsphinx-stream.ts";
 import { presentable } from "./models.ts";
@@ -42,7 +43,12 @@ export interface LiveParams {
 
 export type LiveParamsResult = { ok: true; params: LiveParams } | { ok: false; description: string; closeCode: number };
 
-const KNOWN = new Set(["model", "encoding", "sample_rate", "channels", "language", "interim_results", "vad_events", "punctuate", "smart_format", "endpointing"]);
+// Input names the stand-in reads, typed against the published nova-3 inputs so it cannot honour one
+// Workers AI does not have. `sample_rate` is WebSocket-only (docs/workers-ai.md, "Models and their
+// shapes"): the published type describes the HTTP form, which sends a container instead.
+type NovaInputName = keyof PublishedInput<"@cf/deepgram/nova-3"> | "sample_rate";
+const FLAGS: readonly NovaInputName[] = ["interim_results", "vad_events", "punctuate", "smart_format"];
+const KNOWN: ReadonlySet<string> = new Set<NovaInputName | "model">(["model", "encoding", "sample_rate", "channels", "language", ...FLAGS, "endpointing"]);
 
 /** Read and check the query of a /live request (the model's inputs, every value a string). */
 export function parseLiveParams(query: URLSearchParams): LiveParamsResult {
@@ -66,7 +72,7 @@ export function parseLiveParams(query: URLSearchParams): LiveParamsResult {
     return bad(`language "${language}" is not available offline: PocketSphinx has the US English model only (use "en")`);
   }
   const flags: Record<string, boolean> = {};
-  for (const name of ["interim_results", "vad_events", "punctuate", "smart_format"]) {
+  for (const name of FLAGS) {
     const v = query.get(name);
     if (v === null) flags[name] = false;
     else if (v === "true" || v === "false") flags[name] = v === "true";
@@ -196,7 +202,7 @@ export function serveLiveSocket(ws: WebSocket, params: LiveParams, pool: PocketS
     clearTimeout(idleTimer);
     const s = stream;
     stream = undefined;
-    void s?.end();
+    s?.end().catch((err: unknown) => log(`${label} recognizer did not end cleanly: ${String(err)}`));
     writeDump();
     log(`${label} closed after ${(receivedBytes / 32000).toFixed(1)} s of audio (${((performance.now() - opened) / 1000).toFixed(1)} s open)`);
     options.onDone?.();
@@ -263,7 +269,7 @@ export function serveLiveSocket(ws: WebSocket, params: LiveParams, pool: PocketS
     .then(
       (s) => {
         if (done) {
-          void s.end();
+          s.end().catch((err: unknown) => log(`${label} recognizer did not end cleanly: ${String(err)}`));
           return undefined;
         }
         stream = s;

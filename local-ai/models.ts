@@ -1,11 +1,16 @@
 // Model table of the offline stand-in: which model ids it answers, how each one's inputs are read
 // and what shape each one answers in (the same shapes as Workers AI, checked against
-// server/models/model-schemas.ts). Engines are injected, so this runs with fakes in unit tests.
-import { z } from "zod";
-import { AuraInput, LlmInput, MelottsInput, WhisperInput, WhisperTurboInput } from "../server/models/model-schemas.ts";
-import { base64ToBytes, Base64Error, bytesToBase64 } from "../server/audio/base64.ts";
-import { float32ToInt16, int16ToFloat32 } from "../server/audio/pcm.ts";
-import { AudioFormatError, encodeSamples, encodeWav, resample, wavToPcm16Mono, type WavEncoding } from "./audio.ts";
+// shared/workers-ai/). Requests are checked with schemas typed against Workers AI's published input
+// types, not the server's own assumptions. Engines are injected, so this runs with fakes in unit tests.
+import type { z } from "zod";
+import { WhisperInput, WhisperTurboInput } from "../shared/workers-ai/speech-to-text.ts";
+import { LlmInput, LlmPromptInput } from "../shared/workers-ai/llm.ts";
+import { Aura1Input, Aura2EnInput, MelottsInput, type AuraInput } from "../shared/workers-ai/text-to-speech.ts";
+import { base64ToBytes, Base64Error, bytesToBase64 } from "../shared/base64.ts";
+import { AudioFormatError, float32ToInt16, int16ToFloat32 } from "../shared/audio/pcm.ts";
+import { Resampler } from "../shared/audio/resampler.ts";
+import { encodeSamples, encodeWav, type WavEncoding } from "../shared/audio/wav.ts";
+import { wavToPcm16Mono } from "./audio.ts";
 import { AiCode, AiError } from "./errors.ts";
 import type { ReplyEngine } from "./engines/offline-responder.ts";
 import type { SpeechRecognizer, SttResult } from "./engines/pocketsphinx.ts";
@@ -68,7 +73,7 @@ export async function runModel(engines: Engines, model: string, inputs: unknown,
     };
   }
   if (isLlmModel(model)) {
-    const input = parse(LlmInput.or(PromptInput), inputs, model);
+    const input = parse(LlmInput.or(LlmPromptInput), inputs, model);
     const messages: ChatMessage[] = "messages" in input ? input.messages : [{ role: "user", content: input.prompt }];
     const req = { messages, maxTokens: input.max_tokens, temperature: input.temperature, signal };
     const engine = engines.reply;
@@ -88,16 +93,13 @@ export async function runModel(engines: Engines, model: string, inputs: unknown,
     return { kind: "json", body: { audio: bytesToBase64(wav), engine: engines.tts.label } };
   }
   if (model === "@cf/deepgram/aura-1" || model === "@cf/deepgram/aura-2-en") {
-    const input = parse(AuraInput, inputs, model);
+    const input = parse(model === "@cf/deepgram/aura-1" ? Aura1Input : Aura2EnInput, inputs, model);
     const wav = await engines.tts.synthesize(input.text);
     const { bytes, contentType } = auraOutput(wav, input);
     return { kind: "stream", contentType, body: chunks(bytes, 8192) };
   }
   throw new AiError(AiCode.NoSuchModel, `No such model ${model} or task`);
 }
-
-/** The `{ prompt }` form of text generation, accepted for completeness (Parley sends messages). */
-const PromptInput = LlmInput.omit({ messages: true }).extend({ prompt: z.string().min(1) });
 
 async function transcribe(stt: SpeechRecognizer, bytes: Uint8Array): Promise<{ result: SttResult; durationSec: number }> {
   let pcm: Int16Array;
@@ -149,17 +151,17 @@ function vtt(text: string, r: SttResult): string {
  * `container` wav (default) or none, and `sample_rate`; mp3/opus/flac/aac cannot be produced
  * offline, so those (and the default) get a 16 kHz linear16 WAV, which the server sniffs.
  */
-export function auraOutput(wav: Uint8Array, input: z.infer<typeof AuraInput>): { bytes: Uint8Array; contentType: string } {
+export function auraOutput(wav: Uint8Array, input: AuraInput): { bytes: Uint8Array; contentType: string } {
   const encoding: WavEncoding | undefined =
     input.encoding === "linear16" || input.encoding === "mulaw" || input.encoding === "alaw" ? input.encoding : undefined;
   const { pcm: pcm16k } = wavToPcm16Mono(wav);
   const rate = encoding && input.sample_rate && input.sample_rate >= 8000 && input.sample_rate <= 48000 ? input.sample_rate : encoding === "mulaw" || encoding === "alaw" ? 8000 : 16000;
-  const pcm = rate === 16000 ? pcm16k : float32ToInt16(resample(int16ToFloat32(pcm16k), 16000, rate));
+  const pcm = rate === 16000 ? pcm16k : float32ToInt16(Resampler.convert(int16ToFloat32(pcm16k), 16000, rate));
   if (encoding && input.container === "none") {
     const type = encoding === "linear16" ? `audio/l16; rate=${rate}` : encoding === "mulaw" ? `audio/basic; rate=${rate}` : `audio/x-alaw-basic; rate=${rate}`;
     return { bytes: encodeSamples(pcm, encoding), contentType: type };
   }
-  return { bytes: encodeWav(pcm, rate, encoding ?? "linear16"), contentType: "audio/wav" };
+  return { bytes: encodeWav(pcm, rate, 1, encoding ?? "linear16"), contentType: "audio/wav" };
 }
 
 async function* chunks(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {

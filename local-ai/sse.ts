@@ -1,13 +1,13 @@
-// Server-sent events in Workers AI's text-generation format (written here; read with the server's
-// server/reply/sse-parser.ts), and the OpenAI-compatible stream the stand-in re-emits from.
-// Pure (no I/O); see test/node/local-ai/sse.test.ts.
+// Server-sent events in Workers AI's text-generation format (written here; read by the server with
+// the same contract, shared/workers-ai/llm-stream.ts), and the OpenAI-compatible stream the stand-in
+// re-emits from. Pure (no I/O); see test/node/local-ai/sse.test.ts.
 //
-// Workers AI stream (reference/workers-ai.md §7.4):
+// Workers AI stream (docs/workers-ai.md, "Streaming replies"):
 //   data: {"response":"Hel"}\n\n ... data: {"response":"","usage":{...}}\n\n data: [DONE]\n\n
 // The stand-in adds "engine" to the first JSON event so the UI can say who answered.
 import type { z } from "zod";
-import type { LlmUsage } from "../server/models/model-schemas.ts";
-import { isDonePayload, parseLlmPayload, SseDecoder, type LlmStreamEvent } from "../server/reply/sse-parser.ts";
+import type { LlmUsage } from "../shared/workers-ai/llm.ts";
+import { isDonePayload, parseLlmPayload, SSE_DONE, SseDecoder, sseEvent, type LlmStreamEvent } from "../shared/workers-ai/llm-stream.ts";
 
 export type Usage = z.infer<typeof LlmUsage>;
 
@@ -18,12 +18,6 @@ export interface ChatMessage {
   role: string;
   content: string;
 }
-
-export function sseEvent(data: unknown): string {
-  return `data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`;
-}
-
-export const SSE_DONE = "data: [DONE]\n\n";
 
 /** Split text into token-like pieces: words with their leading space, punctuation on its own. */
 export function splitTokens(text: string): string[] {
@@ -79,7 +73,7 @@ export class UpstreamStreamError extends Error {}
 
 /**
  * Parse an OpenAI-compatible chat-completions stream (`data: {"choices":[{"delta":{"content":..}}]}`,
- * optional usage chunk, `data: [DONE]`) into pieces, with the server's SSE decoder and payload parser.
+ * optional usage chunk, `data: [DONE]`) into pieces, with the shared SSE decoder and payload parser.
  */
 export async function* openAiSsePieces(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<StreamPiece> {
   const decoder = new SseDecoder();

@@ -10,8 +10,9 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WASI } from "node:wasi";
-import { concatPcm16 } from "../server/audio/pcm.ts";
-import { encodeWav, parseWav } from "../server/audio/wav.ts";
+import { concatArrays } from "../shared/typed-arrays.ts";
+import { encodeWav, parseWav } from "../shared/audio/wav.ts";
+import { wavToPcm16Mono } from "../local-ai/audio.ts";
 
 const SAMPLE_RATE_HZ = 16_000;
 const LEAD_SILENCE_MS = 200;
@@ -50,31 +51,8 @@ function synthesize(text: string, voice: Voice): Int16Array {
   });
   const rc = wasi.start(new Wasm.Instance(fliteModule, { wasi_snapshot_preview1: wasi.wasiImport }));
   if (rc !== 0) throw new Error(`flite exited with ${rc} for ${JSON.stringify(text)}`);
-  const wav = parseWav(new Uint8Array(readFileSync(join(workDir, out))));
-  const mono = wav.channels === 1 ? wav.pcm : downmix(wav.pcm, wav.channels);
-  return trim(wav.sampleRate === SAMPLE_RATE_HZ ? Int16Array.from(mono) : resampleLinear(mono, wav.sampleRate, SAMPLE_RATE_HZ));
-}
-
-function downmix(pcm: Int16Array, channels: number): Int16Array {
-  const out = new Int16Array(pcm.length / channels);
-  for (let i = 0; i < out.length; i++) {
-    let sum = 0;
-    for (let c = 0; c < channels; c++) sum += pcm[i * channels + c]!;
-    out[i] = Math.round(sum / channels);
-  }
-  return out;
-}
-
-/** Linear interpolation is plenty for test speech (flite's 16 kHz voices never need it). */
-function resampleLinear(pcm: Int16Array, fromHz: number, toHz: number): Int16Array {
-  const out = new Int16Array(Math.floor((pcm.length * toHz) / fromHz));
-  for (let i = 0; i < out.length; i++) {
-    const x = (i * fromHz) / toHz;
-    const i0 = Math.floor(x);
-    const i1 = Math.min(i0 + 1, pcm.length - 1);
-    out[i] = Math.round(pcm[i0]! + (pcm[i1]! - pcm[i0]!) * (x - i0));
-  }
-  return out;
+  // Any rate and channel count as 16 kHz mono; flite's 16 kHz voices pass through sample for sample.
+  return trim(wavToPcm16Mono(new Uint8Array(readFileSync(join(workDir, out))), SAMPLE_RATE_HZ).pcm);
 }
 
 function trim(pcm: Int16Array): Int16Array {
@@ -97,7 +75,7 @@ try {
       console.log(`  ${JSON.stringify(text)} (${f.voice}): ${Math.round((speech.length * 1000) / SAMPLE_RATE_HZ)} ms`);
     });
     parts.push(silence(TRAIL_SILENCE_MS));
-    const wav = encodeWav(concatPcm16(parts), SAMPLE_RATE_HZ, 1);
+    const wav = encodeWav(concatArrays(Int16Array, parts), SAMPLE_RATE_HZ, 1);
     writeFileSync(join(outDir, f.file), wav);
     const ms = Math.round(parseWav(wav).durationMs);
     console.log(`${f.file}: ${ms} ms, ${wav.length} bytes`);

@@ -17,7 +17,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { SessionTranscript, type HistoryMessage } from "../shared/protocol.ts";
 import { operatorKey } from "../server/access/session-keys.ts";
-import { encodeWav } from "../server/audio/wav.ts";
+import { encodeWav } from "../shared/audio/wav.ts";
 import { maskCaller } from "../server/phone/caller.ts";
 import { wavMonoAt } from "../server/phone/outbound-audio.ts";
 import { PHONE_AUDIO } from "../server/phone/twilio-media.ts";
@@ -147,9 +147,11 @@ await new Promise<void>((ok, no) => {
 }).catch((err: Error) => fail(err.message));
 call.start(twiml.parameters);
 say("call connected");
-void closed.then(({ code, reason }) => {
-  if (!hungUp) say(`the server closed the stream (${code}${reason ? ` ${reason}` : ""})`);
-});
+closed
+  .then(({ code, reason }) => {
+    if (!hungUp) say(`the server closed the stream (${code}${reason ? ` ${reason}` : ""})`);
+  })
+  .catch((err: Error) => fail(err.message));
 
 /** Frames the server sent that are neither played nor dropped yet: audio buffered "at Twilio". */
 function pendingFrames(): number {

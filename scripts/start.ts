@@ -149,13 +149,22 @@ async function stop(code: number): Promise<never> {
   }
   process.exit(code);
 }
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => void stop(0));
-void exitedPromise.then(() => {
-  if (!stopping) {
-    console.error(`vite exited (code ${child.exitCode ?? child.signalCode}); stopping.`);
-    void stop(child.exitCode || 1);
-  }
-});
+/** stop() reports a failed drain itself; anything else escaping it still ends this process, saying why. */
+function stopInBackground(code: number): void {
+  stop(code).catch((err: unknown) => {
+    console.error(`Stopping failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  });
+}
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => stopInBackground(0));
+exitedPromise
+  .then(() => {
+    if (!stopping) {
+      console.error(`vite exited (code ${child.exitCode ?? child.signalCode}); stopping.`);
+      stopInBackground(child.exitCode || 1);
+    }
+  })
+  .catch((err: unknown) => console.error(err));
 
 // Wait for the app, then (local backend) for the engines.
 const started = Date.now();

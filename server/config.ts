@@ -5,23 +5,28 @@ import { DEFAULT_CHUNKER, type ChunkerOptions } from "./reply/sentence-chunker.t
 import { DEFAULT_BACKCHANNELS } from "./interruption/backchannels.ts";
 import { DEFAULT_SYSTEM_PROMPT } from "./reply/prompt.ts";
 import { DEFAULT_TURN_DETECTION, type TurnDetectionOptions } from "./turn-detection/turn-detector.ts";
-import { speakerProblem } from "./text-to-speech/voices.ts";
+import type { EndOfTurnOptions } from "./end-of-turn/end-of-turn-policy.ts";
+import { speakerProblem } from "../shared/workers-ai/aura-voices.ts";
 import { FREE_NEURONS_PER_DAY, USD_PER_NEURON } from "./cost/cost.ts";
 import type { AccessSettings } from "./access/access-jwt.ts";
 import { normalizeOrigin } from "./access/origin.ts";
 import type { RateLimits } from "./limits/input-limiter.ts";
+import { freezeDeep } from "../shared/options.ts";
 
 export interface ModelOptions {
+  /** Speech-to-text model of the batch path, default @cf/openai/whisper-large-v3-turbo. */
   stt: string;
+  /** Reply model, default @cf/meta/llama-3.1-8b-instruct-fp8 (see DEFAULT_CONFIG). */
   llm: string;
+  /** Text-to-speech model, default @cf/myshell-ai/melotts. */
   tts: string;
-  /** Voice for Aura models; ignored by melotts. */
+  /** Voice for Aura models; ignored by melotts. Default unset: the model's own. */
   ttsSpeaker: string | undefined;
-  /** Aura's output format when not its default MP3 (phone calls: 8 kHz linear PCM in WAV, server/phone/). */
+  /** Aura's output format when not its default MP3 (phone calls: 8 kHz linear PCM in WAV, server/phone/). Default unset. */
   ttsOutput?: AuraOutput;
-  /** Default spoken language (a client may choose another per session). */
+  /** Default spoken language (a client may choose another per session), default "en". */
   language: string;
-  /** What is bound as AI: real Workers AI, or (in development) the offline stand-in or the test fake. */
+  /** What is bound as AI: real Workers AI, or (in development) the offline stand-in or the test fake. Default "workers-ai". */
   backend: "workers-ai" | "local" | "fake";
 }
 
@@ -33,81 +38,79 @@ export interface AuraOutput {
 }
 
 export interface ReplyOptions {
+  /** Default DEFAULT_SYSTEM_PROMPT (server/reply/prompt.ts). */
   systemPrompt: string;
+  /** Most tokens of one reply, default 256. */
   maxTokens: number;
+  /** Sampling temperature, default 0.6. */
   temperature: number;
-  /** Characters of past conversation sent to the LLM (oldest messages are dropped first). */
+  /** Characters of past conversation sent to the LLM (oldest messages are dropped first), default 12000. */
   historyBudgetChars: number;
 }
 
 /** Talking over the assistant: pause, confirm or resume (see shared/protocol.md, "Interruptions"). */
 export interface InterruptionOptions {
-  /** Speech over the reply must last this long (echo-gated) before it can confirm an interruption. */
+  /** Speech over the reply must last this long (echo-gated) before it can confirm an interruption (ms), default 500. */
   minInterruptionMs: number;
-  /** Words that are neither a backchannel nor the reply's own echo a transcript needs to confirm one. */
+  /** Words that are neither a backchannel nor the reply's own echo a transcript needs to confirm one, default 1. */
   minInterruptionWords: number;
-  /** A candidate nothing confirmed this long after its speech ended (or after it opened) resumes the reply. */
+  /** A candidate nothing confirmed this long after its speech ended (or after it opened) resumes the reply (ms), default 1500. */
   falseInterruptionTimeoutMs: number;
-  /** A held candidate is transcribed once its speech has lasted this long, then each time it has grown `partialEveryMs` (two at most at once). */
+  /** A held candidate is transcribed once its speech has lasted this long (ms), default 150... */
   partialTranscriptMs: number;
+  /** ...then each time it has grown this much (ms; two at most at once), default 150. */
   partialEveryMs: number;
-  /** Share of a transcript's words matching, in order, the words being played for it to count as echo. */
+  /** Share of a transcript's words matching, in order, the words being played for it to count as echo (0..1), default 0.5. */
   echoWordOverlap: number;
-  /** Backchannel phrases per language (lower case; "uh-huh" also matches "uh huh"). */
+  /** Backchannel phrases per language (lower case; "uh-huh" also matches "uh huh"), default DEFAULT_BACKCHANNELS. */
   backchannels: Readonly<Record<string, readonly string[]>>;
 }
 
 /** How speech is recognized: after the turn (batch Whisper) or while it is spoken (a model socket). */
 export interface SpeechRecognitionOptions {
+  /** Default "batch" ("streaming" with the offline stand-in). */
   mode: "batch" | "streaming";
-  /** `@cf/deepgram/flux` (English, ends turns itself) or `@cf/deepgram/nova-3` (interim results; Parley endpoints). */
+  /** `@cf/deepgram/flux` (English, ends turns itself) or `@cf/deepgram/nova-3` (interim results; Parley endpoints). Default flux (nova-3 offline). */
   streamingModel: string;
   /**
    * Flux's end of turn (docs/workers-ai.md, "Streaming recognition"). `forceEnd`: Parley also judges
    * Flux's words at each pause; words that read as finished start a held reply, and once the user's
    * learned silence (at least 600 ms) has passed Parley ends the turn with ForceEndTurn instead of
-   * waiting for the model's slower endings.
+   * waiting for the model's slower endings. Defaults: eotThreshold 0.7, eagerEotThreshold 0.5, eotTimeoutMs 3000, forceEnd true.
    */
   flux: { eotThreshold: number; eagerEotThreshold: number | null; eotTimeoutMs: number; forceEnd: boolean };
-  /** Words to boost in streaming recognition (names, product terms). */
+  /** Words to boost in streaming recognition (names, product terms), default none. */
   keyterms: readonly string[];
-  /** Nova: longest wait for the final transcript after Parley's end of turn, before going on with what is known. */
+  /** Nova: longest wait for the final transcript after Parley's end of turn, before going on with what is known (ms), default 800. */
   finalizeTimeoutMs: number;
 }
 
-/** Deciding that the user's turn is over (batch path, and Nova streaming; with Flux, only the words Flux is slow to end: recognition.flux.forceEnd). */
-export interface EndOfTurnConfig {
-  /** silence: a fixed silence (turnDetection.silenceMs, adapted per user); smart-turn: ask the model at a short pause; transcript: judge the words heard so far (streaming recognition). */
+/** Deciding that the user's turn is over (batch path, and Nova streaming; with Flux, only the words Flux is slow to end: recognition.flux.forceEnd). The timings are the policy's (end-of-turn-policy.ts). */
+export interface EndOfTurnConfig extends EndOfTurnOptions {
+  /** silence: a fixed silence (turnDetection.silenceMs, adapted per user); smart-turn: ask the model at a short pause; transcript: judge the words heard so far (streaming recognition). Default smart-turn. */
   detector: "silence" | "smart-turn" | "transcript";
-  /** The short pause at which the judge is asked and a speculative reply starts. */
-  pauseMs: number;
-  /** Silence that ends a turn judged complete. */
-  completeSilenceMs: number;
-  /** Silence that ends a turn judged unfinished (someone thinking mid-sentence). */
-  maxSilenceMs: number;
+  /** Default @cf/pipecat-ai/smart-turn-v2. */
   smartTurnModel: string;
-  smartTurnThreshold: number;
-  /** A smart-turn answer slower than this is ignored: plain silence endpointing decides. */
-  smartTurnTimeoutMs: number;
-  /** Start the reply at the pause (or Flux's EagerEndOfTurn), holding its audio until the turn is confirmed. */
+  /** Start the reply at the pause (or Flux's EagerEndOfTurn), holding its audio until the turn is confirmed; default true. */
   speculative: boolean;
-  /** Learn the silence from the user's own mid-sentence pauses (kept with the session). */
+  /** Learn the silence from the user's own mid-sentence pauses (kept with the session); default true. */
   adaptive: boolean;
 }
 
 export interface ReliabilityOptions {
-  /** Per attempt: STT and TTS calls, and the LLM's wait for its first token. */
+  /** Per attempt: STT and TTS calls, and the LLM's wait for its first token (ms), default 15000. */
   aiTimeoutMs: number;
-  /** Longest silence inside a streamed reply before it counts as broken. */
+  /** Longest silence inside a streamed reply before it counts as broken (ms), default 10000. */
   streamIdleMs: number;
-  /** Retries of a retryable failure (capacity, 5xx, timeout) before the turn fails. */
+  /** Retries of a retryable failure (capacity, 5xx, timeout) before the turn fails, default 2. */
   maxRetries: number;
+  /** Wait before the first retry, doubled for each next one, with jitter (ms), default 250. */
   retryBaseMs: number;
-  /** TTS requests in flight at once for one reply (later sentences synthesize while earlier ones are sent). */
+  /** TTS requests in flight at once for one reply (later sentences synthesize while earlier ones are sent), default 2. */
   ttsConcurrency: number;
-  /** A new turn waits at most this long for the previous one to store its reply: a wedged turn cannot block the session. */
+  /** A new turn waits at most this long for the previous one to store its reply: a wedged turn cannot block the session (ms), default 3000. */
   turnSettleMs: number;
-  /** Without a report from the client, a reply's playback is taken as over this long after its audio should have ended. */
+  /** Without a report from the client, a reply's playback is taken as over this long after its audio should have ended (ms), default 2000. */
   playbackGraceMs: number;
 }
 
@@ -117,20 +120,20 @@ export interface ReliabilityOptions {
  * first went over is closed with 1008.
  */
 export interface InputLimits extends RateLimits {
-  /** `ready` carries the newest history up to this many bytes of JSON; older messages are at /api/sessions/<id>. */
+  /** `ready` carries the newest history up to this many bytes of JSON; older messages are at /api/sessions/<id>. Default 256 KiB. */
   readyHistoryBytes: number;
   /**
    * Connections are closed (CLOSE_CODES.idle) after this long with nobody speaking or typing and nothing
-   * being said (server/limits/idle-close.ts): an open tab does not keep its session billed. 0 = never.
+   * being said (server/limits/idle-close.ts): an open tab does not keep its session billed (ms). Default 600000 (10 min); 0 = never.
    */
   idleCloseMs: number;
 }
 
 /** Restarts and deploys (server/turn/turn-recovery.ts; README "Restarts and deploys"). */
 export interface RestartOptions {
-  /** A reply a restart cut off is retried only if a client connects within this long of its last activity. */
+  /** A reply a restart cut off is retried only if a client connects within this long of its last activity (ms), default 120000. */
   retryWithinMs: number;
-  /** A drain waits this long for the turns it cuts off to store what was heard, then closes the sockets anyway. */
+  /** A drain waits this long for the turns it cuts off to store what was heard, then closes the sockets anyway (ms), default 2000. */
   drainSettleMs: number;
   /**
    * Secret of the dev server's drain route (POST /api/internal/drain), which `npm start` generates per
@@ -140,17 +143,17 @@ export interface RestartOptions {
 }
 
 export interface BudgetOptions {
-  /** Stop spending in a session once its Workers AI cost reaches this (0 = no limit). */
+  /** Stop spending in a session once its Workers AI cost reaches this (USD; 0 = no limit), default 0.055. */
   sessionUsd: number;
-  /** Workers AI neurons all sessions together may spend per UTC day (null = no limit). */
+  /** Workers AI neurons all sessions together may spend per UTC day (null = no limit), default FREE_NEURONS_PER_DAY (10,000; no limit offline). */
   dailyNeurons: number | null;
 }
 
 /** Recordings of each turn in R2 (README, "Hearing one"): the user's utterance and the reply as heard. */
 export interface RecordingOptions {
-  /** RECORD_AUDIO: on by default for the offline stand-in and the test fake (local development), opt-in on Workers AI. */
+  /** RECORD_AUDIO: on by default for the offline stand-in and the test fake (local development), opt-in (default false) on Workers AI. */
   enabled: boolean;
-  /** Recordings are deleted this many days after they were made (RECORDING_RETENTION_DAYS); 0 = kept until the session is deleted. */
+  /** Recordings are deleted this many days after they were made (RECORDING_RETENTION_DAYS); 0 = kept until the session is deleted. Default 30. */
   retentionDays: number;
 }
 
@@ -186,7 +189,7 @@ export const SMART_TURN_PAUSE_MS = 200;
  */
 export const WORDS_PAUSE_MS = 250;
 
-export const DEFAULT_CONFIG: ParleyConfig = {
+export const DEFAULT_CONFIG: Readonly<ParleyConfig> = freezeDeep({
   models: {
     stt: "@cf/openai/whisper-large-v3-turbo",
     llm: "@cf/meta/llama-3.1-8b-instruct-fp8",
@@ -250,70 +253,111 @@ export const DEFAULT_CONFIG: ParleyConfig = {
   restarts: { retryWithinMs: 120_000, drainSettleMs: 2_000, drainSecret: undefined },
   // Recording people's voices in production is opt-in: off for Workers AI unless RECORD_AUDIO=true.
   recordings: { enabled: false, retentionDays: 30 },
-};
-
-const num = (min: number, max: number) => z.coerce.number().min(min).max(max).optional();
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
-const modelId = z.string().regex(/^@cf\/[\w.-]+\/[\w.-]+$/, "expected a Workers AI model id like @cf/meta/llama-3.2-3b-instruct").optional();
-
-const EnvVars = z.object({
-  STT_MODEL: modelId,
-  LLM_MODEL: modelId,
-  TTS_MODEL: modelId,
-  TTS_SPEAKER: z.string().min(1).optional(),
-  LANGUAGE: z.string().regex(/^[a-z]{2,3}$/).optional(),
-  AI_BACKEND: z.enum(["workers-ai", "local", "fake"]).optional(),
-  SYSTEM_PROMPT: z.string().min(1).optional(),
-  LLM_MAX_TOKENS: int(16, 4096),
-  LLM_TEMPERATURE: num(0, 5),
-  HISTORY_BUDGET_CHARS: int(0, 500_000),
-  VAD_THRESHOLD_DB: num(3, 40),
-  VAD_MIN_SPEECH_MS: int(20, 2_000),
-  VAD_SILENCE_MS: int(100, 5_000),
-  VAD_MAX_UTTERANCE_MS: int(1_000, 120_000),
-  STT_MODE: z.enum(["batch", "streaming"]).optional(),
-  STT_STREAMING_MODEL: z.enum(["@cf/deepgram/flux", "@cf/deepgram/nova-3"]).optional(),
-  FLUX_EOT_THRESHOLD: num(0.5, 0.9),
-  FLUX_EAGER_EOT_THRESHOLD: z.union([z.literal("off"), z.coerce.number().min(0.3).max(0.9)]).optional(),
-  FLUX_EOT_TIMEOUT_MS: int(500, 60_000),
-  FLUX_FORCE_END: z.enum(["true", "false"]).optional(),
-  STT_KEYTERMS: z.string().max(2_000).optional(),
-  END_OF_TURN: z.enum(["silence", "smart-turn", "transcript"]).optional(),
-  END_OF_TURN_PAUSE_MS: int(100, 1_000),
-  MAX_SILENCE_MS: int(500, 10_000),
-  SMART_TURN_MODEL: modelId,
-  SMART_TURN_THRESHOLD: num(0, 1),
-  SMART_TURN_TIMEOUT_MS: int(50, 5_000),
-  SPECULATIVE_REPLIES: z.enum(["true", "false"]).optional(),
-  ADAPTIVE_SILENCE: z.enum(["true", "false"]).optional(),
-  MIN_INTERRUPTION_MS: int(0, 5_000),
-  MIN_INTERRUPTION_WORDS: int(0, 20),
-  FALSE_INTERRUPTION_TIMEOUT_MS: int(200, 10_000),
-  AI_TIMEOUT_MS: int(500, 120_000),
-  AI_STREAM_IDLE_MS: int(500, 120_000),
-  AI_MAX_RETRIES: int(0, 5),
-  SESSION_BUDGET_USD: num(0, 1_000),
-  DAILY_BUDGET_NEURONS: z.union([z.literal("off"), z.coerce.number().int().min(0).max(1_000_000_000)]).optional(),
-  DAILY_BUDGET_USD: num(0, 1_000_000),
-  MESSAGES_PER_SECOND: num(1, 10_000),
-  IP_MESSAGES_PER_SECOND: num(1, 10_000),
-  SESSION_MESSAGES_PER_SECOND: num(1, 10_000),
-  AUDIO_REALTIME_FACTOR: num(1, 100),
-  IP_AUDIO_REALTIME_FACTOR: num(1, 100),
-  SESSION_AUDIO_REALTIME_FACTOR: num(1, 100),
-  TURNS_PER_SECOND: num(0.1, 1_000),
-  RATE_LIMIT_GRACE_MS: int(0, 60_000),
-  RATE_LIMIT_CLOSE_AFTER_DROPS: int(1, 1_000_000),
-  // Well under the 1 MiB a WebSocket message may carry, with room for the rest of `ready`.
-  READY_HISTORY_BYTES: int(1_024, 768 * 1024),
-  IDLE_CLOSE_MS: int(0, 24 * 3_600_000),
-  RECORD_AUDIO: z.enum(["true", "false"]).optional(),
-  RECORDING_RETENTION_DAYS: int(0, 3_650),
-  DRAIN_SECRET: z.string().min(32, "DRAIN_SECRET must be at least 32 characters (npm start generates one)").optional(),
 });
+
+const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.enum(["true", "false"]).transform((v) => v === "true");
+const modelId = z.string().regex(/^@cf\/[\w.-]+\/[\w.-]+$/, "expected a Workers AI model id like @cf/meta/llama-3.2-3b-instruct");
+
+/** Where a setting lives in ParleyConfig: "models.stt", "recognition.flux.eotThreshold". */
+type ConfigPath<T = ParleyConfig> = {
+  [K in keyof T & string]: T[K] extends string | number | boolean | null | undefined | readonly unknown[] ? K : `${K}.${ConfigPath<T[K]>}`;
+}[keyof T & string];
+type ValueAt<P extends string, T = ParleyConfig> = P extends `${infer K}.${infer Rest}` ? (K extends keyof T ? ValueAt<Rest, T[K]> : never) : P extends keyof T ? T[P] : never;
+
+/** A wrangler var, the setting it overrides, and how its string is read (the schema's message names what is wrong). */
+const setting = <N extends string, P extends ConfigPath>(name: N, path: P, schema: z.ZodType<ValueAt<P>>) => ({ name, path, schema });
+
+/**
+ * Every wrangler var of a session, one line each (README, "Configuration"). Defaults are DEFAULT_CONFIG's;
+ * the few that depend on the backend or on other settings are derived in loadConfig().
+ */
+const SETTINGS = [
+  setting("STT_MODEL", "models.stt", modelId),
+  setting("LLM_MODEL", "models.llm", modelId),
+  setting("TTS_MODEL", "models.tts", modelId),
+  setting("TTS_SPEAKER", "models.ttsSpeaker", z.string().min(1)),
+  setting("LANGUAGE", "models.language", z.string().regex(/^[a-z]{2,3}$/)),
+  setting("AI_BACKEND", "models.backend", z.enum(["workers-ai", "local", "fake"])),
+  setting("SYSTEM_PROMPT", "reply.systemPrompt", z.string().min(1)),
+  setting("LLM_MAX_TOKENS", "reply.maxTokens", int(16, 4096)),
+  setting("LLM_TEMPERATURE", "reply.temperature", num(0, 5)),
+  setting("HISTORY_BUDGET_CHARS", "reply.historyBudgetChars", int(0, 500_000)),
+  setting("VAD_THRESHOLD_DB", "turnDetection.speechThresholdDb", num(3, 40)),
+  setting("VAD_MIN_SPEECH_MS", "turnDetection.minSpeechMs", int(20, 2_000)),
+  setting("VAD_SILENCE_MS", "turnDetection.silenceMs", int(100, 5_000)),
+  setting("VAD_MAX_UTTERANCE_MS", "turnDetection.maxUtteranceMs", int(1_000, 120_000)),
+  setting("STT_MODE", "recognition.mode", z.enum(["batch", "streaming"])),
+  setting("STT_STREAMING_MODEL", "recognition.streamingModel", z.enum(["@cf/deepgram/flux", "@cf/deepgram/nova-3"])),
+  setting("FLUX_EOT_THRESHOLD", "recognition.flux.eotThreshold", num(0.5, 0.9)),
+  setting("FLUX_EAGER_EOT_THRESHOLD", "recognition.flux.eagerEotThreshold", z.union([z.literal("off"), z.coerce.number().min(0.3).max(0.9)]).transform((v) => (v === "off" ? null : v))),
+  setting("FLUX_EOT_TIMEOUT_MS", "recognition.flux.eotTimeoutMs", int(500, 60_000)),
+  setting("FLUX_FORCE_END", "recognition.flux.forceEnd", bool),
+  setting("STT_KEYTERMS", "recognition.keyterms", z.string().max(2_000).transform((v) => v.split(",").map((k) => k.trim()).filter((k) => k !== "").slice(0, 50))),
+  setting("END_OF_TURN", "endOfTurn.detector", z.enum(["silence", "smart-turn", "transcript"])),
+  setting("END_OF_TURN_PAUSE_MS", "endOfTurn.pauseMs", int(100, 1_000)),
+  setting("MAX_SILENCE_MS", "endOfTurn.maxSilenceMs", int(500, 10_000)),
+  setting("SMART_TURN_MODEL", "endOfTurn.smartTurnModel", modelId),
+  setting("SMART_TURN_THRESHOLD", "endOfTurn.smartTurnThreshold", num(0, 1)),
+  setting("SMART_TURN_TIMEOUT_MS", "endOfTurn.smartTurnTimeoutMs", int(50, 5_000)),
+  setting("SPECULATIVE_REPLIES", "endOfTurn.speculative", bool),
+  setting("ADAPTIVE_SILENCE", "endOfTurn.adaptive", bool),
+  setting("MIN_INTERRUPTION_MS", "interruption.minInterruptionMs", int(0, 5_000)),
+  setting("MIN_INTERRUPTION_WORDS", "interruption.minInterruptionWords", int(0, 20)),
+  setting("FALSE_INTERRUPTION_TIMEOUT_MS", "interruption.falseInterruptionTimeoutMs", int(200, 10_000)),
+  setting("AI_TIMEOUT_MS", "reliability.aiTimeoutMs", int(500, 120_000)),
+  setting("AI_STREAM_IDLE_MS", "reliability.streamIdleMs", int(500, 120_000)),
+  setting("AI_MAX_RETRIES", "reliability.maxRetries", int(0, 5)),
+  setting("SESSION_BUDGET_USD", "budgets.sessionUsd", num(0, 1_000)),
+  setting("DAILY_BUDGET_NEURONS", "budgets.dailyNeurons", z.union([z.literal("off"), z.coerce.number().int().min(0).max(1_000_000_000)]).transform((v) => (v === "off" ? null : v))),
+  setting("DAILY_BUDGET_USD", "budgets.dailyNeurons", num(0, 1_000_000).transform((usd) => Math.round(usd / USD_PER_NEURON))),
+  setting("MESSAGES_PER_SECOND", "limits.messagesPerSecond", num(1, 10_000)),
+  setting("IP_MESSAGES_PER_SECOND", "limits.ipMessagesPerSecond", num(1, 10_000)),
+  setting("SESSION_MESSAGES_PER_SECOND", "limits.sessionMessagesPerSecond", num(1, 10_000)),
+  setting("AUDIO_REALTIME_FACTOR", "limits.audioRealtimeFactor", num(1, 100)),
+  setting("IP_AUDIO_REALTIME_FACTOR", "limits.ipAudioRealtimeFactor", num(1, 100)),
+  setting("SESSION_AUDIO_REALTIME_FACTOR", "limits.sessionAudioRealtimeFactor", num(1, 100)),
+  setting("TURNS_PER_SECOND", "limits.turnsPerSecond", num(0.1, 1_000)),
+  setting("RATE_LIMIT_GRACE_MS", "limits.closeAfterMs", int(0, 60_000)),
+  setting("RATE_LIMIT_CLOSE_AFTER_DROPS", "limits.closeAfterDrops", int(1, 1_000_000)),
+  // Well under the 1 MiB a WebSocket message may carry, with room for the rest of `ready`.
+  setting("READY_HISTORY_BYTES", "limits.readyHistoryBytes", int(1_024, 768 * 1024)),
+  setting("IDLE_CLOSE_MS", "limits.idleCloseMs", int(0, 24 * 3_600_000)),
+  setting("RECORD_AUDIO", "recordings.enabled", bool),
+  setting("RECORDING_RETENTION_DAYS", "recordings.retentionDays", int(0, 3_650)),
+  setting("DRAIN_SECRET", "restarts.drainSecret", z.string().min(32, "DRAIN_SECRET must be at least 32 characters (npm start generates one)")),
+];
+type SettingName = (typeof SETTINGS)[number]["name"];
 
 export class ConfigError extends Error {
   override name = "ConfigError";
+}
+
+/** Unset, and set to "" in wrangler vars, both mean "the default". */
+const isSet = (value: unknown): boolean => value !== undefined && value !== "";
+
+/** The first issue of a failed parse, as "invalid configuration variable NAME: what is wrong". */
+function configError(error: z.ZodError, name?: string): ConfigError {
+  const issue = error.issues[0];
+  const path = [...(name === undefined ? [] : [name]), ...(issue?.path ?? [])];
+  return new ConfigError(`invalid configuration variable ${path.join(".")}: ${issue?.message}`);
+}
+
+/** Writes each set var of SETTINGS into `config`; returns the names that were set. */
+function applySettings(env: Record<string, unknown>, config: ParleyConfig): Set<SettingName> {
+  const given = new Set<SettingName>();
+  for (const { name, path, schema } of SETTINGS) {
+    if (!isSet(env[name])) continue;
+    const parsed = schema.safeParse(env[name]);
+    if (!parsed.success) throw configError(parsed.error, name);
+    const keys = path.split(".");
+    let group = config as unknown as Record<string, unknown>;
+    for (const key of keys.slice(0, -1)) group = group[key] as Record<string, unknown>;
+    group[keys.at(-1)!] = parsed.data;
+    given.add(name);
+  }
+  return given;
 }
 
 /** `BACKCHANNELS_<LANG>`: a comma-separated list that replaces that language's backchannels. */
@@ -327,7 +371,7 @@ function backchannelsFrom(env: Record<string, unknown>): Record<string, readonly
   const out: Record<string, readonly string[]> = { ...DEFAULT_BACKCHANNELS };
   for (const [key, value] of Object.entries(env)) {
     const m = BACKCHANNEL_VAR.exec(key);
-    if (!m || value === undefined || value === "") continue;
+    if (!m || !isSet(value)) continue;
     const parsed = BackchannelList.safeParse(value);
     if (!parsed.success) throw new ConfigError(`invalid configuration variable ${key}: a comma-separated list of 1-200 phrases is expected`);
     out[m[1]!.toLowerCase()] = parsed.data;
@@ -336,122 +380,35 @@ function backchannelsFrom(env: Record<string, unknown>): Record<string, readonly
 }
 
 /** Build the session configuration from wrangler vars. Throws ConfigError naming the bad variable. */
-export function loadConfig(env: Partial<Record<keyof z.infer<typeof EnvVars>, unknown>> & Record<string, unknown>): ParleyConfig {
-  const parsed = EnvVars.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== "")));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(`invalid configuration variable ${issue?.path.join(".")}: ${issue?.message}`);
-  }
-  const v = parsed.data;
-  const d = DEFAULT_CONFIG;
-  const backend = v.AI_BACKEND ?? d.models.backend;
+export function loadConfig(env: Partial<Record<SettingName, unknown>> & Record<string, unknown>): ParleyConfig {
+  const c = structuredClone(DEFAULT_CONFIG) as ParleyConfig;
+  const given = applySettings(env, c);
+  const unset = (name: SettingName): boolean => !given.has(name);
+  const backend = c.models.backend;
   // Offline, the stand-in recognizes while the user speaks (PocketSphinx behind a Nova-3 live socket).
-  const sttMode = v.STT_MODE ?? (backend === "local" ? "streaming" : d.recognition.mode);
-  const streamingModel = v.STT_STREAMING_MODEL ?? (backend === "local" ? "@cf/deepgram/nova-3" : d.recognition.streamingModel);
+  if (backend === "local" && unset("STT_MODE")) c.recognition.mode = "streaming";
+  if (backend === "local" && unset("STT_STREAMING_MODEL")) c.recognition.streamingModel = "@cf/deepgram/nova-3";
+  const { mode, streamingModel } = c.recognition;
   // Workers AI: smart-turn at a short pause; offline (no smart-turn model): the words heard so far;
   // the test fake keeps plain silence unless told otherwise, so tests pin timings.
-  const detector =
-    v.END_OF_TURN ??
-    (backend === "fake" ? "silence" : backend === "local" && sttMode === "streaming" && streamingModel !== "@cf/deepgram/flux" ? "transcript" : d.endOfTurn.detector);
-  if (detector === "transcript" && sttMode !== "streaming") throw new ConfigError("END_OF_TURN=transcript needs STT_MODE=streaming (the words are heard while spoken)");
+  if (unset("END_OF_TURN") && backend === "fake") c.endOfTurn.detector = "silence";
+  if (unset("END_OF_TURN") && backend === "local" && mode === "streaming" && streamingModel !== "@cf/deepgram/flux") c.endOfTurn.detector = "transcript";
+  if (c.endOfTurn.detector === "transcript" && mode !== "streaming") throw new ConfigError("END_OF_TURN=transcript needs STT_MODE=streaming (the words are heard while spoken)");
   // With Flux, Parley judges Flux's words at its pauses whatever END_OF_TURN says: the words' pause.
-  const smartTurnJudges = detector === "smart-turn" && !(sttMode === "streaming" && streamingModel.includes("flux"));
-  const pauseMs = v.END_OF_TURN_PAUSE_MS ?? (smartTurnJudges ? d.endOfTurn.pauseMs : WORDS_PAUSE_MS);
-  const ttsModel = v.TTS_MODEL ?? d.models.tts;
-  const speakerError = v.TTS_SPEAKER === undefined ? null : speakerProblem(ttsModel, v.TTS_SPEAKER);
+  const smartTurnJudges = c.endOfTurn.detector === "smart-turn" && !(mode === "streaming" && streamingModel.includes("flux"));
+  if (unset("END_OF_TURN_PAUSE_MS") && !smartTurnJudges) c.endOfTurn.pauseMs = WORDS_PAUSE_MS;
+  c.endOfTurn.completeSilenceMs = smartTurnJudges ? c.endOfTurn.pauseMs : WORDS_PAUSE_MS;
+  // The detector marks the pause the end-of-turn judge is asked at: one setting for both.
+  c.turnDetection.pauseMs = c.endOfTurn.pauseMs;
+  const speakerError = c.models.ttsSpeaker === undefined ? null : speakerProblem(c.models.tts, c.models.ttsSpeaker);
   if (speakerError) throw new ConfigError(`TTS_SPEAKER: ${speakerError}`);
-  const eager = v.FLUX_EAGER_EOT_THRESHOLD;
-  if (v.DAILY_BUDGET_NEURONS !== undefined && v.DAILY_BUDGET_USD !== undefined) throw new ConfigError("set DAILY_BUDGET_NEURONS or DAILY_BUDGET_USD, not both");
-  const dailyNeurons =
-    v.DAILY_BUDGET_USD !== undefined
-      ? Math.round(v.DAILY_BUDGET_USD / USD_PER_NEURON)
-      : v.DAILY_BUDGET_NEURONS === "off"
-        ? null
-        : // Only Workers AI costs money; the stand-in and the test fake keep no daily limit unless told to.
-          (v.DAILY_BUDGET_NEURONS ?? (backend === "workers-ai" ? d.budgets.dailyNeurons : null));
-  return {
-    models: {
-      stt: v.STT_MODEL ?? d.models.stt,
-      llm: v.LLM_MODEL ?? d.models.llm,
-      tts: ttsModel,
-      ttsSpeaker: v.TTS_SPEAKER ?? d.models.ttsSpeaker,
-      language: v.LANGUAGE ?? d.models.language,
-      backend,
-    },
-    recognition: {
-      mode: sttMode,
-      streamingModel,
-      flux: {
-        eotThreshold: v.FLUX_EOT_THRESHOLD ?? d.recognition.flux.eotThreshold,
-        eagerEotThreshold: eager === "off" ? null : (eager ?? d.recognition.flux.eagerEotThreshold),
-        eotTimeoutMs: v.FLUX_EOT_TIMEOUT_MS ?? d.recognition.flux.eotTimeoutMs,
-        forceEnd: v.FLUX_FORCE_END ? v.FLUX_FORCE_END === "true" : d.recognition.flux.forceEnd,
-      },
-      keyterms: (v.STT_KEYTERMS ?? "").split(",").map((k) => k.trim()).filter((k) => k !== "").slice(0, 50),
-      finalizeTimeoutMs: d.recognition.finalizeTimeoutMs,
-    },
-    endOfTurn: {
-      ...d.endOfTurn,
-      detector,
-      pauseMs,
-      completeSilenceMs: smartTurnJudges ? pauseMs : WORDS_PAUSE_MS,
-      maxSilenceMs: v.MAX_SILENCE_MS ?? d.endOfTurn.maxSilenceMs,
-      smartTurnModel: v.SMART_TURN_MODEL ?? d.endOfTurn.smartTurnModel,
-      smartTurnThreshold: v.SMART_TURN_THRESHOLD ?? d.endOfTurn.smartTurnThreshold,
-      smartTurnTimeoutMs: v.SMART_TURN_TIMEOUT_MS ?? d.endOfTurn.smartTurnTimeoutMs,
-      speculative: v.SPECULATIVE_REPLIES ? v.SPECULATIVE_REPLIES === "true" : d.endOfTurn.speculative,
-      adaptive: v.ADAPTIVE_SILENCE ? v.ADAPTIVE_SILENCE === "true" : d.endOfTurn.adaptive,
-    },
-    turnDetection: {
-      ...d.turnDetection,
-      speechThresholdDb: v.VAD_THRESHOLD_DB ?? d.turnDetection.speechThresholdDb,
-      minSpeechMs: v.VAD_MIN_SPEECH_MS ?? d.turnDetection.minSpeechMs,
-      silenceMs: v.VAD_SILENCE_MS ?? d.turnDetection.silenceMs,
-      maxUtteranceMs: v.VAD_MAX_UTTERANCE_MS ?? d.turnDetection.maxUtteranceMs,
-      // The detector marks the pause the end-of-turn judge is asked at: one setting for both.
-      pauseMs,
-    },
-    interruption: {
-      ...d.interruption,
-      minInterruptionMs: v.MIN_INTERRUPTION_MS ?? d.interruption.minInterruptionMs,
-      minInterruptionWords: v.MIN_INTERRUPTION_WORDS ?? d.interruption.minInterruptionWords,
-      falseInterruptionTimeoutMs: v.FALSE_INTERRUPTION_TIMEOUT_MS ?? d.interruption.falseInterruptionTimeoutMs,
-      backchannels: backchannelsFrom(env),
-    },
-    reply: {
-      systemPrompt: v.SYSTEM_PROMPT ?? d.reply.systemPrompt,
-      maxTokens: v.LLM_MAX_TOKENS ?? d.reply.maxTokens,
-      temperature: v.LLM_TEMPERATURE ?? d.reply.temperature,
-      historyBudgetChars: v.HISTORY_BUDGET_CHARS ?? d.reply.historyBudgetChars,
-    },
-    chunking: d.chunking,
-    reliability: {
-      ...d.reliability,
-      aiTimeoutMs: v.AI_TIMEOUT_MS ?? d.reliability.aiTimeoutMs,
-      streamIdleMs: v.AI_STREAM_IDLE_MS ?? d.reliability.streamIdleMs,
-      maxRetries: v.AI_MAX_RETRIES ?? d.reliability.maxRetries,
-    },
-    limits: {
-      messagesPerSecond: v.MESSAGES_PER_SECOND ?? d.limits.messagesPerSecond,
-      ipMessagesPerSecond: v.IP_MESSAGES_PER_SECOND ?? d.limits.ipMessagesPerSecond,
-      sessionMessagesPerSecond: v.SESSION_MESSAGES_PER_SECOND ?? d.limits.sessionMessagesPerSecond,
-      audioRealtimeFactor: v.AUDIO_REALTIME_FACTOR ?? d.limits.audioRealtimeFactor,
-      ipAudioRealtimeFactor: v.IP_AUDIO_REALTIME_FACTOR ?? d.limits.ipAudioRealtimeFactor,
-      sessionAudioRealtimeFactor: v.SESSION_AUDIO_REALTIME_FACTOR ?? d.limits.sessionAudioRealtimeFactor,
-      turnsPerSecond: v.TURNS_PER_SECOND ?? d.limits.turnsPerSecond,
-      closeAfterMs: v.RATE_LIMIT_GRACE_MS ?? d.limits.closeAfterMs,
-      closeAfterDrops: v.RATE_LIMIT_CLOSE_AFTER_DROPS ?? d.limits.closeAfterDrops,
-      readyHistoryBytes: v.READY_HISTORY_BYTES ?? d.limits.readyHistoryBytes,
-      idleCloseMs: v.IDLE_CLOSE_MS ?? d.limits.idleCloseMs,
-    },
-    budgets: { sessionUsd: v.SESSION_BUDGET_USD ?? d.budgets.sessionUsd, dailyNeurons },
-    restarts: { ...d.restarts, drainSecret: v.DRAIN_SECRET },
-    recordings: {
-      // Local development (the stand-in, the fake) records unless told not to.
-      enabled: v.RECORD_AUDIO ? v.RECORD_AUDIO === "true" : backend !== "workers-ai" || d.recordings.enabled,
-      retentionDays: v.RECORDING_RETENTION_DAYS ?? d.recordings.retentionDays,
-    },
-  };
+  if (!unset("DAILY_BUDGET_NEURONS") && !unset("DAILY_BUDGET_USD")) throw new ConfigError("set DAILY_BUDGET_NEURONS or DAILY_BUDGET_USD, not both");
+  // Only Workers AI costs money; the stand-in and the test fake keep no daily limit unless told to.
+  if (backend !== "workers-ai" && unset("DAILY_BUDGET_NEURONS") && unset("DAILY_BUDGET_USD")) c.budgets.dailyNeurons = null;
+  // Local development (the stand-in, the fake) records unless told not to.
+  if (backend !== "workers-ai" && unset("RECORD_AUDIO")) c.recordings.enabled = true;
+  c.interruption.backchannels = backchannelsFrom(env);
+  return c;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -467,11 +424,11 @@ export interface AccessOptions {
 }
 
 export interface ClientLimits {
-  /** Live WebSocket connections one session accepts at once (MAX_CONNECTIONS_PER_SESSION). */
+  /** Live WebSocket connections one session accepts at once (MAX_CONNECTIONS_PER_SESSION), default 8. */
   connectionsPerSession: number;
 }
 
-export const DEFAULT_CLIENT_LIMITS: ClientLimits = { connectionsPerSession: 8 };
+export const DEFAULT_CLIENT_LIMITS: Readonly<ClientLimits> = Object.freeze({ connectionsPerSession: 8 });
 /** HMAC-SHA-256 wants a key of at least its output size: 32 characters of a random secret. */
 export const MIN_SESSION_SECRET_CHARS = 32;
 
@@ -485,14 +442,11 @@ const AccessVars = z.object({
   ACCESS_AUD: z.string().regex(/^[A-Za-z0-9]{16,128}$/, "expected the Access application's Audience (AUD) tag").optional(),
 });
 
-const ClientLimitVars = z.object({ MAX_CONNECTIONS_PER_SESSION: int(1, 64) });
+const ClientLimitVars = z.object({ MAX_CONNECTIONS_PER_SESSION: int(1, 64).optional() });
 
 function parseVars<T extends z.ZodType>(schema: T, env: Record<string, unknown>): z.infer<T> {
-  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== "")));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(`invalid configuration variable ${issue?.path.join(".")}: ${issue?.message}`);
-  }
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => isSet(v))));
+  if (!parsed.success) throw configError(parsed.error);
   return parsed.data;
 }
 
@@ -524,26 +478,27 @@ export function loadClientLimits(env: Record<string, unknown>): ClientLimits {
 // for the voice webhook and by a session that takes a call.
 
 export interface PhoneOptions {
-  /** TWILIO_AUTH_TOKEN (a wrangler secret): checks the webhook's X-Twilio-Signature. Null: phone calls are off (404). */
+  /** TWILIO_AUTH_TOKEN (a wrangler secret): checks the webhook's X-Twilio-Signature. Default null: phone calls are off (404). */
   authToken: string | null;
-  /** PHONE_PUBLIC_URL: the origin Twilio calls (a tunnel in development); null: the request's own origin. */
+  /** PHONE_PUBLIC_URL: the origin Twilio calls (a tunnel in development); default null: the request's own origin. */
   publicUrl: string | null;
-  /** Spoken as soon as the stream starts; "" for none. */
+  /** Spoken as soon as the stream starts; "" for none. Default "Hi, this is Parley. What can I do for you?". */
   greeting: string;
-  /** TTS of phone calls: an Aura model, asked for 8 kHz linear PCM in WAV (melotts answers MP3, which a Worker cannot decode). */
+  /** TTS of phone calls: an Aura model, asked for 8 kHz linear PCM in WAV (melotts answers MP3, which a Worker cannot decode). Default @cf/deepgram/aura-2-en. */
   ttsModel: string;
+  /** Aura voice of phone calls, default unset: the model's own. */
   ttsSpeaker: string | undefined;
-  /** One session per caller (a returning caller continues the conversation), or a new session per call. */
+  /** One session per caller (a returning caller continues the conversation), or a new session per call. Default true. */
   sessionPerCaller: boolean;
-  /** How long the stream token the webhook mints stays valid (Twilio opens the stream within about a second). */
+  /** How long the stream token the webhook mints stays valid (ms; Twilio opens the stream within about a second), default 60000. */
   streamTokenTtlMs: number;
-  /** A stream that has not shown a valid token this long after it opened is closed. */
+  /** A stream that has not shown a valid token this long after it opened is closed (ms), default 5000. */
   startTimeoutMs: number;
-  /** Outgoing audio is sent this far ahead of real time: what a `clear` drops, at most. */
+  /** Outgoing audio is sent this far ahead of real time: what a `clear` drops, at most (ms), default 120. */
   leadMs: number;
 }
 
-export const DEFAULT_PHONE: PhoneOptions = {
+export const DEFAULT_PHONE: Readonly<PhoneOptions> = Object.freeze({
   authToken: null,
   publicUrl: null,
   greeting: "Hi, this is Parley. What can I do for you?",
@@ -553,7 +508,7 @@ export const DEFAULT_PHONE: PhoneOptions = {
   streamTokenTtlMs: 60_000,
   startTimeoutMs: 5_000,
   leadMs: 120,
-};
+});
 
 const PhoneVars = z.object({
   TWILIO_AUTH_TOKEN: z.string().min(16, "expected the Twilio account's auth token (32 characters)").max(128).optional(),
@@ -562,7 +517,7 @@ const PhoneVars = z.object({
   PHONE_TTS_MODEL: z.string().regex(/^@cf\/deepgram\/aura-[\w.-]+$/, "expected an Aura model (@cf/deepgram/aura-2-en or @cf/deepgram/aura-1): the phone needs PCM, and melotts answers MP3").optional(),
   PHONE_TTS_SPEAKER: z.string().max(40).optional(),
   PHONE_SESSION_PER_CALLER: z.enum(["true", "false"]).optional(),
-  PHONE_LEAD_MS: int(40, 1_000),
+  PHONE_LEAD_MS: int(40, 1_000).optional(),
 });
 
 /** Phone settings from wrangler vars and secrets. Throws ConfigError naming the bad variable. */

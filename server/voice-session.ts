@@ -14,11 +14,11 @@ import {
   type ServerMessage,
   type SessionMode,
   type SessionState,
-  type TurnEndReason,
 } from "../shared/protocol.ts";
-import { concatPcm16, pcm16FromBytes } from "./audio/pcm.ts";
+import { pcm16FromBytes } from "../shared/audio/pcm.ts";
+import { concatArrays } from "../shared/typed-arrays.ts";
 import type { EndOfTurnSource } from "../shared/protocol.ts";
-import { BudgetGate, DEFAULT_BUDGET_GATE, type BudgetKeeper } from "./budget/budget-gate.ts";
+import { BudgetGate, type BudgetKeeper } from "./budget/budget-gate.ts";
 import { dailyBudgetMessage, sessionBudgetView } from "./budget/budget-messages.ts";
 import { DAILY_BUDGET_NAME } from "./budget/daily-budget.ts";
 import { BoundedMap, BoundedSet } from "../shared/bounded-map.ts";
@@ -196,7 +196,6 @@ export class VoiceSession extends Server<Env> {
     this.language = this.store.getSetting("language") ?? this.config.models.language;
     this.fluxEndsTurns = this.config.recognition.mode === "streaming" && this.config.recognition.streamingModel.includes("flux");
     this.budget = new BudgetGate(this.env.DailyBudget.getByName(DAILY_BUDGET_NAME) as unknown as BudgetKeeper, {
-      ...DEFAULT_BUDGET_GATE,
       limitNeurons: this.config.budgets.dailyNeurons,
       onError: (err) => console.warn(`[parley] ${this.name}: daily budget: ${(err as Error)?.message ?? err}`),
     });
@@ -955,7 +954,7 @@ export class VoiceSession extends Server<Env> {
           input.endOfTurn.onTurnEnd(vadEnded);
           keepFluxUtterance(input, vadEnded.audio);
         }
-        const utterance = concatPcm16(input.fluxUtterances.splice(0));
+        const utterance = concatArrays(Int16Array, input.fluxUtterances.splice(0));
         const spec = this.speculative;
         if (spec && spec.conn === conn.id && sameWords(spec.text, e.text)) {
           if (utterance.length > 0) this.recorder.utterance(spec.turn.turnId, utterance);

@@ -148,7 +148,7 @@ async function sessionRoute(route: SessionRoute, request: Request, env: Env, sec
   if (route.kind === "recording") {
     // The session checks the review version (a revoked share link) and answers from R2.
     const range = request.headers.get("Range");
-    const search = `?${new URLSearchParams({ turn: route.turnId, kind: route.recording })}`;
+    const search = `?${new URLSearchParams({ turn: route.turnId, kind: route.recording }).toString()}`;
     return sessionRequest(env, route.id, INTERNAL_PATHS.recording, { method: "GET", grant, search, ...(range ? { headers: new Headers({ Range: range }) } : {}) });
   }
   if (grant.role !== "owner") {

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseWav } from "../../server/audio/wav.ts";
+import { parseWav } from "../../shared/audio/wav.ts";
 import { DEFAULT_TURN_DETECTION, TurnDetector } from "../../server/turn-detection/turn-detector.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");

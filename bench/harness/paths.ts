@@ -236,7 +236,6 @@ export async function runPaths(partial: Partial<PathsOptions> = {}): Promise<Pat
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
   const fixtures = loadFixtures(500);
-  const tag = `p${Date.now().toString(36)}`;
   const busy = await machineBusyOver(1_000);
   const turnsPlanned = o.sessions * o.turnsPerSession;
   const results: PathResult[] = [];

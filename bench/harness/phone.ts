@@ -20,9 +20,9 @@ import { loadavg } from "node:os";
 import WebSocket from "ws";
 import { Resampler } from "../../shared/audio/resampler.ts";
 import { PROTOCOL_VERSION } from "../../shared/protocol.ts";
-import { bytesToBase64 } from "../../server/audio/base64.ts";
-import { encodeMulaw } from "../../server/audio/g711.ts";
-import { float32ToInt16, int16ToFloat32 } from "../../server/audio/pcm.ts";
+import { bytesToBase64 } from "../../shared/base64.ts";
+import { encodeMulaw } from "../../shared/audio/g711.ts";
+import { float32ToInt16, int16ToFloat32 } from "../../shared/audio/pcm.ts";
 import { InboundAudio } from "../../server/phone/inbound-audio.ts";
 import { MULAW_SILENCE } from "../../server/phone/outbound-audio.ts";
 import { PHONE_AUDIO } from "../../server/phone/twilio-media.ts";
@@ -30,7 +30,7 @@ import { twilioSignature } from "../../server/phone/twilio-signature.ts";
 import { DEFAULT_TURN_DETECTION, TurnDetector } from "../../server/turn-detection/turn-detector.ts";
 import { FakeTwilioCall, parseStreamTwiml, voiceWebhookForm } from "../../test/support/fake-twilio.ts";
 import { dist, type Dist } from "./analyze.ts";
-import { FRAME_BYTES, FRAME_MS, FRAME_SAMPLES, loadFixtures, type Fixture } from "./fixtures.ts";
+import { FRAME_BYTES, FRAME_MS, loadFixtures, type Fixture } from "./fixtures.ts";
 import { DEFAULT_LATENCIES, type FakeLatencies } from "./latency-model.ts";
 import { machineBusyOver } from "./proc.ts";
 import { BASELINE_TURN_VARS, sessionTarget, startSystem, type SystemUnderTest } from "./server.ts";
@@ -126,6 +126,11 @@ class PacedMic {
     return new Promise((resolve) => {
       frames.forEach((frame, i) => this.#queue.push(i === markIndex ? { frame, onSent: resolve } : { frame }));
     });
+  }
+
+  /** Queue `frames` to be sent in turn, when nothing waits for their send time. */
+  queue(frames: Uint8Array[]): void {
+    for (const frame of frames) this.#queue.push({ frame });
   }
 
   get busy(): boolean {
@@ -317,7 +322,7 @@ async function phoneCall(sut: SystemUnderTest, authToken: string, fixture: Phone
         out.keypad.push(clearAt! - pressed);
       } else {
         // Speak over the reply (the fixture's speech, no lead silence); the session confirms it from the words.
-        void mic.play(fixture.payloads, 0);
+        mic.queue(fixture.payloads);
         await until(() => clearAt !== null, TURN_TIMEOUT_MS, "clear after speech over the reply", signal);
         out.spokenClearsAt.push(performance.timeOrigin + clearAt!);
         // The interruption is the caller's next turn: its reply is cut too (keypad, not measured).

@@ -56,7 +56,8 @@ export class LiveMic {
     this.ws = new WebSocket(url);
     this.ws.on("message", (data, isBinary) => {
       if (isBinary) return;
-      const m = JSON.parse(data.toString()) as Results;
+      const raw = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString();
+      const m = JSON.parse(raw) as Results;
       if (m.type === "Error") {
         this.failure = JSON.stringify(m);
         this.failWaiter?.(new Error(`live socket error: ${this.failure}`));
@@ -87,7 +88,10 @@ export class LiveMic {
     });
     this.running = true;
     this.t0 = performance.now();
-    void this.pace();
+    this.pace().catch((err: unknown) => {
+      this.running = false;
+      this.failWaiter?.(new Error(`pacing the microphone failed: ${String(err)}`));
+    });
   }
 
   /** Sends a frame every 20 ms of wall time: queued speech, else silence. */

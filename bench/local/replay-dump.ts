@@ -9,7 +9,7 @@
 //   LOCAL_AI_LIVE_SEED_MS=0 npx node ... bench/local/replay-dump.ts DIR     (PocketSphinx's own running mean)
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseWav } from "../../server/audio/wav.ts";
+import { parseWav } from "../../shared/audio/wav.ts";
 import { PocketSphinx } from "../../local-ai/engines/pocketsphinx.ts";
 import { PocketSphinxLive, type LiveDecoderEvent } from "../../local-ai/engines/pocketsphinx-stream.ts";
 import type { LiveDump } from "../../local-ai/live-transcription.ts";
@@ -62,7 +62,12 @@ async function main(): Promise<void> {
       const b = (await batch.transcribe(pcm.subarray(0, upTo))).text;
       // A fresh decoder for every dump, as a browser session gets (the pool would lend a used one).
       const live = new PocketSphinxLive({ spare: 0, maxStreams: 1, seedMs });
-      const l = await liveTranscript(live, pcm, meta.finalizeAtSamples).finally(() => live.close());
+      let l: string;
+      try {
+        l = await liveTranscript(live, pcm, meta.finalizeAtSamples);
+      } finally {
+        await live.close();
+      }
       console.log(`${name.replace(/\.json$/, "")} (${(pcm.length / 16000).toFixed(1)} s, Finalize at ${(upTo / 16000).toFixed(2)} s, answered in ${meta.finalizeAnsweredMs?.[0] ?? "-"} ms)`);
       console.log(`  answered: ${heard}\n  batch:    ${b}\n  live:     ${l}`);
     }

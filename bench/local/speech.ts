@@ -4,8 +4,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { float32ToInt16 } from "../../server/audio/pcm.ts";
-import { decodeWav, resample } from "../../local-ai/audio.ts";
+import { float32ToInt16 } from "../../shared/audio/pcm.ts";
+import { decodeWav } from "../../local-ai/audio.ts";
+import { Resampler } from "../../shared/audio/resampler.ts";
 
 export const SAMPLE_RATE = 16000;
 /** 10 ms analysis frames. */
@@ -34,7 +35,7 @@ export function speechBounds(pcm: Int16Array): { start: number; end: number } {
 /** 16 kHz mono PCM16 of a WAV. */
 export function wavPcm(wav: Uint8Array): Int16Array {
   const d = decodeWav(wav);
-  const samples = d.sampleRate === SAMPLE_RATE ? d.samples : resample(d.samples, d.sampleRate, SAMPLE_RATE);
+  const samples = d.sampleRate === SAMPLE_RATE ? d.samples : Resampler.convert(d.samples, d.sampleRate, SAMPLE_RATE);
   return float32ToInt16(samples);
 }
 

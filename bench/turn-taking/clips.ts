@@ -2,7 +2,7 @@
 // phrase and voice, normalized to a speaking level, trimmed to its voiced span so the clip's first
 // sample is the speech onset) and the synthesized non-speech sounds. Each clip carries its words
 // with their estimated positions, for the STT oracle.
-import { parseWav } from "../../server/audio/wav.ts";
+import { parseWav } from "../../shared/audio/wav.ts";
 import type { Flite } from "../../local-ai/engines/flite.ts";
 import type { Phrase, SourceKind, UserVoice } from "./scenarios.ts";
 import { click, cough, noiseBurst } from "./sounds.ts";

@@ -7,7 +7,7 @@
 //   POST /smart-turn  {"audio": base64 float32 PCM, "tags": [...]}   -> {"complete": bool, "audioSeconds": n}
 //   POST /words       {"tags": [...]}                                -> {"words": [{word, at, end}]} (session samples)
 import { Response as MiniflareResponse, type Request as MiniflareRequest } from "miniflare";
-import { parseWav } from "../../server/audio/wav.ts";
+import { parseWav } from "../../shared/audio/wav.ts";
 import type { Flite } from "../../local-ai/engines/flite.ts";
 import type { SessionTape } from "./session-tape.ts";
 import { transcribeFromTape } from "./stt-oracle.ts";

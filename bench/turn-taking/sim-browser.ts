@@ -18,7 +18,7 @@
 import WebSocket from "ws";
 import { PlaybackRingBuffer, type PlaybackEvent, type PlaybackPosition } from "../../client/audio/ring-buffer.ts";
 import { SpeechDetector, type SpeechEvent } from "../../client/audio/speech-detector.ts";
-import { parseWav } from "../../client/audio/wav.ts";
+import { decodeWav } from "../../shared/audio/wav.ts";
 import { BargeInController, type PausedAt } from "../../client/session/barge-in.ts";
 import {
   PROTOCOL_VERSION,
@@ -93,6 +93,7 @@ class ClockTimers {
   }
 
   run(): void {
+    // oxlint-disable-next-line no-useless-spread -- a snapshot: timers that fire here schedule new ones, which wait for the next run
     for (const [h, t] of [...this.due]) {
       if (t.atMs > this.nowMs()) continue;
       this.due.delete(h);
@@ -133,7 +134,7 @@ export class SimBrowser {
   private readonly tape: SessionTape;
   private readonly mixer: MicMixer;
   private readonly ring = new PlaybackRingBuffer(SAMPLE_RATE, { prebufferMs: 60, fadeMs: 8 });
-  private readonly detector = new SpeechDetector({ onsetMs: 80, hangoverMs: 500 });
+  private readonly detector = new SpeechDetector({ minSpeechMs: 80, silenceMs: 500 });
   private readonly timers = new ClockTimers(() => this.clockMs);
   private readonly bargeIn: BargeInController;
   private ws: WebSocket | undefined;
@@ -432,7 +433,7 @@ export class SimBrowser {
     if (!header) return this.countError("audio_without_header");
     if (!this.obs.firstAudioAt.has(header.replyId)) this.obs.firstAudioAt.set(header.replyId, performance.now());
     if (header.container !== "wav") return this.countError("mp3_not_simulated");
-    const wav = parseWav(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
+    const wav = decodeWav(data);
     if (wav.sampleRate !== SAMPLE_RATE) return this.countError("not_16khz");
     const words = this.tracker.addSegment(header.replyId, header.index, wav.samples, header.text);
     this.tape.describeSegment(header.replyId, header.index, words);

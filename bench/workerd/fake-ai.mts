@@ -10,9 +10,9 @@
 //   sentences would (the naive baseline's single call is not made artificially cheap);
 // - no call log, no scenarios, audio cached per duration: as little CPU as possible in the shared workerd.
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { bytesToBase64 } from "../../server/audio/base64.ts";
-import { makeSilentMp3 } from "../../server/audio/mp3.ts";
-import { encodeWav } from "../../server/audio/wav.ts";
+import { bytesToBase64 } from "../../shared/base64.ts";
+import { makeSilentMp3 } from "../../test/support/test-audio.ts";
+import { encodeWav } from "../../shared/audio/wav.ts";
 import { DEFAULT_TRANSCRIPT, defaultReply, tokenize } from "../../test/fake-ai/replies.ts";
 import { pacedReplyStream, sleepUntil } from "./paced-reply.mts";
 import { fakeLiveSocket, type FluxFakeOptions, type NovaFakeOptions } from "./live-fakes.mts";
@@ -118,14 +118,14 @@ export default class BenchAi extends WorkerEntrypoint<BenchAiEnv> {
     }
 
     if (model === "@cf/myshell-ai/melotts") {
-      const text = String(inputs.prompt ?? "");
+      const text = typeof inputs.prompt === "string" ? inputs.prompt : "";
       await sleepUntil(t0 + (profile ? melottsMs(text) : ttsLatencyMs(text, l)));
       return { audio: silentMp3Base64(speechDurationMs(text)) };
     }
 
     // Aura asked for linear PCM in WAV (the phone path, server/phone/): the same latency as melotts, silence at the rate asked for.
     if (model.startsWith("@cf/deepgram/aura") && inputs.encoding === "linear16" && inputs.container === "wav") {
-      const text = String(inputs.text ?? "");
+      const text = typeof inputs.text === "string" ? inputs.text : "";
       await sleepUntil(t0 + (profile ? melottsMs(text) : ttsLatencyMs(text, l)));
       const wav = silentWav(speechDurationMs(text), typeof inputs.sample_rate === "number" ? inputs.sample_rate : 24_000);
       return new ReadableStream<Uint8Array>({

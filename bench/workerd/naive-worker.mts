@@ -6,13 +6,13 @@
 import { DurableObject } from "cloudflare:workers";
 import { Server, routePartykitRequest, type Connection, type WSMessage } from "partyserver";
 import { PROTOCOL_VERSION } from "../../shared/protocol.ts";
-import { pcm16FromBytes } from "../../server/audio/pcm.ts";
+import { pcm16FromBytes } from "../../shared/audio/pcm.ts";
 import { loadConfig, type ParleyConfig } from "../../server/config.ts";
 import type { AiCallContext, AiRunner } from "../../server/models/ai-binding.ts";
 import { llmInputs, startReplyStream } from "../../server/reply/llm.ts";
 import { buildLlmMessages } from "../../server/reply/prompt.ts";
 import { toSpeakableText } from "../../server/reply/sentence-chunker.ts";
-import { readLlmStream } from "../../server/reply/sse-parser.ts";
+import { readLlmStream } from "../../server/reply/llm-stream-reader.ts";
 import { sttInputs, transcribe } from "../../server/speech-to-text/whisper.ts";
 import { segmentHeader, synthesize, ttsInputs } from "../../server/text-to-speech/tts.ts";
 import { TurnDetector, type TurnEndEvent } from "../../server/turn-detection/turn-detector.ts";

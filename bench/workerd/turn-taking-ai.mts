@@ -44,14 +44,14 @@ export default class TurnTakingAi extends WorkerEntrypoint<TurnTakingAiEnv> {
     }
 
     if (model === "@cf/openai/whisper-large-v3-turbo") {
-      const res = await this.oracle("/stt", { audio: String(inputs.audio ?? ""), tags });
+      const res = await this.oracle("/stt", { audio: typeof inputs.audio === "string" ? inputs.audio : "", tags });
       const { text, audioSeconds } = (await res.json()) as { text: string; audioSeconds: number };
       await sleepUntil(t0 + sttLatencyMs(audioSeconds));
       return { text, word_count: text.split(/\s+/).filter(Boolean).length, transcription_info: { language: "en", duration: audioSeconds } };
     }
 
     if (model === SMART_TURN) {
-      const res = await this.oracle("/smart-turn", { audio: String(inputs.audio ?? ""), tags });
+      const res = await this.oracle("/smart-turn", { audio: typeof inputs.audio === "string" ? inputs.audio : "", tags });
       const { complete } = (await res.json()) as { complete: boolean };
       await sleepUntil(t0 + LATENCY_PROFILE.smartTurnMs);
       return { is_complete: complete, probability: complete ? 0.9 : 0.1 };
@@ -65,7 +65,7 @@ export default class TurnTakingAi extends WorkerEntrypoint<TurnTakingAiEnv> {
     }
 
     if (model === "@cf/myshell-ai/melotts") {
-      const text = String(inputs.prompt ?? "");
+      const text = typeof inputs.prompt === "string" ? inputs.prompt : "";
       const res = await this.oracle("/tts", { text });
       const { audio } = (await res.json()) as { audio: string };
       await sleepUntil(t0 + ttsLatencyMs(text));

@@ -24,10 +24,11 @@ class CaptureProcessor extends AudioWorkletProcessor {
 
   constructor(options?: AudioWorkletNodeOptions) {
     super(options);
-    const opts = (options?.processorOptions ?? {}) as Partial<CaptureOptions>;
-    this.targetRate = opts.targetRate ?? 16_000;
+    // capture.ts always sends both (the upstream format of shared/protocol.ts): no second copy of them here.
+    const opts = options?.processorOptions as CaptureOptions;
+    this.targetRate = opts.targetRate;
     this.resampler = new Resampler(sampleRate, this.targetRate);
-    this.framer = new PcmFramer(opts.frameSamples ?? 320);
+    this.framer = new PcmFramer(opts.frameSamples);
     this.port.onmessage = (e: MessageEvent<MainToCapture>) => {
       if (e.data.type === "reset") {
         this.resampler.reset();

@@ -6,18 +6,18 @@
 // each boundary click-free whatever the TTS produced.
 import type { SegmentEvent } from "../../shared/protocol.ts";
 import { EDGE_FADE_MS, FadingPieceWriter, resampleInPieces, type PieceSink } from "./segment-pieces.ts";
-import { WavError, isWav, parseWav } from "./wav.ts";
+import { decodeWav, WavFormatError, type DecodedAudio } from "../../shared/audio/wav.ts";
 
 /** Decode a whole segment, calling `sink` with its pieces in order (the last with last=true). */
 export async function decodeSegment(ctx: BaseAudioContext, header: SegmentEvent, bytes: ArrayBuffer, sink: PieceSink): Promise<void> {
   const outRate = ctx.sampleRate;
   const writer = new FadingPieceWriter(Math.round((EDGE_FADE_MS * outRate) / 1000), sink);
-  if (header.container === "wav" && isWav(bytes)) {
-    let pcm: ReturnType<typeof parseWav> | null = null;
+  if (header.container === "wav") {
+    let pcm: DecodedAudio | null = null;
     try {
-      pcm = parseWav(bytes);
+      pcm = decodeWav(bytes);
     } catch (err) {
-      if (!(err instanceof WavError)) throw err;
+      if (!(err instanceof WavFormatError)) throw err;
     }
     if (pcm) {
       resampleInPieces(pcm.samples, pcm.sampleRate, outRate, writer);

@@ -10,22 +10,24 @@
 // talking. Before it is measured, and for `warmupMs` after each reply starts playing (an echo
 // canceller re-converges then), a loud echo (`assumedEchoDb`) is assumed.
 // Pure: no DOM, no Web Audio (used by the browser client and by the turn-taking benchmark).
+import { withDefaults } from "../../shared/options.ts";
 
 export interface EchoGuardOptions {
+  /** Length of one frame (ms), default 20. */
   frameMs: number;
-  /** The user's voice must be this far above the expected echo to count as speech while the assistant plays (dB). */
+  /** The user's voice must be this far above the expected echo to count as speech while the assistant plays (dB), default 6. */
   marginDb: number;
-  /** Echo level relative to the playback level assumed before it is measured, and during each reply's warm-up (dB). */
+  /** Echo level relative to the playback level assumed before it is measured, and during each reply's warm-up (dB), default -10. */
   assumedEchoDb: number;
-  /** After each reply starts playing, the assumed echo is used when it is louder than the measured one (ms). */
+  /** After each reply starts playing, the assumed echo is used when it is louder than the measured one (ms), default 1000. */
   warmupMs: number;
-  /** Playback quieter than this teaches nothing about the echo (dBFS). */
+  /** Playback quieter than this teaches nothing about the echo (dBFS), default -50. */
   minReferenceDbfs: number;
-  /** Measurements kept: the estimate follows a changing room (ms of playback). */
+  /** Measurements kept: the estimate follows a changing room (ms of playback), default 3000. */
   windowMs: number;
-  /** Playback measured before the estimate is trusted (ms). */
+  /** Playback measured before the estimate is trusted (ms), default 500. */
   learnMs: number;
-  /** Which percentile of (mic - playback) is taken as the echo gain: high, so echo peaks are covered. */
+  /** Which percentile of (mic - playback) is taken as the echo gain: high, so echo peaks are covered (0..1), default 0.9. */
   percentile: number;
 }
 
@@ -55,12 +57,11 @@ export class EchoGuard {
   private readonly warmupFrames: number;
 
   constructor(options: Partial<EchoGuardOptions> = {}) {
-    const o = { ...DEFAULT_ECHO_GUARD };
-    for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as Record<string, number>)[k] = v as number;
+    const o = withDefaults(DEFAULT_ECHO_GUARD, options);
     if (!(o.frameMs > 0) || !(o.windowMs >= o.frameMs) || !(o.percentile > 0 && o.percentile <= 1)) {
       throw new RangeError("echo guard: frameMs > 0, windowMs >= frameMs and 0 < percentile <= 1 are required");
     }
-    this.options = Object.freeze(o);
+    this.options = o;
     const n = Math.round(o.windowMs / o.frameMs);
     this.diffs = new Float64Array(n);
     this.sorted = new Float64Array(n);

@@ -1,18 +1,23 @@
 // Input level meter: per-frame RMS -> smoothed 0..1 display level (fast attack, slow release).
 // Pure: no DOM.
+import { linearToDbfs } from "../../shared/audio/pcm.ts";
+import { withDefaults } from "../../shared/options.ts";
 
-export function toDbfs(linear: number): number {
-  return linear > 1e-10 ? 20 * Math.log10(linear) : -200;
-}
+/** The client's level for silence: far below the echo guard's "nothing plays" cut-off (-120 dBFS). */
+export const MIC_SILENCE_DBFS = -200;
 
 export interface LevelMeterOptions {
-  /** Level shown as empty. Default -60 dBFS. */
-  floorDb?: number;
-  /** Level shown as full. Default -6 dBFS. */
-  ceilingDb?: number;
-  attackMs?: number;
-  releaseMs?: number;
+  /** Level shown as empty (dBFS), default -60. */
+  floorDb: number;
+  /** Level shown as full (dBFS), default -6. */
+  ceilingDb: number;
+  /** Time constant of the level rising toward a louder frame (ms), default 15. */
+  attackMs: number;
+  /** Time constant of the level falling toward a quieter frame (ms), default 250. */
+  releaseMs: number;
 }
+
+export const DEFAULT_LEVEL_METER: Readonly<LevelMeterOptions> = Object.freeze({ floorDb: -60, ceilingDb: -6, attackMs: 15, releaseMs: 250 });
 
 export class LevelMeter {
   private readonly floorDb: number;
@@ -23,18 +28,19 @@ export class LevelMeter {
   private peakHoldDb: number;
   private peakAgeMs = 0;
 
-  constructor(options: LevelMeterOptions = {}) {
-    this.floorDb = options.floorDb ?? -60;
-    this.ceilingDb = options.ceilingDb ?? -6;
-    this.attackMs = options.attackMs ?? 15;
-    this.releaseMs = options.releaseMs ?? 250;
+  constructor(options: Partial<LevelMeterOptions> = {}) {
+    const o = withDefaults(DEFAULT_LEVEL_METER, options);
+    this.floorDb = o.floorDb;
+    this.ceilingDb = o.ceilingDb;
+    this.attackMs = o.attackMs;
+    this.releaseMs = o.releaseMs;
     this.db = this.floorDb;
     this.peakHoldDb = this.floorDb;
   }
 
   /** Feed one frame's RMS (linear) lasting `frameMs`; returns the display level 0..1. */
   update(rms: number, frameMs: number): number {
-    const target = Math.max(this.floorDb, toDbfs(rms));
+    const target = Math.max(this.floorDb, linearToDbfs(rms, MIC_SILENCE_DBFS));
     const tau = target > this.db ? this.attackMs : this.releaseMs;
     const a = 1 - Math.exp(-frameMs / tau);
     this.db += (target - this.db) * a;

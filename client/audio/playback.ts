@@ -117,10 +117,12 @@ export class Playback {
   /** No more segments for this reply (after those already enqueued). */
   endReply(replyId: string): void {
     const chain = this.chains.get(replyId) ?? Promise.resolve();
-    void chain.then(() => {
-      this.chains.delete(replyId);
-      this.post({ type: "end", replyId });
-    });
+    chain
+      .then(() => {
+        this.chains.delete(replyId);
+        this.post({ type: "end", replyId });
+      })
+      .catch((err: unknown) => console.error(`[parley] couldn't end reply ${replyId}`, err));
   }
 
   /**

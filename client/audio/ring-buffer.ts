@@ -7,6 +7,7 @@
 // before where it paused so the word that was cut is heard whole.
 // Pure: no DOM, no Web Audio, so it is unit-tested in Node.
 import { BoundedSet } from "../../shared/bounded-map.ts";
+import { withDefaults } from "../../shared/options.ts";
 
 /** Reply ids each per-reply set below remembers; the oldest are forgotten. */
 const REPLIES_REMEMBERED = 64;
@@ -36,15 +37,17 @@ export type PlaybackEvent =
   | ({ type: "resumed"; offset: number } & PlaybackPosition);
 
 export interface RingBufferOptions {
-  /** Initial capacity in samples (rounded up to a power of two; grows as needed). */
-  initialCapacity?: number;
-  /** Audio to collect before starting a reply when it arrives in pieces. Default 60 ms. */
-  prebufferMs?: number;
-  /** Fade-out on stop and pause, fade-in on resume. Default 8 ms. */
-  fadeMs?: number;
-  /** Most audio that resume() may replay from before the pause point. Default 500 ms. */
-  maxRewindMs?: number;
+  /** Initial capacity (samples; rounded up to a power of two; grows as needed), default null: 10 s at the sample rate. */
+  initialCapacity: number | null;
+  /** Audio to collect before starting a reply when it arrives in pieces (ms), default 60. */
+  prebufferMs: number;
+  /** Fade-out on stop and pause, fade-in on resume (ms), default 8. */
+  fadeMs: number;
+  /** Most audio that resume() may replay from before the pause point (ms), default 500. */
+  maxRewindMs: number;
 }
+
+export const DEFAULT_RING_BUFFER: Readonly<RingBufferOptions> = Object.freeze({ initialCapacity: null, prebufferMs: 60, fadeMs: 8, maxRewindMs: 500 });
 
 interface QueuedSegment {
   replyId: string;
@@ -106,14 +109,15 @@ export class PlaybackRingBuffer {
     repliesStopped: 0,
   };
 
-  constructor(sampleRate: number, options: RingBufferOptions = {}) {
+  constructor(sampleRate: number, options: Partial<RingBufferOptions> = {}) {
+    const o = withDefaults(DEFAULT_RING_BUFFER, options);
     this.sampleRate = sampleRate;
     let cap = 1024;
-    while (cap < (options.initialCapacity ?? sampleRate * 10)) cap *= 2;
+    while (cap < (o.initialCapacity ?? sampleRate * 10)) cap *= 2;
     this.ring = new Float32Array(cap);
-    this.prebuffer = Math.round(((options.prebufferMs ?? 60) * sampleRate) / 1000);
-    this.fadeLength = Math.max(1, Math.round(((options.fadeMs ?? 8) * sampleRate) / 1000));
-    this.keepBehind = Math.round(((options.maxRewindMs ?? 500) * sampleRate) / 1000);
+    this.prebuffer = Math.round((o.prebufferMs * sampleRate) / 1000);
+    this.fadeLength = Math.max(1, Math.round((o.fadeMs * sampleRate) / 1000));
+    this.keepBehind = Math.round((o.maxRewindMs * sampleRate) / 1000);
   }
 
   /** Paused (or fading out to a pause). */

@@ -1,6 +1,7 @@
 // Pure part of segment decoding (no DOM): resampling a decoded segment in pieces, with click-free
 // edges. decoder.ts feeds it; test/node/client/audio/segment-pieces.test.ts checks it.
 import { Resampler } from "../../shared/audio/resampler.ts";
+import { concatArrays } from "../../shared/typed-arrays.ts";
 
 export const EDGE_FADE_MS = 3;
 /** Input chunk sizes for the streaming resample: a small first piece, then larger ones. */
@@ -23,7 +24,7 @@ export class FadingPieceWriter {
   ) {}
 
   write(samples: Float32Array): void {
-    const all = concat(this.held, samples);
+    const all = concatArrays(Float32Array, [this.held, samples]);
     if (!this.started && all.length > this.fade) {
       fadeIn(all, this.fade);
       this.started = true;
@@ -48,14 +49,6 @@ export class FadingPieceWriter {
     this.held = new Float32Array(0);
     this.sink(all, true);
   }
-}
-
-function concat(a: Float32Array, b: Float32Array): Float32Array {
-  if (a.length === 0) return b.slice();
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 function fadeIn(x: Float32Array, n: number): void {

@@ -1,30 +1,46 @@
 // Local speech detection on 20 ms frame energies: an adaptive noise floor, an echo guard while the
-// assistant plays, and an onset/hangover state machine. Used for barge-in (pause the assistant
+// assistant plays, and an onset/silence state machine. Used for barge-in (pause the assistant
 // within ~100 ms of the user talking over it, report how long that speech lasts) and to timestamp
 // the end of the user's speech for the client-side time-to-first-audio figure. The server runs its
 // own VAD for turn-taking and decides what an interruption is; this one has to be quick, ignore
 // steady background noise, and not mistake the assistant's own voice for the user's.
 // Pure: no DOM.
 import { EchoGuard, type EchoGuardOptions } from "./echo-guard.ts";
-import { toDbfs } from "./level-meter.ts";
+import { linearToDbfs } from "../../shared/audio/pcm.ts";
+import { MIC_SILENCE_DBFS } from "./level-meter.ts";
+import { withDefaults } from "../../shared/options.ts";
 
 /** Speech counts as still going on (for "sustained") until this long after its last voiced frame. */
 const SUSTAIN_GAP_MS = 200;
 
+// Named as the server's VAD and turn detector name the same ideas (server/turn-detection/): speechThresholdDb,
+// minSpeechDbfs, minSpeechMs, silenceMs.
 export interface SpeechDetectorOptions {
-  frameMs?: number;
-  /** Voiced audio needed before "start" fires. Default 80 ms. */
-  onsetMs?: number;
-  /** Unvoiced audio needed before "end" fires. Default 500 ms. */
-  hangoverMs?: number;
-  /** Absolute floor: quieter frames never count as speech. Default -50 dBFS. */
-  minDbfs?: number;
-  /** A voiced frame must be this far above the tracked noise floor. Default 12 dB. */
-  snrDb?: number;
-  /** Speech this long (from its first voiced frame) fires "sustained" once. Default 500 ms; 0 = never. */
-  sustainMs?: number;
-  echo?: Partial<EchoGuardOptions>;
+  /** Length of one frame pushed (ms), default 20. */
+  frameMs: number;
+  /** Voiced audio needed before "start" fires (ms), default 80. */
+  minSpeechMs: number;
+  /** Unvoiced audio needed before "end" fires (ms), default 500. */
+  silenceMs: number;
+  /** Absolute floor: quieter frames never count as speech (dBFS), default -50. */
+  minSpeechDbfs: number;
+  /** A voiced frame must be this far above the tracked noise floor (dB), default 12. */
+  speechThresholdDb: number;
+  /** Speech this long (from its first voiced frame) fires "sustained" once (ms), default 500; 0 = never. */
+  sustainMs: number;
+  /** The echo guard's options (its frameMs is this detector's), default DEFAULT_ECHO_GUARD. */
+  echo: Partial<EchoGuardOptions>;
 }
+
+export const DEFAULT_SPEECH_DETECTOR: Readonly<SpeechDetectorOptions> = Object.freeze({
+  frameMs: 20,
+  minSpeechMs: 80,
+  silenceMs: 500,
+  minSpeechDbfs: -50,
+  speechThresholdDb: 12,
+  sustainMs: 500,
+  echo: {},
+});
 
 export type SpeechEvent =
   | { type: "start"; /** frame index of the first voiced frame of the onset */ frame: number }
@@ -34,15 +50,14 @@ export type SpeechEvent =
 
 export class SpeechDetector {
   readonly frameMs: number;
-  private readonly onsetFrames: number;
-  private readonly hangoverFrames: number;
-  private readonly minDbfs: number;
-  private readonly snrDb: number;
+  private readonly minSpeechFrames: number;
+  private readonly silenceFrames: number;
+  private readonly minSpeechDbfs: number;
+  private readonly speechThresholdDb: number;
   private sustainFrames: number;
   readonly echo: EchoGuard;
   private floorDb = -70;
   private sustainedFired = false;
-  private lastThresholdDb = -Infinity;
   /** Mic and playback levels of the last second, for learning from speech judged to be echo afterwards. */
   private readonly recentMic = new Float64Array(50);
   private readonly recentRef = new Float64Array(50);
@@ -56,14 +71,15 @@ export class SpeechDetector {
   private active = false;
   private lastWasVoiced = false;
 
-  constructor(options: SpeechDetectorOptions = {}) {
-    this.frameMs = options.frameMs ?? 20;
-    this.onsetFrames = Math.max(1, Math.round((options.onsetMs ?? 80) / this.frameMs));
-    this.hangoverFrames = Math.max(1, Math.round((options.hangoverMs ?? 500) / this.frameMs));
-    this.minDbfs = options.minDbfs ?? -50;
-    this.snrDb = options.snrDb ?? 12;
-    this.sustainFrames = this.framesFor(options.sustainMs ?? 500);
-    this.echo = new EchoGuard({ ...options.echo, frameMs: this.frameMs });
+  constructor(options: Partial<SpeechDetectorOptions> = {}) {
+    const o = withDefaults(DEFAULT_SPEECH_DETECTOR, options);
+    this.frameMs = o.frameMs;
+    this.minSpeechFrames = Math.max(1, Math.round(o.minSpeechMs / this.frameMs));
+    this.silenceFrames = Math.max(1, Math.round(o.silenceMs / this.frameMs));
+    this.minSpeechDbfs = o.minSpeechDbfs;
+    this.speechThresholdDb = o.speechThresholdDb;
+    this.sustainFrames = this.framesFor(o.sustainMs);
+    this.echo = new EchoGuard({ ...o.echo, frameMs: this.frameMs });
   }
 
   /** Change when "sustained" fires (the server's minInterruptionMs). */
@@ -79,7 +95,7 @@ export class SpeechDetector {
     return this.active;
   }
 
-  get noiseFloorDb(): number {
+  get noiseFloorDbfs(): number {
     return this.floorDb;
   }
 
@@ -93,15 +109,10 @@ export class SpeechDetector {
     return this.frame;
   }
 
-  /** The level (dBFS) the last frame had to reach to count as speech. */
-  get thresholdDb(): number {
-    return this.lastThresholdDb;
-  }
-
   /** Is a frame at this level voiced, given the noise floor and (while the assistant plays) the expected echo? */
   isVoiced(rms: number, playbackRms = 0): boolean {
-    const db = toDbfs(rms);
-    return db > this.minDbfs && db > this.floorDb + this.snrDb && db > this.echo.thresholdDbfs(toDbfs(playbackRms));
+    const db = linearToDbfs(rms, MIC_SILENCE_DBFS);
+    return db > this.minSpeechDbfs && db > this.floorDb + this.speechThresholdDb && db > this.echo.thresholdDbfs(linearToDbfs(playbackRms, MIC_SILENCE_DBFS));
   }
 
   /**
@@ -111,10 +122,9 @@ export class SpeechDetector {
    */
   push(rms: number, playbackRms = 0): SpeechEvent | null {
     const index = this.frame++;
-    const db = toDbfs(rms);
-    const refDb = toDbfs(playbackRms);
+    const db = linearToDbfs(rms, MIC_SILENCE_DBFS);
+    const refDb = linearToDbfs(playbackRms, MIC_SILENCE_DBFS);
     const playing = playbackRms > 0;
-    this.lastThresholdDb = Math.max(this.minDbfs, this.floorDb + this.snrDb, this.echo.thresholdDbfs(refDb));
     const voiced = this.isVoiced(rms, playbackRms);
     this.lastWasVoiced = voiced;
     const slot = index % this.recentMic.length;
@@ -139,7 +149,7 @@ export class SpeechDetector {
       this.gapRun = 0;
       this.silentRun = 0;
       this.lastVoiced = index;
-      if (!this.active && this.voicedRun >= this.onsetFrames) {
+      if (!this.active && this.voicedRun >= this.minSpeechFrames) {
         this.active = true;
         this.sustainedFired = false;
         this.speechStart = this.onsetStart;
@@ -150,12 +160,12 @@ export class SpeechDetector {
       this.gapRun++;
       if (this.gapRun > 1) this.voicedRun = 0;
       this.silentRun++;
-      if (this.active && this.silentRun >= this.hangoverFrames) {
+      if (this.active && this.silentRun >= this.silenceFrames) {
         this.active = false;
         event = { type: "end", frame: this.lastVoiced + 1 };
       }
     }
-    // Sustained means still talking: not in the hangover after a short "uh-huh" that already ended.
+    // Sustained means still talking: not in the trailing silence after a short "uh-huh" that already ended.
     const stillTalking = this.silentRun * this.frameMs < SUSTAIN_GAP_MS;
     if (!event && this.active && stillTalking && !this.sustainedFired && index - this.speechStart + 1 >= this.sustainFrames) {
       this.sustainedFired = true;

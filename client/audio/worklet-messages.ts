@@ -5,8 +5,11 @@ import type { PlaybackEvent, PlaybackStats } from "./ring-buffer.ts";
 export const CAPTURE_PROCESSOR = "parley-capture";
 export const PLAYBACK_PROCESSOR = "parley-playback";
 
+/** The capture processor's processorOptions: both always set by capture.ts. */
 export interface CaptureOptions {
+  /** Sample rate sent upstream (Hz): UPSTREAM_AUDIO's 16 kHz. */
   targetRate: number;
+  /** Samples per frame posted to the main thread: 20 ms at targetRate. */
   frameSamples: number;
 }
 

@@ -46,7 +46,13 @@ export class RecordingPlayer {
 
   #button(turnId: string, kind: RecordingKind): HTMLButtonElement {
     const button = el("button", { className: "btn btn-ghost recording", text: `▶ ${LABELS[kind]}`, attrs: { type: "button", "data-testid": `play-${kind}`, "data-turn-id": turnId } });
-    button.addEventListener("click", () => void this.#toggle(button, turnId, kind));
+    button.addEventListener("click", () => {
+      this.#toggle(button, turnId, kind).catch((err: unknown) => {
+        button.disabled = false;
+        button.title = `Could not load the recording: ${err instanceof Error ? err.message : String(err)}`;
+        button.dataset.state = "missing";
+      });
+    });
     return button;
   }
 

@@ -67,6 +67,7 @@ export interface WaterfallOptions {
   width: number;
   /** Width of the label column on the left, px. */
   labelWidth: number;
+  /** Height of one bar, px. */
   rowHeight: number;
   /** Vertical space between bars, px. */
   gap: number;
@@ -76,7 +77,7 @@ export interface WaterfallOptions {
   minBarWidth: number;
 }
 
-export const DEFAULT_WATERFALL: WaterfallOptions = { width: 520, labelWidth: 124, rowHeight: 14, gap: 4, axisHeight: 18, minBarWidth: 2 };
+export const DEFAULT_WATERFALL: Readonly<WaterfallOptions> = Object.freeze({ width: 520, labelWidth: 124, rowHeight: 14, gap: 4, axisHeight: 18, minBarWidth: 2 });
 
 export interface Bar extends Stage {
   x: number;
@@ -124,7 +125,7 @@ export function tickLabel(ms: number): string {
  * Lay the stages out as one bar per row over a shared time axis. The span starts at 0 (or earlier, when
  * a stage began before the user's speech ended) and ends at the last stage's end, rounded up to a tick.
  */
-export function layoutWaterfall(stages: readonly Stage[], options: WaterfallOptions = DEFAULT_WATERFALL): WaterfallLayout {
+export function layoutWaterfall(stages: readonly Stage[], options: Readonly<WaterfallOptions> = DEFAULT_WATERFALL): WaterfallLayout {
   const { width, labelWidth, rowHeight, gap, axisHeight, minBarWidth } = options;
   const plotX = labelWidth;
   const plotWidth = Math.max(1, width - labelWidth - 8);

@@ -62,8 +62,8 @@ export class ConversationsView {
       if (this.debounce) clearTimeout(this.debounce);
       this.debounce = setTimeout(() => this.reload(), SEARCH_DEBOUNCE_MS);
     });
-    this.more.addEventListener("click", () => void this.load(false));
-    this.csv.addEventListener("click", () => void this.download());
+    this.more.addEventListener("click", () => this.inBackground("load the conversations", this.load(false)));
+    this.csv.addEventListener("click", () => this.inBackground("download the CSV", this.download()));
     this.operator.addEventListener("change", () => {
       rememberOperatorKey(sessionStorage, this.operator.value);
       this.reload();
@@ -85,7 +85,14 @@ export class ConversationsView {
     this.cursor = null;
     this.rows.replaceChildren();
     this.scope.textContent = this.operator.value.trim() ? "Everyone's conversations (operator)." : "Conversations started in this browser.";
-    void this.load(true);
+    this.inBackground("load the conversations", this.load(true));
+  }
+
+  /** Runs a click's action without waiting for it; a failure shows in the status line, never dropped. */
+  private inBackground(what: string, task: Promise<void>): void {
+    task.catch((err: unknown) => {
+      this.status.textContent = `Couldn't ${what}: ${err instanceof Error ? err.message : String(err)}`;
+    });
   }
 
   private async load(first: boolean): Promise<void> {

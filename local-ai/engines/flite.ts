@@ -114,6 +114,7 @@ export class Flite implements SpeechSynthesizer {
 let wasiModule: Promise<typeof import("node:wasi").WASI> | undefined;
 function loadWasi(): Promise<typeof import("node:wasi").WASI> {
   wasiModule ??= (async () => {
+    // oxlint-disable-next-line typescript/unbound-method -- kept to be restored as it was, and called with .call(process, …)
     const original = process.emitWarning;
     process.emitWarning = function (warning: string | Error, ...rest: unknown[]) {
       const text = typeof warning === "string" ? warning : warning.message;

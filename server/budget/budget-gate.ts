@@ -6,6 +6,7 @@
 // answer within `timeoutMs` lets the turn through: the spending is still settled, so the day's figure
 // stays right, only the ceiling may be overshot while the keeper is unreachable. Pure.
 import type { BudgetStatus, Reservation } from "./budget-ledger.ts";
+import { withDefaults } from "../../shared/options.ts";
 
 /** The DailyBudget Durable Object's RPC methods (or a test's stand-in). */
 export interface BudgetKeeper {
@@ -18,26 +19,37 @@ export interface BudgetKeeper {
 export type Admission = { ok: true } | { ok: false; status: BudgetStatus };
 
 export interface BudgetGateOptions {
-  /** null: no daily limit (nothing is asked before a turn; spending is still recorded). */
+  /** Neurons all sessions may spend per UTC day (the session passes budgets.dailyNeurons); null: no daily limit (nothing is asked before a turn; spending is still recorded). */
   limitNeurons: number | null;
+  /** A turn waits for the keeper's answer once fewer than this many reservations of its size are left, as last heard; default 20. */
   nearLimitTurns: number;
+  /** A keeper that has not answered within this long lets the turn through (ms), default 1000. */
   timeoutMs: number;
+  /** Once refused, turns are refused without asking for this long at most (ms), default 30000. */
   recheckMs: number;
-  now?: () => number;
-  onError?: (err: unknown) => void;
+  /** Clock (ms since the epoch), default Date.now. */
+  now: () => number;
+  /** Told about a keeper that failed or was slow (the turn went ahead), default: nothing. */
+  onError: (err: unknown) => void;
 }
 
-export const DEFAULT_BUDGET_GATE = { nearLimitTurns: 20, timeoutMs: 1_000, recheckMs: 30_000 } as const;
+export const DEFAULT_BUDGET_GATE: Readonly<Omit<BudgetGateOptions, "limitNeurons">> = Object.freeze({
+  nearLimitTurns: 20,
+  timeoutMs: 1_000,
+  recheckMs: 30_000,
+  now: () => Date.now(),
+  onError: () => {},
+});
 
 export class BudgetGate {
   readonly #keeper: BudgetKeeper;
-  readonly #o: Required<BudgetGateOptions>;
+  readonly #o: Readonly<BudgetGateOptions>;
   #last: BudgetStatus | null = null;
   #refusedUntil = 0;
 
-  constructor(keeper: BudgetKeeper, o: BudgetGateOptions) {
+  constructor(keeper: BudgetKeeper, o: Pick<BudgetGateOptions, "limitNeurons"> & Partial<BudgetGateOptions>) {
     this.#keeper = keeper;
-    this.#o = { now: () => Date.now(), onError: () => {}, ...o };
+    this.#o = withDefaults<BudgetGateOptions, keyof typeof DEFAULT_BUDGET_GATE>(DEFAULT_BUDGET_GATE, o);
   }
 
   /** The daily budget as last heard from the keeper (null before the first answer). */

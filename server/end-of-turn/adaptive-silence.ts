@@ -6,22 +6,24 @@
 // silence in force (longer ones ended the turn): the estimate is biased low, which observeCutOff()
 // corrects when the user comes back right after a turn ended.
 import { z } from "zod";
+import { withDefaults } from "../../shared/options.ts";
 
 export interface AdaptiveSilenceOptions {
-  /** Bounds of the learned silence. */
+  /** Least learned silence (ms), default 300. */
   minMs: number;
+  /** Most learned silence (ms), default 1500. */
   maxMs: number;
-  /** Before any pause has been observed. */
+  /** The silence before any pause has been observed (ms), default 500 (the session passes turnDetection.silenceMs). */
   initialMs: number;
-  /** Added to the pause quantile: waiting exactly as long as the user's long pauses would still cut some. */
+  /** Added to the pause quantile: waiting exactly as long as the user's long pauses would still cut some (ms), default 150. */
   marginMs: number;
-  /** Pauses remembered (newest kept). */
+  /** Pauses remembered (newest kept), default 20. */
   window: number;
-  /** Which quantile of the remembered pauses the user's "long pause" is. */
+  /** Which quantile of the remembered pauses the user's "long pause" is (0..1), default 0.9. */
   quantile: number;
-  /** Until this many pauses are known, the silence may rise above initialMs but not fall below it. */
+  /** Until this many pauses are known, the silence may rise above initialMs but not fall below it; default 3. */
   minObservations: number;
-  /** Added by each cut-off; one step fades over `window` observed pauses. */
+  /** Added by each cut-off; one step fades over `window` observed pauses (ms), default 150. */
   cutOffStepMs: number;
 }
 
@@ -54,15 +56,14 @@ export class AdaptiveSilence {
   #cutOffBumpMs = 0;
 
   constructor(options: Partial<AdaptiveSilenceOptions> = {}) {
-    const o = { ...DEFAULT_ADAPTIVE_SILENCE };
-    for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as Record<string, number>)[k] = v;
+    const o = withDefaults(DEFAULT_ADAPTIVE_SILENCE, options);
     for (const [k, v] of Object.entries(o)) {
       if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new RangeError(`adaptive silence ${k} must be a non-negative number, got ${v}`);
     }
     if (o.minMs > o.maxMs) throw new RangeError(`adaptive silence minMs (${o.minMs}) is above maxMs (${o.maxMs})`);
     if (o.quantile > 1) throw new RangeError(`adaptive silence quantile must be within 0..1, got ${o.quantile}`);
     if (o.window < 1 || !Number.isInteger(o.window)) throw new RangeError(`adaptive silence window must be a whole number ≥ 1, got ${o.window}`);
-    this.options = Object.freeze(o);
+    this.options = o;
   }
 
   /** A state from toJSON() (e.g. stored in SQLite); anything unreadable starts fresh. */

@@ -67,11 +67,14 @@ export class EndOfTurnCoordinator {
     // While the judge thinks, only the longest silence may end the turn on its own: the answer
     // (or its timeout) decides, whatever silence went by meanwhile.
     this.#d.detector.setSilenceMs(config.maxSilenceMs);
-    void this.#judge(pause, judging.signal).then((j) => {
-      if (this.#judging !== judging || judging.signal.aborted) return;
-      this.#judging = null;
-      this.#apply(j);
-    });
+    this.#judge(pause, judging.signal)
+      .then((j) => {
+        if (this.#judging !== judging || judging.signal.aborted) return;
+        this.#judging = null;
+        this.#apply(j);
+      })
+      // #judge turns a model's failure into "unknown"; what escapes is a bug, logged rather than dropped.
+      .catch((err: unknown) => console.error("[parley] end of turn: applying the judgment threw", err));
   }
 
   /** Speech came back after a pause: the turn was not over. */

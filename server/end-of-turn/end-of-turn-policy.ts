@@ -5,16 +5,17 @@ export type Completeness = "complete" | "incomplete" | "unknown";
 /** Who judged: the smart-turn model, the words of a partial transcript, or nobody (no judge, an error, too slow). */
 export type VerdictSource = "smart-turn" | "transcript" | "none";
 
+/** The timings of the end-of-turn decision; the session's full group (judge, model, switches) is EndOfTurnConfig in server/config.ts, which extends this one and holds the defaults. */
 export interface EndOfTurnOptions {
-  /** When the judge is asked: this much silence after speech. */
+  /** When the judge is asked and a speculative reply starts: this much silence after speech (ms), default 200 (SMART_TURN_PAUSE_MS; WORDS_PAUSE_MS when words are judged). */
   pauseMs: number;
-  /** Total silence that ends a turn the model calls complete. */
+  /** Total silence that ends a turn judged complete (ms), default pauseMs. */
   completeSilenceMs: number;
-  /** Longest wait, for an utterance judged incomplete (and the cap on every other wait). */
+  /** Longest wait, for an utterance judged unfinished (someone thinking mid-sentence), and the cap on every other wait (ms), default 1800. */
   maxSilenceMs: number;
-  /** Smart-turn probability at or above which the utterance is complete. */
+  /** Smart-turn probability at or above which the utterance is complete (0..1), default 0.5. */
   smartTurnThreshold: number;
-  /** A smart-turn answer later than this is ignored (the turn falls back to the learned silence). */
+  /** A smart-turn answer later than this is ignored: the learned silence decides (ms), default 400. */
   smartTurnTimeoutMs: number;
 }
 

@@ -3,7 +3,7 @@
 // the types: `{ audio: base64, dtype? }` -> `{ is_complete?, probability? }`. We send what Pipecat's
 // own client feeds the model: 16 kHz mono float32 samples in [-1, 1], the last 8 s at most.
 import { z } from "zod";
-import { bytesToBase64 } from "../audio/base64.ts";
+import { bytesToBase64 } from "../../shared/base64.ts";
 import { type AiCallContext, runModel } from "../models/ai-binding.ts";
 
 export const SMART_TURN_MODEL = "@cf/pipecat-ai/smart-turn-v2";
@@ -52,8 +52,9 @@ export function parseSmartTurnOutput(raw: unknown, model: string = SMART_TURN_MO
 }
 
 export interface SmartTurnOptions {
+  /** The session passes endOfTurn.smartTurnModel; default SMART_TURN_MODEL. */
   model?: string;
-  /** `complete` when the probability is at least this (0..1); the model's own is_complete is not used. */
+  /** `complete` when the probability is at least this (0..1; the session passes endOfTurn.smartTurnThreshold); the model's own is_complete is not used. */
   threshold: number;
 }
 

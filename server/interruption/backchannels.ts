@@ -30,7 +30,7 @@ export class BackchannelMatcher {
   /** For each word, whether it belongs to a backchannel phrase (greedy, left to right). */
   mark(words: readonly string[]): boolean[] {
     const w = words.map(squeeze);
-    const marked = new Array<boolean>(w.length).fill(false);
+    const marked = Array.from({ length: w.length }, () => false);
     for (let i = 0; i < w.length; ) {
       const hit = this.#phrases.find((p) => p.every((word, k) => w[i + k] === word));
       if (hit) {

@@ -54,7 +54,7 @@ export function classifyUtterance(text: string, o: ClassifyOptions): UtteranceCl
 export function echoMatches(words: readonly string[], played: readonly string[]): boolean[] {
   const n = words.length;
   const m = played.length;
-  const matched = new Array<boolean>(n).fill(false);
+  const matched = Array.from({ length: n }, () => false);
   if (n === 0 || m === 0) return matched;
   // lcs[i][j]: longest common subsequence of words[i..] and played[j..].
   const lcs = Array.from({ length: n + 1 }, () => new Uint16Array(m + 1));

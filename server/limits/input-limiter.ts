@@ -6,19 +6,23 @@
 import { TokenBucket } from "./token-bucket.ts";
 
 export interface RateLimits {
-  /** JSON messages per second: per connection, per client IP within the session, per session. Bursts of 2 s. */
+  /** JSON messages per second per connection (bursts of 2 s), default 50. */
   messagesPerSecond: number;
+  /** JSON messages per second per client IP within the session, default 60. */
   ipMessagesPerSecond: number;
+  /** JSON messages per second per session, default 100. */
   sessionMessagesPerSecond: number;
-  /** Upstream audio as a multiple of real time: per connection, per client IP within the session, per session. */
+  /** Upstream audio as a multiple of real time per connection, default 1.5. */
   audioRealtimeFactor: number;
+  /** Upstream audio as a multiple of real time per client IP within the session, default 2. */
   ipAudioRealtimeFactor: number;
+  /** Upstream audio as a multiple of real time per session, default 4. */
   sessionAudioRealtimeFactor: number;
-  /** Typed turns (each starts a reply: model calls) per second, at every level: a burst of them only supersedes itself. */
+  /** Typed turns (each starts a reply: model calls) per second, at every level: a burst of them only supersedes itself; default 2. */
   turnsPerSecond: number;
-  /** A connection still over its limit this long after it first went over is closed (1008)... */
+  /** A connection still over its limit this long after it first went over is closed (1008) (ms), default 1000... */
   closeAfterMs: number;
-  /** ...or sooner, once this many of its inputs were dropped in a row of over-limit input (a burst flood). */
+  /** ...or sooner, once this many of its inputs were dropped in a row of over-limit input (a burst flood); default 1000. */
   closeAfterDrops: number;
 }
 

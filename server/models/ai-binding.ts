@@ -1,5 +1,6 @@
 // The one place that calls `env.AI.run`. Adapters own each model's input and output shapes; this
-// only adds the per-session request tags and the turn's AbortSignal.
+// only adds the per-session request tags and the turn's AbortSignal (docs/workers-ai.md, "The binding").
+import { concatArrays } from "../../shared/typed-arrays.ts";
 
 /** The subset of the binding Parley uses, loosely typed: adapters check shapes against AiModels themselves. */
 export interface AiRunner {
@@ -52,13 +53,7 @@ export async function readAllBytes(stream: ReadableStream<Uint8Array>, signal: A
     signal.removeEventListener("abort", onAbort);
     reader.releaseLock();
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return concatArrays(Uint8Array, parts);
 }
 
 /** The offline stand-in marks its answers with `engine`; real Workers AI does not. */

@@ -1,5 +1,6 @@
 // Workers AI failures -> protocol error codes. The binding throws errors whose message starts with
-// "<internal code>: <description>" (InferenceUpstreamError is type-only, so no instanceof).
+// "<internal code>: <description>" (InferenceUpstreamError is type-only, so no instanceof). The codes
+// and what each means: docs/workers-ai.md, "Errors".
 import type { ErrorCode } from "../../shared/protocol.ts";
 
 export type PipelineStage = "stt" | "llm" | "tts";

@@ -1,7 +1,8 @@
 // Streaming models (Flux, Nova-3 live) answer `env.AI.run(model, inputs, { websocket: true })` with a
 // WebSocket. A WebSocket cannot cross a JS RPC boundary, so the offline stand-in and the test fake
 // (service bindings) answer with an RPC object of the same meaning instead (`RpcModelSocket`). This
-// module turns either into one small interface, so recognizers never see the difference.
+// module turns either into one small interface, so recognizers never see the difference
+// (docs/workers-ai.md, "Streaming recognition").
 
 import type { z } from "zod";
 

@@ -3,8 +3,8 @@
 // frames the turn detector and speech-to-text take (shared/protocol.ts, UPSTREAM_AUDIO). Pure.
 import { Resampler } from "../../shared/audio/resampler.ts";
 import { UPSTREAM_AUDIO } from "../../shared/protocol.ts";
-import { decodeMulaw } from "../audio/g711.ts";
-import { float32ToInt16, int16ToFloat32 } from "../audio/pcm.ts";
+import { decodeMulaw } from "../../shared/audio/g711.ts";
+import { float32ToInt16, int16ToFloat32 } from "../../shared/audio/pcm.ts";
 import { PHONE_AUDIO } from "./twilio-media.ts";
 
 const FRAME_SAMPLES = (UPSTREAM_AUDIO.sampleRate * UPSTREAM_AUDIO.frameMs) / 1000;

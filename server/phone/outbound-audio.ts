@@ -2,9 +2,9 @@
 // stand-in's WAV) -> mono -> 8 kHz -> μ-law, cut into 20 ms media payloads. MP3 cannot be decoded
 // in a Worker, so it is refused with a message that names the setting to change. Pure.
 import { Resampler } from "../../shared/audio/resampler.ts";
-import { encodeMulaw } from "../audio/g711.ts";
-import { AudioFormatError, float32ToInt16, int16ToFloat32 } from "../audio/pcm.ts";
-import { parseWav } from "../audio/wav.ts";
+import { encodeMulaw } from "../../shared/audio/g711.ts";
+import { AudioFormatError, float32ToInt16, int16ToFloat32 } from "../../shared/audio/pcm.ts";
+import { parseWav } from "../../shared/audio/wav.ts";
 import { PHONE_AUDIO } from "./twilio-media.ts";
 
 /** μ-law's code for 0 (digital silence): pads a segment's last frame. */

@@ -11,8 +11,8 @@
 // - Keypad: 0 interrupts the assistant, # ends the caller's turn (push-to-talk by keypad).
 // No Cloudflare imports: the session wires the socket, the timers and the token check in.
 import type { ServerMessage } from "../../shared/protocol.ts";
-import { base64ToBytes, bytesToBase64 } from "../audio/base64.ts";
-import { AudioFormatError } from "../audio/pcm.ts";
+import { base64ToBytes, bytesToBase64 } from "../../shared/base64.ts";
+import { AudioFormatError } from "../../shared/audio/pcm.ts";
 import { InboundAudio } from "./inbound-audio.ts";
 import { MediaPacer } from "./media-pacer.ts";
 import { phoneFrames } from "./outbound-audio.ts";

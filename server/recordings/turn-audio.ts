@@ -3,9 +3,9 @@
 // stopped. WAV segments become one WAV (their PCM joined); MP3 segments become one MP3 (their audio
 // frames joined, ID3 tags and Xing/Info frames dropped, so players read one stream). Pure: no I/O.
 import { UPSTREAM_AUDIO } from "../../shared/protocol.ts";
-import { mp3Frames } from "../audio/mp3.ts";
-import { concatPcm16 } from "../audio/pcm.ts";
-import { encodeWav, parseWav } from "../audio/wav.ts";
+import { mp3Frames } from "../../shared/audio/mp3.ts";
+import { encodeWav, parseWav } from "../../shared/audio/wav.ts";
+import { concatArrays } from "../../shared/typed-arrays.ts";
 import type { PlaybackPosition } from "../turn/heard-text.ts";
 
 export type RecordingKind = "user" | "reply";
@@ -59,7 +59,7 @@ function joinWav(segments: readonly SentSegment[], whole: number, partialMs: num
       parts.push(wav.pcm.subarray(0, frames * wav.channels));
     }
   }
-  const pcm = concatPcm16(parts);
+  const pcm = concatArrays(Int16Array, parts);
   const frames = pcm.length / head.channels;
   return { bytes: encodeWav(pcm, head.sampleRate, head.channels), contentType: "audio/wav", extension: "wav", durationMs: (frames * 1000) / head.sampleRate };
 }
@@ -80,11 +80,6 @@ function joinMp3(segments: readonly SentSegment[], whole: number, partialMs: num
       size += f.length;
     }
   }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const k of kept) {
-    bytes.set(k, at);
-    at += k.byteLength;
-  }
+  const bytes = concatArrays(Uint8Array, kept);
   return { bytes, contentType: "audio/mpeg", extension: "mp3", durationMs: kept.length * frameMs };
 }

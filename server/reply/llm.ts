@@ -1,5 +1,6 @@
 // The streamed Llama reply: starts a `stream: true` text generation and hands back the SSE byte stream.
 import { type AiCallContext, runModel } from "../models/ai-binding.ts";
+import { SSE_DONE, sseEvent } from "../../shared/workers-ai/llm-stream.ts";
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
@@ -35,6 +36,6 @@ export async function startReplyStream(
   const response = typeof output === "object" && output !== null ? (output as { response?: unknown }).response : undefined;
   if (typeof response !== "string") throw new Error(`unexpected ${model} output: not a stream`);
   const usage = (output as { usage?: unknown }).usage;
-  const body = `data: ${JSON.stringify({ response })}\n\ndata: ${JSON.stringify({ response: "", usage })}\n\ndata: [DONE]\n\n`;
+  const body = sseEvent({ response }) + sseEvent({ response: "", usage }) + SSE_DONE;
   return new Response(body).body!;
 }

@@ -5,35 +5,37 @@
 // meaning depends on what comes next, so its output never depends on where deltas were split), then
 // the chunker cuts the cleaned text. toSpeakableText() is the same cleaner run over a whole string,
 // so the chunks always add up to toSpeakableText(full reply).
+import { withDefaults } from "../../shared/options.ts";
 
 export interface ChunkerOptions {
   /**
    * First chunk may be released at a clause boundary (, ; : dash) once it has this many words:
    * four words take about a second to say, long enough to cover the next chunk's synthesis, while
-   * a lone "Well," or "Sure," would leave a gap after it.
+   * a lone "Well," or "Sure," would leave a gap after it. Default 4.
    */
   firstClauseMinWords: number;
   /**
    * ...and at least this many characters. Off (0) by default: words already measure how long a
-   * chunk takes to say; kept for deployments that want a floor in characters.
+   * chunk takes to say; kept for deployments that want a floor in characters. Default 0.
    */
   firstChunkMinChars: number;
-  /** Later chunks are whole sentences of at least this many chars (short sentences are merged). */
+  /** Later chunks are whole sentences of at least this many chars (short sentences are merged), default 40. */
   minChars: number;
   /**
    * Hard cap: longer text is split at the last clause boundary or space before it. Only text with
    * no letter or digit (a run of punctuation) can push a chunk past it, since such text is never a
-   * chunk of its own.
+   * chunk of its own. Default 220.
    */
   maxChars: number;
 }
 
-export const DEFAULT_CHUNKER: ChunkerOptions = { firstClauseMinWords: 4, firstChunkMinChars: 0, minChars: 40, maxChars: 220 };
+export const DEFAULT_CHUNKER: Readonly<ChunkerOptions> = Object.freeze({ firstClauseMinWords: 4, firstChunkMinChars: 0, minChars: 40, maxChars: 220 });
 
 // ---------------------------------------------------------------------------------------------
 // Cleaner
 
 // Emoji and their glue (ZWJ, variation selectors, skin tones, flags, keycaps, tag sequences).
+// oxlint-disable-next-line no-misleading-character-class -- the glue code points are matched one by one on purpose: each is removed
 const EMOJI_RE = /[\p{Extended_Pictographic}\u{1F3FB}-\u{1F3FF}\u{1F1E6}-\u{1F1FF}\u200D\uFE0E\uFE0F\u20E3\u{E0020}-\u{E007F}]/u;
 const WORD_CHAR_RE = /[\p{L}\p{N}]/u;
 const ASCII_PUNCT_RE = /[!-/:-@[-`{-~]/;
@@ -380,7 +382,7 @@ export class SentenceChunker {
   private lastAny = -1;
 
   constructor(o?: Partial<ChunkerOptions>) {
-    const merged = { ...DEFAULT_CHUNKER, ...o };
+    const merged = withDefaults(DEFAULT_CHUNKER, o);
     const maxChars = Math.max(2, Math.floor(merged.maxChars));
     this.o = {
       maxChars,

@@ -4,6 +4,7 @@
 // audio of the user's current turn sent again, so nothing they said is lost. What the model says
 // comes out as LiveEvents through a LiveProtocol (flux.ts, nova-live.ts). No Cloudflare imports.
 import { adoptModelSocket, type ModelSocket, type SocketData } from "../models/model-socket.ts";
+import { withDefaults } from "../../shared/options.ts";
 
 export type LiveEvent =
   /** The model heard a turn begin (Flux StartOfTurn, Nova SpeechStarted). */
@@ -49,22 +50,35 @@ export interface LiveRecognizerOptions {
   onEvent(event: LiveEvent): void;
   /** The socket could not be (re)opened `maxOpenFailures` times in a row: the caller falls back to batch recognition. */
   onFailed(error: unknown): void;
-  now?: () => number;
-  /** Audio of the current turn kept for replay after a drop (older audio is dropped first). */
-  replayMaxMs?: number;
-  keepAliveMs?: number;
-  /** No audio for this long closes the socket; the next audio reopens it. */
-  idleCloseMs?: number;
-  maxOpenFailures?: number;
-  sampleRate?: number;
+  /** Clock (ms since the epoch), default Date.now. */
+  now: () => number;
+  /** Audio of the current turn kept for replay after a drop (ms; older audio is dropped first), default 30000. */
+  replayMaxMs: number;
+  /** An open socket with nothing sent for this long gets a keep-alive (ms), default 3000. */
+  keepAliveMs: number;
+  /** No audio for this long closes the socket; the next audio reopens it (ms), default 20000. */
+  idleCloseMs: number;
+  /** Opens failed in a row before onFailed, default 3. */
+  maxOpenFailures: number;
+  /** Sample rate of the audio sent (Hz), default 16000. */
+  sampleRate: number;
 }
+
+export const DEFAULT_LIVE_RECOGNIZER: Readonly<Pick<LiveRecognizerOptions, "now" | "replayMaxMs" | "keepAliveMs" | "idleCloseMs" | "maxOpenFailures" | "sampleRate">> = Object.freeze({
+  now: () => Date.now(),
+  replayMaxMs: 30_000,
+  keepAliveMs: 3_000,
+  idleCloseMs: 20_000,
+  maxOpenFailures: 3,
+  sampleRate: 16_000,
+});
 
 type State = "closed" | "opening" | "open" | "failed";
 
 const TICK_MS = 1_000;
 
 export class LiveRecognizer {
-  readonly #o: Required<Omit<LiveRecognizerOptions, "now">> & { now: () => number };
+  readonly #o: Readonly<LiveRecognizerOptions>;
   #state: State = "closed";
   #socket: ModelSocket | null = null;
   /** Frames of the user's current turn (and those that came while a socket opened), sent on each new socket. */
@@ -82,16 +96,8 @@ export class LiveRecognizer {
   #interim = "";
   #engine: string | undefined;
 
-  constructor(options: LiveRecognizerOptions) {
-    this.#o = {
-      replayMaxMs: 30_000,
-      keepAliveMs: 3_000,
-      idleCloseMs: 20_000,
-      maxOpenFailures: 3,
-      sampleRate: 16_000,
-      ...options,
-      now: options.now ?? (() => Date.now()),
-    };
+  constructor(options: Omit<LiveRecognizerOptions, keyof typeof DEFAULT_LIVE_RECOGNIZER> & Partial<LiveRecognizerOptions>) {
+    this.#o = withDefaults<LiveRecognizerOptions, keyof typeof DEFAULT_LIVE_RECOGNIZER>(DEFAULT_LIVE_RECOGNIZER, options);
     this.#replay = new ReplayBuffer((this.#o.replayMaxMs * this.#o.sampleRate) / 1000);
   }
 
@@ -125,7 +131,7 @@ export class LiveRecognizer {
     this.#lastAudioAt = now;
     this.#replay.push(pcm);
     if (this.#state === "open") this.#send(pcm, now);
-    else if (this.#state === "closed") void this.#open();
+    else if (this.#state === "closed") this.#openInBackground();
   }
 
   /**
@@ -182,6 +188,11 @@ export class LiveRecognizer {
     this.#state = "failed";
     this.#stopTicker();
     for (const w of this.#finalizeWaiters.splice(0)) w(false);
+  }
+
+  /** #open handles the model's failures itself; anything else escaping it is a bug, logged rather than dropped. */
+  #openInBackground(): void {
+    this.#open().catch((err: unknown) => console.error(`[parley] ${this.model} socket: opening threw`, err));
   }
 
   async #open(): Promise<void> {
@@ -269,7 +280,7 @@ export class LiveRecognizer {
       console.warn(`[parley] ${this.model} socket closed (${code} ${reason}); reopening with ${Math.round((this.#replay.samples / this.#o.sampleRate) * 1000)} ms of this turn's audio`);
       this.#interim = "";
       this.#finals = [];
-      void this.#open();
+      this.#openInBackground();
     }
   }
 

@@ -1,9 +1,9 @@
 // Speech-to-text with the Whisper family. Each model takes the utterance as a WAV, but in its own shape:
 // whisper-large-v3-turbo wants base64, whisper and whisper-tiny-en an array of byte values.
-import { bytesToBase64 } from "../audio/base64.ts";
-import { encodeWav } from "../audio/wav.ts";
+import { bytesToBase64 } from "../../shared/base64.ts";
+import { encodeWav } from "../../shared/audio/wav.ts";
 import { type AiCallContext, engineOf, runModel } from "../models/ai-binding.ts";
-import { WhisperOutput, WhisperTurboOutput } from "../models/model-schemas.ts";
+import { WhisperOutput, WhisperTurboOutput } from "../../shared/workers-ai/speech-to-text.ts";
 import { UPSTREAM_AUDIO } from "../../shared/protocol.ts";
 
 export const STT_MODELS = ["@cf/openai/whisper-large-v3-turbo", "@cf/openai/whisper", "@cf/openai/whisper-tiny-en"] as const;

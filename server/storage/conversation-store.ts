@@ -2,6 +2,7 @@
 import { TEXT_LIMITS, clampText } from "../../shared/protocol.ts";
 import type { EndOfTurnSource, HistoryMessage, InterruptionReason, MessageKind, MessageStatus, ReplyMeta, TurnEndReason, TurnMetrics, TurnUsage } from "../../shared/protocol.ts";
 import type { SpokenSegment } from "../turn/heard-text.ts";
+import { textOf } from "./sql-values.ts";
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -213,7 +214,7 @@ export class ConversationStore {
         `SELECT reply_id, MIN(sent_at) AS first_sent_at, SUM(duration_ms) AS audio_ms, COUNT(*) AS segments FROM segments GROUP BY reply_id ORDER BY first_sent_at`,
       )
       .toArray()
-      .map((r) => ({ replyId: String(r.reply_id), firstSentAt: Number(r.first_sent_at), audioMs: Number(r.audio_ms), segments: Number(r.segments) }));
+      .map((r) => ({ replyId: textOf(r.reply_id), firstSentAt: Number(r.first_sent_at), audioMs: Number(r.audio_ms), segments: Number(r.segments) }));
   }
 
   /** The stored reply for `replyId`, if the turn has finished. */
@@ -307,25 +308,25 @@ function toHistoryMessage(r: Row): HistoryMessage {
   const m: HistoryMessage = {
     id: Number(r.id),
     role: r.role as HistoryMessage["role"],
-    text: String(r.text),
+    text: textOf(r.text),
     status: r.status as MessageStatus,
     source: r.source as HistoryMessage["source"],
-    turnId: String(r.turn_id),
+    turnId: textOf(r.turn_id),
     createdAt: Number(r.created_at),
   };
-  if (r.planned_text !== null && r.planned_text !== r.text) m.plannedText = String(r.planned_text);
-  if (r.reply_id !== null) m.replyId = String(r.reply_id);
+  if (r.planned_text !== null && r.planned_text !== r.text) m.plannedText = textOf(r.planned_text);
+  if (r.reply_id !== null) m.replyId = textOf(r.reply_id);
   if (r.kind === "backchannel") m.kind = "backchannel";
   if (m.role === "assistant" && r.t_status !== null && r.t_status !== undefined && r.t_status !== "running") {
     const meta: ReplyMeta = {
       firstAudioMs: numOrNull(r.t_first_audio_ms ?? null),
       usd: Number(r.t_usd ?? 0),
       neurons: Number(r.t_neurons ?? 0),
-      backend: r.t_backend === null || r.t_backend === undefined ? null : String(r.t_backend),
-      endReason: r.t_end_reason === null || r.t_end_reason === undefined ? null : (String(r.t_end_reason) as TurnEndReason),
+      backend: r.t_backend === null || r.t_backend === undefined ? null : textOf(r.t_backend),
+      endReason: r.t_end_reason === null || r.t_end_reason === undefined ? null : (textOf(r.t_end_reason) as TurnEndReason),
     };
     if (r.t_client_first_audio_ms !== null && r.t_client_first_audio_ms !== undefined) meta.clientFirstAudioMs = Number(r.t_client_first_audio_ms);
-    if (r.t_error_code !== null && r.t_error_code !== undefined) meta.errorCode = String(r.t_error_code);
+    if (r.t_error_code !== null && r.t_error_code !== undefined) meta.errorCode = textOf(r.t_error_code);
     m.meta = meta;
   }
   return m;
@@ -333,14 +334,14 @@ function toHistoryMessage(r: Row): HistoryMessage {
 
 function toInterruptionRecord(r: Row): InterruptionRecord {
   return {
-    replyId: String(r.reply_id),
-    turnId: String(r.turn_id),
+    replyId: textOf(r.reply_id),
+    turnId: textOf(r.turn_id),
     source: r.source as InterruptionRecord["source"],
     openedAt: Number(r.opened_at),
     decidedAt: Number(r.decided_at),
     decision: r.decision as InterruptionRecord["decision"],
     reason: r.reason as InterruptionReason,
-    transcript: String(r.transcript),
+    transcript: textOf(r.transcript),
     segment: numOrNull(r.segment ?? null),
     playedMs: numOrNull(r.played_ms ?? null),
     sttCalls: Number(r.stt_calls),
@@ -354,16 +355,16 @@ const numOrNull = (v: SqlStorageValue) => (v === null ? null : Number(v));
 
 function toTurnRecord(r: Row): TurnRecord {
   return {
-    turnId: String(r.turn_id),
-    replyId: String(r.reply_id),
+    turnId: textOf(r.turn_id),
+    replyId: textOf(r.reply_id),
     source: r.source as TurnRecord["source"],
     status: r.status as TurnRecord["status"],
-    endReason: r.end_reason === null || r.end_reason === undefined ? null : (String(r.end_reason) as TurnEndReason),
+    endReason: r.end_reason === null || r.end_reason === undefined ? null : (textOf(r.end_reason) as TurnEndReason),
     startedAt: Number(r.started_at),
     endedAt: numOrNull(r.ended_at),
-    errorCode: r.error_code === null ? null : String(r.error_code),
-    models: { stt: String(r.stt_model), llm: String(r.llm_model), tts: String(r.tts_model) },
-    backend: r.backend === null ? null : String(r.backend),
+    errorCode: r.error_code === null ? null : textOf(r.error_code),
+    models: { stt: textOf(r.stt_model), llm: textOf(r.llm_model), tts: textOf(r.tts_model) },
+    backend: r.backend === null ? null : textOf(r.backend),
     metrics: {
       endpointingMs: Number(r.endpointing_ms),
       sttMs: Number(r.stt_ms),
@@ -372,7 +373,7 @@ function toTurnRecord(r: Row): TurnRecord {
       ttsMs: Number(r.tts_ms),
       totalMs: Number(r.total_ms),
       retries: Number(r.retries),
-      ...(r.end_of_turn !== null && r.end_of_turn !== undefined ? { endOfTurn: String(r.end_of_turn) as EndOfTurnSource } : {}),
+      ...(r.end_of_turn !== null && r.end_of_turn !== undefined ? { endOfTurn: textOf(r.end_of_turn) as EndOfTurnSource } : {}),
       ...(Number(r.speculative) ? { speculative: true } : {}),
       ...(r.stt_start_ms !== null && r.stt_start_ms !== undefined ? { sttStartMs: Number(r.stt_start_ms) } : {}),
       ...(r.llm_start_ms !== null && r.llm_start_ms !== undefined ? { llmStartMs: Number(r.llm_start_ms) } : {}),
@@ -400,7 +401,7 @@ function toTurnRecord(r: Row): TurnRecord {
       ...(Number(r.eot_calls) > 0 ? { endOfTurn: { calls: Number(r.eot_calls), neurons: Number(r.eot_neurons), usd: Number(r.eot_usd) } } : {}),
     },
     clientFirstAudioMs: numOrNull(r.client_first_audio_ms ?? null),
-    ...(r.retry_of !== null && r.retry_of !== undefined ? { retryOf: String(r.retry_of) } : {}),
+    ...(r.retry_of !== null && r.retry_of !== undefined ? { retryOf: textOf(r.retry_of) } : {}),
     ...(r.retry !== null && r.retry !== undefined ? { retry: r.retry as NonNullable<TurnRecord["retry"]> } : {}),
   };
 }

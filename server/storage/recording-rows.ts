@@ -1,6 +1,7 @@
 // Which recordings of a session's turns exist in R2 (a row is written once its object is stored), so
 // the transcript can say so and the retention alarm knows what expires when without listing R2.
 import type { RecordingKind } from "../recordings/turn-audio.ts";
+import { textOf } from "./sql-values.ts";
 
 export interface RecordingRow {
   turnId: string;
@@ -77,10 +78,10 @@ export class RecordingRows {
 
 function toRow(r: Row): RecordingRow {
   return {
-    turnId: String(r.turn_id),
+    turnId: textOf(r.turn_id),
     kind: r.kind as RecordingKind,
-    key: String(r.r2_key),
-    contentType: String(r.content_type),
+    key: textOf(r.r2_key),
+    contentType: textOf(r.content_type),
     bytes: Number(r.bytes),
     durationMs: Number(r.duration_ms),
     createdAt: Number(r.created_at),

@@ -2,7 +2,9 @@
 // utterance until its transcript is stored, the clients' latest playback report per reply, and
 // where a reply cut off by a restart stands with its one retry. The rules are server/turn/turn-recovery.ts.
 import type { EndOfTurnSource } from "../../shared/protocol.ts";
+import { concatArrays } from "../../shared/typed-arrays.ts";
 import type { PlaybackReport } from "../turn/heard-text.ts";
+import { textOf } from "./sql-values.ts";
 
 /** Durable Object SQLite takes at most 2 MB per row: an utterance (up to 120 s, 3.84 MB of PCM16) is kept in chunks of this size. */
 export const UTTERANCE_CHUNK_BYTES = 512 * 1024;
@@ -51,7 +53,7 @@ export interface CutReply extends TurnRef {
 type Row = Record<string, SqlStorageValue>;
 
 function turnRef(r: Row): TurnRef {
-  return { turnId: String(r.turn_id), replyId: String(r.reply_id), source: r.source as TurnRef["source"] };
+  return { turnId: textOf(r.turn_id), replyId: textOf(r.reply_id), source: r.source as TurnRef["source"] };
 }
 
 export class RecoveryStore {
@@ -81,22 +83,17 @@ export class RecoveryStore {
   utterances(): KeptUtterance[] {
     const rows = this.#sql.exec<Row>(`SELECT * FROM pending_utterances ORDER BY created_at ASC, rowid ASC`).toArray();
     return rows.map((r) => {
-      const turnId = String(r.turn_id);
+      const turnId = textOf(r.turn_id);
       const chunks = this.#sql
         .exec<{ pcm: ArrayBuffer }>(`SELECT pcm FROM utterance_chunks WHERE turn_id = ? ORDER BY idx`, turnId)
         .toArray()
         .map((c) => new Uint8Array(c.pcm));
-      const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-      let at = 0;
-      for (const c of chunks) {
-        bytes.set(c, at);
-        at += c.byteLength;
-      }
+      const bytes = concatArrays(Uint8Array, chunks);
       return {
         turnId,
         audio: new Int16Array(bytes.buffer, 0, bytes.byteLength >> 1),
         endpointingMs: Number(r.endpointing_ms),
-        endOfTurn: r.end_of_turn === null ? null : (String(r.end_of_turn) as EndOfTurnSource),
+        endOfTurn: r.end_of_turn === null ? null : (textOf(r.end_of_turn) as EndOfTurnSource),
         attempt: Number(r.attempt),
         createdAt: Number(r.created_at),
       };
@@ -131,7 +128,7 @@ export class RecoveryStore {
     return this.#sql
       .exec<Row>(`SELECT * FROM playback_reports ORDER BY at ASC, rowid ASC`)
       .toArray()
-      .map((r) => [String(r.reply_id), { segment: Number(r.segment), playedMs: Number(r.played_ms), state: r.state as PlaybackReport["state"], at: Number(r.at) }]);
+      .map((r) => [textOf(r.reply_id), { segment: Number(r.segment), playedMs: Number(r.played_ms), state: r.state as PlaybackReport["state"], at: Number(r.at) }]);
   }
 
   runningTurns(): RunningTurn[] {
@@ -146,7 +143,7 @@ export class RecoveryStore {
       .map((r) => ({
         ...turnRef(r),
         startedAt: Number(r.started_at),
-        retryOf: r.retry_of === null ? null : String(r.retry_of),
+        retryOf: r.retry_of === null ? null : textOf(r.retry_of),
         userStored: Number(r.user_stored) === 1,
         replyStored: Number(r.reply_stored) === 1,
       }));
@@ -184,8 +181,8 @@ export class RecoveryStore {
       .toArray()
       .map((r) => ({
         ...turnRef(r),
-        userText: String(r.user_text),
-        heard: String(r.heard),
+        userText: textOf(r.user_text),
+        heard: textOf(r.heard),
         lastActivityAt: Number(r.last_activity),
       }));
   }

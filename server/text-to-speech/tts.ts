@@ -1,13 +1,12 @@
 // Text-to-speech per sentence. melotts answers JSON `{ audio: base64 }`; Aura answers a byte stream.
 // Either way the container is sniffed from the bytes (MP3 from Workers AI, WAV from the stand-in),
 // which also catches an error body that would otherwise be sent to the client as "audio".
-import { base64ToBytes } from "../audio/base64.ts";
-import { sniffAudio } from "../audio/audio-container.ts";
+import { base64ToBytes } from "../../shared/base64.ts";
+import { sniffAudio } from "../../shared/audio/audio-container.ts";
 import { type AiCallContext, engineOf, readAllBytes, runModel } from "../models/ai-binding.ts";
-import { MelottsOutput } from "../models/model-schemas.ts";
+import { MelottsOutput } from "../../shared/workers-ai/text-to-speech.ts";
 import type { SegmentEvent } from "../../shared/protocol.ts";
 import type { AuraOutput } from "../config.ts";
-import type { AURA_1_VOICES, AURA_2_EN_VOICES, AURA_2_ES_VOICES } from "./voices.ts";
 
 export interface SpeechAudio {
   bytes: Uint8Array;
@@ -34,20 +33,6 @@ export function segmentHeader(replyId: string, index: number, text: string, audi
     bytes: audio.bytes.byteLength,
   };
 }
-
-// voices.ts lists the Aura voices for the configuration check: each list must be exactly the model's
-// `speaker` type, or this does not compile.
-type SpeakerOf<M extends keyof AiModels> = NonNullable<(AiModels[M]["inputs"] & { speaker?: unknown })["speaker"]>;
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-export type AuraVoiceListsMatchWorkersAi = [
-  Same<(typeof AURA_1_VOICES)[number], SpeakerOf<"@cf/deepgram/aura-1">>,
-  Same<(typeof AURA_2_EN_VOICES)[number], SpeakerOf<"@cf/deepgram/aura-2-en">>,
-  Same<(typeof AURA_2_ES_VOICES)[number], SpeakerOf<"@cf/deepgram/aura-2-es">>,
-] extends [true, true, true]
-  ? true
-  : never;
-const auraVoiceListsMatch: AuraVoiceListsMatchWorkersAi = true;
-void auraVoiceListsMatch;
 
 export function isAuraModel(model: string): boolean {
   return model.startsWith("@cf/deepgram/aura");

@@ -1,17 +1,24 @@
 // Endpointing on top of the energy VAD: decides when a user turn starts and ends and hands back
 // the utterance audio. One instance per session; fed every upstream audio frame.
-import { DEFAULT_VAD, EnergyVad, type VadOptions } from "./vad.ts";
+import { EnergyVad, type VadOptions } from "./vad.ts";
+import { withDefaults } from "../../shared/options.ts";
 
 export interface TurnDetectionOptions {
-  speechThresholdDb: number; // dB above the adaptive noise floor that counts as speech (default ~12)
-  minSpeechMs: number; // voiced time needed before a turn "starts" (default ~160) - filters clicks/coughs
-  silenceMs: number; // trailing silence that ends a turn on its own (default 500; setSilenceMs() changes it at runtime)
-  pauseMs: number; // hands-free: a gap this long inside speech emits "pause", so a judge can end the turn early (default 250; 0 = off)
-  maxUtteranceMs: number; // commit at this cap even while still speaking (default 30000)
-  preRollMs: number; // audio kept from before speech start (default 300) so first syllables are not cut
+  /** Level above the adaptive noise floor that counts as speech (dB), default 12. */
+  speechThresholdDb: number;
+  /** Voiced time needed before a turn "starts" (ms), default 160: filters clicks and coughs. */
+  minSpeechMs: number;
+  /** Trailing silence that ends a turn on its own (ms), default 500; setSilenceMs() changes it at runtime. */
+  silenceMs: number;
+  /** Hands-free: a gap this long inside speech emits "pause", so a judge can end the turn early (ms), default 250; 0 = off. */
+  pauseMs: number;
+  /** Commit at this cap even while still speaking (ms), default 30000. */
+  maxUtteranceMs: number;
+  /** Audio kept from before the speech start, so first syllables are not cut (ms), default 300. */
+  preRollMs: number;
 }
 
-export const DEFAULT_TURN_DETECTION: TurnDetectionOptions = Object.freeze({
+export const DEFAULT_TURN_DETECTION: Readonly<TurnDetectionOptions> = Object.freeze({
   speechThresholdDb: 12,
   minSpeechMs: 160,
   silenceMs: 500,
@@ -117,8 +124,7 @@ export class TurnDetector {
   #pauseEmitted = false; // a "pause" went out for the current gap
 
   constructor(options: Partial<TurnDetectionOptions> = {}, vadOptions: Partial<Omit<VadOptions, "speechThresholdDb" | "sampleRate" | "frameMs">> = {}) {
-    const o: TurnDetectionOptions = { ...DEFAULT_TURN_DETECTION };
-    for (const [k, v] of Object.entries(options)) if (v !== undefined) (o as unknown as Record<string, unknown>)[k] = v;
+    const o = withDefaults(DEFAULT_TURN_DETECTION, options);
     for (const k of ["speechThresholdDb", "minSpeechMs", "silenceMs", "pauseMs", "maxUtteranceMs", "preRollMs"] as const) {
       if (typeof o[k] !== "number" || !Number.isFinite(o[k]) || o[k] < 0) {
         throw new RangeError(`turn detection ${k} must be a non-negative number of ${k.endsWith("Db") ? "dB" : "ms"}, got ${o[k]}`);
@@ -126,10 +132,10 @@ export class TurnDetector {
     }
     if (o.silenceMs === 0) throw new RangeError("turn detection silenceMs must be > 0");
     if (o.maxUtteranceMs < FRAME_MS) throw new RangeError(`turn detection maxUtteranceMs must be at least ${FRAME_MS}`);
-    this.options = Object.freeze(o);
+    this.options = o;
     this.#vad = new EnergyVad({ ...vadOptions, speechThresholdDb: o.speechThresholdDb, sampleRate: SAMPLE_RATE_HZ, frameMs: FRAME_MS });
     this.#minSpeechFrames = Math.max(1, Math.ceil(o.minSpeechMs / FRAME_MS));
-    this.#minSoundDbfs = vadOptions.minSpeechDbfs ?? DEFAULT_VAD.minSpeechDbfs;
+    this.#minSoundDbfs = this.#vad.options.minSpeechDbfs;
     this.#silenceMs = o.silenceMs;
     this.#silenceFrames = silenceFramesFor(o.silenceMs);
     this.#pauseFrames = Math.ceil(o.pauseMs / FRAME_MS);

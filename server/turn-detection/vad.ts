@@ -1,32 +1,36 @@
 // Energy VAD with an adaptive noise floor. Frame-level decisions only; onset debouncing and
 // endpointing live in turn-detector.ts. Runs per 20 ms frame inside the Durable Object, so it is
 // one pass over the samples and a handful of float ops, with no allocation per frame.
-import { rmsDbfs } from "../audio/pcm.ts";
+import { rmsDbfs } from "../../shared/audio/pcm.ts";
+import { withDefaults } from "../../shared/options.ts";
 
 export interface VadOptions {
+  /** Sample rate of the PCM processed (Hz), default 16000. */
   sampleRate: number;
+  /** Length of one frame (ms), default 20. */
   frameMs: number;
-  /** A frame starts speech when its level is this far above the noise floor. */
+  /** A frame starts speech when its level is this far above the noise floor (dB), default 12. */
   speechThresholdDb: number;
-  /** Once voiced, the thresholds drop by this much (relative and absolute) so speech does not flicker. */
+  /** Once voiced, the thresholds drop by this much (relative and absolute) so speech does not flicker (dB), default 4. */
   hysteresisDb: number;
-  /** Absolute level a frame must reach to start speech, whatever the floor (quiet rooms have a very low floor). */
+  /** Absolute level a frame must reach to start speech, whatever the floor (dBFS), default -50: quiet rooms have a very low floor. */
   minSpeechDbfs: number;
-  /** Time constant of the floor falling toward a quieter frame (fast: the floor is a minimum tracker). */
+  /** Time constant of the floor falling toward a quieter frame (ms), default 80: fast, the floor is a minimum tracker. */
   floorFallMs: number;
   /**
    * The floor rises only toward the quietest frame of the last `floorWindowMs` (minimum statistics),
-   * at this rate while unvoiced (slow: a speech tail must not pull it up)...
+   * at this rate while unvoiced (slow: a speech tail must not pull it up) (dB per second, default 6)...
    */
   floorRiseDbPerSec: number;
   /**
    * ...and at this rate while voiced. Speech dips between words, so its recent minimum stays near
    * the true floor, but a steady noise that appeared suddenly (a fan switched on) is absorbed within
-   * a few seconds instead of reading as never-ending speech.
+   * a few seconds instead of reading as never-ending speech. Default 20 dB per second.
    */
   floorRiseInSpeechDbPerSec: number;
+  /** The window of that minimum (ms), default 1000. */
   floorWindowMs: number;
-  /** Starting floor; null lets the first frame set it (noise already present is then not speech). */
+  /** Starting floor (dBFS); default null: the first frame sets it (noise already present is then not speech). */
   initialFloorDbfs: number | null;
 }
 
@@ -62,7 +66,7 @@ export class EnergyVad {
   #voiced = false;
 
   constructor(options: Partial<VadOptions> = {}) {
-    const o = { ...DEFAULT_VAD, ...stripUndefined(options) };
+    const o = withDefaults(DEFAULT_VAD, options);
     for (const k of ["sampleRate", "frameMs", "floorFallMs", "floorWindowMs"] as const) {
       if (!(o[k] > 0) || !Number.isFinite(o[k])) throw new RangeError(`VAD ${k} must be a positive number, got ${o[k]}`);
     }
@@ -70,7 +74,7 @@ export class EnergyVad {
       if (!(o[k] >= 0) || !Number.isFinite(o[k])) throw new RangeError(`VAD ${k} must be a non-negative number, got ${o[k]}`);
     }
     if (!Number.isFinite(o.minSpeechDbfs)) throw new RangeError(`VAD minSpeechDbfs must be a number, got ${o.minSpeechDbfs}`);
-    this.options = Object.freeze(o);
+    this.options = o;
     this.frameSamples = Math.round((o.sampleRate * o.frameMs) / 1000);
     if (this.frameSamples < 1) throw new RangeError("VAD frame holds no samples");
     this.#fallAlpha = 1 - Math.exp(-o.frameMs / o.floorFallMs);
@@ -152,10 +156,4 @@ export class EnergyVad {
     }
     return min;
   }
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
 }

@@ -3,6 +3,7 @@
 // decoder (server audio -> output rate) and the phone path (server/phone/: 8 kHz <-> 16 kHz). The
 // low-pass cutoff sits below the lower of the two Nyquist frequencies so that content the output
 // cannot represent is removed instead of aliasing.
+import { concatArrays } from "../typed-arrays.ts";
 
 export interface ResamplerOptions {
   /** -6 dB point of the anti-aliasing low-pass. Default: 0.45 x the lower rate (7.2 kHz for 16 kHz). */
@@ -185,11 +186,7 @@ export class Resampler {
     if (inRate === outRate) return input.slice();
     const r = new Resampler(inRate, outRate, options);
     const head = r.process(input).slice();
-    const tail = r.flush();
-    const out = new Float32Array(head.length + tail.length);
-    out.set(head, 0);
-    out.set(tail, head.length);
-    return out;
+    return concatArrays(Float32Array, [head, r.flush()]);
   }
 
   private growOut(): void {

@@ -1,5 +1,4 @@
-// The one RIFF/WAVE chunk walk, shared by the server's PCM16 parser (server/audio/wav.ts), the
-// client's general reader (client/audio/wav.ts) and the offline stand-in (local-ai/audio.ts).
+// The one RIFF/WAVE chunk walk under the WAV readers of shared/audio/wav.ts (parseWav, decodeWav).
 // Pure: no DOM, Node or Cloudflare imports.
 
 /** wFormatTag values the readers know. */
@@ -35,7 +34,8 @@ function tag(bytes: Uint8Array, offset: number): string {
 }
 
 /** Starts with a RIFF/WAVE header. */
-export function isRiffWave(bytes: Uint8Array): boolean {
+export function isRiffWave(input: Uint8Array | ArrayBuffer): boolean {
+  const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
   return bytes.byteLength >= 12 && tag(bytes, 0) === "RIFF" && tag(bytes, 8) === "WAVE";
 }
 

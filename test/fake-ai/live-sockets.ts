@@ -174,7 +174,7 @@ function isVoiced(pcm: Int16Array, at: number): boolean {
 
 /** How a test reads an event in the log: "StartOfTurn", "Update:<text>", "Results:final:<text>", ... */
 function label(m: Record<string, unknown>): string {
-  if (m.type === "TurnInfo") return `${String(m.event)}${m.transcript ? `:${String(m.transcript)}` : ""}`;
+  if (m.type === "TurnInfo") return `${String(m.event)}${typeof m.transcript === "string" && m.transcript ? `:${m.transcript}` : ""}`;
   if (m.type === "Results") {
     const text = (m.channel as { alternatives: { transcript: string }[] }).alternatives[0]!.transcript;
     return `Results:${m.is_final ? "final" : "interim"}:${text}`;

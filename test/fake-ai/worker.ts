@@ -3,10 +3,10 @@
 // shapes as Workers AI, and a test can tell it, per session, to be slow, to fail, or to break a stream.
 // Scenarios are keyed by the `session:<id>` request tag the server sends, so tests never collide.
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { base64ToBytes } from "../../server/audio/base64.ts";
-import { makeSilentMp3 } from "../../server/audio/mp3.ts";
-import { encodeWav, parseWav } from "../../server/audio/wav.ts";
-import { bytesToBase64 } from "../../server/audio/base64.ts";
+import { base64ToBytes } from "../../shared/base64.ts";
+import { makeSilentMp3 } from "../support/test-audio.ts";
+import { encodeWav, parseWav } from "../../shared/audio/wav.ts";
+import { bytesToBase64 } from "../../shared/base64.ts";
 import { DEFAULT_TRANSCRIPT, defaultReply, tokenize } from "./replies.ts";
 import { fakeLiveSocket, type LiveCallLog, type LiveScenario } from "./live-sockets.ts";
 export type { LiveCallLog, LiveScenario } from "./live-sockets.ts";
@@ -122,7 +122,7 @@ export default class FakeAi extends WorkerEntrypoint<FakeEnv> {
     liveLog.delete(session);
     liveDrops.delete(session);
     smartTurnAnswers.delete(session);
-    for (const k of [...failCounts.keys()]) if (k.startsWith(`${session}/`)) failCounts.delete(k);
+    for (const k of failCounts.keys()) if (k.startsWith(`${session}/`)) failCounts.delete(k);
   }
 
   /** Test control: the calls made for one session, oldest first. */

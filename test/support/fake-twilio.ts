@@ -5,16 +5,18 @@
 // audio is dropped unplayed and the pending marks are echoed at once, as Twilio does). Socket-agnostic:
 // the worker tests wire it to workerd's WebSocket, `npm run phone:sim` to Node's `ws`.
 import { Resampler } from "../../shared/audio/resampler.ts";
-import { decodeMulaw, encodeMulaw } from "../../server/audio/g711.ts";
-import { base64ToBytes, bytesToBase64 } from "../../server/audio/base64.ts";
-import { concatPcm16, float32ToInt16, int16ToFloat32 } from "../../server/audio/pcm.ts";
+import { decodeMulaw, encodeMulaw } from "../../shared/audio/g711.ts";
+import { base64ToBytes, bytesToBase64 } from "../../shared/base64.ts";
+import { float32ToInt16, int16ToFloat32 } from "../../shared/audio/pcm.ts";
+import { concatArrays } from "../../shared/typed-arrays.ts";
 import { PHONE_AUDIO, TwilioOutbound } from "../../server/phone/twilio-media.ts";
 import { STREAM_TOKEN_PARAMETER } from "../../server/phone/phone-call.ts";
 
 type Queued = { kind: "media"; frame: Uint8Array; receivedAt: number } | { kind: "mark"; name: string };
 
 export interface FakeTwilioOptions {
-  send(text: string): void;
+  /** Called detached (kept and called later), so declared as a function property rather than a method. */
+  send: (text: string) => void;
   streamSid?: string;
   callSid?: string;
   /** Playback speed: 1 plays at real time. */
@@ -120,7 +122,7 @@ export class FakeTwilioCall {
 
   /** What the caller heard, as 8 kHz PCM16. */
   heardPcm(): Int16Array {
-    return concatPcm16(this.played.map((f) => decodeMulaw(f)));
+    return concatArrays(Int16Array, this.played.map((f) => decodeMulaw(f)));
   }
 
   /** Media frames the server has sent so far. */

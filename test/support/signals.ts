@@ -1,5 +1,5 @@
 // Deterministic 16 kHz mono PCM16 test signals, shared by unit and Worker tests (no Node or Cloudflare imports).
-import { concatPcm16 } from "../../server/audio/pcm.ts";
+import { concatArrays } from "../../shared/typed-arrays.ts";
 
 export const SAMPLE_RATE = 16_000;
 
@@ -52,7 +52,7 @@ export function syllables(ms: number, dbfs: number): Int16Array {
   return out;
 }
 
-export const concat = (...parts: Int16Array[]): Int16Array => concatPcm16(parts);
+export const concat = (...parts: Int16Array[]): Int16Array => concatArrays(Int16Array, parts);
 
 /** Sample-wise sum of two signals, clipped to PCM16. */
 export function mix(a: Int16Array, b: Int16Array): Int16Array {
@@ -75,7 +75,7 @@ export function utterance(speechMs = 1000, silenceMs = 900, seed = 1, leadMs = 3
 /** Hand-built RIFF/WAVE file from chunks (odd-sized ones padded), for the WAV parsers' tolerance tests. */
 export function riff(chunks: { id: string; body: Uint8Array; size?: number }[], head = "RIFF"): Uint8Array {
   const parts: number[] = [];
-  const tag = (s: string) => parts.push(...[...s].map((c) => c.charCodeAt(0)));
+  const tag = (s: string) => parts.push(...s.split("").map((c) => c.charCodeAt(0)));
   const u32 = (v: number) => parts.push(v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255);
   tag(head);
   u32(0); // patched below

@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AiCallContext } from "../../server/models/ai-binding.ts";
 import { startReplyStream } from "../../server/reply/llm.ts";
-import { readLlmStream } from "../../server/reply/sse-parser.ts";
+import { readLlmStream } from "../../server/reply/llm-stream-reader.ts";
 import { sttInputs, transcribe } from "../../server/speech-to-text/whisper.ts";
 import { synthesize } from "../../server/text-to-speech/tts.ts";
 import { fakeAi, newSessionId, utterance } from "./support/session-client.ts";

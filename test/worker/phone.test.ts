@@ -156,7 +156,7 @@ describe("a phone call", () => {
   it("DTMF 0 stops the assistant (clear, reply cut) and # ends the caller's turn at once", async () => {
     const { from, sessionId } = await callerWith({ stt: { transcripts: ["Talk for a while.", "Pressed hash."] }, llm: { reply: LONG_REPLY }, tts: { msPerChar: 40 } });
     const c = await placeCall(from);
-    const greeting = await askAndHearReply(c, 25);
+    await askAndHearReply(c, 25);
     const pressedAt = Date.now();
     c.call.dtmf("0");
     await c.call.until(() => c.call.received.some((r) => r.message.event === "clear"), 2_000, "clear after DTMF 0");
@@ -281,7 +281,7 @@ describe("reviewing phone calls", () => {
     let page: ConversationPage;
     let raw = "";
     for (;;) {
-      const res = await asOperator(`/api/conversations?${new URLSearchParams({ q: marker })}`);
+      const res = await asOperator(`/api/conversations?${new URLSearchParams({ q: marker }).toString()}`);
       raw = await res.text();
       page = ConversationPage.parse(JSON.parse(raw));
       if (page.items.length > 0 || Date.now() > deadline) break;

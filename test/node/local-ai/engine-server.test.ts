@@ -1,19 +1,16 @@
 // The offline stand-in's engine server with the real engines (PocketSphinx, flite, offline
-// responder): every model answers in the shape of server/models/model-schemas.ts, plus the full
+// responder): every model answers in the shape of shared/workers-ai/, plus the full
 // round trip speech -> text -> reply -> speech.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  LlmOutput,
-  LlmStreamChunk,
-  MelottsOutput,
-  StandInMarker,
-  WhisperOutput,
-  WhisperTurboOutput,
-} from "../../../server/models/model-schemas.ts";
-import { sniffAudio } from "../../../server/audio/audio-container.ts";
-import { float32ToInt16 } from "../../../server/audio/pcm.ts";
-import { encodeWav } from "../../../server/audio/wav.ts";
-import { decodeWav, resample } from "../../../local-ai/audio.ts";
+import { WhisperOutput, WhisperTurboOutput } from "../../../shared/workers-ai/speech-to-text.ts";
+import { LlmOutput, LlmStreamChunk } from "../../../shared/workers-ai/llm.ts";
+import { MelottsOutput } from "../../../shared/workers-ai/text-to-speech.ts";
+import { StandInMarker } from "../../../shared/workers-ai/stand-in.ts";
+import { sniffAudio } from "../../../shared/audio/audio-container.ts";
+import { float32ToInt16 } from "../../../shared/audio/pcm.ts";
+import { encodeWav } from "../../../shared/audio/wav.ts";
+import { decodeWav } from "../../../local-ai/audio.ts";
+import { Resampler } from "../../../shared/audio/resampler.ts";
 import { startEngineServer, type EngineServer, type HealthReport } from "../../../local-ai/engine-server.ts";
 import { wordErrorRate } from "../../../local-ai/wer.ts";
 import { b64, callModel, speak, ssePayloads, unb64 } from "./local-ai-support.ts";
@@ -60,7 +57,7 @@ describe("engine server", () => {
 
   it("whisper and whisper-tiny-en: byte array of a 48 kHz stereo WAV -> text, word_count", async () => {
     const mono16k = decodeWav(await speak("set a timer for ten minutes"));
-    const up = float32ToInt16(resample(mono16k.samples, 16000, 48000));
+    const up = float32ToInt16(Resampler.convert(mono16k.samples, 16000, 48000));
     const stereo = new Int16Array(up.length * 2);
     for (let i = 0; i < up.length; i++) stereo[2 * i] = stereo[2 * i + 1] = up[i]!;
     const wav = encodeWav(stereo, 48000, 2);
@@ -147,6 +144,17 @@ describe("engine server", () => {
 
     const notB64 = await callModel(server.url, TURBO, { audio: "%%% not base64 %%%" });
     expect(((await notB64.json()) as { error: string }).error).toMatch(/^5004: Invalid data type for base64 input/);
+  });
+
+  it("rejects what the published Aura input type does not allow: a voice of another model, an unknown encoding", async () => {
+    const aura2Voice = await callModel(server.url, "@cf/deepgram/aura-1", { text: "Hi.", speaker: "thalia" });
+    expect(aura2Voice.status).toBe(400);
+    expect(((await aura2Voice.json()) as { error: string }).error).toMatch(/^8001: Invalid input for @cf\/deepgram\/aura-1: speaker/);
+    const ownVoice = await callModel(server.url, "@cf/deepgram/aura-2-en", { text: "Hi.", speaker: "thalia" });
+    expect(ownVoice.status).toBe(200);
+    await ownVoice.arrayBuffer();
+    const wma = await callModel(server.url, "@cf/deepgram/aura-2-en", { text: "Hi.", encoding: "wma" });
+    expect(((await wma.json()) as { error: string }).error).toMatch(/^8001: Invalid input for @cf\/deepgram\/aura-2-en: encoding/);
   });
 
   it("restarts the decoder when it dies", async () => {

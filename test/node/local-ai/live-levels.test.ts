@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseWav } from "../../../server/audio/wav.ts";
+import { parseWav } from "../../../shared/audio/wav.ts";
 import { startEngineServer, type EngineServer } from "../../../local-ai/engine-server.ts";
 import type { LiveDump } from "../../../local-ai/live-transcription.ts";
 import { wordErrorRate } from "../../../local-ai/wer.ts";

@@ -4,7 +4,7 @@
 // idle timeout, bad inputs, several streams at once.
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WhisperTurboOutput } from "../../../server/models/model-schemas.ts";
+import { WhisperTurboOutput } from "../../../shared/workers-ai/speech-to-text.ts";
 import { startEngineServer, type EngineServer, type HealthReport } from "../../../local-ai/engine-server.ts";
 import { parseLiveParams, resultsMessage } from "../../../local-ai/live-transcription.ts";
 import { wordErrorRate } from "../../../local-ai/wer.ts";

@@ -1,7 +1,7 @@
 // Shared helpers for the local-ai tests (not a test file itself).
 import { Flite } from "../../../local-ai/engines/flite.ts";
-import { base64ToBytes, bytesToBase64 } from "../../../server/audio/base64.ts";
-import { SseDecoder } from "../../../server/reply/sse-parser.ts";
+import { base64ToBytes, bytesToBase64 } from "../../../shared/base64.ts";
+import { SseDecoder } from "../../../shared/workers-ai/llm-stream.ts";
 import { novaLiveInputs } from "../../../server/speech-to-text/nova-live.ts";
 import WebSocket from "ws";
 
@@ -80,7 +80,8 @@ export class LiveClient {
     this.closed = new Promise((resolve) => this.ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
     this.ws.on("message", (data, isBinary) => {
       if (isBinary) return;
-      this.received.push({ msg: JSON.parse(data.toString()) as LiveMessage, framesSent: this.framesSent, at: performance.now() });
+      const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString();
+      this.received.push({ msg: JSON.parse(text) as LiveMessage, framesSent: this.framesSent, at: performance.now() });
       for (const w of this.waiters.splice(0)) w();
     });
     this.ws.on("close", () => {

@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseWav } from "../../../server/audio/wav.ts";
+import { parseWav } from "../../../shared/audio/wav.ts";
 import {
   CreatedSession,
   KEY_SUBPROTOCOL_PREFIX,

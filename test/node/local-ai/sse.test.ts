@@ -1,8 +1,10 @@
 // SSE in Workers AI's format and the OpenAI-compatible stream re-emission (local-ai/sse.ts). The
-// SSE framing itself is the server's SseDecoder (tested in sse-parser.test.ts).
+// SSE framing itself is the shared SseDecoder (tested in test/node/shared/workers-ai/llm-stream.test.ts).
 import { describe, expect, it } from "vitest";
-import { LlmStreamChunk, StandInMarker } from "../../../server/models/model-schemas.ts";
-import { readLlmStream, SseDecoder } from "../../../server/reply/sse-parser.ts";
+import { LlmStreamChunk } from "../../../shared/workers-ai/llm.ts";
+import { StandInMarker } from "../../../shared/workers-ai/stand-in.ts";
+import { SseDecoder } from "../../../shared/workers-ai/llm-stream.ts";
+import { readLlmStream } from "../../../server/reply/llm-stream-reader.ts";
 import { estimateTokens, makeUsage, openAiSsePieces, splitTokens, workersAiSse, type StreamPiece } from "../../../local-ai/sse.ts";
 
 async function* from<T>(items: T[]): AsyncGenerator<T> {

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseWav } from "../../../server/audio/wav.ts";
+import { parseWav } from "../../../shared/audio/wav.ts";
 import { ROOT, startDevServer, type DevServer } from "../../browser/dev-server.ts";
 
 let server: DevServer;

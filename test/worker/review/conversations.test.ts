@@ -30,7 +30,7 @@ async function create(ownerToken?: string): Promise<CreatedSession> {
 }
 
 async function list(key: string, params: Record<string, string> = {}): Promise<ConversationPage> {
-  const res = await get(`/api/conversations?${new URLSearchParams(params)}`, key);
+  const res = await get(`/api/conversations?${new URLSearchParams(params).toString()}`, key);
   const text = await res.text();
   expect(res.status, text).toBe(200);
   return ConversationPage.parse(JSON.parse(text));

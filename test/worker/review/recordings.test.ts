@@ -5,8 +5,8 @@ import { env, exports } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { HttpError, ReviewKeyGrant, type HttpErrorCode } from "../../../shared/protocol.ts";
-import { parseMp3 } from "../../../server/audio/mp3.ts";
-import { parseWav } from "../../../server/audio/wav.ts";
+import { parseMp3 } from "../../../shared/audio/mp3.ts";
+import { parseWav } from "../../../shared/audio/wav.ts";
 import { deleteRecordings, recordingKey } from "../../../server/recordings/recording-store.ts";
 import { createWorker } from "../../../server/worker.ts";
 import { DAY_MS } from "../../../server/recordings/retention.ts";
@@ -220,7 +220,7 @@ describe("retention and deletion", () => {
   });
 
   it("deleting the session deletes its recordings; its recording routes then answer 404", async () => {
-    const { id, c, done } = await spokenTurnPlayedOut();
+    const { id, c } = await spokenTurnPlayedOut();
     const turnId = (await transcriptOf(id)).turns[0]!.turnId;
     await recordingsOf(id, turnId, { user: true, reply: true });
     c.close();

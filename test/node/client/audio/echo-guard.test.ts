@@ -43,7 +43,7 @@ function run(d: SpeechDetector, playback: number[], echoDb: number, delayFrames:
 
 /** A detector that has heard 1 s of the quiet room; its frame counter is reset so frames match run()'s indices. */
 function warmedDetector(): SpeechDetector {
-  const d = new SpeechDetector({ onsetMs: 80, hangoverMs: 300 });
+  const d = new SpeechDetector({ minSpeechMs: 80, silenceMs: 300 });
   for (let i = 0; i < 50; i++) d.push(rms(-62));
   d.reset();
   return d;
@@ -144,8 +144,8 @@ describe("SpeechDetector over the assistant's own voice", () => {
 
   it("does not learn the noise floor from echo: after the reply the floor is still the room's", () => {
     const d = warmedDetector();
-    const before = d.noiseFloorDb;
+    const before = d.noiseFloorDbfs;
     run(d, PLAYBACK, -20, 4);
-    expect(Math.abs(d.noiseFloorDb - before)).toBeLessThan(1);
+    expect(Math.abs(d.noiseFloorDbfs - before)).toBeLessThan(1);
   });
 });

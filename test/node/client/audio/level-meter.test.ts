@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { LevelMeter, toDbfs } from "../../../../client/audio/level-meter.ts";
+import { LevelMeter, MIC_SILENCE_DBFS } from "../../../../client/audio/level-meter.ts";
+import { linearToDbfs } from "../../../../shared/audio/pcm.ts";
 
 const dbToRms = (db: number) => 10 ** (db / 20);
 
@@ -11,6 +12,6 @@ describe("LevelMeter", () => {
     expect(m.level).toBeCloseTo(0.5, 2);
     m.update(0, 20);
     expect(m.level).toBeGreaterThan(0.4); // release is slow
-    expect(toDbfs(0)).toBe(-200);
+    expect(linearToDbfs(0, MIC_SILENCE_DBFS)).toBe(-200);
   });
 });

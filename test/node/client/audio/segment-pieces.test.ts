@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FadingPieceWriter, resampleInPieces } from "../../../../client/audio/segment-pieces.ts";
 import { Resampler } from "../../../../shared/audio/resampler.ts";
-import { applyEdgeFades } from "../../../../client/audio/wav.ts";
+import { applyEdgeFades } from "../../../support/test-audio.ts";
 
 describe("Segment decoding in pieces", () => {
   it("pieces join into exactly the one-shot resample, faded at the segment's two ends only", () => {

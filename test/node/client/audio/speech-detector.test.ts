@@ -5,10 +5,10 @@ const dbToRms = (db: number) => 10 ** (db / 20);
 
 describe("SpeechDetector (local barge-in detection)", () => {
   it("fires start within 100 ms of speech onset over background noise, and end after the hangover", () => {
-    const d = new SpeechDetector({ onsetMs: 80, hangoverMs: 400 });
+    const d = new SpeechDetector({ minSpeechMs: 80, silenceMs: 400 });
     // 2 s of -60 dBFS noise: no events.
     for (let i = 0; i < 100; i++) expect(d.push(dbToRms(-60 + (i % 3)))).toBeNull();
-    expect(d.noiseFloorDb).toBeLessThan(-55);
+    expect(d.noiseFloorDbfs).toBeLessThan(-55);
     // Speech at -25 dBFS.
     let startAt = -1;
     for (let i = 0; i < 50; i++) {
@@ -32,7 +32,7 @@ describe("SpeechDetector (local barge-in detection)", () => {
   });
 
   it("a short 'uh-huh' is never sustained, even though its hangover outlasts sustainMs; speech that goes on is", () => {
-    const d = new SpeechDetector({ onsetMs: 80, hangoverMs: 500, sustainMs: 500 });
+    const d = new SpeechDetector({ minSpeechMs: 80, silenceMs: 500, sustainMs: 500 });
     for (let i = 0; i < 50; i++) d.push(dbToRms(-60));
     const events: string[] = [];
     // 300 ms of speech, then silence: active for 800 ms in all (the hangover), never sustained.

@@ -1,9 +1,10 @@
 // LOCAL_LLM_URL: replies come from an OpenAI-compatible server (Ollama, llama.cpp). A tiny one runs
 // inside this test; the engine server forwards to it and re-emits its stream as Workers AI SSE.
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { LlmOutput, LlmStreamChunk, StandInMarker } from "../../../../server/models/model-schemas.ts";
+import { LlmOutput, LlmStreamChunk } from "../../../../shared/workers-ai/llm.ts";
+import { StandInMarker } from "../../../../shared/workers-ai/stand-in.ts";
 import { startEngineServer, type EngineServer } from "../../../../local-ai/engine-server.ts";
 import { callModel, ssePayloads } from "../local-ai-support.ts";
 
@@ -30,39 +31,45 @@ function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The fake upstream's answer for the current `mode`. */
+async function respond(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = await readJson(req);
+  received.push({ body, auth: req.headers.authorization, path: req.url ?? "" });
+  if (mode === "404") {
+    res.writeHead(404, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: { message: `model "${String(body.model)}" not found, try pulling it first` } }));
+    return;
+  }
+  if (!body.stream) {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({
+      id: "c1", object: "chat.completion", model: body.model,
+      choices: [{ index: 0, message: { role: "assistant", content: "Hello from the tiny model." }, finish_reason: "stop" }],
+      ...(mode === "no-usage" ? {} : { usage: { prompt_tokens: 21, completion_tokens: 6, total_tokens: 27 } }),
+    }));
+    return;
+  }
+  res.writeHead(200, { "content-type": "text/event-stream" });
+  const send = (obj: unknown) => res.write(`data: ${JSON.stringify(obj)}\n\n`);
+  const delta = (content: string, finish: string | null = null) => send({ id: "c1", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content }, finish_reason: finish }] });
+  send({ id: "c1", object: "chat.completion.chunk", choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
+  for (const t of ["Hello", " from", " the", " tiny", " model."]) {
+    await sleep(5);
+    if (mode === "break" && t === " the") {
+      res.destroy();
+      return;
+    }
+    delta(t);
+  }
+  delta("", "stop");
+  if (mode !== "no-usage") send({ id: "c1", object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: 21, completion_tokens: 5, total_tokens: 26 } });
+  res.end("data: [DONE]\n\n");
+}
+
 beforeAll(async () => {
-  upstream = createServer(async (req, res) => {
-    const body = await readJson(req);
-    received.push({ body, auth: req.headers.authorization, path: req.url ?? "" });
-    if (mode === "404") {
-      res.writeHead(404, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: { message: `model "${String(body.model)}" not found, try pulling it first` } }));
-      return;
-    }
-    if (!body.stream) {
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({
-        id: "c1", object: "chat.completion", model: body.model,
-        choices: [{ index: 0, message: { role: "assistant", content: "Hello from the tiny model." }, finish_reason: "stop" }],
-        ...(mode === "no-usage" ? {} : { usage: { prompt_tokens: 21, completion_tokens: 6, total_tokens: 27 } }),
-      }));
-      return;
-    }
-    res.writeHead(200, { "content-type": "text/event-stream" });
-    const send = (obj: unknown) => res.write(`data: ${JSON.stringify(obj)}\n\n`);
-    const delta = (content: string, finish: string | null = null) => send({ id: "c1", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content }, finish_reason: finish }] });
-    send({ id: "c1", object: "chat.completion.chunk", choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
-    for (const t of ["Hello", " from", " the", " tiny", " model."]) {
-      await sleep(5);
-      if (mode === "break" && t === " the") {
-        res.destroy();
-        return;
-      }
-      delta(t);
-    }
-    delta("", "stop");
-    if (mode !== "no-usage") send({ id: "c1", object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: 21, completion_tokens: 5, total_tokens: 26 } });
-    res.end("data: [DONE]\n\n");
+  // A handler that throws drops the connection, so the test fails on the client side instead of hanging.
+  upstream = createServer((req, res) => {
+    respond(req, res).catch((err: unknown) => res.destroy(err instanceof Error ? err : new Error(String(err))));
   });
   await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
   upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;

@@ -1,7 +1,7 @@
 // Here rather than in test/node/end-of-turn/: the adapter uses Workers types (Ai, AiModels), which only tsconfig.turn-tests.json loads.
 import { describe, expect, it } from "vitest";
 import type { AiCallContext } from "../../../../server/models/ai-binding.ts";
-import { base64ToBytes } from "../../../../server/audio/base64.ts";
+import { base64ToBytes } from "../../../../shared/base64.ts";
 import {
   SMART_TURN_MAX_AUDIO_MS,
   SMART_TURN_MODEL,
@@ -18,7 +18,7 @@ const decode = (audio: string): Float32Array => {
 };
 
 /** A hand-written binding: records each call and answers with `answer` (or rejects with it). */
-function fakeRunner(answer: unknown | Error) {
+function fakeRunner(answer: unknown) {
   const calls: { model: string; inputs: { audio: string; dtype: string }; options: Record<string, unknown> | undefined }[] = [];
   const ai = {
     run(model: string, inputs: { audio: string; dtype: string }, options?: Record<string, unknown>) {

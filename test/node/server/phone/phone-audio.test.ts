@@ -1,10 +1,10 @@
 // The phone path's audio: G.711 μ-law against the ITU-T tables, 8 <-> 16 kHz resampling, Twilio's
 // 20 ms framing both ways.
 import { describe, expect, it } from "vitest";
-import { decodeMulaw, encodeMulaw, linearToMulaw, mulawToLinear } from "../../../../server/audio/g711.ts";
-import { encodeWav } from "../../../../server/audio/wav.ts";
+import { decodeMulaw, encodeMulaw, linearToMulaw, mulawToLinear } from "../../../../shared/audio/g711.ts";
+import { encodeWav } from "../../../../shared/audio/wav.ts";
 import { Resampler } from "../../../../shared/audio/resampler.ts";
-import { float32ToInt16, int16ToFloat32, rmsDbfs } from "../../../../server/audio/pcm.ts";
+import { float32ToInt16, int16ToFloat32, rmsDbfs } from "../../../../shared/audio/pcm.ts";
 import { InboundAudio } from "../../../../server/phone/inbound-audio.ts";
 import { MULAW_SILENCE, mulawFrames, phoneFrames } from "../../../../server/phone/outbound-audio.ts";
 

@@ -2,7 +2,7 @@
 // mark per segment out, playback reports from echoed marks, clear on interruptions and a new reply,
 // the keypad, and the call's end.
 import { describe, expect, it } from "vitest";
-import { encodeWav } from "../../../../server/audio/wav.ts";
+import { encodeWav } from "../../../../shared/audio/wav.ts";
 import { PhoneCall, type PhoneCallDeps, type PhonePlayback } from "../../../../server/phone/phone-call.ts";
 import { MediaPacer } from "../../../../server/phone/media-pacer.ts";
 import { PlaybackMarks } from "../../../../server/phone/playback-marks.ts";

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { makeSilentMp3, mp3Frames, parseMp3 } from "../../../../server/audio/mp3.ts";
-import { encodeWav, parseWav } from "../../../../server/audio/wav.ts";
+import { mp3Frames, parseMp3 } from "../../../../shared/audio/mp3.ts";
+import { makeSilentMp3 } from "../../../support/test-audio.ts";
+import { encodeWav, parseWav } from "../../../../shared/audio/wav.ts";
 import { replyRecording, utteranceRecording, type SentSegment } from "../../../../server/recordings/turn-audio.ts";
 
 /** A WAV segment whose samples count up from `start` (so joins and cuts can be checked sample by sample). */
@@ -15,7 +16,7 @@ function taggedMp3(ms: number): Uint8Array {
   const audio = makeSilentMp3(ms);
   const frameBytes = mp3Frames(audio).frames[0]!.length;
   const xing = audio.slice(0, frameBytes);
-  xing.set([..."Xing"].map((c) => c.charCodeAt(0)), 4 + 9); // after MPEG-2 mono side info
+  xing.set(new TextEncoder().encode("Xing"), 4 + 9); // after MPEG-2 mono side info
   const id3 = new Uint8Array(10 + 20);
   id3.set([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 20]);
   const out = new Uint8Array(id3.length + xing.length + audio.length);

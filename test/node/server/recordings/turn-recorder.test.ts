@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodeWav } from "../../../../server/audio/wav.ts";
+import { encodeWav } from "../../../../shared/audio/wav.ts";
 import type { RecordedAudio, RecordingKind, SentSegment } from "../../../../server/recordings/turn-audio.ts";
 import { TURNS_HELD, TurnRecorder } from "../../../../server/recordings/turn-recorder.ts";
 
@@ -61,9 +61,9 @@ describe("recording a session's turns", () => {
     r.started("t-1", "r-1", undefined);
     r.spoke("r-1", segment(100));
     r.spoke("r-1", segment(100));
-    r.settle("t-1", null);
-    r.cutAfter("r-1", { segment: 1, playedMs: 20 });
-    await r.settled();
+    const settling = r.settle("t-1", null);
+    const cutting = r.cutAfter("r-1", { segment: 1, playedMs: 20 });
+    await Promise.all([settling, cutting, r.settled()]);
     expect(stored.get("t-1/reply")!.durationMs).toBe(120);
     await r.cutAfter("r-1", { segment: 0, playedMs: 0 });
     expect(stored.has("t-1/reply")).toBe(false);
@@ -83,8 +83,9 @@ describe("recording a session's turns", () => {
   it(`holds at most ${TURNS_HELD} unsettled turns: the oldest is dropped`, async () => {
     const { r, stored } = recorder();
     for (let i = 0; i <= TURNS_HELD; i++) r.started(`t-${i}`, `r-${i}`, new Int16Array(1600));
-    for (let i = 0; i <= TURNS_HELD; i++) r.settle(`t-${i}`, null);
-    await r.settled();
+    const settling: Promise<void>[] = [];
+    for (let i = 0; i <= TURNS_HELD; i++) settling.push(r.settle(`t-${i}`, null));
+    await Promise.all([...settling, r.settled()]);
     expect(stored.has("t-0/user")).toBe(false);
     expect(stored.has(`t-${TURNS_HELD}/user`)).toBe(true);
   });

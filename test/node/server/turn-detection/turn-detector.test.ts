@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseWav } from "../../../../server/audio/wav.ts";
+import { parseWav } from "../../../../shared/audio/wav.ts";
 import {
   DEFAULT_TURN_DETECTION,
   TRAILING_SILENCE_KEPT_MS,
@@ -15,7 +15,6 @@ const fixture = (name: string) => parseWav(readFixture(name)).pcm;
 
 type End = Extract<TurnEvent, { type: "turn-end" }>;
 const ends = (events: TurnEvent[]) => events.filter((e): e is End => e.type === "turn-end");
-const starts = (events: TurnEvent[]) => events.filter((e) => e.type === "speech-start");
 /** Feed in browser-sized 20 ms chunks, as the client does. */
 function feed(d: TurnDetector, pcm: Int16Array, mode: "hands-free" | "push-to-talk" = "hands-free", chunk = 320): TurnEvent[] {
   const events: TurnEvent[] = [];

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Resampler } from "../../../../shared/audio/resampler.ts";
+import { sine, toneLevel } from "../../../support/test-audio.ts";
+import { concatArrays } from "../../../../shared/typed-arrays.ts";
 
 const tone = (freq: number, rate: number, seconds: number, amp = 0.5) => {
   const n = Math.round(rate * seconds);
@@ -38,14 +40,7 @@ function streamed(input: Float32Array, inRate: number, outRate: number, seed = 1
     off += size;
   }
   parts.push(r.flush());
-  const total = parts.reduce((a, p) => a + p.length, 0);
-  const out = new Float32Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatArrays(Float32Array, parts);
 }
 
 describe("Resampler (capture: context rate -> 16 kHz)", () => {
@@ -127,5 +122,28 @@ describe("Resampler (playback: server audio -> output rate)", () => {
   it("is a pass-through at equal rates", () => {
     const input = tone(1000, 48_000, 0.1);
     expect(Array.from(Resampler.convert(input, 48_000, 48_000))).toEqual(Array.from(input));
+  });
+});
+
+describe("Resampler.convert (whole files: the offline stand-in)", () => {
+  it("keeps a tone in band and its level, at the right length", () => {
+    const x = sine(1000, 48000, 0.5);
+    const y = Resampler.convert(x, 48000, 16000);
+    expect(y.length).toBe(8000);
+    expect(toneLevel(y, 1000, 16000)).toBeCloseTo(0.5, 1);
+  });
+
+  it("removes content above the new Nyquist instead of aliasing it (48 kHz -> 16 kHz)", () => {
+    const x = sine(12000, 48000, 0.5); // would alias to 4 kHz
+    const y = Resampler.convert(x, 48000, 16000);
+    expect(toneLevel(y, 4000, 16000)).toBeLessThan(0.01);
+  });
+
+  it("upsamples 8 kHz to 16 kHz and is the identity at equal rates", () => {
+    const x = sine(440, 8000, 0.25);
+    const y = Resampler.convert(x, 8000, 16000);
+    expect(y.length).toBe(4000);
+    expect(toneLevel(y, 440, 16000)).toBeCloseTo(0.5, 1);
+    expect(Resampler.convert(x, 8000, 8000)).toEqual(x);
   });
 });

@@ -1,5 +1,5 @@
-// The shared RIFF/WAVE chunk walk (shared/audio/wav-chunks.ts) under server/audio/wav.ts,
-// client/audio/wav.ts and local-ai/audio.ts: what each of those relies on.
+// The shared RIFF/WAVE chunk walk (shared/audio/wav-chunks.ts) under shared/audio/wav.ts: what its
+// readers rely on.
 import { describe, expect, it } from "vitest";
 import { isRiffWave, pcmSampleReader, readWavChunks, WAVE_FORMAT, WavChunkError } from "../../../../shared/audio/wav-chunks.ts";
 import { extensibleFmt, fmtBody, riff } from "../../../support/signals.ts";

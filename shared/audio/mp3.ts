@@ -1,5 +1,5 @@
-// MP3 (MPEG-1/2/2.5 Layer III) frame-header walking: duration without decoding, plus a silent-MP3 builder
-// for fakes. Walking every header is exact for CBR and VBR alike and costs well under 1 ms per MB.
+// MP3 (MPEG-1/2/2.5 Layer III) frame-header walking: duration without decoding. Walking every header
+// is exact for CBR and VBR alike and costs well under 1 ms per MB.
 import { AudioFormatError } from "./pcm.ts";
 
 export class Mp3FormatError extends AudioFormatError {
@@ -39,9 +39,9 @@ export interface Mp3Info {
 }
 
 // Layer III bitrates (kbps) by bitrate index; index 0 is "free format", 15 is invalid.
-const BITRATES_V1 = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, -1];
-const BITRATES_V2 = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, -1];
-const SAMPLE_RATES: Record<string, readonly number[]> = {
+export const BITRATES_V1 = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, -1];
+export const BITRATES_V2 = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, -1];
+export const SAMPLE_RATES: Record<string, readonly number[]> = {
   "1": [44100, 48000, 32000],
   "2": [22050, 24000, 16000],
   "2.5": [11025, 12000, 8000],
@@ -236,50 +236,4 @@ export function parseMp3(input: Uint8Array | ArrayBuffer): Mp3Info {
     declaredFrames: walk.vbr?.frames ?? null,
     junkBytes: walk.junkBytes,
   };
-}
-
-export interface SilentMp3Options {
-  /** Default 32 (a valid Layer III bitrate for every MPEG version). */
-  bitrateKbps?: number;
-}
-
-/**
- * A valid mono MP3 of silence, at least `durationMs` long (rounded up to whole frames, minimum one).
- * Each frame is a header plus all-zero side info and main data: zero-length Huffman data,
- * which every decoder turns into silence. Default 24 kHz (MPEG-2, 24 ms frames of 96 bytes).
- */
-export function makeSilentMp3(durationMs: number, sampleRate = 24000, options: SilentMp3Options = {}): Uint8Array<ArrayBuffer> {
-  if (!(durationMs >= 0) || !Number.isFinite(durationMs)) throw new RangeError(`bad duration ${durationMs} ms`);
-  let version: MpegVersion | null = null;
-  let rateIndex = -1;
-  for (const v of [1, 2, 2.5] as const) {
-    const i = SAMPLE_RATES[String(v)]!.indexOf(sampleRate);
-    if (i >= 0) {
-      version = v;
-      rateIndex = i;
-    }
-  }
-  if (version === null) throw new RangeError(`MP3 has no ${sampleRate} Hz sample rate`);
-  const bitrateKbps = options.bitrateKbps ?? 32;
-  const bitrateIndex = (version === 1 ? BITRATES_V1 : BITRATES_V2).indexOf(bitrateKbps);
-  if (bitrateIndex <= 0) throw new RangeError(`${bitrateKbps} kbps is not a Layer III bitrate for MPEG-${version}`);
-
-  const samplesPerFrame = version === 1 ? 1152 : 576;
-  const frameBytes = Math.floor(((samplesPerFrame / 8) * bitrateKbps * 1000) / sampleRate); // no padding bit
-  // At least one frame, so the result is always a playable file.
-  const frames = Math.max(1, Math.ceil((durationMs * sampleRate) / 1000 / samplesPerFrame - 1e-9));
-  const out = new Uint8Array(frames * frameBytes);
-  const versionBits = version === 1 ? 3 : version === 2 ? 2 : 0;
-  const h0 = 0xff;
-  const h1 = 0xe0 | (versionBits << 3) | (1 << 1) | 1; // Layer III, no CRC
-  const h2 = (bitrateIndex << 4) | (rateIndex << 2);
-  const h3 = (3 << 6) | 0x04; // mono, "original" bit set
-  for (let f = 0; f < frames; f++) {
-    const p = f * frameBytes;
-    out[p] = h0;
-    out[p + 1] = h1;
-    out[p + 2] = h2;
-    out[p + 3] = h3;
-  }
-  return out;
 }

@@ -3,6 +3,7 @@
 import { parseMp3 } from "./mp3.ts";
 import { AudioFormatError } from "./pcm.ts";
 import { parseWav } from "./wav.ts";
+import { isRiffWave } from "./wav-chunks.ts";
 
 export interface AudioInfo {
   container: "mp3" | "wav";
@@ -30,7 +31,7 @@ export class UnknownAudioError extends AudioFormatError {
 export function sniffAudio(input: Uint8Array | ArrayBuffer): AudioInfo {
   const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
   if (bytes.length === 0) throw new UnknownAudioError("no audio: 0 bytes", "empty");
-  if (startsWith(bytes, "RIFF") && bytes.length >= 12 && startsWith(bytes, "WAVE", 8)) {
+  if (isRiffWave(bytes)) {
     const wav = parseWav(bytes);
     return { container: "wav", codec: "pcm_s16le", sampleRate: wav.sampleRate, channels: wav.channels, durationMs: wav.durationMs };
   }

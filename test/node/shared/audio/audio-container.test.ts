@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { sniffAudio, UnknownAudioError } from "../../../../server/audio/audio-container.ts";
-import { makeSilentMp3, Mp3FormatError } from "../../../../server/audio/mp3.ts";
-import { AudioFormatError } from "../../../../server/audio/pcm.ts";
-import { encodeWav, WavFormatError } from "../../../../server/audio/wav.ts";
+import { sniffAudio, UnknownAudioError } from "../../../../shared/audio/audio-container.ts";
+import { Mp3FormatError } from "../../../../shared/audio/mp3.ts";
+import { makeSilentMp3 } from "../../../support/test-audio.ts";
+import { AudioFormatError } from "../../../../shared/audio/pcm.ts";
+import { encodeWav, WavFormatError } from "../../../../shared/audio/wav.ts";
 import { readFixture } from "../../../support/fixtures.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);

@@ -1,18 +1,10 @@
 import { describe, expect, it } from "vitest";
-import {
-  AudioFormatError,
-  concatPcm16,
-  float32ToInt16,
-  int16ToFloat32,
-  pcm16FromBytes,
-  pcm16ToBytes,
-  rmsDbfs,
-  SILENCE_DBFS,
-} from "../../../../server/audio/pcm.ts";
-import { encodeWav, parseWav, WAV_HEADER_BYTES, WavFormatError } from "../../../../server/audio/wav.ts";
+import { AudioFormatError, float32ToInt16, pcm16ToBytes } from "../../../../shared/audio/pcm.ts";
+import { decodeWav, encodeWav, parseWav, WAV_HEADER_BYTES, WavFormatError } from "../../../../shared/audio/wav.ts";
+import { isRiffWave } from "../../../../shared/audio/wav-chunks.ts";
 import { extensibleFmt, fmtBody, riff } from "../../../support/signals.ts";
 import { readFixture } from "../../../support/fixtures.ts";
-
+import { applyEdgeFades, encodeWav16, sine, toneLevel, wavBytes } from "../../../support/test-audio.ts";
 
 function ramp(n: number): Int16Array {
   const out = new Int16Array(n);
@@ -150,39 +142,107 @@ describe("parseWav", () => {
   });
 });
 
-describe("pcm helpers", () => {
-  it("pcm16FromBytes rejects an odd byte length", () => {
-    expect(() => pcm16FromBytes(new Uint8Array(3))).toThrow(/even number of bytes, got 3/);
+describe("decodeWav", () => {
+  it("reads PCM16 written by the server's encodeWav", () => {
+    const pcm = Int16Array.from([0, 1000, -1000, 32767, -32768]);
+    const d = decodeWav(encodeWav(pcm, 22050));
+    expect(d.sampleRate).toBe(22050);
+    expect(d.channels).toBe(1);
+    expect(Array.from(d.samples)).toEqual(Array.from(pcm, (s) => Math.fround(s / 32768)));
   });
 
-  it("pcm16FromBytes decodes little-endian and aliases aligned input", () => {
-    const bytes = new Uint8Array([0x01, 0x00, 0xff, 0xff, 0x00, 0x80]);
-    const pcm = pcm16FromBytes(bytes);
-    expect(Array.from(pcm)).toEqual([1, -1, -32768]);
-    expect(pcm.buffer).toBe(bytes.buffer);
-    expect(Array.from(pcm16FromBytes(bytes.buffer))).toEqual([1, -1, -32768]);
-    const odd = new Uint8Array(7);
-    odd.set(bytes, 1);
-    expect(Array.from(pcm16FromBytes(odd.subarray(1)))).toEqual([1, -1, -32768]);
+  it("averages stereo, reads 8/24-bit PCM, float, extensible headers and skips other chunks", () => {
+    const stereo = new Uint8Array(8);
+    new DataView(stereo.buffer).setInt16(0, 16384, true); // L
+    new DataView(stereo.buffer).setInt16(2, 0, true); // R
+    new DataView(stereo.buffer).setInt16(4, -16384, true);
+    new DataView(stereo.buffer).setInt16(6, -16384, true);
+    const s = decodeWav(wavBytes({ format: 1, channels: 2, rate: 48000, bits: 16, data: stereo, extraChunk: true }));
+    expect(s.channels).toBe(2);
+    expect(Array.from(s.samples)).toEqual([0.25, -0.5]);
+
+    expect(Array.from(decodeWav(wavBytes({ format: 1, channels: 1, rate: 8000, bits: 8, data: Uint8Array.from([128, 255, 0]) })).samples)).toEqual([0, 127 / 128, -1]);
+
+    const p24 = Uint8Array.from([0x00, 0x00, 0x40, 0x00, 0x00, 0xc0]); // +0.5, -0.5
+    expect(Array.from(decodeWav(wavBytes({ format: 1, channels: 1, rate: 16000, bits: 24, data: p24, extensible: true })).samples)).toEqual([0.5, -0.5]);
+
+    const f32 = new Uint8Array(new Float32Array([0.25, -0.75]).buffer);
+    expect(Array.from(decodeWav(wavBytes({ format: 3, channels: 1, rate: 44100, bits: 32, data: f32 })).samples)).toEqual([0.25, -0.75]);
   });
 
-  it("float conversion clamps out-of-range values and maps NaN to 0", () => {
-    const out = float32ToInt16(new Float32Array([0, 0.5, 1, 2, -1, -2, NaN]));
-    expect(Array.from(out)).toEqual([0, 16384, 32767, 32767, -32768, -32768, 0]);
-    const back = int16ToFloat32(new Int16Array([-32768, 0, 16384]));
-    expect(Array.from(back)).toEqual([-1, 0, 0.5]);
+  it("takes the rest of the file when a streaming writer left the data size unset", () => {
+    const wav = encodeWav(Int16Array.from([1, 2, 3, 4]), 16000);
+    new DataView(wav.buffer).setUint32(40, 0xffffffff, true);
+    expect(decodeWav(wav).samples.length).toBe(4);
+  });
+});
+
+describe("encodeWav with G.711", () => {
+  it("writes mu-law and A-law WAVs that decode back; linear16 is the server's PCM16 WAV", () => {
+    const pcm = float32ToInt16(sine(300, 8000, 0.1));
+    for (const encoding of ["mulaw", "alaw"] as const) {
+      const wav = encodeWav(pcm, 8000, 1, encoding);
+      expect(wav.length).toBe(44 + pcm.length);
+      const d = decodeWav(wav);
+      expect(d.sampleRate).toBe(8000);
+      expect(toneLevel(d.samples, 300, 8000)).toBeCloseTo(0.5, 1);
+    }
+    expect(encodeWav(pcm, 8000, 1, "linear16")).toEqual(encodeWav(pcm, 8000));
+  });
+});
+
+
+describe("WAV reader", () => {
+  it("round-trips 16-bit mono and mixes stereo float to mono", () => {
+    const src = new Float32Array([0, 0.5, -0.5, 0.25]);
+    const wav = encodeWav16(src, 24_000);
+    expect(isRiffWave(wav)).toBe(true);
+    const decoded = decodeWav(wav);
+    expect(decoded.sampleRate).toBe(24_000);
+    expect(Array.from(decoded.samples).map((x) => Math.round(x * 1000) / 1000)).toEqual([0, 0.5, -0.5, 0.25]);
+
+    // Stereo float32 with a LIST chunk before data and a streaming (0xFFFFFFFF) data size.
+    const frames = 3;
+    const buf = new ArrayBuffer(12 + 8 + 16 + 8 + 4 + 8 + frames * 8);
+    const v = new DataView(buf);
+    const put = (o: number, s: string) => s.split("").forEach((c, i) => v.setUint8(o + i, c.charCodeAt(0)));
+    put(0, "RIFF");
+    v.setUint32(4, 0xffffffff, true);
+    put(8, "WAVE");
+    put(12, "fmt ");
+    v.setUint32(16, 16, true);
+    v.setUint16(20, 3, true);
+    v.setUint16(22, 2, true);
+    v.setUint32(24, 48_000, true);
+    v.setUint32(28, 48_000 * 8, true);
+    v.setUint16(32, 8, true);
+    v.setUint16(34, 32, true);
+    put(36, "LIST");
+    v.setUint32(40, 4, true);
+    put(44, "INFO");
+    put(48, "data");
+    v.setUint32(52, 0xffffffff, true);
+    [
+      [1, 0],
+      [0.5, 0.5],
+      [-1, 1],
+    ].forEach(([l, r], i) => {
+      v.setFloat32(56 + i * 8, l!, true);
+      v.setFloat32(60 + i * 8, r!, true);
+    });
+    const stereo = decodeWav(buf);
+    expect(stereo.channels).toBe(2);
+    expect(Array.from(stereo.samples)).toEqual([0.5, 0.5, 0]);
   });
 
-  it("rmsDbfs: full-scale sine is about -3 dBFS, silence is SILENCE_DBFS, DC offset is ignored", () => {
-    const sine = new Int16Array(1600);
-    for (let i = 0; i < sine.length; i++) sine[i] = Math.round(32767 * Math.sin((2 * Math.PI * 440 * i) / 16000));
-    expect(rmsDbfs(sine)).toBeCloseTo(-3.01, 1);
-    expect(rmsDbfs(new Int16Array(320))).toBe(SILENCE_DBFS);
-    expect(rmsDbfs(new Int16Array(320).fill(5000))).toBe(SILENCE_DBFS);
-    expect(rmsDbfs(sine, 0, 0)).toBe(SILENCE_DBFS);
+  it("rejects what it cannot read", () => {
+    expect(() => decodeWav(new ArrayBuffer(8))).toThrow(/RIFF/);
   });
 
-  it("concatPcm16 joins chunks in order", () => {
-    expect(Array.from(concatPcm16([new Int16Array([1, 2]), new Int16Array(0), new Int16Array([3])]))).toEqual([1, 2, 3]);
+  it("edge fades start and end at ~0 and leave the middle alone", () => {
+    const x = applyEdgeFades(new Float32Array(1000).fill(1), 100);
+    expect(x[0]).toBeLessThan(0.001);
+    expect(x[999]).toBeLessThan(0.001);
+    expect(x[500]).toBe(1);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Base64Error, base64ToBytes, bytesToBase64 } from "../../../../server/audio/base64.ts";
+import { Base64Error, base64ToBytes, bytesToBase64 } from "../../../shared/base64.ts";
 
 function randomBytes(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);

@@ -1,11 +1,12 @@
-// PCM16 helpers shared by the codecs and the turn detector. Pure: runs in workerd and Node.
+// PCM16 helpers shared by the codecs, the turn detector and the client's level meters. Pure: runs in
+// workerd, browsers and Node.
 
 /** Base class for every "these bytes are not the audio we expected" error, so callers can catch one type. */
 export class AudioFormatError extends Error {
   override name = "AudioFormatError";
 }
 
-/** Level reported for digital silence, instead of -Infinity (keeps arithmetic and JSON finite). */
+/** Level the server reports for digital silence, instead of -Infinity (keeps arithmetic and JSON finite). */
 export const SILENCE_DBFS = -100;
 
 // Typed arrays use the host byte order; every engine we run on is little-endian, but check once
@@ -89,34 +90,8 @@ export function rmsDbfs(samples: Int16Array, start = 0, end = samples.length): n
   return linearToDbfs(rms(samples, start, end));
 }
 
-export function linearToDbfs(linear: number): number {
-  if (!(linear > 0)) return SILENCE_DBFS;
-  return Math.max(SILENCE_DBFS, 20 * Math.log10(linear));
-}
-
-export function dbfsToLinear(dbfs: number): number {
-  return 10 ** (dbfs / 20);
-}
-
-/** Concatenate PCM chunks into one new array. */
-export function concatPcm16(chunks: readonly Int16Array[]): Int16Array<ArrayBuffer> {
-  let total = 0;
-  for (const c of chunks) total += c.length;
-  const out = new Int16Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
-}
-
-/** Samples in `ms` milliseconds at `sampleRate` (rounded to the nearest sample). */
-export function msToSamples(ms: number, sampleRate: number): number {
-  return Math.round((ms * sampleRate) / 1000);
-}
-
-/** Duration of `samples` samples (per channel) in milliseconds. */
-export function samplesToMs(samples: number, sampleRate: number): number {
-  return (samples * 1000) / sampleRate;
+/** Linear level (1 = full scale) in dBFS, never below `floorDbfs` (what silence and NaN read as). */
+export function linearToDbfs(linear: number, floorDbfs = SILENCE_DBFS): number {
+  if (!(linear > 0)) return floorDbfs;
+  return Math.max(floorDbfs, 20 * Math.log10(linear));
 }

@@ -1,7 +1,9 @@
 // The voices each Aura model has. A speaker the model does not know fails every sentence of every
 // reply at run time, so TTS_SPEAKER is checked against this list when the configuration loads.
-// The lists are Workers AI's own (the `speaker` enums of @cloudflare/workers-types); tts.ts fails the
-// build if one drifts from them. aura-1 and aura-2-en share only some names. Pure.
+// The offline stand-in rejects any other speaker, as Workers AI does. The lists are Workers AI's own
+// (the `speaker` enums of @cloudflare/workers-types; docs/workers-ai.md): the build fails if one
+// drifts from them. aura-1 and aura-2-en share only some names. Pure.
+import type { AiModels } from "@cloudflare/workers-types";
 
 export const AURA_1_VOICES = ["angus", "asteria", "arcas", "orion", "orpheus", "athena", "luna", "zeus", "perseus", "helios", "hera", "stella"] as const;
 export const AURA_2_EN_VOICES = [
@@ -17,6 +19,19 @@ export const AURA_VOICES: Readonly<Record<string, readonly string[]>> = Object.f
   "@cf/deepgram/aura-2-en": AURA_2_EN_VOICES,
   "@cf/deepgram/aura-2-es": AURA_2_ES_VOICES,
 });
+
+// Each list must be exactly the model's `speaker` type, or this does not compile.
+type SpeakerOf<M extends keyof AiModels> = NonNullable<(AiModels[M]["inputs"] & { speaker?: unknown })["speaker"]>;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type AuraVoiceListsMatchWorkersAi = [
+  Same<(typeof AURA_1_VOICES)[number], SpeakerOf<"@cf/deepgram/aura-1">>,
+  Same<(typeof AURA_2_EN_VOICES)[number], SpeakerOf<"@cf/deepgram/aura-2-en">>,
+  Same<(typeof AURA_2_ES_VOICES)[number], SpeakerOf<"@cf/deepgram/aura-2-es">>,
+] extends [true, true, true]
+  ? true
+  : never;
+const auraVoiceListsMatch: AuraVoiceListsMatchWorkersAi = true;
+void auraVoiceListsMatch;
 
 /** Why `speaker` cannot be used with `model`, or null when it can. */
 export function speakerProblem(model: string, speaker: string): string | null {

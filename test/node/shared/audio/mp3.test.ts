@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { id3v2Length, makeSilentMp3, Mp3FormatError, parseMp3, readMp3FrameHeader } from "../../../../server/audio/mp3.ts";
+import { id3v2Length, Mp3FormatError, parseMp3, readMp3FrameHeader } from "../../../../shared/audio/mp3.ts";
+import { makeSilentMp3 } from "../../../support/test-audio.ts";
+import { concatArrays } from "../../../../shared/typed-arrays.ts";
 
 /** ID3v2.4 tag with `size` body bytes (filled with fake frame syncs to prove they are skipped). */
 function id3(size: number): Uint8Array {
@@ -10,15 +12,7 @@ function id3(size: number): Uint8Array {
   return tag;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const concat = (...parts: Uint8Array[]): Uint8Array => concatArrays(Uint8Array, parts);
 
 describe("makeSilentMp3 / parseMp3", () => {
   it("builds MPEG-2 Layer III 24 kHz mono 32 kbps frames of 96 bytes by default", () => {

@@ -13,6 +13,7 @@ import { startEngineServer, type EngineServer } from "../../../local-ai/engine-s
 import type { LiveDump } from "../../../local-ai/live-transcription.ts";
 import { wordErrorRate } from "../../../local-ai/wer.ts";
 import { joinFinals, LiveClient, liveUrl, pcmBytes, speak } from "./local-ai-support.ts";
+import { concatArrays } from "../../../shared/typed-arrays.ts";
 
 let server: EngineServer;
 let dumpDir: string;
@@ -52,15 +53,7 @@ const samples = (wav: Uint8Array) => {
   return new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 };
 const bytes = (pcm: Int16Array) => new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
-const concat = (...parts: Int16Array[]) => {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
+const concat = (...parts: Int16Array[]) => concatArrays(Int16Array, parts);
 
 /** One stream: `pcm`, Finalize, the turn's transcript; the stream is closed either way. */
 async function transcribeOneTurn(pcm: Int16Array): Promise<string> {

@@ -9,6 +9,7 @@ import { startEngineServer, type EngineServer, type HealthReport } from "../../.
 import { parseLiveParams, resultsMessage } from "../../../local-ai/live-transcription.ts";
 import { wordErrorRate } from "../../../local-ai/wer.ts";
 import { b64, callModel, joinFinals, LiveClient, liveUrl, NOVA_INPUTS, pcmBytes, speak, transcriptOf } from "./local-ai-support.ts";
+import { concatArrays } from "../../../shared/typed-arrays.ts";
 
 const IDLE_MS = 2500;
 let server: EngineServer;
@@ -55,15 +56,7 @@ async function liveStreamsOpen(n: number, timeoutMs = 3000): Promise<void> {
 }
 
 const silence = (ms: number) => new Uint8Array(Math.round((ms / 1000) * 16000) * 2);
-const concat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
+const concat = (...parts: Uint8Array[]) => concatArrays(Uint8Array, parts);
 
 describe("live transcription socket (/live, nova-3 protocol)", () => {
   it("sends interim results while the audio arrives, and the final on Finalize matches batch transcription", async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FadingPieceWriter, resampleInPieces } from "../../../../client/audio/segment-pieces.ts";
 import { Resampler } from "../../../../shared/audio/resampler.ts";
+import { concatArrays } from "../../../../shared/typed-arrays.ts";
 import { applyEdgeFades } from "../../../support/test-audio.ts";
 
 describe("Segment decoding in pieces", () => {
@@ -13,12 +14,7 @@ describe("Segment decoding in pieces", () => {
       chunks.push(samples);
     });
     resampleInPieces(input, 16_000, 44_100, writer);
-    const joined = new Float32Array(chunks.reduce((a, c) => a + c.length, 0));
-    let o = 0;
-    for (const c of chunks) {
-      joined.set(c, o);
-      o += c.length;
-    }
+    const joined = concatArrays(Float32Array, chunks);
     const expected = applyEdgeFades(Resampler.convert(input, 16_000, 44_100), 132);
     expect(joined.length).toBe(expected.length);
     let maxDiff = 0;

@@ -22,7 +22,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
-import { AiCode, AiError, STT_INSTALL_COMMAND } from "./errors.ts";
+import { AiError, STT_INSTALL_COMMAND } from "./errors.ts";
 import { Flite } from "./engines/flite.ts";
 import { OfflineResponder, type ReplyEngine } from "./engines/offline-responder.ts";
 import { OpenAiCompatible } from "./engines/openai-compatible.ts";
@@ -30,6 +30,7 @@ import { PocketSphinx, type SttState } from "./engines/pocketsphinx.ts";
 import { PocketSphinxLive } from "./engines/pocketsphinx-stream.ts";
 import { DEFAULT_LIVE_IDLE_MS, parseLiveParams, serveLiveSocket } from "./live-transcription.ts";
 import { runModel, type Engines } from "./models.ts";
+import { WORKERS_AI_ERRORS } from "../shared/workers-ai/errors.ts";
 
 export const SERVICE_NAME = "parley-local-ai";
 export const DEFAULT_PORT = 8790;
@@ -150,7 +151,7 @@ export async function startEngineServer(options: EngineServerOptions = {}): Prom
   const server = createServer((req, res) => {
     handle(req, res, engines, health, log).catch((e: Error) => {
       log(`internal error: ${e.stack ?? e.message}`);
-      if (!res.headersSent) sendError(res, new AiError(AiCode.Internal, e.message));
+      if (!res.headersSent) sendError(res, new AiError(WORKERS_AI_ERRORS.internal, e.message));
       else res.destroy(e);
     });
   });
@@ -246,9 +247,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, engines: LocalE
     try {
       call = JSON.parse(body.toString("utf8")) as typeof call;
     } catch {
-      throw new AiError(AiCode.InvalidInput, "request body is not JSON");
+      throw new AiError(WORKERS_AI_ERRORS.invalidInput, "request body is not JSON");
     }
-    if (typeof call.model !== "string") throw new AiError(AiCode.InvalidInput, "missing model");
+    if (typeof call.model !== "string") throw new AiError(WORKERS_AI_ERRORS.invalidInput, "missing model");
     model = call.model;
     const tags = Array.isArray(call.options?.tags) ? call.options.tags.filter((t): t is string => typeof t === "string") : [];
     if (tags.length) model += ` [${tags.join(" ")}]`;
@@ -279,7 +280,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, engines: LocalE
       res.destroy(e as Error);
       return;
     }
-    const err = e instanceof AiError ? e : new AiError(AiCode.Internal, `local engine failed: ${(e as Error).message}`);
+    const err = e instanceof AiError ? e : new AiError(WORKERS_AI_ERRORS.internal, `local engine failed: ${(e as Error).message}`);
     log(`${model} -> ${err.message}`);
     sendError(res, err);
   }
@@ -298,7 +299,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on("data", (d: Buffer) => {
       size += d.length;
       if (size > limit) {
-        reject(new AiError(AiCode.TooLarge, "Request is too large"));
+        reject(new AiError(WORKERS_AI_ERRORS.tooLarge, "Request is too large"));
         req.destroy();
         return;
       }

@@ -22,9 +22,9 @@ import { join } from "node:path";
 import type { WebSocket } from "ws";
 import { encodeWav } from "../shared/audio/wav.ts";
 import type { PublishedInput } from "../shared/workers-ai/published-types.ts";
-import { AiCode } from "./errors.ts";
 import type { LiveDecoderEvent, LiveHypothesis, LiveStream, PocketSphinxLive } from "./engines/pocketsphinx-stream.ts";
 import { presentable } from "./models.ts";
+import { WORKERS_AI_ERRORS } from "../shared/workers-ai/errors.ts";
 
 export const LIVE_MODELS = ["@cf/deepgram/nova-3"] as const;
 export const DEFAULT_LIVE_IDLE_MS = 10_000;
@@ -53,9 +53,9 @@ const KNOWN: ReadonlySet<string> = new Set<NovaInputName | "model">(["model", "e
 /** Read and check the query of a /live request (the model's inputs, every value a string). */
 export function parseLiveParams(query: URLSearchParams): LiveParamsResult {
   const model = query.get("model") ?? "";
-  const bad = (why: string, closeCode = 1003): LiveParamsResult => ({ ok: false, closeCode, description: `${AiCode.InvalidInput}: Invalid input for ${model}: ${why}` });
+  const bad = (why: string, closeCode = 1003): LiveParamsResult => ({ ok: false, closeCode, description: `${WORKERS_AI_ERRORS.invalidInput.code}: Invalid input for ${model}: ${why}` });
   if (!(LIVE_MODELS as readonly string[]).includes(model)) {
-    return { ok: false, closeCode: 1003, description: `${AiCode.NoSuchModel}: ${model || "(no model)"} has no live (WebSocket) interface in the offline stand-in; supported: ${LIVE_MODELS.join(", ")}` };
+    return { ok: false, closeCode: 1003, description: `${WORKERS_AI_ERRORS.noSuchModel.code}: ${model || "(no model)"} has no live (WebSocket) interface in the offline stand-in; supported: ${LIVE_MODELS.join(", ")}` };
   }
   const encoding = query.get("encoding");
   if (encoding !== "linear16") {

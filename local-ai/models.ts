@@ -11,11 +11,12 @@ import { AudioFormatError, float32ToInt16, int16ToFloat32 } from "../shared/audi
 import { Resampler } from "../shared/audio/resampler.ts";
 import { encodeSamples, encodeWav, type WavEncoding } from "../shared/audio/wav.ts";
 import { wavToPcm16Mono } from "./audio.ts";
-import { AiCode, AiError } from "./errors.ts";
+import { AiError } from "./errors.ts";
 import type { ReplyEngine } from "./engines/offline-responder.ts";
 import type { SpeechRecognizer, SttResult } from "./engines/pocketsphinx.ts";
 import type { SpeechSynthesizer } from "./engines/flite.ts";
 import { makeUsage, estimatePromptTokens, workersAiSse, type ChatMessage, type StreamPiece } from "./sse.ts";
+import { WORKERS_AI_ERRORS } from "../shared/workers-ai/errors.ts";
 
 export interface Engines {
   stt: SpeechRecognizer;
@@ -39,7 +40,7 @@ function parse<T extends z.ZodType>(schema: T, inputs: unknown, model: string): 
   const r = schema.safeParse(inputs);
   if (!r.success) {
     const issues = r.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
-    throw new AiError(AiCode.InvalidInput, `Invalid input for ${model}: ${issues}`);
+    throw new AiError(WORKERS_AI_ERRORS.invalidInput, `Invalid input for ${model}: ${issues}`);
   }
   return r.data;
 }
@@ -98,7 +99,7 @@ export async function runModel(engines: Engines, model: string, inputs: unknown,
     const { bytes, contentType } = auraOutput(wav, input);
     return { kind: "stream", contentType, body: chunks(bytes, 8192) };
   }
-  throw new AiError(AiCode.NoSuchModel, `No such model ${model} or task`);
+  throw new AiError(WORKERS_AI_ERRORS.noSuchModel, `No such model ${model} or task`);
 }
 
 async function transcribe(stt: SpeechRecognizer, bytes: Uint8Array): Promise<{ result: SttResult; durationSec: number }> {
@@ -107,7 +108,7 @@ async function transcribe(stt: SpeechRecognizer, bytes: Uint8Array): Promise<{ r
   try {
     ({ pcm, durationSec } = wavToPcm16Mono(bytes));
   } catch (e) {
-    if (e instanceof AudioFormatError) throw new AiError(AiCode.InvalidData, `Invalid audio: ${e.message} (the offline stand-in reads WAV only)`);
+    if (e instanceof AudioFormatError) throw new AiError(WORKERS_AI_ERRORS.invalidData, `Invalid audio: ${e.message} (the offline stand-in reads WAV only)`);
     throw e;
   }
   return { result: await stt.transcribe(pcm), durationSec };
@@ -117,7 +118,7 @@ function decodeBase64(s: string): Uint8Array {
   try {
     return base64ToBytes(s.replace(/^data:[^,]*,/, ""));
   } catch (e) {
-    if (e instanceof Base64Error) throw new AiError(AiCode.InvalidData, `Invalid data type for base64 input: ${e.message}`);
+    if (e instanceof Base64Error) throw new AiError(WORKERS_AI_ERRORS.invalidData, `Invalid data type for base64 input: ${e.message}`);
     throw e;
   }
 }

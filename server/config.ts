@@ -85,6 +85,18 @@ export interface SpeechRecognitionOptions {
   finalizeTimeoutMs: number;
 }
 
+/**
+ * The pause at which smart-turn is asked, when it is the judge (the default): it hears the audio itself
+ * (intonation, not only words), so it can be asked sooner than words can be judged. 200 ms is the VAD
+ * stop time Pipecat pairs with its turn models. A turn smart-turn calls complete ends at this mark.
+ */
+export const SMART_TURN_PAUSE_MS = 200;
+/**
+ * The pause at which the words heard so far are judged (transcript signal; Flux's words): a streaming
+ * recognizer hands a word over ~200 ms after it is spoken, so the last one must have had time to arrive.
+ */
+export const WORDS_PAUSE_MS = 250;
+
 /** Deciding that the user's turn is over (batch path, and Nova streaming; with Flux, only the words Flux is slow to end: recognition.flux.forceEnd). The timings are the policy's (end-of-turn-policy.ts). */
 export interface EndOfTurnConfig extends EndOfTurnOptions {
   /** silence: a fixed silence (turnDetection.silenceMs, adapted per user); smart-turn: ask the model at a short pause; transcript: judge the words heard so far (streaming recognition). Default smart-turn. */
@@ -172,26 +184,13 @@ export interface ParleyConfig {
   recordings: RecordingOptions;
 }
 
-/**
- * Default LLM: `@cf/meta/llama-3.1-8b-instruct` was retired on 2026-05-30. `-fp8` is the same 8B model,
- * active, typed in @cloudflare/workers-types, with a 32k context; 3.2-3b is cheaper but weaker at
- * conversation, and 3.3-70b costs ~8x more per output token with a longer first-token wait.
- */
-/**
- * The pause at which smart-turn is asked, when it is the judge (the default): it hears the audio itself
- * (intonation, not only words), so it can be asked sooner than words can be judged. 200 ms is the VAD
- * stop time Pipecat pairs with its turn models. A turn smart-turn calls complete ends at this mark.
- */
-export const SMART_TURN_PAUSE_MS = 200;
-/**
- * The pause at which the words heard so far are judged (transcript signal; Flux's words): a streaming
- * recognizer hands a word over ~200 ms after it is spoken, so the last one must have had time to arrive.
- */
-export const WORDS_PAUSE_MS = 250;
 
 export const DEFAULT_CONFIG: Readonly<ParleyConfig> = freezeDeep({
   models: {
     stt: "@cf/openai/whisper-large-v3-turbo",
+    // `@cf/meta/llama-3.1-8b-instruct` was retired on 2026-05-30. `-fp8` is the same 8B model, active, typed
+    // in @cloudflare/workers-types, with a 32k context; 3.2-3b is cheaper but weaker at conversation, and
+    // 3.3-70b costs ~8x more per output token with a longer first-token wait.
     llm: "@cf/meta/llama-3.1-8b-instruct-fp8",
     tts: "@cf/myshell-ai/melotts",
     ttsSpeaker: undefined,
@@ -267,68 +266,69 @@ type ConfigPath<T = ParleyConfig> = {
 type ValueAt<P extends string, T = ParleyConfig> = P extends `${infer K}.${infer Rest}` ? (K extends keyof T ? ValueAt<Rest, T[K]> : never) : P extends keyof T ? T[P] : never;
 
 /** A wrangler var, the setting it overrides, and how its string is read (the schema's message names what is wrong). */
-const setting = <N extends string, P extends ConfigPath>(name: N, path: P, schema: z.ZodType<ValueAt<P>>) => ({ name, path, schema });
+type Setting = readonly [name: string, path: ConfigPath, schema: z.ZodType];
+/** Each row's schema must yield the type of the setting its path names: a wrong path or schema fails the typecheck. */
+type CheckedSettings<T extends readonly Setting[]> = {
+  readonly [K in keyof T]: T[K] extends readonly [infer N, infer P extends ConfigPath, z.ZodType] ? readonly [N, P, z.ZodType<ValueAt<P>>] : never;
+};
+const settings = <const T extends readonly Setting[]>(rows: T & CheckedSettings<T>): T => rows;
 
-/**
- * Every wrangler var of a session, one line each (README, "Configuration"). Defaults are DEFAULT_CONFIG's;
- * the few that depend on the backend or on other settings are derived in loadConfig().
- */
-const SETTINGS = [
-  setting("STT_MODEL", "models.stt", modelId),
-  setting("LLM_MODEL", "models.llm", modelId),
-  setting("TTS_MODEL", "models.tts", modelId),
-  setting("TTS_SPEAKER", "models.ttsSpeaker", z.string().min(1)),
-  setting("LANGUAGE", "models.language", z.string().regex(/^[a-z]{2,3}$/)),
-  setting("AI_BACKEND", "models.backend", z.enum(["workers-ai", "local", "fake"])),
-  setting("SYSTEM_PROMPT", "reply.systemPrompt", z.string().min(1)),
-  setting("LLM_MAX_TOKENS", "reply.maxTokens", int(16, 4096)),
-  setting("LLM_TEMPERATURE", "reply.temperature", num(0, 5)),
-  setting("HISTORY_BUDGET_CHARS", "reply.historyBudgetChars", int(0, 500_000)),
-  setting("VAD_THRESHOLD_DB", "turnDetection.speechThresholdDb", num(3, 40)),
-  setting("VAD_MIN_SPEECH_MS", "turnDetection.minSpeechMs", int(20, 2_000)),
-  setting("VAD_SILENCE_MS", "turnDetection.silenceMs", int(100, 5_000)),
-  setting("VAD_MAX_UTTERANCE_MS", "turnDetection.maxUtteranceMs", int(1_000, 120_000)),
-  setting("STT_MODE", "recognition.mode", z.enum(["batch", "streaming"])),
-  setting("STT_STREAMING_MODEL", "recognition.streamingModel", z.enum(["@cf/deepgram/flux", "@cf/deepgram/nova-3"])),
-  setting("FLUX_EOT_THRESHOLD", "recognition.flux.eotThreshold", num(0.5, 0.9)),
-  setting("FLUX_EAGER_EOT_THRESHOLD", "recognition.flux.eagerEotThreshold", z.union([z.literal("off"), z.coerce.number().min(0.3).max(0.9)]).transform((v) => (v === "off" ? null : v))),
-  setting("FLUX_EOT_TIMEOUT_MS", "recognition.flux.eotTimeoutMs", int(500, 60_000)),
-  setting("FLUX_FORCE_END", "recognition.flux.forceEnd", bool),
-  setting("STT_KEYTERMS", "recognition.keyterms", z.string().max(2_000).transform((v) => v.split(",").map((k) => k.trim()).filter((k) => k !== "").slice(0, 50))),
-  setting("END_OF_TURN", "endOfTurn.detector", z.enum(["silence", "smart-turn", "transcript"])),
-  setting("END_OF_TURN_PAUSE_MS", "endOfTurn.pauseMs", int(100, 1_000)),
-  setting("MAX_SILENCE_MS", "endOfTurn.maxSilenceMs", int(500, 10_000)),
-  setting("SMART_TURN_MODEL", "endOfTurn.smartTurnModel", modelId),
-  setting("SMART_TURN_THRESHOLD", "endOfTurn.smartTurnThreshold", num(0, 1)),
-  setting("SMART_TURN_TIMEOUT_MS", "endOfTurn.smartTurnTimeoutMs", int(50, 5_000)),
-  setting("SPECULATIVE_REPLIES", "endOfTurn.speculative", bool),
-  setting("ADAPTIVE_SILENCE", "endOfTurn.adaptive", bool),
-  setting("MIN_INTERRUPTION_MS", "interruption.minInterruptionMs", int(0, 5_000)),
-  setting("MIN_INTERRUPTION_WORDS", "interruption.minInterruptionWords", int(0, 20)),
-  setting("FALSE_INTERRUPTION_TIMEOUT_MS", "interruption.falseInterruptionTimeoutMs", int(200, 10_000)),
-  setting("AI_TIMEOUT_MS", "reliability.aiTimeoutMs", int(500, 120_000)),
-  setting("AI_STREAM_IDLE_MS", "reliability.streamIdleMs", int(500, 120_000)),
-  setting("AI_MAX_RETRIES", "reliability.maxRetries", int(0, 5)),
-  setting("SESSION_BUDGET_USD", "budgets.sessionUsd", num(0, 1_000)),
-  setting("DAILY_BUDGET_NEURONS", "budgets.dailyNeurons", z.union([z.literal("off"), z.coerce.number().int().min(0).max(1_000_000_000)]).transform((v) => (v === "off" ? null : v))),
-  setting("DAILY_BUDGET_USD", "budgets.dailyNeurons", num(0, 1_000_000).transform((usd) => Math.round(usd / USD_PER_NEURON))),
-  setting("MESSAGES_PER_SECOND", "limits.messagesPerSecond", num(1, 10_000)),
-  setting("IP_MESSAGES_PER_SECOND", "limits.ipMessagesPerSecond", num(1, 10_000)),
-  setting("SESSION_MESSAGES_PER_SECOND", "limits.sessionMessagesPerSecond", num(1, 10_000)),
-  setting("AUDIO_REALTIME_FACTOR", "limits.audioRealtimeFactor", num(1, 100)),
-  setting("IP_AUDIO_REALTIME_FACTOR", "limits.ipAudioRealtimeFactor", num(1, 100)),
-  setting("SESSION_AUDIO_REALTIME_FACTOR", "limits.sessionAudioRealtimeFactor", num(1, 100)),
-  setting("TURNS_PER_SECOND", "limits.turnsPerSecond", num(0.1, 1_000)),
-  setting("RATE_LIMIT_GRACE_MS", "limits.closeAfterMs", int(0, 60_000)),
-  setting("RATE_LIMIT_CLOSE_AFTER_DROPS", "limits.closeAfterDrops", int(1, 1_000_000)),
+const SETTINGS = settings([
+  ["STT_MODEL", "models.stt", modelId],
+  ["LLM_MODEL", "models.llm", modelId],
+  ["TTS_MODEL", "models.tts", modelId],
+  ["TTS_SPEAKER", "models.ttsSpeaker", z.string().min(1)],
+  ["LANGUAGE", "models.language", z.string().regex(/^[a-z]{2,3}$/)],
+  ["AI_BACKEND", "models.backend", z.enum(["workers-ai", "local", "fake"])],
+  ["SYSTEM_PROMPT", "reply.systemPrompt", z.string().min(1)],
+  ["LLM_MAX_TOKENS", "reply.maxTokens", int(16, 4096)],
+  ["LLM_TEMPERATURE", "reply.temperature", num(0, 5)],
+  ["HISTORY_BUDGET_CHARS", "reply.historyBudgetChars", int(0, 500_000)],
+  ["VAD_THRESHOLD_DB", "turnDetection.speechThresholdDb", num(3, 40)],
+  ["VAD_MIN_SPEECH_MS", "turnDetection.minSpeechMs", int(20, 2_000)],
+  ["VAD_SILENCE_MS", "turnDetection.silenceMs", int(100, 5_000)],
+  ["VAD_MAX_UTTERANCE_MS", "turnDetection.maxUtteranceMs", int(1_000, 120_000)],
+  ["STT_MODE", "recognition.mode", z.enum(["batch", "streaming"])],
+  ["STT_STREAMING_MODEL", "recognition.streamingModel", z.enum(["@cf/deepgram/flux", "@cf/deepgram/nova-3"])],
+  ["FLUX_EOT_THRESHOLD", "recognition.flux.eotThreshold", num(0.5, 0.9)],
+  ["FLUX_EAGER_EOT_THRESHOLD", "recognition.flux.eagerEotThreshold", z.union([z.literal("off"), z.coerce.number().min(0.3).max(0.9)]).transform((v) => (v === "off" ? null : v))],
+  ["FLUX_EOT_TIMEOUT_MS", "recognition.flux.eotTimeoutMs", int(500, 60_000)],
+  ["FLUX_FORCE_END", "recognition.flux.forceEnd", bool],
+  ["STT_KEYTERMS", "recognition.keyterms", z.string().max(2_000).transform((v) => v.split(",").map((k) => k.trim()).filter((k) => k !== "").slice(0, 50))],
+  ["END_OF_TURN", "endOfTurn.detector", z.enum(["silence", "smart-turn", "transcript"])],
+  ["END_OF_TURN_PAUSE_MS", "endOfTurn.pauseMs", int(100, 1_000)],
+  ["MAX_SILENCE_MS", "endOfTurn.maxSilenceMs", int(500, 10_000)],
+  ["SMART_TURN_MODEL", "endOfTurn.smartTurnModel", modelId],
+  ["SMART_TURN_THRESHOLD", "endOfTurn.smartTurnThreshold", num(0, 1)],
+  ["SMART_TURN_TIMEOUT_MS", "endOfTurn.smartTurnTimeoutMs", int(50, 5_000)],
+  ["SPECULATIVE_REPLIES", "endOfTurn.speculative", bool],
+  ["ADAPTIVE_SILENCE", "endOfTurn.adaptive", bool],
+  ["MIN_INTERRUPTION_MS", "interruption.minInterruptionMs", int(0, 5_000)],
+  ["MIN_INTERRUPTION_WORDS", "interruption.minInterruptionWords", int(0, 20)],
+  ["FALSE_INTERRUPTION_TIMEOUT_MS", "interruption.falseInterruptionTimeoutMs", int(200, 10_000)],
+  ["AI_TIMEOUT_MS", "reliability.aiTimeoutMs", int(500, 120_000)],
+  ["AI_STREAM_IDLE_MS", "reliability.streamIdleMs", int(500, 120_000)],
+  ["AI_MAX_RETRIES", "reliability.maxRetries", int(0, 5)],
+  ["SESSION_BUDGET_USD", "budgets.sessionUsd", num(0, 1_000)],
+  ["DAILY_BUDGET_NEURONS", "budgets.dailyNeurons", z.union([z.literal("off"), z.coerce.number().int().min(0).max(1_000_000_000)]).transform((v) => (v === "off" ? null : v))],
+  ["DAILY_BUDGET_USD", "budgets.dailyNeurons", num(0, 1_000_000).transform((usd) => Math.round(usd / USD_PER_NEURON))],
+  ["MESSAGES_PER_SECOND", "limits.messagesPerSecond", num(1, 10_000)],
+  ["IP_MESSAGES_PER_SECOND", "limits.ipMessagesPerSecond", num(1, 10_000)],
+  ["SESSION_MESSAGES_PER_SECOND", "limits.sessionMessagesPerSecond", num(1, 10_000)],
+  ["AUDIO_REALTIME_FACTOR", "limits.audioRealtimeFactor", num(1, 100)],
+  ["IP_AUDIO_REALTIME_FACTOR", "limits.ipAudioRealtimeFactor", num(1, 100)],
+  ["SESSION_AUDIO_REALTIME_FACTOR", "limits.sessionAudioRealtimeFactor", num(1, 100)],
+  ["TURNS_PER_SECOND", "limits.turnsPerSecond", num(0.1, 1_000)],
+  ["RATE_LIMIT_GRACE_MS", "limits.closeAfterMs", int(0, 60_000)],
+  ["RATE_LIMIT_CLOSE_AFTER_DROPS", "limits.closeAfterDrops", int(1, 1_000_000)],
   // Well under the 1 MiB a WebSocket message may carry, with room for the rest of `ready`.
-  setting("READY_HISTORY_BYTES", "limits.readyHistoryBytes", int(1_024, 768 * 1024)),
-  setting("IDLE_CLOSE_MS", "limits.idleCloseMs", int(0, 24 * 3_600_000)),
-  setting("RECORD_AUDIO", "recordings.enabled", bool),
-  setting("RECORDING_RETENTION_DAYS", "recordings.retentionDays", int(0, 3_650)),
-  setting("DRAIN_SECRET", "restarts.drainSecret", z.string().min(32, "DRAIN_SECRET must be at least 32 characters (npm start generates one)")),
-];
-type SettingName = (typeof SETTINGS)[number]["name"];
+  ["READY_HISTORY_BYTES", "limits.readyHistoryBytes", int(1_024, 768 * 1024)],
+  ["IDLE_CLOSE_MS", "limits.idleCloseMs", int(0, 24 * 3_600_000)],
+  ["RECORD_AUDIO", "recordings.enabled", bool],
+  ["RECORDING_RETENTION_DAYS", "recordings.retentionDays", int(0, 3_650)],
+  ["DRAIN_SECRET", "restarts.drainSecret", z.string().min(32, "DRAIN_SECRET must be at least 32 characters (npm start generates one)")],
+]);
+type SettingName = (typeof SETTINGS)[number][0];
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -347,7 +347,7 @@ function configError(error: z.ZodError, name?: string): ConfigError {
 /** Writes each set var of SETTINGS into `config`; returns the names that were set. */
 function applySettings(env: Record<string, unknown>, config: ParleyConfig): Set<SettingName> {
   const given = new Set<SettingName>();
-  for (const { name, path, schema } of SETTINGS) {
+  for (const [name, path, schema] of SETTINGS) {
     if (!isSet(env[name])) continue;
     const parsed = schema.safeParse(env[name]);
     if (!parsed.success) throw configError(parsed.error, name);

@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AiCode, AiError } from "../errors.ts";
+import { AiError } from "../errors.ts";
+import { WORKERS_AI_ERRORS } from "../../shared/workers-ai/errors.ts";
 
 // The WebAssembly global without lib.dom (Node's types leave it to the DOM lib).
 type WasmModule = object;
@@ -78,7 +79,7 @@ export class Flite implements SpeechSynthesizer {
 
   async synthesize(text: string, voice: string = this.voice): Promise<Uint8Array> {
     const clean = textForFlite(text);
-    if (!clean) throw new AiError(AiCode.InvalidData, "nothing to speak: the text is empty after cleaning");
+    if (!clean) throw new AiError(WORKERS_AI_ERRORS.invalidData, "nothing to speak: the text is empty after cleaning");
     if (!isFliteVoice(voice)) voice = this.voice;
     const mod = await this.load();
     const out = `out-${process.pid}-${++this.counter}.wav`;
@@ -95,7 +96,7 @@ export class Flite implements SpeechSynthesizer {
     const path = join(this.dir, out);
     if (rc !== 0) {
       try { unlinkSync(path); } catch { /* not written */ }
-      throw new AiError(AiCode.Internal, `flite exited with code ${rc}`);
+      throw new AiError(WORKERS_AI_ERRORS.internal, `flite exited with code ${rc}`);
     }
     const wav = readFileSync(path);
     unlinkSync(path);

@@ -2,9 +2,10 @@
 // http://127.0.0.1:11434/v1, llama.cpp llama-server http://127.0.0.1:8080/v1, LM Studio, vLLM):
 // POST {url}/chat/completions, and hand back text or a stream of pieces that sse.ts re-emits in
 // Workers AI's format.
-import { AiCode, AiError } from "../errors.ts";
+import { AiError } from "../errors.ts";
 import { estimatePromptTokens, estimateTokens, makeUsage, openAiSsePieces, UpstreamStreamError, type StreamPiece, type Usage } from "../sse.ts";
 import type { ReplyEngine, ReplyRequest } from "./offline-responder.ts";
+import { WORKERS_AI_ERRORS } from "../../shared/workers-ai/errors.ts";
 
 export interface OpenAiCompatibleOptions {
   /** Base URL including the version path, e.g. http://127.0.0.1:11434/v1 */
@@ -51,10 +52,10 @@ export class OpenAiCompatible implements ReplyEngine {
       });
     } catch (e) {
       if (req.signal.aborted) throw e;
-      if (timeout.signal.aborted) throw new AiError(AiCode.Timeout, `the local LLM server at ${this.url} did not answer within ${this.timeoutMs} ms`);
+      if (timeout.signal.aborted) throw new AiError(WORKERS_AI_ERRORS.timeout, `the local LLM server at ${this.url} did not answer within ${this.timeoutMs} ms`);
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       throw new AiError(
-        AiCode.Internal,
+        WORKERS_AI_ERRORS.internal,
         `the local LLM server at ${this.url} is not reachable (${cause?.code ?? cause?.message ?? (e as Error).message}); start it (for Ollama: ollama serve) or unset LOCAL_LLM_URL`,
       );
     } finally {
@@ -62,7 +63,7 @@ export class OpenAiCompatible implements ReplyEngine {
     }
     if (!res.ok) {
       const text = (await res.text().catch(() => "")).slice(0, 500);
-      throw new AiError(AiCode.Internal, `the local LLM server at ${this.url} answered HTTP ${res.status} for model "${this.model}": ${text}`);
+      throw new AiError(WORKERS_AI_ERRORS.internal, `the local LLM server at ${this.url} answered HTTP ${res.status} for model "${this.model}": ${text}`);
     }
     return res;
   }
@@ -84,11 +85,11 @@ export class OpenAiCompatible implements ReplyEngine {
 
   async *stream(req: ReplyRequest): AsyncGenerator<StreamPiece> {
     const res = await this.post(req, true);
-    if (!res.body) throw new AiError(AiCode.Internal, `the local LLM server at ${this.url} sent no body`);
+    if (!res.body) throw new AiError(WORKERS_AI_ERRORS.internal, `the local LLM server at ${this.url} sent no body`);
     try {
       yield* openAiSsePieces(res.body as unknown as AsyncIterable<Uint8Array>);
     } catch (e) {
-      if (e instanceof UpstreamStreamError) throw new AiError(AiCode.Internal, `the local LLM stream failed: ${e.message}`);
+      if (e instanceof UpstreamStreamError) throw new AiError(WORKERS_AI_ERRORS.internal, `the local LLM stream failed: ${e.message}`);
       throw e;
     }
   }

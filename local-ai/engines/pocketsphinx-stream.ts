@@ -16,8 +16,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { AiCode, AiError, EngineUnavailableError, STT_INSTALL_COMMAND } from "../errors.ts";
+import { AiError, EngineUnavailableError, STT_INSTALL_COMMAND } from "../errors.ts";
 import { fatalDetail, type DecoderProcessOptions } from "./pocketsphinx.ts";
+import { WORKERS_AI_ERRORS } from "../../shared/workers-ai/errors.ts";
 
 export interface LiveWord {
   word: string;
@@ -130,7 +131,7 @@ class LiveDecoderProcess {
       let stderr = "";
       const timer = setTimeout(() => {
         child.kill("SIGKILL");
-        reject(new AiError(AiCode.Timeout, `PocketSphinx (live) did not load within ${startTimeoutMs} ms`));
+        reject(new AiError(WORKERS_AI_ERRORS.timeout, `PocketSphinx (live) did not load within ${startTimeoutMs} ms`));
       }, startTimeoutMs);
       child.stdin.on("error", () => {}); // EPIPE when it dies; handled by "exit"
       child.stderr.on("data", (d: Buffer) => {
@@ -169,7 +170,7 @@ class LiveDecoderProcess {
           return;
         }
         proc.endWaiter?.();
-        proc.handlers?.failed(new AiError(AiCode.Internal, why));
+        proc.handlers?.failed(new AiError(WORKERS_AI_ERRORS.internal, why));
       });
     });
   }
@@ -190,7 +191,7 @@ class LiveDecoderProcess {
         return;
       case "error":
         this.log(`pocketsphinx (live) error: ${msg.error}`);
-        this.handlers?.failed(new AiError(AiCode.Internal, `PocketSphinx failed: ${msg.error}`));
+        this.handlers?.failed(new AiError(WORKERS_AI_ERRORS.internal, `PocketSphinx failed: ${msg.error}`));
         return;
     }
   }
@@ -289,9 +290,9 @@ export class PocketSphinxLive {
 
   /** Borrow a decoder and start a stream on it. Throws 3040 when `maxStreams` are open, 5004 when PocketSphinx is missing. */
   async open(options: LiveStreamOptions, handlers: LiveStreamHandlers): Promise<LiveStream> {
-    if (this.closed) throw new AiError(AiCode.Internal, "speech recognizer is shut down");
+    if (this.closed) throw new AiError(WORKERS_AI_ERRORS.internal, "speech recognizer is shut down");
     if (this.active >= this.maxStreams) {
-      throw new AiError(3040, `Capacity: ${this.maxStreams} live transcription streams are open already (LOCAL_AI_LIVE_MAX); try again when one closes`, 429);
+      throw new AiError(WORKERS_AI_ERRORS.capacity, `Capacity: ${this.maxStreams} live transcription streams are open already (LOCAL_AI_LIVE_MAX); try again when one closes`);
     }
     this.active++;
     let proc: LiveDecoderProcess;

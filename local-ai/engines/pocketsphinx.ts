@@ -4,7 +4,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { AiCode, AiError, EngineUnavailableError, STT_INSTALL_COMMAND } from "../errors.ts";
+import { AiError, EngineUnavailableError, STT_INSTALL_COMMAND } from "../errors.ts";
+import { WORKERS_AI_ERRORS } from "../../shared/workers-ai/errors.ts";
 
 export interface SttWord {
   word: string;
@@ -91,7 +92,7 @@ export class PocketSphinx implements SpeechRecognizer {
 
   /** Start (or restart) the decoder and wait until the model is loaded. */
   start(): Promise<ChildProcessWithoutNullStreams> {
-    if (this.closed) return Promise.reject(new AiError(AiCode.Internal, "speech recognizer is shut down"));
+    if (this.closed) return Promise.reject(new AiError(WORKERS_AI_ERRORS.internal, "speech recognizer is shut down"));
     if (this.child) return Promise.resolve(this.child);
     this.starting ??= this.spawnDecoder().finally(() => {
       this.starting = undefined;
@@ -106,7 +107,7 @@ export class PocketSphinx implements SpeechRecognizer {
       header.writeUInt32LE(pcm.byteLength, 0);
       const reply = await new Promise<WorkerMessage>((resolve, reject) => {
         const timer = setTimeout(() => {
-          reject(new AiError(AiCode.Timeout, `PocketSphinx did not answer within ${this.requestTimeoutMs} ms; restarting it`));
+          reject(new AiError(WORKERS_AI_ERRORS.timeout, `PocketSphinx did not answer within ${this.requestTimeoutMs} ms; restarting it`));
           child.kill("SIGKILL");
         }, this.requestTimeoutMs);
         this.pending = {
@@ -125,7 +126,7 @@ export class PocketSphinx implements SpeechRecognizer {
           decodeMs: reply.decode_ms,
         };
       }
-      throw new AiError(AiCode.Internal, `PocketSphinx failed: ${"error" in reply ? reply.error : reply.type}`);
+      throw new AiError(WORKERS_AI_ERRORS.internal, `PocketSphinx failed: ${"error" in reply ? reply.error : reply.type}`);
     };
     const next = this.queue.then(run, run);
     this.queue = next.catch(() => {});
@@ -167,7 +168,7 @@ export class PocketSphinx implements SpeechRecognizer {
       let stderr = "";
       const startTimer = setTimeout(() => {
         child.kill("SIGKILL");
-        reject(new AiError(AiCode.Timeout, `PocketSphinx did not load within ${this.startTimeoutMs} ms`));
+        reject(new AiError(WORKERS_AI_ERRORS.timeout, `PocketSphinx did not load within ${this.startTimeoutMs} ms`));
       }, this.startTimeoutMs);
       child.stdin.on("error", () => {}); // EPIPE when it dies; handled by "exit"
       child.stderr.on("data", (d: Buffer) => {
@@ -204,7 +205,7 @@ export class PocketSphinx implements SpeechRecognizer {
         clearTimeout(startTimer);
         if (this.child === child) this.child = undefined;
         const why = `PocketSphinx exited (${signal ?? `code ${code}`})${stderr.trim() ? `: ${stderr.trim().split("\n").slice(-3).join(" | ")}` : ""}`;
-        this.pending?.reject(new AiError(AiCode.Internal, `${why}; it will be restarted`));
+        this.pending?.reject(new AiError(WORKERS_AI_ERRORS.internal, `${why}; it will be restarted`));
         if (!ready) {
           if (this.state === "starting") reject(this.unavailable(why));
           return;

@@ -2,19 +2,22 @@
 // "<internal code>: <description>" (InferenceUpstreamError is type-only, so no instanceof). The codes
 // and what each means: docs/workers-ai.md, "Errors".
 import type { ErrorCode } from "../../shared/protocol.ts";
+import { WORKERS_AI_ERRORS as E } from "../../shared/workers-ai/errors.ts";
 
 export type PipelineStage = "stt" | "llm" | "tts";
 
 export class AiCallError extends Error {
   override name = "AiCallError";
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly retryable: boolean,
-    readonly stage: PipelineStage,
-    readonly upstreamCode?: number,
-  ) {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly stage: PipelineStage;
+  readonly upstreamCode: number | undefined;
+  constructor(code: ErrorCode, message: string, retryable: boolean, stage: PipelineStage, upstreamCode?: number) {
     super(message);
+    this.code = code;
+    this.retryable = retryable;
+    this.stage = stage;
+    this.upstreamCode = upstreamCode;
   }
 }
 
@@ -41,16 +44,16 @@ export function classifyAiError(err: unknown, stage: PipelineStage): AiCallError
   const code = upstreamCodeOf(raw);
   const detail = raw.slice(0, 300);
   const who = STAGE_NAME[stage];
-  if (name === "TimeoutError" || code === 3007 || code === 408) {
+  if (name === "TimeoutError" || code === E.timeout.code || code === 408) {
     return new AiCallError("ai_timeout", `${who} timed out.`, true, stage, code);
   }
   switch (code) {
-    case 3040:
+    case E.capacity.code:
     case 429:
       return new AiCallError("ai_capacity", `${who} is out of capacity right now (Workers AI 3040). Try again in a moment.`, true, stage, code);
-    case 3036:
+    case E.dailyAllocation.code:
       return new AiCallError("ai_quota", "The daily Workers AI allocation is used up (3036). It resets at 00:00 UTC.", false, stage, code);
-    case 5035:
+    case E.paidPlan.code:
       // Some models are for the Workers Paid plan only; on the free plan every call fails the same way.
       return new AiCallError(
         "ai_paid_plan",
@@ -59,12 +62,12 @@ export function classifyAiError(err: unknown, stage: PipelineStage): AiCallError
         stage,
         code,
       );
-    case 3006:
+    case E.tooLarge.code:
     case 413:
       return new AiCallError("ai_too_large", `${who} rejected the request as too large (3006).`, false, stage, code);
   }
   // 3043: Workers AI's internal server error, transient like a 5xx.
-  if (code === 3043 || (code !== undefined && code >= 500 && code < 600)) {
+  if (code === E.internal.code || (code !== undefined && code >= 500 && code < 600)) {
     return new AiCallError("ai_unavailable", `${who} failed upstream (${code}).`, true, stage, code);
   }
   if (code === undefined && /network|connection|reset|unavailable|internal error/i.test(raw)) {

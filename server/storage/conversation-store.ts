@@ -58,7 +58,10 @@ export interface ReplyAudio {
 }
 
 export class ConversationStore {
-  constructor(private readonly sql: SqlStorage) {}
+  private readonly sql: SqlStorage;
+  constructor(sql: SqlStorage) {
+    this.sql = sql;
+  }
 
   addMessage(m: {
     role: "user" | "assistant";

@@ -7,7 +7,10 @@ import type { IndexAck, MessageRow, SessionFacts } from "../review-index/index-w
 const SEQ_SETTING = "review-index-seq";
 
 export class ReviewIndexLedger {
-  constructor(private readonly sql: SqlStorage) {}
+  private readonly sql: SqlStorage;
+  constructor(sql: SqlStorage) {
+    this.sql = sql;
+  }
 
   facts(id: string): SessionFacts {
     const r = this.sql

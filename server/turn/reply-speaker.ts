@@ -83,7 +83,10 @@ export class ReplySpeaker {
 
 class Semaphore {
   private waiting: (() => void)[] = [];
-  constructor(private free: number) {}
+  private free: number;
+  constructor(free: number) {
+    this.free = free;
+  }
   async run<T>(fn: () => Promise<T>): Promise<T> {
     if (this.free > 0) this.free--;
     else await new Promise<void>((r) => this.waiting.push(r));

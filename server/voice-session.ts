@@ -43,7 +43,7 @@ import { IdleWatch } from "./limits/idle-close.ts";
 import { newestWithin } from "./limits/ready-history.ts";
 import { migrate } from "./storage/migrations.ts";
 import { ConversationStore } from "./storage/conversation-store.ts";
-import { RecoveryStore } from "./storage/recovery-store.ts";
+import { PLAYBACK_REPORTS_KEPT, RecoveryStore } from "./storage/recovery-store.ts";
 import { ReviewIndexLedger } from "./storage/review-index-ledger.ts";
 import { RecordingRows } from "./storage/recording-rows.ts";
 import { deleteKeys, deleteRecordings, putRecording, recordingResponse } from "./recordings/recording-store.ts";
@@ -74,8 +74,6 @@ const READY_HISTORY_LIMIT = 200;
 /** An audio frame counts as at least one 20 ms frame against the audio limits: tiny frames are no cheaper to flood with. */
 const MIN_FRAME_COST_BYTES = (UPSTREAM_AUDIO.sampleRate * UPSTREAM_AUDIO.bytesPerSample * UPSTREAM_AUDIO.frameMs) / 1000;
 
-/** Playback reports are kept for the last few replies only: older ones can no longer be cut short. */
-const PLAYBACK_REPORTS_KEPT = 8;
 /** A playing reply's progress is persisted for restarts at most this often (the client reports every 500 ms). */
 const PLAYBACK_PERSIST_EVERY_MS = 2_000;
 /** How often an open barge-in candidate checks its false-interruption timeout. */

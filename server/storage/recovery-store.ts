@@ -8,7 +8,7 @@ import { textOf } from "./sql-values.ts";
 
 /** Durable Object SQLite takes at most 2 MB per row: an utterance (up to 120 s, 3.84 MB of PCM16) is kept in chunks of this size. */
 export const UTTERANCE_CHUNK_BYTES = 512 * 1024;
-/** Reports are needed only for replies that may still be playing: the newest few are kept. */
+/** Playback reports are needed only for replies that may still be playing or be cut short: the newest few are kept (here and in the session's memory). */
 export const PLAYBACK_REPORTS_KEPT = 8;
 
 export interface KeptUtterance {

@@ -3,16 +3,19 @@
 // decoder (server audio -> output rate) and the phone path (server/phone/: 8 kHz <-> 16 kHz). The
 // low-pass cutoff sits below the lower of the two Nyquist frequencies so that content the output
 // cannot represent is removed instead of aliasing.
+import { withDefaults } from "../options.ts";
 import { concatArrays } from "../typed-arrays.ts";
 
 export interface ResamplerOptions {
-  /** -6 dB point of the anti-aliasing low-pass. Default: 0.45 x the lower rate (7.2 kHz for 16 kHz). */
-  cutoffHz?: number;
-  /** Width of the transition band. Default: 0.1 x the lower rate (1.6 kHz for 16 kHz: stopband from 8 kHz). */
-  transitionHz?: number;
-  /** Stopband attenuation that sizes the Kaiser window. Default 70 dB. */
-  attenuationDb?: number;
+  /** -6 dB point of the anti-aliasing low-pass, as a fraction of the lower rate (at most 0.5), default 0.45 (7.2 kHz for 16 kHz). */
+  cutoffFraction: number;
+  /** Width of the transition band, as a fraction of the lower rate, default 0.1 (1.6 kHz for 16 kHz: stopband from 8 kHz). */
+  transitionFraction: number;
+  /** Stopband attenuation that sizes the Kaiser window (dB), default 70. */
+  attenuationDb: number;
 }
+
+export const DEFAULT_RESAMPLER: Readonly<ResamplerOptions> = Object.freeze({ cutoffFraction: 0.45, transitionFraction: 0.1, attenuationDb: 70 });
 
 /** Kernel table resolution: points per input sample (linear interpolation between them). */
 const TABLE_RESOLUTION = 512;
@@ -111,15 +114,16 @@ export class Resampler {
   private out: Float32Array;
   private readonly passthrough: boolean;
 
-  constructor(inRate: number, outRate: number, options: ResamplerOptions = {}) {
+  constructor(inRate: number, outRate: number, options: Partial<ResamplerOptions> = {}) {
     if (!(inRate > 0) || !(outRate > 0)) throw new RangeError("sample rates must be positive");
     this.inRate = inRate;
     this.outRate = outRate;
     this.passthrough = inRate === outRate;
     const lower = Math.min(inRate, outRate);
-    const cutoff = Math.min(options.cutoffHz ?? 0.45 * lower, 0.5 * lower);
-    const transition = options.transitionHz ?? 0.1 * lower;
-    const attenuation = options.attenuationDb ?? 70;
+    const o = withDefaults(DEFAULT_RESAMPLER, options);
+    const cutoff = Math.min(o.cutoffFraction, 0.5) * lower;
+    const transition = o.transitionFraction * lower;
+    const attenuation = o.attenuationDb;
     // Kaiser design: taps = (A - 8) / (2.285 * 2pi * df / fs), in input samples.
     const taps = (attenuation - 8) / (2.285 * 2 * Math.PI * (transition / inRate));
     this.halfWidth = Math.max(2, Math.ceil(taps / 2));

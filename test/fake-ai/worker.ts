@@ -3,12 +3,12 @@
 // shapes as Workers AI, and a test can tell it, per session, to be slow, to fail, or to break a stream.
 // Scenarios are keyed by the `session:<id>` request tag the server sends, so tests never collide.
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { base64ToBytes } from "../../shared/base64.ts";
+import { base64ToBytes, bytesToBase64 } from "../../shared/base64.ts";
 import { makeSilentMp3 } from "../support/test-audio.ts";
 import { encodeWav, parseWav } from "../../shared/audio/wav.ts";
-import { bytesToBase64 } from "../../shared/base64.ts";
 import { DEFAULT_TRANSCRIPT, defaultReply, tokenize } from "./replies.ts";
 import { fakeLiveSocket, type LiveCallLog, type LiveScenario } from "./live-sockets.ts";
+import { SSE_DONE, sseEvent } from "../../shared/workers-ai/llm-stream.ts";
 export type { LiveCallLog, LiveScenario } from "./live-sockets.ts";
 
 /** Fail the first `times` calls (all calls when omitted) with a Workers-AI-style error "<code>: <message>". */
@@ -253,13 +253,13 @@ export default class FakeAi extends WorkerEntrypoint<FakeEnv> {
             return;
           }
           if (i < tokens.length) {
-            controller.enqueue(enc.encode(`data: ${JSON.stringify(event(tokens[i]!))}\n\n`));
+            controller.enqueue(enc.encode(sseEvent(event(tokens[i]!))));
             i++;
             call.tokensSent = i;
             return;
           }
           const usage = { prompt_tokens: promptTokens, completion_tokens: tokens.length, total_tokens: promptTokens + tokens.length };
-          controller.enqueue(enc.encode(`data: ${JSON.stringify({ response: "", usage })}\n\ndata: [DONE]\n\n`));
+          controller.enqueue(enc.encode(sseEvent({ response: "", usage }) + SSE_DONE));
           call.endedAt = Date.now();
           controller.close();
         },

@@ -64,7 +64,12 @@ export default defineConfig(({ command }) => {
           config: (cfg) => {
             // SESSION_SECRET and TWILIO_AUTH_TOKEN: the environment's, or local ones kept in .wrangler/
             // (scripts/local-secrets.ts), which `npm run operator-key` and `npm run phone:sim` read too.
-            cfg.vars = { ...cfg.vars, SESSION_SECRET: localSecret("sessionSecret"), TWILIO_AUTH_TOKEN: localSecret("twilioAuthToken"), ...(drainSecret ? { DRAIN_SECRET: drainSecret } : {}) };
+            cfg.vars = {
+              ...cfg.vars,
+              SESSION_SECRET: localSecret("sessionSecret"),
+              TWILIO_AUTH_TOKEN: localSecret("twilioAuthToken"),
+              ...(drainSecret ? { DRAIN_SECRET: drainSecret } : {}),
+            };
             if (!standIn) return;
             delete cfg.ai;
             cfg.services = [...(cfg.services ?? []).filter((s) => s.binding !== "AI"), { binding: "AI", service: standIn.service }];

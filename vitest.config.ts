@@ -30,7 +30,16 @@ function workersProject(name: string, include: string[], vars: Readonly<Record<s
           ai: { binding: "__AI_REMOTE_UNUSED" },
           serviceBindings: { AI: "fake-ai" },
           // Short AI deadlines and backoff so failure tests finish quickly.
-          bindings: { AI_TIMEOUT_MS: "1500", AI_STREAM_IDLE_MS: "1000", AI_MAX_RETRIES: "2", AI_BACKEND: "fake", SESSION_SECRET: sessionSecret, TWILIO_AUTH_TOKEN: twilioAuthToken, REVIEW_INDEX_MIGRATIONS: reviewIndexMigrations, ...vars },
+          bindings: {
+            AI_TIMEOUT_MS: "1500",
+            AI_STREAM_IDLE_MS: "1000",
+            AI_MAX_RETRIES: "2",
+            AI_BACKEND: "fake",
+            SESSION_SECRET: sessionSecret,
+            TWILIO_AUTH_TOKEN: twilioAuthToken,
+            REVIEW_INDEX_MIGRATIONS: reviewIndexMigrations,
+            ...vars,
+          },
           workers: [
             {
               name: "fake-ai",
@@ -51,7 +60,12 @@ export default defineConfig({
     projects: [
       // Defaults of the test fake: batch Whisper, plain silence endpointing (timings tests can pin).
       // With the drain route on (DRAIN_SECRET, as `npm start` sets it): test/worker/drain.test.ts.
-      workersProject("workers", ["test/worker/**/*.test.ts"], { DRAIN_SECRET: "test-drain-secret-of-at-least-32-characters" }, ["test/worker/end-of-turn/**", "test/worker/budget/**", "test/worker/fuzz.test.ts", "test/worker/review/recordings-off.test.ts"]),
+      workersProject("workers", ["test/worker/**/*.test.ts"], { DRAIN_SECRET: "test-drain-secret-of-at-least-32-characters" }, [
+        "test/worker/end-of-turn/**",
+        "test/worker/budget/**",
+        "test/worker/fuzz.test.ts",
+        "test/worker/review/recordings-off.test.ts",
+      ]),
       // A daily budget small enough to spend in a test (about three replies' worth of reservations).
       workersProject("workers-budget", ["test/worker/budget/**/*.test.ts"], { DAILY_BUDGET_NEURONS: "300" }),
       // Recording switched off (the fake records by default, as local development does).
@@ -60,8 +74,15 @@ export default defineConfig({
       workersProject("workers-fuzz", ["test/worker/fuzz.test.ts"], FUZZ_LIMIT_VARS),
       // The same Worker configured for each end-of-turn path.
       workersProject("workers-smart-turn", ["test/worker/end-of-turn/smart-turn.test.ts"], { END_OF_TURN: "smart-turn" }),
-      workersProject("workers-flux", ["test/worker/end-of-turn/flux.test.ts"], { STT_MODE: "streaming", STT_STREAMING_MODEL: "@cf/deepgram/flux" }),
-      workersProject("workers-nova", ["test/worker/end-of-turn/nova.test.ts"], { STT_MODE: "streaming", STT_STREAMING_MODEL: "@cf/deepgram/nova-3", END_OF_TURN: "transcript" }),
+      workersProject("workers-flux", ["test/worker/end-of-turn/flux.test.ts"], {
+        STT_MODE: "streaming",
+        STT_STREAMING_MODEL: "@cf/deepgram/flux",
+      }),
+      workersProject("workers-nova", ["test/worker/end-of-turn/nova.test.ts"], {
+        STT_MODE: "streaming",
+        STT_STREAMING_MODEL: "@cf/deepgram/nova-3",
+        END_OF_TURN: "transcript",
+      }),
       {
         // Pure logic and the Node-side pieces (offline stand-in, benchmark smoke run), plain Node.
         test: { name: "node", environment: "node", include: ["test/node/**/*.test.ts"], testTimeout: 30_000, hookTimeout: 90_000 },

@@ -49,10 +49,14 @@ interface ClipResult {
 
 async function main(): Promise<void> {
   const n = Math.max(1, Number(process.env.BENCH_CLIPS ?? "20") || 20);
-  const texts = process.env.BENCH_TEXTS ? process.env.BENCH_TEXTS.split("|") : [...HARVARD.slice(0, Math.ceil((n * 3) / 4)), ...COMMANDS].slice(0, n);
+  const texts = process.env.BENCH_TEXTS
+    ? process.env.BENCH_TEXTS.split("|")
+    : [...HARVARD.slice(0, Math.ceil((n * 3) / 4)), ...COMMANDS].slice(0, n);
   const load = loadavg()[0]!;
   const vars = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("PARLEY_VAR_")));
-  console.log(`bench:local:browser: ${texts.length} clips, ${cpus().length} cores, load average ${load.toFixed(2)} at start${Object.keys(vars).length ? `, ${JSON.stringify(vars)}` : ""}`);
+  console.log(
+    `bench:local:browser: ${texts.length} clips, ${cpus().length} cores, load average ${load.toFixed(2)} at start${Object.keys(vars).length ? `, ${JSON.stringify(vars)}` : ""}`,
+  );
   const server = await startDevServer({ ai: "local", env: { LOCAL_AI_PORT: String(await freePort()), LOCAL_LLM_URL: "" } });
   const dir = mkdtempSync(join(tmpdir(), "parley-bench-browser-"));
   const results: ClipResult[] = [];
@@ -64,7 +68,16 @@ async function main(): Promise<void> {
       writeWav(wav, concatWav([roomNoise(speech.sampleRate, LEAD_MS, i), speech, roomNoise(speech.sampleRate, TAIL_MS, i + 1000)]));
       const r = await runClip(server.url, wav);
       const { errors, words } = wordErrors(text, r.heard);
-      const result: ClipResult = { text, voice, speechMs: Math.round(durationMs(speech)), heard: r.heard, wordErrors: errors, words, firstAudioMs: r.firstAudioMs, serverFirstAudioMs: r.serverFirstAudioMs };
+      const result: ClipResult = {
+        text,
+        voice,
+        speechMs: Math.round(durationMs(speech)),
+        heard: r.heard,
+        wordErrors: errors,
+        words,
+        firstAudioMs: r.firstAudioMs,
+        serverFirstAudioMs: r.serverFirstAudioMs,
+      };
       results.push(result);
       console.log(`  ${String(i + 1).padStart(2)} ${voice.padEnd(3)} ${fmt(result.firstAudioMs)} ms  "${r.heard}"`);
     }
@@ -75,7 +88,10 @@ async function main(): Promise<void> {
   report(results, load, vars);
 }
 
-async function runClip(url: string, wav: string): Promise<{ heard: string; firstAudioMs: number | null; serverFirstAudioMs: number | null }> {
+async function runClip(
+  url: string,
+  wav: string,
+): Promise<{ heard: string; firstAudioMs: number | null; serverFirstAudioMs: number | null }> {
   const browser = await launchWithFakeMic(wav);
   try {
     const page = await browser.context.newPage();
@@ -83,15 +99,33 @@ async function runClip(url: string, wav: string): Promise<{ heard: string; first
     await page.waitForFunction(() => (globalThis as PageGlobals).__parley?.connection === "ready", null, { timeout: 30_000 });
     await page.click('[data-testid="mic-button"]');
     try {
-      await page.waitForFunction(() => ((globalThis as PageGlobals).__parley?.stats.turns[0]?.clientFirstAudioMs ?? null) !== null, null, { timeout: LEAD_MS + TAIL_MS });
+      await page.waitForFunction(() => ((globalThis as PageGlobals).__parley?.stats.turns[0]?.clientFirstAudioMs ?? null) !== null, null, {
+        timeout: LEAD_MS + TAIL_MS,
+      });
       // reply-done brings the server's own figure.
-      await page.waitForFunction(() => (globalThis as PageGlobals).__parley?.stats.turns[0]?.status !== undefined, null, { timeout: 10_000 });
+      await page.waitForFunction(() => (globalThis as PageGlobals).__parley?.stats.turns[0]?.status !== undefined, null, {
+        timeout: 10_000,
+      });
     } catch {
       // No reply (nothing recognized): recorded as a miss.
     }
-    const heard = (await page.locator('[data-testid="user-message"]').first().textContent({ timeout: 1_000 }).catch(() => "")) ?? "";
-    const turn = await page.evaluate(() => JSON.parse(JSON.stringify((globalThis as PageGlobals).__parley?.stats.turns[0] ?? null)) as ParleyTestHooks["stats"]["turns"][number] | null);
-    return { heard: heard.replace(/spoken$/, "").trim(), firstAudioMs: turn?.clientFirstAudioMs ?? null, serverFirstAudioMs: turn?.serverFirstAudioMs ?? null };
+    const heard =
+      (await page
+        .locator('[data-testid="user-message"]')
+        .first()
+        .textContent({ timeout: 1_000 })
+        .catch(() => "")) ?? "";
+    const turn = await page.evaluate(
+      () =>
+        JSON.parse(JSON.stringify((globalThis as PageGlobals).__parley?.stats.turns[0] ?? null)) as
+          | ParleyTestHooks["stats"]["turns"][number]
+          | null,
+    );
+    return {
+      heard: heard.replace(/spoken$/, "").trim(),
+      firstAudioMs: turn?.clientFirstAudioMs ?? null,
+      serverFirstAudioMs: turn?.serverFirstAudioMs ?? null,
+    };
   } finally {
     await browser.close();
   }

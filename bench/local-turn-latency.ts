@@ -49,7 +49,10 @@ const TARGET_P50_MS = 1500;
 const FIRST_CHUNK_MIN_CHARS = 20;
 const BATCH_SILENCE_MS = 500;
 const num = (v: string | undefined, d: number) => (v && Number.isFinite(Number(v)) ? Number(v) : d);
-const STREAM_RULE: EndpointRule = { silenceMs: num(process.env.BENCH_STREAM_SILENCE_MS, 250), fallbackMs: num(process.env.BENCH_STREAM_FALLBACK_MS, 500) };
+const STREAM_RULE: EndpointRule = {
+  silenceMs: num(process.env.BENCH_STREAM_SILENCE_MS, 250),
+  fallbackMs: num(process.env.BENCH_STREAM_FALLBACK_MS, 500),
+};
 const PAUSE_BETWEEN_TURNS_MS = 300;
 
 interface Clip {
@@ -91,7 +94,11 @@ interface Row {
 }
 
 async function run(base: string, model: string, inputs: unknown): Promise<Response> {
-  const res = await fetch(`${base}/run`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model, inputs }) });
+  const res = await fetch(`${base}/run`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model, inputs }),
+  });
   if (!res.ok) throw new Error(`${model}: ${((await res.json()) as { error: string }).error}`);
   return res;
 }
@@ -130,7 +137,10 @@ async function firstChunk(res: Response): Promise<{ chunk: string; engine: strin
 }
 
 /** Reply to `transcript` and speak its first chunk: times of the two stages. */
-async function replyAndSpeak(base: string, transcript: string): Promise<{ replyMs: number; ttsMs: number; chunk: string; engines: string[] }> {
+async function replyAndSpeak(
+  base: string,
+  transcript: string,
+): Promise<{ replyMs: number; ttsMs: number; chunk: string; engines: string[] }> {
   const t0 = performance.now();
   const messages = [
     { role: "system", content: "You are Parley, a helpful voice assistant. Answer in one or two short spoken sentences." },
@@ -188,7 +198,9 @@ async function streamTurn(base: string, mic: LiveMic, clip: Clip): Promise<Strea
 
 /** Times to 0.1 ms in the saved rows. */
 function tenths<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === "number" && k.endsWith("Ms") ? Math.round(v * 10) / 10 : v])) as T;
+  return Object.fromEntries(
+    Object.entries(o).map(([k, v]) => [k, typeof v === "number" && k.endsWith("Ms") ? Math.round(v * 10) / 10 : v]),
+  ) as T;
 }
 
 function percentile(values: number[], p: number): number {
@@ -202,11 +214,15 @@ function percentile(values: number[], p: number): number {
 const stat = (values: number[]) => ({ p50: Math.round(percentile(values, 50)), p95: Math.round(percentile(values, 95)) });
 
 async function startEngineServer(): Promise<{ base: string; health: HealthReport; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", resolve(root, "local-ai/engine-server.ts"), "--exit-with-stdin"], {
-    cwd: root,
-    env: { ...process.env, LOCAL_AI_PORT: "0" },
-    stdio: ["pipe", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--disable-warning=ExperimentalWarning", resolve(root, "local-ai/engine-server.ts"), "--exit-with-stdin"],
+    {
+      cwd: root,
+      env: { ...process.env, LOCAL_AI_PORT: "0" },
+      stdio: ["pipe", "pipe", "inherit"],
+    },
+  );
   const base = await new Promise<string>((resolveBase, reject) => {
     const timer = setTimeout(() => reject(new Error("engine server did not start within 30 s")), 30_000);
     child.once("exit", (code) => reject(new Error(`engine server exited with code ${code}`)));
@@ -247,9 +263,22 @@ const add = (set: Clip["set"], text: string, voice: string, pcm: Int16Array) => 
   const b = speechBounds(pcm);
   clips.push({ set, text, voice, pcm, speechStart: b.start, speechEnd: b.end });
 };
-if (setsWanted !== "harvard") for (const [i, text] of COMMANDS.entries()) add("commands", text, COMMAND_VOICES[i % COMMAND_VOICES.length]!, wavPcm(await flite.synthesize(text, COMMAND_VOICES[i % COMMAND_VOICES.length])));
+if (setsWanted !== "harvard")
+  for (const [i, text] of COMMANDS.entries())
+    add(
+      "commands",
+      text,
+      COMMAND_VOICES[i % COMMAND_VOICES.length]!,
+      wavPcm(await flite.synthesize(text, COMMAND_VOICES[i % COMMAND_VOICES.length])),
+    );
 if (setsWanted !== "commands") {
-  for (const [i, text] of HARVARD.entries()) add("harvard", text, HARVARD_VOICES[i % HARVARD_VOICES.length]!, wavPcm(await flite.synthesize(text, HARVARD_VOICES[i % HARVARD_VOICES.length])));
+  for (const [i, text] of HARVARD.entries())
+    add(
+      "harvard",
+      text,
+      HARVARD_VOICES[i % HARVARD_VOICES.length]!,
+      wavPcm(await flite.synthesize(text, HARVARD_VOICES[i % HARVARD_VOICES.length])),
+    );
 }
 const espeakNg = espeakVersion();
 if (espeakNg && setsWanted !== "commands") {
@@ -265,7 +294,12 @@ if (espeakNg && setsWanted !== "commands") {
 flite.close();
 
 // --- run ------------------------------------------------------------------------------------------
-const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? "?", loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))), node: process.version };
+const machine = {
+  cores: cpus().length,
+  cpu: cpus()[0]?.model ?? "?",
+  loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))),
+  node: process.version,
+};
 const server = await startEngineServer();
 const mic = new LiveMic(`${server.base.replace(/^http/, "ws")}/live?${new URLSearchParams({ model: LIVE_MODEL, ...LIVE_INPUTS })}`);
 const rows: Row[] = [];
@@ -276,7 +310,9 @@ try {
   await batchTurn(server.base, clips[0]!);
   await streamTurn(server.base, mic, clips[0]!);
   await mic.idle(PAUSE_BETWEEN_TURNS_MS);
-  console.log(`${clips.length} clips x ${rounds} round(s); streaming endpoint: ${STREAM_RULE.silenceMs} ms of silence once the transcript has words, else ${STREAM_RULE.fallbackMs} ms`);
+  console.log(
+    `${clips.length} clips x ${rounds} round(s); streaming endpoint: ${STREAM_RULE.silenceMs} ms of silence once the transcript has words, else ${STREAM_RULE.fallbackMs} ms`,
+  );
   console.log(`   batch: e2e = 500 ms silence + STT + reply + TTS | streaming: e2e = endpoint + finalize + reply + TTS`);
   for (let r = 0; r < rounds; r++) {
     for (const clip of clips) {
@@ -285,7 +321,15 @@ try {
       const streaming = await streamTurn(server.base, mic, clip);
       await mic.idle(PAUSE_BETWEEN_TURNS_MS);
       const { chunk, engines: _e, ...b } = batch;
-      const row: Row = { set: clip.set, text: clip.text, voice: clip.voice, speechMs: Math.round(((clip.speechEnd - clip.speechStart) / 16000) * 1000), batch: tenths(b), streaming: tenths(streaming), firstChunk: chunk };
+      const row: Row = {
+        set: clip.set,
+        text: clip.text,
+        voice: clip.voice,
+        speechMs: Math.round(((clip.speechEnd - clip.speechStart) / 16000) * 1000),
+        batch: tenths(b),
+        streaming: tenths(streaming),
+        firstChunk: chunk,
+      };
       rows.push(row);
       const ms = (n: number) => String(Math.round(n)).padStart(5);
       console.log(
@@ -303,8 +347,20 @@ try {
 const b = (k: keyof BatchRow) => stat(rows.map((r) => r.batch[k] as number));
 const s = (k: keyof StreamRow) => stat(rows.map((r) => r.streaming[k] as number));
 const latency = {
-  batch: { endpointing: b("endpointingMs"), stt: b("sttMs"), replyFirstChunk: b("replyMs"), ttsFirstChunk: b("ttsMs"), endToEnd: b("endToEndMs") },
-  streaming: { endpointing: s("endpointingMs"), finalize: s("finalizeMs"), replyFirstChunk: s("replyMs"), ttsFirstChunk: s("ttsMs"), endToEnd: s("endToEndMs") },
+  batch: {
+    endpointing: b("endpointingMs"),
+    stt: b("sttMs"),
+    replyFirstChunk: b("replyMs"),
+    ttsFirstChunk: b("ttsMs"),
+    endToEnd: b("endToEndMs"),
+  },
+  streaming: {
+    endpointing: s("endpointingMs"),
+    finalize: s("finalizeMs"),
+    replyFirstChunk: s("replyMs"),
+    ttsFirstChunk: s("ttsMs"),
+    endToEnd: s("endToEndMs"),
+  },
 };
 const ratio = {
   p50: Number((latency.batch.endToEnd.p50 / latency.streaming.endToEnd.p50).toFixed(2)),
@@ -313,10 +369,13 @@ const ratio = {
 const werOf = (set: string, path: "batch" | "streaming") => {
   const e = rows
     .filter((r) => r.set === set)
-    .reduce((a, r) => {
-      const w = wordErrors(r.text, r[path].heard);
-      return { errors: a.errors + w.errors, words: a.words + w.words };
-    }, { errors: 0, words: 0 });
+    .reduce(
+      (a, r) => {
+        const w = wordErrors(r.text, r[path].heard);
+        return { errors: a.errors + w.errors, words: a.words + w.words };
+      },
+      { errors: 0, words: 0 },
+    );
   return { wer: e.words ? Number((e.errors / e.words).toFixed(3)) : null, errors: e.errors, words: e.words };
 };
 const werSets = ["commands", "harvard", "harvard/espeak-ng"].filter((set) => rows.some((r) => r.set === set));
@@ -324,7 +383,9 @@ const wer = Object.fromEntries(werSets.map((set) => [set, { batch: werOf(set, "b
 const streamingRows = rows.map((r) => r.streaming);
 const fallbackTurns = streamingRows.filter((r) => r.endpointRule === "fallback").length;
 const interimsBefore = stat(streamingRows.map((r) => r.interimsBeforeEnd));
-const firstInterim = stat(streamingRows.flatMap((r) => (r.firstInterimAfterSpeechStartMs === undefined ? [] : [r.firstInterimAfterSpeechStartMs])));
+const firstInterim = stat(
+  streamingRows.flatMap((r) => (r.firstInterimAfterSpeechStartMs === undefined ? [] : [r.firstInterimAfterSpeechStartMs])),
+);
 
 const summary = {
   date: new Date().toISOString(),
@@ -334,22 +395,37 @@ const summary = {
     replyPacing: server.health.engines.reply.pacing ?? null,
     liveDecoderSecondPass: (process.env.LOCAL_AI_LIVE_FWDFLAT ?? "1") !== "0",
     batchEndpointingSilenceMs: BATCH_SILENCE_MS,
-    streamingEndpoint: { ...STREAM_RULE, rule: `Finalize after ${STREAM_RULE.silenceMs} ms of silence after the last voiced sample if the turn's transcript (finals + latest interim) has words, else after ${STREAM_RULE.fallbackMs} ms` },
+    streamingEndpoint: {
+      ...STREAM_RULE,
+      rule: `Finalize after ${STREAM_RULE.silenceMs} ms of silence after the last voiced sample if the turn's transcript (finals + latest interim) has words, else after ${STREAM_RULE.fallbackMs} ms`,
+    },
     rounds,
   },
   data: {
     clips: clips.length,
     sets: {
-      commands: { sentences: COMMANDS.length, voices: [...COMMAND_VOICES], note: "the sentences the stand-in has been checked with since it was written" },
-      harvard: { sentences: HARVARD.length, voices: [...HARVARD_VOICES, ...(espeakNg ? ["espeak-ng en-us+klatt"] : [])], note: "Harvard sentences lists 1-3 (IEEE 1969, public domain), never used for tuning", espeakNg: espeakNg ?? "not installed" },
+      commands: {
+        sentences: COMMANDS.length,
+        voices: [...COMMAND_VOICES],
+        note: "the sentences the stand-in has been checked with since it was written",
+      },
+      harvard: {
+        sentences: HARVARD.length,
+        voices: [...HARVARD_VOICES, ...(espeakNg ? ["espeak-ng en-us+klatt"] : [])],
+        note: "Harvard sentences lists 1-3 (IEEE 1969, public domain), never used for tuning",
+        espeakNg: espeakNg ?? "not installed",
+      },
     },
   },
   description: {
-    endOfSpeech: "the capture time of the clip's last voiced sample (10 ms frames within 35 dB of the clip's loudest and above -50 dBFS); the WAV's trailing silence is not speech",
+    endOfSpeech:
+      "the capture time of the clip's last voiced sample (10 ms frames within 35 dB of the clip's loudest and above -50 dBFS); the WAV's trailing silence is not speech",
     "batch.endpointing": "end of speech -> the turn detector's end of turn: 500 ms of silence, waited in real time",
     "batch.stt": "POST whisper-large-v3-turbo with the utterance (speech + 500 ms of silence) -> transcript",
-    "streaming.endpointing": "end of speech -> Finalize sent; the audio streams to /live in real time in 20 ms frames (silence before and after each clip), the rule is config.streamingEndpoint.rule",
-    "streaming.finalize": "Finalize sent -> the Results with from_finalize:true received (PocketSphinx ends the segment; the audio was decoded while it arrived)",
+    "streaming.endpointing":
+      "end of speech -> Finalize sent; the audio streams to /live in real time in 20 ms frames (silence before and after each clip), the rule is config.streamingEndpoint.rule",
+    "streaming.finalize":
+      "Finalize sent -> the Results with from_finalize:true received (PocketSphinx ends the segment; the audio was decoded while it arrived)",
     replyFirstChunk: "transcript -> first speakable chunk of the streamed reply (a sentence, or a clause >= 20 characters)",
     ttsFirstChunk: "first chunk -> its WAV from melotts (flite)",
     endToEnd: "end of speech -> first reply audio ready, endpointing included; the browser's playback and the network are not included",
@@ -362,14 +438,23 @@ const summary = {
   latency,
   ratio,
   wer,
-  streamingExtras: { interimsBeforeEndOfSpeech: interimsBefore, firstInterimWithWordsMs: firstInterim, turnsEndedByFallback: fallbackTurns },
+  streamingExtras: {
+    interimsBeforeEndOfSpeech: interimsBefore,
+    firstInterimWithWordsMs: firstInterim,
+    turnsEndedByFallback: fallbackTurns,
+  },
   targetP50Ms: TARGET_P50_MS,
 };
 
-const line = (name: string, v: { p50: number; p95: number } | undefined) => (v ? `${name.padEnd(32)} ${String(v.p50).padStart(6)} ms ${String(v.p95).padStart(6)} ms` : "");
+const line = (name: string, v: { p50: number; p95: number } | undefined) =>
+  v ? `${name.padEnd(32)} ${String(v.p50).padStart(6)} ms ${String(v.p95).padStart(6)} ms` : "";
 console.log("");
-console.log(`engines: ${engines.join(", ")}; reply pacing ${summary.config.replyPacing ? JSON.stringify(summary.config.replyPacing) : "off"}; ${rows.length} turns per path; ${machine.cores} cores, load ${machine.loadAverageAtStart.join(" ")} at start`);
-console.log(`end of speech = the clip's last voiced sample. Streaming endpoint: ${summary.config.streamingEndpoint.rule} (${fallbackTurns} turns needed the fallback).`);
+console.log(
+  `engines: ${engines.join(", ")}; reply pacing ${summary.config.replyPacing ? JSON.stringify(summary.config.replyPacing) : "off"}; ${rows.length} turns per path; ${machine.cores} cores, load ${machine.loadAverageAtStart.join(" ")} at start`,
+);
+console.log(
+  `end of speech = the clip's last voiced sample. Streaming endpoint: ${summary.config.streamingEndpoint.rule} (${fallbackTurns} turns needed the fallback).`,
+);
 console.log(`\n(a) batch                          p50       p95`);
 console.log(line("endpointing (500 ms silence)", latency.batch.endpointing));
 console.log(line("STT (whole utterance)", latency.batch.stt));
@@ -383,13 +468,18 @@ console.log(line("reply first chunk", latency.streaming.replyFirstChunk));
 console.log(line("TTS first chunk", latency.streaming.ttsFirstChunk));
 console.log(line("end of speech -> first audio", latency.streaming.endToEnd));
 console.log(`\nbatch / streaming end to end: ${ratio.p50}x at p50, ${ratio.p95}x at p95`);
-console.log(`streaming: interim results before the end of speech p50 ${interimsBefore.p50} per turn; speech start -> first interim with words p50 ${firstInterim.p50} ms`);
+console.log(
+  `streaming: interim results before the end of speech p50 ${interimsBefore.p50} per turn; speech start -> first interim with words p50 ${firstInterim.p50} ms`,
+);
 console.log(`\nword error rate         batch                 streaming`);
 for (const [set, w] of Object.entries(wer)) {
-  const f = (x: { wer: number | null; errors: number; words: number }) => `${x.wer === null ? "-" : (x.wer * 100).toFixed(1)} % (${x.errors}/${x.words})`.padEnd(22);
+  const f = (x: { wer: number | null; errors: number; words: number }) =>
+    `${x.wer === null ? "-" : (x.wer * 100).toFixed(1)} % (${x.errors}/${x.words})`.padEnd(22);
   console.log(`${set.padEnd(22)} ${f(w.batch)} ${f(w.streaming)}`);
 }
-console.log(`\ntarget p50 <= ${TARGET_P50_MS} ms: batch ${latency.batch.endToEnd.p50 <= TARGET_P50_MS ? "met" : "NOT met"}, streaming ${latency.streaming.endToEnd.p50 <= TARGET_P50_MS ? "met" : "NOT met"}`);
+console.log(
+  `\ntarget p50 <= ${TARGET_P50_MS} ms: batch ${latency.batch.endToEnd.p50 <= TARGET_P50_MS ? "met" : "NOT met"}, streaming ${latency.streaming.endToEnd.p50 <= TARGET_P50_MS ? "met" : "NOT met"}`,
+);
 const out = resolve(root, "bench/results/local-turn-latency.json");
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify({ summary, rows }, null, 2));

@@ -126,7 +126,11 @@ async function main(): Promise<number> {
     result = load(values.from);
   } else if (values.fuzz !== undefined) {
     const inputs = numberOption("fuzz", values.fuzz, 1, 10_000_000, true)!;
-    const r = await runFuzz({ inputs, seed: numberOption("fuzz-seed", values["fuzz-seed"], 0, 2 ** 32 - 1, true) ?? 1, log: (l) => console.error(l) });
+    const r = await runFuzz({
+      inputs,
+      seed: numberOption("fuzz-seed", values["fuzz-seed"], 0, 2 ** 32 - 1, true) ?? 1,
+      log: (l) => console.error(l),
+    });
     console.log(formatFuzzReport(r));
     return formatFuzzReport(r).includes("MISSED") ? 1 : 0;
   } else if (values["flood-only"]) {
@@ -167,7 +171,12 @@ async function main(): Promise<number> {
       memoryProbeSessions: values.smoke ? 0 : d.memoryProbeSessions,
       naive: !values["no-naive"],
       silenceMs: num("silence", values.silence, 100, 5000) ?? d.silenceMs,
-      storage: values.storage === "tmpfs" ? "tmpfs" : values.storage === undefined || values.storage === "disk" ? "disk" : bad("storage", values.storage),
+      storage:
+        values.storage === "tmpfs"
+          ? "tmpfs"
+          : values.storage === undefined || values.storage === "disk"
+            ? "disk"
+            : bad("storage", values.storage),
       latencies: {
         sttMs: num("stt", values.stt, 0, 60_000) ?? d.latencies.sttMs,
         llmFirstTokenMs: num("llm-first-token", values["llm-first-token"], 0, 60_000) ?? d.latencies.llmFirstTokenMs,

@@ -41,7 +41,8 @@ const { values } = parseArgs({
 
 if (values.help) printHelpAndExit(import.meta.url, (url) => readFileSync(url, "utf8"));
 
-const int = (name: string, v: string | undefined, min: number, max: number, fallback: number): number => numberOption(name, v, min, max, true) ?? fallback;
+const int = (name: string, v: string | undefined, min: number, max: number, fallback: number): number =>
+  numberOption(name, v, min, max, true) ?? fallback;
 
 function systems(v: string | undefined): SystemName[] {
   if (values["eot-only"]) return [];
@@ -58,7 +59,10 @@ async function main(): Promise<number> {
     smoke: values.smoke,
     systems: systems(values.system),
     seed: int("seed", values.seed, 0, 2 ** 31, d.seed),
-    concurrency: { fake: int("concurrency", values.concurrency, 1, 64, d.concurrency.fake), local: int("local-concurrency", values["local-concurrency"], 1, 64, d.concurrency.local) },
+    concurrency: {
+      fake: int("concurrency", values.concurrency, 1, 64, d.concurrency.fake),
+      local: int("local-concurrency", values["local-concurrency"], 1, 64, d.concurrency.local),
+    },
     localTrials: int("local-trials", values["local-trials"], 1, 200, d.localTrials),
     endOfTurnPaths: values["no-eot"] ? [] : (values["eot-paths"]?.split(",").map((p) => p.trim()) ?? d.endOfTurnPaths),
     endOfTurnConcurrency: int("eot-concurrency", values["eot-concurrency"], 1, 64, d.endOfTurnConcurrency),

@@ -12,8 +12,25 @@ import { SpeechDetector, type SpeechEvent } from "./audio/speech-detector.ts";
 import type { CaptureToMain } from "./audio/worklet-messages.ts";
 import type { ConnectionStatus } from "./connection/connection-status.ts";
 import { SessionConnection } from "./connection/session-connection.ts";
-import { forgetOwnerKey, forgetOwnerToken, ownerKeyFor, rememberOwnerKey, rememberOwnerToken, storedOperatorKey, storedOwnerToken } from "./connection/key-store.ts";
-import { createSession, deleteSession, exportSession, recording, review, reviewKey, transcript, type ExportChoice } from "./connection/session-api.ts";
+import {
+  forgetOwnerKey,
+  forgetOwnerToken,
+  ownerKeyFor,
+  rememberOwnerKey,
+  rememberOwnerToken,
+  storedOperatorKey,
+  storedOwnerToken,
+} from "./connection/key-store.ts";
+import {
+  createSession,
+  deleteSession,
+  exportSession,
+  recording,
+  review,
+  reviewKey,
+  transcript,
+  type ExportChoice,
+} from "./connection/session-api.ts";
 import { isReviewPath, reviewKeyFromFragment, reviewPath, sessionFromPath, sessionPath, shareLink } from "./connection/session-url.ts";
 import { RecordingPlayer } from "./review/recording-player.ts";
 import { renderReview } from "./review/review-page.ts";
@@ -118,17 +135,29 @@ export class App {
       progress: (pos, stats, active) => this.onPlaybackProgress(pos, stats, active),
       decodeError: (h, err) => {
         this.logLine(`decode ${h.replyId}#${h.index} failed: ${String(err)}`);
-        this.banners.show("decode", { kind: "error", title: "Couldn't play part of the reply", body: `The ${h.container} audio could not be decoded.` });
+        this.banners.show("decode", {
+          kind: "error",
+          title: "Couldn't play part of the reply",
+          body: `The ${h.container} audio could not be decoded.`,
+        });
       },
       frame: (f) => this.onFrame(f),
       micEnded: () => {
         this.setMicState("blocked");
-        this.banners.show("mic", { kind: "error", title: "The microphone was disconnected", actions: [{ label: "Retry", run: () => this.inBackground("start the microphone", this.startMic()) }] });
+        this.banners.show("mic", {
+          kind: "error",
+          title: "The microphone was disconnected",
+          actions: [{ label: "Retry", run: () => this.inBackground("start the microphone", this.startMic()) }],
+        });
       },
       contextStateChanged: () => this.refresh(),
       log: (line) => this.logLine(line),
     });
-    const timers = { now: () => performance.now(), setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms), clearTimeout: (h: unknown) => clearTimeout(h as number) };
+    const timers = {
+      now: () => performance.now(),
+      setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
+      clearTimeout: (h: unknown) => clearTimeout(h as number),
+    };
     this.ptt = new PushToTalk(
       {
         sendAudio: (pcm) => this.sendFrame(pcm),
@@ -143,7 +172,9 @@ export class App {
         resume: (rewindMs) => this.audio.playback?.resume(rewindMs),
         stop: (replyId) => this.inBackground("stop the interrupted reply", this.stopConfirmed(replyId)),
         send: (report) => {
-          this.logLine(`barge-in ${report.event} ${report.replyId}#${report.segment} ${report.playedMs.toFixed(0)} ms, speech ${report.speechMs} ms, playing ${report.playingMs} ms`);
+          this.logLine(
+            `barge-in ${report.event} ${report.replyId}#${report.segment} ${report.playedMs.toFixed(0)} ms, speech ${report.speechMs} ms, playing ${report.playingMs} ms`,
+          );
           this.connection?.send({ type: "barge-in", ...report });
         },
         learnEcho: () => this.detector.learnEcho(),
@@ -222,7 +253,10 @@ export class App {
     if (key) return this.openSession(parsed.id, key);
     this.closeSession();
     this.view.clear();
-    this.showNotFound("This conversation was started in another browser. Open it there, or ask its owner for a share link.", "No access to this conversation");
+    this.showNotFound(
+      "This conversation was started in another browser. Open it there, or ask its owner for a share link.",
+      "No access to this conversation",
+    );
   }
 
   /** The server mints the session and its owner key; the key stays in this browser. */
@@ -275,7 +309,13 @@ export class App {
     this.audio.playback?.reset();
     const language = new URLSearchParams(location.search).get("lang") ?? undefined;
     this.connection = new SessionConnection(
-      { host: location.host, sessionId: id, key, mode: this.mode, ...(language && /^[a-z]{2,3}(-[A-Za-z]{2,4})?$/.test(language) ? { language } : {}) },
+      {
+        host: location.host,
+        sessionId: id,
+        key,
+        mode: this.mode,
+        ...(language && /^[a-z]{2,3}(-[A-Za-z]{2,4})?$/.test(language) ? { language } : {}),
+      },
       {
         status: (s, detail) => this.onConnectionStatus(s, detail?.code, detail?.reason, detail?.attempt),
         message: (m) => this.onServerMessage(m),
@@ -331,14 +371,21 @@ export class App {
       return;
     }
     this.recordings = new RecordingPlayer((turnId, kind) => recording(id, key, turnId, kind), document.body);
-    renderReview(record.value, this.view, document.getElementById("review-summary")!, { live: shared ? null : sessionPath(id) }, this.recordings);
-    if (shared) this.banners.show("read-only", {
-      kind: "info",
-      title: asOperator ? "Read with the operator key (read-only)" : "A shared conversation (read-only)",
-      body: asOperator ? "You can read it and export it, not join it or delete it." : "You can read it, not join it.",
-      dismissible: false,
-      actions: [{ label: "Start your own", run: () => this.newConversation() }],
-    });
+    renderReview(
+      record.value,
+      this.view,
+      document.getElementById("review-summary")!,
+      { live: shared ? null : sessionPath(id) },
+      this.recordings,
+    );
+    if (shared)
+      this.banners.show("read-only", {
+        kind: "info",
+        title: asOperator ? "Read with the operator key (read-only)" : "A shared conversation (read-only)",
+        body: asOperator ? "You can read it and export it, not join it or delete it." : "You can read it, not join it.",
+        dismissible: false,
+        actions: [{ label: "Start your own", run: () => this.newConversation() }],
+      });
     this.refresh();
   }
 
@@ -397,9 +444,18 @@ export class App {
     if (res.code === "not_found") {
       this.closeSession();
       this.showNotFound("This conversation was deleted. Start a new one.");
-    } else if (res.code === "bad_key" || res.code === "key_required" || res.code === "key_revoked" || res.code === "origin_forbidden" || res.code === "access_denied") {
+    } else if (
+      res.code === "bad_key" ||
+      res.code === "key_required" ||
+      res.code === "key_revoked" ||
+      res.code === "origin_forbidden" ||
+      res.code === "access_denied"
+    ) {
       this.closeSession();
-      this.showNotFound(`The server no longer accepts this browser's key for the conversation (${res.message}).`, "No access to this conversation");
+      this.showNotFound(
+        `The server no longer accepts this browser's key for the conversation (${res.message}).`,
+        "No access to this conversation",
+      );
     }
   }
 
@@ -570,7 +626,12 @@ export class App {
       this.setMicState("blocked");
       const kind = err instanceof MicError ? err.kind : "other";
       const { title, body } = micErrorBanner(kind, err instanceof Error ? err.message : String(err));
-      this.banners.show("mic", { kind: "error", title, body, actions: [{ label: "Try again", run: () => this.inBackground("start the microphone", this.startMic()) }] });
+      this.banners.show("mic", {
+        kind: "error",
+        title,
+        body,
+        actions: [{ label: "Try again", run: () => this.inBackground("start the microphone", this.startMic()) }],
+      });
       this.logLine(`mic ${kind}: ${String(err)}`);
     }
   }
@@ -680,7 +741,9 @@ export class App {
     if (playback?.holds(replyId)) {
       const pos = await playback.stop([replyId]);
       if (pos) this.reportPlayback(pos, "stopped");
-      this.logLine(`confirmed interruption: stopped ${pos ? `${pos.replyId}#${pos.segment} at ${pos.playedMs.toFixed(0)} ms` : "(nothing playing)"}`);
+      this.logLine(
+        `confirmed interruption: stopped ${pos ? `${pos.replyId}#${pos.segment} at ${pos.playedMs.toFixed(0)} ms` : "(nothing playing)"}`,
+      );
     }
     this.refresh();
   }
@@ -700,7 +763,9 @@ export class App {
     this.latency.forget();
     const pos = playback ? await playback.stop(replyId ? [replyId] : []) : null;
     this.hooks.stats.lastStopMs = performance.now() - t0;
-    this.logLine(`interrupt (${reason}): stopped in ${this.hooks.stats.lastStopMs.toFixed(1)} ms at ${pos ? `${pos.replyId}#${pos.segment} ${pos.playedMs.toFixed(0)} ms` : "nothing"}`);
+    this.logLine(
+      `interrupt (${reason}): stopped in ${this.hooks.stats.lastStopMs.toFixed(1)} ms at ${pos ? `${pos.replyId}#${pos.segment} ${pos.playedMs.toFixed(0)} ms` : "nothing"}`,
+    );
     if (pos) this.reportPlayback(pos, "stopped");
     this.connection?.send({ type: "cancel" });
     if (this.activeReplyId === replyId) this.activeReplyId = null;
@@ -748,7 +813,11 @@ export class App {
       return true;
     }
     if (!this.connection?.isReady) {
-      this.banners.show("send", { kind: "info", title: "Not connected", body: "Your message was kept; send it again once the connection is back." });
+      this.banners.show("send", {
+        kind: "info",
+        title: "Not connected",
+        body: "Your message was kept; send it again once the connection is back.",
+      });
       return false;
     }
     this.banners.hide("send");
@@ -768,7 +837,9 @@ export class App {
 
   private onSegment(header: SegmentEvent, audio: ArrayBuffer): void {
     if (!this.feed.segment(header)) return;
-    this.logLine(`segment ${header.replyId}#${header.index} ${header.container} ${header.durationMs} ms (ctx ${(this.audio.nowMs / 1000).toFixed(3)})`);
+    this.logLine(
+      `segment ${header.replyId}#${header.index} ${header.container} ${header.durationMs} ms (ctx ${(this.audio.nowMs / 1000).toFixed(3)})`,
+    );
     if (!this.activeReplyId) this.activeReplyId = header.replyId;
     const playback = this.audio.playback;
     if (!playback) {
@@ -777,7 +848,11 @@ export class App {
     }
     playback.enqueue(header, audio);
     if (this.audio.suspended) {
-      this.banners.show("sound", { kind: "info", title: "Tap anywhere to turn on sound", body: "Your browser is holding back audio until you interact with the page." });
+      this.banners.show("sound", {
+        kind: "info",
+        title: "Tap anywhere to turn on sound",
+        body: "Your browser is holding back audio until you interact with the page.",
+      });
     }
   }
 
@@ -791,9 +866,18 @@ export class App {
         const clientMs = this.replies.get(ev.replyId)?.stats.clientFirstAudioMs;
         // Stored with the turn, so a reload and the review page show what this browser heard.
         if (clientMs !== null && clientMs !== undefined) {
-          this.connection?.sendPlayback({ type: "playback", replyId: ev.replyId, segment: ev.segment, playedMs: 0, state: "playing", firstAudioMs: Math.round(clientMs) });
+          this.connection?.sendPlayback({
+            type: "playback",
+            replyId: ev.replyId,
+            segment: ev.segment,
+            playedMs: 0,
+            state: "playing",
+            firstAudioMs: Math.round(clientMs),
+          });
         }
-        this.logLine(`first audio of ${ev.replyId}: ${clientMs?.toFixed(0) ?? "?"} ms after end of turn (heard at ctx ${heardAt.toFixed(3)}, output latency ${this.audio.outputLatencyMs.toFixed(1)} ms)`);
+        this.logLine(
+          `first audio of ${ev.replyId}: ${clientMs?.toFixed(0) ?? "?"} ms after end of turn (heard at ctx ${heardAt.toFixed(3)}, output latency ${this.audio.outputLatencyMs.toFixed(1)} ms)`,
+        );
       }
     } else if (ev.type === "finished") {
       this.reportPlayback(ev, "finished");
@@ -839,7 +923,11 @@ export class App {
     const id = this.sessionId;
     if (!id) return;
     if (this.operatorRead) {
-      this.banners.show("share", { kind: "info", title: "No share link from the operator key", body: "Only the conversation's owner can share it: the operator key reads sessions, it does not own them." });
+      this.banners.show("share", {
+        kind: "info",
+        title: "No share link from the operator key",
+        body: "Only the conversation's owner can share it: the operator key reads sessions, it does not own them.",
+      });
       return;
     }
     // A share link's reader passes on the link they have; the owner (live or reviewing) mints one.
@@ -852,7 +940,9 @@ export class App {
       }
       url = shareLink(location.origin, id, grant.value.reviewKey);
     }
-    const actions = !this.ownerKey ? [] : [{ label: "Revoke earlier links", run: () => this.inBackground("revoke the links", this.revokeShareLinks()) }];
+    const actions = !this.ownerKey
+      ? []
+      : [{ label: "Revoke earlier links", run: () => this.inBackground("revoke the links", this.revokeShareLinks()) }];
     const about = "Anyone with this link can read this conversation, but not join it or talk in it.";
     try {
       await navigator.clipboard.writeText(url);
@@ -901,16 +991,23 @@ export class App {
     }
     forgetOwnerKey(localStorage, id);
     await this.startNewSession("replace");
-    this.banners.show("deleted", { kind: "info", title: "Conversation deleted", body: "It is gone from the server, with its share links. This is a new conversation." });
+    this.banners.show("deleted", {
+      kind: "info",
+      title: "Conversation deleted",
+      body: "It is gone from the server, with its share links. This is a new conversation.",
+    });
   }
 
   /** Rotate the session's review version: every share link given out so far stops working. */
   private async revokeShareLinks(): Promise<void> {
     if (!this.sessionId || !this.ownerKey) return;
     const rotated = await reviewKey(this.sessionId, this.ownerKey, true);
-    this.banners.show("share", rotated.ok
-      ? { kind: "info", title: "Earlier share links no longer work", body: "Copy a new link to share this conversation again." }
-      : { kind: "error", title: "Couldn't revoke share links", body: rotated.message });
+    this.banners.show(
+      "share",
+      rotated.ok
+        ? { kind: "info", title: "Earlier share links no longer work", body: "Copy a new link to share this conversation again." }
+        : { kind: "error", title: "Couldn't revoke share links", body: rotated.message },
+    );
   }
 
   // ------------------------------------------------------------------------------------------

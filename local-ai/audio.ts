@@ -29,7 +29,8 @@ export function decodeWav(bytes: Uint8Array): DecodedAudio {
 export function wavToPcm16Mono(bytes: Uint8Array, targetRate = 16000): { pcm: Int16Array; durationSec: number; sourceRate: number } {
   const wav = parsePcm16Wav(bytes);
   // What Parley's server sends (and flite writes): already 16 kHz mono PCM16, used as is.
-  if (wav && wav.channels === 1 && wav.sampleRate === targetRate) return { pcm: wav.pcm, durationSec: wav.durationMs / 1000, sourceRate: wav.sampleRate };
+  if (wav && wav.channels === 1 && wav.sampleRate === targetRate)
+    return { pcm: wav.pcm, durationSec: wav.durationMs / 1000, sourceRate: wav.sampleRate };
   const decoded = decodeWav(bytes);
   const mono = decoded.sampleRate === targetRate ? decoded.samples : Resampler.convert(decoded.samples, decoded.sampleRate, targetRate);
   return { pcm: float32ToInt16(mono), durationSec: decoded.samples.length / decoded.sampleRate, sourceRate: decoded.sampleRate };

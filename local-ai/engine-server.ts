@@ -49,7 +49,13 @@ export interface HealthReport {
   ok: true;
   ready: boolean;
   engines: {
-    stt: { label: string; state: SttState; error?: string; install?: string; live: { open: number; idle: number; max: number; error?: string } };
+    stt: {
+      label: string;
+      state: SttState;
+      error?: string;
+      install?: string;
+      live: { open: number; idle: number; max: number; error?: string };
+    };
     tts: { label: string; state: "loading" | "ready" };
     /** `pacing`: the offline responder's artificial token pacing, null when off (the default). */
     reply: { label: string; pacing?: { firstTokenMs: number; tokenMs: number } | null };
@@ -141,9 +147,17 @@ export async function startEngineServer(options: EngineServerOptions = {}): Prom
       ok: true,
       ready: ttsReady && s.state !== "starting",
       engines: {
-        stt: { label: engines.stt.label, ...s, ...(s.state === "unavailable" ? { install: STT_INSTALL_COMMAND } : {}), live: engines.live.status() },
+        stt: {
+          label: engines.stt.label,
+          ...s,
+          ...(s.state === "unavailable" ? { install: STT_INSTALL_COMMAND } : {}),
+          live: engines.live.status(),
+        },
         tts: { label: engines.tts.label, state: ttsReady ? "ready" : "loading" },
-        reply: { label: engines.reply.label, ...(pacing !== undefined ? { pacing: pacing.firstTokenMs || pacing.tokenMs ? pacing : null } : {}) },
+        reply: {
+          label: engines.reply.label,
+          ...(pacing !== undefined ? { pacing: pacing.firstTokenMs || pacing.tokenMs ? pacing : null } : {}),
+        },
       },
     };
   };
@@ -164,7 +178,9 @@ export async function startEngineServer(options: EngineServerOptions = {}): Prom
     const url = new URL(req.url ?? "/", "http://local-ai");
     const refuse = (status: number, body: Record<string, unknown>) => {
       const text = JSON.stringify(body);
-      socket.end(`HTTP/1.1 ${status} ${status === 429 ? "Too Many Requests" : "Not Found"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 429 ? "Too Many Requests" : "Not Found"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+      );
     };
     if (url.pathname !== "/live") {
       refuse(404, { error: "not found: WebSocket upgrades go to GET /live?model=@cf/deepgram/nova-3&..." });
@@ -176,7 +192,11 @@ export async function startEngineServer(options: EngineServerOptions = {}): Prom
       refuse(429, { success: false, errors: [{ code: 3040, message: error.slice(6) }], error });
       return;
     }
-    const tags = (req.headers["x-parley-tags"] as string | undefined)?.split(",").map((t) => t.trim()).filter(Boolean) ?? [];
+    const tags =
+      (req.headers["x-parley-tags"] as string | undefined)
+        ?.split(",")
+        .map((t) => t.trim())
+        .filter(Boolean) ?? [];
     wss.handleUpgrade(req, socket, head, (ws) => {
       liveSockets.add(ws);
       ws.once("close", () => liveSockets.delete(ws));
@@ -187,7 +207,13 @@ export async function startEngineServer(options: EngineServerOptions = {}): Prom
         ws.close(parsed.closeCode, parsed.description.length > 120 ? parsed.description.slice(0, 120) : parsed.description);
         return;
       }
-      serveLiveSocket(ws, parsed.params, engines.live, { idleTimeoutMs: liveIdleMs, interimMs: liveInterimMs, tags, log, dumpDir: liveDumpDir });
+      serveLiveSocket(ws, parsed.params, engines.live, {
+        idleTimeoutMs: liveIdleMs,
+        interimMs: liveInterimMs,
+        tags,
+        log,
+        dumpDir: liveDumpDir,
+      });
     });
   });
 
@@ -224,7 +250,13 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, engines: LocalEngines, health: () => HealthReport, log: (line: string) => void) {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  engines: LocalEngines,
+  health: () => HealthReport,
+  log: (line: string) => void,
+) {
   const path = (req.url ?? "/").split("?")[0];
   if (req.method === "GET" && (path === "/health" || path === "/")) {
     sendJson(res, 200, health());
@@ -265,7 +297,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, engines: LocalE
     for await (const chunk of result.body) {
       if (aborter.signal.aborted) break;
       firstMs ??= performance.now() - started;
-      if (!res.write(chunk)) await new Promise<void>((resolve) => { res.once("drain", resolve); res.once("close", resolve); });
+      if (!res.write(chunk))
+        await new Promise<void>((resolve) => {
+          res.once("drain", resolve);
+          res.once("close", resolve);
+        });
     }
     res.end();
     log(`${model} stream -> first bytes ${Math.round(firstMs ?? 0)} ms, done ${Math.round(performance.now() - started)} ms`);
@@ -331,7 +367,9 @@ async function main() {
     process.exit(1);
   }
   const h = server.health().engines;
-  log(`engine server on ${server.url} (reply: ${h.reply.label}${h.reply.pacing ? `, paced ${h.reply.pacing.firstTokenMs}+${h.reply.pacing.tokenMs} ms/token` : ""}, speech: ${h.tts.label}, speech-to-text: ${h.stt.label}, batch and live)`);
+  log(
+    `engine server on ${server.url} (reply: ${h.reply.label}${h.reply.pacing ? `, paced ${h.reply.pacing.firstTokenMs}+${h.reply.pacing.tokenMs} ms/token` : ""}, speech: ${h.tts.label}, speech-to-text: ${h.stt.label}, batch and live)`,
+  );
   let stopping = false;
   const stop = (why: string) => {
     if (stopping) return;

@@ -48,22 +48,42 @@ export type LiveParamsResult = { ok: true; params: LiveParams } | { ok: false; d
 // shapes"): the published type describes the HTTP form, which sends a container instead.
 type NovaInputName = keyof PublishedInput<"@cf/deepgram/nova-3"> | "sample_rate";
 const FLAGS: readonly NovaInputName[] = ["interim_results", "vad_events", "punctuate", "smart_format"];
-const KNOWN: ReadonlySet<string> = new Set<NovaInputName | "model">(["model", "encoding", "sample_rate", "channels", "language", ...FLAGS, "endpointing"]);
+const KNOWN: ReadonlySet<string> = new Set<NovaInputName | "model">([
+  "model",
+  "encoding",
+  "sample_rate",
+  "channels",
+  "language",
+  ...FLAGS,
+  "endpointing",
+]);
 
 /** Read and check the query of a /live request (the model's inputs, every value a string). */
 export function parseLiveParams(query: URLSearchParams): LiveParamsResult {
   const model = query.get("model") ?? "";
-  const bad = (why: string, closeCode = 1003): LiveParamsResult => ({ ok: false, closeCode, description: `${WORKERS_AI_ERRORS.invalidInput.code}: Invalid input for ${model}: ${why}` });
+  const bad = (why: string, closeCode = 1003): LiveParamsResult => ({
+    ok: false,
+    closeCode,
+    description: `${WORKERS_AI_ERRORS.invalidInput.code}: Invalid input for ${model}: ${why}`,
+  });
   if (!(LIVE_MODELS as readonly string[]).includes(model)) {
-    return { ok: false, closeCode: 1003, description: `${WORKERS_AI_ERRORS.noSuchModel.code}: ${model || "(no model)"} has no live (WebSocket) interface in the offline stand-in; supported: ${LIVE_MODELS.join(", ")}` };
+    return {
+      ok: false,
+      closeCode: 1003,
+      description: `${WORKERS_AI_ERRORS.noSuchModel.code}: ${model || "(no model)"} has no live (WebSocket) interface in the offline stand-in; supported: ${LIVE_MODELS.join(", ")}`,
+    };
   }
   const encoding = query.get("encoding");
   if (encoding !== "linear16") {
-    return bad(`encoding must be "linear16" (16 kHz mono PCM16 little-endian), got ${encoding === null ? "none" : `"${encoding}"`}; the offline stand-in decodes no other audio format`);
+    return bad(
+      `encoding must be "linear16" (16 kHz mono PCM16 little-endian), got ${encoding === null ? "none" : `"${encoding}"`}; the offline stand-in decodes no other audio format`,
+    );
   }
   const rate = query.get("sample_rate");
   if (rate === null || Number(rate) !== 16000) {
-    return bad(`sample_rate must be 16000 for the offline stand-in (PocketSphinx's en-us model), got ${rate === null ? "none" : `"${rate}"`}`);
+    return bad(
+      `sample_rate must be 16000 for the offline stand-in (PocketSphinx's en-us model), got ${rate === null ? "none" : `"${rate}"`}`,
+    );
   }
   const channels = query.get("channels");
   if (channels !== null && Number(channels) !== 1) return bad(`channels must be 1, got "${channels}"`);
@@ -166,7 +186,13 @@ export function serveLiveSocket(ws: WebSocket, params: LiveParams, pool: PocketS
   let receivedBytes = 0;
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
   const dump = options.dumpDir
-    ? { chunks: [] as Uint8Array[], finalizeAtSamples: [] as number[], finalizeAskedAt: [] as number[], finalizeAnsweredMs: [] as number[], finals: [] as LiveDump["finals"] }
+    ? {
+        chunks: [] as Uint8Array[],
+        finalizeAtSamples: [] as number[],
+        finalizeAskedAt: [] as number[],
+        finalizeAnsweredMs: [] as number[],
+        finals: [] as LiveDump["finals"],
+      }
     : undefined;
 
   const writeDump = () => {
@@ -204,7 +230,9 @@ export function serveLiveSocket(ws: WebSocket, params: LiveParams, pool: PocketS
     stream = undefined;
     s?.end().catch((err: unknown) => log(`${label} recognizer did not end cleanly: ${String(err)}`));
     writeDump();
-    log(`${label} closed after ${(receivedBytes / 32000).toFixed(1)} s of audio (${((performance.now() - opened) / 1000).toFixed(1)} s open)`);
+    log(
+      `${label} closed after ${(receivedBytes / 32000).toFixed(1)} s of audio (${((performance.now() - opened) / 1000).toFixed(1)} s open)`,
+    );
     options.onDone?.();
   };
 
@@ -246,14 +274,23 @@ export function serveLiveSocket(ws: WebSocket, params: LiveParams, pool: PocketS
       return;
     }
     if (e.type === "partial") {
-      if (params.interimResults) send(resultsMessage(e.hyp, { isFinal: false, speechFinal: false, format: params.format, engine: pool.label }));
+      if (params.interimResults)
+        send(resultsMessage(e.hyp, { isFinal: false, speechFinal: false, format: params.format, engine: pool.label }));
       return;
     }
     const fromFinalize = e.reason === "finalize";
     dump?.finals.push({ start: e.hyp.start, end: e.hyp.end, text: e.hyp.text, reason: e.reason });
     const asked = fromFinalize ? dump?.finalizeAskedAt.shift() : undefined;
     if (asked !== undefined) dump?.finalizeAnsweredMs.push(Math.round(performance.now() - asked));
-    send(resultsMessage(e.hyp, { isFinal: true, speechFinal: e.reason === "endpoint" && params.endpointing, fromFinalize, format: params.format, engine: pool.label }));
+    send(
+      resultsMessage(e.hyp, {
+        isFinal: true,
+        speechFinal: e.reason === "endpoint" && params.endpointing,
+        fromFinalize,
+        format: params.format,
+        engine: pool.label,
+      }),
+    );
     if (e.reason !== "endpoint" || e.hyp.text) log(`${label} final (${e.reason}, ${e.finishMs} ms) "${e.hyp.text}"`);
     if (e.reason === "close" && closeAfterFinal) {
       send({ type: "Metadata", request_id: requestId, duration: round3(receivedBytes / 32000), channels: 1, engine: pool.label });
@@ -262,10 +299,7 @@ export function serveLiveSocket(ws: WebSocket, params: LiveParams, pool: PocketS
   };
 
   let ready: Promise<LiveStream | undefined> = pool
-    .open(
-      { interim: params.interimResults, interimMs: options.interimMs },
-      { event: onEvent, failed: (err) => fail(err.message) },
-    )
+    .open({ interim: params.interimResults, interimMs: options.interimMs }, { event: onEvent, failed: (err) => fail(err.message) })
     .then(
       (s) => {
         if (done) {

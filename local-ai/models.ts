@@ -39,7 +39,10 @@ export function isKnownModel(model: string): boolean {
 function parse<T extends z.ZodType>(schema: T, inputs: unknown, model: string): z.infer<T> {
   const r = schema.safeParse(inputs);
   if (!r.success) {
-    const issues = r.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+    const issues = r.error.issues
+      .slice(0, 3)
+      .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
+      .join("; ");
     throw new AiError(WORKERS_AI_ERRORS.invalidInput, `Invalid input for ${model}: ${issues}`);
   }
   return r.data;
@@ -58,7 +61,9 @@ export async function runModel(engines: Engines, model: string, inputs: unknown,
         text,
         word_count: wordCount(text),
         transcription_info: { language: "en", duration: round(durationSec), duration_after_vad: round(durationSec) },
-        segments: text ? [{ start: result.words[0]?.start ?? 0, end: result.words.at(-1)?.end ?? round(durationSec), text, words: result.words }] : [],
+        segments: text
+          ? [{ start: result.words[0]?.start ?? 0, end: result.words.at(-1)?.end ?? round(durationSec), text, words: result.words }]
+          : [],
         vtt: vtt(text, result),
         engine: engines.stt.label,
       },
@@ -108,7 +113,8 @@ async function transcribe(stt: SpeechRecognizer, bytes: Uint8Array): Promise<{ r
   try {
     ({ pcm, durationSec } = wavToPcm16Mono(bytes));
   } catch (e) {
-    if (e instanceof AudioFormatError) throw new AiError(WORKERS_AI_ERRORS.invalidData, `Invalid audio: ${e.message} (the offline stand-in reads WAV only)`);
+    if (e instanceof AudioFormatError)
+      throw new AiError(WORKERS_AI_ERRORS.invalidData, `Invalid audio: ${e.message} (the offline stand-in reads WAV only)`);
     throw e;
   }
   return { result: await stt.transcribe(pcm), durationSec };
@@ -156,10 +162,20 @@ export function auraOutput(wav: Uint8Array, input: AuraInput): { bytes: Uint8Arr
   const encoding: WavEncoding | undefined =
     input.encoding === "linear16" || input.encoding === "mulaw" || input.encoding === "alaw" ? input.encoding : undefined;
   const { pcm: pcm16k } = wavToPcm16Mono(wav);
-  const rate = encoding && input.sample_rate && input.sample_rate >= 8000 && input.sample_rate <= 48000 ? input.sample_rate : encoding === "mulaw" || encoding === "alaw" ? 8000 : 16000;
+  const rate =
+    encoding && input.sample_rate && input.sample_rate >= 8000 && input.sample_rate <= 48000
+      ? input.sample_rate
+      : encoding === "mulaw" || encoding === "alaw"
+        ? 8000
+        : 16000;
   const pcm = rate === 16000 ? pcm16k : float32ToInt16(Resampler.convert(int16ToFloat32(pcm16k), 16000, rate));
   if (encoding && input.container === "none") {
-    const type = encoding === "linear16" ? `audio/l16; rate=${rate}` : encoding === "mulaw" ? `audio/basic; rate=${rate}` : `audio/x-alaw-basic; rate=${rate}`;
+    const type =
+      encoding === "linear16"
+        ? `audio/l16; rate=${rate}`
+        : encoding === "mulaw"
+          ? `audio/basic; rate=${rate}`
+          : `audio/x-alaw-basic; rate=${rate}`;
     return { bytes: encodeSamples(pcm, encoding), contentType: type };
   }
   return { bytes: encodeWav(pcm, rate, 1, encoding ?? "linear16"), contentType: "audio/wav" };

@@ -68,7 +68,6 @@ export async function* workersAiSse(
   yield SSE_DONE;
 }
 
-
 export class UpstreamStreamError extends Error {}
 
 /**

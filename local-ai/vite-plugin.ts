@@ -15,7 +15,9 @@ interface Registry {
 
 // Shared across config reloads (vite re-imports this file when vite.config.ts changes, then
 // restarts the server): the running engine server is kept instead of being restarted.
-const registry: Registry = ((globalThis as Record<symbol, unknown>)[Symbol.for("parley.local-ai.engine-server")] ??= { users: 0 }) as Registry;
+const registry: Registry = ((globalThis as Record<symbol, unknown>)[Symbol.for("parley.local-ai.engine-server")] ??= {
+  users: 0,
+}) as Registry;
 
 export interface LocalAiPluginOptions {
   port: number;

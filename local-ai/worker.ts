@@ -171,7 +171,8 @@ export class LiveSocket extends RpcTarget {
 function liveQuery(model: string, inputs: unknown): URLSearchParams {
   const q = new URLSearchParams({ model });
   if (inputs === undefined || inputs === null) return q;
-  if (typeof inputs !== "object" || Array.isArray(inputs)) throw upstreamError(`8001: Invalid input for ${model}: inputs must be an object of options`);
+  if (typeof inputs !== "object" || Array.isArray(inputs))
+    throw upstreamError(`8001: Invalid input for ${model}: inputs must be an object of options`);
   for (const [key, value] of Object.entries(inputs as Record<string, unknown>)) {
     if (key === "model" || value === undefined || value === null) continue;
     for (const v of Array.isArray(value) ? value : [value]) {
@@ -235,7 +236,9 @@ export default class LocalAi extends WorkerEntrypoint<Env> {
     const tags = Array.isArray(options.tags) ? options.tags.filter((t): t is string => typeof t === "string") : [];
     let res: Response;
     try {
-      res = await fetch(`${base}/live?${query}`, { headers: { Upgrade: "websocket", ...(tags.length ? { "x-parley-tags": tags.join(",") } : {}) } });
+      res = await fetch(`${base}/live?${query}`, {
+        headers: { Upgrade: "websocket", ...(tags.length ? { "x-parley-tags": tags.join(",") } : {}) },
+      });
     } catch (e) {
       throw unreachable(base, e);
     }
@@ -247,7 +250,9 @@ export default class LocalAi extends WorkerEntrypoint<Env> {
       } catch {
         // not JSON
       }
-      throw upstreamError(message ?? `3043: the local AI engine server refused the live socket (HTTP ${res.status}); is it an older version?`);
+      throw upstreamError(
+        message ?? `3043: the local AI engine server refused the live socket (HTTP ${res.status}); is it an older version?`,
+      );
     }
     ws.accept();
     return new LiveSocket(ws);

@@ -31,9 +31,11 @@ const FIXTURES: { file: string; voice: Voice; phrases: string[] }[] = [
 ];
 
 // tsconfig.node.json has no WebAssembly lib (it comes with DOM); type the two calls used here.
-const Wasm = (globalThis as unknown as {
-  WebAssembly: { compile(bytes: Uint8Array): Promise<object>; Instance: new (module: object, imports: object) => object };
-}).WebAssembly;
+const Wasm = (
+  globalThis as unknown as {
+    WebAssembly: { compile(bytes: Uint8Array): Promise<object>; Instance: new (module: object, imports: object) => object };
+  }
+).WebAssembly;
 
 const root = new URL("..", import.meta.url).pathname;
 const outDir = join(root, "test/fixtures");

@@ -64,7 +64,8 @@ if (opts.help) {
 const base = (opts.url ?? `http://127.0.0.1:${process.env.PORT || 5173}`).replace(/\/+$/, "");
 const wavs = opts.wav?.length ? opts.wav.map((w) => resolve(w)) : [DEFAULT_WAV];
 const bargeInAtMs = opts["barge-in-at"] === undefined ? null : Number(opts["barge-in-at"]);
-if (bargeInAtMs !== null && !(Number.isFinite(bargeInAtMs) && bargeInAtMs >= 0)) fail(`--barge-in-at takes milliseconds (got "${opts["barge-in-at"]}")`);
+if (bargeInAtMs !== null && !(Number.isFinite(bargeInAtMs) && bargeInAtMs >= 0))
+  fail(`--barge-in-at takes milliseconds (got "${opts["barge-in-at"]}")`);
 // Talking over a reply needs a turn after the first: two by default.
 const turns = opts.turns === undefined ? Math.max(wavs.length, bargeInAtMs === null ? 1 : 2) : Number(opts.turns);
 if (!Number.isInteger(turns) || turns < 1 || turns > 50) fail(`--turns takes a whole number from 1 to 50 (got "${opts.turns}")`);
@@ -84,7 +85,8 @@ const speech = wavs.map((w) => ({ name: basename(w), pcm: speechOf(w) }));
 
 const authToken = existingLocalSecret("twilioAuthToken");
 const sessionSecret = existingLocalSecret("sessionSecret");
-if (!authToken || !sessionSecret) fail("no local TWILIO_AUTH_TOKEN / SESSION_SECRET yet: start the server first (`npm start`), which makes them");
+if (!authToken || !sessionSecret)
+  fail("no local TWILIO_AUTH_TOKEN / SESSION_SECRET yet: start the server first (`npm start`), which makes them");
 
 // ------------------------------------------------------------------------------------------------
 // The call: ring, connect, talk.
@@ -100,15 +102,23 @@ let answer: Response;
 try {
   answer = await fetch(webhookUrl, {
     method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": await twilioSignature(authToken, webhookUrl, form) },
+    headers: {
+      "Content-Type": "application/x-www-form-urlencoded",
+      "X-Twilio-Signature": await twilioSignature(authToken, webhookUrl, form),
+    },
     body: new URLSearchParams(form).toString(),
     signal: AbortSignal.timeout(10_000),
   });
 } catch (err) {
-  fail(`${base} does not answer (${err instanceof Error ? err.message : String(err)}): is \`npm start\` running? (--url for another address)`);
+  fail(
+    `${base} does not answer (${err instanceof Error ? err.message : String(err)}): is \`npm start\` running? (--url for another address)`,
+  );
 }
 if (answer.status === 404) fail(`${base} has phone calls off (no TWILIO_AUTH_TOKEN): start it with \`npm start\` from this checkout`);
-if (answer.status === 403) fail(`${base} refused the webhook's signature: it was started with another TWILIO_AUTH_TOKEN than this checkout's .wrangler/ (or the environment's)`);
+if (answer.status === 403)
+  fail(
+    `${base} refused the webhook's signature: it was started with another TWILIO_AUTH_TOKEN than this checkout's .wrangler/ (or the environment's)`,
+  );
 if (!answer.ok) fail(`the voice webhook answered ${answer.status}: ${(await answer.text()).slice(0, 300)}`);
 const twiml = parseStreamTwiml(await answer.text());
 const sessionId = twiml.url.split("/").pop()!;
@@ -124,7 +134,9 @@ let lastMediaAt = 0;
 let clears = 0;
 let bursts = 0;
 let lastSaidAt = callStarted;
-const closed = new Promise<{ code: number; reason: string }>((r) => ws.addEventListener("close", (e) => r({ code: e.code, reason: e.reason })));
+const closed = new Promise<{ code: number; reason: string }>((r) =>
+  ws.addEventListener("close", (e) => r({ code: e.code, reason: e.reason })),
+);
 ws.addEventListener("message", (e) => {
   if (typeof e.data !== "string") return;
   const event = (JSON.parse(e.data) as { event?: string }).event;
@@ -185,7 +197,10 @@ const latest = (): SessionTranscript | null => transcript;
 
 async function readTranscript(): Promise<SessionTranscript | null> {
   try {
-    const res = await fetch(`${base}/api/sessions/${sessionId}`, { headers: { Authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(5_000) });
+    const res = await fetch(`${base}/api/sessions/${sessionId}`, {
+      headers: { Authorization: `Bearer ${key}` },
+      signal: AbortSignal.timeout(5_000),
+    });
     if (!res.ok) return null;
     return SessionTranscript.parse(await res.json());
   } catch {
@@ -195,7 +210,12 @@ async function readTranscript(): Promise<SessionTranscript | null> {
 
 function line(m: HistoryMessage): string {
   const who = m.role === "user" ? (m.kind === "backchannel" ? "caller (backchannel)" : "caller") : "assistant";
-  const note = m.status === "interrupted" ? ` [cut off: heard up to here${m.plannedText ? ` of ${m.plannedText.length} characters planned` : ""}]` : m.status === "failed" ? " [failed]" : "";
+  const note =
+    m.status === "interrupted"
+      ? ` [cut off: heard up to here${m.plannedText ? ` of ${m.plannedText.length} characters planned` : ""}]`
+      : m.status === "failed"
+        ? " [failed]"
+        : "";
   return `${who}: ${JSON.stringify(m.text)}${note}`;
 }
 
@@ -273,8 +293,12 @@ writeFileSync(out, encodeWav(heard, PHONE_AUDIO.sampleRate));
 const record = latest()?.phoneCalls?.at(-1);
 console.log("");
 if (record) {
-  console.log(`call: ${record.caller}, ${record.durationMs === null ? "still open" : `${(record.durationMs / 1000).toFixed(1)} s`}, ended by ${record.endReason ?? "—"}, cost $${(record.usd ?? 0).toFixed(5)}`);
+  console.log(
+    `call: ${record.caller}, ${record.durationMs === null ? "still open" : `${(record.durationMs / 1000).toFixed(1)} s`}, ended by ${record.endReason ?? "—"}, cost $${(record.usd ?? 0).toFixed(5)}`,
+  );
 }
-console.log(`heard: ${((heard.length / PHONE_AUDIO.sampleRate) * 1000).toFixed(0)} ms of the assistant (8 kHz μ-law as played), ${call.dropped} frame(s) dropped by ${clears} clear(s) -> ${out}`);
+console.log(
+  `heard: ${((heard.length / PHONE_AUDIO.sampleRate) * 1000).toFixed(0)} ms of the assistant (8 kHz μ-law as played), ${call.dropped} frame(s) dropped by ${clears} clear(s) -> ${out}`,
+);
 if (heard.length === 0) ok = false;
 process.exit(ok ? 0 : 1);

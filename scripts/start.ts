@@ -94,7 +94,12 @@ const child = spawn(process.execPath, [viteBin, "dev"], {
 });
 const group = child.pid!;
 let exited = false;
-const exitedPromise = new Promise<void>((resolveExit) => child.once("exit", () => { exited = true; resolveExit(); }));
+const exitedPromise = new Promise<void>((resolveExit) =>
+  child.once("exit", () => {
+    exited = true;
+    resolveExit();
+  }),
+);
 
 function groupAlive(): boolean {
   try {
@@ -138,12 +143,20 @@ async function stop(code: number): Promise<never> {
     stopping = true;
     if (ready && !exited) await drain();
     say("Stopping Parley...");
-    try { process.kill(-group, "SIGTERM"); } catch { /* already gone */ }
+    try {
+      process.kill(-group, "SIGTERM");
+    } catch {
+      /* already gone */
+    }
     const deadline = Date.now() + 5000;
     while (groupAlive() && Date.now() < deadline) await sleep(100);
     if (groupAlive()) {
       say("Some processes did not stop in 5 s; killing them.");
-      try { process.kill(-group, "SIGKILL"); } catch { /* gone */ }
+      try {
+        process.kill(-group, "SIGKILL");
+      } catch {
+        /* gone */
+      }
     }
     await Promise.race([exitedPromise, sleep(1000)]);
   }
@@ -201,8 +214,14 @@ if (backend === "local" && health) {
         : `${stt.label} (whisper models: whole utterances; @cf/deepgram/nova-3 live socket: decoded while you speak, up to ${stt.live?.max ?? "?"} at once)`
     }`,
   );
-  const paced = reply.pacing ? `, paced like a model: ${reply.pacing.firstTokenMs} ms to the first token, ${reply.pacing.tokenMs} ms per token` : reply.pacing === null ? ", no artificial pacing (LOCAL_LLM_PACING=1 adds it)" : "";
-  say(`  reply           ${reply.label}${reply.label.startsWith("openai-compatible:") ? ` (model ${process.env.LOCAL_LLM_MODEL || "llama3.2"})` : ` (no language model; set LOCAL_LLM_URL, e.g. http://127.0.0.1:11434/v1 for Ollama${paced})`}`);
+  const paced = reply.pacing
+    ? `, paced like a model: ${reply.pacing.firstTokenMs} ms to the first token, ${reply.pacing.tokenMs} ms per token`
+    : reply.pacing === null
+      ? ", no artificial pacing (LOCAL_LLM_PACING=1 adds it)"
+      : "";
+  say(
+    `  reply           ${reply.label}${reply.label.startsWith("openai-compatible:") ? ` (model ${process.env.LOCAL_LLM_MODEL || "llama3.2"})` : ` (no language model; set LOCAL_LLM_URL, e.g. http://127.0.0.1:11434/v1 for Ollama${paced})`}`,
+  );
   say(`  speech          ${tts.label}`);
 } else if (backend === "fake") {
   say("AI backend: deterministic fake Workers AI (test/fake-ai, PARLEY_AI=fake)");

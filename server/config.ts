@@ -184,7 +184,6 @@ export interface ParleyConfig {
   recordings: RecordingOptions;
 }
 
-
 export const DEFAULT_CONFIG: Readonly<ParleyConfig> = freezeDeep({
   models: {
     stt: "@cf/openai/whisper-large-v3-turbo",
@@ -231,7 +230,15 @@ export const DEFAULT_CONFIG: Readonly<ParleyConfig> = freezeDeep({
   },
   reply: { systemPrompt: DEFAULT_SYSTEM_PROMPT, maxTokens: 256, temperature: 0.6, historyBudgetChars: 12_000 },
   chunking: DEFAULT_CHUNKER,
-  reliability: { aiTimeoutMs: 15_000, streamIdleMs: 10_000, maxRetries: 2, retryBaseMs: 250, ttsConcurrency: 2, turnSettleMs: 3_000, playbackGraceMs: 2_000 },
+  reliability: {
+    aiTimeoutMs: 15_000,
+    streamIdleMs: 10_000,
+    maxRetries: 2,
+    retryBaseMs: 250,
+    ttsConcurrency: 2,
+    turnSettleMs: 3_000,
+    playbackGraceMs: 2_000,
+  },
   limits: {
     messagesPerSecond: 50,
     ipMessagesPerSecond: 60,
@@ -263,13 +270,21 @@ const modelId = z.string().regex(/^@cf\/[\w.-]+\/[\w.-]+$/, "expected a Workers 
 type ConfigPath<T = ParleyConfig> = {
   [K in keyof T & string]: T[K] extends string | number | boolean | null | undefined | readonly unknown[] ? K : `${K}.${ConfigPath<T[K]>}`;
 }[keyof T & string];
-type ValueAt<P extends string, T = ParleyConfig> = P extends `${infer K}.${infer Rest}` ? (K extends keyof T ? ValueAt<Rest, T[K]> : never) : P extends keyof T ? T[P] : never;
+type ValueAt<P extends string, T = ParleyConfig> = P extends `${infer K}.${infer Rest}`
+  ? K extends keyof T
+    ? ValueAt<Rest, T[K]>
+    : never
+  : P extends keyof T
+    ? T[P]
+    : never;
 
 /** A wrangler var, the setting it overrides, and how its string is read (the schema's message names what is wrong). */
 type Setting = readonly [name: string, path: ConfigPath, schema: z.ZodType];
 /** Each row's schema must yield the type of the setting its path names: a wrong path or schema fails the typecheck. */
 type CheckedSettings<T extends readonly Setting[]> = {
-  readonly [K in keyof T]: T[K] extends readonly [infer N, infer P extends ConfigPath, z.ZodType] ? readonly [N, P, z.ZodType<ValueAt<P>>] : never;
+  readonly [K in keyof T]: T[K] extends readonly [infer N, infer P extends ConfigPath, z.ZodType]
+    ? readonly [N, P, z.ZodType<ValueAt<P>>]
+    : never;
 };
 const settings = <const T extends readonly Setting[]>(rows: T & CheckedSettings<T>): T => rows;
 
@@ -291,10 +306,27 @@ const SETTINGS = settings([
   ["STT_MODE", "recognition.mode", z.enum(["batch", "streaming"])],
   ["STT_STREAMING_MODEL", "recognition.streamingModel", z.enum(["@cf/deepgram/flux", "@cf/deepgram/nova-3"])],
   ["FLUX_EOT_THRESHOLD", "recognition.flux.eotThreshold", num(0.5, 0.9)],
-  ["FLUX_EAGER_EOT_THRESHOLD", "recognition.flux.eagerEotThreshold", z.union([z.literal("off"), z.coerce.number().min(0.3).max(0.9)]).transform((v) => (v === "off" ? null : v))],
+  [
+    "FLUX_EAGER_EOT_THRESHOLD",
+    "recognition.flux.eagerEotThreshold",
+    z.union([z.literal("off"), z.coerce.number().min(0.3).max(0.9)]).transform((v) => (v === "off" ? null : v)),
+  ],
   ["FLUX_EOT_TIMEOUT_MS", "recognition.flux.eotTimeoutMs", int(500, 60_000)],
   ["FLUX_FORCE_END", "recognition.flux.forceEnd", bool],
-  ["STT_KEYTERMS", "recognition.keyterms", z.string().max(2_000).transform((v) => v.split(",").map((k) => k.trim()).filter((k) => k !== "").slice(0, 50))],
+  [
+    "STT_KEYTERMS",
+    "recognition.keyterms",
+    z
+      .string()
+      .max(2_000)
+      .transform((v) =>
+        v
+          .split(",")
+          .map((k) => k.trim())
+          .filter((k) => k !== "")
+          .slice(0, 50),
+      ),
+  ],
   ["END_OF_TURN", "endOfTurn.detector", z.enum(["silence", "smart-turn", "transcript"])],
   ["END_OF_TURN_PAUSE_MS", "endOfTurn.pauseMs", int(100, 1_000)],
   ["MAX_SILENCE_MS", "endOfTurn.maxSilenceMs", int(500, 10_000)],
@@ -310,7 +342,11 @@ const SETTINGS = settings([
   ["AI_STREAM_IDLE_MS", "reliability.streamIdleMs", int(500, 120_000)],
   ["AI_MAX_RETRIES", "reliability.maxRetries", int(0, 5)],
   ["SESSION_BUDGET_USD", "budgets.sessionUsd", num(0, 1_000)],
-  ["DAILY_BUDGET_NEURONS", "budgets.dailyNeurons", z.union([z.literal("off"), z.coerce.number().int().min(0).max(1_000_000_000)]).transform((v) => (v === "off" ? null : v))],
+  [
+    "DAILY_BUDGET_NEURONS",
+    "budgets.dailyNeurons",
+    z.union([z.literal("off"), z.coerce.number().int().min(0).max(1_000_000_000)]).transform((v) => (v === "off" ? null : v)),
+  ],
   ["DAILY_BUDGET_USD", "budgets.dailyNeurons", num(0, 1_000_000).transform((usd) => Math.round(usd / USD_PER_NEURON))],
   ["MESSAGES_PER_SECOND", "limits.messagesPerSecond", num(1, 10_000)],
   ["IP_MESSAGES_PER_SECOND", "limits.ipMessagesPerSecond", num(1, 10_000)],
@@ -364,7 +400,12 @@ function applySettings(env: Record<string, unknown>, config: ParleyConfig): Set<
 const BACKCHANNEL_VAR = /^BACKCHANNELS_([A-Z]{2,3})$/;
 const BackchannelList = z
   .string()
-  .transform((v) => v.split(",").map((p) => p.trim().toLowerCase()).filter((p) => p !== ""))
+  .transform((v) =>
+    v
+      .split(",")
+      .map((p) => p.trim().toLowerCase())
+      .filter((p) => p !== ""),
+  )
   .pipe(z.array(z.string().max(40)).min(1).max(200));
 
 function backchannelsFrom(env: Record<string, unknown>): Record<string, readonly string[]> {
@@ -373,7 +414,8 @@ function backchannelsFrom(env: Record<string, unknown>): Record<string, readonly
     const m = BACKCHANNEL_VAR.exec(key);
     if (!m || !isSet(value)) continue;
     const parsed = BackchannelList.safeParse(value);
-    if (!parsed.success) throw new ConfigError(`invalid configuration variable ${key}: a comma-separated list of 1-200 phrases is expected`);
+    if (!parsed.success)
+      throw new ConfigError(`invalid configuration variable ${key}: a comma-separated list of 1-200 phrases is expected`);
     out[m[1]!.toLowerCase()] = parsed.data;
   }
   return out;
@@ -392,8 +434,10 @@ export function loadConfig(env: Partial<Record<SettingName, unknown>> & Record<s
   // Workers AI: smart-turn at a short pause; offline (no smart-turn model): the words heard so far;
   // the test fake keeps plain silence unless told otherwise, so tests pin timings.
   if (unset("END_OF_TURN") && backend === "fake") c.endOfTurn.detector = "silence";
-  if (unset("END_OF_TURN") && backend === "local" && mode === "streaming" && streamingModel !== "@cf/deepgram/flux") c.endOfTurn.detector = "transcript";
-  if (c.endOfTurn.detector === "transcript" && mode !== "streaming") throw new ConfigError("END_OF_TURN=transcript needs STT_MODE=streaming (the words are heard while spoken)");
+  if (unset("END_OF_TURN") && backend === "local" && mode === "streaming" && streamingModel !== "@cf/deepgram/flux")
+    c.endOfTurn.detector = "transcript";
+  if (c.endOfTurn.detector === "transcript" && mode !== "streaming")
+    throw new ConfigError("END_OF_TURN=transcript needs STT_MODE=streaming (the words are heard while spoken)");
   // With Flux, Parley judges Flux's words at its pauses whatever END_OF_TURN says: the words' pause.
   const smartTurnJudges = c.endOfTurn.detector === "smart-turn" && !(mode === "streaming" && streamingModel.includes("flux"));
   if (unset("END_OF_TURN_PAUSE_MS") && !smartTurnJudges) c.endOfTurn.pauseMs = WORDS_PAUSE_MS;
@@ -402,7 +446,8 @@ export function loadConfig(env: Partial<Record<SettingName, unknown>> & Record<s
   c.turnDetection.pauseMs = c.endOfTurn.pauseMs;
   const speakerError = c.models.ttsSpeaker === undefined ? null : speakerProblem(c.models.tts, c.models.ttsSpeaker);
   if (speakerError) throw new ConfigError(`TTS_SPEAKER: ${speakerError}`);
-  if (!unset("DAILY_BUDGET_NEURONS") && !unset("DAILY_BUDGET_USD")) throw new ConfigError("set DAILY_BUDGET_NEURONS or DAILY_BUDGET_USD, not both");
+  if (!unset("DAILY_BUDGET_NEURONS") && !unset("DAILY_BUDGET_USD"))
+    throw new ConfigError("set DAILY_BUDGET_NEURONS or DAILY_BUDGET_USD, not both");
   // Only Workers AI costs money; the stand-in and the test fake keep no daily limit unless told to.
   if (backend !== "workers-ai" && unset("DAILY_BUDGET_NEURONS") && unset("DAILY_BUDGET_USD")) c.budgets.dailyNeurons = null;
   // Local development (the stand-in, the fake) records unless told not to.
@@ -433,13 +478,22 @@ export const DEFAULT_CLIENT_LIMITS: Readonly<ClientLimits> = Object.freeze({ con
 export const MIN_SESSION_SECRET_CHARS = 32;
 
 const AccessVars = z.object({
-  SESSION_SECRET: z.string().min(MIN_SESSION_SECRET_CHARS, `must be at least ${MIN_SESSION_SECRET_CHARS} characters (e.g. openssl rand -base64 32)`).optional(),
+  SESSION_SECRET: z
+    .string()
+    .min(MIN_SESSION_SECRET_CHARS, `must be at least ${MIN_SESSION_SECRET_CHARS} characters (e.g. openssl rand -base64 32)`)
+    .optional(),
   ALLOWED_ORIGINS: z.string().max(4_000).optional(),
   ACCESS_TEAM_DOMAIN: z
     .string()
-    .regex(/^(https:\/\/)?[a-z0-9-]+(\.cloudflareaccess\.com)?\/?$/i, "expected your Access team name, e.g. myteam or myteam.cloudflareaccess.com")
+    .regex(
+      /^(https:\/\/)?[a-z0-9-]+(\.cloudflareaccess\.com)?\/?$/i,
+      "expected your Access team name, e.g. myteam or myteam.cloudflareaccess.com",
+    )
     .optional(),
-  ACCESS_AUD: z.string().regex(/^[A-Za-z0-9]{16,128}$/, "expected the Access application's Audience (AUD) tag").optional(),
+  ACCESS_AUD: z
+    .string()
+    .regex(/^[A-Za-z0-9]{16,128}$/, "expected the Access application's Audience (AUD) tag")
+    .optional(),
 });
 
 const ClientLimitVars = z.object({ MAX_CONNECTIONS_PER_SESSION: int(1, 64).optional() });
@@ -454,13 +508,23 @@ function parseVars<T extends z.ZodType>(schema: T, env: Record<string, unknown>)
 export function loadAccessConfig(env: Record<string, unknown>): AccessOptions {
   const v = parseVars(AccessVars, env);
   const allowedOrigins: string[] = [];
-  for (const entry of (v.ALLOWED_ORIGINS ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "")) {
+  for (const entry of (v.ALLOWED_ORIGINS ?? "")
+    .split(",")
+    .map((e) => e.trim())
+    .filter((e) => e !== "")) {
     const origin = normalizeOrigin(entry);
-    if (!origin) throw new ConfigError(`invalid configuration variable ALLOWED_ORIGINS: "${entry.slice(0, 80)}" is not an origin like https://app.example.com`);
+    if (!origin)
+      throw new ConfigError(
+        `invalid configuration variable ALLOWED_ORIGINS: "${entry.slice(0, 80)}" is not an origin like https://app.example.com`,
+      );
     allowedOrigins.push(origin);
   }
-  if (!v.ACCESS_TEAM_DOMAIN !== !v.ACCESS_AUD) throw new ConfigError("Cloudflare Access needs both ACCESS_TEAM_DOMAIN and ACCESS_AUD (or neither)");
-  const team = v.ACCESS_TEAM_DOMAIN?.replace(/^https:\/\//i, "").replace(/\/$/, "").replace(/\.cloudflareaccess\.com$/i, "").toLowerCase();
+  if (!v.ACCESS_TEAM_DOMAIN !== !v.ACCESS_AUD)
+    throw new ConfigError("Cloudflare Access needs both ACCESS_TEAM_DOMAIN and ACCESS_AUD (or neither)");
+  const team = v.ACCESS_TEAM_DOMAIN?.replace(/^https:\/\//i, "")
+    .replace(/\/$/, "")
+    .replace(/\.cloudflareaccess\.com$/i, "")
+    .toLowerCase();
   return {
     sessionSecret: v.SESSION_SECRET ?? null,
     allowedOrigins,
@@ -514,7 +578,13 @@ const PhoneVars = z.object({
   TWILIO_AUTH_TOKEN: z.string().min(16, "expected the Twilio account's auth token (32 characters)").max(128).optional(),
   PHONE_PUBLIC_URL: z.string().max(200).optional(),
   PHONE_GREETING: z.string().max(500).optional(),
-  PHONE_TTS_MODEL: z.string().regex(/^@cf\/deepgram\/aura-[\w.-]+$/, "expected an Aura model (@cf/deepgram/aura-2-en or @cf/deepgram/aura-1): the phone needs PCM, and melotts answers MP3").optional(),
+  PHONE_TTS_MODEL: z
+    .string()
+    .regex(
+      /^@cf\/deepgram\/aura-[\w.-]+$/,
+      "expected an Aura model (@cf/deepgram/aura-2-en or @cf/deepgram/aura-1): the phone needs PCM, and melotts answers MP3",
+    )
+    .optional(),
   PHONE_TTS_SPEAKER: z.string().max(40).optional(),
   PHONE_SESSION_PER_CALLER: z.enum(["true", "false"]).optional(),
   PHONE_LEAD_MS: int(40, 1_000).optional(),
@@ -527,7 +597,10 @@ export function loadPhoneConfig(env: Record<string, unknown>): PhoneOptions {
   let publicUrl: string | null = null;
   if (v.PHONE_PUBLIC_URL !== undefined) {
     publicUrl = normalizeOrigin(v.PHONE_PUBLIC_URL);
-    if (!publicUrl || !publicUrl.startsWith("https://")) throw new ConfigError(`invalid configuration variable PHONE_PUBLIC_URL: "${v.PHONE_PUBLIC_URL.slice(0, 80)}" is not an https origin like https://parley.example.com`);
+    if (!publicUrl || !publicUrl.startsWith("https://"))
+      throw new ConfigError(
+        `invalid configuration variable PHONE_PUBLIC_URL: "${v.PHONE_PUBLIC_URL.slice(0, 80)}" is not an https origin like https://parley.example.com`,
+      );
   }
   const ttsModel = v.PHONE_TTS_MODEL ?? d.ttsModel;
   const speakerError = v.PHONE_TTS_SPEAKER === undefined ? null : speakerProblem(ttsModel, v.PHONE_TTS_SPEAKER);

@@ -31,9 +31,25 @@ import { fluxProtocol } from "./speech-to-text/flux.ts";
 import { primaryLanguage } from "./speech-to-text/language.ts";
 import { LiveRecognizer, type LiveEvent } from "./speech-to-text/live-recognizer.ts";
 import { novaLiveProtocol } from "./speech-to-text/nova-live.ts";
-import { ConfigError, loadAccessConfig, loadClientLimits, loadConfig, loadPhoneConfig, type ClientLimits, type ParleyConfig, type PhoneOptions } from "./config.ts";
+import {
+  ConfigError,
+  loadAccessConfig,
+  loadClientLimits,
+  loadConfig,
+  loadPhoneConfig,
+  type ClientLimits,
+  type ParleyConfig,
+  type PhoneOptions,
+} from "./config.ts";
 import { GRANT_HEADER, answerSessionRequest, decodeGrant, jsonError, ownerEmail, sessionNotFound } from "./http/session-requests.ts";
-import { SESSION_DELETED_CLOSE, TOMBSTONE_KEY, deleteSession, isDeleted, sessionCleanups, type DeletionResult } from "./deletion/session-deletion.ts";
+import {
+  SESSION_DELETED_CLOSE,
+  TOMBSTONE_KEY,
+  deleteSession,
+  isDeleted,
+  sessionCleanups,
+  type DeletionResult,
+} from "./deletion/session-deletion.ts";
 import { turnCost } from "./cost/cost.ts";
 import { BargeIn, type ConfirmingSpeech, type OpenCandidate } from "./interruption/barge-in.ts";
 import type { CandidateDecision } from "./interruption/interruption-candidate.ts";
@@ -187,7 +203,12 @@ export class VoiceSession extends Server<Env> {
     this.recovery = new RecoveryStore(this.ctx.storage.sql);
     this.phoneStore = new PhoneCallStore(this.ctx.storage.sql);
     this.config = loadConfig(this.env as unknown as Record<string, unknown>);
-    this.limiter = new InputLimiter(this.config.limits, UPSTREAM_AUDIO.sampleRate * UPSTREAM_AUDIO.bytesPerSample, Date.now(), 2 * UPSTREAM_AUDIO.maxFrameBytes);
+    this.limiter = new InputLimiter(
+      this.config.limits,
+      UPSTREAM_AUDIO.sampleRate * UPSTREAM_AUDIO.bytesPerSample,
+      Date.now(),
+      2 * UPSTREAM_AUDIO.maxFrameBytes,
+    );
     this.idle = new IdleWatch(this.config.limits.idleCloseMs, Date.now());
     if (this.config.restarts.drainSecret) sessionStarted(this.name);
     this.mode = (this.store.getSetting("mode") as SessionMode | undefined) ?? "hands-free";
@@ -268,7 +289,10 @@ export class VoiceSession extends Server<Env> {
     const expired = cutoff === null ? [] : this.recordingRows.madeBefore(cutoff);
     if (expired.length > 0) {
       try {
-        await deleteKeys(this.env.RECORDINGS, expired.map((r) => r.key));
+        await deleteKeys(
+          this.env.RECORDINGS,
+          expired.map((r) => r.key),
+        );
       } catch (err) {
         console.error(`[parley] ${this.name}: deleting ${expired.length} expired recording(s) failed; trying again later`, err);
         await this.ctx.storage.setAlarm(now + RETENTION_RETRY_MS);
@@ -291,9 +315,18 @@ export class VoiceSession extends Server<Env> {
     for (const [replyId, report] of this.recovery.playbackReports()) this.playbackReports.set(replyId, report);
     const r = recoverAfterRestart(this.store, this.recovery, this.playbackReports, Date.now());
     if (r.cutReplies + r.abandoned + r.lost > 0) {
-      console.warn(`[parley] ${this.name}: after a restart: ${r.cutReplies} reply(s) cut off, ${r.abandoned} turn(s) cut off in speech-to-text (${r.reruns.length} utterance(s) run again, ${r.lost} lost)`);
+      console.warn(
+        `[parley] ${this.name}: after a restart: ${r.cutReplies} reply(s) cut off, ${r.abandoned} turn(s) cut off in speech-to-text (${r.reruns.length} utterance(s) run again, ${r.lost} lost)`,
+      );
     }
-    for (const u of r.reruns) this.startTurn({ source: "voice", audio: u.audio, endpointingMs: u.endpointingMs, ...(u.endOfTurn ? { endOfTurn: u.endOfTurn } : {}), attempt: u.attempt + 1 });
+    for (const u of r.reruns)
+      this.startTurn({
+        source: "voice",
+        audio: u.audio,
+        endpointingMs: u.endpointingMs,
+        ...(u.endOfTurn ? { endOfTurn: u.endOfTurn } : {}),
+        attempt: u.attempt + 1,
+      });
     if (r.cutReplies + r.abandoned + r.lost > 0) this.updateIndex();
     if ([...this.getConnections()].length > 0) this.retryCutReply();
   }
@@ -335,7 +368,8 @@ export class VoiceSession extends Server<Env> {
     if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") {
       // A phone stream proves itself with the token in its first message (server/phone/stream-token.ts).
       const phone = request.headers.get(PHONE_STREAM_HEADER) === "1";
-      if (!phone && decodeGrant(request.headers.get(GRANT_HEADER))?.role !== "owner") return jsonError(403, "read_only", "only the session's owner key joins live");
+      if (!phone && decodeGrant(request.headers.get(GRANT_HEADER))?.role !== "owner")
+        return jsonError(403, "read_only", "only the session's owner key joins live");
       let cap: number;
       try {
         cap = this.clientLimits().connectionsPerSession;
@@ -343,7 +377,8 @@ export class VoiceSession extends Server<Env> {
         if (err instanceof ConfigError) return jsonError(503, "server_misconfigured", err.message);
         throw err;
       }
-      if (this.openConnections() >= cap) return jsonError(429, "too_many_connections", `this session already has ${cap} live connections; close one first`);
+      if (this.openConnections() >= cap)
+        return jsonError(429, "too_many_connections", `this session already has ${cap} live connections; close one first`);
     }
     return super.fetch(request);
   }
@@ -431,7 +466,8 @@ export class VoiceSession extends Server<Env> {
     if (!this.admitted(conn, "audio", Math.max(byteLength, MIN_FRAME_COST_BYTES), now)) return;
     const problem = checkAudioFrame(byteLength);
     if (problem) return this.sendError(conn, problem.code, problem.message);
-    const bytes = message instanceof ArrayBuffer ? new Uint8Array(message) : new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
+    const bytes =
+      message instanceof ArrayBuffer ? new Uint8Array(message) : new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
     this.onAudioFrame(conn, pcm16FromBytes(bytes), now);
   }
 
@@ -448,16 +484,32 @@ export class VoiceSession extends Server<Env> {
   /** The session's HTTP side (transcript, review version, owner), reached only through the Worker's key checks. */
   override async onRequest(request: Request): Promise<Response> {
     // `npm start` stopping (server/restart/drain.ts): only with the secret it generated; absent in production.
-    if (request.method === "POST" && (await isDrainRequest(request, this.config.restarts.drainSecret))) return Response.json(await this.drain());
+    if (request.method === "POST" && (await isDrainRequest(request, this.config.restarts.drainSecret)))
+      return Response.json(await this.drain());
     return answerSessionRequest(
       request,
       this.store,
       async (grant) => {
-        const transcript = buildTranscript(this.name, this.store.history(), this.store.turns(), this.store.interruptions(), ownerEmail(this.store), this.store.replyAudio(), this.recordingRows.byTurn());
+        const transcript = buildTranscript(
+          this.name,
+          this.store.history(),
+          this.store.turns(),
+          this.store.interruptions(),
+          ownerEmail(this.store),
+          this.store.replyAudio(),
+          this.recordingRows.byTurn(),
+        );
         // The day's spending across every session is the owner's to see, not a share link's.
-        const daily = grant.role === "owner" && this.config.budgets.dailyNeurons !== null ? await this.budget.status().catch(() => this.budget.lastStatus) : null;
+        const daily =
+          grant.role === "owner" && this.config.budgets.dailyNeurons !== null
+            ? await this.budget.status().catch(() => this.budget.lastStatus)
+            : null;
         const phoneCalls = this.phoneStore.calls();
-        return { ...transcript, ...(phoneCalls.length > 0 ? { phoneCalls } : {}), budget: sessionBudgetView(transcript.totals.usd, this.config.budgets.sessionUsd, daily) };
+        return {
+          ...transcript,
+          ...(phoneCalls.length > 0 ? { phoneCalls } : {}),
+          budget: sessionBudgetView(transcript.totals.usd, this.config.budgets.sessionUsd, daily),
+        };
       },
       {
         render: (transcript, format) => renderExport(transcript, format, Date.now()),
@@ -540,7 +592,10 @@ export class VoiceSession extends Server<Env> {
   private turnConfig(): ParleyConfig {
     if (![...this.phoneCalls.values()].some((p) => p.call.live)) return this.config;
     const phone = this.phoneOptions();
-    return { ...this.config, models: { ...this.config.models, tts: phone.ttsModel, ttsSpeaker: phone.ttsSpeaker, ttsOutput: PHONE_TTS_OUTPUT } };
+    return {
+      ...this.config,
+      models: { ...this.config.models, tts: phone.ttsModel, ttsSpeaker: phone.ttsSpeaker, ttsOutput: PHONE_TTS_OUTPUT },
+    };
   }
 
   private connectPhone(conn: Connection): void {
@@ -594,11 +649,28 @@ export class VoiceSession extends Server<Env> {
     const key = `${phone.ttsModel}\n${phone.ttsSpeaker ?? ""}\n${this.language}\n${phone.greeting}`;
     let greeting = this.greetingAudio?.key === key ? this.greetingAudio : null;
     if (!greeting) {
-      const ctx = { ai: this.env.AI, tags: ["parley", `session:${this.name}`, "tts:greeting"], signal: AbortSignal.timeout(this.config.reliability.aiTimeoutMs) };
-      const audio = await synthesize(ctx, phone.ttsModel, phone.greeting, { speaker: phone.ttsSpeaker, language: this.language, output: PHONE_TTS_OUTPUT });
+      const ctx = {
+        ai: this.env.AI,
+        tags: ["parley", `session:${this.name}`, "tts:greeting"],
+        signal: AbortSignal.timeout(this.config.reliability.aiTimeoutMs),
+      };
+      const audio = await synthesize(ctx, phone.ttsModel, phone.greeting, {
+        speaker: phone.ttsSpeaker,
+        language: this.language,
+        output: PHONE_TTS_OUTPUT,
+      });
       const m = this.config.models;
       const billed = audio.engine === undefined && m.backend !== "local";
-      const cost = turnCost({ sttModel: m.stt, audioInSeconds: 0, llmModel: m.llm, promptTokens: 0, completionTokens: 0, ttsModel: phone.ttsModel, ttsCharacters: phone.greeting.length, ttsAudioSeconds: audio.durationMs / 1000 });
+      const cost = turnCost({
+        sttModel: m.stt,
+        audioInSeconds: 0,
+        llmModel: m.llm,
+        promptTokens: 0,
+        completionTokens: 0,
+        ttsModel: phone.ttsModel,
+        ttsCharacters: phone.greeting.length,
+        ttsAudioSeconds: audio.durationMs / 1000,
+      });
       greeting = { key, audio, usd: billed ? cost.usd : 0, neurons: billed ? cost.neurons : 0 };
       this.greetingAudio = greeting;
     }
@@ -634,7 +706,11 @@ export class VoiceSession extends Server<Env> {
     switch (msg.type) {
       case "start":
         if (msg.protocol !== PROTOCOL_VERSION) {
-          return this.sendError(conn, "unsupported_protocol", `server speaks protocol ${PROTOCOL_VERSION}, client asked for ${msg.protocol}`);
+          return this.sendError(
+            conn,
+            "unsupported_protocol",
+            `server speaks protocol ${PROTOCOL_VERSION}, client asked for ${msg.protocol}`,
+          );
         }
         this.mode = msg.mode;
         this.store.setSetting("mode", msg.mode);
@@ -684,7 +760,12 @@ export class VoiceSession extends Server<Env> {
       const stored = this.store.reply(msg.replyId);
       if (!turnId || !stored || stored.status !== "complete") return;
       const before = this.store.turnEndReason(turnId) ?? "completed";
-      const heard = settleHeard(this.store, { turnId, replyId: msg.replyId }, at, this.lateBargeIns.has(msg.replyId) ? "barge-in" : "cancel");
+      const heard = settleHeard(
+        this.store,
+        { turnId, replyId: msg.replyId },
+        at,
+        this.lateBargeIns.has(msg.replyId) ? "barge-in" : "cancel",
+      );
       // Stopped at its very end: nothing was cut, so it ended as it had.
       if (heard?.status === "interrupted") {
         this.broadcastEvent(heard);
@@ -701,7 +782,8 @@ export class VoiceSession extends Server<Env> {
   private onClientBargeIn(conn: Connection, input: ConnectionInput, msg: Extract<ClientMessage, { type: "barge-in" }>): void {
     const turn = this.active;
     if (!turn || turn.replyId !== msg.replyId) {
-      if (!this.knownReply(msg.replyId)) return this.sendError(conn, "bad_message", `barge-in for unknown reply ${msg.replyId.slice(0, 64)}`);
+      if (!this.knownReply(msg.replyId))
+        return this.sendError(conn, "bad_message", `barge-in for unknown reply ${msg.replyId.slice(0, 64)}`);
       // The client is still playing a reply the server already considers over (it reconnected, the
       // object restarted): stop it, the user is talking; their speech becomes a turn as usual.
       if (msg.event === "onset") {
@@ -724,7 +806,15 @@ export class VoiceSession extends Server<Env> {
       // count it as the user): start the candidate's audio from the user's onset (plus pre-roll).
       input.detector.restart();
       this.userSpeaking = false;
-      const opened = this.bargeIn.open({ turn, source: "client", holdsPlayback: true, durationFromServer: false, conn: conn.id, heldAt, captured: false });
+      const opened = this.bargeIn.open({
+        turn,
+        source: "client",
+        holdsPlayback: true,
+        durationFromServer: false,
+        conn: conn.id,
+        heldAt,
+        captured: false,
+      });
       opened.state.speech(now, msg.speechMs);
       turn.pause(now);
       this.startTicker();
@@ -762,7 +852,16 @@ export class VoiceSession extends Server<Env> {
       // (their turn was not over) or it was a cough. While the reply is audible the client's echo-aware
       // detector decides whether to pause; the server only listens, and judges the words at the end.
       const audible = turn.audible;
-      this.bargeIn.open({ turn, source: "server", holdsPlayback: !audible, durationFromServer: !audible, conn: conn.id, heldAt: null, captured: true, quietBelowDbfs: this.quietBelow(input) });
+      this.bargeIn.open({
+        turn,
+        source: "server",
+        holdsPlayback: !audible,
+        durationFromServer: !audible,
+        conn: conn.id,
+        heldAt: null,
+        captured: true,
+        quietBelowDbfs: this.quietBelow(input),
+      });
       if (!audible) turn.pause(Date.now());
       this.startTicker();
       this.syncState();
@@ -784,7 +883,16 @@ export class VoiceSession extends Server<Env> {
     }
     if (turn && this.mode === "hands-free" && event.reason !== "commit") {
       // Speech that began before this turn started (or on another connection): judge it like a candidate.
-      this.bargeIn.open({ turn, source: "server", holdsPlayback: false, durationFromServer: false, conn: conn.id, heldAt: null, captured: true, quietBelowDbfs: this.quietBelow(input) });
+      this.bargeIn.open({
+        turn,
+        source: "server",
+        holdsPlayback: false,
+        durationFromServer: false,
+        conn: conn.id,
+        heldAt: null,
+        captured: true,
+        quietBelowDbfs: this.quietBelow(input),
+      });
       this.startTicker();
       this.bargeIn.onUtteranceEnd(conn.id, event.audio, event.endpointingMs, event.levelDbfs);
       return;
@@ -811,7 +919,13 @@ export class VoiceSession extends Server<Env> {
     const live = input.live;
     if (live && event.reason !== "max-length") {
       // The audio is kept for a restart, which transcribes it with the batch model.
-      return this.startTurn({ source: "voice", ...this.liveTranscript(input, live, false), audio: event.audio, endpointingMs: event.endpointingMs, endOfTurn });
+      return this.startTurn({
+        source: "voice",
+        ...this.liveTranscript(input, live, false),
+        audio: event.audio,
+        endpointingMs: event.endpointingMs,
+        endOfTurn,
+      });
     }
     this.startTurn({ source: "voice", audio: event.audio, endpointingMs: event.endpointingMs, endOfTurn });
   }
@@ -857,7 +971,14 @@ export class VoiceSession extends Server<Env> {
     const spec = this.speculative;
     if (text === "" || (spec && spec.conn === conn.id && sameWords(spec.text, text))) return;
     this.cancelSpeculation();
-    this.startTurn({ source: "voice", transcribed: { text, audioSeconds: 0, engine: this.liveEngine(input), sttMs: 0, model: input.live!.model }, endpointingMs: 0 }, conn.id);
+    this.startTurn(
+      {
+        source: "voice",
+        transcribed: { text, audioSeconds: 0, engine: this.liveEngine(input), sttMs: 0, model: input.live!.model },
+        endpointingMs: 0,
+      },
+      conn.id,
+    );
     if (this.speculative) this.speculative.text = text;
   }
 
@@ -867,7 +988,12 @@ export class VoiceSession extends Server<Env> {
     this.speculative = null;
     const input = this.inputs.get(spec.conn);
     const turn = spec.turn;
-    turn.endpointing = { endpointingMs, endOfTurn, billedSeconds: input?.live?.takeBilledSeconds() ?? 0, spentBefore: this.takeSpentBefore() };
+    turn.endpointing = {
+      endpointingMs,
+      endOfTurn,
+      billedSeconds: input?.live?.takeBilledSeconds() ?? 0,
+      spentBefore: this.takeSpentBefore(),
+    };
     this.userSpeaking = false;
     this.active = turn;
     // The floor changes hands before the held transcript and reply come out, as for any turn.
@@ -1018,7 +1144,13 @@ export class VoiceSession extends Server<Env> {
     this.recordCandidate(c, d, confirming, now);
     const turn = c.turn;
     if (d.decision === "confirmed") {
-      this.broadcastEvent({ type: "interruption", replyId: turn.replyId, decision: "confirmed", reason: d.reason, ...(d.transcript ? { transcript: d.transcript } : {}) });
+      this.broadcastEvent({
+        type: "interruption",
+        replyId: turn.replyId,
+        decision: "confirmed",
+        reason: d.reason,
+        ...(d.transcript ? { transcript: d.transcript } : {}),
+      });
       if (turn.phase !== "done") {
         const at = c.heldAt ?? this.positionNow(turn.replyId, now);
         this.endTurn(turn, turn.audible ? "barge-in" : "superseded", at);
@@ -1033,12 +1165,34 @@ export class VoiceSession extends Server<Env> {
     }
     if (d.reason === "backchannel" && d.transcript) {
       // Kept (the conversation shows it, review counts it) but never answered nor sent to the LLM.
-      this.store.addMessage({ role: "user", text: d.transcript, status: "complete", source: "voice", turnId: turn.turnId, replyId: turn.replyId, kind: "backchannel", createdAt: now });
-      this.broadcastEvent({ type: "transcript", turnId: turn.turnId, text: d.transcript, source: "voice", kind: "backchannel", replyId: turn.replyId });
+      this.store.addMessage({
+        role: "user",
+        text: d.transcript,
+        status: "complete",
+        source: "voice",
+        turnId: turn.turnId,
+        replyId: turn.replyId,
+        kind: "backchannel",
+        createdAt: now,
+      });
+      this.broadcastEvent({
+        type: "transcript",
+        turnId: turn.turnId,
+        text: d.transcript,
+        source: "voice",
+        kind: "backchannel",
+        replyId: turn.replyId,
+      });
       this.updateIndex();
     }
     if (c.holdsPlayback) {
-      this.broadcastEvent({ type: "interruption", replyId: turn.replyId, decision: "resumed", reason: d.reason, ...(d.transcript ? { transcript: d.transcript } : {}) });
+      this.broadcastEvent({
+        type: "interruption",
+        replyId: turn.replyId,
+        decision: "resumed",
+        reason: d.reason,
+        ...(d.transcript ? { transcript: d.transcript } : {}),
+      });
       this.resumeAfterCandidate(c);
     }
     this.syncState();
@@ -1058,14 +1212,28 @@ export class VoiceSession extends Server<Env> {
     this.userSpeaking = false;
     if (!("result" in speech)) return this.startTurn({ source: "voice", audio: speech.audio, endpointingMs: speech.endpointingMs });
     const { result, sttMs, endpointingMs } = speech;
-    this.startTurn({ source: "voice", endpointingMs, transcribed: { text: result.text, audioSeconds: result.audioSeconds, engine: result.engine, sttMs }, transcribedAudio: speech.audio });
+    this.startTurn({
+      source: "voice",
+      endpointingMs,
+      transcribed: { text: result.text, audioSeconds: result.audioSeconds, engine: result.engine, sttMs },
+      transcribedAudio: speech.audio,
+    });
   }
 
   /** Store the candidate and what transcribing it cost (a final transcript reused by the next turn is billed there). */
   private recordCandidate(c: OpenCandidate, d: CandidateDecision, confirming: ConfirmingSpeech | null, now: number): void {
     const audioSeconds = Math.max(0, c.audioSeconds - (confirming?.result.audioSeconds ?? 0));
     const m = this.config.models;
-    const cost = turnCost({ sttModel: m.stt, audioInSeconds: audioSeconds, llmModel: m.llm, promptTokens: 0, completionTokens: 0, ttsModel: m.tts, ttsCharacters: 0, ttsAudioSeconds: 0 });
+    const cost = turnCost({
+      sttModel: m.stt,
+      audioInSeconds: audioSeconds,
+      llmModel: m.llm,
+      promptTokens: 0,
+      completionTokens: 0,
+      ttsModel: m.tts,
+      ttsCharacters: 0,
+      ttsAudioSeconds: 0,
+    });
     const billed = c.engines.size === 0;
     if (billed) this.budget.charge(cost.neurons);
     this.store.addInterruption({
@@ -1109,7 +1277,21 @@ export class VoiceSession extends Server<Env> {
    * user's turn: nothing of it is seen or kept until confirmSpeculation, and the floor stays the user's.
    */
   private startTurn(
-    turn: Pick<TurnInput, "source" | "audio" | "text" | "transcribed" | "transcribedAudio" | "transcript" | "sttModel" | "endpointingMs" | "endOfTurn" | "spentBefore" | "attempt" | "retry">,
+    turn: Pick<
+      TurnInput,
+      | "source"
+      | "audio"
+      | "text"
+      | "transcribed"
+      | "transcribedAudio"
+      | "transcript"
+      | "sttModel"
+      | "endpointingMs"
+      | "endOfTurn"
+      | "spentBefore"
+      | "attempt"
+      | "retry"
+    >,
     speculativeFor?: string,
   ): void {
     if (this.deleted) return;
@@ -1169,7 +1351,9 @@ export class VoiceSession extends Server<Env> {
       // The previous turn stores its reply before this one reads the history, but a wedged one cannot hold this one up.
       // A turn superseded while it waits stops waiting (it only stores the user's words, then ends).
       if (previous && !(await previous.settledWithin(settleMs, handle.signal)) && !handle.signal.aborted) {
-        console.warn(`[parley] ${this.name}: turn ${previous.turnId} did not settle within ${settleMs} ms; starting ${input.turnId} anyway`);
+        console.warn(
+          `[parley] ${this.name}: turn ${previous.turnId} did not settle within ${settleMs} ms; starting ${input.turnId} anyway`,
+        );
       }
       const outcome = await runTurn(
         {
@@ -1206,7 +1390,13 @@ export class VoiceSession extends Server<Env> {
           this.recorder.discard(input.turnId);
           return handle.discard();
         }
-        this.broadcastEvent({ type: "error", code: "internal", message: "Something went wrong with that turn.", retryable: true, replyId: input.replyId });
+        this.broadcastEvent({
+          type: "error",
+          code: "internal",
+          message: "Something went wrong with that turn.",
+          retryable: true,
+          replyId: input.replyId,
+        });
         handle.markGenerationDone();
         handle.endReason = "failed";
         this.closeTurn(handle);
@@ -1261,12 +1451,15 @@ export class VoiceSession extends Server<Env> {
     if (!turn || !turn.generationDone || turn.phase === "paused") return;
     const deadline = this.playbackDeadline(turn);
     if (deadline === null) return;
-    this.playbackTimer = setTimeout(() => {
-      this.playbackTimer = null;
-      if (this.active !== turn || turn.phase === "paused") return;
-      if (Date.now() >= (this.playbackDeadline(turn) ?? 0)) this.closeTurn(turn);
-      else this.schedulePlaybackCheck();
-    }, Math.max(0, deadline - Date.now()));
+    this.playbackTimer = setTimeout(
+      () => {
+        this.playbackTimer = null;
+        if (this.active !== turn || turn.phase === "paused") return;
+        if (Date.now() >= (this.playbackDeadline(turn) ?? 0)) this.closeTurn(turn);
+        else this.schedulePlaybackCheck();
+      },
+      Math.max(0, deadline - Date.now()),
+    );
   }
 
   private playbackDeadline(turn: TurnHandle): number | null {
@@ -1297,16 +1490,24 @@ export class VoiceSession extends Server<Env> {
   private scheduleIdleCheck(): void {
     const at = this.idle.nextCheckAt();
     if (at === null || this.idleTimer) return;
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = null;
-      this.checkIdle(Date.now());
-    }, Math.max(0, at - Date.now()));
+    this.idleTimer = setTimeout(
+      () => {
+        this.idleTimer = null;
+        this.checkIdle(Date.now());
+      },
+      Math.max(0, at - Date.now()),
+    );
   }
 
   /** Close every connection of a session nobody has used for IDLE_CLOSE_MS; otherwise look again later. */
   private checkIdle(now: number): void {
     if (this.openConnections() === 0) return;
-    const busy = this.active !== null || this.speculative !== null || this.userSpeaking || this.bargeIn.candidate !== null || this.state !== "listening";
+    const busy =
+      this.active !== null ||
+      this.speculative !== null ||
+      this.userSpeaking ||
+      this.bargeIn.candidate !== null ||
+      this.state !== "listening";
     if (!this.idle.expired(now, busy)) return this.scheduleIdleCheck();
     const limitMs = this.config.limits.idleCloseMs;
     const after = limitMs >= 60_000 ? `${Math.round(limitMs / 60_000)} min` : `${limitMs} ms`;
@@ -1323,7 +1524,11 @@ export class VoiceSession extends Server<Env> {
     else if (this.userSpeaking) state = "user-speaking";
     if (state === this.state) return;
     this.idle.touch(Date.now());
-    this.broadcastEvent({ type: "state", state, ...(turn && state !== "listening" && state !== "user-speaking" ? { replyId: turn.replyId } : {}) });
+    this.broadcastEvent({
+      type: "state",
+      state,
+      ...(turn && state !== "listening" && state !== "user-speaking" ? { replyId: turn.replyId } : {}),
+    });
   }
 
   private positionNow(replyId: string, now: number): PlaybackPosition {
@@ -1392,13 +1597,19 @@ export class VoiceSession extends Server<Env> {
       : novaLiveProtocol({ language: this.language, keyterms: r.keyterms }, r.streamingModel);
     return new LiveRecognizer({
       protocol,
-      open: (model, inputs) => (this.env.AI as unknown as AiRunner).run(model, inputs, { websocket: true, tags: ["parley", `session:${this.name}`, "stt:live"] }),
+      open: (model, inputs) =>
+        (this.env.AI as unknown as AiRunner).run(model, inputs, { websocket: true, tags: ["parley", `session:${this.name}`, "stt:live"] }),
       onEvent: (e) => this.onLiveEvent(conn, inputOf(), e),
       onFailed: (err) => {
         // Batch recognition takes over for this microphone; the user hears about it once.
         console.error(`[parley] ${this.name}: streaming recognition failed, using batch recognition`, err);
         inputOf().live = null;
-        this.sendTo(conn, { type: "error", code: "stt_failed", message: `Streaming speech recognition (${r.streamingModel}) is unavailable; using batch recognition.`, retryable: false });
+        this.sendTo(conn, {
+          type: "error",
+          code: "stt_failed",
+          message: `Streaming speech recognition (${r.streamingModel}) is unavailable; using batch recognition.`,
+          retryable: false,
+        });
       },
     });
   }
@@ -1406,7 +1617,10 @@ export class VoiceSession extends Server<Env> {
   /** smart-turn on the utterance so far; its cost is billed with the turn that answers the utterance. */
   private async smartTurn(audio: Int16Array, signal: AbortSignal): Promise<{ complete: boolean; probability: number }> {
     const eot = this.config.endOfTurn;
-    const answer = await askSmartTurn({ ai: this.env.AI, tags: ["parley", `session:${this.name}`, "eot:smart-turn"], signal }, audio, { model: eot.smartTurnModel, threshold: eot.smartTurnThreshold });
+    const answer = await askSmartTurn({ ai: this.env.AI, tags: ["parley", `session:${this.name}`, "eot:smart-turn"], signal }, audio, {
+      model: eot.smartTurnModel,
+      threshold: eot.smartTurnThreshold,
+    });
     const spent = this.spentBefore.endOfTurn;
     spent.calls++;
     if (this.config.models.backend !== "local") {
@@ -1456,7 +1670,12 @@ export class VoiceSession extends Server<Env> {
       console.warn(`[parley] ${this.name}: closing connection ${conn.id}: ${what}`);
       conn.close(CLOSE_CODES.rateLimited, `rate limited: ${what}`.slice(0, 120));
     } else if (verdict.warn) {
-      this.sendTo(conn, { type: "error", code: "rate_limited", message: `${what}; input dropped (keep going and the connection is closed)`, retryable: true });
+      this.sendTo(conn, {
+        type: "error",
+        code: "rate_limited",
+        message: `${what}; input dropped (keep going and the connection is closed)`,
+        retryable: true,
+      });
     }
     return false;
   }

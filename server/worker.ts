@@ -24,10 +24,27 @@ import { ACCESS_JWT_HEADER, remoteAccessKeys, verifyAccessJwt, type AccessSettin
 import { judgeOrigin } from "./access/origin.ts";
 import { isOperatorKey, mintSessionId, signKey, signOwnerToken, verifyKey, verifyOwnerToken } from "./access/session-keys.ts";
 import { DAILY_BUDGET_NAME } from "./budget/daily-budget.ts";
-import { ConfigError, loadAccessConfig, loadConfig, loadPhoneConfig, type AccessOptions, type ParleyConfig, type PhoneOptions } from "./config.ts";
+import {
+  ConfigError,
+  loadAccessConfig,
+  loadConfig,
+  loadPhoneConfig,
+  type AccessOptions,
+  type ParleyConfig,
+  type PhoneOptions,
+} from "./config.ts";
 import { conversationsRequest } from "./http/conversations.ts";
 import { PARTY, routeOf, type Route } from "./http/routes.ts";
-import { GRANT_HEADER, INTERNAL_PATHS, OWNER_EMAIL_HEADER, OWNER_ID_HEADER, badExportFormat, encodeGrant, jsonError, type SessionGrant } from "./http/session-requests.ts";
+import {
+  GRANT_HEADER,
+  INTERNAL_PATHS,
+  OWNER_EMAIL_HEADER,
+  OWNER_ID_HEADER,
+  badExportFormat,
+  encodeGrant,
+  jsonError,
+  type SessionGrant,
+} from "./http/session-requests.ts";
 import { DRAIN_PATH } from "./restart/drain-contract.ts";
 import { handleDrainRequest } from "./restart/drain.ts";
 import { PHONE_STREAM_HEADER, answerVoiceWebhook } from "./phone/phone-requests.ts";
@@ -52,7 +69,10 @@ function isUpgrade(request: Request): boolean {
 }
 
 function offeredProtocols(request: Request): string[] {
-  return (request.headers.get("Sec-WebSocket-Protocol") ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "");
+  return (request.headers.get("Sec-WebSocket-Protocol") ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "");
 }
 
 function presentedKey(request: Request): string | null {
@@ -77,7 +97,12 @@ function corsHeaders(origin: string): Record<string, string> {
 }
 
 /** A request of the Worker's own to the session, carrying the grant it checked (nothing of the client's but what is needed). */
-function sessionRequest(env: Env, id: string, path: string, init: { method: string; grant: SessionGrant; headers?: Headers; search?: string }): Promise<Response> {
+function sessionRequest(
+  env: Env,
+  id: string,
+  path: string,
+  init: { method: string; grant: SessionGrant; headers?: Headers; search?: string },
+): Promise<Response> {
   const headers = init.headers ?? new Headers();
   headers.set("x-partykit-room", id);
   headers.set(GRANT_HEADER, encodeGrant(init.grant));
@@ -106,7 +131,12 @@ async function createSession(request: Request, env: Env, secret: string, email: 
   if (!email) {
     const presented = presentedKey(request);
     ownerId = presented ? await verifyOwnerToken(secret, presented) : null;
-    if (presented && !ownerId) return jsonError(403, "bad_owner_token", "that owner token was not issued by this server; create the session without it to get a new one");
+    if (presented && !ownerId)
+      return jsonError(
+        403,
+        "bad_owner_token",
+        "that owner token was not issued by this server; create the session without it to get a new one",
+      );
     ownerToken = presented ?? (await signOwnerToken(secret));
     ownerId ??= ownerToken.split(".")[1]!;
   }
@@ -121,39 +151,62 @@ async function createSession(request: Request, env: Env, secret: string, email: 
 
 async function sessionRoute(route: SessionRoute, request: Request, env: Env, secret: string, email: string | null): Promise<Response> {
   const url = new URL(request.url);
-  if (route.kind === "connect" && !isUpgrade(request)) return jsonError(426, "upgrade_required", `/parties/${PARTY}/<id> is the session's WebSocket; the transcript is at /api/sessions/<id>`);
-  if (route.kind === "transcript" && request.method !== "GET" && request.method !== "DELETE") return jsonError(405, "method_not_allowed", "the transcript is read with GET (and the session deleted with DELETE)");
+  if (route.kind === "connect" && !isUpgrade(request))
+    return jsonError(426, "upgrade_required", `/parties/${PARTY}/<id> is the session's WebSocket; the transcript is at /api/sessions/<id>`);
+  if (route.kind === "transcript" && request.method !== "GET" && request.method !== "DELETE")
+    return jsonError(405, "method_not_allowed", "the transcript is read with GET (and the session deleted with DELETE)");
   if (route.kind === "export") {
     if (request.method !== "GET") return jsonError(405, "method_not_allowed", "exports are read with GET");
     const bad = badExportFormat(url.searchParams.get("format"));
     if (bad) return bad;
   }
   if (route.kind === "recording" && request.method !== "GET") return jsonError(405, "method_not_allowed", "recordings are read with GET");
-  if (route.kind === "review-key" && request.method !== "POST") return jsonError(405, "method_not_allowed", "review keys are issued with POST");
+  if (route.kind === "review-key" && request.method !== "POST")
+    return jsonError(405, "method_not_allowed", "review keys are issued with POST");
   // Counted before the key is checked: guessing keys costs attempts too.
   if (!(await env.SESSION_CONNECT_LIMITER.limit({ key: clientAddress(request) })).success) {
     return jsonError(429, "rate_limited", "too many connection attempts from your address; try again in a minute", { "Retry-After": "60" });
   }
   const key = presentedKey(request);
   if (!key) {
-    const how = route.kind === "connect" ? `a "${KEY_SUBPROTOCOL_PREFIX}<key>" WebSocket subprotocol` : `an "Authorization: ${KEY_AUTH_SCHEME} <key>" header`;
+    const how =
+      route.kind === "connect"
+        ? `a "${KEY_SUBPROTOCOL_PREFIX}<key>" WebSocket subprotocol`
+        : `an "Authorization: ${KEY_AUTH_SCHEME} <key>" header`;
     return jsonError(401, "key_required", `this session needs its key, in ${how}`);
   }
   // The operator reads any session (phone calls have no owner to share them): read-only, like a review key.
-  const grant: SessionGrant | null = (await verifyKey(secret, route.id, key, email)) ?? ((await isOperatorKey(secret, key)) ? { role: "operator" } : null);
+  const grant: SessionGrant | null =
+    (await verifyKey(secret, route.id, key, email)) ?? ((await isOperatorKey(secret, key)) ? { role: "operator" } : null);
   if (!grant) return jsonError(403, "bad_key", "that key does not open this session");
 
-  if (route.kind === "transcript" && request.method === "GET") return sessionRequest(env, route.id, INTERNAL_PATHS.transcript, { method: "GET", grant });
-  if (route.kind === "export") return sessionRequest(env, route.id, INTERNAL_PATHS.export, { method: "GET", grant, search: `?format=${url.searchParams.get("format")}` });
+  if (route.kind === "transcript" && request.method === "GET")
+    return sessionRequest(env, route.id, INTERNAL_PATHS.transcript, { method: "GET", grant });
+  if (route.kind === "export")
+    return sessionRequest(env, route.id, INTERNAL_PATHS.export, {
+      method: "GET",
+      grant,
+      search: `?format=${url.searchParams.get("format")}`,
+    });
   if (route.kind === "recording") {
     // The session checks the review version (a revoked share link) and answers from R2.
     const range = request.headers.get("Range");
     const search = `?${new URLSearchParams({ turn: route.turnId, kind: route.recording }).toString()}`;
-    return sessionRequest(env, route.id, INTERNAL_PATHS.recording, { method: "GET", grant, search, ...(range ? { headers: new Headers({ Range: range }) } : {}) });
+    return sessionRequest(env, route.id, INTERNAL_PATHS.recording, {
+      method: "GET",
+      grant,
+      search,
+      ...(range ? { headers: new Headers({ Range: range }) } : {}),
+    });
   }
   if (grant.role !== "owner") {
     const reader = grant.role === "operator" ? "the operator key" : "a review link";
-    const why = route.kind === "connect" ? `${reader} can read the transcript but not join the live session` : route.kind === "transcript" ? "only the session's owner can delete it" : "only the session's owner can share it";
+    const why =
+      route.kind === "connect"
+        ? `${reader} can read the transcript but not join the live session`
+        : route.kind === "transcript"
+          ? "only the session's owner can delete it"
+          : "only the session's owner can share it";
     return jsonError(403, "read_only", why);
   }
   if (route.kind === "transcript") return sessionRequest(env, route.id, INTERNAL_PATHS.deleteSession, { method: "DELETE", grant });
@@ -165,7 +218,12 @@ async function sessionRoute(route: SessionRoute, request: Request, env: Env, sec
     const body: ReviewKeyGrant = { id: route.id, reviewKey: await signKey(secret, route.id, { role: "review", version }), version };
     return Response.json(body);
   }
-  const res = await sessionRequest(env, route.id, `/parties/${PARTY}/${route.id}`, { method: "GET", grant, headers: upgradeHeaders(request), search: url.search });
+  const res = await sessionRequest(env, route.id, `/parties/${PARTY}/${route.id}`, {
+    method: "GET",
+    grant,
+    headers: upgradeHeaders(request),
+    search: url.search,
+  });
   if (res.status !== 101 || !res.webSocket) return res;
   // Browsers fail the handshake unless the server picks one of the offered subprotocols: never the key.
   const picked = offeredProtocols(request).includes(SESSION_SUBPROTOCOL) ? { "Sec-WebSocket-Protocol": SESSION_SUBPROTOCOL } : undefined;
@@ -190,20 +248,30 @@ async function handle(request: Request, env: Env, deps: WorkerDeps): Promise<Res
     throw err;
   }
   const secret = config.sessionSecret;
-  if (!secret) return jsonError(503, "server_misconfigured", "SESSION_SECRET is not set: run `wrangler secret put SESSION_SECRET` (see README, Security and limits)");
+  if (!secret)
+    return jsonError(
+      503,
+      "server_misconfigured",
+      "SESSION_SECRET is not set: run `wrangler secret put SESSION_SECRET` (see README, Security and limits)",
+    );
   if (route.kind === "health") return operatorHealth(request, env, secret);
   // Server to server (Twilio): no Origin, no Access; its signature and the stream token instead.
   if (route.kind === "phone-voice" || route.kind === "phone-stream") return phoneRoute(route, request, env, secret);
 
   const origin = request.headers.get("Origin");
   const verdict = judgeOrigin(origin, url, config.allowedOrigins);
-  if (verdict === "forbidden") return jsonError(403, "origin_forbidden", `pages of ${origin!.slice(0, 100)} may not use this server (ALLOWED_ORIGINS)`);
+  if (verdict === "forbidden")
+    return jsonError(403, "origin_forbidden", `pages of ${origin!.slice(0, 100)} may not use this server (ALLOWED_ORIGINS)`);
   const cors = verdict === "allowed" ? corsHeaders(origin!) : null;
   if (request.method === "OPTIONS") return new Response(null, { status: cors ? 204 : 405, ...(cors ? { headers: cors } : {}) });
 
   let email: string | null = null;
   if (config.cloudflareAccess) {
-    const who = await verifyAccessJwt(request.headers.get(ACCESS_JWT_HEADER), config.cloudflareAccess, deps.accessKeys(config.cloudflareAccess));
+    const who = await verifyAccessJwt(
+      request.headers.get(ACCESS_JWT_HEADER),
+      config.cloudflareAccess,
+      deps.accessKeys(config.cloudflareAccess),
+    );
     if (!who.ok) return jsonError(403, "access_denied", who.message);
     email = who.email;
   }
@@ -221,7 +289,12 @@ async function handle(request: Request, env: Env, deps: WorkerDeps): Promise<Res
 }
 
 /** Twilio's voice webhook, and its Media Stream handed to the session (which checks the stream's token). */
-async function phoneRoute(route: Extract<Route, { kind: "phone-voice" | "phone-stream" }>, request: Request, env: Env, secret: string): Promise<Response> {
+async function phoneRoute(
+  route: Extract<Route, { kind: "phone-voice" | "phone-stream" }>,
+  request: Request,
+  env: Env,
+  secret: string,
+): Promise<Response> {
   let phone: PhoneOptions;
   try {
     phone = loadPhoneConfig(env as unknown as Record<string, unknown>);
@@ -257,7 +330,8 @@ async function operatorHealth(request: Request, env: Env, secret: string): Promi
     return jsonError(429, "rate_limited", "too many attempts from your address; try again in a minute", { "Retry-After": "60" });
   }
   const key = presentedKey(request);
-  if (!key || !(await isOperatorKey(secret, key))) return jsonError(403, "bad_key", "that is not the operator key (`npm run operator-key`)");
+  if (!key || !(await isOperatorKey(secret, key)))
+    return jsonError(403, "bad_key", "that is not the operator key (`npm run operator-key`)");
   let budgets: ParleyConfig["budgets"];
   try {
     budgets = loadConfig(env as unknown as Record<string, unknown>).budgets;

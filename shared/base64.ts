@@ -47,7 +47,8 @@ function describeInvalid(input: string): Base64Error {
   for (let i = 0; i < len; i++) {
     const ch = s[i]!;
     if (ALPHABET.test(ch)) continue;
-    const hint = ch === "-" || ch === "_" ? " (base64url alphabet; convert '-' and '_' to '+' and '/')" : ch === "=" ? " (padding in the middle)" : "";
+    const hint =
+      ch === "-" || ch === "_" ? " (base64url alphabet; convert '-' and '_' to '+' and '/')" : ch === "=" ? " (padding in the middle)" : "";
     // Positions refer to the input with whitespace removed.
     return new Base64Error(`invalid base64: unexpected ${JSON.stringify(ch)} at position ${i}${hint}`);
   }

@@ -12,7 +12,10 @@ export function withDefaults<T extends object>(defaults: Readonly<T>, given?: Pa
  * A group where only the fields `K` have defaults (callbacks, ids): `given` must carry the others.
  * Call with both type arguments: `withDefaults<XOptions, keyof typeof DEFAULT_X>(DEFAULT_X, options)`.
  */
-export function withDefaults<T extends object, K extends keyof T>(defaults: Readonly<Pick<T, K>>, given: Omit<T, K> & Partial<Pick<T, K>>): Readonly<T>;
+export function withDefaults<T extends object, K extends keyof T>(
+  defaults: Readonly<Pick<T, K>>,
+  given: Omit<T, K> & Partial<Pick<T, K>>,
+): Readonly<T>;
 export function withDefaults(defaults: object, given: object = {}): object {
   const merged: Record<string, unknown> = { ...defaults };
   for (const [key, value] of Object.entries(given)) if (value !== undefined) merged[key] = value;

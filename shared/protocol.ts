@@ -23,7 +23,9 @@ export const UPSTREAM_AUDIO = {
  * RFC 4648 base32, lower case. They appear in URLs and in Workers AI request tags.
  */
 export const SESSION_ID_PATTERN = /^[a-z2-7]{26}$/;
-export const SessionId = z.string().regex(SESSION_ID_PATTERN, "session ids are 26 characters of a-z and 2-7, as minted by POST /api/sessions");
+export const SessionId = z
+  .string()
+  .regex(SESSION_ID_PATTERN, "session ids are 26 characters of a-z and 2-7, as minted by POST /api/sessions");
 
 /**
  * A session key: `o.<mac>` (the owner's: join live, type, change settings, share) or
@@ -326,7 +328,13 @@ export const TurnUsage = z.object({
   usd: z.number().min(0),
   /** Speculative replies started for this utterance and cancelled because the user went on (included in neurons and usd). */
   wasted: z
-    .object({ replies: z.number().int().min(0), completionTokens: z.number().int().min(0), ttsAudioSeconds: z.number().min(0), neurons: z.number().min(0), usd: z.number().min(0) })
+    .object({
+      replies: z.number().int().min(0),
+      completionTokens: z.number().int().min(0),
+      ttsAudioSeconds: z.number().min(0),
+      neurons: z.number().min(0),
+      usd: z.number().min(0),
+    })
     .optional(),
   /** End-of-turn model calls (smart-turn) made for this utterance (included in neurons and usd). */
   endOfTurn: z.object({ calls: z.number().int().min(0), neurons: z.number().min(0), usd: z.number().min(0) }).optional(),

@@ -119,7 +119,9 @@ export function analyzePhase(a: AnalyzeInput): PhaseResult {
   const { expectations: ex, latencies: l, silenceMs } = a;
   const critical = a.pipeline === "parley" ? ex.parley.criticalMs : ex.naive.criticalMs;
   const turns = a.clients.flatMap((c) => c.turns);
-  const ok = turns.filter((t) => t.status === "complete" && firstAudio(t) !== undefined && t.tEndSpeech !== undefined && t.tTurnEndSent !== undefined);
+  const ok = turns.filter(
+    (t) => t.status === "complete" && firstAudio(t) !== undefined && t.tEndSpeech !== undefined && t.tTurnEndSent !== undefined,
+  );
   const v = (f: (t: TurnRecord) => number | undefined) => dist(ok.map((t) => f(t) ?? NaN));
   const audio0 = (t: TurnRecord) => firstAudio(t)!;
 

@@ -118,7 +118,12 @@ export interface BenchResult {
 function gitInfo(): BenchResult["git"] {
   try {
     const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "server", "shared", "bench"], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim() !== "";
+    const dirty =
+      execFileSync("git", ["status", "--porcelain", "--", "server", "shared", "bench"], {
+        cwd: ROOT,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }).trim() !== "";
     return { commit, dirty };
   } catch {
     return { commit: null, dirty: null };
@@ -141,7 +146,12 @@ interface PhaseSpec {
 async function runPhase(sut: SystemUnderTest, spec: PhaseSpec, o: BenchOptions, fixtures: Fixture[], ex: Expectations) {
   const { pipeline, sessions: n, turns } = spec;
   const base = sut.url.href.replace(/^http/, "ws").replace(/\/$/, "");
-  const path = { parley: "/parties/voice-session/", naive: "/naive/naive-session/", raw: "/naive/gate-probe/", "raw-accept": "/naive/gate-probe/" }[pipeline];
+  const path = {
+    parley: "/parties/voice-session/",
+    naive: "/naive/naive-session/",
+    raw: "/naive/gate-probe/",
+    "raw-accept": "/naive/gate-probe/",
+  }[pipeline];
   // Parley sessions need a minted id and its owner key; the baselines take any name.
   const parley = pipeline === "parley" ? await Promise.all(Array.from({ length: n }, () => benchSession())) : null;
   const meter = new UsageMeter(sut.workerdPid);
@@ -167,7 +177,11 @@ async function runPhase(sut: SystemUnderTest, spec: PhaseSpec, o: BenchOptions, 
   const longestFixtureMs = Math.max(...fixtures.map((f) => Math.max(f.frames, f.turnEndFrame + 1) * FRAME_MS));
   const loopP99 = await driveClients(clients, {
     deadlineMs: () =>
-      (spec.streamMs ?? 0) + LEAD_SILENCE_MS + o.staggerMs + turns * (longestFixtureMs + o.gapMs + 3 * ex.naive.criticalMs + 1_000) + o.turnTimeoutMs,
+      (spec.streamMs ?? 0) +
+      LEAD_SILENCE_MS +
+      o.staggerMs +
+      turns * (longestFixtureMs + o.gapMs + 3 * ex.naive.criticalMs + 1_000) +
+      o.turnTimeoutMs,
     signal: o.signal,
     around: { start: () => meter.start(), stop: () => (usage = meter.stop()) },
   });
@@ -190,10 +204,23 @@ export function fakeFloorMs(c: Record<string, Dist>, p: Pipeline): number {
 }
 
 function shift(d: Dist, by: number): Dist {
-  return { ...d, p50: r2(d.p50 + by), p95: r2(d.p95 + by), p99: r2(d.p99 + by), max: r2(d.max + by), min: r2(d.min + by), mean: r2(d.mean + by) };
+  return {
+    ...d,
+    p50: r2(d.p50 + by),
+    p95: r2(d.p95 + by),
+    p99: r2(d.p99 + by),
+    max: r2(d.max + by),
+    min: r2(d.min + by),
+    mean: r2(d.mean + by),
+  };
 }
 
-async function calibrateFake(sut: SystemUnderTest, o: BenchOptions, ex: Expectations, utteranceSamples: number): Promise<Record<string, Dist>> {
+async function calibrateFake(
+  sut: SystemUnderTest,
+  o: BenchOptions,
+  ex: Expectations,
+  utteranceSamples: number,
+): Promise<Record<string, Dist>> {
   const l = o.latencies;
   const q = new URLSearchParams({
     rounds: "3",
@@ -271,9 +298,17 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
       await runPhase(probe, { pipeline: p, sessions: 1, turns: 1, tag: `${tag}m` }, o, fixtures, ex);
       const n = o.memoryProbeSessions;
       const r = await runPhase(probe, { pipeline: p, sessions: n, turns: 1, tag: `${tag}M` }, o, fixtures, ex);
-      const m = { pipeline: p, sessions: n, rssBaseMiB: r.memory.rssBeforeMiB, rssPeakMiB: r.memory.rssPeakMiB, perSessionMiB: r.memory.perSessionMiB };
+      const m = {
+        pipeline: p,
+        sessions: n,
+        rssBaseMiB: r.memory.rssBeforeMiB,
+        rssPeakMiB: r.memory.rssPeakMiB,
+        perSessionMiB: r.memory.perSessionMiB,
+      };
       memory.push(m);
-      o.log(`memory ${p}: ${m.perSessionMiB} MiB per session (${n} sessions, one turn each, fresh workerd: ${m.rssBaseMiB} -> ${m.rssPeakMiB} MiB)`);
+      o.log(
+        `memory ${p}: ${m.perSessionMiB} MiB per session (${n} sessions, one turn each, fresh workerd: ${m.rssBaseMiB} -> ${m.rssPeakMiB} MiB)`,
+      );
     } finally {
       await probe.dispose();
     }
@@ -302,12 +337,18 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
       machineBusyPct: Math.round(busy * 10) / 10,
       workerdIdleCpuPctOfCore: r2((100 * (processCpuMs(sut.workerdPid) - cpuIdle0)) / (performance.now() - idleT0)),
     };
-    o.log(`baseline: machine ${baseline.machineBusyPct}% busy with no session open, workerd idle ${baseline.workerdIdleCpuPctOfCore}% of a core`);
+    o.log(
+      `baseline: machine ${baseline.machineBusyPct}% busy with no session open, workerd idle ${baseline.workerdIdleCpuPctOfCore}% of a core`,
+    );
     if (baseline.machineBusyPct > 20) o.log("warning: the machine is busy with other work; latency percentiles will be noisy");
 
     if (o.calibrate && !aborted()) {
       calibration = await calibrateFake(sut, o, ex, fixtures[0]!.utteranceSamples);
-      o.log(`calibration (p50 ms; fake AI floor over nominal, DO echo RTTs): ${Object.entries(calibration).map(([k, d]) => `${k} ${d.p50}`).join(", ")}`);
+      o.log(
+        `calibration (p50 ms; fake AI floor over nominal, DO echo RTTs): ${Object.entries(calibration)
+          .map(([k, d]) => `${k} ${d.p50}`)
+          .join(", ")}`,
+      );
     }
     if (o.idleStream.sessions > 0) {
       for (const p of [...pipelines, "raw" as const, "raw-accept" as const]) {
@@ -325,7 +366,9 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
           pingRttMs: r.pingRttMs,
         };
         frameCost.push(fc);
-        o.log(`idle streaming ${p} N=${n}: ${fc.cpuUsPerFrame} us CPU per frame (${fc.cpuMsPerAudioSecond} ms per audio second), ping RTT p50 ${fc.pingRttMs.p50} ms`);
+        o.log(
+          `idle streaming ${p} N=${n}: ${fc.cpuUsPerFrame} us CPU per frame (${fc.cpuMsPerAudioSecond} ms per audio second), ping RTT p50 ${fc.pingRttMs.p50} ms`,
+        );
       }
     }
 
@@ -373,7 +416,13 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
     version: 1,
     startedAt,
     durationMs: Math.round(performance.now() - t0),
-    machine: { cores: CORES, cpuModel: CPU_MODEL, node: process.version, workerd: sut.workerdVersion, platform: `${process.platform}-${process.arch}` },
+    machine: {
+      cores: CORES,
+      cpuModel: CPU_MODEL,
+      node: process.version,
+      workerd: sut.workerdVersion,
+      platform: `${process.platform}-${process.arch}`,
+    },
     baseline,
     git: gitInfo(),
     options,

@@ -4,7 +4,12 @@
 /** Print the `//` comment lines of the script at `scriptUrl` and exit. */
 export function printHelpAndExit(scriptUrl: string, readText: (url: URL) => string): never {
   const src = readText(new URL(scriptUrl)).split("\n");
-  console.log(src.filter((l) => l.startsWith("//")).map((l) => l.replace(/^\/\/ ?/, "")).join("\n"));
+  console.log(
+    src
+      .filter((l) => l.startsWith("//"))
+      .map((l) => l.replace(/^\/\/ ?/, ""))
+      .join("\n"),
+  );
   process.exit(0);
 }
 

@@ -247,7 +247,12 @@ export class SimClient {
       return;
     }
     // A held (speculative) reply is confirmed straight into `speaking`: its replyId comes with that state.
-    if (msg.type === "state" && (msg.state === "speaking" || msg.state === "paused") && typeof msg.replyId === "string" && turn.replyId === undefined) {
+    if (
+      msg.type === "state" &&
+      (msg.state === "speaking" || msg.state === "paused") &&
+      typeof msg.replyId === "string" &&
+      turn.replyId === undefined
+    ) {
       turn.replyId = msg.replyId;
       turn.tReplyState = t;
     }
@@ -272,7 +277,16 @@ export class SimClient {
         turn.usage = msg.usage as TurnRecord["usage"];
         if (this.plan.reportPlayback) {
           const last = turn.segments[turn.segments.length - 1];
-          if (last) this.ws?.send(JSON.stringify({ type: "playback", replyId: turn.replyId, segment: last.index, playedMs: last.durationMs, state: "finished" }));
+          if (last)
+            this.ws?.send(
+              JSON.stringify({
+                type: "playback",
+                replyId: turn.replyId,
+                segment: last.index,
+                playedMs: last.durationMs,
+                state: "finished",
+              }),
+            );
         }
         this.toGap(t);
         return;

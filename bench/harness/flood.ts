@@ -63,10 +63,24 @@ export interface FloodResult {
   messages: number;
   /** Flood start -> the flooder's last byte written (or its socket closed by the server), ms. */
   floodMs: number;
-  flooder: { closeCode: number | null; closeReason: string | null; closedAfterMs: number | null; errors: Record<string, number>; pongs: number };
+  flooder: {
+    closeCode: number | null;
+    closeReason: string | null;
+    closedAfterMs: number | null;
+    errors: Record<string, number>;
+    pongs: number;
+  };
   machineBusyPct: number;
   other: { quiet: Dist; during: Dist; lostDuring: number; samples: PingSample[] };
-  same: { quiet: Dist; during: Dist; lostDuring: number; errors: Record<string, number>; closed: boolean; recoveryMs: number | null; samples: PingSample[] };
+  same: {
+    quiet: Dist;
+    during: Dist;
+    lostDuring: number;
+    errors: Record<string, number>;
+    closed: boolean;
+    recoveryMs: number | null;
+    samples: PingSample[];
+  };
   /** The other bystander too: from the flood's end until its pongs are prompt again (0 if they never stopped). */
   otherRecoveryMs: number | null;
   rss: { beforeMiB: number; peakMiB: number; afterMiB: number; growthPct: number };
@@ -166,14 +180,22 @@ export function recoveryMs(samples: PingSample[], fromMs: number, promptMs: numb
 
 function countsIn(samples: PingSample[], from: number, to: number) {
   const inWindow = samples.filter((s) => s.sentAt >= from && s.sentAt < to);
-  return { during: dist(inWindow.filter((s) => s.rttMs !== null).map((s) => s.rttMs!)), lost: inWindow.filter((s) => s.rttMs === null).length };
+  return {
+    during: dist(inWindow.filter((s) => s.rttMs !== null).map((s) => s.rttMs!)),
+    lost: inWindow.filter((s) => s.rttMs === null).length,
+  };
 }
 
 export async function runFlood(partial: Partial<FloodOptions> = {}): Promise<FloodResult> {
   const o: FloodOptions = { ...DEFAULT_FLOOD_OPTIONS, ...partial };
   const startedAt = new Date().toISOString();
   const machineBusyPct = Math.round((await machineBusyOver(1_000)) * 10) / 10;
-  const sut: SystemUnderTest = await startSystem({ latencies: DEFAULT_LATENCIES, silenceMs: 500, naive: false, ...(o.parleyVars ? { parleyVars: o.parleyVars } : {}) });
+  const sut: SystemUnderTest = await startSystem({
+    latencies: DEFAULT_LATENCIES,
+    silenceMs: 500,
+    naive: false,
+    ...(o.parleyVars ? { parleyVars: o.parleyVars } : {}),
+  });
   const other = new Pinger();
   const same = new Pinger();
   let flooder: WebSocket | undefined;
@@ -205,7 +227,13 @@ export async function runFlood(partial: Partial<FloodOptions> = {}): Promise<Flo
     const rssBefore = rssMiB(sut.workerdPid);
     peak = rssBefore;
 
-    const flood = { closeCode: null as number | null, closeReason: null as string | null, closedAfterMs: null as number | null, errors: {} as Record<string, number>, pongs: 0 };
+    const flood = {
+      closeCode: null as number | null,
+      closeReason: null as string | null,
+      closedAfterMs: null as number | null,
+      errors: {} as Record<string, number>,
+      pongs: 0,
+    };
     flooder = await openSession(flooded, (msg) => {
       if (msg.type === "pong") flood.pongs++;
       else if (msg.type === "error") flood.errors[String(msg.code)] = (flood.errors[String(msg.code)] ?? 0) + 1;
@@ -228,7 +256,9 @@ export async function runFlood(partial: Partial<FloodOptions> = {}): Promise<Flo
     })();
     await Promise.race([written, closed]);
     const floodMs = Math.round(performance.now() - floodStart);
-    o.log(`flood: ${o.messages} messages written in ${floodMs} ms${flood.closeCode !== null ? ` (closed ${flood.closeCode} after ${flood.closedAfterMs} ms)` : ""}`);
+    o.log(
+      `flood: ${o.messages} messages written in ${floodMs} ms${flood.closeCode !== null ? ` (closed ${flood.closeCode} after ${flood.closedAfterMs} ms)` : ""}`,
+    );
 
     // Bystanders keep pinging until their pongs are prompt for `afterMs`, or the deadline.
     const deadline = performance.now() + o.deadlineMs;
@@ -271,7 +301,12 @@ export async function runFlood(partial: Partial<FloodOptions> = {}): Promise<Flo
         samples: same.samples,
       },
       otherRecoveryMs: recoveryMs(other.samples, floodMs, o.promptMs),
-      rss: { beforeMiB: r2(rssBefore), peakMiB: r2(Math.max(peak, rssAfter)), afterMiB: r2(rssAfter), growthPct: r2((100 * (rssAfter - rssBefore)) / rssBefore) },
+      rss: {
+        beforeMiB: r2(rssBefore),
+        peakMiB: r2(Math.max(peak, rssAfter)),
+        afterMiB: r2(rssAfter),
+        growthPct: r2((100 * (rssAfter - rssBefore)) / rssBefore),
+      },
       warmupRss,
       // Includes the bystanders' pings and workerd's background over the window: an upper bound.
       workerdCpuUsPerMessage: r2((1000 * floodCpuMs) / o.messages),
@@ -326,10 +361,14 @@ export function formatFloodReport(r: FloodResult): string {
   out.push(
     `  flooded session quiet ${trio(r.same.quiet)}   during ${trio(r.same.during)}, ${r.same.lostDuring} unanswered; errors ${JSON.stringify(r.same.errors)}`,
   );
-  out.push(`  recovery after the flood's end: flooded session ${r.same.recoveryMs ?? "–"} ms, other session ${r.otherRecoveryMs ?? "–"} ms`);
+  out.push(
+    `  recovery after the flood's end: flooded session ${r.same.recoveryMs ?? "–"} ms, other session ${r.otherRecoveryMs ?? "–"} ms`,
+  );
   out.push(
     `workerd CPU ${r.workerdCpuUsPerMessage} µs per flood message (flood start -> bystanders prompt again, pings included)` +
-      (r.warmupRss ? `; the warm-up flood on the fresh workerd grew RSS ${r.warmupRss.beforeMiB} -> ${r.warmupRss.afterMiB} MiB (+${r.warmupRss.growthPct} %, code warm-up included).` : "."),
+      (r.warmupRss
+        ? `; the warm-up flood on the fresh workerd grew RSS ${r.warmupRss.beforeMiB} -> ${r.warmupRss.afterMiB} MiB (+${r.warmupRss.growthPct} %, code warm-up included).`
+        : "."),
   );
   out.push(`Targets:`);
   for (const c of floodChecks(r)) out.push(`  ${c.met ? "MET   " : "MISSED"} ${c.name}: ${c.value}`);

@@ -8,7 +8,6 @@ import { DEFAULT_LATENCIES } from "./latency-model.ts";
 import { BASELINE_TURN_VARS, sessionTarget, startSystem } from "./server.ts";
 import { benchSession } from "./session-access.ts";
 
-
 export interface FuzzResult {
   inputs: number;
   seed: number;
@@ -25,7 +24,12 @@ const BATCH = 250;
 
 export async function runFuzz(o: { inputs: number; seed: number; log: (line: string) => void }): Promise<FuzzResult> {
   const t0 = performance.now();
-  const sut = await startSystem({ latencies: DEFAULT_LATENCIES, silenceMs: 500, naive: false, parleyVars: { ...BASELINE_TURN_VARS, ...FUZZ_LIMIT_VARS } });
+  const sut = await startSystem({
+    latencies: DEFAULT_LATENCIES,
+    silenceMs: 500,
+    naive: false,
+    parleyVars: { ...BASELINE_TURN_VARS, ...FUZZ_LIMIT_VARS },
+  });
   const errorsByCode: Record<string, number> = {};
   let unknownCodes = 0;
   let closed = false;
@@ -55,7 +59,11 @@ export async function runFuzz(o: { inputs: number; seed: number; log: (line: str
     });
     const next = (pred: (m: Record<string, unknown>) => boolean, timeoutMs = 15_000) =>
       new Promise<Record<string, unknown>>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`fuzz: no answer in time; last messages:\n${recent.join("\n")}\nworkerd:\n${sut.logs.slice(-5).join("\n")}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(new Error(`fuzz: no answer in time; last messages:\n${recent.join("\n")}\nworkerd:\n${sut.logs.slice(-5).join("\n")}`)),
+          timeoutMs,
+        );
         const w = (m: Record<string, unknown>) => {
           if (!pred(m)) return;
           clearTimeout(timer);
@@ -90,7 +98,16 @@ export async function runFuzz(o: { inputs: number; seed: number; log: (line: str
       const done = await next((m) => m.type === "reply-done" && m.replyId === turnId.replace(/^t-/, "r-"));
       validTurnAfter = done.status === "complete";
     }
-    return { inputs: sent, seed: o.seed, durationMs: Math.round(performance.now() - t0), expectedErrors, errorsByCode, unknownCodes, closed, validTurnAfter };
+    return {
+      inputs: sent,
+      seed: o.seed,
+      durationMs: Math.round(performance.now() - t0),
+      expectedErrors,
+      errorsByCode,
+      unknownCodes,
+      closed,
+      validTurnAfter,
+    };
   } finally {
     ws.terminate();
     await sut.dispose();
@@ -98,7 +115,9 @@ export async function runFuzz(o: { inputs: number; seed: number; log: (line: str
 }
 
 export function formatFuzzReport(r: FuzzResult): string {
-  const answered = Object.entries(r.errorsByCode).filter(([c]) => c !== "rate_limited").reduce((n, [, v]) => n + v, 0);
+  const answered = Object.entries(r.errorsByCode)
+    .filter(([c]) => c !== "rate_limited")
+    .reduce((n, [, v]) => n + v, 0);
   const ok = !r.closed && r.unknownCodes === 0 && answered >= r.expectedErrors && r.validTurnAfter;
   return [
     `Fuzz: ${r.inputs} inputs (seed ${r.seed}) against one live session in ${(r.durationMs / 1000).toFixed(1)} s; ${r.expectedErrors} bad by the protocol's own checks.`,

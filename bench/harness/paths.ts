@@ -13,7 +13,15 @@ import { DEFAULT_LATENCIES } from "./latency-model.ts";
 import { machineBusyOver } from "./proc.ts";
 import { PATH_VARS } from "./path-vars.ts";
 import { startSystem } from "./server.ts";
-import { WORKERS_AI_PROFILE as W, fluxEagerMs, fluxEndOfTurnMs, llmTokenDueMs, melottsMs, smartTurnCallMs, whisperMs } from "../profiles/workers-ai.ts";
+import {
+  WORKERS_AI_PROFILE as W,
+  fluxEagerMs,
+  fluxEndOfTurnMs,
+  llmTokenDueMs,
+  melottsMs,
+  smartTurnCallMs,
+  whisperMs,
+} from "../profiles/workers-ai.ts";
 import { benchSession, type BenchSession } from "./session-access.ts";
 import { SMART_TURN_PAUSE_MS, WORDS_PAUSE_MS } from "../../server/config.ts";
 
@@ -56,7 +64,8 @@ export const TURN_PATHS: readonly TurnPath[] = [
     id: "flux",
     label: "streaming Flux, no eager",
     vars: { STT_MODE: "streaming", STT_STREAMING_MODEL: "@cf/deepgram/flux", FLUX_EAGER_EOT_THRESHOLD: "off" },
-    measures: "Flux's EndOfTurn (transcript included) or, on finished words, Parley's forced one starts the reply: LLM -> TTS (a held reply may start at a pause)",
+    measures:
+      "Flux's EndOfTurn (transcript included) or, on finished words, Parley's forced one starts the reply: LLM -> TTS (a held reply may start at a pause)",
   },
   {
     id: "nova-transcript",
@@ -167,19 +176,28 @@ export function idealPathMs(id: string, fixtures: Fixture[]): { ms: number; brea
       const pause = SMART_TURN_PAUSE_MS;
       const ready = pause + stt + reply;
       const confirmed = pause + smartTurnCallMs();
-      return { ms: r0(Math.max(ready, confirmed)), breakdown: `max(${pause} pause + STT ${r0(stt)} + LLM ${r0(llm)} + TTS ${r0(tts)}, ${pause} + smart-turn ${smartTurnCallMs()})` };
+      return {
+        ms: r0(Math.max(ready, confirmed)),
+        breakdown: `max(${pause} pause + STT ${r0(stt)} + LLM ${r0(llm)} + TTS ${r0(tts)}, ${pause} + smart-turn ${smartTurnCallMs()})`,
+      };
     }
     case "flux-eager":
     case "flux-eager-alone": {
       const ready = eager + rtt + reply;
-      return { ms: r0(Math.max(ready, eot + rtt)), breakdown: `max(eager ${r0(eager)} + RTT ${rtt} + LLM ${r0(llm)} + TTS ${r0(tts)}, EndOfTurn ${r0(eot)} + RTT ${rtt})` };
+      return {
+        ms: r0(Math.max(ready, eot + rtt)),
+        breakdown: `max(eager ${r0(eager)} + RTT ${rtt} + LLM ${r0(llm)} + TTS ${r0(tts)}, EndOfTurn ${r0(eot)} + RTT ${rtt})`,
+      };
     }
     case "flux":
       return { ms: r0(eot + rtt + reply), breakdown: `EndOfTurn ${r0(eot)} + RTT ${rtt} + LLM ${r0(llm)} + TTS ${r0(tts)}` };
     case "nova-transcript": {
       const final = W.nova.finalizeMs.value + rtt;
       const ready = WORDS_PAUSE_MS + final + reply;
-      return { ms: r0(Math.max(ready, 400)), breakdown: `max(${WORDS_PAUSE_MS} pause + Finalize ${final} + LLM ${r0(llm)} + TTS ${r0(tts)}, 400 silence)` };
+      return {
+        ms: r0(Math.max(ready, 400)),
+        breakdown: `max(${WORDS_PAUSE_MS} pause + Finalize ${final} + LLM ${r0(llm)} + TTS ${r0(tts)}, 400 silence)`,
+      };
     }
     default:
       return { ms: NaN, breakdown: "" };
@@ -203,7 +221,13 @@ function pathTurn(t: TurnRecord): PathTurn {
   };
 }
 
-async function runSessions(url: URL, sessions: BenchSession[], turns: number, o: PathsOptions, fixtures: Fixture[]): Promise<{ clients: SimClient[]; loopP99: number }> {
+async function runSessions(
+  url: URL,
+  sessions: BenchSession[],
+  turns: number,
+  o: PathsOptions,
+  fixtures: Fixture[],
+): Promise<{ clients: SimClient[]; loopP99: number }> {
   const base = url.href.replace(/^http/, "ws").replace(/\/$/, "");
   const n = sessions.length;
   const clients = sessions.map(
@@ -288,7 +312,11 @@ export async function runPaths(partial: Partial<PathsOptions> = {}): Promise<Pat
       if (r.turnsCompleted < turnsPlanned) incomplete.push(`path ${id}: ${r.turnsCompleted}/${turnsPlanned} turns`);
       o.log(
         `path ${id.padEnd(15)} ${r.turnsCompleted}/${turnsPlanned} turns, end of speech -> first audio p50 ${r.ttfaMs.p50} / p95 ${r.ttfaMs.p95} ms (loopback; ideal ${r.idealMs}), ` +
-          `ended by ${Object.entries(sources).map(([k, v]) => `${k} x${v}`).join(", ") || "-"}, ${(r.wallMs / 1000).toFixed(1)} s`,
+          `ended by ${
+            Object.entries(sources)
+              .map(([k, v]) => `${k} x${v}`)
+              .join(", ") || "-"
+          }, ${(r.wallMs / 1000).toFixed(1)} s`,
       );
     } finally {
       await sut.dispose();

@@ -48,7 +48,14 @@ export interface PhoneBenchOptions {
   log(line: string): void;
 }
 
-export const DEFAULT_PHONE_OPTIONS: PhoneBenchOptions = { calls: 5, turnsPerCall: 4, silenceMs: 500, latencies: DEFAULT_LATENCIES, warmup: true, log: (l) => console.error(l) };
+export const DEFAULT_PHONE_OPTIONS: PhoneBenchOptions = {
+  calls: 5,
+  turnsPerCall: 4,
+  silenceMs: 500,
+  latencies: DEFAULT_LATENCIES,
+  warmup: true,
+  log: (l) => console.error(l),
+};
 
 /** Targets of issue 12. */
 export const PHONE_TARGETS = { overheadP50Ms: 10, clearP99Ms: 50 };
@@ -231,7 +238,10 @@ async function browserCall(sut: SystemUnderTest, fixture: Fixture, turns: number
     else if (msg.type === "reply-done" && msg.replyId === replyId) {
       done = true;
       // Heard to its end at once: the session closes the turn before the next one.
-      if (lastSegment) ws.send(JSON.stringify({ type: "playback", replyId, segment: lastSegment.index, playedMs: lastSegment.durationMs, state: "finished" }));
+      if (lastSegment)
+        ws.send(
+          JSON.stringify({ type: "playback", replyId, segment: lastSegment.index, playedMs: lastSegment.durationMs, state: "finished" }),
+        );
     }
   });
   await until(() => ready, 10_000, "ready", signal);
@@ -247,7 +257,11 @@ async function browserCall(sut: SystemUnderTest, fixture: Fixture, turns: number
       replyId = null;
       firstAudio = null;
       done = false;
-      const script = [...Array.from({ length: LEAD_SILENCE_FRAMES }, () => silence), ...frames, ...Array.from({ length: trail }, () => silence)];
+      const script = [
+        ...Array.from({ length: LEAD_SILENCE_FRAMES }, () => silence),
+        ...frames,
+        ...Array.from({ length: trail }, () => silence),
+      ];
       const tEnd = await mic.play(script, LEAD_SILENCE_FRAMES + fixture.turnEndFrame);
       await until(() => done, TURN_TIMEOUT_MS, "the browser reply", signal);
       if (firstAudio !== null) samples.push(firstAudio - tEnd);
@@ -268,7 +282,14 @@ interface PhoneSamples {
   sessionId: string;
 }
 
-async function phoneCall(sut: SystemUnderTest, authToken: string, fixture: PhoneFixture, turns: number, out: PhoneSamples, signal?: AbortSignal): Promise<void> {
+async function phoneCall(
+  sut: SystemUnderTest,
+  authToken: string,
+  fixture: PhoneFixture,
+  turns: number,
+  out: PhoneSamples,
+  signal?: AbortSignal,
+): Promise<void> {
   const webhook = new URL("/phone/voice", sut.url).href;
   const callSid = `CA${randomBytes(16).toString("hex")}`;
   const from = `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`;
@@ -300,7 +321,14 @@ async function phoneCall(sut: SystemUnderTest, authToken: string, fixture: Phone
   let chunk = 0;
   const mic = new PacedMic((payload) => {
     chunk++;
-    ws.send(JSON.stringify({ event: "media", sequenceNumber: String(chunk + 1), streamSid: call.streamSid, media: { track: "inbound", chunk: String(chunk), timestamp: String(chunk * 20), payload: bytesToBase64(payload) } }));
+    ws.send(
+      JSON.stringify({
+        event: "media",
+        sequenceNumber: String(chunk + 1),
+        streamSid: call.streamSid,
+        media: { track: "inbound", chunk: String(chunk), timestamp: String(chunk * 20), payload: bytesToBase64(payload) },
+      }),
+    );
   }, silence);
   mic.start();
   const quiet = () => call.mediaReceived - call.played.length - call.dropped <= 0 && performance.now() - lastMediaAt > QUIET_MS;
@@ -343,9 +371,13 @@ async function phoneCall(sut: SystemUnderTest, authToken: string, fixture: Phone
 
 /** The session's confirmed interruptions' decision times (epoch ms), oldest first. */
 async function confirmedAt(sut: SystemUnderTest, sessionId: string): Promise<number[]> {
-  const res = await fetch(new URL(`/api/sessions/${sessionId}`, sut.url), { headers: { Authorization: await ownerAuthorization(sessionId) } });
+  const res = await fetch(new URL(`/api/sessions/${sessionId}`, sut.url), {
+    headers: { Authorization: await ownerAuthorization(sessionId) },
+  });
   if (!res.ok) throw new Error(`transcript of ${sessionId}: ${res.status}`);
-  const t = (await res.json()) as { interruptions: { decision: string; decidedAt: number; source: string; reason: string; transcript: string }[] };
+  const t = (await res.json()) as {
+    interruptions: { decision: string; decidedAt: number; source: string; reason: string; transcript: string }[];
+  };
   if (process.env.PARLEY_BENCH_DEBUG) console.error(JSON.stringify(t.interruptions));
   return t.interruptions.filter((i) => i.decision === "confirmed" && i.source === "server").map((i) => i.decidedAt);
 }
@@ -431,7 +463,11 @@ export async function runPhoneBench(partial: Partial<PhoneBenchOptions> = {}): P
 
 export function phoneChecks(r: PhoneBenchResult): { name: string; met: boolean; detail: string }[] {
   return [
-    { name: "phone overhead p50", met: r.overheadP50Ms <= PHONE_TARGETS.overheadP50Ms, detail: `${r.overheadP50Ms.toFixed(1)} ms (target ≤ ${PHONE_TARGETS.overheadP50Ms})` },
+    {
+      name: "phone overhead p50",
+      met: r.overheadP50Ms <= PHONE_TARGETS.overheadP50Ms,
+      detail: `${r.overheadP50Ms.toFixed(1)} ms (target ≤ ${PHONE_TARGETS.overheadP50Ms})`,
+    },
     {
       name: "barge-in -> clear p99",
       met: Math.max(r.keypadClearMs.p99, r.spokenClearMs.p99) <= PHONE_TARGETS.clearP99Ms,

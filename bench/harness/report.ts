@@ -36,7 +36,11 @@ function stageFloor(c: Record<string, Dist>, stage: string): number {
 
 /** One row per phase, led by its pipeline and N. */
 function phaseTable(phases: PhaseResult[], columns: string[], cells: (p: PhaseResult) => string[]): string {
-  return table(["pipeline", "N", ...columns], phases.map((p) => [p.pipeline, String(p.sessions), ...cells(p)]), 1);
+  return table(
+    ["pipeline", "N", ...columns],
+    phases.map((p) => [p.pipeline, String(p.sessions), ...cells(p)]),
+    1,
+  );
 }
 
 const trio = (d: Dist, digits = 1) => `${f(d.p50, digits)} / ${f(d.p95, digits)} / ${f(d.p99, digits)}`;
@@ -58,14 +62,30 @@ export function checkTargets(r: BenchResult): TargetCheck[] {
   if (!p) return [];
   const ratio = r.ratios.find((x) => x.sessions === p.sessions) ?? r.ratios[0];
   const checks: TargetCheck[] = [
-    { name: `overhead p50 <= ${TARGETS.overheadP50Ms} ms at N=${p.sessions} (strict: fake's nominal latencies only)`, value: `${f(p.overheadMs.p50)} ms`, met: p.overheadMs.p50 <= TARGETS.overheadP50Ms },
-    { name: `overhead p99 <= ${TARGETS.overheadP99Ms} ms at N=${p.sessions} (strict)`, value: `${f(p.overheadMs.p99)} ms`, met: p.overheadMs.p99 <= TARGETS.overheadP99Ms },
+    {
+      name: `overhead p50 <= ${TARGETS.overheadP50Ms} ms at N=${p.sessions} (strict: fake's nominal latencies only)`,
+      value: `${f(p.overheadMs.p50)} ms`,
+      met: p.overheadMs.p50 <= TARGETS.overheadP50Ms,
+    },
+    {
+      name: `overhead p99 <= ${TARGETS.overheadP99Ms} ms at N=${p.sessions} (strict)`,
+      value: `${f(p.overheadMs.p99)} ms`,
+      met: p.overheadMs.p99 <= TARGETS.overheadP99Ms,
+    },
   ];
   if (p.overheadNetMs && p.fakeFloorMs !== undefined) {
     const why = `net of the fake AI's own ${f(p.fakeFloorMs)} ms floor`;
     checks.push(
-      { name: `overhead p50 <= ${TARGETS.overheadP50Ms} ms at N=${p.sessions} (${why})`, value: `${f(p.overheadNetMs.p50)} ms`, met: p.overheadNetMs.p50 <= TARGETS.overheadP50Ms },
-      { name: `overhead p99 <= ${TARGETS.overheadP99Ms} ms at N=${p.sessions} (${why})`, value: `${f(p.overheadNetMs.p99)} ms`, met: p.overheadNetMs.p99 <= TARGETS.overheadP99Ms },
+      {
+        name: `overhead p50 <= ${TARGETS.overheadP50Ms} ms at N=${p.sessions} (${why})`,
+        value: `${f(p.overheadNetMs.p50)} ms`,
+        met: p.overheadNetMs.p50 <= TARGETS.overheadP50Ms,
+      },
+      {
+        name: `overhead p99 <= ${TARGETS.overheadP99Ms} ms at N=${p.sessions} (${why})`,
+        value: `${f(p.overheadNetMs.p99)} ms`,
+        met: p.overheadNetMs.p99 <= TARGETS.overheadP99Ms,
+      },
     );
   }
   checks.push(
@@ -74,7 +94,11 @@ export function checkTargets(r: BenchResult): TargetCheck[] {
       value: `${p.gaps.starvations} starved, min queued ${f(p.gaps.minQueuedAudioMs, 0)} ms`,
       met: p.gaps.starvations === 0 && p.gaps.replies > 0,
     },
-    { name: `all turns completed at N=${p.sessions}`, value: `${p.turnsCompleted}/${p.turnsPlanned}`, met: p.turnsCompleted === p.turnsPlanned },
+    {
+      name: `all turns completed at N=${p.sessions}`,
+      value: `${p.turnsCompleted}/${p.turnsPlanned}`,
+      met: p.turnsCompleted === p.turnsPlanned,
+    },
   );
   if (ratio) {
     checks.push({
@@ -121,7 +145,18 @@ export function formatReport(r: BenchResult): string {
   out.push(
     phaseTable(
       r.phases,
-      ["turns", "TTFA p50 / p95 / p99", "overhead p50 / p95 / p99", "net p50 / p99", "raw ovh p99", "pacing p99", "ping RTT p50 / p99", "starved", "max gap", "min queued"],
+      [
+        "turns",
+        "TTFA p50 / p95 / p99",
+        "overhead p50 / p95 / p99",
+        "net p50 / p99",
+        "raw ovh p99",
+        "pacing p99",
+        "ping RTT p50 / p99",
+        "starved",
+        "max gap",
+        "min queued",
+      ],
       (p) => [
         `${p.turnsCompleted}/${p.turnsPlanned}`,
         trio(p.ttfaMs, 0),
@@ -145,7 +180,18 @@ export function formatReport(r: BenchResult): string {
   out.push(
     phaseTable(
       r.phases,
-      ["CPU ms/audio-s", "CPU ms/turn", "workerd CPU %", "busiest thread %", "frames/s", "rate-limited", "lost frames", "bench CPU %", "other load %", "client lag p99"],
+      [
+        "CPU ms/audio-s",
+        "CPU ms/turn",
+        "workerd CPU %",
+        "busiest thread %",
+        "frames/s",
+        "rate-limited",
+        "lost frames",
+        "bench CPU %",
+        "other load %",
+        "client lag p99",
+      ],
       (p) => [
         f(p.cpu.workerdCpuMsPerAudioSecond, 2),
         f(p.cpu.workerdCpuMsPerTurn),
@@ -183,7 +229,9 @@ export function formatReport(r: BenchResult): string {
     );
   }
   if (r.calibration?.fakeAiCpuMsPerTurn) {
-    out.push(`The fake AI itself costs about ${f(r.calibration.fakeAiCpuMsPerTurn.p50)} ms of workerd CPU per turn (included in "CPU ms/turn" above).`);
+    out.push(
+      `The fake AI itself costs about ${f(r.calibration.fakeAiCpuMsPerTurn.p50)} ms of workerd CPU per turn (included in "CPU ms/turn" above).`,
+    );
   }
   if (r.ratios.length) {
     out.push("");
@@ -195,7 +243,9 @@ export function formatReport(r: BenchResult): string {
   const parley = r.phases.filter((p) => p.pipeline === "parley");
   if (parley.length) {
     out.push("");
-    out.push("Where Parley's overhead goes, p50 / p99 ms (client-observed stage time minus the fake's latency; stages add up to the overhead):");
+    out.push(
+      "Where Parley's overhead goes, p50 / p99 ms (client-observed stage time minus the fake's latency; stages add up to the overhead):",
+    );
     const stages = Object.keys(parley[0]!.stagesMs);
     const server = Object.keys(parley[0]!.serverMs);
     out.push(
@@ -212,11 +262,16 @@ export function formatReport(r: BenchResult): string {
     const c = r.calibration;
     if (c) {
       out.push("");
-      out.push("The same stages net of the fake AI's own floor (stage p50 / p99 minus the calibrated floor p50 of the AI call in it) = Parley's code + workerd + transport:");
+      out.push(
+        "The same stages net of the fake AI's own floor (stage p50 / p99 minus the calibrated floor p50 of the AI call in it) = Parley's code + workerd + transport:",
+      );
       out.push(
         table(
           ["N", ...stages],
-          parley.map((p) => [String(p.sessions), ...stages.map((s) => `${f(p.stagesMs[s]!.p50 - stageFloor(c, s))} / ${f(p.stagesMs[s]!.p99 - stageFloor(c, s))}`)]),
+          parley.map((p) => [
+            String(p.sessions),
+            ...stages.map((s) => `${f(p.stagesMs[s]!.p50 - stageFloor(c, s))} / ${f(p.stagesMs[s]!.p99 - stageFloor(c, s))}`),
+          ]),
           0,
         ),
       );
@@ -353,7 +408,12 @@ export function formatPathsReport(r: PathsResult): string {
       ["path", "turns", "p50", "p95", "vs baseline", "ideal", "end of turn p50", "ended by", "what it measures"],
       r.paths.map((p) => {
         const d = p.ttfaWithNetworkMs;
-        const vs = base && p !== base && p.turnsCompleted ? `${f(d.p50 - base.ttfaWithNetworkMs.p50, 0)} ms, ${f(d.p50 / base.ttfaWithNetworkMs.p50, 2)}x` : p === base ? "–" : "?";
+        const vs =
+          base && p !== base && p.turnsCompleted
+            ? `${f(d.p50 - base.ttfaWithNetworkMs.p50, 0)} ms, ${f(d.p50 / base.ttfaWithNetworkMs.p50, 2)}x`
+            : p === base
+              ? "–"
+              : "?";
         return [
           p.label,
           `${p.turnsCompleted}/${p.turnsPlanned}`,
@@ -362,7 +422,9 @@ export function formatPathsReport(r: PathsResult): string {
           vs,
           f(p.idealMs + rtt, 0),
           f(p.endOfTurnMs.p50, 0),
-          Object.entries(p.endOfTurnSources).map(([k, v]) => `${k} ${v}`).join(", ") || "–",
+          Object.entries(p.endOfTurnSources)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(", ") || "–",
           p.measures,
         ];
       }),

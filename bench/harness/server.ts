@@ -174,7 +174,10 @@ export interface SessionTarget {
 }
 
 export function sessionTarget(sut: Pick<SystemUnderTest, "url">, session: BenchSession): SessionTarget {
-  return { url: `${sut.url.href.replace(/^http/, "ws").replace(/\/$/, "")}/parties/voice-session/${session.id}`, protocols: session.protocols };
+  return {
+    url: `${sut.url.href.replace(/^http/, "ws").replace(/\/$/, "")}/parties/voice-session/${session.id}`,
+    protocols: session.protocols,
+  };
 }
 
 export async function startSystem(o: StartOptions): Promise<SystemUnderTest> {
@@ -215,7 +218,10 @@ export async function startSystem(o: StartOptions): Promise<SystemUnderTest> {
         workers: [
           {
             ...worker("parley", "worker.js", parley),
-            durableObjects: { VoiceSession: { className: "VoiceSession", useSQLite: true }, DailyBudget: { className: "DailyBudget", useSQLite: true } },
+            durableObjects: {
+              VoiceSession: { className: "VoiceSession", useSQLite: true },
+              DailyBudget: { className: "DailyBudget", useSQLite: true },
+            },
             serviceBindings: { AI: "bench-ai" },
             bindings: { ...parleyVars, ...PARLEY_ACCESS_BINDINGS },
             ratelimits: PARLEY_RATELIMITS,

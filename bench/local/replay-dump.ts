@@ -54,11 +54,16 @@ async function main(): Promise<void> {
   const seedMs = process.env.LOCAL_AI_LIVE_SEED_MS === undefined ? undefined : Number(process.env.LOCAL_AI_LIVE_SEED_MS);
   const batch = new PocketSphinx();
   try {
-    for (const name of readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
+    for (const name of readdirSync(dir)
+      .filter((f) => f.endsWith(".json"))
+      .sort()) {
       const meta = JSON.parse(readFileSync(join(dir, name), "utf8")) as LiveDump;
       const pcm = parseWav(readFileSync(join(dir, name.replace(/\.json$/, ".wav")))).pcm;
       const upTo = meta.finalizeAtSamples[0] ?? pcm.length;
-      const heard = meta.finals.filter((f) => f.text).map((f) => f.text).join(" ");
+      const heard = meta.finals
+        .filter((f) => f.text)
+        .map((f) => f.text)
+        .join(" ");
       const b = (await batch.transcribe(pcm.subarray(0, upTo))).text;
       // A fresh decoder for every dump, as a browser session gets (the pool would lend a used one).
       const live = new PocketSphinxLive({ spare: 0, maxStreams: 1, seedMs });
@@ -68,7 +73,9 @@ async function main(): Promise<void> {
       } finally {
         await live.close();
       }
-      console.log(`${name.replace(/\.json$/, "")} (${(pcm.length / 16000).toFixed(1)} s, Finalize at ${(upTo / 16000).toFixed(2)} s, answered in ${meta.finalizeAnsweredMs?.[0] ?? "-"} ms)`);
+      console.log(
+        `${name.replace(/\.json$/, "")} (${(pcm.length / 16000).toFixed(1)} s, Finalize at ${(upTo / 16000).toFixed(2)} s, answered in ${meta.finalizeAnsweredMs?.[0] ?? "-"} ms)`,
+      );
       console.log(`  answered: ${heard}\n  batch:    ${b}\n  live:     ${l}`);
     }
   } finally {

@@ -52,14 +52,29 @@ export const WORKERS_AI_PROFILE = Object.freeze({
   }),
   llm: Object.freeze({
     model: "@cf/meta/llama-3.1-8b-instruct-fp8",
-    firstTokenMs: fig(300, "ms to the first token", "estimate", "request + queue + prefill of a ~1k-token prompt on an 8B fp8 model (`npm run bench`'s overhead phases use 200 ms)"),
-    tokensPerSecond: fig(50, "tokens per second", "estimate", "decode speed of an 8B fp8 model on a shared GPU; the same as the overhead phases"),
+    firstTokenMs: fig(
+      300,
+      "ms to the first token",
+      "estimate",
+      "request + queue + prefill of a ~1k-token prompt on an 8B fp8 model (`npm run bench`'s overhead phases use 200 ms)",
+    ),
+    tokensPerSecond: fig(
+      50,
+      "tokens per second",
+      "estimate",
+      "decode speed of an 8B fp8 model on a shared GPU; the same as the overhead phases",
+    ),
     usdPerMTokensIn: fig(0.152, "USD per million input tokens", "price list", CF_PRICING),
     usdPerMTokensOut: fig(0.287, "USD per million output tokens", "price list", CF_PRICING),
   }),
   tts: Object.freeze({
     model: "@cf/myshell-ai/melotts",
-    baseMs: fig(150, "ms per call", "estimate", "melotts is a small model; fixed cost of a call (the overhead phases use 120 ms per sentence)"),
+    baseMs: fig(
+      150,
+      "ms per call",
+      "estimate",
+      "melotts is a small model; fixed cost of a call (the overhead phases use 120 ms per sentence)",
+    ),
     msPerChar: fig(1.5, "ms per character", "estimate", "~270 ms for an 80-character sentence"),
     usdPerAudioMinute: fig(0.0002, "USD per audio minute produced", "price list", CF_PRICING),
   }),
@@ -71,12 +86,27 @@ export const WORKERS_AI_PROFILE = Object.freeze({
       "estimate",
       "an audio classifier over up to 8 s of 16 kHz audio: v2 is wav2vec2-based (Hugging Face card pipecat-ai/smart-turn), larger than v3, whose Whisper-Tiny encoder runs in ~10-12 ms on a CPU (pipecat-ai/smart-turn README); on a shared GPU with request handling and queueing, 60-120 ms is assumed, 90 used. Plus the DO <-> AI round trip (the fake waits 90 + 20 ms)",
     ),
-    usdPerAudioMinute: fig(0.00034, "USD per audio minute sent", "price list", `${CF_PRICING}; the row's neuron figure contradicts its dollar figure, the dollar one is used`),
+    usdPerAudioMinute: fig(
+      0.00034,
+      "USD per audio minute sent",
+      "price list",
+      `${CF_PRICING}; the row's neuron figure contradicts its dollar figure, the dollar one is used`,
+    ),
   }),
   flux: Object.freeze({
     model: "@cf/deepgram/flux",
-    endOfTurnP50Ms: fig(260, "ms after the end of speech", "vendor claim", "Deepgram: \"~260 ms end-of-turn detection\" (Flux model card / quickstart, developers.deepgram.com/docs/flux/quickstart)"),
-    endOfTurnP95Ms: fig(1500, "ms after the end of speech", "vendor claim", "Deepgram's Flux model card, as quoted in the project brief (not re-checked here): p95 end-of-turn latency ~1.5 s without eager end of turn"),
+    endOfTurnP50Ms: fig(
+      260,
+      "ms after the end of speech",
+      "vendor claim",
+      'Deepgram: "~260 ms end-of-turn detection" (Flux model card / quickstart, developers.deepgram.com/docs/flux/quickstart)',
+    ),
+    endOfTurnP95Ms: fig(
+      1500,
+      "ms after the end of speech",
+      "vendor claim",
+      "Deepgram's Flux model card, as quoted in the project brief (not re-checked here): p95 end-of-turn latency ~1.5 s without eager end of turn",
+    ),
     endOfTurnFloorMs: fig(
       120,
       "ms after the end of speech",
@@ -89,15 +119,30 @@ export const WORKERS_AI_PROFILE = Object.freeze({
       "vendor claim",
       "EagerEndOfTurn at eager_eot_threshold 0.3-0.5 comes ~150-250 ms before EndOfTurn (Deepgram eager end-of-turn guide; Telnyx's Flux parameter docs); the lower end is used, at every quantile",
     ),
-    eagerFloorMs: fig(110, "ms after the end of speech", "estimate", "EagerEndOfTurn is never earlier than this: more than flite's longest word gap (100 ms)"),
-    updateEveryMs: fig(250, "ms of audio between Update events", "vendor claim", "Deepgram Flux state machine: Update about every 0.25 s of audio"),
+    eagerFloorMs: fig(
+      110,
+      "ms after the end of speech",
+      "estimate",
+      "EagerEndOfTurn is never earlier than this: more than flite's longest word gap (100 ms)",
+    ),
+    updateEveryMs: fig(
+      250,
+      "ms of audio between Update events",
+      "vendor claim",
+      "Deepgram Flux state machine: Update about every 0.25 s of audio",
+    ),
     wordLagMs: fig(
       200,
       "ms after a word ends",
       "estimate",
       "when a word shows up in an Update: EagerEndOfTurn already carries the whole transcript at its ~110 ms floor, so the words are known by then; Nova's 200 ms lag is used, the more cautious figure. Before that, Updates hold the words of the speech so far less the last one",
     ),
-    transcriptAtEndOfTurn: fig(0, "ms after EndOfTurn", "vendor claim", "the EndOfTurn event carries the turn's final transcript (equal to the EagerEndOfTurn one): no separate STT step"),
+    transcriptAtEndOfTurn: fig(
+      0,
+      "ms after EndOfTurn",
+      "vendor claim",
+      "the EndOfTurn event carries the turn's final transcript (equal to the EagerEndOfTurn one): no separate STT step",
+    ),
     usdPerAudioMinute: fig(0.0077, "USD per audio minute streamed (silence included)", "price list", CF_PRICING),
   }),
   nova: Object.freeze({
@@ -108,7 +153,12 @@ export const WORKERS_AI_PROFILE = Object.freeze({
       "estimate",
       "when a word shows up in an interim result: Deepgram advertises sub-300 ms streaming latency for Nova-3. The transcript signal judges the words at the 250 ms pause mark, so a lag above ~250 ms would hide the last word from it",
     ),
-    finalizeMs: fig(100, "ms from Finalize to the final result, excluding the round trip", "estimate", "Finalize flushes the audio already buffered; the decoder has little left to do"),
+    finalizeMs: fig(
+      100,
+      "ms from Finalize to the final result, excluding the round trip",
+      "estimate",
+      "Finalize flushes the audio already buffered; the decoder has little left to do",
+    ),
     usdPerAudioMinute: fig(0.0092, "USD per audio minute streamed over a WebSocket (silence included)", "price list", CF_PRICING),
   }),
 });
@@ -149,12 +199,18 @@ export function normalQuantile(p: number): number {
   const lo = 0.02425;
   if (p < lo) {
     const q = Math.sqrt(-2 * Math.log(p));
-    return (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+    return (
+      (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) /
+      ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1)
+    );
   }
   if (p > 1 - lo) return -normalQuantile(1 - p);
   const q = p - 0.5;
   const r = q * q;
-  return ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
+  return (
+    ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) /
+    (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1)
+  );
 }
 
 /** z of the 95th percentile. */
@@ -184,7 +240,7 @@ export function fluxEagerMs(endOfTurnMs: number): number {
  */
 export function stratifiedQuantile(k: number, strata: number): number {
   const n = Math.max(1, Math.floor(strata));
-  const slot = (((k % n) + n) % n) * 7919 % n; // 7919 is prime: a permutation of 0..n-1 unless n is a multiple of it
+  const slot = ((((k % n) + n) % n) * 7919) % n; // 7919 is prime: a permutation of 0..n-1 unless n is a multiple of it
   return (slot + 0.5) / n;
 }
 

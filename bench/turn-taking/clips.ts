@@ -67,7 +67,8 @@ export class ClipLibrary {
 
   private async synthesize(source: Clip["source"], phrase: Phrase, voice: UserVoice, levelDbfs: number): Promise<Clip> {
     const wav = parseWav(await this.flite.synthesize(phrase.say ?? phrase.text, voice));
-    if (wav.sampleRate !== 16_000 || wav.channels !== 1) throw new Error(`flite ${voice}: expected 16 kHz mono, got ${wav.sampleRate} Hz x ${wav.channels}`);
+    if (wav.sampleRate !== 16_000 || wav.channels !== 1)
+      throw new Error(`flite ${voice}: expected 16 kHz mono, got ${wav.sampleRate} Hz x ${wav.channels}`);
     const raw = Float32Array.from(wav.pcm, (v) => v / 32768);
     const gain = 10 ** (levelDbfs / 20) / activeRms(raw);
     const span = voicedSpan(raw);

@@ -175,7 +175,18 @@ export async function runEotBench(o: EotBenchOptions): Promise<EotResult> {
     }
   }
   const s = o.oracle.stats;
-  return { seed: o.seed, paths: results, targets: checkEotTargets(results), oracle: { smartTurnCalls: s.smartTurnCalls, smartTurnUnlocated: s.smartTurnUnlocated, wordLists: s.wordLists, sttCalls: s.sttCalls, unmatchedSamples: s.unmatchedSamples } };
+  return {
+    seed: o.seed,
+    paths: results,
+    targets: checkEotTargets(results),
+    oracle: {
+      smartTurnCalls: s.smartTurnCalls,
+      smartTurnUnlocated: s.smartTurnUnlocated,
+      wordLists: s.wordLists,
+      sttCalls: s.sttCalls,
+      unmatchedSamples: s.unmatchedSamples,
+    },
+  };
 }
 
 const pair = (p: Percentiles) => (p.n === 0 ? "–" : `${p.p50} / ${p.p95}`);
@@ -183,21 +194,29 @@ const pair = (p: Percentiles) => (p.n === 0 ? "–" : `${p.p50} / ${p.p95}`);
 export function formatEotReport(r: EotResult): string {
   const lines = [
     "## End of turn (fake Workers AI, one workerd per path)",
-    "false EOT = the server took the turn during a mid-sentence pause (the first part ends on a preposition, article, conjunction or \"to\": \"Set a timer for … ten minutes.\").",
+    'false EOT = the server took the turn during a mid-sentence pause (the first part ends on a preposition, article, conjunction or "to": "Set a timer for … ten minutes.").',
     "end of turn / first audio = send of the frame with the last voiced sample of a finished sentence -> the first `state` naming the reply / its first audio, at the client (p50 / p95 ms).",
     "",
   ];
   const kinds = EOT_SCENARIOS.map((s) => s.kind);
-  const header = ["path", ...EOT_SCENARIOS.filter((s) => s.pauseMs !== null).map((s) => `false EOT ${(s.pauseMs! / 1000).toFixed(1)} s`), "finished: end of turn", "first audio", "no end of turn"];
+  const header = [
+    "path",
+    ...EOT_SCENARIOS.filter((s) => s.pauseMs !== null).map((s) => `false EOT ${(s.pauseMs! / 1000).toFixed(1)} s`),
+    "finished: end of turn",
+    "first audio",
+    "no end of turn",
+  ];
   const rows = r.paths.map((p) => {
     const row = (k: EotKind) => p.rows.find((x) => x.kind === k);
     const fin = row("finished");
     return [
       p.label,
-      ...kinds.filter((k) => k !== "finished").map((k) => {
-        const x = row(k);
-        return x ? `${x.falseEndOfTurns}/${x.trials}` : "–";
-      }),
+      ...kinds
+        .filter((k) => k !== "finished")
+        .map((k) => {
+          const x = row(k);
+          return x ? `${x.falseEndOfTurns}/${x.trials}` : "–";
+        }),
       fin ? pair(fin.endOfTurnMs) : "–",
       fin ? pair(fin.firstAudioMs) : "–",
       String(p.rows.reduce((n, x) => n + x.noEndOfTurn, 0)),
@@ -205,13 +224,38 @@ export function formatEotReport(r: EotResult): string {
   });
   lines.push(formatTable([header, ...rows]));
   lines.push("");
-  lines.push("After the pause (end of the second part -> the server took the turn, p50 / p95 ms): " + r.paths.map((p) => `${p.id}: ${p.rows.filter((x) => x.kind !== "finished").map((x) => `${x.kind} ${pair(x.endOfTurnMs)}`).join(", ")}`).join("; ") + ".");
-  lines.push(`Paths: ${r.paths.map((p) => `${p.id} = ${p.fake} (${Object.entries(p.vars).map(([k, v]) => `${k}=${v}`).join(" ")}; ${p.trials.length} trials in ${(p.wallMs / 1000).toFixed(0)} s, machine ${p.machineBusyPct} % busy)`).join("; ")}.`);
+  lines.push(
+    "After the pause (end of the second part -> the server took the turn, p50 / p95 ms): " +
+      r.paths
+        .map(
+          (p) =>
+            `${p.id}: ${p.rows
+              .filter((x) => x.kind !== "finished")
+              .map((x) => `${x.kind} ${pair(x.endOfTurnMs)}`)
+              .join(", ")}`,
+        )
+        .join("; ") +
+      ".",
+  );
+  lines.push(
+    `Paths: ${r.paths
+      .map(
+        (p) =>
+          `${p.id} = ${p.fake} (${Object.entries(p.vars)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(" ")}; ${p.trials.length} trials in ${(p.wallMs / 1000).toFixed(0)} s, machine ${p.machineBusyPct} % busy)`,
+      )
+      .join("; ")}.`,
+  );
   lines.push(`Oracle: ${JSON.stringify(r.oracle)}`);
   const w = Math.max(0, ...r.targets.map((t) => t.target.length));
   lines.push("Targets:");
   for (const t of r.targets) lines.push(`  ${t.target.padEnd(w)}  ${t.status.padEnd(14)}  ${t.result}`);
-  const problems = r.paths.flatMap((p) => p.trials.filter((t) => Object.keys(t.errors).length || t.invalidMessages.length).map((t) => `${p.id}/${t.id}: ${JSON.stringify(t.errors)} ${t.invalidMessages.length} invalid`));
+  const problems = r.paths.flatMap((p) =>
+    p.trials
+      .filter((t) => Object.keys(t.errors).length || t.invalidMessages.length)
+      .map((t) => `${p.id}/${t.id}: ${JSON.stringify(t.errors)} ${t.invalidMessages.length} invalid`),
+  );
   if (problems.length) lines.push(`Problems: ${problems.slice(0, 10).join("; ")}`);
   return lines.join("\n");
 }

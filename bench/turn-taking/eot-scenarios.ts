@@ -53,7 +53,7 @@ export const EOT_PATHS: readonly EotPath[] = [
     id: "transcript",
     label: "Nova-3 live + transcript signal",
     vars: PATH_VARS.novaTranscript,
-    fake: "Nova-3 live faked with interim results of the words said so far (\"Set a timer for\"), judged by server/end-of-turn/transcript-signal.ts",
+    fake: 'Nova-3 live faked with interim results of the words said so far ("Set a timer for"), judged by server/end-of-turn/transcript-signal.ts',
   },
 ];
 

@@ -68,7 +68,9 @@ export async function runEotTrial(env: EotEnvironment, plan: EotTrialPlan, ticke
   const session = await benchSession();
   const sessionId = session.id;
   const split = plan.pauseMs !== null;
-  const first = split ? { ...(await env.clips.speech("question", plan.first, plan.voice)), unfinished: true } : await env.clips.speech("question", plan.whole, plan.voice);
+  const first = split
+    ? { ...(await env.clips.speech("question", plan.first, plan.voice)), unfinished: true }
+    : await env.clips.speech("question", plan.whole, plan.voice);
   const rest = split ? await env.clips.speech("question", plan.rest, plan.voice) : undefined;
   const tape = new SessionTape(sessionId, { levelDb: BACKGROUND_ECHO_DB, delaySamples: msToSamples(plan.echoDelayMs) });
   const mixer = new MicMixer({ roomSeed: plan.roomSeed, echoDb: BACKGROUND_ECHO_DB, echoDelaySamples: msToSamples(plan.echoDelayMs) });
@@ -96,9 +98,12 @@ export async function runEotTrial(env: EotEnvironment, plan: EotTrialPlan, ticke
     const clock = browser.clock;
     if (doneAt === undefined && clock > lastEnd) {
       const early = repliesBefore(browser, lastEnd);
-      const taken = browser.obs.states.find((s) => TAKEN.has(s.state) && s.replyId !== undefined && s.at >= lastEnd && !early.has(s.replyId));
+      const taken = browser.obs.states.find(
+        (s) => TAKEN.has(s.state) && s.replyId !== undefined && s.at >= lastEnd && !early.has(s.replyId),
+      );
       // Once the turn is taken, wait for the reply's first audio too (or give up on it after a while).
-      if (taken && (browser.obs.firstAudioAt.has(taken.replyId!) || clock - taken.at > msToSamples(AUDIO_WAIT_MS))) doneAt = clock + msToSamples(LINGER_MS);
+      if (taken && (browser.obs.firstAudioAt.has(taken.replyId!) || clock - taken.at > msToSamples(AUDIO_WAIT_MS)))
+        doneAt = clock + msToSamples(LINGER_MS);
       else if (!taken && clock - lastEnd > msToSamples(END_WAIT_MS)) {
         timedOut = true;
         doneAt = clock;
@@ -119,7 +124,9 @@ export async function runEotTrial(env: EotEnvironment, plan: EotTrialPlan, ticke
   let falseEndOfTurn: boolean | null = null;
   let falseEndOfTurnAfterMs: number | null = null;
   if (restOnset !== undefined) {
-    const before = o.states.find((s) => TAKEN.has(s.state) && s.replyId !== undefined && s.at < restOnset + msToSamples(DURING_PAUSE_MARGIN_MS));
+    const before = o.states.find(
+      (s) => TAKEN.has(s.state) && s.replyId !== undefined && s.at < restOnset + msToSamples(DURING_PAUSE_MARGIN_MS),
+    );
     falseEndOfTurn = before !== undefined;
     if (before) falseEndOfTurnAfterMs = ms(before.at - firstEnd);
   }

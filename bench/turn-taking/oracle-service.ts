@@ -34,7 +34,17 @@ export interface OracleStats {
 }
 
 export class OracleService {
-  readonly stats: OracleStats = { sttCalls: 0, partialCalls: 0, unknownSessions: 0, unmatchedSamples: 0, smartTurnCalls: 0, smartTurnUnlocated: 0, wordLists: 0, ttsCalls: 0, ttsCacheMisses: 0 };
+  readonly stats: OracleStats = {
+    sttCalls: 0,
+    partialCalls: 0,
+    unknownSessions: 0,
+    unmatchedSamples: 0,
+    smartTurnCalls: 0,
+    smartTurnUnlocated: 0,
+    wordLists: 0,
+    ttsCalls: 0,
+    ttsCacheMisses: 0,
+  };
   private readonly flite: Flite;
   private readonly tapes = new Map<string, SessionTape>();
   private readonly tts = new Map<string, Promise<string>>();

@@ -84,7 +84,9 @@ export function cutTime(browser: SimBrowser, replyId: string): number | undefine
   const o = browser.obs;
   const times = [
     ...o.decisions.filter((d) => d.replyId === replyId && d.decision === "confirmed").map((d) => d.at),
-    ...[o.replyHeard.get(replyId), o.replyDone.get(replyId)].filter((x) => x && (x.endReason === "barge-in" || x.endReason === "superseded")).map((x) => x!.at),
+    ...[o.replyHeard.get(replyId), o.replyDone.get(replyId)]
+      .filter((x) => x && (x.endReason === "barge-in" || x.endReason === "superseded"))
+      .map((x) => x!.at),
   ];
   return times.length ? Math.min(...times) : undefined;
 }
@@ -119,7 +121,9 @@ export function classifyTrial(r: TrialRecord): TrialOutcome {
   if (onset !== undefined && reply !== undefined) {
     if (lastAudible === undefined || lastAudible <= onset) onsetToSilenceMs = 0;
     else {
-      const silentAt = [...o.pauses.filter((p) => p.replyId === reply).map((p) => p.at), o.stopped.get(reply) ?? Infinity].filter((t) => t >= onset);
+      const silentAt = [...o.pauses.filter((p) => p.replyId === reply).map((p) => p.at), o.stopped.get(reply) ?? Infinity].filter(
+        (t) => t >= onset,
+      );
       const first = Math.min(...silentAt);
       onsetToSilenceMs = Number.isFinite(first) ? ms(first - onset) : null;
     }
@@ -148,7 +152,14 @@ export function classifyTrial(r: TrialRecord): TrialOutcome {
     replyHeard: lastAudible !== undefined,
     clientPauses: o.onsets.filter((x) => x.replyId === reply).length,
     serverPauses: o.states.filter((s) => s.state === "paused" && s.replyId === reply).length,
-    decisions: o.decisions.filter((d) => d.replyId === reply).map((d) => ({ decision: d.decision, reason: d.reason, ...(d.transcript !== undefined && { transcript: d.transcript }), atMs: ms(d.at) })),
+    decisions: o.decisions
+      .filter((d) => d.replyId === reply)
+      .map((d) => ({
+        decision: d.decision,
+        reason: d.reason,
+        ...(d.transcript !== undefined && { transcript: d.transcript }),
+        atMs: ms(d.at),
+      })),
     fallbackResumes: o.fallbackResumes,
     cut,
     playedOut,
@@ -161,7 +172,9 @@ export function classifyTrial(r: TrialRecord): TrialOutcome {
     onsetToSilentForGoodMs,
     wordsLost: lost ? lost.lost : null,
     lostWords: lost ? lost.words : [],
-    storedBackchannels: stored ? stored.filter((m) => m.role === "user" && m.kind === "backchannel" && (reply === undefined || m.replyId === reply)).length : null,
+    storedBackchannels: stored
+      ? stored.filter((m) => m.role === "user" && m.kind === "backchannel" && (reply === undefined || m.replyId === reply)).length
+      : null,
     transcripts: o.transcripts.map((t) => ({ atMs: ms(t.at), kind: t.kind, text: t.text })),
     storedMessages: stored ?? null,
     errors: o.errors,

@@ -4,7 +4,19 @@ import { ECHO_DELAY_MS } from "./scenarios.ts";
 import type { SystemResult, TurnBenchResult } from "./runner.ts";
 import type { Percentiles, ScenarioRow } from "./summary.ts";
 
-const COLUMNS = ["scenario", "echo", "n", "paused", "false int.", "missed int.", "resumed", "fallback", "onset→silence p50/p95", "onset→confirmed+silent p50/p95", "words lost max/total"] as const;
+const COLUMNS = [
+  "scenario",
+  "echo",
+  "n",
+  "paused",
+  "false int.",
+  "missed int.",
+  "resumed",
+  "fallback",
+  "onset→silence p50/p95",
+  "onset→confirmed+silent p50/p95",
+  "words lost max/total",
+] as const;
 
 function pair(p: Percentiles | null): string {
   if (!p) return "–";
@@ -53,7 +65,9 @@ function formatSystem(s: SystemResult): string {
   for (const t of s.trials) for (const [code, n] of Object.entries(t.errors)) errors.set(code, (errors.get(code) ?? 0) + n);
   const invalid = s.trials.reduce((n, t) => n + t.invalidMessages.length, 0);
   if (timedOut || errors.size || invalid) {
-    lines.push(`Problems: ${timedOut} trials timed out; errors ${[...errors].map(([c, n]) => `${c} x${n}`).join(", ") || "none"}; ${invalid} server messages failed protocol validation`);
+    lines.push(
+      `Problems: ${timedOut} trials timed out; errors ${[...errors].map(([c, n]) => `${c} x${n}`).join(", ") || "none"}; ${invalid} server messages failed protocol validation`,
+    );
   }
   lines.push(`Details: ${JSON.stringify(s.details)}`);
   return lines.join("\n");

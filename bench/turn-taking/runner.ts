@@ -121,7 +121,14 @@ export async function runTurnBench(options: Partial<TurnBenchOptions> = {}): Pro
     startedAt,
     smoke: o.smoke,
     seed: o.seed,
-    machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, node: process.version, workerd: workerdVersion(), loadAvgBefore, busyBeforePct: Number(busyBeforePct.toFixed(1)) },
+    machine: {
+      cpu: cpus()[0]?.model ?? "unknown",
+      cores: cpus().length,
+      node: process.version,
+      workerd: workerdVersion(),
+      loadAvgBefore,
+      busyBeforePct: Number(busyBeforePct.toFixed(1)),
+    },
     latencyProfile: { ...LATENCY_PROFILE },
     latencySources: { ...LATENCY_SOURCES },
     reply: { text: SCRIPTED_REPLY, expectedMs: 0 },
@@ -136,7 +143,12 @@ export async function runTurnBench(options: Partial<TurnBenchOptions> = {}): Pro
       const plans = planTrials(o.seed, (spec) => trialCount(o, system, spec));
       o.log(`${system}: preparing ${plans.length} trials`);
       await prepareClips(plans, clips);
-      const r = await runSystem(system, plans, o, { clips, oracle, expectedReplyMs: result.reply.expectedMs, runTag: `${runTag}${system[0]}` });
+      const r = await runSystem(system, plans, o, {
+        clips,
+        oracle,
+        expectedReplyMs: result.reply.expectedMs,
+        runTag: `${runTag}${system[0]}`,
+      });
       result.systems.push(r);
       if (!r.skipped && r.trials.length < plans.length) result.incomplete.push(`${system}: ${r.trials.length}/${plans.length} trials`);
     }
@@ -183,7 +195,18 @@ async function runSystem(
   const system: TurnTakingSystem | { skipped: string } = name === "fake" ? await startFakeSystem(shared.oracle) : await startLocalSystem();
   if ("skipped" in system) {
     o.log(`${name}: skipped: ${system.skipped}`);
-    return { system: name, label: "local stand-in", skipped: system.skipped, wallMs: 0, machineBusyPct: NaN, rows: [], targets: [], details: {}, workerdLogs: [], trials: [] };
+    return {
+      system: name,
+      label: "local stand-in",
+      skipped: system.skipped,
+      wallMs: 0,
+      machineBusyPct: NaN,
+      rows: [],
+      targets: [],
+      details: {},
+      workerdLogs: [],
+      trials: [],
+    };
   }
   const env: TrialEnvironment = {
     url: system.url,

@@ -51,15 +51,87 @@ export const SCENARIOS: readonly ScenarioSpec[] = [
   { kind: "echo-30", label: "echo -30 dB", expect: "ignore", echoDb: -30, event: { type: "none" }, trials: 10, smokeTrials: 1 },
   { kind: "echo-20", label: "echo -20 dB", expect: "ignore", echoDb: -20, event: { type: "none" }, trials: 30, smokeTrials: 2 },
   { kind: "echo-10", label: "echo -10 dB", expect: "ignore", echoDb: -10, event: { type: "none" }, trials: 20, smokeTrials: 1 },
-  { kind: "backchannel", label: "backchannel", expect: "ignore", echoDb: BACKGROUND_ECHO_DB, event: { type: "over-reply", source: "backchannel", from: 0.3, to: 0.7 }, trials: 20, smokeTrials: 2 },
-  { kind: "cough", label: "cough", expect: "ignore", echoDb: BACKGROUND_ECHO_DB, event: { type: "over-reply", source: "cough", from: 0.3, to: 0.7 }, trials: 20, smokeTrials: 1 },
-  { kind: "click", label: "click", expect: "ignore", echoDb: BACKGROUND_ECHO_DB, event: { type: "over-reply", source: "click", from: 0.3, to: 0.7 }, trials: 10, smokeTrials: 1 },
-  { kind: "noise-burst", label: "noise burst", expect: "ignore", echoDb: BACKGROUND_ECHO_DB, event: { type: "over-reply", source: "noise-burst", from: 0.3, to: 0.7 }, trials: 20, smokeTrials: 1 },
-  { kind: "interrupt-early", label: "interrupt early (15 %)", expect: "interrupt", echoDb: BACKGROUND_ECHO_DB, event: { type: "over-reply", source: "interruption", from: 0.15, to: 0.15 }, trials: 20, smokeTrials: 1 },
-  { kind: "interrupt-middle", label: "interrupt middle (50 %)", expect: "interrupt", echoDb: BACKGROUND_ECHO_DB, event: { type: "over-reply", source: "interruption", from: 0.5, to: 0.5 }, trials: 20, smokeTrials: 2 },
-  { kind: "interrupt-late", label: "interrupt late (85 %)", expect: "interrupt", echoDb: BACKGROUND_ECHO_DB, event: { type: "over-reply", source: "interruption", from: 0.85, to: 0.85 }, trials: 20, smokeTrials: 1 },
-  { kind: "interrupt-thinking", label: "interrupt while thinking", expect: "interrupt", echoDb: BACKGROUND_ECHO_DB, event: { type: "after-thinking", source: "interruption", fromMs: 100, toMs: 400 }, trials: 20, smokeTrials: 1 },
-  { kind: "continuation", label: "goes on after end of turn", expect: "interrupt", echoDb: BACKGROUND_ECHO_DB, event: { type: "after-thinking", source: "continuation", fromMs: 0, toMs: 200 }, trials: 20, smokeTrials: 1 },
+  {
+    kind: "backchannel",
+    label: "backchannel",
+    expect: "ignore",
+    echoDb: BACKGROUND_ECHO_DB,
+    event: { type: "over-reply", source: "backchannel", from: 0.3, to: 0.7 },
+    trials: 20,
+    smokeTrials: 2,
+  },
+  {
+    kind: "cough",
+    label: "cough",
+    expect: "ignore",
+    echoDb: BACKGROUND_ECHO_DB,
+    event: { type: "over-reply", source: "cough", from: 0.3, to: 0.7 },
+    trials: 20,
+    smokeTrials: 1,
+  },
+  {
+    kind: "click",
+    label: "click",
+    expect: "ignore",
+    echoDb: BACKGROUND_ECHO_DB,
+    event: { type: "over-reply", source: "click", from: 0.3, to: 0.7 },
+    trials: 10,
+    smokeTrials: 1,
+  },
+  {
+    kind: "noise-burst",
+    label: "noise burst",
+    expect: "ignore",
+    echoDb: BACKGROUND_ECHO_DB,
+    event: { type: "over-reply", source: "noise-burst", from: 0.3, to: 0.7 },
+    trials: 20,
+    smokeTrials: 1,
+  },
+  {
+    kind: "interrupt-early",
+    label: "interrupt early (15 %)",
+    expect: "interrupt",
+    echoDb: BACKGROUND_ECHO_DB,
+    event: { type: "over-reply", source: "interruption", from: 0.15, to: 0.15 },
+    trials: 20,
+    smokeTrials: 1,
+  },
+  {
+    kind: "interrupt-middle",
+    label: "interrupt middle (50 %)",
+    expect: "interrupt",
+    echoDb: BACKGROUND_ECHO_DB,
+    event: { type: "over-reply", source: "interruption", from: 0.5, to: 0.5 },
+    trials: 20,
+    smokeTrials: 2,
+  },
+  {
+    kind: "interrupt-late",
+    label: "interrupt late (85 %)",
+    expect: "interrupt",
+    echoDb: BACKGROUND_ECHO_DB,
+    event: { type: "over-reply", source: "interruption", from: 0.85, to: 0.85 },
+    trials: 20,
+    smokeTrials: 1,
+  },
+  {
+    kind: "interrupt-thinking",
+    label: "interrupt while thinking",
+    expect: "interrupt",
+    echoDb: BACKGROUND_ECHO_DB,
+    event: { type: "after-thinking", source: "interruption", fromMs: 100, toMs: 400 },
+    trials: 20,
+    smokeTrials: 1,
+  },
+  {
+    kind: "continuation",
+    label: "goes on after end of turn",
+    expect: "interrupt",
+    echoDb: BACKGROUND_ECHO_DB,
+    event: { type: "after-thinking", source: "continuation", fromMs: 0, toMs: 200 },
+    trials: 20,
+    smokeTrials: 1,
+  },
 ];
 
 export function scenario(kind: ScenarioKind): ScenarioSpec {
@@ -158,7 +230,11 @@ function trialSeed(runSeed: number, kind: ScenarioKind, index: number): number {
 }
 
 /** The trials of a run: `count(spec)` trials per scenario, interleaved so concurrent trials mix scenarios. */
-export function planTrials(runSeed: number, count: (s: ScenarioSpec) => number, kinds: readonly ScenarioKind[] = SCENARIOS.map((s) => s.kind)): TrialPlan[] {
+export function planTrials(
+  runSeed: number,
+  count: (s: ScenarioSpec) => number,
+  kinds: readonly ScenarioKind[] = SCENARIOS.map((s) => s.kind),
+): TrialPlan[] {
   const perKind = kinds.map((kind) => {
     const spec = scenario(kind);
     return Array.from({ length: count(spec) }, (_, index) => planTrial(runSeed, spec, index));
@@ -178,8 +254,23 @@ export function planTrial(runSeed: number, spec: ScenarioSpec, index: number): T
   const continuation = pick(r, CONTINUATIONS);
   const question = spec.event.type !== "none" && spec.event.source === "continuation" ? continuation.first : pick(r, QUESTIONS);
   const phraseFor = (source: SourceKind): Phrase | undefined =>
-    source === "backchannel" ? pick(r, BACKCHANNELS) : source === "interruption" ? pick(r, INTERRUPTIONS) : source === "continuation" ? continuation.rest : undefined;
-  const base = { id: `${SHORT[spec.kind]}-${index}`, kind: spec.kind, index, seed, voice, question, echo: { levelDb: spec.echoDb, delayMs }, roomSeed };
+    source === "backchannel"
+      ? pick(r, BACKCHANNELS)
+      : source === "interruption"
+        ? pick(r, INTERRUPTIONS)
+        : source === "continuation"
+          ? continuation.rest
+          : undefined;
+  const base = {
+    id: `${SHORT[spec.kind]}-${index}`,
+    kind: spec.kind,
+    index,
+    seed,
+    voice,
+    question,
+    echo: { levelDb: spec.echoDb, delayMs },
+    roomSeed,
+  };
   const e = spec.event;
   if (e.type === "none") return { ...base, event: { type: "none" } };
   const phrase = phraseFor(e.source);

@@ -29,7 +29,13 @@ export async function startScriptedLlmServer(): Promise<ScriptedLlmServer> {
       const tokens = replyTokens();
       const usage = { prompt_tokens: 500, completion_tokens: tokens.length, total_tokens: 500 + tokens.length };
       if (!request.stream) {
-        setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ choices: [{ message: { content: SCRIPTED_REPLY } }], usage })), tokenDueMs(tokens.length));
+        setTimeout(
+          () =>
+            res
+              .writeHead(200, { "content-type": "application/json" })
+              .end(JSON.stringify({ choices: [{ message: { content: SCRIPTED_REPLY } }], usage })),
+          tokenDueMs(tokens.length),
+        );
         return;
       }
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store" });
@@ -37,16 +43,19 @@ export async function startScriptedLlmServer(): Promise<ScriptedLlmServer> {
       let timer: NodeJS.Timeout | undefined;
       // Absolute deadlines from the request, so timer lateness does not pile up over a reply.
       const next = () => {
-        timer = setTimeout(() => {
-          if (i < tokens.length) {
-            res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: tokens[i] } }], usage: null })}\n\n`);
-            i++;
-            next();
-            return;
-          }
-          res.write(`data: ${JSON.stringify({ choices: [], usage })}\n\ndata: [DONE]\n\n`);
-          res.end();
-        }, Math.max(0, t0 + tokenDueMs(i) - Date.now()));
+        timer = setTimeout(
+          () => {
+            if (i < tokens.length) {
+              res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: tokens[i] } }], usage: null })}\n\n`);
+              i++;
+              next();
+              return;
+            }
+            res.write(`data: ${JSON.stringify({ choices: [], usage })}\n\ndata: [DONE]\n\n`);
+            res.end();
+          },
+          Math.max(0, t0 + tokenDueMs(i) - Date.now()),
+        );
       };
       res.on("close", () => clearTimeout(timer));
       next();

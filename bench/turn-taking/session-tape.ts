@@ -112,7 +112,13 @@ export class SessionTape {
   notePlayed(clock: number, replyId: string, segment: number, segFrom: number, segTo: number): void {
     if (segTo <= segFrom) return;
     const last = this.runs[this.runs.length - 1];
-    if (last && last.replyId === replyId && last.segment === segment && last.segTo === segFrom && last.clock + (last.segTo - last.segFrom) === clock) {
+    if (
+      last &&
+      last.replyId === replyId &&
+      last.segment === segment &&
+      last.segTo === segFrom &&
+      last.clock + (last.segTo - last.segFrom) === clock
+    ) {
       last.segTo = segTo;
       return;
     }

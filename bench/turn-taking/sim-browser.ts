@@ -208,7 +208,9 @@ export class SimBrowser {
   /** Open the socket, wait for `ready`, send `start` (protocol 2, hands-free). */
   connect(timeoutMs = 15_000): Promise<void> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`${this.url.replace(/^http/, "ws")}/parties/voice-session/${this.sessionId}`, this.protocols, { perMessageDeflate: false });
+      const ws = new WebSocket(`${this.url.replace(/^http/, "ws")}/parties/voice-session/${this.sessionId}`, this.protocols, {
+        perMessageDeflate: false,
+      });
       this.ws = ws;
       const timer = setTimeout(() => {
         ws.terminate();
@@ -230,7 +232,8 @@ export class SimBrowser {
           parsed = ServerMessage.safeParse(undefined);
         }
         if (!parsed.success) {
-          if (this.obs.invalidMessages.length < 20) this.obs.invalidMessages.push(`${data.toString().slice(0, 200)} (${parsed.error.issues[0]?.message})`);
+          if (this.obs.invalidMessages.length < 20)
+            this.obs.invalidMessages.push(`${data.toString().slice(0, 200)} (${parsed.error.issues[0]?.message})`);
           return;
         }
         const msg = parsed.data;
@@ -381,7 +384,10 @@ export class SimBrowser {
       case "start": {
         const pos = this.ring.position;
         const audible = pos && playbackRms > 0 && this.ring.active && !this.ring.paused && !this.dropped.has(pos.replyId);
-        this.bargeIn.speechStarted(ev.frame * FRAME_MS, audible ? { replyId: pos.replyId, playingMs: this.tracker.progressMs(pos.replyId, pos.segment, pos.playedMs) } : null);
+        this.bargeIn.speechStarted(
+          ev.frame * FRAME_MS,
+          audible ? { replyId: pos.replyId, playingMs: this.tracker.progressMs(pos.replyId, pos.segment, pos.playedMs) } : null,
+        );
         return;
       }
       case "sustained":
@@ -418,7 +424,13 @@ export class SimBrowser {
         this.obs.replyHeard.set(msg.replyId, { at, status: msg.status, endReason: msg.endReason, text: msg.text });
         return;
       case "interruption":
-        this.obs.decisions.push({ at, replyId: msg.replyId, decision: msg.decision, reason: msg.reason, ...(msg.transcript !== undefined && { transcript: msg.transcript }) });
+        this.obs.decisions.push({
+          at,
+          replyId: msg.replyId,
+          decision: msg.decision,
+          reason: msg.reason,
+          ...(msg.transcript !== undefined && { transcript: msg.transcript }),
+        });
         this.bargeIn.decision(msg.replyId, msg.decision, msg.reason, samplesToMs(at));
         return;
       case "error":

@@ -74,7 +74,14 @@ export function summarize(trials: readonly TrialOutcome[]): ScenarioRow[] {
       timedOut: t.filter((x) => x.timedOut).length,
       onsetToSilenceMs: hasEvent ? percentiles(t.map((x) => x.onsetToSilenceMs).filter((v): v is number => v !== null)) : null,
       onsetToSilentForGoodMs: ignore ? null : percentiles(forGood),
-      wordsLost: ignore ? { trials: lost.length, total: lost.reduce((a, b) => a + b, 0), max: lost.length ? Math.max(...lost) : 0, atMostOne: lost.filter((n) => n <= 1).length } : null,
+      wordsLost: ignore
+        ? {
+            trials: lost.length,
+            total: lost.reduce((a, b) => a + b, 0),
+            max: lost.length ? Math.max(...lost) : 0,
+            atMostOne: lost.filter((n) => n <= 1).length,
+          }
+        : null,
       storedBackchannels: spec.kind === "backchannel" ? t.filter((x) => (x.storedBackchannels ?? 0) > 0).length : null,
     });
   }
@@ -114,11 +121,19 @@ export function checkTargets(trials: readonly TrialOutcome[], turnTaking: TurnTa
 
   const bc = of(["backchannel"]);
   const bcOk = bc.filter((t) => t.resumed && (t.wordsLost ?? Infinity) <= 1).length;
-  out.push({ target: "backchannels: >= 95 % resumed with at most one word lost", result: `${bcOk}/${bc.length} (${pct(bcOk, bc.length)})`, status: rate(bcOk, bc.length, 0.95) });
+  out.push({
+    target: "backchannels: >= 95 % resumed with at most one word lost",
+    result: `${bcOk}/${bc.length} (${pct(bcOk, bc.length)})`,
+    status: rate(bcOk, bc.length, 0.95),
+  });
 
   const noise = of(NOISES);
   const noiseOk = noise.filter((t) => t.resumed).length;
-  out.push({ target: "coughs, clicks, noise bursts: >= 95 % resumed", result: `${noiseOk}/${noise.length} (${pct(noiseOk, noise.length)})`, status: rate(noiseOk, noise.length, 0.95) });
+  out.push({
+    target: "coughs, clicks, noise bursts: >= 95 % resumed",
+    result: `${noiseOk}/${noise.length} (${pct(noiseOk, noise.length)})`,
+    status: rate(noiseOk, noise.length, 0.95),
+  });
 
   const real = of(REAL_INTERRUPTS).filter((t) => t.eventFired);
   const voided = of(REAL_INTERRUPTS).length - real.length;
@@ -143,7 +158,8 @@ export function checkTargets(trials: readonly TrialOutcome[], turnTaking: TurnTa
   out.push({
     target: `real interruptions: confirmed and silent for good within minInterruptionMs + 150 ms p95 (${limit ?? "?"} ms)`,
     result: `p50 ${forGood.p50 ?? "–"} / p95 ${forGood.p95 ?? "–"} ms over ${forGood.n} confirmed`,
-    status: forGood.n === 0 || limit === undefined ? "too few trials" : forGood.p95! <= limit && forGood.n === real.length ? "met" : "missed",
+    status:
+      forGood.n === 0 || limit === undefined ? "too few trials" : forGood.p95! <= limit && forGood.n === real.length ? "met" : "missed",
   });
   return out;
 }

@@ -89,17 +89,30 @@ async function startWorkerd(workers: WorkerSpec[]): Promise<{ url: string; logs:
 const PARLEY = (aiService: string, backend: SystemName, vars: Record<string, string> = {}): WorkerSpec => ({
   name: "parley",
   entry: "server/worker.ts",
-  durableObjects: { VoiceSession: { className: "VoiceSession", useSQLite: true }, DailyBudget: { className: "DailyBudget", useSQLite: true } },
+  durableObjects: {
+    VoiceSession: { className: "VoiceSession", useSQLite: true },
+    DailyBudget: { className: "DailyBudget", useSQLite: true },
+  },
   serviceBindings: { AI: aiService },
   // Budgets far from their limits: the scenarios' hundreds of trials must not be refused. No recordings
   // (no R2 here, and joining audio is not what these scenarios measure).
-  bindings: { AI_BACKEND: backend, DAILY_BUDGET_NEURONS: "100000000", SESSION_BUDGET_USD: "0", RECORD_AUDIO: "false", ...vars, ...PARLEY_ACCESS_BINDINGS },
+  bindings: {
+    AI_BACKEND: backend,
+    DAILY_BUDGET_NEURONS: "100000000",
+    SESSION_BUDGET_USD: "0",
+    RECORD_AUDIO: "false",
+    ...vars,
+    ...PARLEY_ACCESS_BINDINGS,
+  },
   ratelimits: PARLEY_RATELIMITS,
 });
 
 /** `vars`: Parley's wrangler vars on top of the defaults (the end-of-turn paths set theirs). */
 export async function startFakeSystem(oracle: OracleService, vars: Record<string, string> = {}): Promise<TurnTakingSystem> {
-  const w = await startWorkerd([PARLEY("turn-taking-ai", "fake", vars), { name: "turn-taking-ai", entry: "bench/workerd/turn-taking-ai.mts", serviceBindings: { ORACLE: oracle.handle } }]);
+  const w = await startWorkerd([
+    PARLEY("turn-taking-ai", "fake", vars),
+    { name: "turn-taking-ai", entry: "bench/workerd/turn-taking-ai.mts", serviceBindings: { ORACLE: oracle.handle } },
+  ]);
   return {
     name: "fake",
     label: "fake Workers AI: STT oracle, flite speech, scripted reply; latencies from bench/turn-taking/latency-profile.ts",
@@ -119,11 +132,15 @@ interface EngineCall {
 /** The local stand-in, or why it cannot run here (PocketSphinx not installed). */
 export async function startLocalSystem(): Promise<TurnTakingSystem | { skipped: string }> {
   const llm = await startScriptedLlmServer();
-  const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", resolve(ROOT, "local-ai/engine-server.ts"), "--exit-with-stdin"], {
-    cwd: ROOT,
-    env: { ...process.env, LOCAL_AI_PORT: "0", LOCAL_LLM_URL: llm.url, LOCAL_LLM_MODEL: "scripted" },
-    stdio: ["pipe", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--disable-warning=ExperimentalWarning", resolve(ROOT, "local-ai/engine-server.ts"), "--exit-with-stdin"],
+    {
+      cwd: ROOT,
+      env: { ...process.env, LOCAL_AI_PORT: "0", LOCAL_LLM_URL: llm.url, LOCAL_LLM_MODEL: "scripted" },
+      stdio: ["pipe", "pipe", "pipe"],
+    },
+  );
   const sttCalls: EngineCall[] = [];
   const stop = async () => {
     await stopChild(child);
@@ -134,9 +151,14 @@ export async function startLocalSystem(): Promise<TurnTakingSystem | { skipped: 
     const health = await waitHealthy(base);
     if (health.engines.stt.state !== "ready") {
       await stop();
-      return { skipped: `PocketSphinx is not available (${health.engines.stt.error ?? health.engines.stt.state}); install: ${health.engines.stt.install ?? "see README"}` };
+      return {
+        skipped: `PocketSphinx is not available (${health.engines.stt.error ?? health.engines.stt.state}); install: ${health.engines.stt.install ?? "see README"}`,
+      };
     }
-    const w = await startWorkerd([PARLEY("local-ai", "local"), { name: "local-ai", entry: "local-ai/worker.ts", bindings: { LOCAL_AI_URL: base } }]);
+    const w = await startWorkerd([
+      PARLEY("local-ai", "local"),
+      { name: "local-ai", entry: "local-ai/worker.ts", bindings: { LOCAL_AI_URL: base } },
+    ]);
     return {
       name: "local",
       label: `local stand-in (${health.engines.stt.label}, ${health.engines.tts.label}, scripted LLM over LOCAL_LLM_URL)`,

@@ -132,7 +132,8 @@ export async function runTrial(env: TrialEnvironment, plan: TrialPlan, ticker: T
       let over = eventAt === undefined;
       const from = eventAt;
       if (event && from !== undefined) {
-        const decided = clock - (from + event.samples.length) >= msToSamples(DECISION_WAIT_MS) || browser.obs.decisions.some((d) => d.at >= from);
+        const decided =
+          clock - (from + event.samples.length) >= msToSamples(DECISION_WAIT_MS) || browser.obs.decisions.some((d) => d.at >= from);
         const nextTurnHeard = browser.obs.transcripts.some((t) => t.kind === "turn" && t.at >= from);
         over = decided && (!replyCut(browser, replyId) || nextTurnHeard || clock - settledAt >= msToSamples(NEXT_TURN_WAIT_MS));
       }
@@ -169,7 +170,13 @@ async function storedMessages(url: string, session: BenchSession): Promise<Store
     const res = await fetch(`${url}/api/sessions/${session.id}`, { headers: { Authorization: session.authorization } });
     if (!res.ok) return undefined;
     const body = (await res.json()) as { messages?: StoredMessage[] };
-    return body.messages?.map((m) => ({ role: m.role, text: m.text, status: m.status, ...(m.kind !== undefined && { kind: m.kind }), ...(m.replyId !== undefined && { replyId: m.replyId }) }));
+    return body.messages?.map((m) => ({
+      role: m.role,
+      text: m.text,
+      status: m.status,
+      ...(m.kind !== undefined && { kind: m.kind }),
+      ...(m.replyId !== undefined && { replyId: m.replyId }),
+    }));
   } catch {
     return undefined;
   }

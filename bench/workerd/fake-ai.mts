@@ -105,7 +105,10 @@ export default class BenchAi extends WorkerEntrypoint<BenchAiEnv> {
       await sleepUntil(t0 + (profile ? whisperMs(seconds) : l.sttMs));
       // Speech over a reply (the session's barge-in calls are tagged stt:<kind>) may be heard as other words than the
       // reply quotes, so that the echo guard lets it interrupt (the phone rows' spoken barge-in).
-      const text = this.env.FAKE_INTERRUPTION_TRANSCRIPT && tagsOf(options).some((t) => t.startsWith("stt:")) ? this.env.FAKE_INTERRUPTION_TRANSCRIPT : DEFAULT_TRANSCRIPT;
+      const text =
+        this.env.FAKE_INTERRUPTION_TRANSCRIPT && tagsOf(options).some((t) => t.startsWith("stt:"))
+          ? this.env.FAKE_INTERRUPTION_TRANSCRIPT
+          : DEFAULT_TRANSCRIPT;
       return { text, word_count: text.split(/\s+/).length, transcription_info: { language: "en", duration: seconds } };
     }
 

@@ -45,7 +45,6 @@ export interface NovaFakeOptions {
   finalizeMs: number;
 }
 
-
 /** Flux: StartOfTurn -> Update ... -> [EagerEndOfTurn -> (TurnResumed -> Update ...)] -> EndOfTurn. */
 class FluxBrain implements LiveBrain {
   #inTurn = false;
@@ -71,7 +70,16 @@ class FluxBrain implements LiveBrain {
   #event(event: string, final: boolean, lateMs = 0): void {
     const transcript = this.#o.transcript(this.#voicedMs, final, this.#silenceMs);
     this.#emit(
-      { type: "TurnInfo", event, turn_index: this.#turnIndex, audio_window_start: 0, audio_window_end: 0, transcript, words: [], end_of_turn_confidence: final ? 0.9 : 0.2 },
+      {
+        type: "TurnInfo",
+        event,
+        turn_index: this.#turnIndex,
+        audio_window_start: 0,
+        audio_window_end: 0,
+        transcript,
+        words: [],
+        end_of_turn_confidence: final ? 0.9 : 0.2,
+      },
       Math.max(0, this.#o.eventDelayMs - lateMs),
     );
   }
@@ -83,7 +91,10 @@ class FluxBrain implements LiveBrain {
         this.#voicedMs = 0;
         this.#sinceUpdateMs = 0;
         const t = this.#o.nextTurn();
-        this.#timing = { endOfTurnMs: Math.min(t.endOfTurnMs, this.#timeoutMs), eagerMs: Math.min(t.eagerMs, t.endOfTurnMs, this.#timeoutMs) };
+        this.#timing = {
+          endOfTurnMs: Math.min(t.endOfTurnMs, this.#timeoutMs),
+          eagerMs: Math.min(t.eagerMs, t.endOfTurnMs, this.#timeoutMs),
+        };
         this.#event("StartOfTurn", false);
       } else if (this.#eagerSent) {
         this.#eagerSent = false;
@@ -174,7 +185,11 @@ class NovaBrain implements LiveBrain {
 }
 
 /** A fake Flux or Nova-3 socket (the socket plumbing is the test fake's, test/fake-ai/fake-model-socket.ts). */
-export function fakeLiveSocket(model: string, inputs: Record<string, unknown>, o: { flux?: FluxFakeOptions; nova?: NovaFakeOptions }): FakeModelSocket {
+export function fakeLiveSocket(
+  model: string,
+  inputs: Record<string, unknown>,
+  o: { flux?: FluxFakeOptions; nova?: NovaFakeOptions },
+): FakeModelSocket {
   const flux = model.includes("flux");
   if (flux ? !o.flux : !o.nova) throw new Error(`5007: ${model} is not faked here`);
   const vad = new EnergyVad();

@@ -40,7 +40,16 @@ export class NaiveSession extends Server<NaiveEnv> {
   override onConnect(conn: Connection): void {
     const { stt, llm, tts } = this.config.models;
     conn.send(
-      JSON.stringify({ type: "ready", protocol: PROTOCOL_VERSION, sessionId: this.name, state: "listening", mode: "hands-free", history: [], activeReplyId: null, models: { stt, llm, tts } }),
+      JSON.stringify({
+        type: "ready",
+        protocol: PROTOCOL_VERSION,
+        sessionId: this.name,
+        state: "listening",
+        mode: "hands-free",
+        history: [],
+        activeReplyId: null,
+        models: { stt, llm, tts },
+      }),
     );
   }
 
@@ -66,16 +75,19 @@ export class NaiveSession extends Server<NaiveEnv> {
       detector = new TurnDetector({ ...this.config.turnDetection, pauseMs: 0 });
       this.detectors.set(conn.id, detector);
     }
-    const bytes = message instanceof ArrayBuffer ? new Uint8Array(message) : new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
+    const bytes =
+      message instanceof ArrayBuffer ? new Uint8Array(message) : new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
     for (const ev of detector.push(pcm16FromBytes(bytes), "hands-free")) {
       if (ev.type === "speech-start") this.send({ type: "state", state: "user-speaking" });
       else if (ev.type === "turn-end") {
         // ("pause" / "resume" marks feed Parley's end-of-turn judge; the naive pipeline waits for the silence.)
         const turn = ev;
-        this.chain = this.chain.then(() => this.runTurn(turn)).catch((err: unknown) => {
-          console.error("[naive] turn failed", err);
-          this.send({ type: "error", code: "internal", message: String(err), retryable: true });
-        });
+        this.chain = this.chain
+          .then(() => this.runTurn(turn))
+          .catch((err: unknown) => {
+            console.error("[naive] turn failed", err);
+            this.send({ type: "error", code: "internal", message: String(err), retryable: true });
+          });
       }
     }
   }
@@ -88,7 +100,11 @@ export class NaiveSession extends Server<NaiveEnv> {
     const started = Date.now();
     const replyId = `r-naive-${(++this.turns).toString(36)}`;
     const { models, reply } = this.config;
-    const ctx: AiCallContext = { ai: this.env.AI, tags: ["parley-bench-naive", `session:${this.name}`], signal: new AbortController().signal };
+    const ctx: AiCallContext = {
+      ai: this.env.AI,
+      tags: ["parley-bench-naive", `session:${this.name}`],
+      signal: new AbortController().signal,
+    };
     this.send({ type: "state", state: "thinking", replyId });
 
     const sttStart = Date.now();
@@ -97,7 +113,12 @@ export class NaiveSession extends Server<NaiveEnv> {
     this.send({ type: "transcript", turnId: `t-${replyId}`, text: transcript.text, source: "voice" });
 
     const llmStart = Date.now();
-    const messages = buildLlmMessages({ systemPrompt: reply.systemPrompt, history: this.history, userText: transcript.text, budgetChars: reply.historyBudgetChars });
+    const messages = buildLlmMessages({
+      systemPrompt: reply.systemPrompt,
+      history: this.history,
+      userText: transcript.text,
+      budgetChars: reply.historyBudgetChars,
+    });
     const stream = await startReplyStream(ctx, models.llm, messages, { maxTokens: reply.maxTokens, temperature: reply.temperature });
     let text = "";
     let llmFirstTokenMs: number | null = null;
@@ -117,8 +138,24 @@ export class NaiveSession extends Server<NaiveEnv> {
     this.send(segmentHeader(replyId, 0, speakable, audio));
     this.broadcast(audio.bytes);
     this.history.push({ role: "user", text: transcript.text }, { role: "assistant", text });
-    const metrics = { endpointingMs: turn.endpointingMs, sttMs, llmFirstTokenMs, firstAudioMs, ttsMs, totalMs: Date.now() - started, retries: 0 };
-    const usage = { audioInSeconds: turn.audio.length / 16_000, promptTokens: 0, completionTokens: 0, ttsCharacters: speakable.length, ttsAudioSeconds: audio.durationMs / 1000, neurons: 0, usd: 0 };
+    const metrics = {
+      endpointingMs: turn.endpointingMs,
+      sttMs,
+      llmFirstTokenMs,
+      firstAudioMs,
+      ttsMs,
+      totalMs: Date.now() - started,
+      retries: 0,
+    };
+    const usage = {
+      audioInSeconds: turn.audio.length / 16_000,
+      promptTokens: 0,
+      completionTokens: 0,
+      ttsCharacters: speakable.length,
+      ttsAudioSeconds: audio.durationMs / 1000,
+      neurons: 0,
+      usd: 0,
+    };
     this.send({ type: "reply-done", replyId, status: "complete", text, metrics, usage, backend: "naive-baseline" });
     this.send({ type: "state", state: "listening" });
   }

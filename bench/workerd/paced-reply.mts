@@ -9,7 +9,12 @@ export function sleepUntil(deadline: number): Promise<void> {
 }
 
 /** `dueMs(i)`: when token i (and, at i = tokens.length, the closing usage event) is due, after `t0`. */
-export function pacedReplyStream(tokens: readonly string[], promptTokens: number, t0: number, dueMs: (i: number) => number): ReadableStream<Uint8Array> {
+export function pacedReplyStream(
+  tokens: readonly string[],
+  promptTokens: number,
+  t0: number,
+  dueMs: (i: number) => number,
+): ReadableStream<Uint8Array> {
   let i = 0;
   let cancelled = false;
   return new ReadableStream<Uint8Array>({

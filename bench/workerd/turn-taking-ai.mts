@@ -72,7 +72,9 @@ export default class TurnTakingAi extends WorkerEntrypoint<TurnTakingAiEnv> {
       return { audio };
     }
 
-    throw new Error(`5007: No such model ${model} or task (the turn-taking fake answers whisper-large-v3-turbo, smart-turn-v2, nova-3 live, llama and melotts)`);
+    throw new Error(
+      `5007: No such model ${model} or task (the turn-taking fake answers whisper-large-v3-turbo, smart-turn-v2, nova-3 live, llama and melotts)`,
+    );
   }
 
   /**
@@ -98,11 +100,17 @@ export default class TurnTakingAi extends WorkerEntrypoint<TurnTakingAiEnv> {
       interim: (start, pos) => join(words.filter((w) => w.at >= start && w.end + lagSamples <= pos)),
       final: (start, pos) => join(words.filter((w) => w.at >= start && w.at < pos)),
     };
-    return fakeLiveSocket(NOVA, inputs, { nova: { words: source, eventDelayMs: LATENCY_PROFILE.doAiRttMs, finalizeMs: LATENCY_PROFILE.novaFinalizeMs } });
+    return fakeLiveSocket(NOVA, inputs, {
+      nova: { words: source, eventDelayMs: LATENCY_PROFILE.doAiRttMs, finalizeMs: LATENCY_PROFILE.novaFinalizeMs },
+    });
   }
 
   private async oracle(path: string, body: unknown): Promise<Response> {
-    const res = await this.env.ORACLE.fetch(`http://oracle${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const res = await this.env.ORACLE.fetch(`http://oracle${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     if (!res.ok) throw new Error(`3043: turn-taking oracle ${path} failed: ${res.status} ${await res.text()}`);
     return res;
   }

@@ -55,12 +55,18 @@ export class AudioEngine {
     this.readyPromise ??= (async () => {
       const ctx = new AudioContext({ latencyHint: "interactive" });
       this.ctx = ctx;
-      this.handlers.log(`audio context ${ctx.sampleRate} Hz, base latency ${(ctx.baseLatency * 1000).toFixed(1)} ms, output latency ${((ctx.outputLatency || 0) * 1000).toFixed(1)} ms`);
+      this.handlers.log(
+        `audio context ${ctx.sampleRate} Hz, base latency ${(ctx.baseLatency * 1000).toFixed(1)} ms, output latency ${((ctx.outputLatency || 0) * 1000).toFixed(1)} ms`,
+      );
       ctx.addEventListener("statechange", () => this.handlers.contextStateChanged());
       const playback = new Playback(ctx, this.handlers);
       await playback.init();
       this.playbackValue = playback;
-      this.capture = new MicCapture(ctx, (f) => this.handlers.frame(f), () => this.handlers.micEnded());
+      this.capture = new MicCapture(
+        ctx,
+        (f) => this.handlers.frame(f),
+        () => this.handlers.micEnded(),
+      );
     })();
     return this.readyPromise;
   }

@@ -5,7 +5,6 @@ import { MicError } from "./mic-error.ts";
 import { FRAME_SAMPLES, UPSTREAM_RATE } from "./pcm-framer.ts";
 import { CAPTURE_PROCESSOR, type CaptureOptions, type CaptureToMain, type MainToCapture } from "./worklet-messages.ts";
 
-
 function toMicError(err: unknown): MicError {
   const name = err instanceof DOMException || err instanceof Error ? err.name : "";
   const msg = err instanceof Error ? err.message : String(err);

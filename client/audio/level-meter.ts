@@ -17,7 +17,12 @@ export interface LevelMeterOptions {
   releaseMs: number;
 }
 
-export const DEFAULT_LEVEL_METER: Readonly<LevelMeterOptions> = Object.freeze({ floorDb: -60, ceilingDb: -6, attackMs: 15, releaseMs: 250 });
+export const DEFAULT_LEVEL_METER: Readonly<LevelMeterOptions> = Object.freeze({
+  floorDb: -60,
+  ceilingDb: -6,
+  attackMs: 15,
+  releaseMs: 250,
+});
 
 export class LevelMeter {
   private readonly floorDb: number;

@@ -36,9 +36,7 @@ export function encodePcm16le(samples: Float32Array): ArrayBuffer {
 
 /** Decode PCM16 LE bytes into floats in -1..1. */
 export function decodePcm16le(bytes: ArrayBuffer | ArrayBufferView): Float32Array {
-  const view = ArrayBuffer.isView(bytes)
-    ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    : new DataView(bytes);
+  const view = ArrayBuffer.isView(bytes) ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new DataView(bytes);
   const n = view.byteLength >> 1;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = view.getInt16(i * 2, true) / 0x8000;

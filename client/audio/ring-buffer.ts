@@ -47,7 +47,12 @@ export interface RingBufferOptions {
   maxRewindMs: number;
 }
 
-export const DEFAULT_RING_BUFFER: Readonly<RingBufferOptions> = Object.freeze({ initialCapacity: null, prebufferMs: 60, fadeMs: 8, maxRewindMs: 500 });
+export const DEFAULT_RING_BUFFER: Readonly<RingBufferOptions> = Object.freeze({
+  initialCapacity: null,
+  prebufferMs: 60,
+  fadeMs: 8,
+  maxRewindMs: 500,
+});
 
 interface QueuedSegment {
   replyId: string;

@@ -112,7 +112,11 @@ export class SpeechDetector {
   /** Is a frame at this level voiced, given the noise floor and (while the assistant plays) the expected echo? */
   isVoiced(rms: number, playbackRms = 0): boolean {
     const db = linearToDbfs(rms, MIC_SILENCE_DBFS);
-    return db > this.minSpeechDbfs && db > this.floorDb + this.speechThresholdDb && db > this.echo.thresholdDbfs(linearToDbfs(playbackRms, MIC_SILENCE_DBFS));
+    return (
+      db > this.minSpeechDbfs &&
+      db > this.floorDb + this.speechThresholdDb &&
+      db > this.echo.thresholdDbfs(linearToDbfs(playbackRms, MIC_SILENCE_DBFS))
+    );
   }
 
   /**

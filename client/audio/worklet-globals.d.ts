@@ -15,7 +15,4 @@ interface AudioWorkletProcessorImpl extends AudioWorkletProcessor {
   process(inputs: Float32Array[][], outputs: Float32Array[][], parameters: Record<string, Float32Array>): boolean;
 }
 
-declare function registerProcessor(
-  name: string,
-  processorCtor: new (options?: AudioWorkletNodeOptions) => AudioWorkletProcessorImpl,
-): void;
+declare function registerProcessor(name: string, processorCtor: new (options?: AudioWorkletNodeOptions) => AudioWorkletProcessorImpl): void;

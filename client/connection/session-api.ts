@@ -25,7 +25,9 @@ async function call<T>(path: string, init: { method: string; key?: string | unde
       : { ok: false, status: res.status, code: "network", message: `HTTP ${res.status}` };
   }
   const parsed = schema.safeParse(body);
-  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, status: res.status, code: "network", message: "unexpected answer from the server" };
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, status: res.status, code: "network", message: "unexpected answer from the server" };
 }
 
 /** A new session, recorded under `ownerToken` (this browser's; without one the server mints one). */
@@ -34,7 +36,10 @@ export function createSession(ownerToken: string | null = null): Promise<ApiResu
 }
 
 /** A page of this owner's conversations (everyone's with the operator key), newest first; `q` searches what was said. */
-export function listConversations(key: string | undefined, params: { q?: string; cursor?: string; limit?: number }): Promise<ApiResult<ConversationPage>> {
+export function listConversations(
+  key: string | undefined,
+  params: { q?: string; cursor?: string; limit?: number },
+): Promise<ApiResult<ConversationPage>> {
   const query = new URLSearchParams();
   if (params.q) query.set("q", params.q);
   if (params.cursor) query.set("cursor", params.cursor);
@@ -46,13 +51,17 @@ export function listConversations(key: string | undefined, params: { q?: string;
 export async function conversationsCsv(key: string | undefined, q: string): Promise<ApiResult<{ blob: Blob; fileName: string }>> {
   let res: Response;
   try {
-    res = await fetch(`${CONVERSATIONS_CSV_PATH}${q ? `?${new URLSearchParams({ q })}` : ""}`, { headers: key ? { Authorization: `Bearer ${key}` } : {} });
+    res = await fetch(`${CONVERSATIONS_CSV_PATH}${q ? `?${new URLSearchParams({ q })}` : ""}`, {
+      headers: key ? { Authorization: `Bearer ${key}` } : {},
+    });
   } catch (err) {
     return { ok: false, status: 0, code: "network", message: String(err) };
   }
   if (!res.ok) {
     const err = HttpError.safeParse(await res.json().catch(() => null));
-    return err.success ? { ok: false, status: res.status, code: err.data.error.code, message: err.data.error.message } : { ok: false, status: res.status, code: "network", message: `HTTP ${res.status}` };
+    return err.success
+      ? { ok: false, status: res.status, code: err.data.error.code, message: err.data.error.message }
+      : { ok: false, status: res.status, code: "network", message: `HTTP ${res.status}` };
   }
   const fileName = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") ?? "")?.[1] ?? "parley-conversations.csv";
   return { ok: true, value: { blob: await res.blob(), fileName } };
@@ -60,7 +69,11 @@ export async function conversationsCsv(key: string | undefined, q: string): Prom
 
 /** The current review key (rotate: revoke every earlier one first). Owner key only. */
 export function reviewKey(id: string, ownerKey: string, rotate = false): Promise<ApiResult<ReviewKeyGrant>> {
-  return call(`/api/sessions/${encodeURIComponent(id)}/review-key${rotate ? "/rotate" : ""}`, { method: "POST", key: ownerKey }, ReviewKeyGrant);
+  return call(
+    `/api/sessions/${encodeURIComponent(id)}/review-key${rotate ? "/rotate" : ""}`,
+    { method: "POST", key: ownerKey },
+    ReviewKeyGrant,
+  );
 }
 
 export function transcript(id: string, key: string): Promise<ApiResult<TranscriptMessages>> {
@@ -103,7 +116,13 @@ export async function exportSession(id: string, key: string, format: ExportChoic
     return { ok: false, status: 0, code: "network", message: String(err) };
   }
   if (!res.ok) return failure(res);
-  return { ok: true, value: { blob: await res.blob(), fileName: attachmentName(res.headers.get("Content-Disposition")) ?? `parley-${id.slice(0, 8)}.${format}` } };
+  return {
+    ok: true,
+    value: {
+      blob: await res.blob(),
+      fileName: attachmentName(res.headers.get("Content-Disposition")) ?? `parley-${id.slice(0, 8)}.${format}`,
+    },
+  };
 }
 
 export type RecordingKind = "user" | "reply";
@@ -112,7 +131,9 @@ export type RecordingKind = "user" | "reply";
 export async function recording(id: string, key: string, turnId: string, kind: RecordingKind): Promise<ApiResult<Blob>> {
   let res: Response;
   try {
-    res = await fetch(`/api/sessions/${encodeURIComponent(id)}/recordings/${encodeURIComponent(turnId)}/${kind}`, { headers: { Authorization: `Bearer ${key}` } });
+    res = await fetch(`/api/sessions/${encodeURIComponent(id)}/recordings/${encodeURIComponent(turnId)}/${kind}`, {
+      headers: { Authorization: `Bearer ${key}` },
+    });
   } catch (err) {
     return { ok: false, status: 0, code: "network", message: String(err) };
   }

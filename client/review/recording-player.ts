@@ -28,7 +28,11 @@ export class RecordingPlayer {
   buttons(turnId: string, recordings: { user: boolean; reply: boolean }): HTMLElement | null {
     const kinds = (["user", "reply"] as const).filter((k) => recordings[k]);
     if (kinds.length === 0) return null;
-    return el("div", { className: "recordings", attrs: { "data-testid": "recordings" } }, kinds.map((k) => this.#button(turnId, k)));
+    return el(
+      "div",
+      { className: "recordings", attrs: { "data-testid": "recordings" } },
+      kinds.map((k) => this.#button(turnId, k)),
+    );
   }
 
   /** Stop playing and let the blob go. */
@@ -45,7 +49,11 @@ export class RecordingPlayer {
   }
 
   #button(turnId: string, kind: RecordingKind): HTMLButtonElement {
-    const button = el("button", { className: "btn btn-ghost recording", text: `▶ ${LABELS[kind]}`, attrs: { type: "button", "data-testid": `play-${kind}`, "data-turn-id": turnId } });
+    const button = el("button", {
+      className: "btn btn-ghost recording",
+      text: `▶ ${LABELS[kind]}`,
+      attrs: { type: "button", "data-testid": `play-${kind}`, "data-turn-id": turnId },
+    });
     button.addEventListener("click", () => {
       this.#toggle(button, turnId, kind).catch((err: unknown) => {
         button.disabled = false;
@@ -66,7 +74,10 @@ export class RecordingPlayer {
     button.disabled = false;
     if (press !== this.#press) return;
     if (!got.ok) {
-      button.title = got.code === "recording_not_found" ? "This recording is gone (past its retention)." : `Could not load the recording: ${got.message}`;
+      button.title =
+        got.code === "recording_not_found"
+          ? "This recording is gone (past its retention)."
+          : `Could not load the recording: ${got.message}`;
       button.dataset.state = "missing";
       return;
     }

@@ -23,13 +23,23 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string,
  * Render the review of `t`: the summary into `summary`, the timeline through `view` (already cleared),
  * each reply with its turn's recordings (`player`) and latency waterfall.
  */
-export function renderReview(t: SessionTranscript, view: ConversationView, summary: HTMLElement, links: { live: string | null }, player: RecordingPlayer): void {
+export function renderReview(
+  t: SessionTranscript,
+  view: ConversationView,
+  summary: HTMLElement,
+  links: { live: string | null },
+  player: RecordingPlayer,
+): void {
   summary.replaceChildren(...summaryNodes(summarize(t), links));
   // A session phone calls used: who called (masked), when, how long, how it ended, what it cost.
   const calls = phoneCallLines(t.phoneCalls ?? [], (at) => formatStarted(at, Date.now()));
   if (calls.length > 0) {
     summary.append(
-      el("ul", { className: "phone-calls", attrs: { "data-testid": "phone-calls", "aria-label": "Phone calls" } }, calls.map((line) => el("li", { className: "phone-call", text: `☎ ${line}` }))),
+      el(
+        "ul",
+        { className: "phone-calls", attrs: { "data-testid": "phone-calls", "aria-label": "Phone calls" } },
+        calls.map((line) => el("li", { className: "phone-call", text: `☎ ${line}` })),
+      ),
     );
   }
   summary.hidden = false;
@@ -43,8 +53,13 @@ export function renderReview(t: SessionTranscript, view: ConversationView, summa
     const turn = replyId ? turns.get(replyId) : undefined;
     if (!replyId || !turn) continue;
     // The stored turn knows more than the message's tags: its error code, and the client's first audio.
-    view.setMeta(replyId, { ...(turn.errorCode ? { errorCode: turn.errorCode } : {}), ...(turn.clientFirstAudioMs !== null ? { clientFirstAudioMs: turn.clientFirstAudioMs } : {}) });
-    const details = [player.buttons(turn.turnId, turn.recordings), waterfall(turn)].filter((n): n is HTMLElement | SVGSVGElement => n !== null);
+    view.setMeta(replyId, {
+      ...(turn.errorCode ? { errorCode: turn.errorCode } : {}),
+      ...(turn.clientFirstAudioMs !== null ? { clientFirstAudioMs: turn.clientFirstAudioMs } : {}),
+    });
+    const details = [player.buttons(turn.turnId, turn.recordings), waterfall(turn)].filter(
+      (n): n is HTMLElement | SVGSVGElement => n !== null,
+    );
     if (details.length > 0) view.setDetails(replyId, details.length === 1 ? details[0]! : el("div", {}, details));
   }
 }
@@ -56,14 +71,24 @@ function summaryNodes(s: SessionSummary, links: { live: string | null }): Node[]
       el("div", { className: "stat-value", text: value }),
       ...(note ? [el("div", { className: "stat-note", text: note })] : []),
     ]);
-  const turnsNote = [s.interruptedTurns ? `${s.interruptedTurns} cut short` : "", s.failedTurns ? `${s.failedTurns} failed` : ""].filter(Boolean).join(", ");
+  const turnsNote = [s.interruptedTurns ? `${s.interruptedTurns} cut short` : "", s.failedTurns ? `${s.failedTurns} failed` : ""]
+    .filter(Boolean)
+    .join(", ");
   const head = el("div", { className: "review-head" }, [el("h1", { text: "Conversation review" })]);
-  if (links.live) head.append(el("a", { className: "btn btn-ghost", text: "Back to the conversation", attrs: { href: links.live, "data-testid": "live-link" } }));
+  if (links.live)
+    head.append(
+      el("a", { className: "btn btn-ghost", text: "Back to the conversation", attrs: { href: links.live, "data-testid": "live-link" } }),
+    );
   return [
     head,
     el("div", { className: "stats" }, [
       stat("turns", "Turns", String(s.turns), turnsNote || undefined),
-      stat("first-audio", "Time to first audio", `p50 ${formatMs(s.firstAudio.p50Ms)} · p95 ${formatMs(s.firstAudio.p95Ms)}`, `over ${s.firstAudio.turns} turn${s.firstAudio.turns === 1 ? "" : "s"}`),
+      stat(
+        "first-audio",
+        "Time to first audio",
+        `p50 ${formatMs(s.firstAudio.p50Ms)} · p95 ${formatMs(s.firstAudio.p95Ms)}`,
+        `over ${s.firstAudio.turns} turn${s.firstAudio.turns === 1 ? "" : "s"}`,
+      ),
       stat("cost", "Cost", formatUsd(s.usd), `${Math.round(s.neurons).toLocaleString("en-US")} neurons`),
       stat("interruptions", "Interruptions", `${s.interruptions.confirmed} confirmed · ${s.interruptions.resumed} resumed`),
     ]),
@@ -96,7 +121,9 @@ function drawWaterfall(layout: WaterfallLayout, turn: TranscriptTurn): SVGSVGEle
   root.append(svg("line", { class: "zero", x1: layout.zeroX, x2: layout.zeroX, y1: 0, y2: barsBottom }));
   for (const b of layout.bars) {
     const cy = b.y + b.height / 2;
-    root.append(svg("text", { class: "stage-label", x: layout.plotX - 8, y: cy, "text-anchor": "end", "dominant-baseline": "central" }, b.label));
+    root.append(
+      svg("text", { class: "stage-label", x: layout.plotX - 8, y: cy, "text-anchor": "end", "dominant-baseline": "central" }, b.label),
+    );
     const rect = svg("rect", {
       class: `bar stage-${b.key}`,
       x: b.x.toFixed(1),
@@ -108,12 +135,24 @@ function drawWaterfall(layout: WaterfallLayout, turn: TranscriptTurn): SVGSVGEle
       "data-stage": b.key,
       "data-ms": Math.round(b.endMs - b.startMs),
     });
-    rect.append(svg("title", {}, `${b.label}: ${formatMs(b.endMs - b.startMs)} (${formatMs(b.startMs)} → ${formatMs(b.endMs)} after the end of speech)`));
+    rect.append(
+      svg(
+        "title",
+        {},
+        `${b.label}: ${formatMs(b.endMs - b.startMs)} (${formatMs(b.startMs)} → ${formatMs(b.endMs)} after the end of speech)`,
+      ),
+    );
     root.append(rect);
     // The duration beside its bar, inside the plot.
     const right = b.x + b.width + 4;
     const fits = right + 48 < layout.plotX + layout.plotWidth;
-    root.append(svg("text", { class: "bar-label", x: fits ? right : b.x - 4, y: cy, "text-anchor": fits ? "start" : "end", "dominant-baseline": "central" }, formatMs(b.endMs - b.startMs)));
+    root.append(
+      svg(
+        "text",
+        { class: "bar-label", x: fits ? right : b.x - 4, y: cy, "text-anchor": fits ? "start" : "end", "dominant-baseline": "central" },
+        formatMs(b.endMs - b.startMs),
+      ),
+    );
   }
   if (turn.metrics.speculative) root.append(svg("desc", {}, "The reply started speculatively, before the end of the turn was confirmed."));
   return root;

@@ -49,7 +49,10 @@ const END_REASONS: Record<string, string> = { stop: "the caller hung up", closed
  */
 export function phoneCallLines(calls: readonly PhoneCallRecord[], started: (epochMs: number) => string): string[] {
   return calls.map((c) => {
-    const how = c.endedAt === null ? "still on the line" : `${formatDuration(c.durationMs ?? c.endedAt - c.startedAt)}, ${END_REASONS[c.endReason ?? ""] ?? `ended (${c.endReason ?? "unknown"})`}`;
+    const how =
+      c.endedAt === null
+        ? "still on the line"
+        : `${formatDuration(c.durationMs ?? c.endedAt - c.startedAt)}, ${END_REASONS[c.endReason ?? ""] ?? `ended (${c.endReason ?? "unknown"})`}`;
     return `Phone call from ${c.caller} · ${started(c.startedAt)} · ${how} · ${c.usd === null ? "cost so far unknown" : formatUsd(c.usd)}`;
   });
 }

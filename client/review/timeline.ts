@@ -11,7 +11,8 @@ export function reviewTimeline(messages: readonly HistoryMessage[], turns: reado
   const items: TimelineItem[] = [];
   let next = 0;
   for (const message of messages) {
-    while (next < orphans.length && orphans[next]!.startedAt < message.createdAt) items.push({ kind: "failed-turn", turn: orphans[next++]! });
+    while (next < orphans.length && orphans[next]!.startedAt < message.createdAt)
+      items.push({ kind: "failed-turn", turn: orphans[next++]! });
     items.push({ kind: "message", message });
   }
   while (next < orphans.length) items.push({ kind: "failed-turn", turn: orphans[next++]! });

@@ -38,7 +38,8 @@ export function turnStages(turn: TurnTimings): Stage[] {
   const m = turn.metrics;
   const end = m.endpointingMs; // the end-of-turn decision
   const stages: Stage[] = [];
-  const add = (key: StageKey, startMs: number, endMs: number) => stages.push({ key, label: STAGE_LABELS[key], startMs, endMs: Math.max(startMs, endMs) });
+  const add = (key: StageKey, startMs: number, endMs: number) =>
+    stages.push({ key, label: STAGE_LABELS[key], startMs, endMs: Math.max(startMs, endMs) });
   if (end > 0) add("end-of-turn", 0, end);
   let sttEnd = end;
   if (m.sttMs > 0) {
@@ -77,7 +78,14 @@ export interface WaterfallOptions {
   minBarWidth: number;
 }
 
-export const DEFAULT_WATERFALL: Readonly<WaterfallOptions> = Object.freeze({ width: 520, labelWidth: 124, rowHeight: 14, gap: 4, axisHeight: 18, minBarWidth: 2 });
+export const DEFAULT_WATERFALL: Readonly<WaterfallOptions> = Object.freeze({
+  width: 520,
+  labelWidth: 124,
+  rowHeight: 14,
+  gap: 4,
+  axisHeight: 18,
+  minBarWidth: 2,
+});
 
 export interface Bar extends Stage {
   x: number;

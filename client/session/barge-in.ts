@@ -88,7 +88,16 @@ interface Candidate {
 }
 
 function newCandidate(c: Pick<Candidate, "origin" | "replyId" | "speechStartMs" | "playingMs" | "speaking" | "acknowledged">): Candidate {
-  return { ...c, pausedAt: null, onsetSent: false, sustainedMs: null, sustainedSent: false, endedMs: null, endedSent: false, fallback: null };
+  return {
+    ...c,
+    pausedAt: null,
+    onsetSent: false,
+    sustainedMs: null,
+    sustainedSent: false,
+    endedMs: null,
+    endedSent: false,
+    fallback: null,
+  };
 }
 
 export class BargeInController {
@@ -136,7 +145,14 @@ export class BargeInController {
       return;
     }
     if (!audible) return;
-    this.candidate = newCandidate({ origin: "client", replyId: audible.replyId, speechStartMs, playingMs: audible.playingMs, speaking: true, acknowledged: false });
+    this.candidate = newCandidate({
+      origin: "client",
+      replyId: audible.replyId,
+      speechStartMs,
+      playingMs: audible.playingMs,
+      speaking: true,
+      acknowledged: false,
+    });
     this.effects.pause();
     this.effects.changed(`pause: speech over ${audible.replyId}`);
   }
@@ -192,7 +208,14 @@ export class BargeInController {
         return;
       }
       // A candidate the server opened (its VAD heard the user while the reply was being prepared).
-      const held = newCandidate({ origin: "server", replyId, speechStartMs: null, playingMs: 0, speaking: localSpeaking, acknowledged: true });
+      const held = newCandidate({
+        origin: "server",
+        replyId,
+        speechStartMs: null,
+        playingMs: 0,
+        speaking: localSpeaking,
+        acknowledged: true,
+      });
       this.candidate = held;
       this.effects.pause();
       if (!localSpeaking) this.armFallback(held);

@@ -13,7 +13,12 @@ import type { ReplyTracker, TurnMeta } from "./reply-tracker.ts";
 export interface ConversationSurface {
   clear(): void;
   /** `older`: messages left out of `ready` (shown as a pointer to the transcript). */
-  renderHistory(history: HistoryMessage[], metaFor: (replyId: string) => TurnMeta | undefined, keepReplyId: string | null, older?: ServerEvent<"ready">["olderHistory"]): void;
+  renderHistory(
+    history: HistoryMessage[],
+    metaFor: (replyId: string) => TurnMeta | undefined,
+    keepReplyId: string | null,
+    older?: ServerEvent<"ready">["olderHistory"],
+  ): void;
   removePending(): void;
   addUser(turnId: string, text: string, source: "voice" | "text"): void;
   showCaption(text: string): void;
@@ -73,8 +78,7 @@ export class ConversationFeed {
     } else if (m.source === "voice") {
       this.view.adoptCaption(m.turnId);
       this.view.addUser(m.turnId, m.text, "voice");
-    }
-    else if (!this.view.confirmTyped(m.turnId, m.text)) this.view.addUser(m.turnId, m.text, "text");
+    } else if (!this.view.confirmTyped(m.turnId, m.text)) this.view.addUser(m.turnId, m.text, "text");
   }
 
   /** A reply is being prepared or spoken: show it (a "Thinking…" placeholder until text comes). */

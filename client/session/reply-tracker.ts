@@ -82,7 +82,16 @@ export class ReplyTracker {
       turnEndMs: null,
       segmentTexts: new Map(),
       meta: {},
-      stats: { replyId, clientFirstAudioMs: null, serverFirstAudioMs: null, playedMs: 0, expectedMs: 0, segmentsReceived: 0, segmentsPlayed: 0, underruns: 0 },
+      stats: {
+        replyId,
+        clientFirstAudioMs: null,
+        serverFirstAudioMs: null,
+        playedMs: 0,
+        expectedMs: 0,
+        segmentsReceived: 0,
+        segmentsPlayed: 0,
+        underruns: 0,
+      },
     };
     this.records.set(replyId, r);
     return r;

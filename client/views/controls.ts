@@ -180,7 +180,8 @@ export class Controls {
 
   private readonly onKeyDown = (e: KeyboardEvent): void => {
     const target = e.target as HTMLElement | null;
-    const typing = !!target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable);
+    const typing =
+      !!target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable);
     if (e.key === "Escape") {
       if (!this.stopBtn.disabled) {
         e.preventDefault();

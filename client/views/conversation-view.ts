@@ -60,14 +60,21 @@ export class ConversationView {
   }
 
   /** Re-render from the server's history (after connect / reconnect), keeping the tags measured here. */
-  renderHistory(history: HistoryMessage[], metaFor: (replyId: string) => TurnMeta | undefined, keepReplyId: string | null, older?: OlderHistory): void {
+  renderHistory(
+    history: HistoryMessage[],
+    metaFor: (replyId: string) => TurnMeta | undefined,
+    keepReplyId: string | null,
+    older?: OlderHistory,
+  ): void {
     const kept = keepReplyId ? this.assistants.get(keepReplyId) : undefined;
     this.clear();
     if (older) {
       // `ready` carries only the newest messages: the rest are one click away, in the transcript.
       const link = el("a", { text: "open the transcript", attrs: { href: older.transcriptPath, target: "_blank", rel: "noopener" } });
       const count = `${older.messages} older message${older.messages === 1 ? "" : "s"}`;
-      this.append(el("div", { className: "older-history", attrs: { "data-testid": "older-history" } }, [document.createTextNode(`${count}: `), link]));
+      this.append(
+        el("div", { className: "older-history", attrs: { "data-testid": "older-history" } }, [document.createTextNode(`${count}: `), link]),
+      );
     }
     for (const m of history) this.renderMessage(m, metaFor);
     if (kept && keepReplyId && !this.assistants.has(keepReplyId)) {
@@ -123,7 +130,11 @@ export class ConversationView {
       this.users.set(turnId, root);
       // A reply placeholder ("Thinking…") may already be shown: the user's words go above it.
       const last = this.container.lastElementChild as HTMLElement | null;
-      if (last?.classList.contains("assistant") && last.classList.contains("streaming") && !last.textContent?.replace("Thinking…", "").trim()) {
+      if (
+        last?.classList.contains("assistant") &&
+        last.classList.contains("streaming") &&
+        !last.textContent?.replace("Thinking…", "").trim()
+      ) {
         last.before(root);
       } else {
         this.append(root);
@@ -315,10 +326,16 @@ export class ConversationView {
     const parts: Node[] = [];
     if (d.clientFirstAudioMs !== undefined || d.serverFirstAudioMs !== undefined) {
       const first = d.clientFirstAudioMs ?? d.serverFirstAudioMs;
-      const tag = el("span", { className: "tag", attrs: { "data-testid": "first-audio", title: "Time from the end of your turn to the first audio of the reply" } }, [
-        document.createTextNode(`First audio ${formatMs(first)}`),
-      ]);
-      if (d.clientFirstAudioMs !== undefined && d.clientFirstAudioMs !== null) tag.dataset.clientMs = String(Math.round(d.clientFirstAudioMs));
+      const tag = el(
+        "span",
+        {
+          className: "tag",
+          attrs: { "data-testid": "first-audio", title: "Time from the end of your turn to the first audio of the reply" },
+        },
+        [document.createTextNode(`First audio ${formatMs(first)}`)],
+      );
+      if (d.clientFirstAudioMs !== undefined && d.clientFirstAudioMs !== null)
+        tag.dataset.clientMs = String(Math.round(d.clientFirstAudioMs));
       if (d.serverFirstAudioMs !== undefined && d.serverFirstAudioMs !== null) {
         tag.dataset.serverMs = String(Math.round(d.serverFirstAudioMs));
         if (d.clientFirstAudioMs !== undefined && d.clientFirstAudioMs !== null) tag.append(` (server ${formatMs(d.serverFirstAudioMs)})`);
@@ -344,7 +361,8 @@ export class ConversationView {
       );
     }
     if (d.paused) parts.push(el("span", { className: "tag status-note paused", text: "Paused", attrs: { "data-testid": "paused-note" } }));
-    if (d.status === "interrupted") parts.push(el("span", { className: "tag status-note", text: d.endReason === "cancel" ? "Stopped" : "Interrupted" }));
+    if (d.status === "interrupted")
+      parts.push(el("span", { className: "tag status-note", text: d.endReason === "cancel" ? "Stopped" : "Interrupted" }));
     if (d.status === "failed") {
       const attrs: Record<string, string> = { "data-testid": "turn-failed", title: "This turn failed; the code says where" };
       if (d.errorCode) attrs["data-error-code"] = d.errorCode;

@@ -27,21 +27,58 @@ export class ConversationsView {
   private debounce: ReturnType<typeof setTimeout> | null = null;
 
   constructor(host: HTMLElement) {
-    this.search = el("input", { attrs: { type: "search", id: "conversation-search", placeholder: "Search what was said…", "data-testid": "conversation-search", maxlength: "200", autocomplete: "off" } });
-    this.csv = el("button", { className: "btn btn-ghost", text: "Download CSV", attrs: { type: "button", "data-testid": "conversations-csv" } });
-    this.operator = el("input", { attrs: { type: "password", id: "operator-key", placeholder: "op.…", autocomplete: "off", "data-testid": "operator-key" } });
+    this.search = el("input", {
+      attrs: {
+        type: "search",
+        id: "conversation-search",
+        placeholder: "Search what was said…",
+        "data-testid": "conversation-search",
+        maxlength: "200",
+        autocomplete: "off",
+      },
+    });
+    this.csv = el("button", {
+      className: "btn btn-ghost",
+      text: "Download CSV",
+      attrs: { type: "button", "data-testid": "conversations-csv" },
+    });
+    this.operator = el("input", {
+      attrs: { type: "password", id: "operator-key", placeholder: "op.…", autocomplete: "off", "data-testid": "operator-key" },
+    });
     // The operator key typed into this tab: kept for the tab only (sessionStorage), never in a URL; the
     // review pages this tab opens read with it (phone calls have no owner to open them otherwise).
     this.operator.value = storedOperatorKey(sessionStorage) ?? "";
     this.scope = el("p", { className: "conversations-scope" });
     this.rows = el("tbody");
-    this.status = el("p", { className: "conversations-status", attrs: { role: "status", "aria-live": "polite", "data-testid": "conversations-status" } });
-    this.more = el("button", { className: "btn btn-ghost conversations-more", text: "More", attrs: { type: "button", "data-testid": "conversations-more" } });
-    const form = el("form", { className: "conversations-search", attrs: { role: "search" } }, [el("label", { className: "visually-hidden", text: "Search conversations", attrs: { for: "conversation-search" } }), this.search, this.csv]);
-    const adminForm = el("form", {}, [el("label", { text: "Operator key (npm run operator-key) lists everyone's conversations", attrs: { for: "operator-key" } }), this.operator]);
+    this.status = el("p", {
+      className: "conversations-status",
+      attrs: { role: "status", "aria-live": "polite", "data-testid": "conversations-status" },
+    });
+    this.more = el("button", {
+      className: "btn btn-ghost conversations-more",
+      text: "More",
+      attrs: { type: "button", "data-testid": "conversations-more" },
+    });
+    const form = el("form", { className: "conversations-search", attrs: { role: "search" } }, [
+      el("label", { className: "visually-hidden", text: "Search conversations", attrs: { for: "conversation-search" } }),
+      this.search,
+      this.csv,
+    ]);
+    const adminForm = el("form", {}, [
+      el("label", { text: "Operator key (npm run operator-key) lists everyone's conversations", attrs: { for: "operator-key" } }),
+      this.operator,
+    ]);
     adminForm.addEventListener("submit", (e) => e.preventDefault());
     const admin = el("details", { className: "conversations-admin" }, [el("summary", { text: "Operator" }), adminForm]);
-    const head = el("thead", {}, [el("tr", {}, ["Conversation", "Started", "Duration", "Turns", "Interruptions", "Cost", "Backend"].map((h) => el("th", { text: h, attrs: { scope: "col" } })))]);
+    const head = el("thead", {}, [
+      el(
+        "tr",
+        {},
+        ["Conversation", "Started", "Duration", "Turns", "Interruptions", "Cost", "Backend"].map((h) =>
+          el("th", { text: h, attrs: { scope: "col" } }),
+        ),
+      ),
+    ]);
     const table = el("table", { className: "conversations-table", attrs: { "data-testid": "conversations-table" } }, [head, this.rows]);
     this.root = el("main", { className: "conversations", attrs: { "data-testid": "conversations" } }, [
       el("h1", { text: "Conversations" }),
@@ -100,7 +137,11 @@ export class ConversationsView {
     const q = this.search.value.trim();
     this.more.hidden = true;
     this.status.textContent = "Loading…";
-    const page = await listConversations(this.key(), { ...(q ? { q } : {}), ...(this.cursor && !first ? { cursor: this.cursor } : {}), limit: PAGE_SIZE });
+    const page = await listConversations(this.key(), {
+      ...(q ? { q } : {}),
+      ...(this.cursor && !first ? { cursor: this.cursor } : {}),
+      limit: PAGE_SIZE,
+    });
     if (generation !== this.generation) return;
     this.show(page, q);
   }
@@ -108,7 +149,11 @@ export class ConversationsView {
   private show(page: ApiResult<ConversationPage>, q: string): void {
     if (!page.ok) {
       this.status.textContent =
-        page.code === "key_required" ? "No conversations in this browser yet: start one, and it shows up here." : page.code === "bad_key" ? "That key does not list conversations here." : `Couldn't load the conversations: ${page.message}`;
+        page.code === "key_required"
+          ? "No conversations in this browser yet: start one, and it shows up here."
+          : page.code === "bad_key"
+            ? "That key does not list conversations here."
+            : `Couldn't load the conversations: ${page.message}`;
       return;
     }
     const now = Date.now();
@@ -124,7 +169,14 @@ export class ConversationsView {
     const title = el("td", { className: "conversation-title" }, [link]);
     if (c.owner) title.append(el("span", { className: "conversation-owner", text: c.owner }));
     // A phone session: the caller, masked as the server stored it (only the operator lists these).
-    if (c.caller) title.append(el("span", { className: "conversation-owner conversation-phone", text: `☎ ${c.caller}`, attrs: { "data-testid": "conversation-phone" } }));
+    if (c.caller)
+      title.append(
+        el("span", {
+          className: "conversation-owner conversation-phone",
+          text: `☎ ${c.caller}`,
+          attrs: { "data-testid": "conversation-phone" },
+        }),
+      );
     const cells = [
       title,
       el("td", { text: formatStarted(c.startedAt, now), attrs: { title: new Date(c.startedAt).toISOString() } }),
@@ -135,7 +187,8 @@ export class ConversationsView {
       el("td", { text: backendLabel(c.backend) }),
     ];
     const rows = [el("tr", { className: "conversation-row", attrs: { "data-id": c.id } }, cells)];
-    if (c.snippet) rows.push(el("tr", { className: "conversation-snippet" }, [el("td", { attrs: { colspan: "7" } }, [snippetNode(c.snippet)])]));
+    if (c.snippet)
+      rows.push(el("tr", { className: "conversation-snippet" }, [el("td", { attrs: { colspan: "7" } }, [snippetNode(c.snippet)])]));
     return rows;
   }
 
@@ -166,7 +219,10 @@ function snippetNode(s: SearchSnippet): HTMLElement {
 
 /** The conversations page in place of the live conversation's parts of the shell (index.html). */
 export function showConversationsPage(): void {
-  for (const node of document.querySelectorAll<HTMLElement>("#share, #review-link, #export-menu, #delete-conversation, #conversation, #review-summary, #dock, #banners, .statusbar")) node.style.display = "none";
+  for (const node of document.querySelectorAll<HTMLElement>(
+    "#share, #review-link, #export-menu, #delete-conversation, #conversation, #review-summary, #dock, #banners, .statusbar",
+  ))
+    node.style.display = "none";
   document.getElementById("conversations-link")?.setAttribute("aria-current", "page");
   document.getElementById("new-conversation")?.addEventListener("click", () => location.assign("/"));
   new ConversationsView(document.getElementById("app")!).start();

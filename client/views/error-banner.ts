@@ -37,7 +37,10 @@ export function errorBanner(code: ErrorCode, message: string, retryable: boolean
 }
 
 const MIC_ERRORS: Record<Exclude<MicErrorKind, "other">, [string, string]> = {
-  denied: ["Microphone access is blocked", "Allow the microphone for this site in your browser's settings, then try again. You can still type."],
+  denied: [
+    "Microphone access is blocked",
+    "Allow the microphone for this site in your browser's settings, then try again. You can still type.",
+  ],
   "no-device": ["No microphone found", "Connect a microphone and try again. You can still type."],
   busy: ["The microphone is busy", "Another app may be using it. Close it and try again."],
   insecure: ["The microphone needs a secure page", "Open Parley over https (or on localhost)."],

@@ -53,7 +53,11 @@ export function shownStatus(i: StatusInputs): ShownStatus {
   const localSpeech = i.mode === "hands-free" && i.micState === "on" && i.detectorSpeaking;
   const shown = (state: IndicatorState, label: string): ShownStatus => ({ state, label, stopEnabled });
   if (i.notFound) return shown("not-found", "Session not found");
-  if (i.readOnly) return shown("idle", i.ownerReview ? "Review — not live" : i.operatorReview ? "Read-only — operator key" : "Read-only — shared conversation");
+  if (i.readOnly)
+    return shown(
+      "idle",
+      i.ownerReview ? "Review — not live" : i.operatorReview ? "Read-only — operator key" : "Read-only — shared conversation",
+    );
   if (i.connection === "connecting" || i.connection === "handshake") return shown("connecting", "Connecting…");
   if (i.connection === "reconnecting") return shown("reconnecting", "Reconnecting…");
   if (i.connection === "asleep") return shown("idle", "Paused — nobody spoke for a while");

@@ -35,7 +35,8 @@ export class StatusView {
     if (backend === "local") {
       // Offline: nothing here is a Workers AI model, and the reply is not a language model.
       this.models.textContent = "Offline stand-in · local speech engines, no language model";
-      this.models.title = "npm start runs without Workers AI: PocketSphinx recognises speech, a small offline responder (or LOCAL_LLM_URL) replies, flite speaks.";
+      this.models.title =
+        "npm start runs without Workers AI: PocketSphinx recognises speech, a small offline responder (or LOCAL_LLM_URL) replies, flite speaks.";
       return;
     }
     const prefix = backend === "fake" ? "Test fake of " : "";
@@ -66,7 +67,14 @@ export class Banners {
   show(key: string, spec: BannerSpec): void {
     const body = el("div", { className: "banner-body" }, [el("strong", { text: spec.title })]);
     if (spec.body) body.append(el("span", { text: spec.body }));
-    const node = el("div", { className: "banner", attrs: { "data-kind": spec.kind, "data-testid": `banner-${key}`, role: spec.kind === "error" ? "alert" : "status" } }, [body]);
+    const node = el(
+      "div",
+      {
+        className: "banner",
+        attrs: { "data-kind": spec.kind, "data-testid": `banner-${key}`, role: spec.kind === "error" ? "alert" : "status" },
+      },
+      [body],
+    );
     for (const action of spec.actions ?? []) {
       const b = el("button", { className: "btn btn-ghost", text: action.label, attrs: { type: "button" } });
       b.addEventListener("click", action.run);

@@ -95,7 +95,11 @@ export class Flite implements SpeechSynthesizer {
     const rc = wasi.start(instance);
     const path = join(this.dir, out);
     if (rc !== 0) {
-      try { unlinkSync(path); } catch { /* not written */ }
+      try {
+        unlinkSync(path);
+      } catch {
+        /* not written */
+      }
       throw new AiError(WORKERS_AI_ERRORS.internal, `flite exited with code ${rc}`);
     }
     const wav = readFileSync(path);

@@ -3,7 +3,15 @@
 // POST {url}/chat/completions, and hand back text or a stream of pieces that sse.ts re-emits in
 // Workers AI's format.
 import { AiError } from "../errors.ts";
-import { estimatePromptTokens, estimateTokens, makeUsage, openAiSsePieces, UpstreamStreamError, type StreamPiece, type Usage } from "../sse.ts";
+import {
+  estimatePromptTokens,
+  estimateTokens,
+  makeUsage,
+  openAiSsePieces,
+  UpstreamStreamError,
+  type StreamPiece,
+  type Usage,
+} from "../sse.ts";
 import type { ReplyEngine, ReplyRequest } from "./offline-responder.ts";
 import { WORKERS_AI_ERRORS } from "../../shared/workers-ai/errors.ts";
 
@@ -38,7 +46,10 @@ export class OpenAiCompatible implements ReplyEngine {
     if (stream) body.stream_options = { include_usage: true };
     if (req.maxTokens !== undefined) body.max_tokens = req.maxTokens;
     if (req.temperature !== undefined) body.temperature = req.temperature;
-    const headers: Record<string, string> = { "content-type": "application/json", accept: stream ? "text/event-stream" : "application/json" };
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      accept: stream ? "text/event-stream" : "application/json",
+    };
     if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
@@ -52,7 +63,8 @@ export class OpenAiCompatible implements ReplyEngine {
       });
     } catch (e) {
       if (req.signal.aborted) throw e;
-      if (timeout.signal.aborted) throw new AiError(WORKERS_AI_ERRORS.timeout, `the local LLM server at ${this.url} did not answer within ${this.timeoutMs} ms`);
+      if (timeout.signal.aborted)
+        throw new AiError(WORKERS_AI_ERRORS.timeout, `the local LLM server at ${this.url} did not answer within ${this.timeoutMs} ms`);
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
       throw new AiError(
         WORKERS_AI_ERRORS.internal,
@@ -63,7 +75,10 @@ export class OpenAiCompatible implements ReplyEngine {
     }
     if (!res.ok) {
       const text = (await res.text().catch(() => "")).slice(0, 500);
-      throw new AiError(WORKERS_AI_ERRORS.internal, `the local LLM server at ${this.url} answered HTTP ${res.status} for model "${this.model}": ${text}`);
+      throw new AiError(
+        WORKERS_AI_ERRORS.internal,
+        `the local LLM server at ${this.url} answered HTTP ${res.status} for model "${this.model}": ${text}`,
+      );
     }
     return res;
   }

@@ -87,7 +87,15 @@ type WorkerLine =
   | { type: "fatal"; kind: string; error: string }
   | { type: "speech_started"; timestamp: number }
   | { type: "partial"; start: number; end: number; text: string; words: [string, number, number, number][] }
-  | { type: "final"; start: number; end: number; text: string; words: [string, number, number, number][]; reason: LiveFinalReason; finish_ms: number }
+  | {
+      type: "final";
+      start: number;
+      end: number;
+      text: string;
+      words: [string, number, number, number][];
+      reason: LiveFinalReason;
+      finish_ms: number;
+    }
   | { type: "ended"; audio_s: number }
   | { type: "error"; error: string };
 
@@ -116,12 +124,21 @@ class LiveDecoderProcess {
     return this.child.pid;
   }
 
-  static spawn(python: string, script: string, modelDir: string, fwdflat: boolean, startTimeoutMs: number, log: (line: string) => void): Promise<LiveDecoderProcess> {
+  static spawn(
+    python: string,
+    script: string,
+    modelDir: string,
+    fwdflat: boolean,
+    startTimeoutMs: number,
+    log: (line: string) => void,
+  ): Promise<LiveDecoderProcess> {
     const unavailable = (detail: string) => new EngineUnavailableError("Speech recognition (PocketSphinx)", detail, STT_INSTALL_COMMAND);
     return new Promise((resolve, reject) => {
       let child: ChildProcessWithoutNullStreams;
       try {
-        child = spawn(python, ["-u", script, modelDir, "--live", ...(fwdflat ? [] : ["--no-fwdflat"])], { stdio: ["pipe", "pipe", "pipe"] });
+        child = spawn(python, ["-u", script, modelDir, "--live", ...(fwdflat ? [] : ["--no-fwdflat"])], {
+          stdio: ["pipe", "pipe", "pipe"],
+        });
       } catch (e) {
         reject(unavailable(`cannot run ${python} (${(e as Error).message})`));
         return;
@@ -150,7 +167,10 @@ class LiveDecoderProcess {
           return;
         }
         if (msg.type === "ready") {
-          if (msg.cmn_seed === false) log(`pocketsphinx (live): WARNING: segments keep PocketSphinx's running mean, which recognises the first one of a stream badly (${msg.cmn_seed_off ?? "no access to it"})`);
+          if (msg.cmn_seed === false)
+            log(
+              `pocketsphinx (live): WARNING: segments keep PocketSphinx's running mean, which recognises the first one of a stream badly (${msg.cmn_seed_off ?? "no access to it"})`,
+            );
           ready = true;
           clearTimeout(timer);
           resolve(proc);
@@ -292,7 +312,10 @@ export class PocketSphinxLive {
   async open(options: LiveStreamOptions, handlers: LiveStreamHandlers): Promise<LiveStream> {
     if (this.closed) throw new AiError(WORKERS_AI_ERRORS.internal, "speech recognizer is shut down");
     if (this.active >= this.maxStreams) {
-      throw new AiError(WORKERS_AI_ERRORS.capacity, `Capacity: ${this.maxStreams} live transcription streams are open already (LOCAL_AI_LIVE_MAX); try again when one closes`);
+      throw new AiError(
+        WORKERS_AI_ERRORS.capacity,
+        `Capacity: ${this.maxStreams} live transcription streams are open already (LOCAL_AI_LIVE_MAX); try again when one closes`,
+      );
     }
     this.active++;
     let proc: LiveDecoderProcess;

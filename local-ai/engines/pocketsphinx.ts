@@ -52,7 +52,11 @@ export type SttState = "stopped" | "starting" | "ready" | "unavailable";
 
 /** Why the worker could not load, from its "fatal" message (shared with the live decoders). */
 export function fatalDetail(msg: { kind: string; error: string }, python: string): string {
-  return msg.kind === "import" ? `python3-pocketsphinx is missing for ${python}` : msg.kind === "model" ? `the en-us model is missing (${msg.error})` : msg.error;
+  return msg.kind === "import"
+    ? `python3-pocketsphinx is missing for ${python}`
+    : msg.kind === "model"
+      ? `the en-us model is missing (${msg.error})`
+      : msg.error;
 }
 
 export class PocketSphinx implements SpeechRecognizer {
@@ -111,8 +115,14 @@ export class PocketSphinx implements SpeechRecognizer {
           child.kill("SIGKILL");
         }, this.requestTimeoutMs);
         this.pending = {
-          resolve: (m) => { clearTimeout(timer); resolve(m); },
-          reject: (e) => { clearTimeout(timer); reject(e); },
+          resolve: (m) => {
+            clearTimeout(timer);
+            resolve(m);
+          },
+          reject: (e) => {
+            clearTimeout(timer);
+            reject(e);
+          },
         };
         child.stdin.write(header);
         child.stdin.write(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
@@ -140,8 +150,13 @@ export class PocketSphinx implements SpeechRecognizer {
     this.state = "stopped";
     if (!child) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => { child.kill("SIGKILL"); }, 2000);
-      child.once("exit", () => { clearTimeout(timer); resolve(); });
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+      }, 2000);
+      child.once("exit", () => {
+        clearTimeout(timer);
+        resolve();
+      });
       child.stdin.end(); // the worker exits at EOF
       child.kill("SIGTERM");
     });
@@ -176,7 +191,9 @@ export class PocketSphinx implements SpeechRecognizer {
       });
       child.on("error", (e: NodeJS.ErrnoException) => {
         clearTimeout(startTimer);
-        reject(e.code === "ENOENT" ? this.unavailable(`${this.python} not found`) : this.unavailable(`cannot run ${this.python} (${e.message})`));
+        reject(
+          e.code === "ENOENT" ? this.unavailable(`${this.python} not found`) : this.unavailable(`cannot run ${this.python} (${e.message})`),
+        );
       });
       createInterface({ input: child.stdout }).on("line", (line) => {
         let msg: WorkerMessage;

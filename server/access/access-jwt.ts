@@ -41,7 +41,8 @@ export async function verifyAccessJwt(token: string | null, settings: AccessSett
     return { ok: true, email: payload.email };
   } catch (err) {
     if (err instanceof errors.JWTExpired) return { ok: false, message: "the Access token has expired" };
-    if (err instanceof errors.JWTClaimValidationFailed) return { ok: false, message: `the Access token's ${err.claim} claim is not this app's` };
+    if (err instanceof errors.JWTClaimValidationFailed)
+      return { ok: false, message: `the Access token's ${err.claim} claim is not this app's` };
     if (err instanceof errors.JOSEError) return { ok: false, message: `the Access token is not valid (${err.code})` };
     throw err;
   }

@@ -84,7 +84,12 @@ export async function signKey(secret: string, sessionId: string, grant: KeyGrant
  * another session's, another owner's). The MAC is checked by `crypto.subtle.verify`, which compares
  * in constant time. Whether a review key's version is still current is the session's to say.
  */
-export async function verifyKey(secret: string, sessionId: string, key: string, ownerEmail: string | null = null): Promise<KeyGrant | null> {
+export async function verifyKey(
+  secret: string,
+  sessionId: string,
+  key: string,
+  ownerEmail: string | null = null,
+): Promise<KeyGrant | null> {
   if (!SESSION_KEY_PATTERN.test(key)) return null;
   const parts = key.split(".");
   const grant: KeyGrant = parts[0] === "o" ? { role: "owner" } : { role: "review", version: Number(parts[1]) };

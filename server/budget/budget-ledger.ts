@@ -81,7 +81,9 @@ export class BudgetLedger {
     const now = this.#now();
     const day = utcDay(now);
     const spent = Number(this.#sql.exec("SELECT COALESCE(SUM(spent_neurons), 0) AS n FROM budget_days WHERE day = ?", day).one().n);
-    const reserved = Number(this.#sql.exec("SELECT COALESCE(SUM(neurons), 0) AS n FROM budget_reservations WHERE expires_at > ?", now).one().n);
+    const reserved = Number(
+      this.#sql.exec("SELECT COALESCE(SUM(neurons), 0) AS n FROM budget_reservations WHERE expires_at > ?", now).one().n,
+    );
     return {
       day,
       spentNeurons: spent,

@@ -58,11 +58,13 @@ export class AdaptiveSilence {
   constructor(options: Partial<AdaptiveSilenceOptions> = {}) {
     const o = withDefaults(DEFAULT_ADAPTIVE_SILENCE, options);
     for (const [k, v] of Object.entries(o)) {
-      if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new RangeError(`adaptive silence ${k} must be a non-negative number, got ${v}`);
+      if (typeof v !== "number" || !Number.isFinite(v) || v < 0)
+        throw new RangeError(`adaptive silence ${k} must be a non-negative number, got ${v}`);
     }
     if (o.minMs > o.maxMs) throw new RangeError(`adaptive silence minMs (${o.minMs}) is above maxMs (${o.maxMs})`);
     if (o.quantile > 1) throw new RangeError(`adaptive silence quantile must be within 0..1, got ${o.quantile}`);
-    if (o.window < 1 || !Number.isInteger(o.window)) throw new RangeError(`adaptive silence window must be a whole number ≥ 1, got ${o.window}`);
+    if (o.window < 1 || !Number.isInteger(o.window))
+      throw new RangeError(`adaptive silence window must be a whole number ≥ 1, got ${o.window}`);
     this.options = o;
   }
 

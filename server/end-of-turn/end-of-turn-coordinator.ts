@@ -129,7 +129,8 @@ export class EndOfTurnCoordinator {
       if (answer === null) return { verdict: "unknown", source: "none" };
       return { verdict: answer.complete ? "complete" : "incomplete", source: "smart-turn", probability: answer.probability };
     } catch (err) {
-      if (!signal.aborted) console.warn(`[parley] smart-turn failed, falling back to silence endpointing: ${(err as Error)?.message ?? err}`);
+      if (!signal.aborted)
+        console.warn(`[parley] smart-turn failed, falling back to silence endpointing: ${(err as Error)?.message ?? err}`);
       return { verdict: "unknown", source: "none" };
     } finally {
       if (timer !== undefined) clearTimeout(timer);

@@ -30,7 +30,11 @@ export const TRANSCRIPT_COMPLETE_MAX_SILENCE_MS = 400;
 export const FLUX_FORCE_MIN_SILENCE_MS = 600;
 
 /** Flux, assisted: total silence after which Parley forces the end of turn, or null to leave the turn to Flux. */
-export function fluxForceSilenceMs(verdict: Completeness, learnedSilenceMs: number, o: Pick<EndOfTurnOptions, "maxSilenceMs">): number | null {
+export function fluxForceSilenceMs(
+  verdict: Completeness,
+  learnedSilenceMs: number,
+  o: Pick<EndOfTurnOptions, "maxSilenceMs">,
+): number | null {
   if (verdict !== "complete") return null;
   const learned = Number.isFinite(learnedSilenceMs) ? learnedSilenceMs : o.maxSilenceMs;
   return Math.min(o.maxSilenceMs, Math.max(FLUX_FORCE_MIN_SILENCE_MS, learned));

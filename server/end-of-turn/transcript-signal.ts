@@ -31,7 +31,19 @@ const LANGUAGES: Readonly<Record<string, WordLists>> = {
   en: lists(
     "a an the my your our their its and but or nor so because if than whether although unless um uh er erm uhm hmm like",
     "to for of with in at from into onto about",
-    ["think so", "hope so", "guess so", "believe so", "suppose so", "said so", "do so", "or so", "if you like", "as you like", "whatever you like"],
+    [
+      "think so",
+      "hope so",
+      "guess so",
+      "believe so",
+      "suppose so",
+      "said so",
+      "do so",
+      "or so",
+      "if you like",
+      "as you like",
+      "whatever you like",
+    ],
   ),
   fr: lists(
     "le la les l un une des du d mon ma mes ton ta tes son sa ses notre votre nos vos et ou mais car ni que qu si puisque comme euh heu hum",

@@ -47,4 +47,3 @@ export function exportResponse(e: RenderedExport): Response {
     },
   });
 }
-

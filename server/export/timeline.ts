@@ -43,8 +43,14 @@ export function buildTimeline(t: Transcript): Timeline {
   const turnsByReply = new Map(t.turns.map((turn) => [turn.replyId, turn]));
   const audioByReply = new Map(t.replyAudio.map((a) => [a.replyId, a]));
   const raw: RawEntry[] = t.messages.map((message, order) => {
-    const turn = (message.turnId !== undefined ? turnsById.get(message.turnId) : undefined) ?? (message.role === "assistant" && message.replyId ? turnsByReply.get(message.replyId) : undefined) ?? null;
-    const [start, end] = message.role === "assistant" ? replyTimes(message, audioByReply.get(message.replyId ?? ""), t.interruptions) : userTimes(message, turn, t.interruptions);
+    const turn =
+      (message.turnId !== undefined ? turnsById.get(message.turnId) : undefined) ??
+      (message.role === "assistant" && message.replyId ? turnsByReply.get(message.replyId) : undefined) ??
+      null;
+    const [start, end] =
+      message.role === "assistant"
+        ? replyTimes(message, audioByReply.get(message.replyId ?? ""), t.interruptions)
+        : userTimes(message, turn, t.interruptions);
     return { message, turn, start: Math.round(start), end: Math.round(end), order };
   });
   const anchors = [...raw.map((r) => r.start), ...t.turns.map((turn) => turn.startedAt)];
@@ -72,7 +78,9 @@ export function buildTimeline(t: Transcript): Timeline {
 function userTimes(m: HistoryMessage, turn: TurnRecord | null, interruptions: InterruptionRecord[]): [number, number] {
   if (m.kind === "backchannel") {
     const candidate = interruptions.find((i) => i.replyId === m.replyId && i.reason === "backchannel" && i.transcript === m.text);
-    return candidate ? [candidate.openedAt, Math.max(candidate.decidedAt, candidate.openedAt + MIN_ENTRY_MS)] : [m.createdAt, m.createdAt + MIN_ENTRY_MS];
+    return candidate
+      ? [candidate.openedAt, Math.max(candidate.decidedAt, candidate.openedAt + MIN_ENTRY_MS)]
+      : [m.createdAt, m.createdAt + MIN_ENTRY_MS];
   }
   if (turn && m.source === "voice" && turn.usage.audioInSeconds > 0) {
     // The turn starts once the end-of-turn wait is over; the audio sent to speech-to-text ends there.
@@ -85,11 +93,17 @@ function userTimes(m: HistoryMessage, turn: TurnRecord | null, interruptions: In
 }
 
 /** A reply: from its first audio for as long as it played; one never spoken shows when it was stored. */
-function replyTimes(m: HistoryMessage, audio: { firstSentAt: number; audioMs: number } | undefined, interruptions: InterruptionRecord[]): [number, number] {
+function replyTimes(
+  m: HistoryMessage,
+  audio: { firstSentAt: number; audioMs: number } | undefined,
+  interruptions: InterruptionRecord[],
+): [number, number] {
   if (!audio) return [m.createdAt, m.createdAt + UNTIMED_ENTRY_MS];
   const mine = interruptions.filter((i) => i.replyId === m.replyId);
   // A barge-in that was dismissed held playback (segment known) while it was decided: the reply played on later.
-  const heldMs = mine.filter((i) => i.decision === "resumed" && i.segment !== null).reduce((sum, i) => sum + Math.max(0, i.decidedAt - i.openedAt), 0);
+  const heldMs = mine
+    .filter((i) => i.decision === "resumed" && i.segment !== null)
+    .reduce((sum, i) => sum + Math.max(0, i.decidedAt - i.openedAt), 0);
   let end = audio.firstSentAt + audio.audioMs + heldMs;
   if (m.status === "interrupted") {
     // What was heard, in proportion to what was planned (the stored cut position is not kept past the turn),

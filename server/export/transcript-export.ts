@@ -9,7 +9,13 @@ import { CONTENT_TYPES, JSON_EXPORT_FORMAT, exportFileName, type ExportFormat, t
 export function renderExport(t: Transcript, format: ExportFormat, now: number): RenderedExport {
   const timeline = buildTimeline(t);
   const body =
-    format === "json" ? JSON.stringify(jsonExport(t, timeline, now), null, 2) : format === "md" ? renderMarkdown(t, timeline) : format === "vtt" ? renderVtt(cuesOf(timeline), t.sessionId) : renderSrt(cuesOf(timeline));
+    format === "json"
+      ? JSON.stringify(jsonExport(t, timeline, now), null, 2)
+      : format === "md"
+        ? renderMarkdown(t, timeline)
+        : format === "vtt"
+          ? renderVtt(cuesOf(timeline), t.sessionId)
+          : renderSrt(cuesOf(timeline));
   return { body, contentType: CONTENT_TYPES[format], fileName: exportFileName(t.sessionId, timeline.startedAt, format, now) };
 }
 

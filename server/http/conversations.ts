@@ -14,11 +14,20 @@ type Viewer = { owner: string | null } | { refused: Response };
 /** Whose sessions the request may list; `key` is the Authorization bearer, `email` the verified Access user. */
 async function viewer(secret: string, key: string | null, email: string | null): Promise<Viewer> {
   if (key?.startsWith("op.")) {
-    return (await isOperatorKey(secret, key)) ? { owner: null } : { refused: jsonError(403, "bad_key", "that is not the operator key (`npm run operator-key`)") };
+    return (await isOperatorKey(secret, key))
+      ? { owner: null }
+      : { refused: jsonError(403, "bad_key", "that is not the operator key (`npm run operator-key`)") };
   }
   // Behind Access the owner is the signed-in user; an owner token adds nothing.
   if (email) return { owner: `email:${email}` };
-  if (!key) return { refused: jsonError(401, "key_required", `listing conversations needs your owner token (or the operator key) in an "Authorization: Bearer <token>" header`) };
+  if (!key)
+    return {
+      refused: jsonError(
+        401,
+        "key_required",
+        `listing conversations needs your owner token (or the operator key) in an "Authorization: Bearer <token>" header`,
+      ),
+    };
   const ownerId = await verifyOwnerToken(secret, key);
   return ownerId ? { owner: `id:${ownerId}` } : { refused: jsonError(403, "bad_key", "that owner token was not issued by this server") };
 }
@@ -29,7 +38,14 @@ function badQuery(message: string): Response {
 
 const NO_STORE = { "Cache-Control": "private, no-store" };
 
-export async function conversationsRequest(request: Request, env: Env, csv: boolean, secret: string, key: string | null, email: string | null): Promise<Response> {
+export async function conversationsRequest(
+  request: Request,
+  env: Env,
+  csv: boolean,
+  secret: string,
+  key: string | null,
+  email: string | null,
+): Promise<Response> {
   if (request.method !== "GET") return jsonError(405, "method_not_allowed", "conversations are listed with GET");
   const who = await viewer(secret, key, email);
   if ("refused" in who) return who.refused;
@@ -51,7 +67,8 @@ export async function conversationsRequest(request: Request, env: Env, csv: bool
   try {
     if (csv) return await csvAnswer(db, who.owner, searching, match);
     // Search text without a word in it ("*", "--") finds nothing rather than everything.
-    if (searching && match === null) return Response.json({ items: [], nextCursor: null } satisfies ConversationPage, { headers: NO_STORE });
+    if (searching && match === null)
+      return Response.json({ items: [], nextCursor: null } satisfies ConversationPage, { headers: NO_STORE });
     const page = await listConversations(db, { owner: who.owner, match, after, limit: query.limit });
     const body: ConversationPage = { items: page.items, nextCursor: page.next ? encodeCursor(page.next) : null };
     return Response.json(body, { headers: NO_STORE });

@@ -40,7 +40,8 @@ export function routeOf(pathname: string): Route {
   if (segments[0] === "phone") {
     // Twilio's voice webhook and the Media Stream it opens (server/phone/phone-requests.ts).
     if (path === "phone/voice") return { kind: "phone-voice" };
-    if (segments[1] === "stream" && segments.length === 3) return isSessionId(segments[2]!) ? { kind: "phone-stream", id: segments[2]! } : badId();
+    if (segments[1] === "stream" && segments.length === 3)
+      return isSessionId(segments[2]!) ? { kind: "phone-stream", id: segments[2]! } : badId();
     return refused(404, "not_found", `no route for ${clip(pathname)}; phone calls use /phone/voice`);
   }
   if (segments[0] === "api") {
@@ -52,11 +53,13 @@ export function routeOf(pathname: string): Route {
       const rest = segments.slice(3).join("/");
       if (segments[3] === "recordings" && segments.length === 6) {
         const [turnId, which] = [segments[4]!, segments[5]!];
-        if (!TURN_ID.test(turnId) || (which !== "user" && which !== "reply")) return refused(404, "not_found", `recordings are at /api/sessions/<id>/recordings/<turnId>/user or /reply`);
+        if (!TURN_ID.test(turnId) || (which !== "user" && which !== "reply"))
+          return refused(404, "not_found", `recordings are at /api/sessions/<id>/recordings/<turnId>/user or /reply`);
         if (!isSessionId(id)) return badId();
         return { kind: "recording", id, turnId, recording: which };
       }
-      if (rest !== "" && rest !== "export" && rest !== "review-key" && rest !== "review-key/rotate") return refused(404, "not_found", `no route for ${clip(pathname)}`);
+      if (rest !== "" && rest !== "export" && rest !== "review-key" && rest !== "review-key/rotate")
+        return refused(404, "not_found", `no route for ${clip(pathname)}`);
       if (!isSessionId(id)) return badId();
       if (rest === "") return { kind: "transcript", id };
       if (rest === "export") return { kind: "export", id };

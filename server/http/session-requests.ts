@@ -112,11 +112,16 @@ export async function answerSessionRequest<T>(
     if (!turnId || (kind !== "user" && kind !== "reply")) return jsonError(404, "not_found", "no such recording request");
     return session.recording(turnId, kind, request.headers.get("Range"));
   }
-  if (grant.role !== "owner") return jsonError(403, "read_only", `${grant.role === "operator" ? "the operator key" : "a review key"} can only read the session`);
+  if (grant.role !== "owner")
+    return jsonError(403, "read_only", `${grant.role === "operator" ? "the operator key" : "a review key"} can only read the session`);
   if (path === INTERNAL_PATHS.deleteSession && request.method === "DELETE") {
     const result = await session.delete();
     if (result.ok) return new Response(null, { status: 204 });
-    return jsonError(503, "delete_failed", `deleting the session's ${result.failed} failed (${result.message}); nothing was deleted, try again`);
+    return jsonError(
+      503,
+      "delete_failed",
+      `deleting the session's ${result.failed} failed (${result.message}); nothing was deleted, try again`,
+    );
   }
   if (path === INTERNAL_PATHS.reviewVersion && request.method === "GET") return Response.json({ version: reviewVersion(store) });
   if (path === INTERNAL_PATHS.rotateReviewVersion && request.method === "POST") {

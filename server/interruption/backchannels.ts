@@ -6,9 +6,42 @@ import { primaryLanguage } from "../speech-to-text/language.ts";
 
 export const DEFAULT_BACKCHANNELS: Readonly<Record<string, readonly string[]>> = Object.freeze({
   en: [
-    "uh-huh", "uh huh", "mm-hmm", "mhm", "mm", "hmm", "hm", "uh", "um", "ah", "oh", "huh",
-    "yeah", "yep", "yes", "yup", "okay", "ok", "right", "sure", "i see", "got it", "alright", "all right",
-    "go on", "cool", "nice", "great", "exactly", "true", "indeed", "wow", "oh okay", "oh i see", "thank you", "thanks",
+    "uh-huh",
+    "uh huh",
+    "mm-hmm",
+    "mhm",
+    "mm",
+    "hmm",
+    "hm",
+    "uh",
+    "um",
+    "ah",
+    "oh",
+    "huh",
+    "yeah",
+    "yep",
+    "yes",
+    "yup",
+    "okay",
+    "ok",
+    "right",
+    "sure",
+    "i see",
+    "got it",
+    "alright",
+    "all right",
+    "go on",
+    "cool",
+    "nice",
+    "great",
+    "exactly",
+    "true",
+    "indeed",
+    "wow",
+    "oh okay",
+    "oh i see",
+    "thank you",
+    "thanks",
   ],
   fr: ["oui", "ouais", "d'accord", "ok", "okay", "je vois", "mm", "hmm", "hum", "ah", "oh", "bien sûr", "exactement", "voilà"],
   de: ["ja", "jaja", "genau", "okay", "ok", "mhm", "mm", "hmm", "aha", "ach so", "stimmt", "klar", "richtig"],
@@ -31,7 +64,7 @@ export class BackchannelMatcher {
   mark(words: readonly string[]): boolean[] {
     const w = words.map(squeeze);
     const marked = Array.from({ length: w.length }, () => false);
-    for (let i = 0; i < w.length; ) {
+    for (let i = 0; i < w.length;) {
       const hit = this.#phrases.find((p) => p.every((word, k) => w[i + k] === word));
       if (hit) {
         marked.fill(true, i, i + hit.length);

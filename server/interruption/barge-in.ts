@@ -115,7 +115,14 @@ export class BargeIn {
       ...init,
       quietBelowDbfs: init.quietBelowDbfs ?? null,
       id: ++this.#ids,
-      state: new InterruptionCandidate({ minInterruptionMs: rules.minInterruptionMs, falseInterruptionTimeoutMs: rules.falseInterruptionTimeoutMs, maxCandidateMs: MAX_CANDIDATE_MS }, this.#deps.now()),
+      state: new InterruptionCandidate(
+        {
+          minInterruptionMs: rules.minInterruptionMs,
+          falseInterruptionTimeoutMs: rules.falseInterruptionTimeoutMs,
+          maxCandidateMs: MAX_CANDIDATE_MS,
+        },
+        this.#deps.now(),
+      ),
       nextPartialMs: rules.partialTranscriptMs,
       partialsInFlight: 0,
       finalsInFlight: 0,

@@ -142,14 +142,19 @@ export class InterruptionCandidate {
     if (this.#sttUnavailable && longEnough) return this.#decide("confirmed", "speech");
     // Every utterance has been transcribed and none takes the turn.
     if (this.#finalHeard && this.#finalsInFlight === 0) {
-      if (heard) return this.#decide("resumed", heard.kind === "backchannel" ? "backchannel" : heard.kind === "echo" ? "echo" : "noise", heard);
+      if (heard)
+        return this.#decide("resumed", heard.kind === "backchannel" ? "backchannel" : heard.kind === "echo" ? "echo" : "noise", heard);
       if (this.#sttUnavailable) return this.#decide("resumed", "noise");
     }
     if (this.#sttUnavailable && this.#finalsInFlight === 0 && this.#utterances > 0 && !longEnough) return this.#decide("resumed", "noise");
     return null;
   }
 
-  #decide(decision: CandidateDecision["decision"], reason: InterruptionReason, heard: UtteranceClass | null = this.#heard): CandidateDecision {
+  #decide(
+    decision: CandidateDecision["decision"],
+    reason: InterruptionReason,
+    heard: UtteranceClass | null = this.#heard,
+  ): CandidateDecision {
     this.#decision = { decision, reason, transcript: heard?.text ?? "", heard };
     return this.#decision;
   }

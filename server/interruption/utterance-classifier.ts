@@ -7,7 +7,37 @@ import type { BackchannelMatcher } from "./backchannels.ts";
 import { sameWord, wordsOf } from "./words.ts";
 
 /** Short function words that, alone, are a recogniser's reading of a noise rather than something said. */
-const FILLER_WORDS = new Set(["the", "a", "an", "and", "if", "of", "to", "in", "it", "is", "i", "you", "he", "she", "we", "they", "that", "this", "on", "at", "for", "but", "or", "so", "as", "be", "by", "with", "from"]);
+const FILLER_WORDS = new Set([
+  "the",
+  "a",
+  "an",
+  "and",
+  "if",
+  "of",
+  "to",
+  "in",
+  "it",
+  "is",
+  "i",
+  "you",
+  "he",
+  "she",
+  "we",
+  "they",
+  "that",
+  "this",
+  "on",
+  "at",
+  "for",
+  "but",
+  "or",
+  "so",
+  "as",
+  "be",
+  "by",
+  "with",
+  "from",
+]);
 
 export type UtteranceKind = "speech" | "backchannel" | "echo" | "empty";
 
@@ -46,7 +76,13 @@ export function classifyUtterance(text: string, o: ClassifyOptions): UtteranceCl
   if (echoShare >= o.echoWordOverlap && echoCount > 0) return { kind: "echo", text, realWords, echoShare };
   if (realWords.length >= Math.max(1, o.minWords)) return { kind: "speech", text, realWords, echoShare };
   // Not enough words to take the turn: a backchannel if the user said one, else the reply's echo or noise.
-  const kind: UtteranceKind = backchannel.some(Boolean) ? "backchannel" : echoCount > 0 ? "echo" : realWords.length > 0 ? "backchannel" : "empty";
+  const kind: UtteranceKind = backchannel.some(Boolean)
+    ? "backchannel"
+    : echoCount > 0
+      ? "echo"
+      : realWords.length > 0
+        ? "backchannel"
+        : "empty";
   return { kind, text, realWords, echoShare };
 }
 
@@ -63,7 +99,7 @@ export function echoMatches(words: readonly string[], played: readonly string[])
       lcs[i]![j] = sameWord(words[i]!, played[j]!) ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
     }
   }
-  for (let i = 0, j = 0; i < n && j < m; ) {
+  for (let i = 0, j = 0; i < n && j < m;) {
     if (sameWord(words[i]!, played[j]!) && lcs[i]![j] === lcs[i + 1]![j + 1]! + 1) {
       matched[i] = true;
       i++;

@@ -176,7 +176,9 @@ export class InputLimiter {
       kind === "turn"
         ? l.turnsPerSecond
         : kind === "message"
-          ? scope === "ip" ? l.ipMessagesPerSecond : l.sessionMessagesPerSecond
+          ? scope === "ip"
+            ? l.ipMessagesPerSecond
+            : l.sessionMessagesPerSecond
           : (scope === "ip" ? l.ipAudioRealtimeFactor : l.sessionAudioRealtimeFactor) * this.audioBytesPerSecond;
     const members = scope === "ip" ? ipMembers : this.connections.size;
     return (perSecond * (RECENT_WINDOW_MS / 1000)) / Math.max(1, members);

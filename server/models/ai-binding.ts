@@ -34,7 +34,11 @@ export async function runModel(ctx: AiCallContext, model: string, inputs: unknow
 }
 
 /** Read a whole byte stream (TTS audio) into one array, cancelling it if the turn is cancelled. */
-export async function readAllBytes(stream: ReadableStream<Uint8Array>, signal: AbortSignal, maxBytes = 16 * 1024 * 1024): Promise<Uint8Array> {
+export async function readAllBytes(
+  stream: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+  maxBytes = 16 * 1024 * 1024,
+): Promise<Uint8Array> {
   const reader = stream.getReader();
   const onAbort = () => void reader.cancel().catch(() => {});
   signal.addEventListener("abort", onAbort, { once: true });

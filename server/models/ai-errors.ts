@@ -50,7 +50,13 @@ export function classifyAiError(err: unknown, stage: PipelineStage): AiCallError
   switch (code) {
     case E.capacity.code:
     case 429:
-      return new AiCallError("ai_capacity", `${who} is out of capacity right now (Workers AI 3040). Try again in a moment.`, true, stage, code);
+      return new AiCallError(
+        "ai_capacity",
+        `${who} is out of capacity right now (Workers AI 3040). Try again in a moment.`,
+        true,
+        stage,
+        code,
+      );
     case E.dailyAllocation.code:
       return new AiCallError("ai_quota", "The daily Workers AI allocation is used up (3036). It resets at 00:00 UTC.", false, stage, code);
     case E.paidPlan.code:

@@ -96,7 +96,11 @@ export async function adoptModelSocket(answer: unknown, handlers: ModelSocketHan
     };
   }
   // An RPC stub is a callable proxy: typeof "function", and any property reads as a method.
-  if ((typeof answer !== "object" && typeof answer !== "function") || answer === null || typeof (answer as { listen?: unknown }).listen !== "function") {
+  if (
+    (typeof answer !== "object" && typeof answer !== "function") ||
+    answer === null ||
+    typeof (answer as { listen?: unknown }).listen !== "function"
+  ) {
     throw new Error("the model did not answer with a WebSocket");
   }
   const rpc = answer as RpcModelSocket;

@@ -7,7 +7,9 @@ const CALLER_CONTEXT = "parley/phone-caller/v1";
 
 /** The session id of everything `number` says on the phone: 26 characters of base32, like a minted id. */
 export async function callerSessionId(secret: string, number: string): Promise<string> {
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), new TextEncoder().encode(`${CALLER_CONTEXT}\n${number.trim()}`)));
+  const mac = new Uint8Array(
+    await crypto.subtle.sign("HMAC", await hmacKey(secret), new TextEncoder().encode(`${CALLER_CONTEXT}\n${number.trim()}`)),
+  );
   return base32(mac.subarray(0, 16));
 }
 

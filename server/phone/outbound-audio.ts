@@ -18,7 +18,8 @@ export interface PhoneAudio {
 
 /** A segment's bytes (as the session sends them to browsers) -> Twilio's frames. Throws AudioFormatError for audio it cannot decode. */
 export function phoneFrames(bytes: Uint8Array, container: "mp3" | "wav"): PhoneAudio {
-  if (container !== "wav") throw new AudioFormatError("MP3 speech cannot be decoded in a Worker: phone calls need PCM (PHONE_TTS_MODEL must be an Aura model)");
+  if (container !== "wav")
+    throw new AudioFormatError("MP3 speech cannot be decoded in a Worker: phone calls need PCM (PHONE_TTS_MODEL must be an Aura model)");
   const pcm8k = wavMonoAt(bytes, PHONE_AUDIO.sampleRate);
   return { frames: mulawFrames(pcm8k), durationMs: (pcm8k.length * 1000) / PHONE_AUDIO.sampleRate };
 }

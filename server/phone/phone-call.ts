@@ -306,13 +306,15 @@ export class PhoneCall {
         this.#deps.send(markMessage(this.#streamSid, this.#marks.add({ replyId: seg.replyId, segment: seg.segment })));
       }
     }
-    if (this.#queue.length > 0) this.#timer = this.#deps.setTimer(() => this.#pump(), Math.max(1, this.#pacer.nextRoomAt(this.#deps.now()) - this.#deps.now()));
+    if (this.#queue.length > 0)
+      this.#timer = this.#deps.setTimer(() => this.#pump(), Math.max(1, this.#pacer.nextRoomAt(this.#deps.now()) - this.#deps.now()));
   }
 
   #sendFrame(seg: QueuedSegment, now: number): void {
     if (seg.next === 0) {
       // Nothing was playing: this segment starts being heard now.
-      if (!seg.own && this.#pacer.idle(now)) this.#deps.playback({ replyId: seg.replyId, segment: seg.segment, playedMs: 0, state: "playing" });
+      if (!seg.own && this.#pacer.idle(now))
+        this.#deps.playback({ replyId: seg.replyId, segment: seg.segment, playedMs: 0, state: "playing" });
     }
     this.#deps.send(mediaMessage(this.#streamSid, bytesToBase64(seg.frames[seg.next]!)));
     this.#pacer.sent(now);

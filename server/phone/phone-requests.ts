@@ -29,14 +29,23 @@ export function signedUrl(request: Request, phone: PhoneOptions): string {
 }
 
 /** POST /phone/voice: answer a call with TwiML that streams it into a session. */
-export async function answerVoiceWebhook(request: Request, secret: string, phone: PhoneOptions & { authToken: string }, now: number): Promise<Response> {
+export async function answerVoiceWebhook(
+  request: Request,
+  secret: string,
+  phone: PhoneOptions & { authToken: string },
+  now: number,
+): Promise<Response> {
   if (request.method !== "POST") return jsonError(405, "method_not_allowed", "Twilio's voice webhook is a POST");
   const body = new TextDecoder().decode(await request.arrayBuffer());
   if (body.length > MAX_WEBHOOK_BYTES) return jsonError(400, "bad_request", "that is not a Twilio voice webhook");
   const params = [...new URLSearchParams(body)];
   const url = signedUrl(request, phone);
   if (!(await verifyTwilioSignature(phone.authToken, url, params, request.headers.get("X-Twilio-Signature")))) {
-    return jsonError(403, "bad_signature", "X-Twilio-Signature does not sign this request (check TWILIO_AUTH_TOKEN, and PHONE_PUBLIC_URL behind a tunnel)");
+    return jsonError(
+      403,
+      "bad_signature",
+      "X-Twilio-Signature does not sign this request (check TWILIO_AUTH_TOKEN, and PHONE_PUBLIC_URL behind a tunnel)",
+    );
   }
   const form = new Map(params);
   const callSid = form.get("CallSid");
@@ -47,5 +56,7 @@ export async function answerVoiceWebhook(request: Request, secret: string, phone
   const token = await mintStreamToken(secret, { sessionId, callSid, caller: maskCaller(from), expiresAt: now + phone.streamTokenTtlMs });
   const origin = phone.publicUrl ?? new URL(request.url).origin;
   const streamUrl = `${origin.replace(/^http/, "ws")}${PHONE_STREAM_PATH}/${sessionId}`;
-  return new Response(connectStreamTwiml(streamUrl, { [STREAM_TOKEN_PARAMETER]: token }), { headers: { "Content-Type": "text/xml; charset=utf-8", "Cache-Control": "no-store" } });
+  return new Response(connectStreamTwiml(streamUrl, { [STREAM_TOKEN_PARAMETER]: token }), {
+    headers: { "Content-Type": "text/xml; charset=utf-8", "Cache-Control": "no-store" },
+  });
 }

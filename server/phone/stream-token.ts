@@ -23,15 +23,24 @@ function macText(payload: string): Uint8Array<ArrayBuffer> {
 
 /** `ps1.<claims, base64url JSON>.<mac>` */
 export async function mintStreamToken(secret: string, claims: StreamClaims): Promise<string> {
-  const payload = base64url(new TextEncoder().encode(JSON.stringify({ s: claims.sessionId, c: claims.callSid, n: claims.caller, e: claims.expiresAt })));
+  const payload = base64url(
+    new TextEncoder().encode(JSON.stringify({ s: claims.sessionId, c: claims.callSid, n: claims.caller, e: claims.expiresAt })),
+  );
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), macText(payload)));
   return `ps1.${payload}.${base64url(mac)}`;
 }
 
-export type TokenVerdict = { ok: true; claims: StreamClaims } | { ok: false; reason: "malformed" | "forged" | "expired" | "other-session" | "other-call" };
+export type TokenVerdict =
+  | { ok: true; claims: StreamClaims }
+  | { ok: false; reason: "malformed" | "forged" | "expired" | "other-session" | "other-call" };
 
 /** Whether `token` admits the stream of call `callSid` into session `sessionId` at `now`. */
-export async function verifyStreamToken(secret: string, token: string, expect: { sessionId: string; callSid: string }, now: number): Promise<TokenVerdict> {
+export async function verifyStreamToken(
+  secret: string,
+  token: string,
+  expect: { sessionId: string; callSid: string },
+  now: number,
+): Promise<TokenVerdict> {
   if (!TOKEN_PATTERN.test(token)) return { ok: false, reason: "malformed" };
   const [, payload, macText64] = token.split(".") as [string, string, string];
   let mac: Uint8Array<ArrayBuffer>;
@@ -40,7 +49,8 @@ export async function verifyStreamToken(secret: string, token: string, expect: {
     mac = fromBase64url(macText64);
     if (!(await crypto.subtle.verify("HMAC", await hmacKey(secret), mac, macText(payload)))) return { ok: false, reason: "forged" };
     const raw = JSON.parse(new TextDecoder().decode(fromBase64url(payload))) as { s?: unknown; c?: unknown; n?: unknown; e?: unknown };
-    if (typeof raw.s !== "string" || typeof raw.c !== "string" || typeof raw.n !== "string" || typeof raw.e !== "number") return { ok: false, reason: "malformed" };
+    if (typeof raw.s !== "string" || typeof raw.c !== "string" || typeof raw.n !== "string" || typeof raw.e !== "number")
+      return { ok: false, reason: "malformed" };
     claims = { sessionId: raw.s, callSid: raw.c, caller: raw.n, expiresAt: raw.e };
   } catch {
     return { ok: false, reason: "malformed" };

@@ -30,9 +30,19 @@ export const TwilioMedia = z.object({
   event: z.literal("media"),
   sequenceNumber: z.string().optional(),
   streamSid: StreamSid,
-  media: z.object({ track: z.string().optional(), chunk: z.string().optional(), timestamp: z.string().optional(), payload: z.string().max(8192) }),
+  media: z.object({
+    track: z.string().optional(),
+    chunk: z.string().optional(),
+    timestamp: z.string().optional(),
+    payload: z.string().max(8192),
+  }),
 });
-export const TwilioMark = z.object({ event: z.literal("mark"), sequenceNumber: z.string().optional(), streamSid: StreamSid, mark: z.object({ name: z.string().max(256) }) });
+export const TwilioMark = z.object({
+  event: z.literal("mark"),
+  sequenceNumber: z.string().optional(),
+  streamSid: StreamSid,
+  mark: z.object({ name: z.string().max(256) }),
+});
 export const TwilioDtmf = z.object({
   event: z.literal("dtmf"),
   sequenceNumber: z.string().optional(),
@@ -61,7 +71,8 @@ export type ParsedTwilioMessage = { ok: true; message: TwilioInbound } | { ok: f
 
 /** Parse one text frame from Twilio; never throws. */
 export function parseTwilioMessage(raw: string): ParsedTwilioMessage {
-  if (raw.length > MAX_TWILIO_MESSAGE_CHARS) return { ok: false, message: `message of ${raw.length} characters (at most ${MAX_TWILIO_MESSAGE_CHARS})` };
+  if (raw.length > MAX_TWILIO_MESSAGE_CHARS)
+    return { ok: false, message: `message of ${raw.length} characters (at most ${MAX_TWILIO_MESSAGE_CHARS})` };
   let json: unknown;
   try {
     json = JSON.parse(raw);
@@ -71,7 +82,10 @@ export function parseTwilioMessage(raw: string): ParsedTwilioMessage {
   const parsed = TwilioInbound.safeParse(json);
   if (!parsed.success) {
     const event = (json as { event?: unknown } | null)?.event;
-    return { ok: false, message: `not a Media Streams message${typeof event === "string" ? ` (event "${event.slice(0, 32)}")` : ""}: ${parsed.error.issues[0]?.message ?? "invalid"}` };
+    return {
+      ok: false,
+      message: `not a Media Streams message${typeof event === "string" ? ` (event "${event.slice(0, 32)}")` : ""}: ${parsed.error.issues[0]?.message ?? "invalid"}`,
+    };
   }
   return { ok: true, message: parsed.data };
 }

@@ -17,14 +17,21 @@ function sha1Key(authToken: string, usage: "sign" | "verify") {
 
 /** The signature Twilio sends for this request (also what the fake Twilio client and `npm run phone:sim` sign with). */
 export async function twilioSignature(authToken: string, url: string, params: Iterable<readonly [string, string]>): Promise<string> {
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await sha1Key(authToken, "sign"), new TextEncoder().encode(signedText(url, params))));
+  const mac = new Uint8Array(
+    await crypto.subtle.sign("HMAC", await sha1Key(authToken, "sign"), new TextEncoder().encode(signedText(url, params))),
+  );
   let bin = "";
   for (const b of mac) bin += String.fromCharCode(b);
   return btoa(bin);
 }
 
 /** Whether `signature` (the header's value) signs this URL and these parameters under the auth token. */
-export async function verifyTwilioSignature(authToken: string, url: string, params: Iterable<readonly [string, string]>, signature: string | null): Promise<boolean> {
+export async function verifyTwilioSignature(
+  authToken: string,
+  url: string,
+  params: Iterable<readonly [string, string]>,
+  signature: string | null,
+): Promise<boolean> {
   if (!signature || !/^[A-Za-z0-9+/]{27}=$/.test(signature)) return false; // 20 bytes of SHA-1, base64
   const bin = atob(signature);
   const mac = new Uint8Array(bin.length);

@@ -18,13 +18,24 @@ export function recordingKey(sessionId: string, turnId: string, kind: RecordingK
 }
 
 /** Store one recording; its row (RecordingRows) is the caller's to write once this resolves. */
-export async function putRecording(bucket: R2Bucket, o: { sessionId: string; turnId: string; kind: RecordingKind; audio: RecordedAudio; createdAt: number }): Promise<RecordingRow> {
+export async function putRecording(
+  bucket: R2Bucket,
+  o: { sessionId: string; turnId: string; kind: RecordingKind; audio: RecordedAudio; createdAt: number },
+): Promise<RecordingRow> {
   const key = recordingKey(o.sessionId, o.turnId, o.kind, o.audio.extension);
   await bucket.put(key, o.audio.bytes, {
     httpMetadata: { contentType: o.audio.contentType },
     customMetadata: { createdAt: String(o.createdAt), durationMs: String(Math.round(o.audio.durationMs)) },
   });
-  return { turnId: o.turnId, kind: o.kind, key, contentType: o.audio.contentType, bytes: o.audio.bytes.byteLength, durationMs: o.audio.durationMs, createdAt: o.createdAt };
+  return {
+    turnId: o.turnId,
+    kind: o.kind,
+    key,
+    contentType: o.audio.contentType,
+    bytes: o.audio.bytes.byteLength,
+    durationMs: o.audio.durationMs,
+    createdAt: o.createdAt,
+  };
 }
 
 /** Delete keys, at most R2_DELETE_BATCH per call. */
@@ -56,14 +67,29 @@ export async function deleteRecordings(bucket: R2Bucket, sessionId: string, batc
  * GET of a recording: the whole object (200) or one byte range (206 with Content-Range); a range past
  * its end 416; no such recording (never made, expired, deleted) 404 `recording_not_found`.
  */
-export async function recordingResponse(bucket: R2Bucket, row: RecordingRow | undefined, kind: RecordingKind, range: string | null): Promise<Response> {
-  const missing = () => jsonError(404, "recording_not_found", `this turn has no ${kind === "user" ? "recording of the user" : "recording of the reply"} (not recorded, or past its retention)`);
+export async function recordingResponse(
+  bucket: R2Bucket,
+  row: RecordingRow | undefined,
+  kind: RecordingKind,
+  range: string | null,
+): Promise<Response> {
+  const missing = () =>
+    jsonError(
+      404,
+      "recording_not_found",
+      `this turn has no ${kind === "user" ? "recording of the user" : "recording of the reply"} (not recorded, or past its retention)`,
+    );
   if (!row) return missing();
   const wanted = byteRange(range, row.bytes);
   if (wanted.kind === "unsatisfiable") {
-    return jsonError(416, "range_not_satisfiable", `the recording has ${row.bytes} bytes; the range asked for is outside it`, { "Content-Range": `bytes */${row.bytes}` });
+    return jsonError(416, "range_not_satisfiable", `the recording has ${row.bytes} bytes; the range asked for is outside it`, {
+      "Content-Range": `bytes */${row.bytes}`,
+    });
   }
-  const object = await bucket.get(row.key, wanted.kind === "partial" ? { range: { offset: wanted.offset, length: wanted.length } } : undefined);
+  const object = await bucket.get(
+    row.key,
+    wanted.kind === "partial" ? { range: { offset: wanted.offset, length: wanted.length } } : undefined,
+  );
   if (!object) return missing();
   const headers = new Headers({
     "Content-Type": row.contentType,

@@ -61,7 +61,12 @@ function joinWav(segments: readonly SentSegment[], whole: number, partialMs: num
   }
   const pcm = concatArrays(Int16Array, parts);
   const frames = pcm.length / head.channels;
-  return { bytes: encodeWav(pcm, head.sampleRate, head.channels), contentType: "audio/wav", extension: "wav", durationMs: (frames * 1000) / head.sampleRate };
+  return {
+    bytes: encodeWav(pcm, head.sampleRate, head.channels),
+    contentType: "audio/wav",
+    extension: "wav",
+    durationMs: (frames * 1000) / head.sampleRate,
+  };
 }
 
 function joinMp3(segments: readonly SentSegment[], whole: number, partialMs: number): RecordedAudio | null {

@@ -93,7 +93,10 @@ export class TurnRecorder {
     return this.#chain;
   }
 
-  #write(turnId: string, build: () => { user?: RecordedAudio | null; reply: RecordedAudio | null; removeEmptyReply?: boolean }): Promise<void> {
+  #write(
+    turnId: string,
+    build: () => { user?: RecordedAudio | null; reply: RecordedAudio | null; removeEmptyReply?: boolean },
+  ): Promise<void> {
     this.#chain = this.#chain.then(async () => {
       let files: ReturnType<typeof build>;
       try {

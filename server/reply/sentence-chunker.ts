@@ -29,7 +29,12 @@ export interface ChunkerOptions {
   maxChars: number;
 }
 
-export const DEFAULT_CHUNKER: Readonly<ChunkerOptions> = Object.freeze({ firstClauseMinWords: 4, firstChunkMinChars: 0, minChars: 40, maxChars: 220 });
+export const DEFAULT_CHUNKER: Readonly<ChunkerOptions> = Object.freeze({
+  firstClauseMinWords: 4,
+  firstChunkMinChars: 0,
+  minChars: 40,
+  maxChars: 220,
+});
 
 // ---------------------------------------------------------------------------------------------
 // Cleaner
@@ -259,14 +264,65 @@ interface Boundary {
 
 // Never end a sentence after these (lowercase, without the final period).
 const NEVER_FINAL = new Set([
-  "mr", "mrs", "ms", "mx", "dr", "prof", "st", "mt", "sr", "jr", "gen", "sen", "rep", "gov", "capt", "lt",
-  "col", "sgt", "rev", "fr", "hon", "pres", "e.g", "i.e", "eg", "ie", "vs", "cf", "approx", "ca", "dept",
-  "est", "fig", "figs",
+  "mr",
+  "mrs",
+  "ms",
+  "mx",
+  "dr",
+  "prof",
+  "st",
+  "mt",
+  "sr",
+  "jr",
+  "gen",
+  "sen",
+  "rep",
+  "gov",
+  "capt",
+  "lt",
+  "col",
+  "sgt",
+  "rev",
+  "fr",
+  "hon",
+  "pres",
+  "e.g",
+  "i.e",
+  "eg",
+  "ie",
+  "vs",
+  "cf",
+  "approx",
+  "ca",
+  "dept",
+  "est",
+  "fig",
+  "figs",
 ]);
 // Abbreviations that end a sentence unless a number follows ("No. 5", "Jan. 3", "p. 12").
 const BEFORE_NUMBER = new Set([
-  "no", "nos", "vol", "ch", "sec", "pp", "p", "art", "ver", "v", "jan", "feb", "mar", "apr", "jun", "jul",
-  "aug", "sep", "sept", "oct", "nov", "dec",
+  "no",
+  "nos",
+  "vol",
+  "ch",
+  "sec",
+  "pp",
+  "p",
+  "art",
+  "ver",
+  "v",
+  "jan",
+  "feb",
+  "mar",
+  "apr",
+  "jun",
+  "jul",
+  "aug",
+  "sep",
+  "sept",
+  "oct",
+  "nov",
+  "dec",
 ]);
 const TERMINATORS = ".!?…";
 const CJK_TERMINATORS = "。！？";

@@ -34,12 +34,16 @@ export async function handleDrainRequest(request: Request, env: Env): Promise<Re
   const secret = loadConfig(env as unknown as Record<string, unknown>).restarts.drainSecret;
   if (!secret) return Response.json({ error: { code: "not_found", message: `no route for ${DRAIN_PATH}` } }, { status: 404 });
   if (request.method !== "POST") return Response.json({ error: { code: "method_not_allowed" } }, { status: 405 });
-  if (!(await isDrainRequest(request, secret))) return Response.json({ error: { code: "forbidden", message: "wrong or missing drain secret" } }, { status: 403 });
+  if (!(await isDrainRequest(request, secret)))
+    return Response.json({ error: { code: "forbidden", message: "wrong or missing drain secret" } }, { status: 403 });
   const names = [...started];
   const results = await Promise.allSettled(
     names.map(async (name) => {
       const res = await env.VoiceSession.getByName(name).fetch(
-        new Request(`https://parley/parties/voice-session/${name}`, { method: "POST", headers: { "x-partykit-room": name, [DRAIN_SECRET_HEADER]: secret } }),
+        new Request(`https://parley/parties/voice-session/${name}`, {
+          method: "POST",
+          headers: { "x-partykit-room": name, [DRAIN_SECRET_HEADER]: secret },
+        }),
       );
       if (!res.ok) throw new Error(`session ${name} answered ${res.status}`);
       return res.json<SessionDrainReport>();

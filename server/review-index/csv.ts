@@ -3,7 +3,21 @@
 // (starting with = + - @ or a tab) is prefixed with ' (OWASP's CSV-injection advice). Pure.
 import type { ConversationSummary } from "../../shared/review.ts";
 
-export const CSV_COLUMNS = ["id", "title", "started_at", "duration_ms", "turns", "interruptions", "neurons", "usd", "backend", "mode", "owner", "path", "match"] as const;
+export const CSV_COLUMNS = [
+  "id",
+  "title",
+  "started_at",
+  "duration_ms",
+  "turns",
+  "interruptions",
+  "neurons",
+  "usd",
+  "backend",
+  "mode",
+  "owner",
+  "path",
+  "match",
+] as const;
 
 function field(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;

@@ -11,7 +11,10 @@ const SNIPPET_TOKENS = 12;
 
 /** Remove a session from the index: its messages (the FTS5 triggers follow) and its row, in one batch. Idempotent. */
 export async function deleteFromIndex(db: D1Database, sessionId: string): Promise<void> {
-  await db.batch([db.prepare("DELETE FROM messages WHERE session_id = ?1").bind(sessionId), db.prepare("DELETE FROM sessions WHERE id = ?1").bind(sessionId)]);
+  await db.batch([
+    db.prepare("DELETE FROM messages WHERE session_id = ?1").bind(sessionId),
+    db.prepare("DELETE FROM sessions WHERE id = ?1").bind(sessionId),
+  ]);
 }
 
 export async function writeUpdate(db: D1Database, u: IndexUpdate): Promise<void> {
@@ -27,7 +30,22 @@ export async function writeUpdate(db: D1Database, u: IndexUpdate): Promise<void>
            backend = excluded.backend, mode = excluded.mode, seq = excluded.seq
          WHERE excluded.seq >= sessions.seq`,
       )
-      .bind(s.id, s.owner, s.title, s.startedAt, s.updatedAt, Math.round(s.durationMs), s.turns, s.interruptions, s.messages, s.neurons, s.usd, s.backend, s.mode, u.seq),
+      .bind(
+        s.id,
+        s.owner,
+        s.title,
+        s.startedAt,
+        s.updatedAt,
+        Math.round(s.durationMs),
+        s.turns,
+        s.interruptions,
+        s.messages,
+        s.neurons,
+        s.usd,
+        s.backend,
+        s.mode,
+        u.seq,
+      ),
     ...u.messages.map((m) =>
       db
         .prepare(
@@ -69,12 +87,17 @@ interface SessionDbRow {
 }
 
 /** A page of conversations, newest first, and the key of its last one when more follow. */
-export async function listConversations(db: D1Database | D1DatabaseSession, r: ListRequest): Promise<{ items: ConversationSummary[]; next: PageKey | null }> {
+export async function listConversations(
+  db: D1Database | D1DatabaseSession,
+  r: ListRequest,
+): Promise<{ items: ConversationSummary[]; next: PageKey | null }> {
   // ?1 owner (NULL: all), ?2/?3 the page key (NULL: first page), ?4 the page size + 1 (is there a next page?), ?5 the search.
   const where = [
     `(?1 IS NULL OR s.owner = ?1)`,
     `(?2 IS NULL OR s.started_at < ?2 OR (s.started_at = ?2 AND s.id < ?3))`,
-    ...(r.match !== null ? [`s.id IN (SELECT m.session_id FROM messages m WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?5))`] : []),
+    ...(r.match !== null
+      ? [`s.id IN (SELECT m.session_id FROM messages m WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?5))`]
+      : []),
   ];
   const binds: unknown[] = [r.owner, r.after?.startedAt ?? null, r.after?.id ?? null, r.limit + 1];
   if (r.match !== null) binds.push(r.match);
@@ -88,7 +111,11 @@ export async function listConversations(db: D1Database | D1DatabaseSession, r: L
   const page = results.slice(0, r.limit);
   const items = page.map(toSummary);
   if (r.match !== null && items.length > 0) {
-    const snippets = await firstHits(db, r.match, items.map((i) => i.id));
+    const snippets = await firstHits(
+      db,
+      r.match,
+      items.map((i) => i.id),
+    );
     for (const item of items) {
       const hit = snippets.get(item.id);
       if (hit) item.snippet = hit;
@@ -99,7 +126,11 @@ export async function listConversations(db: D1Database | D1DatabaseSession, r: L
 }
 
 /** Each session's first matching message, with a snippet around the match. */
-async function firstHits(db: D1Database | D1DatabaseSession, match: string, sessionIds: string[]): Promise<Map<string, NonNullable<ConversationSummary["snippet"]>>> {
+async function firstHits(
+  db: D1Database | D1DatabaseSession,
+  match: string,
+  sessionIds: string[],
+): Promise<Map<string, NonNullable<ConversationSummary["snippet"]>>> {
   const { results } = await db
     .prepare(
       `WITH first AS (

@@ -58,7 +58,10 @@ export interface IndexUpdate {
 }
 
 /** What the session's own storage knows, as the summary row needs it (the counts and labels as in the row). */
-export interface SessionFacts extends Pick<SessionRow, "id" | "turns" | "interruptions" | "messages" | "neurons" | "usd" | "backend" | "mode"> {
+export interface SessionFacts extends Pick<
+  SessionRow,
+  "id" | "turns" | "interruptions" | "messages" | "neurons" | "usd" | "backend" | "mode"
+> {
   ownerEmail: string | null;
   ownerId: string | null;
   /** The latest phone call's caller, masked (server/phone/caller.ts); null when no call came in. */
@@ -80,7 +83,9 @@ export function ownerOf(facts: Pick<SessionFacts, "ownerEmail" | "ownerId" | "ph
 
 /** A title: the first user line, whitespace collapsed, cut at a word near the limit. */
 export function titleOf(text: string | null): string {
-  const flat = indexText(text ?? "").replace(/\s+/g, " ").trim();
+  const flat = indexText(text ?? "")
+    .replace(/\s+/g, " ")
+    .trim();
   const max = CONVERSATION_LIMITS.title;
   if (flat.length <= max) return flat;
   const cut = flat.slice(0, max - 1);

@@ -64,7 +64,9 @@ export interface LiveRecognizerOptions {
   sampleRate: number;
 }
 
-export const DEFAULT_LIVE_RECOGNIZER: Readonly<Pick<LiveRecognizerOptions, "now" | "replayMaxMs" | "keepAliveMs" | "idleCloseMs" | "maxOpenFailures" | "sampleRate">> = Object.freeze({
+export const DEFAULT_LIVE_RECOGNIZER: Readonly<
+  Pick<LiveRecognizerOptions, "now" | "replayMaxMs" | "keepAliveMs" | "idleCloseMs" | "maxOpenFailures" | "sampleRate">
+> = Object.freeze({
   now: () => Date.now(),
   replayMaxMs: 30_000,
   keepAliveMs: 3_000,
@@ -277,7 +279,9 @@ export class LiveRecognizer {
     if (code !== 1000 || this.#o.now() - this.#lastAudioAt < this.#o.idleCloseMs) {
       // Dropped mid-call: reopen now and send the current turn again.
       this.#drops++;
-      console.warn(`[parley] ${this.model} socket closed (${code} ${reason}); reopening with ${Math.round((this.#replay.samples / this.#o.sampleRate) * 1000)} ms of this turn's audio`);
+      console.warn(
+        `[parley] ${this.model} socket closed (${code} ${reason}); reopening with ${Math.round((this.#replay.samples / this.#o.sampleRate) * 1000)} ms of this turn's audio`,
+      );
       this.#interim = "";
       this.#finals = [];
       this.#openInBackground();

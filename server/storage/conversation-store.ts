@@ -1,6 +1,16 @@
 // Queries over a session's SQLite: the conversation, per-turn metrics/usage, settings.
 import { TEXT_LIMITS, clampText } from "../../shared/protocol.ts";
-import type { EndOfTurnSource, HistoryMessage, InterruptionReason, MessageKind, MessageStatus, ReplyMeta, TurnEndReason, TurnMetrics, TurnUsage } from "../../shared/protocol.ts";
+import type {
+  EndOfTurnSource,
+  HistoryMessage,
+  InterruptionReason,
+  MessageKind,
+  MessageStatus,
+  ReplyMeta,
+  TurnEndReason,
+  TurnMetrics,
+  TurnUsage,
+} from "../../shared/protocol.ts";
 import type { SpokenSegment } from "../turn/heard-text.ts";
 import { textOf } from "./sql-values.ts";
 
@@ -124,7 +134,14 @@ export class ConversationStore {
       .toArray();
   }
 
-  startTurn(t: { turnId: string; replyId: string; source: "voice" | "text"; startedAt: number; models: { stt: string; llm: string; tts: string }; retryOf?: string | undefined }): void {
+  startTurn(t: {
+    turnId: string;
+    replyId: string;
+    source: "voice" | "text";
+    startedAt: number;
+    models: { stt: string; llm: string; tts: string };
+    retryOf?: string | undefined;
+  }): void {
     this.sql.exec(
       `INSERT INTO turns (turn_id, reply_id, source, status, started_at, stt_model, llm_model, tts_model, retry_of)
        VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)`,
@@ -199,13 +216,23 @@ export class ConversationStore {
   }
 
   addSegment(replyId: string, index: number, text: string, durationMs: number, sentAt: number): void {
-    this.sql.exec(`INSERT INTO segments (reply_id, idx, text, duration_ms, sent_at) VALUES (?, ?, ?, ?, ?)`, replyId, index, clampText(text, TEXT_LIMITS.reply), durationMs, sentAt);
+    this.sql.exec(
+      `INSERT INTO segments (reply_id, idx, text, duration_ms, sent_at) VALUES (?, ?, ?, ?, ?)`,
+      replyId,
+      index,
+      clampText(text, TEXT_LIMITS.reply),
+      durationMs,
+      sentAt,
+    );
   }
 
   /** The segments sent for a reply, in order, and when the first one went out. */
   segments(replyId: string): { segments: SpokenSegment[]; firstSentAt: number | null } {
     const rows = this.sql
-      .exec<{ text: string; duration_ms: number; sent_at: number }>(`SELECT text, duration_ms, sent_at FROM segments WHERE reply_id = ? ORDER BY idx`, replyId)
+      .exec<{ text: string; duration_ms: number; sent_at: number }>(
+        `SELECT text, duration_ms, sent_at FROM segments WHERE reply_id = ? ORDER BY idx`,
+        replyId,
+      )
       .toArray();
     return { segments: rows.map((r) => ({ text: r.text, durationMs: r.duration_ms })), firstSentAt: rows[0]?.sent_at ?? null };
   }
@@ -217,7 +244,12 @@ export class ConversationStore {
         `SELECT reply_id, MIN(sent_at) AS first_sent_at, SUM(duration_ms) AS audio_ms, COUNT(*) AS segments FROM segments GROUP BY reply_id ORDER BY first_sent_at`,
       )
       .toArray()
-      .map((r) => ({ replyId: textOf(r.reply_id), firstSentAt: Number(r.first_sent_at), audioMs: Number(r.audio_ms), segments: Number(r.segments) }));
+      .map((r) => ({
+        replyId: textOf(r.reply_id),
+        firstSentAt: Number(r.first_sent_at),
+        audioMs: Number(r.audio_ms),
+        segments: Number(r.segments),
+      }));
   }
 
   /** The stored reply for `replyId`, if the turn has finished. */
@@ -248,7 +280,9 @@ export class ConversationStore {
   }
 
   turnEndReason(turnId: string): TurnEndReason | undefined {
-    const r = this.sql.exec<{ end_reason: string | null }>(`SELECT end_reason FROM turns WHERE turn_id = ?`, turnId).toArray()[0]?.end_reason;
+    const r = this.sql
+      .exec<{ end_reason: string | null }>(`SELECT end_reason FROM turns WHERE turn_id = ?`, turnId)
+      .toArray()[0]?.end_reason;
     return r === null || r === undefined ? undefined : (r as TurnEndReason);
   }
 
@@ -288,9 +322,13 @@ export class ConversationStore {
 
   /** Everything the session spent: its turns and the transcription of barge-in candidates. */
   totalUsd(): number {
-    return this.sql
-      .exec<{ usd: number | null }>(`SELECT (SELECT COALESCE(SUM(usd), 0) FROM turns) + (SELECT COALESCE(SUM(usd), 0) FROM interruptions) AS usd`)
-      .one().usd ?? 0;
+    return (
+      this.sql
+        .exec<{ usd: number | null }>(
+          `SELECT (SELECT COALESCE(SUM(usd), 0) FROM turns) + (SELECT COALESCE(SUM(usd), 0) FROM interruptions) AS usd`,
+        )
+        .one().usd ?? 0
+    );
   }
 
   /** The whole conversation, its metrics, segments, barge-in candidates and settings (the session is being deleted). */
@@ -328,7 +366,8 @@ function toHistoryMessage(r: Row): HistoryMessage {
       backend: r.t_backend === null || r.t_backend === undefined ? null : textOf(r.t_backend),
       endReason: r.t_end_reason === null || r.t_end_reason === undefined ? null : (textOf(r.t_end_reason) as TurnEndReason),
     };
-    if (r.t_client_first_audio_ms !== null && r.t_client_first_audio_ms !== undefined) meta.clientFirstAudioMs = Number(r.t_client_first_audio_ms);
+    if (r.t_client_first_audio_ms !== null && r.t_client_first_audio_ms !== undefined)
+      meta.clientFirstAudioMs = Number(r.t_client_first_audio_ms);
     if (r.t_error_code !== null && r.t_error_code !== undefined) meta.errorCode = textOf(r.t_error_code);
     m.meta = meta;
   }
@@ -401,7 +440,9 @@ function toTurnRecord(r: Row): TurnRecord {
             },
           }
         : {}),
-      ...(Number(r.eot_calls) > 0 ? { endOfTurn: { calls: Number(r.eot_calls), neurons: Number(r.eot_neurons), usd: Number(r.eot_usd) } } : {}),
+      ...(Number(r.eot_calls) > 0
+        ? { endOfTurn: { calls: Number(r.eot_calls), neurons: Number(r.eot_neurons), usd: Number(r.eot_usd) } }
+        : {}),
     },
     clientFirstAudioMs: numOrNull(r.client_first_audio_ms ?? null),
     ...(r.retry_of !== null && r.retry_of !== undefined ? { retryOf: textOf(r.retry_of) } : {}),

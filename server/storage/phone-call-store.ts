@@ -26,14 +26,25 @@ export class PhoneCallStore {
 
   /** The call ended: `usdNow` is the session's total spending now. */
   end(callSid: string, endedAt: number, reason: string, usdNow: number): void {
-    this.sql.exec(`UPDATE phone_calls SET ended_at = ?, end_reason = ?, usd = MAX(0, ? - usd_before) + greeting_usd WHERE call_sid = ? AND ended_at IS NULL`, endedAt, reason, usdNow, callSid);
+    this.sql.exec(
+      `UPDATE phone_calls SET ended_at = ?, end_reason = ?, usd = MAX(0, ? - usd_before) + greeting_usd WHERE call_sid = ? AND ended_at IS NULL`,
+      endedAt,
+      reason,
+      usdNow,
+      callSid,
+    );
   }
 
   calls(): PhoneCallRecord[] {
     return this.sql
-      .exec<{ call_sid: string; caller: string; started_at: number; ended_at: number | null; end_reason: string | null; usd: number | null }>(
-        `SELECT call_sid, caller, started_at, ended_at, end_reason, usd FROM phone_calls ORDER BY started_at`,
-      )
+      .exec<{
+        call_sid: string;
+        caller: string;
+        started_at: number;
+        ended_at: number | null;
+        end_reason: string | null;
+        usd: number | null;
+      }>(`SELECT call_sid, caller, started_at, ended_at, end_reason, usd FROM phone_calls ORDER BY started_at`)
       .toArray()
       .map((r) => ({
         caller: r.caller,

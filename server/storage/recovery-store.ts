@@ -75,7 +75,12 @@ export class RecoveryStore {
     );
     const bytes = new Uint8Array(u.audio.buffer, u.audio.byteOffset, u.audio.byteLength);
     for (let i = 0, idx = 0; i < bytes.byteLength; i += UTTERANCE_CHUNK_BYTES, idx++) {
-      this.#sql.exec(`INSERT INTO utterance_chunks (turn_id, idx, pcm) VALUES (?, ?, ?)`, u.turnId, idx, bytes.slice(i, i + UTTERANCE_CHUNK_BYTES).buffer);
+      this.#sql.exec(
+        `INSERT INTO utterance_chunks (turn_id, idx, pcm) VALUES (?, ?, ?)`,
+        u.turnId,
+        idx,
+        bytes.slice(i, i + UTTERANCE_CHUNK_BYTES).buffer,
+      );
     }
   }
 
@@ -120,7 +125,10 @@ export class RecoveryStore {
       r.state,
       r.at,
     );
-    this.#sql.exec(`DELETE FROM playback_reports WHERE reply_id NOT IN (SELECT reply_id FROM playback_reports ORDER BY at DESC, rowid DESC LIMIT ?)`, PLAYBACK_REPORTS_KEPT);
+    this.#sql.exec(
+      `DELETE FROM playback_reports WHERE reply_id NOT IN (SELECT reply_id FROM playback_reports ORDER BY at DESC, rowid DESC LIMIT ?)`,
+      PLAYBACK_REPORTS_KEPT,
+    );
   }
 
   /** The kept reports, oldest first. */
@@ -128,7 +136,10 @@ export class RecoveryStore {
     return this.#sql
       .exec<Row>(`SELECT * FROM playback_reports ORDER BY at ASC, rowid ASC`)
       .toArray()
-      .map((r) => [textOf(r.reply_id), { segment: Number(r.segment), playedMs: Number(r.played_ms), state: r.state as PlaybackReport["state"], at: Number(r.at) }]);
+      .map((r) => [
+        textOf(r.reply_id),
+        { segment: Number(r.segment), playedMs: Number(r.played_ms), state: r.state as PlaybackReport["state"], at: Number(r.at) },
+      ]);
   }
 
   runningTurns(): RunningTurn[] {
@@ -151,7 +162,11 @@ export class RecoveryStore {
 
   /** A turn that never got past speech-to-text: it failed, cut off by the restart (its utterance runs again as a new turn). */
   markTurnAbandoned(turnId: string, now: number): void {
-    this.#sql.exec(`UPDATE turns SET status = 'failed', end_reason = 'shutdown', ended_at = ?, error_code = 'internal' WHERE turn_id = ?`, now, turnId);
+    this.#sql.exec(
+      `UPDATE turns SET status = 'failed', end_reason = 'shutdown', ended_at = ?, error_code = 'internal' WHERE turn_id = ?`,
+      now,
+      turnId,
+    );
   }
 
   /** A reply a restart or shutdown cut off: interrupted, end reason `shutdown`. */

@@ -45,13 +45,30 @@ export class ReviewIndexLedger {
       )
       .one();
     const { title, started_at, last_at, owner_email, owner_id, phone_caller, ...counts } = r;
-    return { id, ownerEmail: owner_email, ownerId: owner_id, phoneCaller: phone_caller, firstUserText: title, startedAt: started_at, lastActivityAt: last_at, ...counts };
+    return {
+      id,
+      ownerEmail: owner_email,
+      ownerId: owner_id,
+      phoneCaller: phone_caller,
+      firstUserText: title,
+      startedAt: started_at,
+      lastActivityAt: last_at,
+      ...counts,
+    };
   }
 
   /** Messages the index has not acknowledged as they are now, oldest first: up to `limit`, and whether more wait. */
   unacknowledged(limit: number): { messages: MessageRow[]; acks: IndexAck[]; more: boolean } {
     const rows = this.sql
-      .exec<{ id: number; role: "user" | "assistant"; kind: string; status: string; text: string; created_at: number; text_length: number }>(
+      .exec<{
+        id: number;
+        role: "user" | "assistant";
+        kind: string;
+        status: string;
+        text: string;
+        created_at: number;
+        text_length: number;
+      }>(
         `SELECT m.id, m.role, m.kind, m.status, m.text, m.created_at, length(m.text) AS text_length FROM messages m
          LEFT JOIN review_index_acks a ON a.message_id = m.id
          WHERE a.message_id IS NULL OR a.status != m.status OR a.text_length != length(m.text)

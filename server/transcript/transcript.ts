@@ -28,7 +28,15 @@ export function buildTranscript(
   replyAudio: ReplyAudio[] = [],
   recordings: ReadonlyMap<string, TurnRecordings> = new Map(),
 ): Transcript {
-  const totals = { turns: turns.length, neurons: 0, usd: 0, audioInSeconds: 0, ttsAudioSeconds: 0, interruptionsConfirmed: 0, interruptionsResumed: 0 };
+  const totals = {
+    turns: turns.length,
+    neurons: 0,
+    usd: 0,
+    audioInSeconds: 0,
+    ttsAudioSeconds: 0,
+    interruptionsConfirmed: 0,
+    interruptionsResumed: 0,
+  };
   for (const t of turns) {
     totals.neurons += t.usage.neurons;
     totals.usd += t.usage.usd;

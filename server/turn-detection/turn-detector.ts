@@ -123,7 +123,10 @@ export class TurnDetector {
   #voicedDbSum = 0;
   #pauseEmitted = false; // a "pause" went out for the current gap
 
-  constructor(options: Partial<TurnDetectionOptions> = {}, vadOptions: Partial<Omit<VadOptions, "speechThresholdDb" | "sampleRate" | "frameMs">> = {}) {
+  constructor(
+    options: Partial<TurnDetectionOptions> = {},
+    vadOptions: Partial<Omit<VadOptions, "speechThresholdDb" | "sampleRate" | "frameMs">> = {},
+  ) {
     const o = withDefaults(DEFAULT_TURN_DETECTION, options);
     for (const k of ["speechThresholdDb", "minSpeechMs", "silenceMs", "pauseMs", "maxUtteranceMs", "preRollMs"] as const) {
       if (typeof o[k] !== "number" || !Number.isFinite(o[k]) || o[k] < 0) {
@@ -144,7 +147,10 @@ export class TurnDetector {
     this.#ring = new Int16Array(this.#ringFramesCap * FRAME_SAMPLES);
     this.#capSamples = (this.#maxUtteranceFrames + this.#ringFramesCap) * FRAME_SAMPLES;
     // Room for the pre-roll plus at least one frame from the start, so onset never has to grow it.
-    this.#initialBufferSamples = Math.min(this.#capSamples, Math.max(INITIAL_BUFFER_MS * SAMPLES_PER_MS, this.#ring.length + FRAME_SAMPLES));
+    this.#initialBufferSamples = Math.min(
+      this.#capSamples,
+      Math.max(INITIAL_BUFFER_MS * SAMPLES_PER_MS, this.#ring.length + FRAME_SAMPLES),
+    );
     this.#buf = new Int16Array(this.#initialBufferSamples);
   }
 
@@ -218,7 +224,8 @@ export class TurnDetector {
    * longest wait). If the current gap already reaches it, the next frame ends the turn.
    */
   setSilenceMs(ms: number): void {
-    if (typeof ms !== "number" || !Number.isFinite(ms) || ms <= 0) throw new RangeError(`turn detection silenceMs must be a number of ms > 0, got ${ms}`);
+    if (typeof ms !== "number" || !Number.isFinite(ms) || ms <= 0)
+      throw new RangeError(`turn detection silenceMs must be a number of ms > 0, got ${ms}`);
     this.#silenceMs = ms;
     this.#silenceFrames = silenceFramesFor(ms);
   }

@@ -90,7 +90,12 @@ export function currentPosition(
  * uniform-characters model as heardText) falls between `lookbackMs` before and `lookaheadMs` after
  * the position. Used to recognise the assistant's own voice in a transcript (echo).
  */
-export function wordsPlayedAround(segments: readonly SpokenSegment[], at: PlaybackPosition, lookbackMs: number, lookaheadMs: number): string {
+export function wordsPlayedAround(
+  segments: readonly SpokenSegment[],
+  at: PlaybackPosition,
+  lookbackMs: number,
+  lookaheadMs: number,
+): string {
   let atMs = at.playedMs;
   for (let i = 0; i < Math.min(at.segment, segments.length); i++) atMs += segments[i]!.durationMs;
   const from = atMs - lookbackMs;

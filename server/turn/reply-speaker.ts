@@ -80,7 +80,6 @@ export class ReplySpeaker {
   }
 }
 
-
 class Semaphore {
   private waiting: (() => void)[] = [];
   private free: number;

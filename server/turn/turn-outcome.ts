@@ -21,7 +21,10 @@ export interface SpentBefore {
 }
 
 export function nothingSpent(): SpentBefore {
-  return { wasted: { replies: 0, completionTokens: 0, ttsAudioSeconds: 0, neurons: 0, usd: 0 }, endOfTurn: { calls: 0, neurons: 0, usd: 0 } };
+  return {
+    wasted: { replies: 0, completionTokens: 0, ttsAudioSeconds: 0, neurons: 0, usd: 0 },
+    endOfTurn: { calls: 0, neurons: 0, usd: 0 },
+  };
 }
 
 /** A discarded speculative reply's spending (its `usage`) joins the utterance's. */
@@ -111,13 +114,48 @@ export function recordOutcome(deps: OutcomeDeps, o: OutcomeInput): TurnOutcome {
       const at = keepsAll ? { segment: segments.length, playedMs: 0 } : currentPosition(segments, firstSentAt, report, now);
       text = heardText(segments, at);
     }
-    store.addMessage({ role: "assistant", text, plannedText: o.replyText, status: o.status, source: "voice", turnId: o.turnId, replyId: o.replyId, createdAt: now });
+    store.addMessage({
+      role: "assistant",
+      text,
+      plannedText: o.replyText,
+      status: o.status,
+      source: "voice",
+      turnId: o.turnId,
+      replyId: o.replyId,
+      createdAt: now,
+    });
   }
-  store.finishTurn({ turnId: o.turnId, status: o.status, endReason: o.endReason, endedAt: now, errorCode: o.failure?.code, backend, metrics: o.metrics, usage });
+  store.finishTurn({
+    turnId: o.turnId,
+    status: o.status,
+    endReason: o.endReason,
+    endedAt: now,
+    errorCode: o.failure?.code,
+    backend,
+    metrics: o.metrics,
+    usage,
+  });
   if (o.status !== "no-speech") {
-    deps.event({ type: "reply-done", replyId: o.replyId, status: o.status, text: o.replyText, metrics: o.metrics, usage, backend, endReason: o.endReason });
+    deps.event({
+      type: "reply-done",
+      replyId: o.replyId,
+      status: o.status,
+      text: o.replyText,
+      metrics: o.metrics,
+      usage,
+      backend,
+      endReason: o.endReason,
+    });
   }
-  const outcome: TurnOutcome = { status: o.status, endReason: o.endReason, userText: o.userText, replyText: o.replyText, metrics: o.metrics, usage, backend };
+  const outcome: TurnOutcome = {
+    status: o.status,
+    endReason: o.endReason,
+    userText: o.userText,
+    replyText: o.replyText,
+    metrics: o.metrics,
+    usage,
+    backend,
+  };
   if (o.failure) outcome.errorCode = o.failure.code;
   return outcome;
 }

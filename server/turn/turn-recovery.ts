@@ -54,7 +54,12 @@ export function retryWhenConnected(userSpokeSince: boolean, lastActivityAt: numb
 }
 
 /** What the user heard of a reply by `now`: the stored segments up to the latest playback report, advanced while it was playing. */
-export function heardByNow(store: ConversationStore, replyId: string, report: PlaybackReport | undefined, now: number): { heard: string; planned: string } {
+export function heardByNow(
+  store: ConversationStore,
+  replyId: string,
+  report: PlaybackReport | undefined,
+  now: number,
+): { heard: string; planned: string } {
   const { segments, firstSentAt } = store.segments(replyId);
   return {
     heard: heardText(segments, currentPosition(segments, firstSentAt, report, now)),
@@ -82,7 +87,16 @@ export function recoverAfterRestart(
       kept.delete(t.turnId);
       if (!t.replyStored) {
         const { heard, planned } = heardByNow(conv, t.replyId, reports.get(t.replyId), now);
-        conv.addMessage({ role: "assistant", text: heard, plannedText: planned, status: "interrupted", source: "voice", turnId: t.turnId, replyId: t.replyId, createdAt: now });
+        conv.addMessage({
+          role: "assistant",
+          text: heard,
+          plannedText: planned,
+          status: "interrupted",
+          source: "voice",
+          turnId: t.turnId,
+          replyId: t.replyId,
+          createdAt: now,
+        });
       }
       rec.markReplyCut(t.turnId, now);
       // A reply stored whole (only its turn record was left) has nothing to retry.
@@ -131,15 +145,33 @@ function planFor(c: CutReply): RetryPlan {
 }
 
 /** Keep a voice turn's utterance until its transcript is stored. */
-export function keepUtterance(rec: RecoveryStore, turn: { turnId: string; audio: Int16Array; endpointingMs: number; endOfTurn?: KeptUtterance["endOfTurn"] | undefined; attempt?: number | undefined }, now: number): void {
-  rec.saveUtterance({ turnId: turn.turnId, audio: turn.audio, endpointingMs: turn.endpointingMs, endOfTurn: turn.endOfTurn ?? null, attempt: turn.attempt ?? 1, createdAt: now });
+export function keepUtterance(
+  rec: RecoveryStore,
+  turn: {
+    turnId: string;
+    audio: Int16Array;
+    endpointingMs: number;
+    endOfTurn?: KeptUtterance["endOfTurn"] | undefined;
+    attempt?: number | undefined;
+  },
+  now: number,
+): void {
+  rec.saveUtterance({
+    turnId: turn.turnId,
+    audio: turn.audio,
+    endpointingMs: turn.endpointingMs,
+    endOfTurn: turn.endOfTurn ?? null,
+    attempt: turn.attempt ?? 1,
+    createdAt: now,
+  });
 }
 
 /** The system prompt's note to the model for a retry: what happened, what was heard, and that its words follow RETRY_OPENING. */
 export function retryNote(heard: string): string {
-  const cut = heard.trim() === ""
-    ? "A connection problem cut off your previous answer to the user's last message before the user heard any of it."
-    : `A connection problem cut off your previous answer to the user's last message. The user heard only this much of it: "${heard.trim()}"`;
+  const cut =
+    heard.trim() === ""
+      ? "A connection problem cut off your previous answer to the user's last message before the user heard any of it."
+      : `A connection problem cut off your previous answer to the user's last message. The user heard only this much of it: "${heard.trim()}"`;
   return `${cut} Your reply is spoken right after the words "${RETRY_OPENING}". Continue the answer from where it was cut off, without repeating what the user already heard, and do not apologize again.`;
 }
 
@@ -147,7 +179,13 @@ export function retryNote(heard: string): string {
  * The retry's messages: the conversation up to the user's message the cut reply answered (the cut
  * reply itself is left out: the note says what of it was heard), with the note after the system prompt.
  */
-export function retryMessages(o: { systemPrompt: string; history: HistoryMessage[]; userText: string; heard: string; budgetChars: number }): LlmMessage[] {
+export function retryMessages(o: {
+  systemPrompt: string;
+  history: HistoryMessage[];
+  userText: string;
+  heard: string;
+  budgetChars: number;
+}): LlmMessage[] {
   const history = [...o.history];
   while (history.length > 0 && history[history.length - 1]!.role === "assistant") history.pop();
   const endsWithUser = history.length > 0;

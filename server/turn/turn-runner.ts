@@ -3,7 +3,15 @@
 // segments) -> recordOutcome. Everything the client sees goes through `sink`; everything kept goes
 // through `store`. The handle's phases tell the session what the turn is doing; `turn.signal`
 // (barge-in, cancel, a new turn) and an internal failure both stop the reply.
-import { TEXT_LIMITS, clampText, type EndOfTurnSource, type ServerMessage, type TurnEndReason, type TurnMetrics, type TurnUsage } from "../../shared/protocol.ts";
+import {
+  TEXT_LIMITS,
+  clampText,
+  type EndOfTurnSource,
+  type ServerMessage,
+  type TurnEndReason,
+  type TurnMetrics,
+  type TurnUsage,
+} from "../../shared/protocol.ts";
 import type { Admission } from "../budget/budget-gate.ts";
 import { dailyBudgetMessage } from "../budget/budget-messages.ts";
 import { replyReservationNeurons } from "../budget/turn-estimate.ts";
@@ -83,7 +91,6 @@ export interface TurnBudget {
   settle(turnId: string, neurons: number): void;
 }
 
-
 export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: TurnHandle): Promise<TurnOutcome> {
   const { config, store, sink } = deps;
   const now = deps.now ?? (() => Date.now());
@@ -98,7 +105,15 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
   // When stages on the way to first audio began (clock times; stored relative to the end of the user's turn).
   const stagesAt: { stt: number | null; llm: number | null; firstChunk: number | null } = { stt: null, llm: null, firstChunk: null };
 
-  const metrics: TurnMetrics = { endpointingMs: input.endpointingMs, sttMs: 0, llmFirstTokenMs: null, firstAudioMs: null, ttsMs: 0, totalMs: 0, retries: 0 };
+  const metrics: TurnMetrics = {
+    endpointingMs: input.endpointingMs,
+    sttMs: 0,
+    llmFirstTokenMs: null,
+    firstAudioMs: null,
+    ttsMs: 0,
+    totalMs: 0,
+    retries: 0,
+  };
   const usage = { audioInSeconds: 0, promptTokens: 0, completionTokens: 0, ttsCharacters: 0, ttsAudioSeconds: 0 };
   let userText = input.text ?? input.retry?.userText ?? "";
   let replyText = "";
@@ -121,7 +136,17 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
   // the event or model request it would otherwise delay, and its commit overlaps the model's wait.
   // A speculative turn holds every write and event until it is confirmed (and drops them if discarded).
   let sttModel = input.transcribed?.model ?? input.sttModel ?? models.stt;
-  const recordStart = () => turn.hold(() => store.startTurn({ turnId: input.turnId, replyId: input.replyId, source: input.source, startedAt: started, models: { ...models, stt: sttModel }, retryOf: input.retry?.of }));
+  const recordStart = () =>
+    turn.hold(() =>
+      store.startTurn({
+        turnId: input.turnId,
+        replyId: input.replyId,
+        source: input.source,
+        startedAt: started,
+        models: { ...models, stt: sttModel },
+        retryOf: input.retry?.of,
+      }),
+    );
 
   // ---- speech-to-text
   if (input.transcribed) {
@@ -184,11 +209,20 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
   // A recognizer's output is capped like everything stored (a typed message was checked at the wire).
   userText = clampText(userText, TEXT_LIMITS.transcript);
   // A retry answers words the clients already have.
-  if (!input.retry) turn.hold(() => sink.event({ type: "transcript", turnId: input.turnId, text: userText, source: input.source, kind: "turn" }));
+  if (!input.retry)
+    turn.hold(() => sink.event({ type: "transcript", turnId: input.turnId, text: userText, source: input.source, kind: "turn" }));
   const storeUserMessage = () =>
     turn.hold(() => {
       // A retry's user message is the cut turn's, already stored.
-      if (!input.retry) store.addMessage({ role: "user", text: userText, status: "complete", source: input.source, turnId: input.turnId, createdAt: now() });
+      if (!input.retry)
+        store.addMessage({
+          role: "user",
+          text: userText,
+          status: "complete",
+          source: input.source,
+          turnId: input.turnId,
+          createdAt: now(),
+        });
       deps.transcriptStored?.(input.turnId);
       userStored = true;
     });
@@ -204,12 +238,18 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
   const past = store.conversation(400);
   const history = past.filter((m) => m.text.trim() !== "");
   const prompt = { systemPrompt: config.reply.systemPrompt, history, budgetChars: config.reply.historyBudgetChars };
-  const messages = input.retry ? retryMessages({ ...prompt, userText, heard: input.retry.heard }) : buildLlmMessages({ ...prompt, userText });
+  const messages = input.retry
+    ? retryMessages({ ...prompt, userText, heard: input.retry.heard })
+    : buildLlmMessages({ ...prompt, userText });
   usage.promptTokens = estimateTokens(messages.map((m) => m.content).join("\n"));
   const llmStart = now();
   stagesAt.llm = llmStart;
   const replyStream = withRetry(
-    (s) => startReplyStream({ ...ctx, signal: s }, models.llm, messages, { maxTokens: config.reply.maxTokens, temperature: config.reply.temperature }),
+    (s) =>
+      startReplyStream({ ...ctx, signal: s }, models.llm, messages, {
+        maxTokens: config.reply.maxTokens,
+        temperature: config.reply.temperature,
+      }),
     { ...retryBase, stage: "llm", timeoutMs: config.reliability.aiTimeoutMs, onRetry },
   );
   replyStream.catch(() => {}); // awaited below; a cancelled turn may return before that
@@ -224,12 +264,20 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
     now,
     synthesize: async (text) =>
       (
-        await withRetry((s) => synthesize({ ...ctx, signal: s }, models.tts, text, { speaker: models.ttsSpeaker, language: input.language, output: models.ttsOutput }), {
-          ...retryBase,
-          stage: "tts",
-          timeoutMs: config.reliability.aiTimeoutMs,
-          onRetry,
-        })
+        await withRetry(
+          (s) =>
+            synthesize({ ...ctx, signal: s }, models.tts, text, {
+              speaker: models.ttsSpeaker,
+              language: input.language,
+              output: models.ttsOutput,
+            }),
+          {
+            ...retryBase,
+            stage: "tts",
+            timeoutMs: config.reliability.aiTimeoutMs,
+            onRetry,
+          },
+        )
       ).value,
     fail: (err) => fail(classifyAiError(err, "tts")),
     send: (index, text, audio) => {
@@ -356,7 +404,16 @@ export async function runTurn(deps: TurnRunnerDeps, input: TurnInput, turn: Turn
     turn.markGenerationDone();
     if (!usageReported) usage.completionTokens = estimateTokens(replyText);
     const billed = engines.size === 0;
-    const cost = turnCost({ sttModel, audioInSeconds: usage.audioInSeconds, llmModel: models.llm, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, ttsModel: models.tts, ttsCharacters: usage.ttsCharacters, ttsAudioSeconds: usage.ttsAudioSeconds });
+    const cost = turnCost({
+      sttModel,
+      audioInSeconds: usage.audioInSeconds,
+      llmModel: models.llm,
+      promptTokens: usage.promptTokens,
+      completionTokens: usage.completionTokens,
+      ttsModel: models.tts,
+      ttsCharacters: usage.ttsCharacters,
+      ttsAudioSeconds: usage.ttsAudioSeconds,
+    });
     const spent: TurnUsage = { ...usage, neurons: billed ? cost.neurons : 0, usd: billed ? cost.usd : 0 };
     deps.budget?.settle(input.turnId, spent.neurons);
     return { status: "interrupted", endReason: "superseded", userText, replyText, metrics, usage: spent, backend: "", discarded: true };

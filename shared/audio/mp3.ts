@@ -95,10 +95,16 @@ export function id3v2Length(bytes: Uint8Array, offset = 0): number {
   // Some taggers write more than one tag back to back.
   while (
     pos + 10 <= bytes.length &&
-    bytes[pos] === 0x49 && bytes[pos + 1] === 0x44 && bytes[pos + 2] === 0x33 && // "ID3"
-    bytes[pos + 3]! < 0xff && bytes[pos + 4]! < 0xff
+    bytes[pos] === 0x49 &&
+    bytes[pos + 1] === 0x44 &&
+    bytes[pos + 2] === 0x33 && // "ID3"
+    bytes[pos + 3]! < 0xff &&
+    bytes[pos + 4]! < 0xff
   ) {
-    const s0 = bytes[pos + 6]!, s1 = bytes[pos + 7]!, s2 = bytes[pos + 8]!, s3 = bytes[pos + 9]!;
+    const s0 = bytes[pos + 6]!,
+      s1 = bytes[pos + 7]!,
+      s2 = bytes[pos + 8]!,
+      s3 = bytes[pos + 9]!;
     if ((s0 | s1 | s2 | s3) & 0x80) break; // size is syncsafe: top bits must be clear
     const size = (s0 << 21) | (s1 << 14) | (s2 << 7) | s3;
     const hasFooter = (bytes[pos + 5]! & 0x10) !== 0;

@@ -15,7 +15,11 @@ export interface ResamplerOptions {
   attenuationDb: number;
 }
 
-export const DEFAULT_RESAMPLER: Readonly<ResamplerOptions> = Object.freeze({ cutoffFraction: 0.45, transitionFraction: 0.1, attenuationDb: 70 });
+export const DEFAULT_RESAMPLER: Readonly<ResamplerOptions> = Object.freeze({
+  cutoffFraction: 0.45,
+  transitionFraction: 0.1,
+  attenuationDb: 70,
+});
 
 /** Kernel table resolution: points per input sample (linear interpolation between them). */
 const TABLE_RESOLUTION = 512;
@@ -269,7 +273,7 @@ export class Resampler {
     }
     this.outputCount = n;
     // Drop input that no future output needs.
-    const nextT = (n * ratio);
+    const nextT = n * ratio;
     const keepFrom = Math.floor(nextT) - H - 1;
     const drop = keepFrom - this.bufStart;
     if (drop > 0) {

@@ -54,7 +54,7 @@ export function readWavChunks(bytes: Uint8Array, options: WavChunkOptions = {}):
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let fmt: Omit<WavChunks, "data"> | undefined;
   let data: Uint8Array | undefined;
-  for (let offset = 12; offset + 8 <= bytes.byteLength; ) {
+  for (let offset = 12; offset + 8 <= bytes.byteLength;) {
     const id = tag(bytes, offset);
     let size = view.getUint32(offset + 4, true);
     const body = offset + 8;

@@ -15,7 +15,10 @@ export const LlmInput = publishedInput(
   }),
 );
 /** The `{ prompt }` form of text generation (Parley sends messages; the stand-in accepts both). */
-export const LlmPromptInput = publishedInput("@cf/meta/llama-3.1-8b-instruct-fp8", LlmInput.omit({ messages: true }).extend({ prompt: z.string().min(1) }));
+export const LlmPromptInput = publishedInput(
+  "@cf/meta/llama-3.1-8b-instruct-fp8",
+  LlmInput.omit({ messages: true }).extend({ prompt: z.string().min(1) }),
+);
 export const LlmUsage = z.object({
   prompt_tokens: z.number().int().min(0),
   completion_tokens: z.number().int().min(0),
@@ -33,7 +36,11 @@ export const LlmStreamChunk = z
     /** Set by the offline stand-in: which engine wrote the reply. */
     engine: z.string().optional(),
     choices: z
-      .array(z.object({ delta: z.object({ content: z.string().nullish() }).passthrough().optional(), finish_reason: z.string().nullish() }).passthrough())
+      .array(
+        z
+          .object({ delta: z.object({ content: z.string().nullish() }).passthrough().optional(), finish_reason: z.string().nullish() })
+          .passthrough(),
+      )
       .optional(),
   })
   .passthrough();

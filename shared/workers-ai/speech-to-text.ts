@@ -35,6 +35,8 @@ export const WhisperTurboOutput = z.object({
       duration_after_vad: z.number().optional(),
     })
     .optional(),
-  segments: z.array(z.object({ start: z.number().optional(), end: z.number().optional(), text: z.string().optional() }).passthrough()).optional(),
+  segments: z
+    .array(z.object({ start: z.number().optional(), end: z.number().optional(), text: z.string().optional() }).passthrough())
+    .optional(),
   vtt: z.string().optional(),
 });

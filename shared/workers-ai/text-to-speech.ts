@@ -18,5 +18,8 @@ const auraOptions = {
 /** `@cf/deepgram/aura-1`: `{ text, speaker?, encoding?, container?, sample_rate? }` -> audio bytes. */
 export const Aura1Input = publishedInput("@cf/deepgram/aura-1", z.object({ ...auraOptions, speaker: z.enum(AURA_1_VOICES).optional() }));
 /** `@cf/deepgram/aura-2-en`: as aura-1, with its own voices. */
-export const Aura2EnInput = publishedInput("@cf/deepgram/aura-2-en", z.object({ ...auraOptions, speaker: z.enum(AURA_2_EN_VOICES).optional() }));
+export const Aura2EnInput = publishedInput(
+  "@cf/deepgram/aura-2-en",
+  z.object({ ...auraOptions, speaker: z.enum(AURA_2_EN_VOICES).optional() }),
+);
 export type AuraInput = z.infer<typeof Aura1Input> | z.infer<typeof Aura2EnInput>;

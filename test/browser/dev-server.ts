@@ -50,29 +50,35 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-export async function startDevServer(options: { ai?: "fake" | "local"; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<DevServer> {
+export async function startDevServer(
+  options: { ai?: "fake" | "local"; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<DevServer> {
   // As `npm start` does: the conversations index's tables exist before sessions write to them.
   applyLocalReviewIndexMigrations();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let log = "";
-  const child = spawn(process.execPath, [resolve(ROOT, "node_modules/vite/bin/vite.js"), "dev", "--port", String(port), "--strictPort", "--host", "127.0.0.1"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PARLEY_AI: options.ai ?? "fake",
-      PORT: String(port),
-      // A dependency-optimizer cache of its own: dev servers of concurrent tests must not rebuild one shared cache.
-      PARLEY_VITE_CACHE_DIR: mkdtempSync(join(tmpdir(), "parley-vite-")),
-      CLOUDFLARE_CF_FETCH_ENABLED: "false",
-      WRANGLER_SEND_METRICS: "false",
-      NO_COLOR: "1",
-      FORCE_COLOR: "0",
-      ...options.env,
+  const child = spawn(
+    process.execPath,
+    [resolve(ROOT, "node_modules/vite/bin/vite.js"), "dev", "--port", String(port), "--strictPort", "--host", "127.0.0.1"],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PARLEY_AI: options.ai ?? "fake",
+        PORT: String(port),
+        // A dependency-optimizer cache of its own: dev servers of concurrent tests must not rebuild one shared cache.
+        PARLEY_VITE_CACHE_DIR: mkdtempSync(join(tmpdir(), "parley-vite-")),
+        CLOUDFLARE_CF_FETCH_ENABLED: "false",
+        WRANGLER_SEND_METRICS: "false",
+        NO_COLOR: "1",
+        FORCE_COLOR: "0",
+        ...options.env,
+      },
+      detached: true, // own process group, so stop() can end workerd too
+      stdio: ["ignore", "pipe", "pipe"],
     },
-    detached: true, // own process group, so stop() can end workerd too
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  );
   child.stdout!.on("data", (d: Buffer) => (log += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
 

@@ -19,7 +19,11 @@ const connection = (page: Page) => page.evaluate(() => (window as TestWindow).__
 async function typeAndWaitForReply(page: Page, text: string, replies: number): Promise<void> {
   await page.fill('[data-testid="text-input"]', text);
   await page.press('[data-testid="text-input"]', "Enter");
-  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="assistant-message"]:not(.thinking-only)').length >= n, replies, { timeout: 20_000 });
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('[data-testid="assistant-message"]:not(.thinking-only)').length >= n,
+    replies,
+    { timeout: 20_000 },
+  );
 }
 
 describe("an idle session in Chromium", () => {

@@ -30,7 +30,14 @@ describe("reviewing a phone call in Chromium", () => {
   it("the operator key lists the call under the masked caller and opens its review page read-only with the call's line; the number is never shown", async () => {
     const caller = `+1415${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`;
     const masked = `+1${"•".repeat(6)}${caller.slice(-4)}`;
-    const sim = await phoneSim(["--url", e2e.server.url, "--caller", caller, "--out", join(mkdtempSync(join(tmpdir(), "parley-phone-review-")), "heard.wav")]);
+    const sim = await phoneSim([
+      "--url",
+      e2e.server.url,
+      "--caller",
+      caller,
+      "--out",
+      join(mkdtempSync(join(tmpdir(), "parley-phone-review-")), "heard.wav"),
+    ]);
     expect(sim.code, sim.stdout).toBe(0);
     const sessionId = /session ([a-z2-7]{26})/.exec(sim.stdout)![1]!;
 
@@ -55,7 +62,9 @@ describe("reviewing a phone call in Chromium", () => {
     const calls = page.locator('[data-testid="phone-calls"] li');
     await calls.first().waitFor({ timeout: 10_000 });
     expect(await calls.count()).toBe(1);
-    expect(await calls.first().textContent()).toMatch(new RegExp(`^☎ Phone call from \\+1•{6}${caller.slice(-4)} · .+ · \\d+ s, the caller hung up · (\\$|<\\$)`));
+    expect(await calls.first().textContent()).toMatch(
+      new RegExp(`^☎ Phone call from \\+1•{6}${caller.slice(-4)} · .+ · \\d+ s, the caller hung up · (\\$|<\\$)`),
+    );
     expect(await page.locator(".banner").first().textContent()).toMatch(/operator key \(read-only\)/);
     expect(await page.locator('[data-testid="state-indicator"]').textContent()).toMatch(/Read-only — operator key/);
     expect(await page.locator('[data-testid="assistant-message"]').count()).toBeGreaterThan(0);

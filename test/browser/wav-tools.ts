@@ -53,7 +53,13 @@ export function silence(sampleRate: number, ms: number): Pcm16 {
 export function concatWav(parts: Pcm16[]): Pcm16 {
   const rate = parts[0]!.sampleRate;
   if (parts.some((p) => p.sampleRate !== rate)) throw new Error("sample rates differ");
-  return { sampleRate: rate, samples: concatArrays(Int16Array, parts.map((p) => p.samples)) };
+  return {
+    sampleRate: rate,
+    samples: concatArrays(
+      Int16Array,
+      parts.map((p) => p.samples),
+    ),
+  };
 }
 
 export function writeWav(path: string, pcm: Pcm16): void {

@@ -63,7 +63,7 @@ export class FakeModelSocket extends RpcTarget {
 
   listen(onMessage: (data: string) => unknown, onClose: (code: number, reason: string) => unknown): void {
     // RPC stubs passed as arguments are released when the call returns: keep copies.
-    const dup = <T,>(f: T): T => ((f as { dup?: () => T }).dup ? (f as { dup: () => T }).dup() : f);
+    const dup = <T>(f: T): T => ((f as { dup?: () => T }).dup ? (f as { dup: () => T }).dup() : f);
     this.#onMessage = dup(onMessage);
     this.#onClose = dup(onClose);
   }

@@ -183,12 +183,21 @@ function label(m: Record<string, unknown>): string {
 }
 
 /** A fake Flux or Nova-3 socket for one `run(..., { websocket: true })`, logging into `log`. `dropState` is per session: a scenario's drop happens once. */
-export function fakeLiveSocket(model: string, inputs: Record<string, unknown>, scenario: LiveScenario, log: LiveCallLog, dropState: { dropped: boolean }): FakeModelSocket {
+export function fakeLiveSocket(
+  model: string,
+  inputs: Record<string, unknown>,
+  scenario: LiveScenario,
+  log: LiveCallLog,
+  dropState: { dropped: boolean },
+): FakeModelSocket {
   const queue = scenario.transcripts ?? [];
   const next = () => queue[0] ?? DEFAULT_TRANSCRIPT;
   const consume = () => void queue.shift();
   return new FakeModelSocket({
-    brain: (emit) => (model.includes("flux") ? new FluxBrain(scenario, inputs.eager_eot_threshold !== undefined, emit, next, consume) : new NovaBrain(scenario, emit, next, consume)),
+    brain: (emit) =>
+      model.includes("flux")
+        ? new FluxBrain(scenario, inputs.eager_eot_threshold !== undefined, emit, next, consume)
+        : new NovaBrain(scenario, emit, next, consume),
     isVoiced,
     dropNow: (audio) => {
       const drop = scenario.dropAfterAudioMs;

@@ -9,4 +9,3 @@ export function defaultReply(userText: string): string {
 export function tokenize(text: string): string[] {
   return text.match(/\s*\S+/g) ?? [];
 }
-

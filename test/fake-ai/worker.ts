@@ -78,7 +78,10 @@ interface FakeEnv {
 
 /** FAKE_STT_TRANSCRIPTS as a list. */
 function defaultTranscripts(env: FakeEnv): string[] {
-  return (env.FAKE_STT_TRANSCRIPTS ?? "").split("|").map((t) => t.trim()).filter(Boolean);
+  return (env.FAKE_STT_TRANSCRIPTS ?? "")
+    .split("|")
+    .map((t) => t.trim())
+    .filter(Boolean);
 }
 
 const scenarios = new Map<string, FakeScenario>();
@@ -144,7 +147,8 @@ export default class FakeAi extends WorkerEntrypoint<FakeEnv> {
     const num = (v: string | undefined, d: number) => (v !== undefined && v !== "" ? Number(v) : d);
 
     if (options?.websocket === true) {
-      if (!model.startsWith("@cf/deepgram/flux") && !model.startsWith("@cf/deepgram/nova-3")) throw new Error(`5007: ${model} has no WebSocket mode`);
+      if (!model.startsWith("@cf/deepgram/flux") && !model.startsWith("@cf/deepgram/nova-3"))
+        throw new Error(`5007: ${model} has no WebSocket mode`);
       const call: FakeCall = { model, kind: "live", startedAt: Date.now(), input: inputs };
       log.push(call);
       try {
@@ -187,7 +191,14 @@ export default class FakeAi extends WorkerEntrypoint<FakeEnv> {
 
     if (model.startsWith("@cf/openai/whisper")) {
       const partial = tagsOf(options).includes("stt:partial");
-      const call: FakeCall = { model, kind: "stt", startedAt: Date.now(), input: null, partial, ...(typeof inputs.language === "string" ? { language: inputs.language } : {}) };
+      const call: FakeCall = {
+        model,
+        kind: "stt",
+        startedAt: Date.now(),
+        input: null,
+        partial,
+        ...(typeof inputs.language === "string" ? { language: inputs.language } : {}),
+      };
       log.push(call);
       const wav = model.includes("large-v3-turbo") ? base64ToBytes(String(inputs.audio)) : Uint8Array.from(inputs.audio as number[]);
       const parsed = parseWav(wav); // throws on a malformed WAV, like the real model rejects bad audio
@@ -205,8 +216,14 @@ export default class FakeAi extends WorkerEntrypoint<FakeEnv> {
       if (shortMs > 0 && parsed.durationMs < shortMs) text = env.FAKE_STT_SHORT_TRANSCRIPT ?? "";
       else if (partial) {
         const next = queued?.length ? queued[0]! : DEFAULT_TRANSCRIPT;
-        text = next.split(/\s+/).slice(0, Math.max(1, Math.floor(parsed.durationMs / 400))).join(" ");
-      } else text = queued?.length ? queued.shift()! : (defaultTranscripts(env)[log.filter((c) => c.kind === "stt" && !c.partial).length - 1] ?? DEFAULT_TRANSCRIPT);
+        text = next
+          .split(/\s+/)
+          .slice(0, Math.max(1, Math.floor(parsed.durationMs / 400)))
+          .join(" ");
+      } else
+        text = queued?.length
+          ? queued.shift()!
+          : (defaultTranscripts(env)[log.filter((c) => c.kind === "stt" && !c.partial).length - 1] ?? DEFAULT_TRANSCRIPT);
       call.output = text;
       call.endedAt = Date.now();
       const words = text.split(/\s+/).filter(Boolean).length;
@@ -237,7 +254,10 @@ export default class FakeAi extends WorkerEntrypoint<FakeEnv> {
         await sleep(firstTokenMs + tokenMs * tokens.length);
         call.tokensSent = tokens.length;
         call.endedAt = Date.now();
-        return { response: tokens.join(""), usage: { prompt_tokens: promptTokens, completion_tokens: tokens.length, total_tokens: promptTokens + tokens.length } };
+        return {
+          response: tokens.join(""),
+          usage: { prompt_tokens: promptTokens, completion_tokens: tokens.length, total_tokens: promptTokens + tokens.length },
+        };
       }
       let i = 0;
       return new ReadableStream<Uint8Array>({

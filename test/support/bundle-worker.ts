@@ -2,5 +2,6 @@
 import { buildSync } from "esbuild";
 
 export function bundleWorker(entry: string): string {
-  return buildSync({ entryPoints: [entry], bundle: true, format: "esm", write: false, external: ["cloudflare:*"], target: "es2024" }).outputFiles[0]!.text;
+  return buildSync({ entryPoints: [entry], bundle: true, format: "esm", write: false, external: ["cloudflare:*"], target: "es2024" })
+    .outputFiles[0]!.text;
 }

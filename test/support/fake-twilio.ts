@@ -97,7 +97,14 @@ export class FakeTwilioCall {
       if (this.#closed) return;
       const frame = mulaw.slice(i, i + PHONE_AUDIO.frameBytes);
       this.#chunk++;
-      this.#send(JSON.stringify({ event: "media", sequenceNumber: String(this.#chunk + 1), streamSid: this.streamSid, media: { track: "inbound", chunk: String(this.#chunk), timestamp: String(this.#chunk * 20), payload: bytesToBase64(frame) } }));
+      this.#send(
+        JSON.stringify({
+          event: "media",
+          sequenceNumber: String(this.#chunk + 1),
+          streamSid: this.streamSid,
+          media: { track: "inbound", chunk: String(this.#chunk), timestamp: String(this.#chunk * 20), payload: bytesToBase64(frame) },
+        }),
+      );
       const due = started + ((n + 1) * PHONE_AUDIO.frameMs) / speed;
       const wait = due - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -110,7 +117,14 @@ export class FakeTwilioCall {
 
   /** The caller hung up: `stop`, then the socket closes (the caller's part). */
   stop(): void {
-    this.#send(JSON.stringify({ event: "stop", sequenceNumber: "0", streamSid: this.streamSid, stop: { callSid: this.callSid, accountSid: "AC00000000000000000000000000000000" } }));
+    this.#send(
+      JSON.stringify({
+        event: "stop",
+        sequenceNumber: "0",
+        streamSid: this.streamSid,
+        stop: { callSid: this.callSid, accountSid: "AC00000000000000000000000000000000" },
+      }),
+    );
     this.close();
   }
 
@@ -122,7 +136,10 @@ export class FakeTwilioCall {
 
   /** What the caller heard, as 8 kHz PCM16. */
   heardPcm(): Int16Array {
-    return concatArrays(Int16Array, this.played.map((f) => decodeMulaw(f)));
+    return concatArrays(
+      Int16Array,
+      this.played.map((f) => decodeMulaw(f)),
+    );
   }
 
   /** Media frames the server has sent so far. */
@@ -197,7 +214,13 @@ export function voiceWebhookForm(o: { callSid: string; from: string; to?: string
 export function parseStreamTwiml(xml: string): { url: string; parameters: Record<string, string> } {
   const url = /<Stream url="([^"]+)"/.exec(xml)?.[1];
   if (!url) throw new Error(`no <Stream> in ${xml.slice(0, 200)}`);
-  const unescape = (v: string) => v.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+  const unescape = (v: string) =>
+    v
+      .replace(/&quot;/g, '"')
+      .replace(/&apos;/g, "'")
+      .replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">")
+      .replace(/&amp;/g, "&");
   const parameters: Record<string, string> = {};
   for (const m of xml.matchAll(/<Parameter name="([^"]*)" value="([^"]*)"\/>/g)) parameters[unescape(m[1]!)] = unescape(m[2]!);
   return { url: unescape(url), parameters };

@@ -35,7 +35,26 @@ function templates(rnd: () => number): ClientMessageInput[] {
   ];
 }
 
-const ODD_VALUES: unknown[] = [null, true, false, -1, 0, 1.5, -0.0001, 1e308, -1e308, Number.MAX_SAFE_INTEGER + 2, "", "x".repeat(300), [], {}, [1, 2], { nested: { deep: [null] } }, "NaN", "😀"];
+const ODD_VALUES: unknown[] = [
+  null,
+  true,
+  false,
+  -1,
+  0,
+  1.5,
+  -0.0001,
+  1e308,
+  -1e308,
+  Number.MAX_SAFE_INTEGER + 2,
+  "",
+  "x".repeat(300),
+  [],
+  {},
+  [1, 2],
+  { nested: { deep: [null] } },
+  "NaN",
+  "😀",
+];
 /** Number literals JSON.stringify cannot write (they parse to Infinity or lose precision). */
 const RAW_NUMBERS = ["1e999", "-1e999", "123456789012345678901234567890", "0.0000000000000000000000001", "-0"];
 
@@ -49,7 +68,16 @@ function randomText(rnd: () => number, maxLength: number): string {
   for (let i = 0; i < n; i++) {
     const r = rnd();
     // Mostly JSON-ish punctuation and ASCII, some control characters, lone surrogates and astral characters.
-    s += r < 0.3 ? pick(rnd, ['{', '}', '"', ":", ",", "[", "]", "\\", " "]) : r < 0.9 ? String.fromCharCode(32 + Math.floor(rnd() * 95)) : r < 0.95 ? String.fromCharCode(Math.floor(rnd() * 32)) : r < 0.98 ? String.fromCharCode(0xd800 + Math.floor(rnd() * 0x800)) : "😀";
+    s +=
+      r < 0.3
+        ? pick(rnd, ["{", "}", '"', ":", ",", "[", "]", "\\", " "])
+        : r < 0.9
+          ? String.fromCharCode(32 + Math.floor(rnd() * 95))
+          : r < 0.95
+            ? String.fromCharCode(Math.floor(rnd() * 32))
+            : r < 0.98
+              ? String.fromCharCode(0xd800 + Math.floor(rnd() * 0x800))
+              : "😀";
   }
   return s;
 }
@@ -67,7 +95,12 @@ function mutate(rnd: () => number, msg: Record<string, unknown>): string {
   if (r < 0.25) {
     m[pick(rnd, keys)] = pick(rnd, ODD_VALUES); // a field of the wrong type or range (the type itself, sometimes)
   } else if (r < 0.4) {
-    delete m[pick(rnd, keys.filter((k) => k !== "type"))]; // a required field missing
+    delete m[
+      pick(
+        rnd,
+        keys.filter((k) => k !== "type"),
+      )
+    ]; // a required field missing
   } else if (r < 0.55) {
     m[randomText(rnd, 12) || "extra"] = pick(rnd, ODD_VALUES); // an extra field
   } else if (r < 0.7) {
@@ -112,4 +145,3 @@ export function* fuzzInputs(seed: number, n: number): Generator<FuzzInput> {
     }
   }
 }
-

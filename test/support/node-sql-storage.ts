@@ -14,7 +14,10 @@ export function nodeSqlStorage(): SqlStorage {
     // Durable Object SQLite takes and returns BLOBs as ArrayBuffer; node:sqlite as Uint8Array.
     const args = bindings.map((b) => (b instanceof ArrayBuffer ? new Uint8Array(b) : b)) as Value[];
     const blobs = (row: Record<string, unknown>) =>
-      Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v instanceof Uint8Array ? v.slice().buffer : v])) as Record<string, SqlStorageValue>;
+      Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v instanceof Uint8Array ? v.slice().buffer : v])) as Record<
+        string,
+        SqlStorageValue
+      >;
     const rows = reads ? (stmt.all(...args) as Record<string, unknown>[]).map(blobs) : (stmt.run(...args), []);
     return {
       toArray: () => rows,

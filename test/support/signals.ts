@@ -92,7 +92,13 @@ export function riff(chunks: { id: string; body: Uint8Array; size?: number }[], 
 }
 
 /** A 16-byte fmt chunk body, then `extra` (cbSize and the WAVE_FORMAT_EXTENSIBLE fields). */
-export function fmtBody(format: number, channels: number, sampleRate: number, bits: number, extra: Uint8Array = new Uint8Array(0)): Uint8Array {
+export function fmtBody(
+  format: number,
+  channels: number,
+  sampleRate: number,
+  bits: number,
+  extra: Uint8Array = new Uint8Array(0),
+): Uint8Array {
   const b = new Uint8Array(16 + extra.length);
   const v = new DataView(b.buffer);
   v.setUint16(0, format, true);

@@ -29,7 +29,8 @@ function toMs(h: string | undefined, m: string, s: string, frac: string): number
 function checkOrder(cues: ParsedCue[], cue: ParsedCue, line: number): void {
   if (cue.endMs <= cue.startMs) fail(line, `cue ${cue.id} ends (${cue.endMs} ms) at or before it starts (${cue.startMs} ms)`);
   const prev = cues[cues.length - 1];
-  if (prev && cue.startMs < prev.endMs) fail(line, `cue ${cue.id} starts at ${cue.startMs} ms, before cue ${prev.id} ends (${prev.endMs} ms)`);
+  if (prev && cue.startMs < prev.endMs)
+    fail(line, `cue ${cue.id} starts at ${cue.startMs} ms, before cue ${prev.id} ends (${prev.endMs} ms)`);
 }
 
 /** Split into lines, requiring a final newline (a file cut short ends mid-line). */
@@ -45,7 +46,14 @@ const VTT_TIME = String.raw`(?:(\d{2,}):)?([0-5]\d):([0-5]\d)\.(\d{3})`;
 const VTT_TIMING = new RegExp(`^${VTT_TIME} --> ${VTT_TIME}$`);
 const VTT_REFERENCE = /^&(?:amp|lt|gt|nbsp|lrm|rlm|#\d+|#x[0-9a-fA-F]+);/;
 const VTT_TAG = /^<(?:\/?(?:c|i|b|u|ruby|rt|v|lang)|v [^>\n]+|lang [^>\n]+|\d{2,}:[0-5]\d:[0-5]\d\.\d{3}|[0-5]\d:[0-5]\d\.\d{3})>/;
-const VTT_ENTITIES: Record<string, string> = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&nbsp;": "\u00A0", "&lrm;": "\u200E", "&rlm;": "\u200F" };
+const VTT_ENTITIES: Record<string, string> = {
+  "&amp;": "&",
+  "&lt;": "<",
+  "&gt;": ">",
+  "&nbsp;": "\u00A0",
+  "&lrm;": "\u200E",
+  "&rlm;": "\u200F",
+};
 
 export function parseVtt(text: string): ParsedCue[] {
   const lines = linesOf(text.startsWith("\uFEFF") ? text.slice(1) : text);
@@ -80,7 +88,14 @@ export function parseVtt(text: string): ParsedCue[] {
     });
     const raw = body.join("\n");
     const { speaker, plain } = decodeVttText(raw, start + t + 1);
-    const cue: ParsedCue = { id, startMs: toMs(timing[1], timing[2]!, timing[3]!, timing[4]!), endMs: toMs(timing[5], timing[6]!, timing[7]!, timing[8]!), raw, speaker, text: plain };
+    const cue: ParsedCue = {
+      id,
+      startMs: toMs(timing[1], timing[2]!, timing[3]!, timing[4]!),
+      endMs: toMs(timing[5], timing[6]!, timing[7]!, timing[8]!),
+      raw,
+      speaker,
+      text: plain,
+    };
     checkOrder(cues, cue, start + t);
     cues.push(cue);
   }
@@ -91,7 +106,7 @@ export function parseVtt(text: string): ParsedCue[] {
 function decodeVttText(raw: string, line: number): { speaker: string | null; plain: string } {
   let speaker: string | null = null;
   let plain = "";
-  for (let i = 0; i < raw.length; ) {
+  for (let i = 0; i < raw.length;) {
     const rest = raw.slice(i);
     if (raw[i] === "&") {
       const ref = VTT_REFERENCE.exec(rest);
@@ -136,7 +151,14 @@ export function parseSrt(text: string): ParsedCue[] {
     if (/<\/?[a-zA-Z]/.test(body.join("\n"))) fail(i + 2, "cue text holds markup a player would read as a tag");
     const raw = body.join("\n");
     const m = /^([^:\n]+): /.exec(raw);
-    const cue: ParsedCue = { id, startMs: toMs(timing[1], timing[2]!, timing[3]!, timing[4]!), endMs: toMs(timing[5], timing[6]!, timing[7]!, timing[8]!), raw, speaker: m ? m[1]! : null, text: m ? raw.slice(m[0].length) : raw };
+    const cue: ParsedCue = {
+      id,
+      startMs: toMs(timing[1], timing[2]!, timing[3]!, timing[4]!),
+      endMs: toMs(timing[5], timing[6]!, timing[7]!, timing[8]!),
+      raw,
+      speaker: m ? m[1]! : null,
+      text: m ? raw.slice(m[0].length) : raw,
+    };
     checkOrder(cues, cue, i + 1);
     cues.push(cue);
     // Past the blank line that ends this cue (the last cue may end at the end of the file).

@@ -86,14 +86,27 @@ export function toneLevel(x: Float32Array, freq: number, rate: number): number {
 }
 
 /** A WAV built by hand, for formats encodeWav does not write. */
-export function wavBytes(opts: { format: number; channels: number; rate: number; bits: number; data: Uint8Array; extensible?: boolean; extraChunk?: boolean }): Uint8Array {
+export function wavBytes(opts: {
+  format: number;
+  channels: number;
+  rate: number;
+  bits: number;
+  data: Uint8Array;
+  extensible?: boolean;
+  extraChunk?: boolean;
+}): Uint8Array {
   const fmtSize = opts.extensible ? 40 : 16;
   const extra = opts.extraChunk ? 8 + 3 + 1 : 0; // odd-sized LIST chunk + pad byte
   const out = new Uint8Array(12 + 8 + fmtSize + extra + 8 + opts.data.length);
   const dv = new DataView(out.buffer);
-  const put = (at: number, s: string) => { for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i); };
-  put(0, "RIFF"); dv.setUint32(4, out.length - 8, true); put(8, "WAVE");
-  put(12, "fmt "); dv.setUint32(16, fmtSize, true);
+  const put = (at: number, s: string) => {
+    for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i);
+  };
+  put(0, "RIFF");
+  dv.setUint32(4, out.length - 8, true);
+  put(8, "WAVE");
+  put(12, "fmt ");
+  dv.setUint32(16, fmtSize, true);
   dv.setUint16(20, opts.extensible ? 0xfffe : opts.format, true);
   dv.setUint16(22, opts.channels, true);
   dv.setUint32(24, opts.rate, true);
@@ -101,9 +114,19 @@ export function wavBytes(opts: { format: number; channels: number; rate: number;
   dv.setUint16(32, (opts.channels * opts.bits) / 8, true);
   dv.setUint16(34, opts.bits, true);
   let at = 36;
-  if (opts.extensible) { dv.setUint16(36, 22, true); dv.setUint16(38, opts.bits, true); dv.setUint16(44, opts.format, true); at = 12 + 8 + 40; }
-  if (opts.extraChunk) { put(at, "LIST"); dv.setUint32(at + 4, 3, true); at += 12; }
-  put(at, "data"); dv.setUint32(at + 4, opts.data.length, true);
+  if (opts.extensible) {
+    dv.setUint16(36, 22, true);
+    dv.setUint16(38, opts.bits, true);
+    dv.setUint16(44, opts.format, true);
+    at = 12 + 8 + 40;
+  }
+  if (opts.extraChunk) {
+    put(at, "LIST");
+    dv.setUint32(at + 4, 3, true);
+    at += 12;
+  }
+  put(at, "data");
+  dv.setUint32(at + 4, opts.data.length, true);
   out.set(opts.data, at + 8);
   return out;
 }

@@ -29,7 +29,11 @@ function request(path: string, o: Call = {}): Request {
 
 function upgrade(id: string, o: Call & { protocols?: string[] } = {}): Request {
   const protocols = o.protocols ?? ["parley", ...(o.key ? [`parley-key.${o.key}`] : [])];
-  return request(`/parties/voice-session/${id}`, { ...o, key: undefined, headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": protocols.join(", "), ...o.headers } });
+  return request(`/parties/voice-session/${id}`, {
+    ...o,
+    key: undefined,
+    headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": protocols.join(", "), ...o.headers },
+  });
 }
 
 const call = (req: Request) => exports.default.fetch(req);
@@ -122,7 +126,11 @@ describe("share links: read-only review keys", () => {
   it("a review key cannot join live, type or change settings by claiming the owner's grant in its own headers", async () => {
     const a = await create();
     const { reviewKey: key } = await reviewKey(a.id, a.ownerKey);
-    await expectError(await call(upgrade(a.id, { key, headers: { "x-parley-grant": "owner", "x-partykit-room": a.id } })), 403, "read_only");
+    await expectError(
+      await call(upgrade(a.id, { key, headers: { "x-parley-grant": "owner", "x-partykit-room": a.id } })),
+      403,
+      "read_only",
+    );
   });
 
   it("rotating revokes earlier review keys; the new one works and the owner key keeps working", async () => {
@@ -149,7 +157,11 @@ describe("Origin", () => {
   it("a foreign page is refused with 403 before the upgrade and on the HTTP API; the app's own origin and no Origin pass", async () => {
     const a = await create();
     await expectError(await call(upgrade(a.id, { key: a.ownerKey, origin: "https://evil.example" })), 403, "origin_forbidden");
-    await expectError(await call(request(`/api/sessions/${a.id}`, { key: a.ownerKey, origin: "https://evil.example" })), 403, "origin_forbidden");
+    await expectError(
+      await call(request(`/api/sessions/${a.id}`, { key: a.ownerKey, origin: "https://evil.example" })),
+      403,
+      "origin_forbidden",
+    );
     await expectError(await call(request("/api/sessions", { method: "POST", origin: "https://evil.example" })), 403, "origin_forbidden");
     await expectError(await call(request("/api/sessions", { method: "POST", origin: "null" })), 403, "origin_forbidden");
     expect((await call(request(`/api/sessions/${a.id}`, { key: a.ownerKey, origin: BASE }))).status).toBe(200);
@@ -171,7 +183,11 @@ describe("Origin", () => {
     const { id, ownerKey } = CreatedSession.parse(await res.json());
     const ws = await accepted(await worker.fetch(upgrade(id, { key: ownerKey, origin }), withOrigins));
     ws.close(1000);
-    await expectError(await worker.fetch(upgrade(id, { key: ownerKey, origin: "https://other.example.com" }), withOrigins), 403, "origin_forbidden");
+    await expectError(
+      await worker.fetch(upgrade(id, { key: ownerKey, origin: "https://other.example.com" }), withOrigins),
+      403,
+      "origin_forbidden",
+    );
   });
 });
 
@@ -186,7 +202,11 @@ describe("server configuration", () => {
     expect(body.error.message).toContain("wrangler secret put SESSION_SECRET");
     const id = newSessionId();
     await expectError(await worker.fetch(upgrade(id, { key: await ownerKeyOf(id) }), noSecret as Env), 503, "server_misconfigured");
-    await expectError(await worker.fetch(request("/api/sessions", { method: "POST" }), { ...env, SESSION_SECRET: "short" }), 503, "server_misconfigured");
+    await expectError(
+      await worker.fetch(request("/api/sessions", { method: "POST" }), { ...env, SESSION_SECRET: "short" }),
+      503,
+      "server_misconfigured",
+    );
   });
 });
 
@@ -312,7 +332,9 @@ describe("Cloudflare Access in front", () => {
     const bob = await token(ours.privateKey, { email: "bob@example.com" });
     const created = CreatedSession.parse(await (await as(ada, request("/api/sessions", { method: "POST" }))).json());
     await expectError(await as(bob, upgrade(created.id, { key: created.ownerKey })), 403, "bad_key");
-    const grant = ReviewKeyGrant.parse(await (await as(ada, request(`/api/sessions/${created.id}/review-key`, { method: "POST", key: created.ownerKey }))).json());
+    const grant = ReviewKeyGrant.parse(
+      await (await as(ada, request(`/api/sessions/${created.id}/review-key`, { method: "POST", key: created.ownerKey }))).json(),
+    );
     expect((await as(bob, request(`/api/sessions/${created.id}`, { key: grant.reviewKey }))).status).toBe(200);
   });
 

@@ -31,12 +31,20 @@ describe("drain", () => {
     expect((await drain({ [DRAIN_SECRET_HEADER]: secret }, "GET")).status).toBe(405);
     // The session's own route does not drain without it either.
     const id = newSessionId();
-    const res = await exports.default.fetch(`http://parley.test/parties/voice-session/${id}`, { method: "POST", headers: { [DRAIN_SECRET_HEADER]: "nope" } });
+    const res = await exports.default.fetch(`http://parley.test/parties/voice-session/${id}`, {
+      method: "POST",
+      headers: { [DRAIN_SECRET_HEADER]: "nope" },
+    });
     expect(res.ok).toBe(false);
   });
 
   it("a drain stores the reply in flight as cut off by shutdown with what was heard, closes sockets with 1001, and the reply is retried after the restart", async () => {
-    const { id, c } = await openSession({ llm: { tokenMs: 150, reply: "The first sentence is short. The second sentence takes a long while to arrive because the model is slow today." } });
+    const { id, c } = await openSession({
+      llm: {
+        tokenMs: 150,
+        reply: "The first sentence is short. The second sentence takes a long while to arrive because the model is slow today.",
+      },
+    });
     const closed = closeCode(c);
     c.send({ type: "text", text: "Tell me something." });
     const seg = await c.waitFor("segment");

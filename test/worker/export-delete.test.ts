@@ -56,7 +56,12 @@ const DATE = new Date().toISOString().slice(0, 10);
 describe("exports over HTTP", () => {
   it("each format downloads with its content type and a parley-<id prefix>-<date> file name", async () => {
     const { id, ownerKey } = await conversation();
-    const expected = { json: "application/json", md: "text/markdown; charset=utf-8", vtt: "text/vtt; charset=utf-8", srt: "text/plain; charset=utf-8" };
+    const expected = {
+      json: "application/json",
+      md: "text/markdown; charset=utf-8",
+      vtt: "text/vtt; charset=utf-8",
+      srt: "text/plain; charset=utf-8",
+    };
     for (const [format, type] of Object.entries(expected)) {
       const res = await call(`/api/sessions/${id}/export?format=${format}`, { key: ownerKey });
       expect(res.status, format).toBe(200);
@@ -103,10 +108,18 @@ describe("exports over HTTP", () => {
     const worker = createWorker();
     const withOrigins = { ...env, ALLOWED_ORIGINS: "https://app.example.com" };
     const origin = "https://app.example.com";
-    const preflight = await worker.fetch(new Request(`http://parley.test/api/sessions/${id}`, { method: "OPTIONS", headers: { Origin: origin, "CF-Connecting-IP": visitorAddress() } }), withOrigins);
+    const preflight = await worker.fetch(
+      new Request(`http://parley.test/api/sessions/${id}`, {
+        method: "OPTIONS",
+        headers: { Origin: origin, "CF-Connecting-IP": visitorAddress() },
+      }),
+      withOrigins,
+    );
     expect(preflight.headers.get("Access-Control-Allow-Methods")).toContain("DELETE");
     const res = await worker.fetch(
-      new Request(`http://parley.test/api/sessions/${id}/export?format=md`, { headers: { Origin: origin, Authorization: `Bearer ${ownerKey}`, "CF-Connecting-IP": visitorAddress() } }),
+      new Request(`http://parley.test/api/sessions/${id}/export?format=md`, {
+        headers: { Origin: origin, Authorization: `Bearer ${ownerKey}`, "CF-Connecting-IP": visitorAddress() },
+      }),
       withOrigins,
     );
     expect(res.status).toBe(200);

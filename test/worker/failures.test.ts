@@ -93,7 +93,10 @@ describe("Workers AI faults", () => {
     expect(done.text.split(" ").length).toBe(9);
     await c.waitFor("state", (s) => s.state === "listening");
     // Everything already sent as audio will be heard; the unspoken rest stays only in the planned text.
-    const spoken = c.of("segment").map((x) => x.text).join(" ");
+    const spoken = c
+      .of("segment")
+      .map((x) => x.text)
+      .join(" ");
     expect(spoken.length).toBeGreaterThan(0);
     const stored = await transcriptOf(id);
     expect(stored.messages[1]).toMatchObject({ role: "assistant", status: "failed", text: spoken });

@@ -40,8 +40,18 @@ describe("fuzzing a live session", () => {
     }
     expect(sent).toBe(INPUTS);
     // Every message type was mutated, and each family of bad input was sent.
-    for (const type of ["start", "commit", "cancel", "text", "playback", "ping", "barge-in"]) expect(kinds.get(`mutated-${type}`) ?? 0).toBeGreaterThan(50);
-    for (const kind of ["random-text", "truncated-json", "unknown-type", "not-an-object", "random-binary", "oversized-binary", "silent-binary"]) expect(kinds.get(kind) ?? 0).toBeGreaterThan(50);
+    for (const type of ["start", "commit", "cancel", "text", "playback", "ping", "barge-in"])
+      expect(kinds.get(`mutated-${type}`) ?? 0).toBeGreaterThan(50);
+    for (const kind of [
+      "random-text",
+      "truncated-json",
+      "unknown-type",
+      "not-an-object",
+      "random-binary",
+      "oversized-binary",
+      "silent-binary",
+    ])
+      expect(kinds.get(kind) ?? 0).toBeGreaterThan(50);
 
     // Nothing closed the socket; every error has a code from the protocol, and every bad input got one.
     expect(c.closed).toBe(false);
@@ -55,7 +65,10 @@ describe("fuzzing a live session", () => {
     const mark = c.frames.length;
     c.send({ type: "text", text: "Still with me?" });
     const transcript = await c.waitFor("transcript", (t) => t.text === "Still with me?", { from: mark });
-    const done = await c.waitFor("reply-done", (d) => d.replyId === transcript.turnId.replace(/^t-/, "r-"), { from: mark, timeoutMs: 15_000 });
+    const done = await c.waitFor("reply-done", (d) => d.replyId === transcript.turnId.replace(/^t-/, "r-"), {
+      from: mark,
+      timeoutMs: 15_000,
+    });
     expect(done.status).toBe("complete");
     c.close();
 
@@ -67,7 +80,11 @@ describe("fuzzing a live session", () => {
     // after later turns, so the new turn is looked up, not assumed last.)
     const asked = stored.messages.findIndex((m) => m.role === "user" && m.text === "Still with me?");
     expect(asked).toBeGreaterThan(1);
-    expect(stored.messages.find((m) => m.replyId === done.replyId)).toMatchObject({ role: "assistant", status: "complete", text: done.text });
+    expect(stored.messages.find((m) => m.replyId === done.replyId)).toMatchObject({
+      role: "assistant",
+      status: "complete",
+      text: done.text,
+    });
     for (const m of stored.messages) {
       expect(["user", "assistant"]).toContain(m.role);
       expect(["complete", "interrupted", "failed"]).toContain(m.status);

@@ -7,7 +7,10 @@ const REPLY = "First sentence is right here. Second sentence has quite a few mor
 
 describe("heard-text accounting", () => {
   it("barge-in before first audio stores an empty heard reply", async () => {
-    const { id, c } = await openSession({ llm: { reply: REPLY, tokenMs: 60 }, stt: { transcripts: ["Tell me three things.", "Stop, never mind."] } });
+    const { id, c } = await openSession({
+      llm: { reply: REPLY, tokenMs: 60 },
+      stt: { transcripts: ["Tell me three things.", "Stop, never mind."] },
+    });
     c.sendAudio(utterance(800, 900, 1));
     const delta = await c.waitFor("reply-delta");
     expect(c.of("segment")).toHaveLength(0);
@@ -23,7 +26,12 @@ describe("heard-text accounting", () => {
     const llm = (await fakeAi.calls(id)).filter((x) => x.kind === "llm");
     const second = llm[1]!.input as { role: string; content: string }[];
     expect(second.filter((m) => m.role === "assistant")).toEqual([]);
-    expect(second.filter((m) => m.role === "user").map((m) => m.content).join(" ")).toContain("Tell me three things.");
+    expect(
+      second
+        .filter((m) => m.role === "user")
+        .map((m) => m.content)
+        .join(" "),
+    ).toContain("Tell me three things.");
     c.close();
   });
 
@@ -96,7 +104,8 @@ describe("speech that resumes after a pause", () => {
     const llm = (await fakeAi.calls(id)).filter((x) => x.kind === "llm");
     // Cut off: cancelled while streaming, or cut while its stream was on the way (the server cancels a
     // stream it never reads, which the fake does not see over RPC: it never sent a token nor finished).
-    for (const early of llm.slice(0, -1)) expect(early.cancelled === true || (early.tokensSent === 0 && early.endedAt === undefined)).toBe(true);
+    for (const early of llm.slice(0, -1))
+      expect(early.cancelled === true || (early.tokensSent === 0 && early.endedAt === undefined)).toBe(true);
     const messages = llm[llm.length - 1]!.input as { role: string; content: string }[];
     expect(messages.map((m) => m.role)).toEqual(["system", "user"]);
     expect(messages[1]!.content).toContain("So I was thinking");

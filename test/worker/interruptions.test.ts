@@ -4,7 +4,17 @@
 // the test plays the browser's part (its echo-aware detector's `barge-in` messages).
 import { describe, expect, it } from "vitest";
 import type { ClientMessageInput } from "../../shared/protocol.ts";
-import { SessionClient, fakeAi, newSessionId, openSession, silence, speakAndWait, transcriptOf, until, utterance } from "./support/session-client.ts";
+import {
+  SessionClient,
+  fakeAi,
+  newSessionId,
+  openSession,
+  silence,
+  speakAndWait,
+  transcriptOf,
+  until,
+  utterance,
+} from "./support/session-client.ts";
 import { concat, mix, noise, syllables } from "../support/signals.ts";
 
 const REPLY = "First sentence is right here. Second sentence has quite a few more words in it. Third one ends the reply.";
@@ -120,7 +130,10 @@ describe("interruptions: pause, confirm, resume", () => {
     const stt = (await fakeAi.calls(id)).filter((x) => x.kind === "stt" && !x.partial);
     expect(stt).toHaveLength(1);
     // The interrupting utterance is the new turn's recording, though the turn did not transcribe it itself.
-    await until(async () => ((await transcriptOf(id)).turns[1]?.recordings.user ? true : undefined), "the interrupting turn's utterance recorded");
+    await until(
+      async () => ((await transcriptOf(id)).turns[1]?.recordings.user ? true : undefined),
+      "the interrupting turn's utterance recorded",
+    );
     c.close();
   });
 
@@ -129,13 +142,18 @@ describe("interruptions: pause, confirm, resume", () => {
     // The reply is playing segment 1; the client's echo guard did not pause, but the server's VAD
     // hears the echo (speech-like, 20 dB under a -20 dBFS reply) and transcribes it when it ends.
     c.send({ type: "playback", replyId: done.replyId, segment: 1, playedMs: 200, state: "playing" });
-    await fakeAi.configure(id, { llm: { reply: REPLY, tokenMs: 5 }, stt: { transcripts: [segs[1]!.text.split(" ").slice(0, 5).join(" ")] } });
+    await fakeAi.configure(id, {
+      llm: { reply: REPLY, tokenMs: 5 },
+      stt: { transcripts: [segs[1]!.text.split(" ").slice(0, 5).join(" ")] },
+    });
     const from = c.frames.length;
     c.sendAudio(concat(mix(syllables(1200, -40), noise(1200, -62, 5)), noise(700, -62, 6)));
     await new Promise((r) => setTimeout(r, 400));
     const stt = (await fakeAi.calls(id)).filter((x) => x.kind === "stt");
     expect(stt.length).toBe(1);
-    expect(c.frames.slice(from).filter((f) => f.type === "interruption" || f.type === "transcript" || f.type === "reply-heard")).toEqual([]);
+    expect(c.frames.slice(from).filter((f) => f.type === "interruption" || f.type === "transcript" || f.type === "reply-heard")).toEqual(
+      [],
+    );
     expect(c.of("state").at(-1)!.state).toBe("speaking");
     expect((await c.playedOut(done.replyId)).status).toBe("complete");
     const stored = await transcriptOf(id);
@@ -145,7 +163,10 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("speech far quieter than the user's own voice that the client did not pause for (a TV, a loud echo) is not the user", async () => {
-    const { id, c } = await openSession({ llm: { reply: REPLY, tokenMs: 5 }, stt: { transcripts: ["Tell me three things.", "And now the weather for the weekend."] } });
+    const { id, c } = await openSession({
+      llm: { reply: REPLY, tokenMs: 5 },
+      stt: { transcripts: ["Tell me three things.", "And now the weather for the weekend."] },
+    });
     const done = await speakAndWait(c, utterance(900, 700, 1)); // the user, at -20 dBFS
     const from = c.frames.length;
     c.sendAudio(concat(mix(syllables(1500, -44), noise(1500, -70, 13)), noise(700, -70, 14)));
@@ -199,7 +220,10 @@ describe("interruptions: pause, confirm, resume", () => {
   });
 
   it("a cough while the reply is being prepared holds it, and it goes on when the cough transcribes to nothing", async () => {
-    const { id, c } = await openSession({ llm: { reply: REPLY, firstTokenMs: 1_200, tokenMs: 5 }, stt: { transcripts: ["Tell me three things.", ""] } });
+    const { id, c } = await openSession({
+      llm: { reply: REPLY, firstTokenMs: 1_200, tokenMs: 5 },
+      stt: { transcripts: ["Tell me three things.", ""] },
+    });
     c.sendAudio(utterance(800, 700, 1));
     await c.waitFor("transcript");
     const from = c.frames.length;
@@ -220,7 +244,10 @@ describe("interruptions: pause, confirm, resume", () => {
     c.sendAudio(utterance(900, 800, 12, 0));
     const decision = await c.waitFor("interruption", undefined, { from });
     expect(decision).toMatchObject({ decision: "confirmed", reason: "words" });
-    expect(await c.waitFor("reply-heard", (h) => h.replyId === done.replyId, { from })).toMatchObject({ status: "interrupted", endReason: "barge-in" });
+    expect(await c.waitFor("reply-heard", (h) => h.replyId === done.replyId, { from })).toMatchObject({
+      status: "interrupted",
+      endReason: "barge-in",
+    });
     await c.waitFor("reply-done", (d) => d.replyId !== done.replyId, { timeoutMs: 15_000 });
     const llm = (await fakeAi.calls(id)).filter((x) => x.kind === "llm");
     expect((llm[1]!.input as { content: string }[]).at(-1)!.content).toBe("Hold on, I have a question.");

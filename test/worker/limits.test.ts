@@ -6,7 +6,16 @@ import { describe, expect, it } from "vitest";
 import { CLOSE_CODES, TEXT_LIMITS, UPSTREAM_AUDIO } from "../../shared/protocol.ts";
 import { ConversationStore } from "../../server/storage/conversation-store.ts";
 import { DEFAULT_CONFIG } from "../../server/config.ts";
-import { SessionClient, fakeAi, newSessionId, openSession, speakAndWait, transcriptOf, utterance, waitClosed } from "./support/session-client.ts";
+import {
+  SessionClient,
+  fakeAi,
+  newSessionId,
+  openSession,
+  speakAndWait,
+  transcriptOf,
+  utterance,
+  waitClosed,
+} from "./support/session-client.ts";
 
 const L = DEFAULT_CONFIG.limits;
 
@@ -70,7 +79,9 @@ describe("rate limits", () => {
 
   it("connections of one session share the session's limit: more connections do not multiply the allowance", async () => {
     const id = newSessionId();
-    const clients = await Promise.all([1, 2, 3].map((i) => SessionClient.connect(id, { headers: { "cf-connecting-ip": `198.51.100.${i}` } })));
+    const clients = await Promise.all(
+      [1, 2, 3].map((i) => SessionClient.connect(id, { headers: { "cf-connecting-ip": `198.51.100.${i}` } })),
+    );
     // Each stays inside its own burst (2 s of messagesPerSecond); together they are over the session's.
     const each = 2 * L.messagesPerSecond - 10;
     expect(3 * each).toBeGreaterThan(2 * L.sessionMessagesPerSecond);
@@ -152,7 +163,14 @@ describe("sizes", () => {
     await runInDurableObject(env.VoiceSession.getByName(id), (_instance, state) => {
       const store = new ConversationStore(state.storage.sql);
       for (let i = 0; i < total; i++) {
-        store.addMessage({ role: i % 2 ? "assistant" : "user", text: `${i}:${"\u0001".repeat(1_000)}`, status: "complete", source: "text", turnId: `t-${i}`, createdAt: i });
+        store.addMessage({
+          role: i % 2 ? "assistant" : "user",
+          text: `${i}:${"\u0001".repeat(1_000)}`,
+          status: "complete",
+          source: "text",
+          turnId: `t-${i}`,
+          createdAt: i,
+        });
       }
     });
     const again = await SessionClient.connect(id);
@@ -202,7 +220,16 @@ describe("sizes", () => {
     const got = await runInDurableObject(env.VoiceSession.getByName(id), (_instance, state) => {
       const store = new ConversationStore(state.storage.sql);
       const huge = "y".repeat(3 * TEXT_LIMITS.reply);
-      store.addMessage({ role: "assistant", text: huge, plannedText: huge, status: "complete", source: "voice", turnId: "t-1", replyId: "r-1", createdAt: 1 });
+      store.addMessage({
+        role: "assistant",
+        text: huge,
+        plannedText: huge,
+        status: "complete",
+        source: "voice",
+        turnId: "t-1",
+        replyId: "r-1",
+        createdAt: 1,
+      });
       const stored = store.reply("r-1")!;
       store.markReplyHeard("r-1", huge);
       return { text: stored.text.length, planned: stored.plannedText.length, heard: store.reply("r-1")!.text.length };
@@ -214,7 +241,9 @@ describe("sizes", () => {
 describe("idle connections", () => {
   /** Run the session's idle check as if `aheadMs` had passed since now (the real check runs on a timer). */
   const checkIdleAhead = (id: string, aheadMs: number) =>
-    runInDurableObject(env.VoiceSession.getByName(id), (instance) => (instance as unknown as { checkIdle(now: number): void }).checkIdle(Date.now() + aheadMs));
+    runInDurableObject(env.VoiceSession.getByName(id), (instance) =>
+      (instance as unknown as { checkIdle(now: number): void }).checkIdle(Date.now() + aheadMs),
+    );
 
   it("a session nobody spoke or typed in for IDLE_CLOSE_MS closes its connections with 4408; pings do not keep it open; the conversation is kept", async () => {
     const { id, c } = await openSession();

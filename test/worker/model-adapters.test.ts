@@ -26,7 +26,11 @@ describe("model adapters", () => {
 
     const id = newSessionId();
     await fakeAi.configure(id, { stt: { transcripts: ["one", "two", "three"] } });
-    for (const [model, text] of [["@cf/openai/whisper-large-v3-turbo", "one"], ["@cf/openai/whisper", "two"], ["@cf/openai/whisper-tiny-en", "three"]] as const) {
+    for (const [model, text] of [
+      ["@cf/openai/whisper-large-v3-turbo", "one"],
+      ["@cf/openai/whisper", "two"],
+      ["@cf/openai/whisper-tiny-en", "three"],
+    ] as const) {
       const t = await transcribe(ctx(id), model, pcm, "en");
       expect(t.text).toBe(text);
       expect(t.audioSeconds).toBeCloseTo(pcm.length / 16_000, 6);
@@ -52,7 +56,10 @@ describe("model adapters", () => {
     for (const format of ["native", "openai"] as const) {
       const id = newSessionId();
       await fakeAi.configure(id, { llm: { reply: "One two. Three four.", format } });
-      const stream = await startReplyStream(ctx(id), "@cf/meta/llama-3.1-8b-instruct-fp8", [{ role: "user", content: "hi" }], { maxTokens: 64, temperature: 0.6 });
+      const stream = await startReplyStream(ctx(id), "@cf/meta/llama-3.1-8b-instruct-fp8", [{ role: "user", content: "hi" }], {
+        maxTokens: 64,
+        temperature: 0.6,
+      });
       let text = "";
       let sawDone = false;
       let usage = 0;

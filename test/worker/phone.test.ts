@@ -31,7 +31,8 @@ function mediaCount(c: LiveCall): number {
   return c.call.mediaReceived;
 }
 
-const LONG_REPLY = "One two three four five six. Seven eight nine ten eleven twelve. Thirteen fourteen fifteen sixteen seventeen. Eighteen nineteen twenty twenty-one twenty-two. Twenty-three twenty-four twenty-five twenty-six.";
+const LONG_REPLY =
+  "One two three four five six. Seven eight nine ten eleven twelve. Thirteen fourteen fifteen sixteen seventeen. Eighteen nineteen twenty twenty-one twenty-two. Twenty-three twenty-four twenty-five twenty-six.";
 
 /** After the greeting, the caller asks something and `frames` 20 ms frames of the reply play; returns the greeting's frames. */
 async function askAndHearReply(c: LiveCall, frames: number): Promise<number> {
@@ -81,7 +82,10 @@ describe("the voice webhook", () => {
 
 describe("a phone call", () => {
   it("is greeted within 1 s of the stream starting, then a two-turn call is heard, stored and reviewed as a phone call", async () => {
-    const { from, sessionId } = await callerWith({ stt: { transcripts: ["What is the weather?", "And tomorrow?"] }, tts: { msPerChar: 8 } });
+    const { from, sessionId } = await callerWith({
+      stt: { transcripts: ["What is the weather?", "And tomorrow?"] },
+      tts: { msPerChar: 8 },
+    });
     const startedAt = Date.now();
     const c = await placeCall(from);
     await c.call.until(() => c.call.mediaReceived > 0, 3_000, "the greeting");
@@ -94,7 +98,14 @@ describe("a phone call", () => {
       const marksBefore = c.call.echoed.length;
       await c.call.say(utterance(900, 800, turn + 1));
       // The reply is played to its end: its marks come back, played.
-      await c.call.until(() => c.call.echoed.length >= marksBefore + 2 && c.call.received.at(-1)!.message.event === "mark" && c.call.echoed.length === c.call.received.filter((r) => r.message.event === "mark").length, 15_000, `reply ${turn + 1} played out`);
+      await c.call.until(
+        () =>
+          c.call.echoed.length >= marksBefore + 2 &&
+          c.call.received.at(-1)!.message.event === "mark" &&
+          c.call.echoed.length === c.call.received.filter((r) => r.message.event === "mark").length,
+        15_000,
+        `reply ${turn + 1} played out`,
+      );
     }
     await sleep(300);
     hangUp(c);
@@ -114,7 +125,9 @@ describe("a phone call", () => {
     let peak = 0;
     for (const s of heard) peak = Math.max(peak, Math.abs(s));
     expect(peak).toBeGreaterThan(3_000);
-    const calls = (t as unknown as { phoneCalls?: { caller: string; durationMs: number | null; endReason: string | null; usd: number | null }[] }).phoneCalls;
+    const calls = (
+      t as unknown as { phoneCalls?: { caller: string; durationMs: number | null; endReason: string | null; usd: number | null }[] }
+    ).phoneCalls;
     expect(calls).toHaveLength(1);
     expect(calls![0]!.caller).toBe(`+1${"•".repeat(6)}${from.slice(-4)}`);
     expect(calls![0]!.endReason).toBe("stop");
@@ -123,7 +136,11 @@ describe("a phone call", () => {
   });
 
   it("barge-in sends clear at once, nothing of the old reply is heard after it, and the stored reply is what the marks say was heard", async () => {
-    const { from, sessionId } = await callerWith({ stt: { transcripts: ["Tell me a long story.", "Stop, tell me something else."] }, llm: { reply: LONG_REPLY }, tts: { msPerChar: 40 } });
+    const { from, sessionId } = await callerWith({
+      stt: { transcripts: ["Tell me a long story.", "Stop, tell me something else."] },
+      llm: { reply: LONG_REPLY },
+      tts: { msPerChar: 40 },
+    });
     const c = await placeCall(from);
     // About 1.2 s of the reply played, then the caller talks over it.
     const greeting = await askAndHearReply(c, 60);
@@ -154,7 +171,11 @@ describe("a phone call", () => {
   });
 
   it("DTMF 0 stops the assistant (clear, reply cut) and # ends the caller's turn at once", async () => {
-    const { from, sessionId } = await callerWith({ stt: { transcripts: ["Talk for a while.", "Pressed hash."] }, llm: { reply: LONG_REPLY }, tts: { msPerChar: 40 } });
+    const { from, sessionId } = await callerWith({
+      stt: { transcripts: ["Talk for a while.", "Pressed hash."] },
+      llm: { reply: LONG_REPLY },
+      tts: { msPerChar: 40 },
+    });
     const c = await placeCall(from);
     await askAndHearReply(c, 25);
     const pressedAt = Date.now();
@@ -171,7 +192,11 @@ describe("a phone call", () => {
     await c.call.say(speech(900, 3));
     c.call.dtmf("#");
     await c.call.say(silence(200));
-    await c.call.until(() => c.call.mediaReceived > mediaCount(c) - 1 && c.call.received.filter((r) => r.message.event === "mark").length >= 3, 8_000, "the second reply");
+    await c.call.until(
+      () => c.call.mediaReceived > mediaCount(c) - 1 && c.call.received.filter((r) => r.message.event === "mark").length >= 3,
+      8_000,
+      "the second reply",
+    );
     t = await transcriptOf(sessionId);
     expect(t.turns[1]!.metrics.endOfTurn).toBe("commit");
     expect(t.messages.filter((m) => m.role === "user").map((m) => m.text)).toEqual(["Talk for a while.", "Pressed hash."]);
@@ -203,7 +228,11 @@ describe("a phone call", () => {
   });
 
   it("hanging up mid-reply ends the turn cleanly: the reply keeps what was heard, the call its duration and cost", async () => {
-    const { from, sessionId } = await callerWith({ stt: { transcripts: ["Tell me everything."] }, llm: { reply: LONG_REPLY }, tts: { msPerChar: 40 } });
+    const { from, sessionId } = await callerWith({
+      stt: { transcripts: ["Tell me everything."] },
+      llm: { reply: LONG_REPLY },
+      tts: { msPerChar: 40 },
+    });
     const c = await placeCall(from);
     await c.call.until(() => c.call.echoed.length >= 1, 5_000, "the greeting");
     await c.call.say(utterance(900, 800, 1));
@@ -264,7 +293,11 @@ describe("reviewing phone calls", () => {
 
     // Read-only: no live socket, no delete (the session is still there afterwards).
     const live = await exports.default.fetch(`http://parley.test/parties/voice-session/${sessionId}`, {
-      headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": `${SESSION_SUBPROTOCOL}, ${KEY_SUBPROTOCOL_PREFIX}${await operatorKey(env.SESSION_SECRET!)}`, "CF-Connecting-IP": visitorAddress() },
+      headers: {
+        Upgrade: "websocket",
+        "Sec-WebSocket-Protocol": `${SESSION_SUBPROTOCOL}, ${KEY_SUBPROTOCOL_PREFIX}${await operatorKey(env.SESSION_SECRET!)}`,
+        "CF-Connecting-IP": visitorAddress(),
+      },
     });
     expect(live.status).toBe(403);
     expect(await errorCode(live)).toBe("read_only");
@@ -273,7 +306,9 @@ describe("reviewing phone calls", () => {
     expect(await errorCode(del)).toBe("read_only");
     expect((await asOperator(`/api/sessions/${sessionId}`)).status).toBe(200);
     // Nor does it open anything with a broken MAC.
-    const forged = await exports.default.fetch(`http://parley.test/api/sessions/${sessionId}`, { headers: { Authorization: `Bearer op.${"A".repeat(43)}`, "CF-Connecting-IP": visitorAddress() } });
+    const forged = await exports.default.fetch(`http://parley.test/api/sessions/${sessionId}`, {
+      headers: { Authorization: `Bearer op.${"A".repeat(43)}`, "CF-Connecting-IP": visitorAddress() },
+    });
     expect(forged.status).toBe(403);
 
     // The index: listed for the operator, labelled with the masked caller, never the number.

@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import { RETRY_OPENING } from "../../server/turn/turn-recovery.ts";
 import { SessionClient, fakeAi, newSessionId, openSession, transcriptOf, utterance } from "./support/session-client.ts";
 
-const SLOW_REPLY = "The first sentence is short. The second sentence takes a long while to arrive because the model is slow today. A third one follows it.";
+const SLOW_REPLY =
+  "The first sentence is short. The second sentence takes a long while to arrive because the model is slow today. A third one follows it.";
 const SLOW_LLM = { llm: { tokenMs: 150, reply: SLOW_REPLY } };
 
 /** The server has handled everything sent before (and its writes are durable: the pong waits for them). */
@@ -19,7 +20,10 @@ async function settled(c: SessionClient): Promise<void> {
 const llmCalls = async (id: string) => (await fakeAi.calls(id)).filter((x) => x.kind === "llm");
 
 const keptUtterances = (id: string) =>
-  runInDurableObject(env.VoiceSession.getByName(id), (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM pending_utterances").one().n);
+  runInDurableObject(
+    env.VoiceSession.getByName(id),
+    (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM pending_utterances").one().n,
+  );
 
 /** A text turn whose first sentence was sent and (the client reports) played; the rest is still being written. */
 async function firstSentenceHeard(id: string) {
@@ -123,7 +127,9 @@ describe("restarts", () => {
     const seg = await c.waitFor("segment");
     const stored = () =>
       runInDurableObject(env.VoiceSession.getByName(id), (_i, state) =>
-        state.storage.sql.exec<{ state: string; played_ms: number }>("SELECT state, played_ms FROM playback_reports WHERE reply_id = ?", seg.replyId).toArray(),
+        state.storage.sql
+          .exec<{ state: string; played_ms: number }>("SELECT state, played_ms FROM playback_reports WHERE reply_id = ?", seg.replyId)
+          .toArray(),
       );
     for (const playedMs of [100, 600, 1100]) c.send({ type: "playback", replyId: seg.replyId, segment: 0, playedMs, state: "playing" });
     await settled(c);

@@ -30,7 +30,11 @@ describe("stored metrics for review", () => {
     expect(done.metrics.llmStartMs!).toBeGreaterThanOrEqual(done.metrics.sttStartMs! + done.metrics.sttMs);
     await c.playedOut(done.replyId);
     const stored = SessionTranscript.parse(await transcriptOf(id)).turns[0]!.metrics;
-    expect(stored).toMatchObject({ sttStartMs: done.metrics.sttStartMs, llmStartMs: done.metrics.llmStartMs, firstChunkMs: done.metrics.firstChunkMs });
+    expect(stored).toMatchObject({
+      sttStartMs: done.metrics.sttStartMs,
+      llmStartMs: done.metrics.llmStartMs,
+      firstChunkMs: done.metrics.firstChunkMs,
+    });
     c.close();
   });
 
@@ -44,7 +48,12 @@ describe("stored metrics for review", () => {
 
     const again = await SessionClient.connect(id);
     const reply = again.of("ready")[0]!.history.find((h) => h.role === "assistant")!;
-    expect(reply.meta).toMatchObject({ clientFirstAudioMs: 432, firstAudioMs: done.metrics.firstAudioMs, backend: done.backend, usd: done.usage.usd });
+    expect(reply.meta).toMatchObject({
+      clientFirstAudioMs: 432,
+      firstAudioMs: done.metrics.firstAudioMs,
+      backend: done.backend,
+      usd: done.usage.usd,
+    });
     expect(SessionTranscript.parse(await transcriptOf(id)).turns[0]!.clientFirstAudioMs).toBe(432);
     again.close();
   });

@@ -66,7 +66,9 @@ describe("a spoken turn", () => {
 
   it("the first audio segment is sent before the LLM has finished writing the reply", async () => {
     const id = newSessionId();
-    const reply = "Sure thing, here is the first sentence. " + "Then a much longer second sentence follows it with many more words to stream. ".repeat(3);
+    const reply =
+      "Sure thing, here is the first sentence. " +
+      "Then a much longer second sentence follows it with many more words to stream. ".repeat(3);
     await fakeAi.configure(id, { llm: { reply, firstTokenMs: 20, tokenMs: 40 } });
     const c = await SessionClient.connect(id);
     c.send({ type: "text", text: "Tell me something long." });

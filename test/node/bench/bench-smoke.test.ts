@@ -13,7 +13,14 @@ import { fluxEagerMs, fluxEndOfTurnMs, stratifiedQuantile } from "../../../bench
 
 describe("benchmark smoke run", () => {
   it("runs both pipelines over WebSockets and measures overhead, gaps, cost and the naive ratio", async () => {
-    const r = await runBench({ sessions: [2], turns: 1, warmup: false, idleStream: { sessions: 0, ms: 0 }, memoryProbeSessions: 0, log: () => {} });
+    const r = await runBench({
+      sessions: [2],
+      turns: 1,
+      warmup: false,
+      idleStream: { sessions: 0, ms: 0 },
+      memoryProbeSessions: 0,
+      log: () => {},
+    });
     const parley = r.phases.find((p) => p.pipeline === "parley")!;
     const naive = r.phases.find((p) => p.pipeline === "naive")!;
     expect(r.incomplete).toEqual([]);
@@ -85,7 +92,8 @@ describe("benchmark smoke run", () => {
     const base = by("baseline").ttfaMs.p50;
     expect(base).toBeGreaterThanOrEqual(500);
     // On the same fake latencies, every early end-of-turn path beats the fixed 500 ms silence...
-    for (const id of ["smart-turn", "flux-eager", "flux-eager-alone", "flux", "nova-transcript"]) expect(by(id).ttfaMs.p50, id).toBeLessThan(base);
+    for (const id of ["smart-turn", "flux-eager", "flux-eager-alone", "flux", "nova-transcript"])
+      expect(by(id).ttfaMs.p50, id).toBeLessThan(base);
     // ...speculation at the pause saves about the 250 ms the pause mark is ahead of the silence...
     expect(base - by("smart-turn").ttfaMs.p50).toBeGreaterThan(150);
     // ...and Flux's eager end of turn starts the reply earlier than its end of turn does.
@@ -133,7 +141,6 @@ describe("Workers AI profile", () => {
     const q = Array.from({ length: 20 }, (_, k) => stratifiedQuantile(k, 20)).sort((a, b) => a - b);
     expect(q).toEqual(Array.from({ length: 20 }, (_, i) => (i + 0.5) / 20));
   });
-
 });
 
 describe("phone rows of the benchmark", () => {
@@ -149,7 +156,8 @@ describe("phone rows of the benchmark", () => {
     expect(r.browserFirstAudioMs.n).toBe(2);
     expect(r.phoneFirstMediaMs.n).toBe(2);
     // Both wait for the same fake STT, LLM and TTS after the turn ends.
-    for (const d of [r.browserFirstAudioMs, r.phoneFirstMediaMs]) expect(d.min).toBeGreaterThan(r.options.latencies.sttMs + r.options.latencies.llmFirstTokenMs);
+    for (const d of [r.browserFirstAudioMs, r.phoneFirstMediaMs])
+      expect(d.min).toBeGreaterThan(r.options.latencies.sttMs + r.options.latencies.llmFirstTokenMs);
     expect(r.keypadClearMs.n).toBe(1);
     expect(r.spokenClearMs.n).toBe(1);
     expect(r.keypadClearMs.min).toBeGreaterThan(0);

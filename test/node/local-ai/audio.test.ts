@@ -11,7 +11,9 @@ describe("decodeWav", () => {
     expect(() => decodeWav(new Uint8Array([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0, 0, 0]))).toThrow(/expected a WAV .*got MP3/);
     expect(() => decodeWav(new TextEncoder().encode("OggS\0\0\0\0\0\0\0\0"))).toThrow(/expected a WAV .*looks like Ogg/);
     expect(() => decodeWav(new TextEncoder().encode('{"error":"x"}'))).toThrow(AudioFormatError);
-    expect(() => decodeWav(wavBytes({ format: 85, channels: 1, rate: 16000, bits: 16, data: new Uint8Array(4) }))).toThrow(/unsupported WAV encoding/);
+    expect(() => decodeWav(wavBytes({ format: 85, channels: 1, rate: 16000, bits: 16, data: new Uint8Array(4) }))).toThrow(
+      /unsupported WAV encoding/,
+    );
   });
 });
 

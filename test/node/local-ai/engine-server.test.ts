@@ -38,7 +38,11 @@ describe("engine server", () => {
     expect(h).toMatchObject({
       service: "parley-local-ai",
       ready: true,
-      engines: { stt: { label: "pocketsphinx/generic", state: "ready" }, tts: { label: "flite/slt", state: "ready" }, reply: { label: "offline-responder" } },
+      engines: {
+        stt: { label: "pocketsphinx/generic", state: "ready" },
+        tts: { label: "flite/slt", state: "ready" },
+        reply: { label: "offline-responder" },
+      },
     });
   });
 
@@ -78,13 +82,22 @@ describe("engine server", () => {
   }, 30_000);
 
   it("llama, not streamed: {response, usage, engine}", async () => {
-    const out = await json(await callModel(server.url, LLM, { messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "tell me a joke" }] }));
+    const out = await json(
+      await callModel(server.url, LLM, {
+        messages: [
+          { role: "system", content: "Be brief." },
+          { role: "user", content: "tell me a joke" },
+        ],
+      }),
+    );
     const parsed = LlmOutput.parse(out);
     expect(parsed.response).toMatch(/scarecrow/);
     expect(parsed.usage?.completion_tokens).toBeGreaterThan(0);
     expect(StandInMarker.parse(out).engine).toBe("offline-responder");
     // any @cf/meta/llama-* model id answers
-    expect(LlmOutput.parse(await json(await callModel(server.url, "@cf/meta/llama-3.2-3b-instruct", { prompt: "what time is it" }))).response).toMatch(/^It's \d/);
+    expect(
+      LlmOutput.parse(await json(await callModel(server.url, "@cf/meta/llama-3.2-3b-instruct", { prompt: "what time is it" }))).response,
+    ).toMatch(/^It's \d/);
   });
 
   it("llama, streamed: Workers AI SSE with engine first, usage last, then [DONE]", async () => {
@@ -104,7 +117,9 @@ describe("engine server", () => {
   });
 
   it("melotts: {prompt} -> {audio: base64 WAV} that the server's audio sniffer accepts", async () => {
-    const out = await json(await callModel(server.url, "@cf/myshell-ai/melotts", { prompt: "Hello from the offline stand-in.", lang: "en" }));
+    const out = await json(
+      await callModel(server.url, "@cf/myshell-ai/melotts", { prompt: "Hello from the offline stand-in.", lang: "en" }),
+    );
     const parsed = MelottsOutput.parse(out);
     expect(StandInMarker.parse(out).engine).toBe("flite/slt");
     const bytes = unb64(parsed.audio);
@@ -119,14 +134,27 @@ describe("engine server", () => {
       const bytes = new Uint8Array(await res.arrayBuffer());
       expect(sniffAudio(bytes)).toMatchObject({ container: "wav", sampleRate: 16000, channels: 1 });
     }
-    const wav16k = decodeWav(new Uint8Array(await (await callModel(server.url, "@cf/deepgram/aura-1", { text: "Good morning." })).arrayBuffer()));
+    const wav16k = decodeWav(
+      new Uint8Array(await (await callModel(server.url, "@cf/deepgram/aura-1", { text: "Good morning." })).arrayBuffer()),
+    );
     const seconds = wav16k.samples.length / 16000;
 
-    const raw = await callModel(server.url, "@cf/deepgram/aura-1", { text: "Good morning.", encoding: "linear16", container: "none", sample_rate: 24000 });
+    const raw = await callModel(server.url, "@cf/deepgram/aura-1", {
+      text: "Good morning.",
+      encoding: "linear16",
+      container: "none",
+      sample_rate: 24000,
+    });
     expect(raw.headers.get("content-type")).toBe("audio/l16; rate=24000");
     expect((await raw.arrayBuffer()).byteLength).toBeCloseTo(seconds * 24000 * 2, -2);
 
-    const mulaw = decodeWav(new Uint8Array(await (await callModel(server.url, "@cf/deepgram/aura-2-en", { text: "Good morning.", encoding: "mulaw", container: "wav" })).arrayBuffer()));
+    const mulaw = decodeWav(
+      new Uint8Array(
+        await (
+          await callModel(server.url, "@cf/deepgram/aura-2-en", { text: "Good morning.", encoding: "mulaw", container: "wav" })
+        ).arrayBuffer(),
+      ),
+    );
     expect(mulaw.sampleRate).toBe(8000);
     expect(mulaw.samples.length / 8000).toBeCloseTo(seconds, 2);
   });
@@ -137,7 +165,9 @@ describe("engine server", () => {
     expect(((await unknown.json()) as { error: string }).error).toBe("5007: No such model @cf/acme/no-such-model or task");
 
     const bad = await callModel(server.url, LLM, { messages: [] });
-    expect(((await bad.json()) as { error: string }).error).toMatch(/^8001: Invalid input for @cf\/meta\/llama-3.1-8b-instruct-fp8: messages/);
+    expect(((await bad.json()) as { error: string }).error).toMatch(
+      /^8001: Invalid input for @cf\/meta\/llama-3.1-8b-instruct-fp8: messages/,
+    );
 
     const mp3 = await callModel(server.url, TURBO, { audio: b64(new Uint8Array([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0, 0, 0])) });
     expect(((await mp3.json()) as { error: string }).error).toMatch(/^5004: Invalid audio: expected a WAV .* got MP3/);
@@ -170,12 +200,17 @@ describe("engine server", () => {
 
   it("round trip: flite speaks, the stand-in STT hears it, the reply comes back as audio", async () => {
     const sentence = "what is the weather in paris tomorrow";
-    const heard = WhisperTurboOutput.parse(await json(await callModel(server.url, TURBO, { audio: b64(await speak(sentence, "slt")) }))).text;
+    const heard = WhisperTurboOutput.parse(
+      await json(await callModel(server.url, TURBO, { audio: b64(await speak(sentence, "slt")) })),
+    ).text;
     for (const w of ["weather", "paris", "tomorrow"]) expect(heard.toLowerCase()).toContain(w);
     expect(wordErrorRate(sentence, heard)).toBeLessThanOrEqual(0.3);
 
     const payloads = await ssePayloads(await callModel(server.url, LLM, { messages: [{ role: "user", content: heard }], stream: true }));
-    const reply = payloads.slice(0, -1).map((p) => LlmStreamChunk.parse(JSON.parse(p)).response ?? "").join("");
+    const reply = payloads
+      .slice(0, -1)
+      .map((p) => LlmStreamChunk.parse(JSON.parse(p)).response ?? "")
+      .join("");
     expect(reply).toMatch(/offline stand-in/);
     expect(reply.toLowerCase()).toContain("i heard: what is the weather in paris");
 

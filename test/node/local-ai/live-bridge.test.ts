@@ -103,20 +103,39 @@ export default {
 }).outputFiles[0]!.text;
 
 type Event = { text?: string; binary?: number[]; close?: number; reason?: string; done: number };
-type Step = Partial<{ listen: true; sleep: number; text: string; binary: number[]; audio: "fast" | "realtime"; waitText: string; waitClose: true; waitEvents: number; close: { code: number; reason: string } }>;
+type Step = Partial<{
+  listen: true;
+  sleep: number;
+  text: string;
+  binary: number[];
+  audio: "fast" | "realtime";
+  waitText: string;
+  waitClose: true;
+  waitEvents: number;
+  close: { code: number; reason: string };
+}>;
 
 function miniflare(localAiUrl: string, app = caller): Miniflare {
   return new Miniflare(
     convertV4MiniflareOptions({
       workers: [
         { name: "app", modules: true, script: app, compatibilityDate: "2026-11-01", serviceBindings: { AI: "local-ai" } },
-        { name: "local-ai", modules: [{ type: "ESModule", path: "worker.js", contents: standIn }], compatibilityDate: "2026-11-01", bindings: { LOCAL_AI_URL: localAiUrl } },
+        {
+          name: "local-ai",
+          modules: [{ type: "ESModule", path: "worker.js", contents: standIn }],
+          compatibilityDate: "2026-11-01",
+          bindings: { LOCAL_AI_URL: localAiUrl },
+        },
       ],
     }),
   );
 }
 
-async function script(m: Miniflare, steps: Step[], o: { model?: string; inputs?: unknown; options?: unknown; audio?: Uint8Array } = {}): Promise<{ events: Event[]; error?: string }> {
+async function script(
+  m: Miniflare,
+  steps: Step[],
+  o: { model?: string; inputs?: unknown; options?: unknown; audio?: Uint8Array } = {},
+): Promise<{ events: Event[]; error?: string }> {
   const body = {
     model: o.model ?? "@cf/deepgram/nova-3",
     inputs: o.inputs ?? NOVA_INPUTS,
@@ -152,7 +171,9 @@ beforeAll(async () => {
     const url = new URL(req.url ?? "/", "http://echo");
     if (url.searchParams.getAll("keyterm").includes("refuse-me")) {
       const body = JSON.stringify({ error: "3040: Capacity: 4 live transcription streams are open already" });
-      socket.end(`HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+      );
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
@@ -241,7 +262,14 @@ describe("stand-in live socket bridge (RpcModelSocket over JS RPC)", () => {
   }, 30_000);
 
   it("reports the engine's close once, with its code and reason", async () => {
-    const { events, error } = await script(mfEcho, [{ listen: true }, { text: JSON.stringify({ type: "bye" }) }, { waitClose: true }, { sleep: 100 }, { text: "after the close" }, { sleep: 100 }]);
+    const { events, error } = await script(mfEcho, [
+      { listen: true },
+      { text: JSON.stringify({ type: "bye" }) },
+      { waitClose: true },
+      { sleep: 100 },
+      { text: "after the close" },
+      { sleep: 100 },
+    ]);
     expect(error).toBeUndefined();
     const closes = events.filter((e) => e.close !== undefined);
     expect(closes).toEqual([{ close: 4001, reason: "bye from the engine", done: 2 }]);
@@ -252,10 +280,18 @@ describe("stand-in live socket bridge (RpcModelSocket over JS RPC)", () => {
     expect((await script(mfEcho, [], { model: "@cf/deepgram/flux" })).error).toBe(
       "5007: @cf/deepgram/flux cannot be opened with { websocket: true } in the offline stand-in; live (WebSocket) models it supports: @cf/deepgram/nova-3",
     );
-    expect((await script(mfEcho, [], { model: "@cf/openai/whisper-large-v3-turbo" })).error).toMatch(/^5007: .*supports: @cf\/deepgram\/nova-3$/);
-    expect((await script(mfEcho, [], { inputs: { ...NOVA_INPUTS, keyterm: "refuse-me" } })).error).toBe("3040: Capacity: 4 live transcription streams are open already");
-    expect((await script(mfEcho, [], { inputs: { encoding: { nested: true } } })).error).toMatch(/^8001: Invalid input for @cf\/deepgram\/nova-3: encoding must be a string/);
-    expect((await script(mfDead, [])).error).toMatch(/^3043: The local AI engine server at http:\/\/127\.0\.0\.1:\d+ is not reachable .*npm start/);
+    expect((await script(mfEcho, [], { model: "@cf/openai/whisper-large-v3-turbo" })).error).toMatch(
+      /^5007: .*supports: @cf\/deepgram\/nova-3$/,
+    );
+    expect((await script(mfEcho, [], { inputs: { ...NOVA_INPUTS, keyterm: "refuse-me" } })).error).toBe(
+      "3040: Capacity: 4 live transcription streams are open already",
+    );
+    expect((await script(mfEcho, [], { inputs: { encoding: { nested: true } } })).error).toMatch(
+      /^8001: Invalid input for @cf\/deepgram\/nova-3: encoding must be a string/,
+    );
+    expect((await script(mfDead, [])).error).toMatch(
+      /^3043: The local AI engine server at http:\/\/127\.0\.0\.1:\d+ is not reachable .*npm start/,
+    );
   }, 20_000);
 
   it("end to end with PocketSphinx: interim results while the audio streams, the final on Finalize, Metadata and close on CloseStream", async () => {

@@ -73,13 +73,29 @@ async function transcribeOneTurn(pcm: Int16Array): Promise<string> {
 describe("live recognition at a browser microphone's levels", () => {
   // In this order: each case is the next stream of the same engine server.
   it.each([
-    { name: "recognises a stream's first segment of near-full-scale speech after room noise", sentence: "what is the weather in paris tomorrow", voice: "rms", peak: 0.97, noiseSeeds: [1, 2] },
-    { name: "recognises the same voice at -30 dB on the next stream (the mean follows the level, not the previous stream)", sentence: "tell me a joke about the weather", voice: "slt", peak: 0.03, noiseSeeds: [3, 4] },
-  ] as const)("$name", async ({ sentence, voice, peak, noiseSeeds: [before, after] }) => {
-    const speech = levelled(samples(await speak(sentence, voice)), peak);
-    const text = await transcribeOneTurn(concat(roomNoise(1500, before), speech, roomNoise(400, after)));
-    expect(wordErrorRate(sentence, text)).toBeLessThanOrEqual(0.15);
-  }, 30_000);
+    {
+      name: "recognises a stream's first segment of near-full-scale speech after room noise",
+      sentence: "what is the weather in paris tomorrow",
+      voice: "rms",
+      peak: 0.97,
+      noiseSeeds: [1, 2],
+    },
+    {
+      name: "recognises the same voice at -30 dB on the next stream (the mean follows the level, not the previous stream)",
+      sentence: "tell me a joke about the weather",
+      voice: "slt",
+      peak: 0.03,
+      noiseSeeds: [3, 4],
+    },
+  ] as const)(
+    "$name",
+    async ({ sentence, voice, peak, noiseSeeds: [before, after] }) => {
+      const speech = levelled(samples(await speak(sentence, voice)), peak);
+      const text = await transcribeOneTurn(concat(roomNoise(1500, before), speech, roomNoise(400, after)));
+      expect(wordErrorRate(sentence, text)).toBeLessThanOrEqual(0.15);
+    },
+    30_000,
+  );
 
   it("LOCAL_AI_DUMP_DIR: writes the PCM a socket received and where Finalize arrived", async () => {
     const before = new Set(readdirSync(dumpDir));

@@ -34,7 +34,14 @@ async function connect(inputs: Record<string, string> = NOVA_INPUTS, model?: str
 /** A WebSocket upgrade request that is expected to be refused: its status and body. */
 function upgradeRefusal(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" } });
+    const req = httpRequest(url, {
+      headers: {
+        connection: "Upgrade",
+        upgrade: "websocket",
+        "sec-websocket-version": "13",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      },
+    });
     req.on("response", (res) => {
       let body = "";
       res.on("data", (d: Buffer) => (body += d.toString()));
@@ -62,7 +69,9 @@ describe("live transcription socket (/live, nova-3 protocol)", () => {
   it("sends interim results while the audio arrives, and the final on Finalize matches batch transcription", async () => {
     const sentence = "what is the weather in paris tomorrow";
     const wav = await speak(sentence);
-    const batch = WhisperTurboOutput.parse(await (await callModel(server.url, "@cf/openai/whisper-large-v3-turbo", { audio: b64(wav) })).json()).text;
+    const batch = WhisperTurboOutput.parse(
+      await (await callModel(server.url, "@cf/openai/whisper-large-v3-turbo", { audio: b64(wav) })).json(),
+    ).text;
 
     const c = await connect();
     const pcm = pcmBytes(wav);
@@ -83,12 +92,26 @@ describe("live transcription socket (/live, nova-3 protocol)", () => {
     expect(early.length).toBeGreaterThanOrEqual(4);
     expect(early.some((r) => transcriptOf(r.msg).length > 0)).toBe(true);
     // Each interim covers the whole segment so far, about every 260 ms of audio.
-    for (const r of interims) expect(r.msg).toMatchObject({ channel_index: [0, 1], start: 0, is_final: false, speech_final: false, engine: "pocketsphinx/generic" });
+    for (const r of interims)
+      expect(r.msg).toMatchObject({
+        channel_index: [0, 1],
+        start: 0,
+        is_final: false,
+        speech_final: false,
+        engine: "pocketsphinx/generic",
+      });
     const durations = interims.map((r) => r.msg.duration!);
     for (let i = 1; i < durations.length; i++) expect(durations[i]! - durations[i - 1]!).toBeCloseTo(0.26, 1);
 
     // The final: from Finalize, the whole segment, words close to the batch transcript.
-    expect(final).toMatchObject({ type: "Results", is_final: true, speech_final: false, from_finalize: true, start: 0, engine: "pocketsphinx/generic" });
+    expect(final).toMatchObject({
+      type: "Results",
+      is_final: true,
+      speech_final: false,
+      from_finalize: true,
+      start: 0,
+      engine: "pocketsphinx/generic",
+    });
     expect(final.duration).toBeCloseTo(pcm.length / 32000, 1);
     const text = joinFinals(c.finals());
     expect(text[0]).toBe(text[0]!.toUpperCase()); // smart_format: capitalised like the batch stand-in
@@ -127,7 +150,14 @@ describe("live transcription socket (/live, nova-3 protocol)", () => {
   it("ends a segment on PocketSphinx's own end of utterance; segments tile the audio; flags are honoured", async () => {
     const first = pcmBytes(await speak("tell me a joke"));
     const second = pcmBytes(await speak("what time is it"));
-    const c = await connect({ ...NOVA_INPUTS, interim_results: "false", vad_events: "false", punctuate: "false", smart_format: "false", endpointing: "300" });
+    const c = await connect({
+      ...NOVA_INPUTS,
+      interim_results: "false",
+      vad_events: "false",
+      punctuate: "false",
+      smart_format: "false",
+      endpointing: "300",
+    });
     await c.sendAudio(concat(first, silence(1200), second)); // as fast as it goes
     c.sendJson({ type: "Finalize" });
     await c.waitFor((m) => m.from_finalize === true, 10_000);
@@ -250,7 +280,9 @@ describe("live transcription socket (/live, nova-3 protocol)", () => {
   it("batch transcription keeps working while a live stream is open", async () => {
     const live = await connect();
     await live.sendAudio(pcmBytes(await speak("tell me a joke")));
-    const out = WhisperTurboOutput.parse(await (await callModel(server.url, "@cf/openai/whisper-large-v3-turbo", { audio: b64(await speak("what time is it")) })).json());
+    const out = WhisperTurboOutput.parse(
+      await (await callModel(server.url, "@cf/openai/whisper-large-v3-turbo", { audio: b64(await speak("what time is it")) })).json(),
+    );
     expect(out.text.toLowerCase()).toContain("time");
     live.sendJson({ type: "Finalize" });
     await live.waitFor((m) => m.from_finalize === true);
@@ -262,13 +294,24 @@ describe("live transcription socket (/live, nova-3 protocol)", () => {
 describe("live protocol pieces", () => {
   it("reads the inputs Parley sends, every value a string", () => {
     const r = parseLiveParams(new URLSearchParams({ model: "@cf/deepgram/nova-3", ...NOVA_INPUTS, keyterm: "Parley" }));
-    expect(r).toEqual({ ok: true, params: { interimResults: true, vadEvents: true, format: true, endpointing: false, ignored: ["keyterm"] } });
+    expect(r).toEqual({
+      ok: true,
+      params: { interimResults: true, vadEvents: true, format: true, endpointing: false, ignored: ["keyterm"] },
+    });
     const missing = parseLiveParams(new URLSearchParams({ model: "@cf/deepgram/nova-3" }));
     expect(missing.ok === false && missing.description).toMatch(/encoding must be "linear16".*got none/);
   });
 
   it("writes Deepgram Results: interim without from_finalize, words with punctuated_word when formatting", () => {
-    const hyp = { start: 1.5, end: 2.75, text: "i think so", words: [{ word: "i", start: 1.6, end: 1.7, confidence: 0.5 }, { word: "think", start: 1.7, end: 2, confidence: 1 }] };
+    const hyp = {
+      start: 1.5,
+      end: 2.75,
+      text: "i think so",
+      words: [
+        { word: "i", start: 1.6, end: 1.7, confidence: 0.5 },
+        { word: "think", start: 1.7, end: 2, confidence: 1 },
+      ],
+    };
     expect(resultsMessage(hyp, { isFinal: false, speechFinal: false, format: true })).toEqual({
       type: "Results",
       channel_index: [0, 1],
@@ -289,7 +332,9 @@ describe("live protocol pieces", () => {
         ],
       },
     });
-    expect(resultsMessage({ ...hyp, words: [], text: "" }, { isFinal: true, speechFinal: false, fromFinalize: true, format: false })).toMatchObject({
+    expect(
+      resultsMessage({ ...hyp, words: [], text: "" }, { isFinal: true, speechFinal: false, fromFinalize: true, format: false }),
+    ).toMatchObject({
       is_final: true,
       from_finalize: true,
       channel: { alternatives: [{ transcript: "", confidence: 0, words: [] }] },

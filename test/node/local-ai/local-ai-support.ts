@@ -51,7 +51,9 @@ export interface LiveMessage {
   timestamp?: number;
   description?: string;
   request_id?: string;
-  channel?: { alternatives: { transcript: string; confidence: number; words: { word: string; start: number; end: number; confidence: number }[] }[] };
+  channel?: {
+    alternatives: { transcript: string; confidence: number; words: { word: string; start: number; end: number; confidence: number }[] }[];
+  };
   [key: string]: unknown;
 }
 
@@ -126,9 +128,11 @@ export class LiveClient {
     for (;;) {
       const hit = this.received.slice(from).find((r) => match(r.msg));
       if (hit) return hit.msg;
-      if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`socket closed before the expected message; got ${JSON.stringify(this.messages().map((m) => m.type))}`);
+      if (this.ws.readyState === WebSocket.CLOSED)
+        throw new Error(`socket closed before the expected message; got ${JSON.stringify(this.messages().map((m) => m.type))}`);
       const left = deadline - performance.now();
-      if (left <= 0) throw new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.messages().map((m) => m.type))}`);
+      if (left <= 0)
+        throw new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.messages().map((m) => m.type))}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {

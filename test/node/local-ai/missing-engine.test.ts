@@ -70,7 +70,9 @@ describe("missing speech-to-text engine", () => {
       expect(closed.code).toBe(1011);
       expect(c.messages()).toHaveLength(1);
       expect(c.messages()[0]!.type).toBe("Error");
-      expect(c.messages()[0]!.description).toMatch(/^5004: Speech recognition \(PocketSphinx\) is not available offline: \/nonexistent\/python3 not found\./);
+      expect(c.messages()[0]!.description).toMatch(
+        /^5004: Speech recognition \(PocketSphinx\) is not available offline: \/nonexistent\/python3 not found\./,
+      );
       expect(c.messages()[0]!.description).toContain(INSTALL);
     });
   }, 30_000);

@@ -168,7 +168,8 @@ beforeAll(async () => {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   try {
     for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`npm start exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`npm start exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`);
       if (Date.now() > deadline) throw new Error(`npm start not ready after ${READY_TIMEOUT_MS} ms:\n${output}`);
       if (output.includes("Parley is ready")) {
         const app = await get(`${appUrl}/api/health`);
@@ -229,7 +230,8 @@ class Client {
     if (typeof data !== "string") {
       if (!this.pending) this.problems.push(`binary frame of ${data.byteLength} bytes without a segment header`);
       else {
-        if (data.byteLength !== this.pending.bytes) this.problems.push(`segment ${this.pending.index} announced ${this.pending.bytes} bytes, got ${data.byteLength}`);
+        if (data.byteLength !== this.pending.bytes)
+          this.problems.push(`segment ${this.pending.index} announced ${this.pending.bytes} bytes, got ${data.byteLength}`);
         this.segments.push({ header: this.pending, audio: new Uint8Array(data) });
       }
       this.pending = null;
@@ -252,13 +254,19 @@ class Client {
   }
 
   /** The first event (already received or still to come) of `type` that passes `test`. */
-  waitFor<T extends ServerMessage["type"]>(type: T, test: (e: ServerEvent<T>) => boolean = () => true, timeoutMs = 30_000): Promise<ServerEvent<T>> {
+  waitFor<T extends ServerMessage["type"]>(
+    type: T,
+    test: (e: ServerEvent<T>) => boolean = () => true,
+    timeoutMs = 30_000,
+  ): Promise<ServerEvent<T>> {
     const match = (e: ServerMessage): e is ServerEvent<T> => e.type === type && test(e as ServerEvent<T>);
     const seen = this.events.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new Error(`no ${type} event within ${timeoutMs} ms; got: ${this.events.map((e) => e.type).join(", ")}\n${output.slice(-3000)}`));
+        reject(
+          new Error(`no ${type} event within ${timeoutMs} ms; got: ${this.events.map((e) => e.type).join(", ")}\n${output.slice(-3000)}`),
+        );
       }, timeoutMs);
       this.waiters.push({
         test: match,
@@ -287,15 +295,19 @@ class Client {
   /** The reply that answers `transcript`: the one the "thinking" state that opened its turn names. */
   replyIdOf(transcript: ServerEvent<"transcript">): string {
     const opened = this.events.slice(0, this.events.indexOf(transcript)).findLast((e) => e.type === "state" && e.state === "thinking");
-    if (opened?.type !== "state" || !opened.replyId) throw new Error(`no "thinking" state with a replyId before transcript ${transcript.turnId}`);
+    if (opened?.type !== "state" || !opened.replyId)
+      throw new Error(`no "thinking" state with a replyId before transcript ${transcript.turnId}`);
     return opened.replyId;
   }
 
   /** Everything one reply produced. */
   reply(replyId: string) {
-    const of = <T extends ServerMessage["type"]>(type: T) => this.events.filter((e): e is ServerEvent<T> => e.type === type && "replyId" in e && e.replyId === replyId);
+    const of = <T extends ServerMessage["type"]>(type: T) =>
+      this.events.filter((e): e is ServerEvent<T> => e.type === type && "replyId" in e && e.replyId === replyId);
     return {
-      deltas: of("reply-delta").map((e) => e.text).join(""),
+      deltas: of("reply-delta")
+        .map((e) => e.text)
+        .join(""),
       segments: this.segments.filter((s) => s.header.replyId === replyId),
       errors: of("error"),
     };
@@ -362,7 +374,10 @@ describe("offline conversation through the whole stack (npm start: Worker + Dura
     const res = await fetch(`${appUrl}/api/sessions`, { method: "POST" });
     expect(res.status).toBe(201);
     ({ id: sessionId, ownerKey } = CreatedSession.parse(await res.json()));
-    const c = await Client.connect(`${appUrl.replace("http", "ws")}/parties/voice-session/${sessionId}`, [SESSION_SUBPROTOCOL, `${KEY_SUBPROTOCOL_PREFIX}${ownerKey}`]);
+    const c = await Client.connect(`${appUrl.replace("http", "ws")}/parties/voice-session/${sessionId}`, [
+      SESSION_SUBPROTOCOL,
+      `${KEY_SUBPROTOCOL_PREFIX}${ownerKey}`,
+    ]);
     client = c;
     const ready = await c.waitFor("ready");
     expect(ready).toMatchObject({ protocol: PROTOCOL_VERSION, sessionId, history: [] });
@@ -408,7 +423,9 @@ describe("offline conversation through the whole stack (npm start: Worker + Dura
   }, 30_000);
 
   it("the Durable Object stored both turns (GET /api/sessions/<id>)", async () => {
-    const record = (await (await fetch(`${appUrl}/api/sessions/${sessionId}`, { headers: { Authorization: `Bearer ${ownerKey}` } })).json()) as {
+    const record = (await (
+      await fetch(`${appUrl}/api/sessions/${sessionId}`, { headers: { Authorization: `Bearer ${ownerKey}` } })
+    ).json()) as {
       messages: { role: string; source: string; status: string }[];
       turns: { backend: string | null }[];
     };

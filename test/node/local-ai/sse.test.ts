@@ -43,7 +43,11 @@ describe("workersAiSse", () => {
   });
 
   it("is read by the server's readLlmStream: deltas, the engine, usage, then end with [DONE] seen", async () => {
-    const text = (await collect(workersAiSse(from<StreamPiece>([{ token: "Hi" }, { token: "!" }, { usage: makeUsage(3, 2) }]), "x", () => makeUsage(0, 0)))).join("");
+    const text = (
+      await collect(
+        workersAiSse(from<StreamPiece>([{ token: "Hi" }, { token: "!" }, { usage: makeUsage(3, 2) }]), "x", () => makeUsage(0, 0)),
+      )
+    ).join("");
     const bytes = new TextEncoder().encode(text);
     const stream = new ReadableStream<Uint8Array>({
       start(c) {
@@ -62,7 +66,9 @@ describe("workersAiSse", () => {
 
   it("estimates usage when the source gives none, and marks an empty reply's only event", async () => {
     const text = (await collect(workersAiSse(from<StreamPiece>([]), "x", (n) => makeUsage(5, n)))).join("");
-    expect(text).toBe('data: {"response":"","usage":{"prompt_tokens":5,"completion_tokens":0,"total_tokens":5},"engine":"x"}\n\ndata: [DONE]\n\n');
+    expect(text).toBe(
+      'data: {"response":"","usage":{"prompt_tokens":5,"completion_tokens":0,"total_tokens":5},"engine":"x"}\n\ndata: [DONE]\n\n',
+    );
   });
 });
 
@@ -85,7 +91,9 @@ describe("openAiSsePieces", () => {
   });
 
   it("re-emits as Workers AI SSE that the server's schema accepts", async () => {
-    const text = (await collect(workersAiSse(openAiSsePieces(from([openAiStream])), "openai-compatible:http://x/v1", () => makeUsage(0, 0)))).join("");
+    const text = (
+      await collect(workersAiSse(openAiSsePieces(from([openAiStream])), "openai-compatible:http://x/v1", () => makeUsage(0, 0)))
+    ).join("");
     const payloads = new SseDecoder().push(text);
     expect(payloads).toEqual([
       '{"response":"Hel","engine":"openai-compatible:http://x/v1"}',
@@ -103,8 +111,16 @@ describe("openAiSsePieces", () => {
   });
 
   it("stops at [DONE], and fails on an error event or malformed JSON", async () => {
-    expect(await collect(openAiSsePieces(from(['data: {"choices":[{"delta":{"content":"a"}}]}\n\ndata: [DONE]\n\ndata: {"choices":[{"delta":{"content":"b"}}]}\n\n'])))).toEqual([{ token: "a" }]);
-    await expect(collect(openAiSsePieces(from(['data: {"error":{"message":"model not loaded"}}\n\n'])))).rejects.toThrow("model not loaded");
+    expect(
+      await collect(
+        openAiSsePieces(
+          from(['data: {"choices":[{"delta":{"content":"a"}}]}\n\ndata: [DONE]\n\ndata: {"choices":[{"delta":{"content":"b"}}]}\n\n']),
+        ),
+      ),
+    ).toEqual([{ token: "a" }]);
+    await expect(collect(openAiSsePieces(from(['data: {"error":{"message":"model not loaded"}}\n\n'])))).rejects.toThrow(
+      "model not loaded",
+    );
     await expect(collect(openAiSsePieces(from(["data: {nope\n\n"])))).rejects.toThrow(/malformed/);
   });
 });

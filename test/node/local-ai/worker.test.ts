@@ -44,20 +44,26 @@ let mf: Miniflare;
 let deadMf: Miniflare;
 
 function miniflare(localAiUrl: string): Miniflare {
-  return new Miniflare(convertV4MiniflareOptions({
-    workers: [
-      { name: "app", modules: true, script: caller, compatibilityDate: "2026-11-01", serviceBindings: { AI: "local-ai" } },
-      {
-        name: "local-ai",
-        modules: [{ type: "ESModule", path: "worker.js", contents: standIn }],
-        compatibilityDate: "2026-11-01",
-        bindings: { LOCAL_AI_URL: localAiUrl },
-      },
-    ],
-  }));
+  return new Miniflare(
+    convertV4MiniflareOptions({
+      workers: [
+        { name: "app", modules: true, script: caller, compatibilityDate: "2026-11-01", serviceBindings: { AI: "local-ai" } },
+        {
+          name: "local-ai",
+          modules: [{ type: "ESModule", path: "worker.js", contents: standIn }],
+          compatibilityDate: "2026-11-01",
+          bindings: { LOCAL_AI_URL: localAiUrl },
+        },
+      ],
+    }),
+  );
 }
 
-type Reply = { kind: "object"; out: Record<string, unknown> } | { kind: "stream"; base64: string } | { kind: "error"; message: string } | { kind: "response"; status: number; type: string };
+type Reply =
+  | { kind: "object"; out: Record<string, unknown> }
+  | { kind: "stream"; base64: string }
+  | { kind: "error"; message: string }
+  | { kind: "response"; status: number; type: string };
 
 async function run(m: Miniflare, model: string, inputs: unknown, options: unknown = { tags: ["session:test"] }): Promise<Reply> {
   const res = await m.dispatchFetch("http://app/", { method: "POST", body: JSON.stringify({ model, inputs, options }) });
@@ -93,7 +99,10 @@ describe("local-ai Worker (service binding AI, JS RPC)", () => {
   }, 30_000);
 
   it("returns a streamed reply as a ReadableStream of Workers AI SSE", async () => {
-    const r = await run(mf, "@cf/meta/llama-3.1-8b-instruct-fp8", { messages: [{ role: "user", content: "what time is it" }], stream: true });
+    const r = await run(mf, "@cf/meta/llama-3.1-8b-instruct-fp8", {
+      messages: [{ role: "user", content: "what time is it" }],
+      stream: true,
+    });
     expect(r.kind).toBe("stream");
     const text = Buffer.from((r as { base64: string }).base64, "base64").toString("utf8");
     const payloads = new SseDecoder().push(text);
@@ -114,11 +123,18 @@ describe("local-ai Worker (service binding AI, JS RPC)", () => {
   });
 
   it("returns the raw Response with returnRawResponse, as the real binding does", async () => {
-    expect(await run(mf, "@cf/deepgram/aura-2-en", { text: "Hello." }, { returnRawResponse: true })).toEqual({ kind: "response", status: 200, type: "audio/wav" });
+    expect(await run(mf, "@cf/deepgram/aura-2-en", { text: "Hello." }, { returnRawResponse: true })).toEqual({
+      kind: "response",
+      status: 200,
+      type: "audio/wav",
+    });
   });
 
   it("throws Workers AI's error messages across RPC", async () => {
-    expect(await run(mf, "@cf/acme/unknown", { prompt: "x" })).toEqual({ kind: "error", message: "5007: No such model @cf/acme/unknown or task" });
+    expect(await run(mf, "@cf/acme/unknown", { prompt: "x" })).toEqual({
+      kind: "error",
+      message: "5007: No such model @cf/acme/unknown or task",
+    });
     const bad = await run(mf, "@cf/openai/whisper", { audio: "not an array" });
     expect(bad.kind === "error" && bad.message).toMatch(/^8001: Invalid input for @cf\/openai\/whisper: audio/);
   });
@@ -126,6 +142,8 @@ describe("local-ai Worker (service binding AI, JS RPC)", () => {
   it("says how to start the engine server when it is not running", async () => {
     const r = await run(deadMf, "@cf/myshell-ai/melotts", { prompt: "Hello." });
     expect(r.kind).toBe("error");
-    expect((r as { message: string }).message).toMatch(/^3043: The local AI engine server at http:\/\/127\.0\.0\.1:\d+ is not reachable .*npm start/);
+    expect((r as { message: string }).message).toMatch(
+      /^3043: The local AI engine server at http:\/\/127\.0\.0\.1:\d+ is not reachable .*npm start/,
+    );
   });
 });

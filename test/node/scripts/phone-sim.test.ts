@@ -23,7 +23,10 @@ afterAll(async () => {
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "scripts/phone-sim.ts", ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawn(process.execPath, ["--disable-warning=ExperimentalWarning", "scripts/phone-sim.ts", ...args], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: "1" },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -52,9 +55,14 @@ describe("npm run phone:sim", () => {
     expect(clear, context).toBeGreaterThan(firstTurn);
     expect(secondTurn, context).toBeGreaterThan(firstTurn);
     // The first reply is printed as planned, then again as cut to what the caller heard before the clear.
-    const cut = lines.find((l) => /\(now\) assistant: "I heard you say: Tell me a long story\..*\[cut off: heard up to here of \d+ characters planned\]/.test(l));
+    const cut = lines.find((l) =>
+      /\(now\) assistant: "I heard you say: Tell me a long story\..*\[cut off: heard up to here of \d+ characters planned\]/.test(l),
+    );
     expect(cut, context).toBeDefined();
-    expect(lines.some((l) => /assistant: "I heard you say: Stop, something else please\./.test(l)), context).toBe(true);
+    expect(
+      lines.some((l) => /assistant: "I heard you say: Stop, something else please\./.test(l)),
+      context,
+    ).toBe(true);
     const masked = `+1${"•".repeat(6)}${caller.slice(-4)}`;
     expect(r.stdout).toContain(`Calling ${server.url} from ${masked}`);
     expect(r.stdout).toMatch(new RegExp(`call: \\+1•+${caller.slice(-4)}, \\d+\\.\\d s, ended by stop, cost \\$\\d`));

@@ -41,7 +41,9 @@ async function startStack(port: number, cacheDir: string): Promise<Stack> {
   });
   child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   const stack = { child, output: () => output, exited };
   started.push(stack);
   const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -73,14 +75,21 @@ describe("npm start and SIGTERM", () => {
     const cacheDir = mkdtempSync(join(tmpdir(), "parley-vite-"));
     const stack = await startStack(port, cacheDir);
     // Minted by the dev server, as the browser client does.
-    const { id: session, ownerKey } = CreatedSession.parse(await (await fetch(`http://127.0.0.1:${port}/api/sessions`, { method: "POST" })).json());
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/parties/voice-session/${session}`, [SESSION_SUBPROTOCOL, `${KEY_SUBPROTOCOL_PREFIX}${ownerKey}`]);
+    const { id: session, ownerKey } = CreatedSession.parse(
+      await (await fetch(`http://127.0.0.1:${port}/api/sessions`, { method: "POST" })).json(),
+    );
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/parties/voice-session/${session}`, [
+      SESSION_SUBPROTOCOL,
+      `${KEY_SUBPROTOCOL_PREFIX}${ownerKey}`,
+    ]);
     ws.binaryType = "arraybuffer";
     const events: ServerMessage[] = [];
     ws.addEventListener("message", (e) => {
       if (typeof e.data === "string") events.push(ServerMessage.parse(JSON.parse(e.data)));
     });
-    const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.addEventListener("close", (e) => resolve({ code: e.code, reason: e.reason })));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      ws.addEventListener("close", (e) => resolve({ code: e.code, reason: e.reason })),
+    );
     const waitFor = async (type: ServerMessage["type"]) => {
       for (let i = 0; i < 200 && !events.some((e) => e.type === type); i++) await sleep(50);
       const hit = events.find((e) => e.type === type);
@@ -105,7 +114,12 @@ describe("npm start and SIGTERM", () => {
     // The transcript API's shape (server/transcript/transcript.ts), as far as this test reads it.
     const t = (await res.json()) as { turns: Record<string, unknown>[]; messages: { role: string; status: string }[] };
     expect(t.turns).toHaveLength(1);
-    expect(t.turns[0]).toMatchObject({ replyId: segment.type === "segment" ? segment.replyId : "", status: "interrupted", endReason: "shutdown", retry: "pending" });
+    expect(t.turns[0]).toMatchObject({
+      replyId: segment.type === "segment" ? segment.replyId : "",
+      status: "interrupted",
+      endReason: "shutdown",
+      retry: "pending",
+    });
     expect(t.messages.map((m) => [m.role, m.status])).toEqual([
       ["user", "complete"],
       ["assistant", "interrupted"],

@@ -16,12 +16,20 @@ describe("configuration from wrangler vars", () => {
     expect(offline.recognition).toMatchObject({ mode: "streaming", streamingModel: "@cf/deepgram/nova-3" });
     expect(offline.endOfTurn.detector).toBe("transcript");
     expect(loadConfig({ AI_BACKEND: "fake" }).endOfTurn.detector).toBe("silence");
-    const flux = loadConfig({ STT_MODE: "streaming", FLUX_EAGER_EOT_THRESHOLD: "off", FLUX_EOT_TIMEOUT_MS: "2000", STT_KEYTERMS: "Parley, Cloudflare ," });
+    const flux = loadConfig({
+      STT_MODE: "streaming",
+      FLUX_EAGER_EOT_THRESHOLD: "off",
+      FLUX_EOT_TIMEOUT_MS: "2000",
+      STT_KEYTERMS: "Parley, Cloudflare ,",
+    });
     expect(flux.recognition.flux).toEqual({ eotThreshold: 0.7, eagerEotThreshold: null, eotTimeoutMs: 2000, forceEnd: true });
     expect(loadConfig({ STT_MODE: "streaming", FLUX_FORCE_END: "false" }).recognition.flux.forceEnd).toBe(false);
     expect(() => loadConfig({ FLUX_FORCE_END: "sometimes" })).toThrow(/FLUX_FORCE_END/);
     expect(flux.recognition.keyterms).toEqual(["Parley", "Cloudflare"]);
-    expect(loadConfig({ SPECULATIVE_REPLIES: "false", MAX_SILENCE_MS: "2500" }).endOfTurn).toMatchObject({ speculative: false, maxSilenceMs: 2500 });
+    expect(loadConfig({ SPECULATIVE_REPLIES: "false", MAX_SILENCE_MS: "2500" }).endOfTurn).toMatchObject({
+      speculative: false,
+      maxSilenceMs: 2500,
+    });
     expect(() => loadConfig({ END_OF_TURN: "transcript" })).toThrow(/STT_MODE=streaming/);
     expect(() => loadConfig({ STT_STREAMING_MODEL: "@cf/openai/whisper" })).toThrow(/STT_STREAMING_MODEL/);
     expect(() => loadConfig({ FLUX_EOT_THRESHOLD: "0.95" })).toThrow(/FLUX_EOT_THRESHOLD/);
@@ -69,14 +77,21 @@ describe("configuration from wrangler vars", () => {
     expect(loadConfig({ TTS_MODEL: "@cf/deepgram/aura-1", TTS_SPEAKER: "asteria" }).models.ttsSpeaker).toBe("asteria");
     expect(loadConfig({ TTS_MODEL: "@cf/deepgram/aura-2-en", TTS_SPEAKER: "amalthea" }).models.ttsSpeaker).toBe("amalthea");
     // An aura-2 voice on aura-1: refused when the configuration loads, with the model's list.
-    expect(() => loadConfig({ TTS_MODEL: "@cf/deepgram/aura-1", TTS_SPEAKER: "amalthea" })).toThrow(/TTS_SPEAKER: @cf\/deepgram\/aura-1 has no voice "amalthea"; its voices: angus, asteria/);
+    expect(() => loadConfig({ TTS_MODEL: "@cf/deepgram/aura-1", TTS_SPEAKER: "amalthea" })).toThrow(
+      /TTS_SPEAKER: @cf\/deepgram\/aura-1 has no voice "amalthea"; its voices: angus, asteria/,
+    );
     expect(() => loadConfig({ TTS_MODEL: "@cf/deepgram/aura-2-es", TTS_SPEAKER: "luna" })).toThrow(/aura-2-es has no voice "luna"/);
     // melotts takes no speaker at all.
     expect(() => loadConfig({ TTS_SPEAKER: "asteria" })).toThrow(/melotts has no speaker choice/);
   });
 
   it("reads the interruption settings and replaces one language's backchannel list", () => {
-    const c = loadConfig({ MIN_INTERRUPTION_MS: "650", MIN_INTERRUPTION_WORDS: "2", FALSE_INTERRUPTION_TIMEOUT_MS: "2000", BACKCHANNELS_FR: " Oui, d'accord ,Ouais " });
+    const c = loadConfig({
+      MIN_INTERRUPTION_MS: "650",
+      MIN_INTERRUPTION_WORDS: "2",
+      FALSE_INTERRUPTION_TIMEOUT_MS: "2000",
+      BACKCHANNELS_FR: " Oui, d'accord ,Ouais ",
+    });
     expect(c.interruption).toMatchObject({ minInterruptionMs: 650, minInterruptionWords: 2, falseInterruptionTimeoutMs: 2000 });
     expect(c.interruption.backchannels.fr).toEqual(["oui", "d'accord", "ouais"]);
     expect(c.interruption.backchannels.en).toEqual(DEFAULT_CONFIG.interruption.backchannels.en);
@@ -91,11 +106,33 @@ describe("configuration from wrangler vars", () => {
   });
 
   it("reads the flood limits and the ready budget, and rejects ones out of range", () => {
-    expect(loadConfig({}).limits).toMatchObject({ messagesPerSecond: 50, sessionMessagesPerSecond: 100, closeAfterMs: 1_000, readyHistoryBytes: 256 * 1024, idleCloseMs: 600_000 });
+    expect(loadConfig({}).limits).toMatchObject({
+      messagesPerSecond: 50,
+      sessionMessagesPerSecond: 100,
+      closeAfterMs: 1_000,
+      readyHistoryBytes: 256 * 1024,
+      idleCloseMs: 600_000,
+    });
     expect(loadConfig({ IDLE_CLOSE_MS: "0" }).limits.idleCloseMs).toBe(0);
     expect(() => loadConfig({ IDLE_CLOSE_MS: "-1" })).toThrow(/IDLE_CLOSE_MS/);
-    const c = loadConfig({ MESSAGES_PER_SECOND: "5", IP_MESSAGES_PER_SECOND: "7", SESSION_MESSAGES_PER_SECOND: "9", SESSION_AUDIO_REALTIME_FACTOR: "3", RATE_LIMIT_GRACE_MS: "250", RATE_LIMIT_CLOSE_AFTER_DROPS: "40", READY_HISTORY_BYTES: "4096" });
-    expect(c.limits).toMatchObject({ messagesPerSecond: 5, ipMessagesPerSecond: 7, sessionMessagesPerSecond: 9, sessionAudioRealtimeFactor: 3, closeAfterMs: 250, closeAfterDrops: 40, readyHistoryBytes: 4096 });
+    const c = loadConfig({
+      MESSAGES_PER_SECOND: "5",
+      IP_MESSAGES_PER_SECOND: "7",
+      SESSION_MESSAGES_PER_SECOND: "9",
+      SESSION_AUDIO_REALTIME_FACTOR: "3",
+      RATE_LIMIT_GRACE_MS: "250",
+      RATE_LIMIT_CLOSE_AFTER_DROPS: "40",
+      READY_HISTORY_BYTES: "4096",
+    });
+    expect(c.limits).toMatchObject({
+      messagesPerSecond: 5,
+      ipMessagesPerSecond: 7,
+      sessionMessagesPerSecond: 9,
+      sessionAudioRealtimeFactor: 3,
+      closeAfterMs: 250,
+      closeAfterDrops: 40,
+      readyHistoryBytes: 4096,
+    });
     expect(() => loadConfig({ READY_HISTORY_BYTES: String(2 * 1024 * 1024) })).toThrow(/READY_HISTORY_BYTES/);
     expect(() => loadConfig({ MESSAGES_PER_SECOND: "0" })).toThrow(/MESSAGES_PER_SECOND/);
   });

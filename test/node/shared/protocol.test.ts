@@ -65,7 +65,18 @@ describe("audio frames", () => {
 
 describe("server messages and ids", () => {
   it("segment headers must carry a positive byte count and a known container", () => {
-    const seg = { type: "segment", replyId: "r", index: 0, text: "Hi.", container: "mp3", codec: "mp3", sampleRate: 24000, channels: 1, durationMs: 500, bytes: 100 };
+    const seg = {
+      type: "segment",
+      replyId: "r",
+      index: 0,
+      text: "Hi.",
+      container: "mp3",
+      codec: "mp3",
+      sampleRate: 24000,
+      channels: 1,
+      durationMs: 500,
+      bytes: 100,
+    };
     expect(ServerMessage.safeParse(seg).success).toBe(true);
     expect(ServerMessage.safeParse({ ...seg, bytes: 0 }).success).toBe(false);
     expect(ServerMessage.safeParse({ ...seg, container: "ogg" }).success).toBe(false);
@@ -73,7 +84,8 @@ describe("server messages and ids", () => {
 
   it("session ids are the server's 26 base32 characters, nothing hand-made", () => {
     expect(SessionId.safeParse("abcdefghijklmnopqrstuvwxyz").success).toBe(true);
-    for (const bad of ["", "a", "---", "abc-DEF-123", "a b", "a/b", "x".repeat(41), "ünïcode", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]) expect(SessionId.safeParse(bad).success).toBe(false);
+    for (const bad of ["", "a", "---", "abc-DEF-123", "a b", "a/b", "x".repeat(41), "ünïcode", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"])
+      expect(SessionId.safeParse(bad).success).toBe(false);
   });
 });
 
@@ -86,8 +98,12 @@ describe("text caps", () => {
     const huge = parseClientMessage(`{"type":"ping","pad":"${"x".repeat(TEXT_LIMITS.clientMessage)}"}`);
     expect(huge).toMatchObject({ ok: false, code: "too_long" });
     // The longest valid typed message, every character escaped, still fits the frame cap.
-    expect(JSON.stringify({ type: "text", text: "\u0001".repeat(TEXT_LIMITS.userText) }).length).toBeLessThanOrEqual(TEXT_LIMITS.clientMessage);
-    expect(parseClientMessage(JSON.stringify({ type: "playback", replyId: "r".repeat(65), segment: 0, playedMs: 0 }))).toMatchObject({ code: "too_long" });
+    expect(JSON.stringify({ type: "text", text: "\u0001".repeat(TEXT_LIMITS.userText) }).length).toBeLessThanOrEqual(
+      TEXT_LIMITS.clientMessage,
+    );
+    expect(parseClientMessage(JSON.stringify({ type: "playback", replyId: "r".repeat(65), segment: 0, playedMs: 0 }))).toMatchObject({
+      code: "too_long",
+    });
   });
 
   it("cuts text to its cap without splitting a surrogate pair", () => {

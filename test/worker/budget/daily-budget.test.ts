@@ -6,14 +6,25 @@ import { OperatorHealth } from "../../../shared/protocol.ts";
 import { operatorKey, signKey } from "../../../server/access/session-keys.ts";
 import { DAILY_BUDGET_NAME } from "../../../server/budget/daily-budget.ts";
 import type { Transcript } from "../../../server/transcript/transcript.ts";
-import { SessionClient, fakeAi, newSessionId, openSession, speakAndWait, transcriptOf, utterance, visitorAddress } from "../support/session-client.ts";
+import {
+  SessionClient,
+  fakeAi,
+  newSessionId,
+  openSession,
+  speakAndWait,
+  transcriptOf,
+  utterance,
+  visitorAddress,
+} from "../support/session-client.ts";
 
 const LIMIT = 300;
 const keeper = () => env.DailyBudget.getByName(DAILY_BUDGET_NAME);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const get = (path: string, key?: string) =>
-  exports.default.fetch(`http://parley.test${path}`, { headers: { "CF-Connecting-IP": visitorAddress(), ...(key ? { Authorization: `Bearer ${key}` } : {}) } });
+  exports.default.fetch(`http://parley.test${path}`, {
+    headers: { "CF-Connecting-IP": visitorAddress(), ...(key ? { Authorization: `Bearer ${key}` } : {}) },
+  });
 
 describe("who sees the budgets", () => {
   it("the operator key shows the day's spending at /api/health; the public sees only ok, and a session's key is not the operator's", async () => {

@@ -15,7 +15,8 @@ async function playedOutAndRecorded(c: SessionClient, id: string, replyId: strin
 }
 
 /** The LLM call a speculative reply started (Flux's EagerEndOfTurn). */
-const speculativeLlmCall = (id: string) => until(async () => (await fakeAi.calls(id)).find((x) => x.kind === "llm"), "the speculative LLM call");
+const speculativeLlmCall = (id: string) =>
+  until(async () => (await fakeAi.calls(id)).find((x) => x.kind === "llm"), "the speculative LLM call");
 
 describe("streaming recognition with Flux", () => {
   it("Flux EndOfTurn commits the turn with Flux's transcript: no Whisper call, captions on the way, audio billed at Flux's price, the utterance recorded", async () => {
@@ -45,7 +46,9 @@ describe("streaming recognition with Flux", () => {
 
   it("EagerEndOfTurn starts the reply early, but nothing of it is sent or stored until EndOfTurn confirms the turn, which is recorded with its utterance", async () => {
     // Flux ends the turn at 500 ms, before Parley would force it (600 ms).
-    const { id, c } = await openSession({ live: { transcripts: ["tell me a joke"], eagerSilenceMs: 200, endSilenceMs: 500, msPerWord: 150 } });
+    const { id, c } = await openSession({
+      live: { transcripts: ["tell me a joke"], eagerSilenceMs: 200, endSilenceMs: 500, msPerWord: 150 },
+    });
     c.sendAudio(concat(quiet(300), speech(900), quiet(400)));
     // Eager end: the LLM is already working on the eager transcript...
     const llm = await speculativeLlmCall(id);
@@ -74,7 +77,9 @@ describe("streaming recognition with Flux", () => {
 
   it("finished words Flux is slow to end are forced after 600 ms of silence: ForceEndTurn, and the reply held since the eager end is released", async () => {
     // Flux alone would wait 3 s of silence.
-    const { id, c } = await openSession({ live: { transcripts: ["tell me a joke"], eagerSilenceMs: 200, endSilenceMs: 3_000, msPerWord: 150 } });
+    const { id, c } = await openSession({
+      live: { transcripts: ["tell me a joke"], eagerSilenceMs: 200, endSilenceMs: 3_000, msPerWord: 150 },
+    });
     c.sendAudio(concat(quiet(300), speech(900), quiet(500)));
     await speculativeLlmCall(id);
     // 500 ms of silence: not yet.
@@ -95,7 +100,9 @@ describe("streaming recognition with Flux", () => {
   });
 
   it("words that read as unfinished are left to Flux: no ForceEndTurn, however long the silence before Flux's own end of turn", async () => {
-    const { id, c } = await openSession({ live: { transcripts: ["set a timer for"], eagerSilenceMs: 200, endSilenceMs: 1_500, msPerWord: 150 } });
+    const { id, c } = await openSession({
+      live: { transcripts: ["set a timer for"], eagerSilenceMs: 200, endSilenceMs: 1_500, msPerWord: 150 },
+    });
     const done = await speakAndWait(c, concat(quiet(300), speech(900), quiet(1_700)));
     expect((await fakeAi.liveCalls(id))[0]!.forcedEnds).toBe(0);
     expect(done.metrics.endOfTurn).toBe("flux");
@@ -129,7 +136,9 @@ describe("streaming recognition with Flux", () => {
   });
 
   it("a Flux socket drop mid-turn reopens it and sends the turn's audio again: nothing the user said is lost", async () => {
-    const { id, c } = await openSession({ live: { transcripts: ["remind me to call my mother"], endSilenceMs: 500, dropAfterAudioMs: 800, msPerWord: 150 } });
+    const { id, c } = await openSession({
+      live: { transcripts: ["remind me to call my mother"], endSilenceMs: 500, dropAfterAudioMs: 800, msPerWord: 150 },
+    });
     const done = await speakAndWait(c, utterance(1200, 900));
     expect(c.of("transcript")[0]!.text).toBe("remind me to call my mother");
     const live = await fakeAi.liveCalls(id);
@@ -144,7 +153,10 @@ describe("streaming recognition with Flux", () => {
   });
 
   it("a Flux model error falls back to batch recognition: one stt_failed error, then Whisper answers the turn", async () => {
-    const { c } = await openSession({ live: { fail: { code: 5007, message: "No such model @cf/deepgram/flux" } }, stt: { transcripts: ["fallback works"] } });
+    const { c } = await openSession({
+      live: { fail: { code: 5007, message: "No such model @cf/deepgram/flux" } },
+      stt: { transcripts: ["fallback works"] },
+    });
     c.sendAudio(utterance(1000, 900));
     const err = await c.waitFor("error", (e) => e.code === "stt_failed");
     expect(err.message).toMatch(/batch recognition/);

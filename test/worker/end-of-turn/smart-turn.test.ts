@@ -43,7 +43,10 @@ describe("end of turn with smart-turn", () => {
   });
 
   it("smart-turn says incomplete: a 0.7 s pause after an unfinished phrase does not end the turn, and the words after it belong to the same turn", async () => {
-    const { id, c } = await openSession({ smartTurn: { complete: [false, true] }, stt: { transcripts: ["Set a timer for", "Set a timer for ten minutes."] } });
+    const { id, c } = await openSession({
+      smartTurn: { complete: [false, true] },
+      stt: { transcripts: ["Set a timer for", "Set a timer for ten minutes."] },
+    });
     c.sendAudio(concat(quiet(300), speech(800), quiet(300)));
     await sleep(200); // smart-turn answers "incomplete" during the pause
     c.sendAudio(concat(quiet(400), speech(900, 5), quiet(300)));

@@ -42,7 +42,12 @@ async function expectError(res: Response, status: number, code: HttpErrorCode): 
 }
 
 /** Poll the list until `pred` holds (index writes land after the turn settles). */
-async function eventually(key: string, params: Record<string, string>, pred: (p: ConversationPage) => boolean, timeoutMs = 8000): Promise<ConversationPage> {
+async function eventually(
+  key: string,
+  params: Record<string, string>,
+  pred: (p: ConversationPage) => boolean,
+  timeoutMs = 8000,
+): Promise<ConversationPage> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const page = await list(key, params);
@@ -74,7 +79,13 @@ describe("review index: written by the sessions", () => {
     const c = await SessionClient.connect(created.id);
     const done = await turn(c, "Plan a picnic for Saturday, please.");
     const first = await eventually(token, {}, (p) => item(p, created.id)?.turns === 1);
-    expect(item(first, created.id)).toMatchObject({ title: "Plan a picnic for Saturday, please.", turns: 1, interruptions: 0, backend: done.backend, mode: "hands-free" });
+    expect(item(first, created.id)).toMatchObject({
+      title: "Plan a picnic for Saturday, please.",
+      turns: 1,
+      interruptions: 0,
+      backend: done.backend,
+      mode: "hands-free",
+    });
     expect(item(first, created.id)!.usd).toBeGreaterThan(0);
     await turn(c, "And what should I bring?");
     const second = await eventually(token, {}, (p) => item(p, created.id)?.turns === 2);
@@ -164,7 +175,9 @@ describe("review index: written by the sessions", () => {
     const created = await create();
     const heard = word("heardword");
     const unheard = word("unheardword");
-    await fakeAi.configure(created.id, { llm: { reply: `First ${heard} sentence here. Then a second sentence. Finally ${unheard} at the very end.` } });
+    await fakeAi.configure(created.id, {
+      llm: { reply: `First ${heard} sentence here. Then a second sentence. Finally ${unheard} at the very end.` },
+    });
     const c = await SessionClient.connect(created.id);
     const from = c.frames.length;
     c.send({ type: "text", text: "Talk to me." });
@@ -188,7 +201,21 @@ describe("review index: listing", () => {
       ids.push(id);
       await writeUpdate(env.REVIEW_INDEX, {
         seq: 1,
-        session: { id, owner: `id:${ownerId}`, title: text(i), startedAt, updatedAt: startedAt, durationMs: 1000, turns: 1, interruptions: 0, messages: 1, neurons: 1.5, usd: 0.0001, backend: "fake", mode: "hands-free" },
+        session: {
+          id,
+          owner: `id:${ownerId}`,
+          title: text(i),
+          startedAt,
+          updatedAt: startedAt,
+          durationMs: 1000,
+          turns: 1,
+          interruptions: 0,
+          messages: 1,
+          neurons: 1.5,
+          usd: 0.0001,
+          backend: "fake",
+          mode: "hands-free",
+        },
         messages: [{ messageId: 1, role: "user", kind: "turn", status: "complete", text: text(i), createdAt: startedAt }],
         acks: [],
         more: false,
@@ -260,17 +287,59 @@ describe("review index: listing", () => {
     // A session's own key is no owner token.
     const created = await create();
     await expectError(await get("/api/conversations", created.ownerKey), 403, "bad_key");
-    const res = await exports.default.fetch(new Request(`${BASE}/api/sessions`, { method: "POST", headers: { Authorization: `Bearer ${forged}`, "CF-Connecting-IP": visitorAddress() } }));
+    const res = await exports.default.fetch(
+      new Request(`${BASE}/api/sessions`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${forged}`, "CF-Connecting-IP": visitorAddress() },
+      }),
+    );
     await expectError(res, 403, "bad_owner_token");
-    await expectError(await exports.default.fetch(new Request(`${BASE}/api/conversations`, { method: "POST", headers: { Authorization: `Bearer ${created.ownerToken}`, "CF-Connecting-IP": visitorAddress() } })), 405, "method_not_allowed");
+    await expectError(
+      await exports.default.fetch(
+        new Request(`${BASE}/api/conversations`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${created.ownerToken}`, "CF-Connecting-IP": visitorAddress() },
+        }),
+      ),
+      405,
+      "method_not_allowed",
+    );
   });
 
   it("answers FTS5-hostile search text with results or an empty list, never an error", async () => {
     const { token, ids } = await seed([1_700_000_200_000], () => `She said "NEAR" OR not - the *star* (quoted) term`);
-    const hostile = ['"', '""', "*", "NEAR(", "NEAR(a b", "-", "OR", "AND", "NOT", "a OR", '"unterminated', "star*", "^start", "col:umn", "(", ")", "{x}", "'", "\\", "%", "‽", "💥", "\u0000", "\uE000"];
+    const hostile = [
+      '"',
+      '""',
+      "*",
+      "NEAR(",
+      "NEAR(a b",
+      "-",
+      "OR",
+      "AND",
+      "NOT",
+      "a OR",
+      '"unterminated',
+      "star*",
+      "^start",
+      "col:umn",
+      "(",
+      ")",
+      "{x}",
+      "'",
+      "\\",
+      "%",
+      "‽",
+      "💥",
+      "\u0000",
+      "\uE000",
+    ];
     for (const q of hostile) {
       const page = await list(token, { q });
-      expect(page.items.every((i) => ids.includes(i.id)), q).toBe(true);
+      expect(
+        page.items.every((i) => ids.includes(i.id)),
+        q,
+      ).toBe(true);
     }
     expect((await list(token, { q: "NEAR(" })).items.map((i) => i.id)).toEqual(ids);
     expect((await list(token, { q: "star*" })).items.map((i) => i.id)).toEqual(ids);
@@ -299,9 +368,21 @@ describe("review index: behind Cloudflare Access", () => {
     const worker = createWorker({ accessKeys: () => createLocalJWKSet({ keys: [jwk] }) });
     const accessEnv = { ...env, ACCESS_TEAM_DOMAIN: TEAM, ACCESS_AUD: AUD };
     const jwtFor = (email: string) =>
-      new SignJWT({ email }).setProtectedHeader({ alg: "RS256", kid: "k" }).setIssuer(`https://${TEAM}.cloudflareaccess.com`).setAudience(AUD).setIssuedAt().setExpirationTime("10m").sign(privateKey);
+      new SignJWT({ email })
+        .setProtectedHeader({ alg: "RS256", kid: "k" })
+        .setIssuer(`https://${TEAM}.cloudflareaccess.com`)
+        .setAudience(AUD)
+        .setIssuedAt()
+        .setExpirationTime("10m")
+        .sign(privateKey);
     const as = async (email: string, path: string, method = "GET") =>
-      worker.fetch(new Request(`${BASE}${path}`, { method, headers: { "Cf-Access-Jwt-Assertion": await jwtFor(email), "CF-Connecting-IP": visitorAddress() } }), accessEnv);
+      worker.fetch(
+        new Request(`${BASE}${path}`, {
+          method,
+          headers: { "Cf-Access-Jwt-Assertion": await jwtFor(email), "CF-Connecting-IP": visitorAddress() },
+        }),
+        accessEnv,
+      );
     const ada = `ada-${word("")}@example.com`;
     const bob = `bob-${word("")}@example.com`;
     const created = CreatedSession.parse(await (await as(ada, "/api/sessions", "POST")).json());
@@ -370,7 +451,21 @@ describe("review index: CSV", () => {
       const title = tricky[i % tricky.length]!;
       await writeUpdate(env.REVIEW_INDEX, {
         seq: 1,
-        session: { id: mintSessionId(), owner: `id:${ownerId}`, title, startedAt: 1_700_000_400_000 + i, updatedAt: 0, durationMs: 2500, turns: 3, interruptions: 1, messages: 6, neurons: 12.5, usd: 0.000138, backend: "fake", mode: "hands-free" },
+        session: {
+          id: mintSessionId(),
+          owner: `id:${ownerId}`,
+          title,
+          startedAt: 1_700_000_400_000 + i,
+          updatedAt: 0,
+          durationMs: 2500,
+          turns: 3,
+          interruptions: 1,
+          messages: 6,
+          neurons: 12.5,
+          usd: 0.000138,
+          backend: "fake",
+          mode: "hands-free",
+        },
         messages: [{ messageId: 1, role: "user", kind: "turn", status: "complete", text: title, createdAt: 0 }],
         acks: [],
         more: false,
@@ -379,9 +474,25 @@ describe("review index: CSV", () => {
     const res = await get("/api/conversations.csv", token);
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toBe("text/csv; charset=utf-8");
-    expect(res.headers.get("Content-Disposition")).toBe(`attachment; filename="parley-conversations-${new Date().toISOString().slice(0, 10)}.csv"`);
+    expect(res.headers.get("Content-Disposition")).toBe(
+      `attachment; filename="parley-conversations-${new Date().toISOString().slice(0, 10)}.csv"`,
+    );
     const rows = parseCsv(await res.text());
-    expect(rows[0]).toEqual(["id", "title", "started_at", "duration_ms", "turns", "interruptions", "neurons", "usd", "backend", "mode", "owner", "path", "match"]);
+    expect(rows[0]).toEqual([
+      "id",
+      "title",
+      "started_at",
+      "duration_ms",
+      "turns",
+      "interruptions",
+      "neurons",
+      "usd",
+      "backend",
+      "mode",
+      "owner",
+      "path",
+      "match",
+    ]);
     expect(rows).toHaveLength(1 + 105);
     const listed: ConversationSummary[] = [];
     let cursor: string | null = null;

@@ -10,7 +10,17 @@ import { parseWav } from "../../../shared/audio/wav.ts";
 import { deleteRecordings, recordingKey } from "../../../server/recordings/recording-store.ts";
 import { createWorker } from "../../../server/worker.ts";
 import { DAY_MS } from "../../../server/recordings/retention.ts";
-import { SessionClient, fakeAi, newSessionId, openSession, ownerKeyOf, speakAndWait, transcriptOf, utterance, visitorAddress } from "../support/session-client.ts";
+import {
+  SessionClient,
+  fakeAi,
+  newSessionId,
+  openSession,
+  ownerKeyOf,
+  speakAndWait,
+  transcriptOf,
+  utterance,
+  visitorAddress,
+} from "../support/session-client.ts";
 
 const REPLY = "First sentence is right here. Second sentence has quite a few more words in it. Third one ends the reply.";
 
@@ -33,7 +43,8 @@ async function recordingsOf(id: string, turnId: string, want: { user: boolean; r
   for (;;) {
     const turn = (await transcriptOf(id)).turns.find((t) => t.turnId === turnId);
     if (turn && turn.recordings.user === want.user && turn.recordings.reply === want.reply) return turn;
-    if (Date.now() > deadline) throw new Error(`recordings of ${turnId}: ${JSON.stringify(turn?.recordings)}, waited for ${JSON.stringify(want)}`);
+    if (Date.now() > deadline)
+      throw new Error(`recordings of ${turnId}: ${JSON.stringify(turn?.recordings)}, waited for ${JSON.stringify(want)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -94,7 +105,10 @@ describe("recordings of a turn", () => {
     const mp3 = parseMp3(await bytesOf(reply));
     const sent = c.of("segment").filter((s) => s.replyId === done.replyId);
     expect(sent.length).toBeGreaterThanOrEqual(3);
-    expect(mp3.durationMs).toBeCloseTo(sent.reduce((ms, s) => ms + s.durationMs, 0), 3);
+    expect(mp3.durationMs).toBeCloseTo(
+      sent.reduce((ms, s) => ms + s.durationMs, 0),
+      3,
+    );
     expect(mp3.junkBytes).toBe(0);
     c.close();
   });
@@ -125,7 +139,10 @@ describe("recordings of a turn", () => {
     const res = await call(recordingPath(id, turnId, "reply"), { key: await ownerKeyOf(id) });
     expect(res.headers.get("Content-Type")).toBe("audio/wav");
     const wav = parseWav(await bytesOf(res));
-    expect(wav.durationMs).toBeCloseTo(segments.reduce((ms, s) => ms + s.durationMs, 0), 0);
+    expect(wav.durationMs).toBeCloseTo(
+      segments.reduce((ms, s) => ms + s.durationMs, 0),
+      0,
+    );
     c.close();
   });
 });
@@ -182,7 +199,10 @@ describe("fetching a recording", () => {
     const url = `http://parley.test${recordingPath(id, turnId, "reply")}`;
     const preflight = await worker.fetch(new Request(url, { method: "OPTIONS", headers }), withOrigins);
     expect(preflight.headers.get("Access-Control-Allow-Headers")).toContain("Range");
-    const res = await worker.fetch(new Request(url, { headers: { ...headers, Authorization: `Bearer ${await ownerKeyOf(id)}`, Range: "bytes=0-9" } }), withOrigins);
+    const res = await worker.fetch(
+      new Request(url, { headers: { ...headers, Authorization: `Bearer ${await ownerKeyOf(id)}`, Range: "bytes=0-9" } }),
+      withOrigins,
+    );
     expect(res.status).toBe(206);
     expect(res.headers.get("Access-Control-Expose-Headers")).toContain("Content-Range");
     expect((await bytesOf(res)).byteLength).toBe(10);
@@ -202,7 +222,9 @@ describe("retention and deletion", () => {
     const made = await runInDurableObject(stub, async (_i, state) => {
       const aged = Date.now() - 31 * DAY_MS;
       state.storage.sql.exec(`UPDATE recordings SET created_at = ? WHERE turn_id = ?`, aged, first.turnId);
-      const secondAt = state.storage.sql.exec<{ created_at: number }>(`SELECT created_at FROM recordings WHERE turn_id = ?`, second.turnId).one().created_at;
+      const secondAt = state.storage.sql
+        .exec<{ created_at: number }>(`SELECT created_at FROM recordings WHERE turn_id = ?`, second.turnId)
+        .one().created_at;
       // The alarm was armed as the recordings were written; bring it to now, as time passing would.
       await state.storage.setAlarm(Date.now());
       return { secondAt };
@@ -236,11 +258,14 @@ describe("retention and deletion", () => {
     const id = newSessionId();
     const other = newSessionId();
     const keys = Array.from({ length: 7 }, (_, i) => `sessions/${id}/turns/t-${i}/user.wav`);
-    for (const k of [...keys, `sessions/${id}/stray`, `sessions/${other}/turns/t-0/user.wav`]) await env.RECORDINGS.put(k, new Uint8Array([1, 2, 3]));
+    for (const k of [...keys, `sessions/${id}/stray`, `sessions/${other}/turns/t-0/user.wav`])
+      await env.RECORDINGS.put(k, new Uint8Array([1, 2, 3]));
     // Pages and batches of 3: three pages, the last one short.
     expect(await deleteRecordings(env.RECORDINGS, id, 3)).toBe(8);
     expect((await env.RECORDINGS.list({ prefix: `sessions/${id}/` })).objects).toEqual([]);
-    expect((await env.RECORDINGS.list({ prefix: `sessions/${other}/` })).objects.map((o) => o.key)).toEqual([`sessions/${other}/turns/t-0/user.wav`]);
+    expect((await env.RECORDINGS.list({ prefix: `sessions/${other}/` })).objects.map((o) => o.key)).toEqual([
+      `sessions/${other}/turns/t-0/user.wav`,
+    ]);
     // Again: nothing left, nothing fails (a retried delete).
     expect(await deleteRecordings(env.RECORDINGS, id, 3)).toBe(0);
   });

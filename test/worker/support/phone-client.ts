@@ -12,11 +12,19 @@ export function randomCaller(): string {
 }
 
 /** POST the voice webhook as Twilio would (`signature: false` leaves it unsigned, a string sends that). */
-export async function ring(o: { from: string; callSid?: string; signature?: boolean | string }): Promise<{ res: Response; callSid: string }> {
+export async function ring(o: {
+  from: string;
+  callSid?: string;
+  signature?: boolean | string;
+}): Promise<{ res: Response; callSid: string }> {
   const callSid = o.callSid ?? `CA${crypto.randomUUID().replace(/-/g, "")}`;
   const form = voiceWebhookForm({ callSid, from: o.from });
   const headers = new Headers({ "Content-Type": "application/x-www-form-urlencoded", "CF-Connecting-IP": visitorAddress() });
-  if (o.signature !== false) headers.set("X-Twilio-Signature", typeof o.signature === "string" ? o.signature : await twilioSignature(env.TWILIO_AUTH_TOKEN!, WEBHOOK_URL, form));
+  if (o.signature !== false)
+    headers.set(
+      "X-Twilio-Signature",
+      typeof o.signature === "string" ? o.signature : await twilioSignature(env.TWILIO_AUTH_TOKEN!, WEBHOOK_URL, form),
+    );
   const res = await exports.default.fetch(WEBHOOK_URL, { method: "POST", headers, body: new URLSearchParams(form).toString() });
   return { res, callSid };
 }
@@ -32,11 +40,15 @@ export interface LiveCall {
 export async function openStream(xml: string, callSid: string, parameters?: Record<string, string>): Promise<LiveCall> {
   const twiml = parseStreamTwiml(xml);
   const sessionId = twiml.url.split("/").pop()!;
-  const res = await exports.default.fetch(twiml.url.replace(/^ws/, "http"), { headers: { Upgrade: "websocket", "CF-Connecting-IP": visitorAddress() } });
+  const res = await exports.default.fetch(twiml.url.replace(/^ws/, "http"), {
+    headers: { Upgrade: "websocket", "CF-Connecting-IP": visitorAddress() },
+  });
   if (res.status !== 101 || !res.webSocket) throw new Error(`stream upgrade failed: ${res.status} ${await res.text()}`);
   const ws = res.webSocket;
   const call = new FakeTwilioCall({ send: (text) => ws.send(text), callSid });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.addEventListener("close", (ev: CloseEvent) => resolve({ code: ev.code, reason: ev.reason })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.addEventListener("close", (ev: CloseEvent) => resolve({ code: ev.code, reason: ev.reason })),
+  );
   ws.addEventListener("message", (ev: MessageEvent) => {
     if (typeof ev.data === "string") call.onMessage(ev.data);
   });
@@ -61,5 +73,7 @@ export function hangUp(c: LiveCall): void {
 /** The session id a caller's calls go to, from a webhook answer (without opening the stream). */
 export async function sessionOfCaller(from: string): Promise<string> {
   const { res } = await ring({ from });
-  return parseStreamTwiml(await res.text()).url.split("/").pop()!;
+  return parseStreamTwiml(await res.text())
+    .url.split("/")
+    .pop()!;
 }

@@ -65,7 +65,11 @@ export class SessionClient {
   /** `headers`: extra request headers, e.g. `cf-connecting-ip` as Cloudflare sets it (each client gets its own address otherwise). */
   static async connect(sessionId: string, { headers = {} }: { headers?: Record<string, string> } = {}): Promise<SessionClient> {
     const key = await ownerKeyOf(sessionId);
-    const h = new Headers({ Upgrade: "websocket", "Sec-WebSocket-Protocol": `${SESSION_SUBPROTOCOL}, ${KEY_SUBPROTOCOL_PREFIX}${key}`, "CF-Connecting-IP": visitorAddress() });
+    const h = new Headers({
+      Upgrade: "websocket",
+      "Sec-WebSocket-Protocol": `${SESSION_SUBPROTOCOL}, ${KEY_SUBPROTOCOL_PREFIX}${key}`,
+      "CF-Connecting-IP": visitorAddress(),
+    });
     for (const [name, value] of Object.entries(headers)) h.set(name, value);
     const res = await exports.default.fetch(`http://parley.test/parties/voice-session/${sessionId}`, { headers: h });
     if (res.status !== 101 || !res.webSocket) throw new Error(`upgrade failed: ${res.status} ${await res.text()}`);
@@ -104,7 +108,9 @@ export class SessionClient {
   ): Promise<Extract<Frame, { type: T }>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const hit = this.frames.slice(from).find((f): f is Extract<Frame, { type: T }> => f.type === type && pred(f as Extract<Frame, { type: T }>));
+      const hit = this.frames
+        .slice(from)
+        .find((f): f is Extract<Frame, { type: T }> => f.type === type && pred(f as Extract<Frame, { type: T }>));
       if (hit) return hit;
       if (this.closed) throw new Error(`socket closed while waiting for ${type}`);
       const left = deadline - Date.now();

@@ -78,7 +78,10 @@ describe("end-of-turn oracle", () => {
     const first = { ...toneClip("set a timer for"), unfinished: true };
     const rest = toneClip("ten minutes please");
     // First part 1-2 s, second part 2.7-3.7 s (a 0.7 s pause).
-    for (const [clip, at] of [[first, 16_000], [rest, 43_200]] as const) {
+    for (const [clip, at] of [
+      [first, 16_000],
+      [rest, 43_200],
+    ] as const) {
       tape.placeClip(clip, at);
       mixer.schedule(clip, at);
     }
@@ -159,13 +162,16 @@ describe("turn-taking benchmark smoke run", () => {
     expect(fake.trials.flatMap((t) => t.invalidMessages)).toEqual([]);
     expect(fake.turnTaking?.minInterruptionMs).toBeGreaterThan(0);
     // The oracle found every utterance the server sent in what the client had sent.
-    const oracle = (fake.details as { oracle: { sttCalls: number; partialCalls: number; unmatchedSamples: number; unknownSessions: number } }).oracle;
+    const oracle = (
+      fake.details as { oracle: { sttCalls: number; partialCalls: number; unmatchedSamples: number; unknownSessions: number } }
+    ).oracle;
     expect(oracle.sttCalls).toBeGreaterThan(fake.trials.length);
     expect(oracle.unmatchedSamples).toBe(0);
 
     const of = (kind: string) => fake.trials.filter((t) => t.kind === kind);
     // Every reply talked over was heard.
-    for (const t of fake.trials.filter((x) => !["interrupt-thinking", "continuation"].includes(x.kind))) expect(t.replyHeard, t.id).toBe(true);
+    for (const t of fake.trials.filter((x) => !["interrupt-thinking", "continuation"].includes(x.kind)))
+      expect(t.replyHeard, t.id).toBe(true);
     // The reply's own echo at -20 dB never interrupts it.
     for (const t of of("echo-20")) expect(t, t.id).toMatchObject({ falseInterruption: false, playedOut: true });
     // Real interruptions are confirmed, and the reply stops.
@@ -209,7 +215,8 @@ describe("end-of-turn benchmark smoke run", () => {
     }
     // smart-turn (told "incomplete") and the transcript signal ("Set a timer for") wait through every pause...
     for (const id of ["smart-turn", "transcript"]) {
-      for (const t of path(id).trials.filter((x) => x.pauseMs !== null)) expect(t.falseEndOfTurn, `${id}/${t.id}: ${t.states.map((s) => `${s.atMs} ${s.state}`).join(", ")}`).toBe(false);
+      for (const t of path(id).trials.filter((x) => x.pauseMs !== null))
+        expect(t.falseEndOfTurn, `${id}/${t.id}: ${t.states.map((s) => `${s.atMs} ${s.state}`).join(", ")}`).toBe(false);
     }
     // ...while a fixed 500 ms silence ends the turn in the 0.7 s and 1.0 s pauses.
     const silence = path("silence").trials;

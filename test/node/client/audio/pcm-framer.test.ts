@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { UPSTREAM_AUDIO } from "../../../../shared/protocol.ts";
-import { FRAME_BYTES, FRAME_SAMPLES, PcmFramer, UPSTREAM_RATE, decodePcm16le, encodePcm16le, floatToInt16 } from "../../../../client/audio/pcm-framer.ts";
+import {
+  FRAME_BYTES,
+  FRAME_SAMPLES,
+  PcmFramer,
+  UPSTREAM_RATE,
+  decodePcm16le,
+  encodePcm16le,
+  floatToInt16,
+} from "../../../../client/audio/pcm-framer.ts";
 import { Resampler } from "../../../../shared/audio/resampler.ts";
 
 describe("PCM16 framing", () => {

@@ -1,6 +1,12 @@
 // The echo guard's playback reference, shared from the playback worklet to the capture worklet.
 import { describe, expect, it } from "vitest";
-import { blockRms, createPlaybackLevels, loudestPlaybackLevel, recordPlaybackLevel, sharedPlaybackLevels } from "../../../../client/audio/playback-level.ts";
+import {
+  blockRms,
+  createPlaybackLevels,
+  loudestPlaybackLevel,
+  recordPlaybackLevel,
+  sharedPlaybackLevels,
+} from "../../../../client/audio/playback-level.ts";
 
 const QUANTUM_S = 128 / 48_000;
 

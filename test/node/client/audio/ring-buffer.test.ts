@@ -217,7 +217,9 @@ describe("PlaybackRingBuffer pause and resume", () => {
     const r = play(rb, 3);
     const stopped = r.events.find((e) => e.type === "stopped");
     expect(stopped).toMatchObject({ type: "stopped", replyId: "r", segment: 0 });
-    expect(stopped!.type === "stopped" && held!.type === "paused" && stopped!.playedMs).toBe(held!.type === "paused" ? held!.playedMs : NaN);
+    expect(stopped!.type === "stopped" && held!.type === "paused" && stopped!.playedMs).toBe(
+      held!.type === "paused" ? held!.playedMs : NaN,
+    );
     expect(r.events[0]).toMatchObject({ type: "stopped", offset: 0 });
     expect(rb.active).toBe(false);
     expect(rb.paused).toBe(false);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { ownerKeyFor, rememberOwnerKey } from "../../../../client/connection/key-store.ts";
-import { isReviewPath, reviewKeyFromFragment, reviewPath, sessionFromPath, sessionPath, shareLink } from "../../../../client/connection/session-url.ts";
+import {
+  isReviewPath,
+  reviewKeyFromFragment,
+  reviewPath,
+  sessionFromPath,
+  sessionPath,
+  shareLink,
+} from "../../../../client/connection/session-url.ts";
 import { backendLabel, formatMs, formatUsd } from "../../../../client/views/format.ts";
 
 const ID = "abcdefghijklmnopqrstuvwxyz";

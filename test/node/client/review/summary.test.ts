@@ -89,7 +89,12 @@ describe("review timeline", () => {
 
   it("a failed turn that left no reply message is placed by its start among the messages; one with a reply is that message", () => {
     const messages = [msg(1, "user", 1_100), msg(2, "assistant", 1_400, "r-1"), msg(3, "user", 5_100), msg(4, "assistant", 5_400, "r-5")];
-    const turns = [turn(1), turn(3, { status: "failed", errorCode: "stt_failed" }), turn(5, { status: "failed", errorCode: "tts_failed" }), turn(9, { status: "failed", errorCode: "ai_timeout" })];
+    const turns = [
+      turn(1),
+      turn(3, { status: "failed", errorCode: "stt_failed" }),
+      turn(5, { status: "failed", errorCode: "tts_failed" }),
+      turn(9, { status: "failed", errorCode: "ai_timeout" }),
+    ];
     const items = reviewTimeline(messages, turns).map((i) => (i.kind === "message" ? `m${i.message.id}` : `failed ${i.turn.errorCode}`));
     expect(items).toEqual(["m1", "m2", "failed stt_failed", "m3", "m4", "failed ai_timeout"]);
   });

@@ -2,13 +2,35 @@
 // their geometry on the chart.
 import { describe, expect, it } from "vitest";
 import type { TurnMetrics } from "../../../../shared/protocol.ts";
-import { DEFAULT_WATERFALL, layoutWaterfall, tickStep, timeToFirstAudioMs, turnStages, type TurnTimings } from "../../../../client/review/waterfall.ts";
+import {
+  DEFAULT_WATERFALL,
+  layoutWaterfall,
+  tickStep,
+  timeToFirstAudioMs,
+  turnStages,
+  type TurnTimings,
+} from "../../../../client/review/waterfall.ts";
 
-const metrics = (m: Partial<TurnMetrics>): TurnMetrics => ({ endpointingMs: 0, sttMs: 0, llmFirstTokenMs: null, firstAudioMs: null, ttsMs: 0, totalMs: 0, retries: 0, ...m });
-const turn = (m: Partial<TurnMetrics>, clientFirstAudioMs: number | null = null): TurnTimings => ({ metrics: metrics(m), clientFirstAudioMs });
+const metrics = (m: Partial<TurnMetrics>): TurnMetrics => ({
+  endpointingMs: 0,
+  sttMs: 0,
+  llmFirstTokenMs: null,
+  firstAudioMs: null,
+  ttsMs: 0,
+  totalMs: 0,
+  retries: 0,
+  ...m,
+});
+const turn = (m: Partial<TurnMetrics>, clientFirstAudioMs: number | null = null): TurnTimings => ({
+  metrics: metrics(m),
+  clientFirstAudioMs,
+});
 
 /** A voice turn with every stage stored. */
-const FULL = turn({ endpointingMs: 500, sttMs: 200, sttStartMs: 0, llmStartMs: 210, llmFirstTokenMs: 300, firstChunkMs: 700, firstAudioMs: 900 }, 1_600);
+const FULL = turn(
+  { endpointingMs: 500, sttMs: 200, sttStartMs: 0, llmStartMs: 210, llmFirstTokenMs: 300, firstChunkMs: 700, firstAudioMs: 900 },
+  1_600,
+);
 const spans = (t: TurnTimings) => turnStages(t).map((s) => [s.key, s.startMs, s.endMs]);
 
 describe("turn stages", () => {
@@ -24,7 +46,16 @@ describe("turn stages", () => {
   });
 
   it("a speculative reply's stages start before the end-of-turn decision", () => {
-    const t = turn({ endpointingMs: 200, sttMs: 150, sttStartMs: -300, llmStartMs: -120, llmFirstTokenMs: 100, firstChunkMs: 40, firstAudioMs: 260, speculative: true });
+    const t = turn({
+      endpointingMs: 200,
+      sttMs: 150,
+      sttStartMs: -300,
+      llmStartMs: -120,
+      llmFirstTokenMs: 100,
+      firstChunkMs: 40,
+      firstAudioMs: 260,
+      speculative: true,
+    });
     expect(spans(t)).toEqual([
       ["end-of-turn", 0, 200],
       ["stt", -100, 50],
@@ -43,12 +74,20 @@ describe("turn stages", () => {
   });
 
   it("a typed turn has no end-of-turn wait and no speech-to-text; a turn that failed at STT has no LLM or audio stages", () => {
-    expect(spans(turn({ llmStartMs: 5, llmFirstTokenMs: 300, firstChunkMs: 500, firstAudioMs: 650 }, 700)).map((s) => s[0])).toEqual(["llm", "first-chunk", "tts", "client"]);
+    expect(spans(turn({ llmStartMs: 5, llmFirstTokenMs: 300, firstChunkMs: 500, firstAudioMs: 650 }, 700)).map((s) => s[0])).toEqual([
+      "llm",
+      "first-chunk",
+      "tts",
+      "client",
+    ]);
     expect(spans(turn({ endpointingMs: 400, sttMs: 1_500, sttStartMs: 0 })).map((s) => s[0])).toEqual(["end-of-turn", "stt"]);
   });
 
   it("a client that reports hearing audio before the server's send time (coarse clocks) gets an empty stage, never a negative one", () => {
-    const t = turn({ endpointingMs: 500, sttMs: 100, sttStartMs: 0, llmStartMs: 100, llmFirstTokenMs: 100, firstChunkMs: 300, firstAudioMs: 400 }, 880);
+    const t = turn(
+      { endpointingMs: 500, sttMs: 100, sttStartMs: 0, llmStartMs: 100, llmFirstTokenMs: 100, firstChunkMs: 300, firstAudioMs: 400 },
+      880,
+    );
     expect(turnStages(t).find((s) => s.key === "client")).toMatchObject({ startMs: 900, endMs: 900 });
   });
 
@@ -82,7 +121,13 @@ describe("waterfall geometry", () => {
   });
 
   it("a stage that began before the speech ended moves time 0 right of the plot's start", () => {
-    const layout = layoutWaterfall([{ key: "stt", label: "STT", startMs: -100, endMs: 50 }, { key: "tts", label: "TTS", startMs: 240, endMs: 460 }], options);
+    const layout = layoutWaterfall(
+      [
+        { key: "stt", label: "STT", startMs: -100, endMs: 50 },
+        { key: "tts", label: "TTS", startMs: 240, endMs: 460 },
+      ],
+      options,
+    );
     // -100..460 ms: 200 ms ticks, so the axis runs -200..600 ms at 500/800 px per ms.
     expect([layout.fromMs, layout.toMs]).toEqual([-200, 600]);
     expect(layout.bars[0]!.x).toBeCloseTo(124 + 100 * (500 / 800), 9);
@@ -91,7 +136,13 @@ describe("waterfall geometry", () => {
   });
 
   it("an instant stage still shows as a sliver, kept inside the plot at its right edge", () => {
-    const layout = layoutWaterfall([{ key: "llm", label: "LLM", startMs: 0, endMs: 1_000 }, { key: "client", label: "Ear", startMs: 1_000, endMs: 1_000 }], options);
+    const layout = layoutWaterfall(
+      [
+        { key: "llm", label: "LLM", startMs: 0, endMs: 1_000 },
+        { key: "client", label: "Ear", startMs: 1_000, endMs: 1_000 },
+      ],
+      options,
+    );
     const sliver = layout.bars[1]!;
     expect(sliver.width).toBe(options.minBarWidth);
     expect(sliver.x + sliver.width).toBeLessThanOrEqual(layout.plotX + layout.plotWidth);

@@ -1,7 +1,13 @@
 // The client side of pause-confirm-resume interruptions: what the browser does when the user talks
 // over the reply, and the races between its own events, the playback and the server's decisions.
 import { beforeEach, describe, expect, it } from "vitest";
-import { BargeInController, DECISION_GRACE_MS, RESUME_REWIND_MS, type BargeInEffects, type BargeInReport } from "../../../../client/session/barge-in.ts";
+import {
+  BargeInController,
+  DECISION_GRACE_MS,
+  RESUME_REWIND_MS,
+  type BargeInEffects,
+  type BargeInReport,
+} from "../../../../client/session/barge-in.ts";
 
 const SETTINGS = { minInterruptionMs: 500, falseInterruptionTimeoutMs: 1_500 };
 

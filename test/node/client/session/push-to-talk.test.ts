@@ -19,7 +19,11 @@ function harness(connected = true) {
     },
     committed: (pressedAtMs: number, releasedAtMs: number) => commits.push([pressedAtMs, releasedAtMs]),
   };
-  const ptt = new PushToTalk(io, { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as number) });
+  const ptt = new PushToTalk(io, {
+    now: () => Date.now(),
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
+    clearTimeout: (h) => clearTimeout(h as number),
+  });
   /** Frame number n (its first byte says which). */
   const frame = (n: number) => new Uint8Array(640).fill(n).buffer;
   return { ptt, io, sent, commits, frame, commitsAsked: () => commitsAsked };

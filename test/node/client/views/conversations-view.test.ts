@@ -1,7 +1,13 @@
 // The conversations page's pure parts: how durations and start times read, the page's path, and the
 // owner token this browser keeps (and sends when it creates a session).
 import { describe, expect, it } from "vitest";
-import { forgetOwnerToken, rememberOperatorKey, rememberOwnerToken, storedOperatorKey, storedOwnerToken } from "../../../../client/connection/key-store.ts";
+import {
+  forgetOwnerToken,
+  rememberOperatorKey,
+  rememberOwnerToken,
+  storedOperatorKey,
+  storedOwnerToken,
+} from "../../../../client/connection/key-store.ts";
 import { isConversationsPath } from "../../../../client/connection/session-url.ts";
 import { formatDuration, formatStarted } from "../../../../client/views/format.ts";
 

@@ -4,7 +4,10 @@ import { splitHeard } from "../../../../client/views/heard-split.ts";
 
 describe("splitHeard", () => {
   it("splits the planned text where the heard text ends", () => {
-    expect(splitHeard("I heard you.", "I heard you. This is the second sentence.")).toEqual({ heard: "I heard you.", unheard: " This is the second sentence." });
+    expect(splitHeard("I heard you.", "I heard you. This is the second sentence.")).toEqual({
+      heard: "I heard you.",
+      unheard: " This is the second sentence.",
+    });
   });
 
   it("matches heard text built from segments joined by single spaces against the planned whitespace", () => {

@@ -31,7 +31,10 @@ describe("shownStatus", () => {
   it("a review page is idle whatever the connection: a share link's says shared, the owner's says it is not live", () => {
     expect(show({ readOnly: true, connection: "connecting" })).toMatchObject({ state: "idle", label: "Read-only — shared conversation" });
     expect(show({ readOnly: true, ownerReview: true, connection: "closed" })).toMatchObject({ state: "idle", label: "Review — not live" });
-    expect(show({ readOnly: true, operatorReview: true, connection: "closed" })).toMatchObject({ state: "idle", label: "Read-only — operator key" });
+    expect(show({ readOnly: true, operatorReview: true, connection: "closed" })).toMatchObject({
+      state: "idle",
+      label: "Read-only — operator key",
+    });
   });
 
   it("a held reply shows as paused (not stopped), also while the user is still talking", () => {

@@ -6,7 +6,10 @@ import { enginesFromEnv, pacingFromEnv } from "../../../../local-ai/engine-serve
 
 const at = new Date("2026-11-27T15:05:00Z");
 const ctx = { now: at, timeZone: "UTC" };
-const user = (content: string) => [{ role: "system", content: "You are Parley." }, { role: "user", content }];
+const user = (content: string) => [
+  { role: "system", content: "You are Parley." },
+  { role: "user", content },
+];
 const sentences = (s: string) => s.split(/(?<=[.!?])\s+/).filter(Boolean);
 
 describe("offlineReply", () => {

@@ -42,17 +42,26 @@ async function respond(req: IncomingMessage, res: ServerResponse): Promise<void>
   }
   if (!body.stream) {
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({
-      id: "c1", object: "chat.completion", model: body.model,
-      choices: [{ index: 0, message: { role: "assistant", content: "Hello from the tiny model." }, finish_reason: "stop" }],
-      ...(mode === "no-usage" ? {} : { usage: { prompt_tokens: 21, completion_tokens: 6, total_tokens: 27 } }),
-    }));
+    res.end(
+      JSON.stringify({
+        id: "c1",
+        object: "chat.completion",
+        model: body.model,
+        choices: [{ index: 0, message: { role: "assistant", content: "Hello from the tiny model." }, finish_reason: "stop" }],
+        ...(mode === "no-usage" ? {} : { usage: { prompt_tokens: 21, completion_tokens: 6, total_tokens: 27 } }),
+      }),
+    );
     return;
   }
   res.writeHead(200, { "content-type": "text/event-stream" });
   const send = (obj: unknown) => res.write(`data: ${JSON.stringify(obj)}\n\n`);
-  const delta = (content: string, finish: string | null = null) => send({ id: "c1", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content }, finish_reason: finish }] });
-  send({ id: "c1", object: "chat.completion.chunk", choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
+  const delta = (content: string, finish: string | null = null) =>
+    send({ id: "c1", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content }, finish_reason: finish }] });
+  send({
+    id: "c1",
+    object: "chat.completion.chunk",
+    choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }],
+  });
   for (const t of ["Hello", " from", " the", " tiny", " model."]) {
     await sleep(5);
     if (mode === "break" && t === " the") {
@@ -62,7 +71,8 @@ async function respond(req: IncomingMessage, res: ServerResponse): Promise<void>
     delta(t);
   }
   delta("", "stop");
-  if (mode !== "no-usage") send({ id: "c1", object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: 21, completion_tokens: 5, total_tokens: 26 } });
+  if (mode !== "no-usage")
+    send({ id: "c1", object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: 21, completion_tokens: 5, total_tokens: 26 } });
   res.end("data: [DONE]\n\n");
 }
 
@@ -99,7 +109,10 @@ describe("LOCAL_LLM_URL (OpenAI-compatible server)", () => {
   it("non-streamed: POST {url}/chat/completions, answer as {response, usage, engine}", async () => {
     const res = await callModel(server.url, LLM, { messages, max_tokens: 64, temperature: 0.2 });
     const out = (await res.json()) as Record<string, unknown>;
-    expect(LlmOutput.parse(out)).toMatchObject({ response: "Hello from the tiny model.", usage: { prompt_tokens: 21, completion_tokens: 6, total_tokens: 27 } });
+    expect(LlmOutput.parse(out)).toMatchObject({
+      response: "Hello from the tiny model.",
+      usage: { prompt_tokens: 21, completion_tokens: 6, total_tokens: 27 },
+    });
     expect(StandInMarker.parse(out).engine).toBe(`openai-compatible:${upstreamUrl}`);
     expect(received).toHaveLength(1);
     expect(received[0]!.path).toBe("/v1/chat/completions");
@@ -135,7 +148,9 @@ describe("LOCAL_LLM_URL (OpenAI-compatible server)", () => {
       const res = await callModel(server.url, LLM, { messages, stream });
       expect(res.status).toBe(500);
       const { error } = (await res.json()) as { error: string };
-      expect(error).toMatch(/^3043: the local LLM server at http:\/\/127\.0\.0\.1:\d+\/v1 answered HTTP 404 for model "tiny-test:1b": .*not found/);
+      expect(error).toMatch(
+        /^3043: the local LLM server at http:\/\/127\.0\.0\.1:\d+\/v1 answered HTTP 404 for model "tiny-test:1b": .*not found/,
+      );
     }
   });
 
@@ -158,10 +173,15 @@ describe("LOCAL_LLM_URL (OpenAI-compatible server)", () => {
     await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
     const port = (probe.address() as AddressInfo).port;
     await new Promise((r) => probe.close(r));
-    const dead = await startEngineServer({ port: 0, env: { LOCAL_LLM_URL: `http://127.0.0.1:${port}/v1`, LOCAL_AI_PYTHON: "/nonexistent/python3" } });
+    const dead = await startEngineServer({
+      port: 0,
+      env: { LOCAL_LLM_URL: `http://127.0.0.1:${port}/v1`, LOCAL_AI_PYTHON: "/nonexistent/python3" },
+    });
     try {
       const { error } = (await (await callModel(dead.url, LLM, { messages, stream: true })).json()) as { error: string };
-      expect(error).toBe(`3043: the local LLM server at http://127.0.0.1:${port}/v1 is not reachable (ECONNREFUSED); start it (for Ollama: ollama serve) or unset LOCAL_LLM_URL`);
+      expect(error).toBe(
+        `3043: the local LLM server at http://127.0.0.1:${port}/v1 is not reachable (ECONNREFUSED); start it (for Ollama: ollama serve) or unset LOCAL_LLM_URL`,
+      );
     } finally {
       await dead.close();
     }

@@ -23,7 +23,8 @@ describe("session ids", () => {
   });
 
   it("guessable and hand-made ids are not session ids", () => {
-    for (const bad of ["a", "---", "kitchen-42", "A".repeat(26), "a".repeat(25), "a".repeat(27), "a1".repeat(13), "__proto__"]) expect(isSessionId(bad)).toBe(false);
+    for (const bad of ["a", "---", "kitchen-42", "A".repeat(26), "a".repeat(25), "a".repeat(27), "a1".repeat(13), "__proto__"])
+      expect(isSessionId(bad)).toBe(false);
   });
 });
 
@@ -52,7 +53,8 @@ describe("session keys", () => {
     const id = mintSessionId();
     const key = await signKey(SECRET, id, { role: "owner" });
     const flipped = key.slice(0, -2) + (key.at(-2) === "A" ? "B" : "A") + key.at(-1);
-    for (const bad of [flipped, key.slice(0, -1), `${key}x`, "", "o.", "r.0." + key.slice(2), "o.!!!"]) expect(await verifyKey(SECRET, id, bad)).toBeNull();
+    for (const bad of [flipped, key.slice(0, -1), `${key}x`, "", "o.", "r.0." + key.slice(2), "o.!!!"])
+      expect(await verifyKey(SECRET, id, bad)).toBeNull();
   });
 
   it("with Cloudflare Access, the owner key is bound to the owner's email", async () => {
@@ -88,7 +90,8 @@ describe("Origin", () => {
   it("ALLOWED_ORIGINS entries must be bare origins", () => {
     expect(normalizeOrigin("https://App.Example")).toBe("https://app.example");
     expect(normalizeOrigin("http://localhost:3000/")).toBe("http://localhost:3000");
-    for (const bad of ["app.example", "https://app.example/path", "ftp://app.example", "*", "https://user@app.example"]) expect(normalizeOrigin(bad)).toBeNull();
+    for (const bad of ["app.example", "https://app.example/path", "ftp://app.example", "*", "https://user@app.example"])
+      expect(normalizeOrigin(bad)).toBeNull();
   });
 });
 
@@ -114,7 +117,8 @@ describe("routes", () => {
     };
     expect(refusal("/api/sessions/%")).toEqual([400, "bad_path"]);
     expect(refusal("/api/sessions/%ZZ")).toEqual([400, "bad_path"]);
-    for (const party of ["constructor", "__proto__", "toString", "hasOwnProperty", "VoiceSession", "main"]) expect(refusal(`/parties/${party}/${id}`)).toEqual([404, "not_found"]);
+    for (const party of ["constructor", "__proto__", "toString", "hasOwnProperty", "VoiceSession", "main"])
+      expect(refusal(`/parties/${party}/${id}`)).toEqual([404, "not_found"]);
     expect(refusal("/parties/voice-session/a/b/c")).toEqual([404, "not_found"]);
     expect(refusal(`/parties/voice-session/${id}/x`)).toEqual([404, "not_found"]);
     expect(refusal(`/api/sessions/${id}/review-key/x`)).toEqual([404, "not_found"]);
@@ -133,7 +137,12 @@ describe("access settings from wrangler vars", () => {
   });
 
   it("reads ALLOWED_ORIGINS and Cloudflare Access, naming the bad variable", () => {
-    const c = loadAccessConfig({ SESSION_SECRET: SECRET, ALLOWED_ORIGINS: "https://a.example, http://localhost:3000", ACCESS_TEAM_DOMAIN: "MyTeam.cloudflareaccess.com", ACCESS_AUD: "0123456789abcdef0123" });
+    const c = loadAccessConfig({
+      SESSION_SECRET: SECRET,
+      ALLOWED_ORIGINS: "https://a.example, http://localhost:3000",
+      ACCESS_TEAM_DOMAIN: "MyTeam.cloudflareaccess.com",
+      ACCESS_AUD: "0123456789abcdef0123",
+    });
     expect(c.allowedOrigins).toEqual(["https://a.example", "http://localhost:3000"]);
     expect(c.cloudflareAccess).toEqual({ issuer: "https://myteam.cloudflareaccess.com", audience: "0123456789abcdef0123" });
     expect(() => loadAccessConfig({ ALLOWED_ORIGINS: "https://a.example/app" })).toThrow(ConfigError);

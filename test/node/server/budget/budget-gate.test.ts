@@ -9,8 +9,12 @@ function keeper(o: { delayMs?: number; hang?: boolean; fail?: boolean } = {}) {
   const clock = { now: Date.UTC(2026, 10, 29, 21) };
   const ledger = new BudgetLedger(nodeSqlStorage(), () => clock.now);
   const calls: string[] = [];
-  const later = <T,>(f: () => T): Promise<T> =>
-    o.hang ? new Promise<T>(() => {}) : o.fail ? Promise.reject(new Error("keeper down")) : new Promise<T>((r) => setTimeout(() => r(f()), o.delayMs ?? 0));
+  const later = <T>(f: () => T): Promise<T> =>
+    o.hang
+      ? new Promise<T>(() => {})
+      : o.fail
+        ? Promise.reject(new Error("keeper down"))
+        : new Promise<T>((r) => setTimeout(() => r(f()), o.delayMs ?? 0));
   const k: BudgetKeeper = {
     reserve: (id, n, limit) => (calls.push(`reserve ${id}`), later<Reservation>(() => ledger.reserve(id, n, limit))),
     settle: (id, n) => (calls.push(`settle ${id}`), later(() => ledger.settle(id, n))),
@@ -83,8 +87,20 @@ describe("BudgetGate", () => {
 
   it("tells the user when the budget resets", () => {
     const now = Date.UTC(2026, 10, 29, 20, 47, 30);
-    const msg = dailyBudgetMessage({ day: "2026-11-29", spentNeurons: 10_000, reservedNeurons: 0, limitNeurons: 10_000, remainingNeurons: 0, resetsAt: Date.UTC(2026, 10, 30) }, now);
-    expect(msg).toBe("Today's Workers AI budget (10,000 neurons) is used up. It resets at 00:00 UTC, in 3 h 12 min; the operator can raise DAILY_BUDGET_NEURONS.");
+    const msg = dailyBudgetMessage(
+      {
+        day: "2026-11-29",
+        spentNeurons: 10_000,
+        reservedNeurons: 0,
+        limitNeurons: 10_000,
+        remainingNeurons: 0,
+        resetsAt: Date.UTC(2026, 10, 30),
+      },
+      now,
+    );
+    expect(msg).toBe(
+      "Today's Workers AI budget (10,000 neurons) is used up. It resets at 00:00 UTC, in 3 h 12 min; the operator can raise DAILY_BUDGET_NEURONS.",
+    );
     expect(untilText(30_000)).toBe("under a minute");
     expect(untilText(45 * 60_000)).toBe("45 min");
   });

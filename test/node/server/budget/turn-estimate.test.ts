@@ -16,7 +16,8 @@ describe("replyReservationNeurons", () => {
     const tts = MODEL_PRICES[c.models.tts]!;
     if (llm.kind !== "mtokens" || tts.kind !== "audio-minute-out") throw new Error("default prices changed");
     const promptTokens = Math.ceil((c.reply.systemPrompt.length + c.reply.historyBudgetChars + 2000) / 4);
-    const expected = (llm.inNeurons * promptTokens + llm.outNeurons * c.reply.maxTokens) / 1e6 + (tts.neurons * (c.reply.maxTokens * 4) / 12) / 60;
+    const expected =
+      (llm.inNeurons * promptTokens + llm.outNeurons * c.reply.maxTokens) / 1e6 + (tts.neurons * (c.reply.maxTokens * 4)) / 12 / 60;
     expect(replyReservationNeurons(c)).toBeCloseTo(expected, 6);
   });
 

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { FREE_NEURONS_PER_DAY, MODEL_PRICES, USD_PER_NEURON, audioModelCost, estimateTokens, turnCost, type UsageInput } from "../../../../server/cost/cost.ts";
+import {
+  FREE_NEURONS_PER_DAY,
+  MODEL_PRICES,
+  USD_PER_NEURON,
+  audioModelCost,
+  estimateTokens,
+  turnCost,
+  type UsageInput,
+} from "../../../../server/cost/cost.ts";
 
 // Published rates (docs/workers-ai.md, "Prices"), restated here so the tests check the table.
 const USD_PER_1K_NEURONS = 0.011;
@@ -140,7 +148,8 @@ describe("audioModelCost", () => {
   });
 
   it("negative or non-finite seconds count as zero", () => {
-    for (const s of [-10, Number.NaN, Number.POSITIVE_INFINITY]) expect(audioModelCost("@cf/deepgram/flux", s)).toEqual({ neurons: 0, usd: 0 });
+    for (const s of [-10, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(audioModelCost("@cf/deepgram/flux", s)).toEqual({ neurons: 0, usd: 0 });
   });
 
   it("turnCost bills a streaming STT model like any audio-minute model", () => {

@@ -1,7 +1,14 @@
 // The order of a session's deletion: live things stopped first, outside cleanups before anything of
 // the session's own is deleted (a failed cleanup leaves the session whole and usable), the tombstone last.
 import { describe, expect, it } from "vitest";
-import { TOMBSTONE_KEY, deleteSession, isDeleted, sessionCleanups, type DeletionSteps, type SessionCleanup } from "../../../../server/deletion/session-deletion.ts";
+import {
+  TOMBSTONE_KEY,
+  deleteSession,
+  isDeleted,
+  sessionCleanups,
+  type DeletionSteps,
+  type SessionCleanup,
+} from "../../../../server/deletion/session-deletion.ts";
 
 function recorder() {
   const log: string[] = [];

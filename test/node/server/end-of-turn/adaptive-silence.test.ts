@@ -59,7 +59,8 @@ describe("AdaptiveSilence", () => {
 
   it("ignores absurd pauses: negative, zero, NaN, infinite, over 10 s", () => {
     const a = new AdaptiveSilence();
-    for (const bad of [-200, 0, Number.NaN, Number.POSITIVE_INFINITY, MAX_OBSERVED_PAUSE_MS + 1, 60_000]) expect(a.observePause(bad)).toBe(false);
+    for (const bad of [-200, 0, Number.NaN, Number.POSITIVE_INFINITY, MAX_OBSERVED_PAUSE_MS + 1, 60_000])
+      expect(a.observePause(bad)).toBe(false);
     expect(a.observations).toBe(0);
     expect(a.silenceMs).toBe(500);
     expect(a.observePause(MAX_OBSERVED_PAUSE_MS)).toBe(true);
@@ -111,7 +112,11 @@ describe("AdaptiveSilence", () => {
   });
 
   it("restoring drops implausible pauses, keeps the newest window, and caps the bump", () => {
-    const a = AdaptiveSilence.restore({ version: 1, pausesMs: [-5, 99_999, ...Array.from({ length: 30 }, (_, i) => 100 + i)], cutOffBumpMs: 1e9 });
+    const a = AdaptiveSilence.restore({
+      version: 1,
+      pausesMs: [-5, 99_999, ...Array.from({ length: 30 }, (_, i) => 100 + i)],
+      cutOffBumpMs: 1e9,
+    });
     expect(a.toJSON().pausesMs).toEqual(Array.from({ length: 20 }, (_, i) => 110 + i));
     expect(a.toJSON().cutOffBumpMs).toBe(1200); // maxMs − minMs: more could never show
     expect(a.silenceMs).toBe(Math.round(127.1 + 150 + 1200));

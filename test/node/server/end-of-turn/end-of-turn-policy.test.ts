@@ -13,7 +13,13 @@ const o = { ...DEFAULT_CONFIG.endOfTurn, pauseMs: WORDS_PAUSE_MS, completeSilenc
 
 describe("silenceToEndMs", () => {
   it("has the documented defaults", () => {
-    expect(DEFAULT_CONFIG.endOfTurn).toMatchObject({ pauseMs: 200, completeSilenceMs: 200, maxSilenceMs: 1800, smartTurnThreshold: 0.5, smartTurnTimeoutMs: 400 });
+    expect(DEFAULT_CONFIG.endOfTurn).toMatchObject({
+      pauseMs: 200,
+      completeSilenceMs: 200,
+      maxSilenceMs: 1800,
+      smartTurnThreshold: 0.5,
+      smartTurnTimeoutMs: 400,
+    });
     expect(WORDS_PAUSE_MS).toBe(250);
     expect(TRANSCRIPT_COMPLETE_MAX_SILENCE_MS).toBe(400);
   });

@@ -26,7 +26,11 @@ function fakeRunner(answer: unknown) {
       return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
     },
   };
-  const ctx: AiCallContext = { ai: ai as unknown as AiCallContext["ai"], tags: ["parley", "session:s1"], signal: new AbortController().signal };
+  const ctx: AiCallContext = {
+    ai: ai as unknown as AiCallContext["ai"],
+    tags: ["parley", "session:s1"],
+    signal: new AbortController().signal,
+  };
   return { ctx, calls };
 }
 
@@ -48,8 +52,8 @@ describe("smart-turn input", () => {
     for (let i = 0; i < pcm.length; i++) pcm[i] = i % 30_000; // each sample tells where it came from
     const samples = decode(smartTurnInput(pcm).audio);
     expect(samples.length).toBe(8 * 16_000);
-    expect(samples[0]).toBe((2 * 16_000) % 30_000 / 32768);
-    expect(samples[samples.length - 1]).toBe((pcm.length - 1) % 30_000 / 32768);
+    expect(samples[0]).toBe(((2 * 16_000) % 30_000) / 32768);
+    expect(samples[samples.length - 1]).toBe(((pcm.length - 1) % 30_000) / 32768);
   });
 
   it("sends a short utterance whole", () => {
@@ -116,7 +120,9 @@ describe("askSmartTurn", () => {
 
   it("uses another model id when given one, and names it in a parse error", async () => {
     const { ctx, calls } = fakeRunner({ verdict: "done" });
-    await expect(askSmartTurn(ctx, new Int16Array(320), { threshold: 0.5, model: "@cf/acme/turn-v9" })).rejects.toThrow(/@cf\/acme\/turn-v9/);
+    await expect(askSmartTurn(ctx, new Int16Array(320), { threshold: 0.5, model: "@cf/acme/turn-v9" })).rejects.toThrow(
+      /@cf\/acme\/turn-v9/,
+    );
     expect(calls.map((c) => c.model)).toEqual(["@cf/acme/turn-v9"]);
   });
 

@@ -36,7 +36,15 @@ describe("judgeTranscript: English, as PocketSphinx writes it (lower case, no pu
 });
 
 describe("judgeTranscript: punctuation (Whisper)", () => {
-  cases("en", "complete", ["What time is it?", "Tell me a joke.", "Stop!", "Yes.", "What are you looking for?", "Where are you from.", "\"Tell me a joke.\""]);
+  cases("en", "complete", [
+    "What time is it?",
+    "Tell me a joke.",
+    "Stop!",
+    "Yes.",
+    "What are you looking for?",
+    "Where are you from.",
+    '"Tell me a joke."',
+  ]);
   cases("en", "incomplete", [
     "I want to go to the,",
     "Well, I was thinking...",
@@ -61,7 +69,15 @@ describe("judgeTranscript: punctuation (Whisper)", () => {
 });
 
 describe("judgeTranscript: other languages", () => {
-  cases("fr", "incomplete", ["quel temps fait-il à", "je voudrais aller chez le", "mets un minuteur pour", "et", "je pense que", "euh", "il fait beau mais"]);
+  cases("fr", "incomplete", [
+    "quel temps fait-il à",
+    "je voudrais aller chez le",
+    "mets un minuteur pour",
+    "et",
+    "je pense que",
+    "euh",
+    "il fait beau mais",
+  ]);
   cases("fr", "complete", ["raconte-moi une blague", "quelle heure est-il", "Quelle heure est-il ?", "il fait beau aujourd'hui"]);
   cases("de", "incomplete", ["wie ist das wetter in", "stell einen timer für", "ich möchte einen", "und", "ähm", "ich glaube dass"]);
   cases("de", "complete", ["erzähl mir einen witz", "mach das licht an", "kommst du mit", "ich mag das", "Wie spät ist es?"]);

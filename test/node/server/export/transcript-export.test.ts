@@ -28,7 +28,15 @@ function turn(o: Partial<TurnRecord> & Pick<TurnRecord, "turnId" | "replyId" | "
     backend: "workers-ai",
     clientFirstAudioMs: null,
     metrics: { endpointingMs: 600, sttMs: 200, llmFirstTokenMs: 300, firstAudioMs: 800, ttsMs: 400, totalMs: 2_000, retries: 0 },
-    usage: { audioInSeconds: 2.5, promptTokens: 50, completionTokens: 20, ttsCharacters: 80, ttsAudioSeconds: 4, neurons: 12, usd: 0.00013 },
+    usage: {
+      audioInSeconds: 2.5,
+      promptTokens: 50,
+      completionTokens: 20,
+      ttsCharacters: 80,
+      ttsAudioSeconds: 4,
+      neurons: 12,
+      usd: 0.00013,
+    },
     ...o,
   };
 }
@@ -46,9 +54,24 @@ function conversation(): Transcript {
     // 2: a voice turn whose reply was cut by a barge-in at +7.5 s (into the reply).
     turn({ turnId: "t-2", replyId: "r-2", startedAt: T0 + 9_000, status: "interrupted", endReason: "barge-in" }),
     // 3: the barge-in's turn, which asked something over a reply that a backchannel did not stop.
-    turn({ turnId: "t-3", replyId: "r-3", startedAt: T0 + 17_000, usage: { audioInSeconds: 2, promptTokens: 0, completionTokens: 0, ttsCharacters: 0, ttsAudioSeconds: 3, neurons: 10, usd: 0.0001 } }),
+    turn({
+      turnId: "t-3",
+      replyId: "r-3",
+      startedAt: T0 + 17_000,
+      usage: { audioInSeconds: 2, promptTokens: 0, completionTokens: 0, ttsCharacters: 0, ttsAudioSeconds: 3, neurons: 10, usd: 0.0001 },
+    }),
     // 4: a typed turn whose reply failed before any audio.
-    turn({ turnId: "t-4", replyId: "r-4", startedAt: T0 + 30_000, source: "text", status: "failed", endReason: "failed", errorCode: "llm_failed", metrics: { endpointingMs: 0, sttMs: 0, llmFirstTokenMs: null, firstAudioMs: null, ttsMs: 0, totalMs: 900, retries: 2 }, usage: { audioInSeconds: 0, promptTokens: 10, completionTokens: 0, ttsCharacters: 0, ttsAudioSeconds: 0, neurons: 1, usd: 0.00001 } }),
+    turn({
+      turnId: "t-4",
+      replyId: "r-4",
+      startedAt: T0 + 30_000,
+      source: "text",
+      status: "failed",
+      endReason: "failed",
+      errorCode: "llm_failed",
+      metrics: { endpointingMs: 0, sttMs: 0, llmFirstTokenMs: null, firstAudioMs: null, ttsMs: 0, totalMs: 900, retries: 2 },
+      usage: { audioInSeconds: 0, promptTokens: 10, completionTokens: 0, ttsCharacters: 0, ttsAudioSeconds: 0, neurons: 1, usd: 0.00001 },
+    }),
     // 5: a voice turn whose speech-to-text failed: nothing stored but the turn.
     turn({ turnId: "t-5", replyId: "r-5", startedAt: T0 + 40_000, status: "failed", endReason: "failed", errorCode: "stt_failed" }),
     // 6: a typed turn with markup in both texts.
@@ -58,18 +81,62 @@ function conversation(): Transcript {
     message({ role: "user", text: "What is the capital of France?", turnId: "t-1", createdAt: T0 + 2_700 }),
     message({ role: "assistant", text: "Paris is the capital.", turnId: "t-1", replyId: "r-1", createdAt: T0 + 4_000 }),
     message({ role: "user", text: "Tell me more about it.", turnId: "t-2", createdAt: T0 + 9_200 }),
-    message({ role: "assistant", text: CUT_REPLY_HEARD, plannedText: CUT_REPLY_PLANNED, status: "interrupted", turnId: "t-2", replyId: "r-2", createdAt: T0 + 12_000 }),
+    message({
+      role: "assistant",
+      text: CUT_REPLY_HEARD,
+      plannedText: CUT_REPLY_PLANNED,
+      status: "interrupted",
+      turnId: "t-2",
+      replyId: "r-2",
+      createdAt: T0 + 12_000,
+    }),
     message({ role: "user", text: "Wait, how old is it?", turnId: "t-3", createdAt: T0 + 17_200 }),
     message({ role: "user", text: "uh-huh", kind: "backchannel", turnId: "t-3", replyId: "r-3", createdAt: T0 + 19_500 }),
     message({ role: "assistant", text: "It is over two thousand years old.", turnId: "t-3", replyId: "r-3", createdAt: T0 + 19_000 }),
     message({ role: "user", text: "And the weather?", source: "text", turnId: "t-4", createdAt: T0 + 30_000 }),
     message({ role: "assistant", text: "", plannedText: "", status: "failed", turnId: "t-4", replyId: "r-4", createdAt: T0 + 30_900 }),
     message({ role: "user", text: "Is a --> b & <b>bold</b>?", source: "text", turnId: "t-6", createdAt: T0 + 50_000 }),
-    message({ role: "assistant", text: "Yes: x < y && y > z --> done.\n\nNew paragraph.", turnId: "t-6", replyId: "r-6", createdAt: T0 + 51_000 }),
+    message({
+      role: "assistant",
+      text: "Yes: x < y && y > z --> done.\n\nNew paragraph.",
+      turnId: "t-6",
+      replyId: "r-6",
+      createdAt: T0 + 51_000,
+    }),
   ];
   const interruptions: InterruptionRecord[] = [
-    { replyId: "r-2", turnId: "t-2", source: "client", openedAt: T0 + 11_500, decidedAt: T0 + 11_900, decision: "confirmed", reason: "speech", transcript: "Wait", segment: 1, playedMs: 300, sttCalls: 1, audioInSeconds: 0.5, neurons: 0.5, usd: 0.000005 },
-    { replyId: "r-3", turnId: "t-3", source: "client", openedAt: T0 + 19_200, decidedAt: T0 + 19_600, decision: "resumed", reason: "backchannel", transcript: "uh-huh", segment: 0, playedMs: 500, sttCalls: 1, audioInSeconds: 0.4, neurons: 0.4, usd: 0.000004 },
+    {
+      replyId: "r-2",
+      turnId: "t-2",
+      source: "client",
+      openedAt: T0 + 11_500,
+      decidedAt: T0 + 11_900,
+      decision: "confirmed",
+      reason: "speech",
+      transcript: "Wait",
+      segment: 1,
+      playedMs: 300,
+      sttCalls: 1,
+      audioInSeconds: 0.5,
+      neurons: 0.5,
+      usd: 0.000005,
+    },
+    {
+      replyId: "r-3",
+      turnId: "t-3",
+      source: "client",
+      openedAt: T0 + 19_200,
+      decidedAt: T0 + 19_600,
+      decision: "resumed",
+      reason: "backchannel",
+      transcript: "uh-huh",
+      segment: 0,
+      playedMs: 500,
+      sttCalls: 1,
+      audioInSeconds: 0.4,
+      neurons: 0.4,
+      usd: 0.000004,
+    },
   ];
   const replyAudio: ReplyAudio[] = [
     { replyId: "r-1", firstSentAt: T0 + 3_300, audioMs: 3_000, segments: 1 },
@@ -125,7 +192,18 @@ describe("WebVTT export", () => {
     expect(fileName).toBe("parley-abcdefgh-2026-11-20.vtt");
     const cues = parseVtt(body);
     // The failed reply had no words: no cue. Everything else has one.
-    expect(cues.map((c) => c.speaker)).toEqual(["User", "Assistant", "User", "Assistant", "User", "Assistant", "User", "User", "User", "Assistant"]);
+    expect(cues.map((c) => c.speaker)).toEqual([
+      "User",
+      "Assistant",
+      "User",
+      "Assistant",
+      "User",
+      "Assistant",
+      "User",
+      "User",
+      "User",
+      "Assistant",
+    ]);
     for (let i = 1; i < cues.length; i++) expect(cues[i]!.startMs).toBeGreaterThanOrEqual(cues[i - 1]!.endMs);
     expect(cues[0]).toMatchObject({ startMs: 0, endMs: 1_900, text: "What is the capital of France?" });
   });
@@ -156,7 +234,18 @@ describe("SRT export", () => {
     expect(fileName.endsWith(".srt")).toBe(true);
     const cues = parseSrt(body);
     expect(cues.map((c) => c.id)).toEqual(cues.map((_, i) => String(i + 1)));
-    expect(cues.map((c) => c.speaker)).toEqual(["User", "Assistant", "User", "Assistant", "User", "Assistant", "User", "User", "User", "Assistant"]);
+    expect(cues.map((c) => c.speaker)).toEqual([
+      "User",
+      "Assistant",
+      "User",
+      "Assistant",
+      "User",
+      "Assistant",
+      "User",
+      "User",
+      "User",
+      "Assistant",
+    ]);
     expect(body).toContain("00:00:00,000 --> 00:00:01,900\nUser: What is the capital of France?");
     const vtt = parseVtt(renderExport(conversation(), "vtt", T0).body);
     expect(cues.map((c) => [c.startMs, c.endMs])).toEqual(vtt.map((c) => [c.startMs, c.endMs]));
@@ -204,10 +293,17 @@ describe("JSON export", () => {
     expect(contentType).toBe("application/json");
     const doc = JSON.parse(body);
     expect(doc.format).toBe(JSON_EXPORT_FORMAT);
-    expect(doc.session).toMatchObject({ id: ID, title: "What is the capital of France?", startedAt: new Date(T0).toISOString(), backends: ["workers-ai"] });
+    expect(doc.session).toMatchObject({
+      id: ID,
+      title: "What is the capital of France?",
+      startedAt: new Date(T0).toISOString(),
+      backends: ["workers-ai"],
+    });
     const cut = doc.messages.find((m: HistoryMessage) => m.replyId === "r-2" && m.role === "assistant");
     expect(cut).toMatchObject({ text: CUT_REPLY_HEARD, plannedText: CUT_REPLY_PLANNED, status: "interrupted", startMs: 10_000 });
-    expect(doc.messages.find((m: HistoryMessage) => m.replyId === "r-1" && m.role === "assistant").plannedText).toBe("Paris is the capital.");
+    expect(doc.messages.find((m: HistoryMessage) => m.replyId === "r-1" && m.role === "assistant").plannedText).toBe(
+      "Paris is the capital.",
+    );
     expect(doc.turns).toHaveLength(6);
     expect(doc.turns[3]).toMatchObject({ errorCode: "llm_failed", metrics: { retries: 2 } });
     expect(doc.totals).toMatchObject({ turns: 6, interruptionsConfirmed: 1, interruptionsResumed: 1 });
@@ -229,7 +325,8 @@ describe("formats and names", () => {
 });
 
 describe("the strict subtitle parsers", () => {
-  const cue = (n: number, a: string, b: string, text: string, sep = ",") => `${n}\n${a.replace(".", sep)} --> ${b.replace(".", sep)}\n${text}\n`;
+  const cue = (n: number, a: string, b: string, text: string, sep = ",") =>
+    `${n}\n${a.replace(".", sep)} --> ${b.replace(".", sep)}\n${text}\n`;
 
   it("reject malformed timestamps", () => {
     expect(() => parseSrt(cue(1, "00:00:01.5", "00:00:02.000", "x"))).toThrow(SubtitleError);
@@ -239,8 +336,12 @@ describe("the strict subtitle parsers", () => {
   });
 
   it("reject overlapping, backwards and empty-length cues", () => {
-    expect(() => parseSrt(cue(1, "00:00:01.000", "00:00:03.000", "a") + "\n" + cue(2, "00:00:02.000", "00:00:04.000", "b"))).toThrow(/before cue 1 ends/);
-    expect(() => parseSrt(cue(1, "00:00:05.000", "00:00:06.000", "a") + "\n" + cue(2, "00:00:01.000", "00:00:02.000", "b"))).toThrow(SubtitleError);
+    expect(() => parseSrt(cue(1, "00:00:01.000", "00:00:03.000", "a") + "\n" + cue(2, "00:00:02.000", "00:00:04.000", "b"))).toThrow(
+      /before cue 1 ends/,
+    );
+    expect(() => parseSrt(cue(1, "00:00:05.000", "00:00:06.000", "a") + "\n" + cue(2, "00:00:01.000", "00:00:02.000", "b"))).toThrow(
+      SubtitleError,
+    );
     expect(() => parseVtt(`WEBVTT\n\n00:00:02.000 --> 00:00:02.000\nx\n`)).toThrow(/at or before it starts/);
   });
 
@@ -254,8 +355,15 @@ describe("the strict subtitle parsers", () => {
   });
 
   it("accept well-formed files", () => {
-    expect(parseSrt(cue(1, "00:00:01.000", "00:00:02.000", "User: a") + "\n" + cue(2, "00:00:02.000", "00:00:04.000", "b"))).toHaveLength(2);
-    expect(parseVtt(`WEBVTT\n\nNOTE hi\n\nid\n00:01.000 --> 00:02.000\n<v User>a &amp; b</v>\n`)[0]).toMatchObject({ id: "id", speaker: "User", text: "a & b", startMs: 1000 });
+    expect(parseSrt(cue(1, "00:00:01.000", "00:00:02.000", "User: a") + "\n" + cue(2, "00:00:02.000", "00:00:04.000", "b"))).toHaveLength(
+      2,
+    );
+    expect(parseVtt(`WEBVTT\n\nNOTE hi\n\nid\n00:01.000 --> 00:02.000\n<v User>a &amp; b</v>\n`)[0]).toMatchObject({
+      id: "id",
+      speaker: "User",
+      text: "a & b",
+      startMs: 1000,
+    });
     expect(renderSrt([])).toBe("");
     expect(cuesOf({ startedAt: null, durationMs: 0, entries: [] })).toEqual([]);
   });

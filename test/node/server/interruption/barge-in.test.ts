@@ -46,7 +46,8 @@ function setup() {
     const ends: Int16Array[] = [];
     for (let i = 0; i < pcm.length; i += 320) {
       now += 20;
-      for (const e of detector.push(pcm.subarray(i, i + 320), "hands-free")) if (e.type === "turn-end" && !bargeIn.onUtteranceEnd("conn", e.audio, e.endpointingMs, e.levelDbfs)) ends.push(e.audio);
+      for (const e of detector.push(pcm.subarray(i, i + 320), "hands-free"))
+        if (e.type === "turn-end" && !bargeIn.onUtteranceEnd("conn", e.audio, e.endpointingMs, e.levelDbfs)) ends.push(e.audio);
       bargeIn.onAudio("conn", detector);
     }
     return ends;
@@ -54,7 +55,16 @@ function setup() {
   const turn = new TurnHandle({ turnId: "t-1", replyId: "r-1" }, "generating");
   turn.advance("speaking", 0);
   feed(noise(1000, -62, 1)); // the room, before anything happens
-  const open = () => bargeIn.open({ turn, source: "client", holdsPlayback: true, durationFromServer: false, conn: "conn", heldAt: { segment: 0, playedMs: 800 }, captured: false });
+  const open = () =>
+    bargeIn.open({
+      turn,
+      source: "client",
+      holdsPlayback: true,
+      durationFromServer: false,
+      conn: "conn",
+      heldAt: { segment: 0, playedMs: 800 },
+      captured: false,
+    });
   const settle = () => new Promise((r) => setTimeout(r, 0));
   return { bargeIn, calls, decisions, late, feed, open, settle, detector };
 }

@@ -4,7 +4,12 @@ import { InterruptionCandidate } from "../../../../server/interruption/interrupt
 import type { UtteranceClass } from "../../../../server/interruption/utterance-classifier.ts";
 
 const RULES = { minInterruptionMs: 500, falseInterruptionTimeoutMs: 1500, maxCandidateMs: 20_000 };
-const heard = (kind: UtteranceClass["kind"], text: string = kind): UtteranceClass => ({ kind, text, realWords: kind === "speech" ? text.split(" ") : [], echoShare: kind === "echo" ? 1 : 0 });
+const heard = (kind: UtteranceClass["kind"], text: string = kind): UtteranceClass => ({
+  kind,
+  text,
+  realWords: kind === "speech" ? text.split(" ") : [],
+  echoShare: kind === "echo" ? 1 : 0,
+});
 const open = () => new InterruptionCandidate(RULES, 0);
 
 describe("a barge-in candidate", () => {
@@ -21,7 +26,11 @@ describe("a barge-in candidate", () => {
     c.transcribed(300, heard("backchannel", "Mm"), false);
     expect(c.speech(900, 900)).toBeNull();
     c.transcriptionStarted(true);
-    expect(c.transcribed(1_600, heard("backchannel", "Mm-hmm."), true)).toMatchObject({ decision: "resumed", reason: "backchannel", transcript: "Mm-hmm." });
+    expect(c.transcribed(1_600, heard("backchannel", "Mm-hmm."), true)).toMatchObject({
+      decision: "resumed",
+      reason: "backchannel",
+      transcript: "Mm-hmm.",
+    });
   });
 
   it("a short real interruption is confirmed by its final transcript even under minInterruptionMs", () => {

@@ -5,7 +5,8 @@ import { sameWord, wordsOf } from "../../../../server/interruption/words.ts";
 
 const en = BackchannelMatcher.forLanguage(DEFAULT_BACKCHANNELS, "en");
 const PLAYED = "Tomorrow in Paris it will be mostly sunny with a high of twenty two degrees.";
-const classify = (text: string, playedText = PLAYED, minWords = 1) => classifyUtterance(text, { backchannels: en, playedText, minWords, echoWordOverlap: 0.5 });
+const classify = (text: string, playedText = PLAYED, minWords = 1) =>
+  classifyUtterance(text, { backchannels: en, playedText, minWords, echoWordOverlap: 0.5 });
 
 describe("words", () => {
   it("splits hyphenated fillers, drops punctuation and keeps apostrophes", () => {
@@ -23,9 +24,12 @@ describe("words", () => {
 });
 
 describe("classifying what the user said over the reply", () => {
-  it.each(["Uh-huh.", "uh huh", "Mm-hmm.", "Mmm hmm", "Yeah.", "Okay, okay.", "Right.", "Sure.", "I see.", "Oh, I see."])("%s is a backchannel", (text) => {
-    expect(classify(text).kind).toBe("backchannel");
-  });
+  it.each(["Uh-huh.", "uh huh", "Mm-hmm.", "Mmm hmm", "Yeah.", "Okay, okay.", "Right.", "Sure.", "I see.", "Oh, I see."])(
+    "%s is a backchannel",
+    (text) => {
+      expect(classify(text).kind).toBe("backchannel");
+    },
+  );
 
   it.each(["Stop.", "Wait, what about Tuesday?", "Can you say that again?", "No, not Paris."])("%s takes the turn", (text) => {
     const c = classify(text);
@@ -61,7 +65,9 @@ describe("classifying what the user said over the reply", () => {
 
   it("uses the session language's list and falls back to English", () => {
     const fr = BackchannelMatcher.forLanguage(DEFAULT_BACKCHANNELS, "fr");
-    expect(classifyUtterance("D'accord, oui.", { backchannels: fr, playedText: "", minWords: 1, echoWordOverlap: 0.5 }).kind).toBe("backchannel");
+    expect(classifyUtterance("D'accord, oui.", { backchannels: fr, playedText: "", minWords: 1, echoWordOverlap: 0.5 }).kind).toBe(
+      "backchannel",
+    );
     expect(classifyUtterance("Attends, non.", { backchannels: fr, playedText: "", minWords: 1, echoWordOverlap: 0.5 }).kind).toBe("speech");
     const xx = BackchannelMatcher.forLanguage(DEFAULT_BACKCHANNELS, "xx");
     expect(classifyUtterance("okay", { backchannels: xx, playedText: "", minWords: 1, echoWordOverlap: 0.5 }).kind).toBe("backchannel");
@@ -75,7 +81,8 @@ describe("classifying what the user said over the reply", () => {
 
 describe("partial transcripts and noise words", () => {
   it("a partial that ends in the start of a backchannel phrase is not decisive yet (I... see)", () => {
-    const partial = (text: string) => classifyUtterance(text, { backchannels: en, playedText: PLAYED, minWords: 1, echoWordOverlap: 0.5, partial: true });
+    const partial = (text: string) =>
+      classifyUtterance(text, { backchannels: en, playedText: PLAYED, minWords: 1, echoWordOverlap: 0.5, partial: true });
     expect(partial("I").kind).not.toBe("speech");
     expect(partial("Oh I").kind).not.toBe("speech");
     expect(partial("I don't").kind).toBe("speech");

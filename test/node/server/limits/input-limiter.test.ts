@@ -103,7 +103,11 @@ describe("input limiter", () => {
   });
 
   it("does not close a quiet connection whose input is dropped because others drain the session", () => {
-    const l = new InputLimiter({ ...LIMITS, messagesPerSecond: 30, ipMessagesPerSecond: 30, sessionMessagesPerSecond: 12 }, BYTES_PER_SECOND, 0);
+    const l = new InputLimiter(
+      { ...LIMITS, messagesPerSecond: 30, ipMessagesPerSecond: 30, sessionMessagesPerSecond: 12 },
+      BYTES_PER_SECOND,
+      0,
+    );
     l.join("busy1", "1.1.1.1", 0);
     l.join("busy2", "3.3.3.3", 0);
     l.join("quiet", "2.2.2.2", 0);
@@ -111,7 +115,11 @@ describe("input limiter", () => {
     let quietDropped = 0;
     for (let t = 0; t < 5_000; t += 10) {
       // Two connections at 20 a second each (under their own 30) drain the session's 12; one sends 2 a second.
-      for (const [c, every] of [["busy1", 50], ["busy2", 50], ["quiet", 500]] as const) {
+      for (const [c, every] of [
+        ["busy1", 50],
+        ["busy2", 50],
+        ["quiet", 500],
+      ] as const) {
         if (closed.has(c) || t % every !== 0) continue;
         const v = l.admit(c, "message", 1, t);
         if (!v.ok && c === "quiet") quietDropped++;

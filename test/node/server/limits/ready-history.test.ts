@@ -2,7 +2,14 @@ import { describe, expect, it } from "vitest";
 import type { HistoryMessage } from "../../../../shared/protocol.ts";
 import { newestWithin } from "../../../../server/limits/ready-history.ts";
 
-const msg = (id: number, text: string): HistoryMessage => ({ id, role: id % 2 ? "user" : "assistant", text, status: "complete", source: "voice", createdAt: id });
+const msg = (id: number, text: string): HistoryMessage => ({
+  id,
+  role: id % 2 ? "user" : "assistant",
+  text,
+  status: "complete",
+  source: "voice",
+  createdAt: id,
+});
 const bytes = (v: unknown) => new TextEncoder().encode(JSON.stringify(v)).byteLength;
 
 describe("ready history budget", () => {

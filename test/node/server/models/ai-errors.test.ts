@@ -57,7 +57,9 @@ describe("retries", () => {
         log.push(`start ${k}`);
         if (k === 1) {
           // Hangs until aborted, like an upstream call that never answers.
-          return new Promise<string>((_, reject) => signal.addEventListener("abort", () => (log.push(`abort ${k}`), reject(signal.reason))));
+          return new Promise<string>((_, reject) =>
+            signal.addEventListener("abort", () => (log.push(`abort ${k}`), reject(signal.reason))),
+          );
         }
         return Promise.resolve("ok");
       },

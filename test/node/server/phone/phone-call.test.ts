@@ -61,7 +61,18 @@ function harness(o: { admit?: boolean } = {}) {
     await Promise.resolve();
   };
   const segment = (replyId: string, index: number, ms: number) => {
-    const header = { type: "segment", replyId, index, text: `s${index}`, container: "wav", codec: "pcm_s16le", sampleRate: 8000, channels: 1, durationMs: ms, bytes: 0 } as ServerMessage;
+    const header = {
+      type: "segment",
+      replyId,
+      index,
+      text: `s${index}`,
+      container: "wav",
+      codec: "pcm_s16le",
+      sampleRate: 8000,
+      channels: 1,
+      durationMs: ms,
+      bytes: 0,
+    } as ServerMessage;
     call.event(header);
     call.audio(encodeWav(new Int16Array((ms * 8000) / 1000).fill(2000), 8000));
   };
@@ -110,7 +121,8 @@ describe("PhoneCall", () => {
     const h = harness();
     await h.start();
     expect(h.log).toEqual(["started CA1 +1•••0123"]);
-    for (let i = 0; i < 10; i++) h.twilio({ event: "media", streamSid: STREAM, media: { track: "inbound", payload: btoa("\x80".repeat(160)) } });
+    for (let i = 0; i < 10; i++)
+      h.twilio({ event: "media", streamSid: STREAM, media: { track: "inbound", payload: btoa("\x80".repeat(160)) } });
     expect(h.audio.length).toBeGreaterThanOrEqual(9);
     expect(h.audio.every((f) => f.length === 320)).toBe(true);
     h.twilio({ event: "media", streamSid: "MZother", media: { payload: btoa("\x80".repeat(160)) } });

@@ -27,14 +27,21 @@ describe("X-Twilio-Signature", () => {
   it("matches Twilio's documented example, whatever order the form arrives in", async () => {
     expect(await twilioSignature(EXAMPLE.token, EXAMPLE.url, EXAMPLE.params)).toBe(EXAMPLE.signature);
     expect(await verifyTwilioSignature(EXAMPLE.token, EXAMPLE.url, [...EXAMPLE.params].reverse(), EXAMPLE.signature)).toBe(true);
-    expect(signedText("u", [["b", "2"], ["a", "1"]])).toBe("ua1b2");
+    expect(
+      signedText("u", [
+        ["b", "2"],
+        ["a", "1"],
+      ]),
+    ).toBe("ua1b2");
   });
 
   it("rejects another token, a changed parameter, another URL, a missing or malformed header", async () => {
     expect(await verifyTwilioSignature("54321", EXAMPLE.url, EXAMPLE.params, EXAMPLE.signature)).toBe(false);
     const changed = EXAMPLE.params.map(([k, v]) => [k, k === "From" ? "+14158675311" : v] as [string, string]);
     expect(await verifyTwilioSignature(EXAMPLE.token, EXAMPLE.url, changed, EXAMPLE.signature)).toBe(false);
-    expect(await verifyTwilioSignature(EXAMPLE.token, "https://mycompany.com/myapp.php?foo=1&bar=3", EXAMPLE.params, EXAMPLE.signature)).toBe(false);
+    expect(
+      await verifyTwilioSignature(EXAMPLE.token, "https://mycompany.com/myapp.php?foo=1&bar=3", EXAMPLE.params, EXAMPLE.signature),
+    ).toBe(false);
     expect(await verifyTwilioSignature(EXAMPLE.token, EXAMPLE.url, [...EXAMPLE.params, ["Extra", "1"]], EXAMPLE.signature)).toBe(false);
     expect(await verifyTwilioSignature(EXAMPLE.token, EXAMPLE.url, EXAMPLE.params, null)).toBe(false);
     expect(await verifyTwilioSignature(EXAMPLE.token, EXAMPLE.url, EXAMPLE.params, "not base64!")).toBe(false);
@@ -45,7 +52,9 @@ describe("X-Twilio-Signature", () => {
 describe("TwiML", () => {
   it("connects the call to a bidirectional stream with escaped parameters", () => {
     const xml = connectStreamTwiml("wss://parley.example/phone/stream/abc", { token: `a"b<c>&'d` });
-    expect(xml).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?><Response><Connect><Stream url="wss:\/\/parley.example\/phone\/stream\/abc">/);
+    expect(xml).toMatch(
+      /^<\?xml version="1.0" encoding="UTF-8"\?><Response><Connect><Stream url="wss:\/\/parley.example\/phone\/stream\/abc">/,
+    );
     expect(xml).toContain('<Parameter name="token" value="a&quot;b&lt;c&gt;&amp;&apos;d"/>');
     expect(parseStreamTwiml(xml)).toEqual({ url: "wss://parley.example/phone/stream/abc", parameters: { token: `a"b<c>&'d` } });
     expect(sayAndHangUpTwiml("No <calls> now")).toContain("<Say>No &lt;calls&gt; now</Say><Hangup/>");
@@ -58,9 +67,18 @@ describe("the stream token", () => {
   it("admits the stream of its own call into its own session until it expires", async () => {
     const token = await mintStreamToken(SECRET, claims);
     expect(await verifyStreamToken(SECRET, token, { sessionId: claims.sessionId, callSid: "CA123" }, 9_999)).toEqual({ ok: true, claims });
-    expect(await verifyStreamToken(SECRET, token, { sessionId: claims.sessionId, callSid: "CA123" }, 10_001)).toEqual({ ok: false, reason: "expired" });
-    expect(await verifyStreamToken(SECRET, token, { sessionId: "b".repeat(26), callSid: "CA123" }, 0)).toEqual({ ok: false, reason: "other-session" });
-    expect(await verifyStreamToken(SECRET, token, { sessionId: claims.sessionId, callSid: "CA999" }, 0)).toEqual({ ok: false, reason: "other-call" });
+    expect(await verifyStreamToken(SECRET, token, { sessionId: claims.sessionId, callSid: "CA123" }, 10_001)).toEqual({
+      ok: false,
+      reason: "expired",
+    });
+    expect(await verifyStreamToken(SECRET, token, { sessionId: "b".repeat(26), callSid: "CA123" }, 0)).toEqual({
+      ok: false,
+      reason: "other-session",
+    });
+    expect(await verifyStreamToken(SECRET, token, { sessionId: claims.sessionId, callSid: "CA999" }, 0)).toEqual({
+      ok: false,
+      reason: "other-call",
+    });
   });
 
   it("refuses a token signed with another secret, with edited claims, or not a token at all", async () => {
@@ -99,7 +117,9 @@ describe("phone settings", () => {
     const { loadPhoneConfig, ConfigError } = await import("../../../../server/config.ts");
     const d = loadPhoneConfig({});
     expect(d).toMatchObject({ authToken: null, ttsModel: "@cf/deepgram/aura-2-en", sessionPerCaller: true, publicUrl: null });
-    expect(loadPhoneConfig({ PHONE_GREETING: "off", PHONE_SESSION_PER_CALLER: "false", PHONE_PUBLIC_URL: "https://abc.example.com/" })).toMatchObject({ greeting: "", sessionPerCaller: false, publicUrl: "https://abc.example.com" });
+    expect(
+      loadPhoneConfig({ PHONE_GREETING: "off", PHONE_SESSION_PER_CALLER: "false", PHONE_PUBLIC_URL: "https://abc.example.com/" }),
+    ).toMatchObject({ greeting: "", sessionPerCaller: false, publicUrl: "https://abc.example.com" });
     expect(() => loadPhoneConfig({ PHONE_TTS_MODEL: "@cf/myshell-ai/melotts" })).toThrow(/PHONE_TTS_MODEL.*MP3/);
     expect(() => loadPhoneConfig({ PHONE_PUBLIC_URL: "http://abc.example.com" })).toThrow(ConfigError);
     expect(() => loadPhoneConfig({ PHONE_TTS_MODEL: "@cf/deepgram/aura-1", PHONE_TTS_SPEAKER: "luna2" })).toThrow(/PHONE_TTS_SPEAKER/);

@@ -19,7 +19,8 @@ describe("a recording's Range header", () => {
   });
 
   it("no header, another unit, several ranges, a reversed or malformed one: the whole file", () => {
-    for (const h of [null, "items=0-5", "bytes=0-5,10-20", "bytes=50-10", "bytes=-", "bytes=abc", ""]) expect(byteRange(h, 1000), String(h)).toEqual({ kind: "whole" });
+    for (const h of [null, "items=0-5", "bytes=0-5,10-20", "bytes=50-10", "bytes=-", "bytes=abc", ""])
+      expect(byteRange(h, 1000), String(h)).toEqual({ kind: "whole" });
   });
 });
 

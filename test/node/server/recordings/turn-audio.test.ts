@@ -58,7 +58,10 @@ describe("the reply as heard", () => {
   });
 
   it("MP3 segments lose their ID3 tags and Xing frames and are joined frame by frame into one stream", () => {
-    const segs: SentSegment[] = [{ bytes: taggedMp3(480), container: "mp3" }, { bytes: taggedMp3(240), container: "mp3" }];
+    const segs: SentSegment[] = [
+      { bytes: taggedMp3(480), container: "mp3" },
+      { bytes: taggedMp3(240), container: "mp3" },
+    ];
     // What a player would count in one segment: the Xing frame is metadata, not audio.
     expect(parseMp3(segs[0]!.bytes)).toMatchObject({ frames: 20, vbrHeader: "xing" });
     const rec = replyRecording(segs, null)!;
@@ -70,7 +73,10 @@ describe("the reply as heard", () => {
   });
 
   it("an MP3 reply stopped inside a segment keeps whole frames up to the nearest frame boundary", () => {
-    const segs: SentSegment[] = [{ bytes: makeSilentMp3(480), container: "mp3" }, { bytes: makeSilentMp3(480), container: "mp3" }];
+    const segs: SentSegment[] = [
+      { bytes: makeSilentMp3(480), container: "mp3" },
+      { bytes: makeSilentMp3(480), container: "mp3" },
+    ];
     // 24 ms frames: 100 ms into the second is 4.17 frames, so 4.
     const rec = replyRecording(segs, { segment: 1, playedMs: 100 })!;
     expect(rec.durationMs).toBe(480 + 96);

@@ -22,8 +22,7 @@ async function collect(stream: ReadableStream<Uint8Array>, signal?: AbortSignal)
   return out;
 }
 
-const text = (events: LlmStreamEvent[]): string =>
-  events.map((e) => (e.type === "delta" ? e.text : "")).join("");
+const text = (events: LlmStreamEvent[]): string => events.map((e) => (e.type === "delta" ? e.text : "")).join("");
 
 const NATIVE =
   'data: {"response":"Hel","p":"abcdefgh"}\n\n' +
@@ -44,7 +43,10 @@ describe("readLlmStream", () => {
 
   it("an event split mid-JSON across two reads yields one delta", async () => {
     const events = await collect(streamOf(['data: {"respo', 'nse":"Hello"}\n\ndata: [DONE]\n\n']));
-    expect(events).toEqual([{ type: "delta", text: "Hello" }, { type: "end", sawDone: true }]);
+    expect(events).toEqual([
+      { type: "delta", text: "Hello" },
+      { type: "end", sawDone: true },
+    ]);
   });
 
   it("a UTF-8 character split between reads decodes intact", async () => {
@@ -114,7 +116,10 @@ describe("readLlmStream", () => {
 
   it("a stream without [DONE] ends with sawDone false", async () => {
     const events = await collect(streamOf(['data: {"response":"Half a"}\n\n']));
-    expect(events).toEqual([{ type: "delta", text: "Half a" }, { type: "end", sawDone: false }]);
+    expect(events).toEqual([
+      { type: "delta", text: "Half a" },
+      { type: "end", sawDone: false },
+    ]);
   });
 
   it("a stream cut off mid-JSON reports malformed then end with sawDone false", async () => {
@@ -145,7 +150,10 @@ describe("readLlmStream", () => {
 
   it("comment lines and unknown fields are ignored", async () => {
     const events = await collect(streamOf([': keep-alive\n\nevent: message\nid: 4\ndata: {"response":"ok"}\n\ndata: [DONE]\n\n']));
-    expect(events).toEqual([{ type: "delta", text: "ok" }, { type: "end", sawDone: true }]);
+    expect(events).toEqual([
+      { type: "delta", text: "ok" },
+      { type: "end", sawDone: true },
+    ]);
   });
 
   it("stops at [DONE]: later events are not read and upstream is cancelled", async () => {
@@ -154,7 +162,11 @@ describe("readLlmStream", () => {
     const stream = new ReadableStream<Uint8Array>({
       pull(c) {
         pulls++;
-        c.enqueue(enc.encode(pulls === 1 ? 'data: {"response":"a"}\n\ndata: [DONE]\n\ndata: {"response":"late"}\n\n' : 'data: {"response":"more"}\n\n'));
+        c.enqueue(
+          enc.encode(
+            pulls === 1 ? 'data: {"response":"a"}\n\ndata: [DONE]\n\ndata: {"response":"late"}\n\n' : 'data: {"response":"more"}\n\n',
+          ),
+        );
       },
       cancel() {
         cancelled = true;

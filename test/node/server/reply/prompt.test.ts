@@ -73,7 +73,12 @@ describe("buildLlmMessages", () => {
   });
 
   it("merges a trailing user message in history into the new user turn", () => {
-    const m = buildLlmMessages({ systemPrompt: SYS, history: [u("hi"), a("hello"), u("are you there")], userText: "hello?", budgetChars: 1000 });
+    const m = buildLlmMessages({
+      systemPrompt: SYS,
+      history: [u("hi"), a("hello"), u("are you there")],
+      userText: "hello?",
+      budgetChars: 1000,
+    });
     expect(m.at(-1)).toEqual({ role: "user", content: "are you there\n\nhello?" });
     expect(m.map((x) => x.role)).toEqual(["system", "user", "assistant", "user"]);
   });
@@ -95,7 +100,7 @@ describe("buildLlmMessages", () => {
 
   it("random histories always give alternating roles within budget", () => {
     let seed = 7;
-    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let trial = 0; trial < 500; trial++) {
       const history: HistoryMessage[] = Array.from({ length: Math.floor(rand() * 12) }, () => ({
         role: rand() < 0.5 ? "user" : "assistant",

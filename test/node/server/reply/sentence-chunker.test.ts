@@ -51,7 +51,10 @@ describe("sentence boundaries", () => {
 
   it("decimals, versions and times are not boundaries", () => {
     const s = "Pi is roughly 3.14 and the app is v1.2 now. The train leaves at 10:30 from platform two.";
-    expect(chunk(s, { minChars: 10 })).toEqual(["Pi is roughly 3.14 and the app is v1.2 now.", "The train leaves at 10:30 from platform two."]);
+    expect(chunk(s, { minChars: 10 })).toEqual([
+      "Pi is roughly 3.14 and the app is v1.2 now.",
+      "The train leaves at 10:30 from platform two.",
+    ]);
   });
 
   it("a decimal split across deltas ('3.' then '14') is not a boundary", () => {
@@ -62,11 +65,18 @@ describe("sentence boundaries", () => {
   });
 
   it("'1. First' at the start of a line is not a sentence end", () => {
-    expect(chunk("Steps:\n1. First preheat the oven.\n2. Then bake it.")).toEqual(["Steps:", "1. First preheat the oven.", "2. Then bake it."]);
+    expect(chunk("Steps:\n1. First preheat the oven.\n2. Then bake it.")).toEqual([
+      "Steps:",
+      "1. First preheat the oven.",
+      "2. Then bake it.",
+    ]);
   });
 
   it("a number ending a sentence mid-line is still a boundary", () => {
-    expect(chunk("Pick option 1. It is the cheapest one we have in stock.")).toEqual(["Pick option 1.", "It is the cheapest one we have in stock."]);
+    expect(chunk("Pick option 1. It is the cheapest one we have in stock.")).toEqual([
+      "Pick option 1.",
+      "It is the cheapest one we have in stock.",
+    ]);
   });
 
   it("an ellipsis before a lowercase word continues the sentence, before a capital it ends it", () => {
@@ -116,7 +126,10 @@ describe("chunk sizes", () => {
   });
 
   it("exactly 4 words release the first chunk at a comma, 3 do not (new rule: shorter than the old 20-char floor)", () => {
-    expect(chunk("Yes, I think so, but let me check the calendar first.")).toEqual(["Yes, I think so,", "but let me check the calendar first."]);
+    expect(chunk("Yes, I think so, but let me check the calendar first.")).toEqual([
+      "Yes, I think so,",
+      "but let me check the calendar first.",
+    ]);
     expect(chunk("Yes, I can, but let me check the calendar first.")).toEqual(["Yes, I can, but let me check the calendar first."]);
   });
 
@@ -248,12 +261,14 @@ describe("toSpeakableText", () => {
   });
 
   it("markdown split across deltas is cleaned the same as whole", () => {
-    expect(chunk(["This is **bo", "ld** and [a li", "nk](http://x", ".y) ok 👍", "🏽 fine."])).toEqual(["This is bold and a link ok fine."]);
+    expect(chunk(["This is **bo", "ld** and [a li", "nk](http://x", ".y) ok 👍", "🏽 fine."])).toEqual([
+      "This is bold and a link ok fine.",
+    ]);
   });
 });
 
 const REPLIES = [
-  "Sure, I can help with that. Dr. Smith said the value is 3.14 at 10:30 today. Mr. Jones agreed, e.g. for version v1.2 of the app. Well... I think so. Really? Yes! He said \"it works.\" Then we left.",
+  'Sure, I can help with that. Dr. Smith said the value is 3.14 at 10:30 today. Mr. Jones agreed, e.g. for version v1.2 of the app. Well... I think so. Really? Yes! He said "it works." Then we left.',
   "# Banana bread 🍌\n\nHere is what you need:\n1. Three ripe bananas, mashed.\n2. **Two cups** of flour, sifted.\n3. One _teaspoon_ of baking soda.\n\n- Mix the `wet` and dry parts.\n- Bake at 180 degrees for about 60 minutes, or until a toothpick comes out clean.\n\n---\nSee [my blog](https://example.com/bread_(v2)) for photos! 😋👨‍🍳",
   "The U.S. economy grew by 2.5 percent last year, i.e. slightly faster than expected; analysts at St. Louis Fed said so. Prices rose — mostly in housing — while wages lagged behind, etc. What does that mean for you? It depends... on where you live, and on what you do for a living, and on how much you have saved over the past few years while rates were low.",
   "This is a very long run on sentence that keeps going and going without any real stopping point because the model decided that it would be fun to talk forever about nothing in particular and it continues with more words and more words and even more words until it finally reaches a cap somewhere around here and then it still continues for another while longer than anyone would like honestly and then some more and more and more without ever pausing for breath at all",
@@ -291,9 +306,53 @@ describe("streaming property", () => {
 
   it("random markdown-ish text with random options: chunks keep all text, stay speakable and ignore delta sizes", () => {
     const rand = rng(424242);
-    const pick = <T,>(a: T[]): T => a[Math.floor(rand() * a.length)]!;
-    const atoms = ["word", "The", "Dr.", "e.g.", "3.14", "10:30", "etc.", "U.S.", "1.", "...", "…", "!", "?", ".", ",", ";", ":", " - ", "—",
-      "**", "*", "_", "`", "```", "[", "](", ")", "#", "- ", "> ", "---", "\n", "\n\n", "😀", "👍🏽", "🇫🇷", "\"", "”", "é", "你好。", "x".repeat(50), "\\*", "~~", "!["];
+    const pick = <T>(a: T[]): T => a[Math.floor(rand() * a.length)]!;
+    const atoms = [
+      "word",
+      "The",
+      "Dr.",
+      "e.g.",
+      "3.14",
+      "10:30",
+      "etc.",
+      "U.S.",
+      "1.",
+      "...",
+      "…",
+      "!",
+      "?",
+      ".",
+      ",",
+      ";",
+      ":",
+      " - ",
+      "—",
+      "**",
+      "*",
+      "_",
+      "`",
+      "```",
+      "[",
+      "](",
+      ")",
+      "#",
+      "- ",
+      "> ",
+      "---",
+      "\n",
+      "\n\n",
+      "😀",
+      "👍🏽",
+      "🇫🇷",
+      '"',
+      "”",
+      "é",
+      "你好。",
+      "x".repeat(50),
+      "\\*",
+      "~~",
+      "![",
+    ];
     for (let trial = 0; trial < 400; trial++) {
       let text = "";
       for (let n = 5 + Math.floor(rand() * 80); n > 0; n--) text += pick(atoms) + (rand() < 0.6 ? " " : "");

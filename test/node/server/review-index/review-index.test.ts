@@ -2,11 +2,25 @@
 // the CSV, owner tokens, the summary row, and the writer that heals missed updates — and the
 // session-side ledger of what the index acknowledged, over the session's real schema.
 import { describe, expect, it } from "vitest";
-import { mintSessionId, operatorKey, signKey, signOwnerToken, verifyKey, verifyOwnerToken } from "../../../../server/access/session-keys.ts";
+import {
+  mintSessionId,
+  operatorKey,
+  signKey,
+  signOwnerToken,
+  verifyKey,
+  verifyOwnerToken,
+} from "../../../../server/access/session-keys.ts";
 import { routeOf } from "../../../../server/http/routes.ts";
 import { conversationCsvRow, csvFileName, csvHeader } from "../../../../server/review-index/csv.ts";
 import { decodeCursor, encodeCursor } from "../../../../server/review-index/cursor.ts";
-import { IndexWriter, collectUpdate, sessionRow, titleOf, type IndexUpdate, type SessionFacts } from "../../../../server/review-index/index-writer.ts";
+import {
+  IndexWriter,
+  collectUpdate,
+  sessionRow,
+  titleOf,
+  type IndexUpdate,
+  type SessionFacts,
+} from "../../../../server/review-index/index-writer.ts";
 import { ftsMatchQuery } from "../../../../server/review-index/search-query.ts";
 import { HIT_CLOSE, HIT_OPEN, indexText, snippetParts } from "../../../../server/review-index/snippet.ts";
 import { ConversationStore } from "../../../../server/storage/conversation-store.ts";
@@ -49,7 +63,17 @@ describe("cursors", () => {
   it("carry (started_at, id) and refuse anything not handed out", () => {
     const id = mintSessionId();
     expect(decodeCursor(encodeCursor({ startedAt: 1_700_000_000_123, id }))).toEqual({ startedAt: 1_700_000_000_123, id });
-    for (const bad of ["", "!!", btoa("x:y"), btoa(`-1:${id}`), btoa(`01:${id}`), btoa(`1.5:${id}`), btoa(`1:${id.toUpperCase()}`), btoa(`1:${id}:2`)]) expect(decodeCursor(bad), bad).toBeNull();
+    for (const bad of [
+      "",
+      "!!",
+      btoa("x:y"),
+      btoa(`-1:${id}`),
+      btoa(`01:${id}`),
+      btoa(`1.5:${id}`),
+      btoa(`1:${id.toUpperCase()}`),
+      btoa(`1:${id}:2`),
+    ])
+      expect(decodeCursor(bad), bad).toBeNull();
   });
 });
 
@@ -133,7 +157,13 @@ const facts = (over: Partial<SessionFacts> = {}): SessionFacts => ({
 
 describe("the summary row", () => {
   it("has an owner (the Access email before an owner id), a duration and a title, and nothing before anything was said", () => {
-    expect(sessionRow(facts(), 5000)).toMatchObject({ owner: "id:abc", durationMs: 3000, title: "Hello", updatedAt: 5000, mode: "hands-free" });
+    expect(sessionRow(facts(), 5000)).toMatchObject({
+      owner: "id:abc",
+      durationMs: 3000,
+      title: "Hello",
+      updatedAt: 5000,
+      mode: "hands-free",
+    });
     expect(sessionRow(facts({ ownerEmail: "a@b.c" }), 5000)!.owner).toBe("email:a@b.c");
     expect(sessionRow(facts({ ownerId: null }), 5000)!.owner).toBeNull();
   });
@@ -225,7 +255,12 @@ describe("the index writer", () => {
 
   it("writes nothing on the caller's own turn: collect runs after the caller has moved on", async () => {
     const order: string[] = [];
-    const w = new IndexWriter({ collect: () => (order.push("collect"), null), write: async () => {}, acknowledge: () => {}, log: () => {} });
+    const w = new IndexWriter({
+      collect: () => (order.push("collect"), null),
+      write: async () => {},
+      acknowledge: () => {},
+      log: () => {},
+    });
     const done = w.sync();
     order.push("caller");
     await done;
@@ -248,7 +283,15 @@ describe("the session's ledger of what the index acknowledged", () => {
       store.startTurn({ turnId, replyId, source: "text", startedAt: at, models });
       store.addMessage({ role: "user", text: userText, status: "complete", source: "text", turnId, createdAt: at });
       store.addMessage({ role: "assistant", text: replyText, status: "complete", source: "text", turnId, replyId, createdAt: at + 10 });
-      store.finishTurn({ turnId, status: "complete", endReason: "completed", endedAt: at + 500, backend: "workers-ai", metrics: zero, usage });
+      store.finishTurn({
+        turnId,
+        status: "complete",
+        endReason: "completed",
+        endedAt: at + 500,
+        backend: "workers-ai",
+        metrics: zero,
+        usage,
+      });
       return replyId;
     };
     return { sql, store, ledger, turn };
@@ -260,7 +303,18 @@ describe("the session's ledger of what the index acknowledged", () => {
     store.setSetting("owner-id", "owner1");
     turn("Hello there", "Hi!", 1000);
     const u = collectUpdate(ledger, "s1", 2000)!;
-    expect(u.session).toMatchObject({ id: "s1", owner: "id:owner1", title: "Hello there", startedAt: 1000, durationMs: 500, turns: 1, messages: 2, neurons: 2, usd: 0.5, backend: "workers-ai" });
+    expect(u.session).toMatchObject({
+      id: "s1",
+      owner: "id:owner1",
+      title: "Hello there",
+      startedAt: 1000,
+      durationMs: 500,
+      turns: 1,
+      messages: 2,
+      neurons: 2,
+      usd: 0.5,
+      backend: "workers-ai",
+    });
     expect(u.messages.map((m) => [m.role, m.text])).toEqual([
       ["user", "Hello there"],
       ["assistant", "Hi!"],

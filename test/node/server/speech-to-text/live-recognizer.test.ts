@@ -41,15 +41,20 @@ const flush = () => new Promise((r) => setTimeout(r, 0));
 
 describe("live recognition", () => {
   it("parses Flux's events and ignores malformed or binary messages", () => {
-    expect(parseFluxMessage(JSON.stringify({ type: "TurnInfo", event: "EagerEndOfTurn", transcript: " hi there " }))).toEqual([{ type: "eager-end", text: "hi there" }]);
+    expect(parseFluxMessage(JSON.stringify({ type: "TurnInfo", event: "EagerEndOfTurn", transcript: " hi there " }))).toEqual([
+      { type: "eager-end", text: "hi there" },
+    ]);
     expect(parseFluxMessage(JSON.stringify({ type: "TurnInfo", event: "TurnResumed" }))).toEqual([{ type: "resumed" }]);
     expect(parseFluxMessage("{not json")).toEqual([]);
     expect(parseFluxMessage(new ArrayBuffer(4))).toEqual([]);
-    expect(parseFluxMessage(JSON.stringify({ type: "Error", description: "bad audio" }))).toEqual([{ type: "error", message: "bad audio" }]);
+    expect(parseFluxMessage(JSON.stringify({ type: "Error", description: "bad audio" }))).toEqual([
+      { type: "error", message: "bad audio" },
+    ]);
   });
 
   it("parses Nova-3 results: interim as updates, finals with from_finalize, and the stand-in's engine name", () => {
-    const results = (t: string, isFinal: boolean, extra = {}) => JSON.stringify({ type: "Results", is_final: isFinal, channel: { alternatives: [{ transcript: t }] }, ...extra });
+    const results = (t: string, isFinal: boolean, extra = {}) =>
+      JSON.stringify({ type: "Results", is_final: isFinal, channel: { alternatives: [{ transcript: t }] }, ...extra });
     expect(parseNovaMessage(results("set a", false))).toEqual([{ type: "update", text: "set a" }]);
     expect(parseNovaMessage(results("set a timer", true, { from_finalize: true, engine: "pocketsphinx/generic" }))).toEqual([
       { type: "engine", name: "pocketsphinx/generic" },
@@ -80,7 +85,8 @@ describe("live recognition", () => {
     r.push(frame());
     await flush();
     const s = sockets[0]!;
-    const final = (t: string) => s.onMessage(JSON.stringify({ type: "Results", is_final: true, from_finalize: true, channel: { alternatives: [{ transcript: t }] } }));
+    const final = (t: string) =>
+      s.onMessage(JSON.stringify({ type: "Results", is_final: true, from_finalize: true, channel: { alternatives: [{ transcript: t }] } }));
     const first = r.finalize(1_000, { keep: true });
     final("set a timer for");
     expect(await first).toBe("set a timer for");

@@ -26,7 +26,14 @@ const firstNonZero = (pcm: Int16Array) => pcm.findIndex((s) => s !== 0);
 
 describe("TurnDetector", () => {
   it("has the documented defaults (a pause mark at 250 ms)", () => {
-    expect(DEFAULT_TURN_DETECTION).toEqual({ speechThresholdDb: 12, minSpeechMs: 160, silenceMs: 500, pauseMs: 250, maxUtteranceMs: 30000, preRollMs: 300 });
+    expect(DEFAULT_TURN_DETECTION).toEqual({
+      speechThresholdDb: 12,
+      minSpeechMs: 160,
+      silenceMs: 500,
+      pauseMs: 250,
+      maxUtteranceMs: 30000,
+      preRollMs: 300,
+    });
   });
 
   it("a 440 Hz tone after silence starts speech within minSpeechMs", () => {
@@ -188,7 +195,10 @@ describe("TurnDetector", () => {
       for (const name of ["what-is-the-weather.wav", "tell-me-a-joke.wav"]) {
         const pcm = fixture(name);
         const events = feed(new TurnDetector(), pcm);
-        expect(events.map((e) => e.type), name).toEqual(["speech-start", "pause", "turn-end"]);
+        expect(
+          events.map((e) => e.type),
+          name,
+        ).toEqual(["speech-start", "pause", "turn-end"]);
         const end = ends(events)[0]!;
         expect(end.reason).toBe("silence");
         expect(end.endpointingMs).toBe(500);

@@ -116,5 +116,4 @@ describe("EnergyVad", () => {
     expect(() => new EnergyVad({ speechThresholdDb: -1 })).toThrow(/speechThresholdDb/);
     expect(() => new EnergyVad({ minSpeechDbfs: Number.NaN })).toThrow(/minSpeechDbfs/);
   });
-
 });

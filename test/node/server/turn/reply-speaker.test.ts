@@ -2,7 +2,15 @@ import { describe, expect, it } from "vitest";
 import { ReplySpeaker } from "../../../../server/turn/reply-speaker.ts";
 import type { SpeechAudio } from "../../../../server/text-to-speech/tts.ts";
 
-const audio = (text: string): SpeechAudio => ({ bytes: new TextEncoder().encode(text), container: "wav", codec: "pcm_s16le", sampleRate: 16_000, channels: 1, durationMs: 100, engine: undefined });
+const audio = (text: string): SpeechAudio => ({
+  bytes: new TextEncoder().encode(text),
+  container: "wav",
+  codec: "pcm_s16le",
+  sampleRate: 16_000,
+  channels: 1,
+  durationMs: 100,
+  engine: undefined,
+});
 
 /** A TTS whose calls finish when the test says so. */
 function manualTts() {
@@ -36,7 +44,13 @@ describe("ReplySpeaker", () => {
   it("sends segments in chunk order even when later sentences synthesize first, with bounded TTS concurrency", async () => {
     const tts = manualTts();
     const sent: string[] = [];
-    const speaker = new ReplySpeaker({ concurrency: 2, signal: new AbortController().signal, synthesize: (t) => tts.synthesize(t), send: (i, t) => sent.push(`${i}:${t}`), fail: () => {} });
+    const speaker = new ReplySpeaker({
+      concurrency: 2,
+      signal: new AbortController().signal,
+      synthesize: (t) => tts.synthesize(t),
+      send: (i, t) => sent.push(`${i}:${t}`),
+      fail: () => {},
+    });
     for (const s of ["one", "two", "three"]) speaker.speak(s);
     await tick();
     expect(tts.started).toEqual(["one", "two"]); // the third waits for a slot
@@ -81,7 +95,13 @@ describe("ReplySpeaker", () => {
     const tts = manualTts();
     const sent: string[] = [];
     const turn = new AbortController();
-    const speaker = new ReplySpeaker({ concurrency: 1, signal: turn.signal, synthesize: (t) => tts.synthesize(t), send: (_i, t) => sent.push(t), fail: () => {} });
+    const speaker = new ReplySpeaker({
+      concurrency: 1,
+      signal: turn.signal,
+      synthesize: (t) => tts.synthesize(t),
+      send: (_i, t) => sent.push(t),
+      fail: () => {},
+    });
     speaker.speak("one");
     speaker.speak("two");
     await tick();

@@ -41,7 +41,9 @@ describe("transcription", () => {
     const log: string[] = [];
     const ai = {
       run: (_m: string, _i: unknown, o?: { signal?: AbortSignal }) =>
-        new Promise((_, reject) => o!.signal!.addEventListener("abort", () => (log.push("abort"), reject(new DOMException("aborted", "AbortError"))))),
+        new Promise((_, reject) =>
+          o!.signal!.addEventListener("abort", () => (log.push("abort"), reject(new DOMException("aborted", "AbortError")))),
+        ),
     } as unknown as Ai;
     const p = transcribeUtterance({ ai, tags: [], signal: new AbortController().signal }, new Int16Array(320), {
       model: "@cf/openai/whisper",

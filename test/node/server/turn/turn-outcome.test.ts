@@ -9,7 +9,15 @@ import { AiCallError } from "../../../../server/models/ai-errors.ts";
 import { nodeSqlStorage } from "../../../support/node-sql-storage.ts";
 
 const MODELS = { stt: "@cf/openai/whisper-large-v3-turbo", llm: "@cf/meta/llama-3.1-8b-instruct-fp8", tts: "@cf/myshell-ai/melotts" };
-const METRICS: TurnMetrics = { endpointingMs: 500, sttMs: 120, llmFirstTokenMs: 200, firstAudioMs: 650, ttsMs: 300, totalMs: 2000, retries: 0 };
+const METRICS: TurnMetrics = {
+  endpointingMs: 500,
+  sttMs: 120,
+  llmFirstTokenMs: 200,
+  firstAudioMs: 650,
+  ttsMs: 300,
+  totalMs: 2000,
+  retries: 0,
+};
 const USAGE = { audioInSeconds: 2, promptTokens: 100, completionTokens: 30, ttsCharacters: 120, ttsAudioSeconds: 8 };
 const REPLY = "First part is here. Second part follows it.";
 
@@ -91,7 +99,14 @@ describe("settling what was heard after playback", () => {
     const { store, deps, input } = setup();
     recordOutcome(deps, input({}));
     const heard = settleHeard(store, { turnId: "t-1", replyId: "r-1" }, { segment: 1, playedMs: 100 }, "barge-in");
-    expect(heard).toEqual({ type: "reply-heard", replyId: "r-1", status: "interrupted", text: "First part is here.", plannedText: REPLY, endReason: "barge-in" });
+    expect(heard).toEqual({
+      type: "reply-heard",
+      replyId: "r-1",
+      status: "interrupted",
+      text: "First part is here.",
+      plannedText: REPLY,
+      endReason: "barge-in",
+    });
     expect(store.history()[1]).toMatchObject({ status: "interrupted", text: "First part is here." });
     expect(store.turns()[0]).toMatchObject({ status: "interrupted", endReason: "barge-in" });
     // The LLM's view of the conversation has only the heard words.
@@ -102,13 +117,24 @@ describe("settling what was heard after playback", () => {
     const { store, deps, input } = setup();
     recordOutcome(deps, input({}));
     expect(settleHeard(store, { turnId: "t-1", replyId: "r-1" }, null, "completed")).toMatchObject({ status: "complete", text: REPLY });
-    expect(settleHeard(store, { turnId: "t-1", replyId: "r-1" }, { segment: 2, playedMs: 0 }, "completed")).toMatchObject({ status: "complete" });
+    expect(settleHeard(store, { turnId: "t-1", replyId: "r-1" }, { segment: 2, playedMs: 0 }, "completed")).toMatchObject({
+      status: "complete",
+    });
   });
 
   it("backchannels are kept in the history but not in the LLM's conversation", () => {
     const { store, deps, input } = setup();
     recordOutcome(deps, input({}));
-    store.addMessage({ role: "user", text: "Mm-hmm.", status: "complete", source: "voice", turnId: "t-1", replyId: "r-1", kind: "backchannel", createdAt: 6 });
+    store.addMessage({
+      role: "user",
+      text: "Mm-hmm.",
+      status: "complete",
+      source: "voice",
+      turnId: "t-1",
+      replyId: "r-1",
+      kind: "backchannel",
+      createdAt: 6,
+    });
     expect(store.history().at(-1)).toMatchObject({ kind: "backchannel", replyId: "r-1", text: "Mm-hmm." });
     expect(store.conversation(10).map((m) => m.text)).toEqual(["Tell me two things.", REPLY]);
   });

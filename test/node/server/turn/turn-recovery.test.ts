@@ -28,7 +28,14 @@ function stores() {
 /** A turn cut off mid-reply: the user's words stored, two segments sent (1 s each, from t=1000). */
 function midReply(conv: ConversationStore, id = "1", startedAt = 0, retryOf?: string) {
   conv.startTurn({ turnId: `t-${id}`, replyId: `r-${id}`, source: "text", startedAt, models: MODELS, retryOf });
-  conv.addMessage({ role: "user", text: "Tell me two things.", status: "complete", source: "text", turnId: `t-${id}`, createdAt: startedAt });
+  conv.addMessage({
+    role: "user",
+    text: "Tell me two things.",
+    status: "complete",
+    source: "text",
+    turnId: `t-${id}`,
+    createdAt: startedAt,
+  });
   conv.addSegment(`r-${id}`, 0, "First thing heard.", 1_000, startedAt + 1_000);
   conv.addSegment(`r-${id}`, 1, "Second thing never played.", 1_000, startedAt + 1_100);
 }
@@ -40,7 +47,9 @@ describe("kept utterances", () => {
     const { rec, sql } = stores();
     const audio = speech(16_000 * 90); // 90 s: 2.88 MB of PCM16
     keepUtterance(rec, { turnId: "t-1", audio, endpointingMs: 500, endOfTurn: "silence" }, 10);
-    const chunks = sql.exec<{ n: number; biggest: number }>(`SELECT COUNT(*) AS n, MAX(LENGTH(pcm)) AS biggest FROM utterance_chunks`).one();
+    const chunks = sql
+      .exec<{ n: number; biggest: number }>(`SELECT COUNT(*) AS n, MAX(LENGTH(pcm)) AS biggest FROM utterance_chunks`)
+      .one();
     expect(chunks.biggest).toBeLessThanOrEqual(UTTERANCE_CHUNK_BYTES);
     expect(chunks.biggest).toBeLessThan(2_000_000);
     expect(chunks.n).toBe(Math.ceil(audio.byteLength / UTTERANCE_CHUNK_BYTES));
@@ -78,7 +87,12 @@ describe("a reply cut off by a restart", () => {
     const r = recoverAfterRestart(conv, rec, reports, 2_050);
     expect(r.cutReplies).toBe(1);
     const reply = conv.history()[1]!;
-    expect(reply).toMatchObject({ role: "assistant", text: "First thing heard.", status: "interrupted", plannedText: "First thing heard. Second thing never played." });
+    expect(reply).toMatchObject({
+      role: "assistant",
+      text: "First thing heard.",
+      status: "interrupted",
+      plannedText: "First thing heard. Second thing never played.",
+    });
     expect(conv.turns()[0]).toMatchObject({ status: "interrupted", endReason: "shutdown", retry: "pending" });
   });
 
@@ -120,8 +134,18 @@ describe("a reply cut off by a restart", () => {
 
   it("is not retried when the user spoke since, a turn is under way, or it is too old", () => {
     for (const [name, setup, busy, now] of [
-      ["a later turn", (c: ConversationStore) => c.startTurn({ turnId: "t-9", replyId: "r-9", source: "text", startedAt: 3_000, models: MODELS }), false, 4_000],
-      ["an utterance kept since", (_c: ConversationStore, r: RecoveryStore) => keepUtterance(r, { turnId: "t-8", audio: speech(160), endpointingMs: 0 }, 3_000), false, 4_000],
+      [
+        "a later turn",
+        (c: ConversationStore) => c.startTurn({ turnId: "t-9", replyId: "r-9", source: "text", startedAt: 3_000, models: MODELS }),
+        false,
+        4_000,
+      ],
+      [
+        "an utterance kept since",
+        (_c: ConversationStore, r: RecoveryStore) => keepUtterance(r, { turnId: "t-8", audio: speech(160), endpointingMs: 0 }, 3_000),
+        false,
+        4_000,
+      ],
       ["a turn under way", () => {}, true, 4_000],
       ["too old", () => {}, false, 1_100 + WITHIN_MS + 1],
     ] as const) {
@@ -164,21 +188,34 @@ describe("retry rules and prompt", () => {
       { role: "user" as const, text: "Tell me two things." },
       { role: "assistant" as const, text: "First thing heard." },
     ];
-    const messages = retryMessages({ systemPrompt: "Be brief.", history, userText: "Tell me two things.", heard: "First thing heard.", budgetChars: 10_000 });
+    const messages = retryMessages({
+      systemPrompt: "Be brief.",
+      history,
+      userText: "Tell me two things.",
+      heard: "First thing heard.",
+      budgetChars: 10_000,
+    });
     expect(messages.map((m) => m.role)).toEqual(["system", "user", "assistant", "user"]);
     expect(messages[0]!.content).toMatch(/^Be brief\.\n\n/);
     expect(messages[0]!.content).toContain('heard only this much of it: "First thing heard."');
     expect(messages[0]!.content).toContain(`right after the words "${RETRY_OPENING}"`);
     expect(messages[3]!.content).toBe("Tell me two things.");
     expect(messages.some((m) => m.role === "assistant" && m.content.includes("First thing heard."))).toBe(false);
-    const none = retryMessages({ systemPrompt: "Be brief.", history: history.slice(0, 3), userText: "Tell me two things.", heard: "", budgetChars: 10_000 });
+    const none = retryMessages({
+      systemPrompt: "Be brief.",
+      history: history.slice(0, 3),
+      userText: "Tell me two things.",
+      heard: "",
+      budgetChars: 10_000,
+    });
     expect(none[0]!.content).toContain("before the user heard any of it");
     expect(none.at(-1)).toEqual({ role: "user", content: "Tell me two things." });
   });
 
   it("playback reports are kept for the newest replies only, the latest per reply", () => {
     const { rec } = stores();
-    for (let i = 0; i < PLAYBACK_REPORTS_KEPT + 3; i++) rec.savePlaybackReport(`r-${i}`, { segment: 0, playedMs: i, state: "playing", at: i });
+    for (let i = 0; i < PLAYBACK_REPORTS_KEPT + 3; i++)
+      rec.savePlaybackReport(`r-${i}`, { segment: 0, playedMs: i, state: "playing", at: i });
     rec.savePlaybackReport("r-10", { segment: 2, playedMs: 5, state: "stopped", at: 100 });
     const kept = rec.playbackReports();
     expect(kept).toHaveLength(PLAYBACK_REPORTS_KEPT);

@@ -20,7 +20,15 @@ describe("makeSilentMp3 / parseMp3", () => {
     expect(Array.from(mp3.subarray(0, 4))).toEqual([0xff, 0xf3, 0x44, 0xc4]);
     expect(mp3.length).toBe(10 * 96);
     const h = readMp3FrameHeader(mp3, 0)!;
-    expect(h).toMatchObject({ version: 2, sampleRate: 24000, channels: 1, bitrateKbps: 32, frameBytes: 96, samplesPerFrame: 576, hasCrc: false });
+    expect(h).toMatchObject({
+      version: 2,
+      sampleRate: 24000,
+      channels: 1,
+      bitrateKbps: 32,
+      frameBytes: 96,
+      samplesPerFrame: 576,
+      hasCrc: false,
+    });
   });
 
   for (const [sampleRate, version] of [

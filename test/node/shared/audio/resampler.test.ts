@@ -33,7 +33,7 @@ function streamed(input: Float32Array, inRate: number, outRate: number, seed = 1
   const r = new Resampler(inRate, outRate);
   const parts: Float32Array[] = [];
   let s = seed;
-  for (let off = 0; off < input.length; ) {
+  for (let off = 0; off < input.length;) {
     s = (s * 1103515245 + 12345) % 2147483648;
     const size = 1 + (s % 700);
     parts.push(r.process(input.subarray(off, off + size)).slice());

@@ -37,14 +37,23 @@ describe("readWavChunks", () => {
   });
 
   it("resolves WAVE_FORMAT_EXTENSIBLE to its sub-format, and keeps 0xFFFE when there is none", () => {
-    const ext = riff([{ id: "fmt ", body: fmtBody(WAVE_FORMAT.EXTENSIBLE, 1, 48000, 24, extensibleFmt(WAVE_FORMAT.IEEE_FLOAT)) }, { id: "data", body: audio(6) }]);
+    const ext = riff([
+      { id: "fmt ", body: fmtBody(WAVE_FORMAT.EXTENSIBLE, 1, 48000, 24, extensibleFmt(WAVE_FORMAT.IEEE_FLOAT)) },
+      { id: "data", body: audio(6) },
+    ]);
     expect(readWavChunks(ext)).toMatchObject({ format: WAVE_FORMAT.IEEE_FLOAT, bitsPerSample: 24, sampleRate: 48000 });
-    const bare = riff([{ id: "fmt ", body: fmtBody(WAVE_FORMAT.EXTENSIBLE, 1, 48000, 16) }, { id: "data", body: audio(2) }]);
+    const bare = riff([
+      { id: "fmt ", body: fmtBody(WAVE_FORMAT.EXTENSIBLE, 1, 48000, 16) },
+      { id: "data", body: audio(2) },
+    ]);
     expect(readWavChunks(bare).format).toBe(WAVE_FORMAT.EXTENSIBLE);
   });
 
   it("finds a fmt chunk after the data chunk; the last fmt chunk wins", () => {
-    const after = riff([{ id: "data", body: audio(4) }, { id: "fmt ", body: fmtBody(WAVE_FORMAT.PCM, 1, 8000, 16) }]);
+    const after = riff([
+      { id: "data", body: audio(4) },
+      { id: "fmt ", body: fmtBody(WAVE_FORMAT.PCM, 1, 8000, 16) },
+    ]);
     expect(readWavChunks(after)).toMatchObject({ sampleRate: 8000, channels: 1 });
     expect(Array.from(readWavChunks(after).data)).toEqual([1, 2, 3, 4]);
     const twice = riff([fmt16, { id: "fmt ", body: fmtBody(WAVE_FORMAT.MULAW, 1, 8000, 8) }, { id: "data", body: audio(2) }]);
@@ -76,9 +85,14 @@ describe("readWavChunks", () => {
     expect(() => readWavChunks(new TextEncoder().encode('{"error":"not audio"}'))).toThrow(/not a WAV file: missing RIFF\/WAVE header$/);
     expect(() => readWavChunks(new Uint8Array(4))).toThrow(WavChunkError);
     expect(() => readWavChunks(riff([], "RF64"))).toThrow(/RF64 is not supported/);
-    expect(() => readWavChunks(riff([{ id: "fmt ", body: new Uint8Array(14) }, { id: "data", body: audio(2) }]))).toThrow(
-      "WAV fmt chunk too short (14 bytes)",
-    );
+    expect(() =>
+      readWavChunks(
+        riff([
+          { id: "fmt ", body: new Uint8Array(14) },
+          { id: "data", body: audio(2) },
+        ]),
+      ),
+    ).toThrow("WAV fmt chunk too short (14 bytes)");
     const cut = riff([fmt16]).subarray(0, 12 + 8 + 10); // fmt claims 16 bytes, the file ends after 10
     expect(() => readWavChunks(cut)).toThrow("WAV fmt chunk too short (16 bytes)");
     expect(() => readWavChunks(riff([{ id: "data", body: audio(2) }]))).toThrow("WAV has no fmt chunk");

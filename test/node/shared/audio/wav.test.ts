@@ -109,20 +109,40 @@ describe("parseWav", () => {
   it("gives clear errors for non-WAV input and unsupported encodings", () => {
     expect(() => parseWav(new TextEncoder().encode('{"errors":[{"code":3040}]}'))).toThrow(/not a WAV file/);
     expect(() => parseWav(new Uint8Array(4))).toThrow(WavFormatError);
-    expect(() => parseWav(riff([{ id: "fmt ", body: fmtBody(1, 1, 16000, 8) }, { id: "data", body: new Uint8Array(8) }]))).toThrow(
-      /8-bit PCM/,
-    );
-    expect(() => parseWav(riff([{ id: "fmt ", body: fmtBody(3, 1, 16000, 32) }, { id: "data", body: new Uint8Array(8) }]))).toThrow(
-      /IEEE float/,
-    );
-    expect(() => parseWav(riff([{ id: "fmt ", body: fmtBody(7, 1, 8000, 8) }, { id: "data", body: new Uint8Array(8) }]))).toThrow(
-      /mu-law/,
-    );
+    expect(() =>
+      parseWav(
+        riff([
+          { id: "fmt ", body: fmtBody(1, 1, 16000, 8) },
+          { id: "data", body: new Uint8Array(8) },
+        ]),
+      ),
+    ).toThrow(/8-bit PCM/);
+    expect(() =>
+      parseWav(
+        riff([
+          { id: "fmt ", body: fmtBody(3, 1, 16000, 32) },
+          { id: "data", body: new Uint8Array(8) },
+        ]),
+      ),
+    ).toThrow(/IEEE float/);
+    expect(() =>
+      parseWav(
+        riff([
+          { id: "fmt ", body: fmtBody(7, 1, 8000, 8) },
+          { id: "data", body: new Uint8Array(8) },
+        ]),
+      ),
+    ).toThrow(/mu-law/);
     expect(() => parseWav(riff([{ id: "fmt ", body: fmtBody(1, 1, 16000, 16) }]))).toThrow(/no data chunk/);
     expect(() => parseWav(riff([{ id: "data", body: new Uint8Array(8) }]))).toThrow(/no fmt chunk/);
-    expect(() => parseWav(riff([{ id: "fmt ", body: new Uint8Array(8) }, { id: "data", body: new Uint8Array(8) }]))).toThrow(
-      /fmt chunk too short/,
-    );
+    expect(() =>
+      parseWav(
+        riff([
+          { id: "fmt ", body: new Uint8Array(8) },
+          { id: "data", body: new Uint8Array(8) },
+        ]),
+      ),
+    ).toThrow(/fmt chunk too short/);
     try {
       parseWav(new Uint8Array(64));
       expect.unreachable();
@@ -161,10 +181,14 @@ describe("decodeWav", () => {
     expect(s.channels).toBe(2);
     expect(Array.from(s.samples)).toEqual([0.25, -0.5]);
 
-    expect(Array.from(decodeWav(wavBytes({ format: 1, channels: 1, rate: 8000, bits: 8, data: Uint8Array.from([128, 255, 0]) })).samples)).toEqual([0, 127 / 128, -1]);
+    expect(
+      Array.from(decodeWav(wavBytes({ format: 1, channels: 1, rate: 8000, bits: 8, data: Uint8Array.from([128, 255, 0]) })).samples),
+    ).toEqual([0, 127 / 128, -1]);
 
     const p24 = Uint8Array.from([0x00, 0x00, 0x40, 0x00, 0x00, 0xc0]); // +0.5, -0.5
-    expect(Array.from(decodeWav(wavBytes({ format: 1, channels: 1, rate: 16000, bits: 24, data: p24, extensible: true })).samples)).toEqual([0.5, -0.5]);
+    expect(Array.from(decodeWav(wavBytes({ format: 1, channels: 1, rate: 16000, bits: 24, data: p24, extensible: true })).samples)).toEqual(
+      [0.5, -0.5],
+    );
 
     const f32 = new Uint8Array(new Float32Array([0.25, -0.75]).buffer);
     expect(Array.from(decodeWav(wavBytes({ format: 3, channels: 1, rate: 44100, bits: 32, data: f32 })).samples)).toEqual([0.25, -0.75]);
@@ -190,7 +214,6 @@ describe("encodeWav with G.711", () => {
     expect(encodeWav(pcm, 8000, 1, "linear16")).toEqual(encodeWav(pcm, 8000));
   });
 });
-
 
 describe("WAV reader", () => {
   it("round-trips 16-bit mono and mixes stereo float to mono", () => {

@@ -95,38 +95,56 @@ export function wavBytes(opts: {
   extensible?: boolean;
   extraChunk?: boolean;
 }): Uint8Array {
-  const fmtSize = opts.extensible ? 40 : 16;
-  const extra = opts.extraChunk ? 8 + 3 + 1 : 0; // odd-sized LIST chunk + pad byte
-  const out = new Uint8Array(12 + 8 + fmtSize + extra + 8 + opts.data.length);
-  const dv = new DataView(out.buffer);
-  const put = (at: number, s: string) => {
-    for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i);
-  };
-  put(0, "RIFF");
-  dv.setUint32(4, out.length - 8, true);
-  put(8, "WAVE");
-  put(12, "fmt ");
-  dv.setUint32(16, fmtSize, true);
-  dv.setUint16(20, opts.extensible ? 0xfffe : opts.format, true);
-  dv.setUint16(22, opts.channels, true);
-  dv.setUint32(24, opts.rate, true);
-  dv.setUint32(28, (opts.rate * opts.channels * opts.bits) / 8, true);
-  dv.setUint16(32, (opts.channels * opts.bits) / 8, true);
-  dv.setUint16(34, opts.bits, true);
-  let at = 36;
-  if (opts.extensible) {
-    dv.setUint16(36, 22, true);
-    dv.setUint16(38, opts.bits, true);
-    dv.setUint16(44, opts.format, true);
-    at = 12 + 8 + 40;
+  const { format, channels, rate, bits } = opts;
+  const fmt = opts.extensible ? fmtBody(0xfffe, channels, rate, bits, extensibleFmt(format)) : fmtBody(format, channels, rate, bits);
+  // An odd-sized LIST chunk before the data, as some recorders write: the reader must skip it and its pad byte.
+  const extra = opts.extraChunk ? [{ id: "LIST", body: new Uint8Array(3) }] : [];
+  return riff([{ id: "fmt ", body: fmt }, ...extra, { id: "data", body: opts.data }]);
+}
+
+/** Hand-built RIFF/WAVE file from chunks (odd-sized ones padded), for the WAV parsers' tolerance tests. */
+export function riff(chunks: { id: string; body: Uint8Array; size?: number }[], head = "RIFF"): Uint8Array {
+  const parts: number[] = [];
+  const tag = (s: string) => parts.push(...s.split("").map((c) => c.charCodeAt(0)));
+  const u32 = (v: number) => parts.push(v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255);
+  tag(head);
+  u32(0); // patched below
+  tag("WAVE");
+  for (const c of chunks) {
+    tag(c.id);
+    u32(c.size ?? c.body.length);
+    parts.push(...c.body);
+    if (c.body.length % 2 === 1) parts.push(0);
   }
-  if (opts.extraChunk) {
-    put(at, "LIST");
-    dv.setUint32(at + 4, 3, true);
-    at += 12;
-  }
-  put(at, "data");
-  dv.setUint32(at + 4, opts.data.length, true);
-  out.set(opts.data, at + 8);
+  const out = new Uint8Array(parts);
+  new DataView(out.buffer).setUint32(4, out.length - 8, true);
   return out;
+}
+
+/** A 16-byte fmt chunk body, then `extra` (cbSize and the WAVE_FORMAT_EXTENSIBLE fields). */
+export function fmtBody(
+  format: number,
+  channels: number,
+  sampleRate: number,
+  bits: number,
+  extra: Uint8Array = new Uint8Array(0),
+): Uint8Array {
+  const b = new Uint8Array(16 + extra.length);
+  const v = new DataView(b.buffer);
+  v.setUint16(0, format, true);
+  v.setUint16(2, channels, true);
+  v.setUint32(4, sampleRate, true);
+  v.setUint32(8, (sampleRate * channels * bits) / 8, true);
+  v.setUint16(12, (channels * bits) / 8, true);
+  v.setUint16(14, bits, true);
+  b.set(extra, 16);
+  return b;
+}
+
+/** fmtBody's `extra` for WAVE_FORMAT_EXTENSIBLE: cbSize 22 and a SubFormat GUID starting with `subFormat`. */
+export function extensibleFmt(subFormat: number): Uint8Array {
+  const b = new Uint8Array(24);
+  new DataView(b.buffer).setUint16(0, 22, true);
+  new DataView(b.buffer).setUint16(8, subFormat, true);
+  return b;
 }

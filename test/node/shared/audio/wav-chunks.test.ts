@@ -2,7 +2,7 @@
 // readers rely on.
 import { describe, expect, it } from "vitest";
 import { isRiffWave, pcmSampleReader, readWavChunks, WAVE_FORMAT, WavChunkError } from "../../../../shared/audio/wav-chunks.ts";
-import { extensibleFmt, fmtBody, riff } from "../../../support/signals.ts";
+import { extensibleFmt, fmtBody, riff } from "../../../support/test-audio.ts";
 
 const audio = (n: number) => Uint8Array.from({ length: n }, (_, i) => i + 1);
 const fmt16 = { id: "fmt ", body: fmtBody(WAVE_FORMAT.PCM, 2, 44100, 16) };

@@ -2,9 +2,8 @@ import { describe, expect, it } from "vitest";
 import { AudioFormatError, float32ToInt16, pcm16ToBytes } from "../../../../shared/audio/pcm.ts";
 import { decodeWav, encodeWav, parseWav, WAV_HEADER_BYTES, WavFormatError } from "../../../../shared/audio/wav.ts";
 import { isRiffWave } from "../../../../shared/audio/wav-chunks.ts";
-import { extensibleFmt, fmtBody, riff } from "../../../support/signals.ts";
 import { readFixture } from "../../../support/fixtures.ts";
-import { applyEdgeFades, encodeWav16, sine, toneLevel, wavBytes } from "../../../support/test-audio.ts";
+import { applyEdgeFades, encodeWav16, extensibleFmt, fmtBody, riff, sine, toneLevel, wavBytes } from "../../../support/test-audio.ts";
 
 function ramp(n: number): Int16Array {
   const out = new Int16Array(n);

@@ -13,15 +13,8 @@ import { DEFAULT_LATENCIES } from "./latency-model.ts";
 import { machineBusyOver } from "./proc.ts";
 import { PATH_VARS } from "./path-vars.ts";
 import { startSystem } from "./server.ts";
-import {
-  WORKERS_AI_PROFILE as W,
-  fluxEagerMs,
-  fluxEndOfTurnMs,
-  llmTokenDueMs,
-  melottsMs,
-  smartTurnCallMs,
-  whisperMs,
-} from "../profiles/workers-ai.ts";
+import { WORKERS_AI_PROFILE as W } from "../profiles/workers-ai.ts";
+import { fluxEagerMs, fluxEndOfTurnMs, llmTokenDueMs, melottsMs, smartTurnCallMs, whisperMs } from "../profiles/workers-ai.ts";
 import { benchSession, type BenchSession } from "./session-access.ts";
 import { SMART_TURN_PAUSE_MS, WORDS_PAUSE_MS } from "../../server/config.ts";
 

@@ -18,16 +18,8 @@ import { pacedReplyStream, sleepUntil } from "./paced-reply.mts";
 import { fakeLiveSocket, type FluxFakeOptions, type NovaFakeOptions } from "./live-fakes.mts";
 import type { FakeModelSocket } from "../../test/fake-ai/fake-model-socket.ts";
 import { latenciesFromVars, speechDurationMs, tokenAtMs, ttsLatencyMs, type FakeLatencies } from "../harness/latency-model.ts";
-import {
-  WORKERS_AI_PROFILE as W,
-  fluxEagerMs,
-  fluxEndOfTurnMs,
-  llmTokenDueMs,
-  melottsMs,
-  smartTurnCallMs,
-  stratifiedQuantile,
-  whisperMs,
-} from "../profiles/workers-ai.ts";
+import { WORKERS_AI_PROFILE as W, stratifiedQuantile } from "../profiles/workers-ai.ts";
+import { fluxEagerMs, fluxEndOfTurnMs, llmTokenDueMs, melottsMs, smartTurnCallMs, whisperMs } from "../profiles/workers-ai.ts";
 
 interface BenchAiEnv {
   FAKE_STT_MS?: string;

@@ -28,28 +28,31 @@ export function buildTranscript(
   replyAudio: ReplyAudio[] = [],
   recordings: ReadonlyMap<string, TurnRecordings> = new Map(),
 ): Transcript {
+  // What interruptions spent (the speech that confirmed or dismissed them) counts with the turns', summed in that order.
+  const spent = (ofTurn: (t: TurnRecord) => number, ofInterruption: (i: InterruptionRecord) => number): number =>
+    [...turns.map(ofTurn), ...interruptions.map(ofInterruption)].reduce((sum, x) => sum + x, 0);
+  const confirmed = interruptions.filter((i) => i.decision === "confirmed").length;
   const totals = {
     turns: turns.length,
-    neurons: 0,
-    usd: 0,
-    audioInSeconds: 0,
-    ttsAudioSeconds: 0,
-    interruptionsConfirmed: 0,
-    interruptionsResumed: 0,
+    neurons: spent(
+      (t) => t.usage.neurons,
+      (i) => i.neurons,
+    ),
+    usd: spent(
+      (t) => t.usage.usd,
+      (i) => i.usd,
+    ),
+    audioInSeconds: spent(
+      (t) => t.usage.audioInSeconds,
+      (i) => i.audioInSeconds,
+    ),
+    ttsAudioSeconds: spent(
+      (t) => t.usage.ttsAudioSeconds,
+      () => 0,
+    ),
+    interruptionsConfirmed: confirmed,
+    interruptionsResumed: interruptions.length - confirmed,
   };
-  for (const t of turns) {
-    totals.neurons += t.usage.neurons;
-    totals.usd += t.usage.usd;
-    totals.audioInSeconds += t.usage.audioInSeconds;
-    totals.ttsAudioSeconds += t.usage.ttsAudioSeconds;
-  }
-  for (const i of interruptions) {
-    totals.neurons += i.neurons;
-    totals.usd += i.usd;
-    totals.audioInSeconds += i.audioInSeconds;
-    if (i.decision === "confirmed") totals.interruptionsConfirmed++;
-    else totals.interruptionsResumed++;
-  }
   const withRecordings = turns.map((t) => ({ ...t, recordings: recordings.get(t.turnId) ?? { user: false, reply: false } }));
   return { sessionId, owner, messages, turns: withRecordings, interruptions, replyAudio, totals };
 }

@@ -7,14 +7,14 @@ import { CLOSE_CODES, TEXT_LIMITS, UPSTREAM_AUDIO } from "../../shared/protocol.
 import { ConversationStore } from "../../server/storage/conversation-store.ts";
 import { DEFAULT_CONFIG } from "../../server/config.ts";
 import {
-  SessionClient,
-  fakeAi,
-  newSessionId,
   openSession,
+  newSessionId,
+  SessionClient,
+  waitClosed,
+  utterance,
   speakAndWait,
   transcriptOf,
-  utterance,
-  waitClosed,
+  fakeAi,
 } from "./support/session-client.ts";
 
 const L = DEFAULT_CONFIG.limits;

@@ -478,21 +478,7 @@ describe("review index: CSV", () => {
       `attachment; filename="parley-conversations-${new Date().toISOString().slice(0, 10)}.csv"`,
     );
     const rows = parseCsv(await res.text());
-    expect(rows[0]).toEqual([
-      "id",
-      "title",
-      "started_at",
-      "duration_ms",
-      "turns",
-      "interruptions",
-      "neurons",
-      "usd",
-      "backend",
-      "mode",
-      "owner",
-      "path",
-      "match",
-    ]);
+    expect(rows[0]).toEqual("id,title,started_at,duration_ms,turns,interruptions,neurons,usd,backend,mode,owner,path,match".split(","));
     expect(rows).toHaveLength(1 + 105);
     const listed: ConversationSummary[] = [];
     let cursor: string | null = null;

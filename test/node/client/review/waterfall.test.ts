@@ -11,16 +11,9 @@ import {
   type TurnTimings,
 } from "../../../../client/review/waterfall.ts";
 
-const metrics = (m: Partial<TurnMetrics>): TurnMetrics => ({
-  endpointingMs: 0,
-  sttMs: 0,
-  llmFirstTokenMs: null,
-  firstAudioMs: null,
-  ttsMs: 0,
-  totalMs: 0,
-  retries: 0,
-  ...m,
-});
+/** A turn in which nothing was measured; each test sets what its case needs. */
+const UNMEASURED: TurnMetrics = { endpointingMs: 0, sttMs: 0, llmFirstTokenMs: null, firstAudioMs: null, ttsMs: 0, totalMs: 0, retries: 0 };
+const metrics = (m: Partial<TurnMetrics>): TurnMetrics => ({ ...UNMEASURED, ...m });
 const turn = (m: Partial<TurnMetrics>, clientFirstAudioMs: number | null = null): TurnTimings => ({
   metrics: metrics(m),
   clientFirstAudioMs,

@@ -185,25 +185,16 @@ describe("the export timeline", () => {
   });
 });
 
+/** Who speaks each subtitle cue of conversation(): the failed reply had no words, so it has no cue; every other message has one. */
+const CUE_SPEAKERS = ["User", "Assistant", "User", "Assistant", "User", "Assistant", "User", "User", "User", "Assistant"];
+
 describe("WebVTT export", () => {
   it("passes the strict parser: one cue per message with words, voice spans, times monotonic and never overlapping", () => {
     const { body, contentType, fileName } = renderExport(conversation(), "vtt", T0 + 3_600_000);
     expect(contentType).toBe("text/vtt; charset=utf-8");
     expect(fileName).toBe("parley-abcdefgh-2026-11-20.vtt");
     const cues = parseVtt(body);
-    // The failed reply had no words: no cue. Everything else has one.
-    expect(cues.map((c) => c.speaker)).toEqual([
-      "User",
-      "Assistant",
-      "User",
-      "Assistant",
-      "User",
-      "Assistant",
-      "User",
-      "User",
-      "User",
-      "Assistant",
-    ]);
+    expect(cues.map((c) => c.speaker)).toEqual(CUE_SPEAKERS);
     for (let i = 1; i < cues.length; i++) expect(cues[i]!.startMs).toBeGreaterThanOrEqual(cues[i - 1]!.endMs);
     expect(cues[0]).toMatchObject({ startMs: 0, endMs: 1_900, text: "What is the capital of France?" });
   });
@@ -234,18 +225,7 @@ describe("SRT export", () => {
     expect(fileName.endsWith(".srt")).toBe(true);
     const cues = parseSrt(body);
     expect(cues.map((c) => c.id)).toEqual(cues.map((_, i) => String(i + 1)));
-    expect(cues.map((c) => c.speaker)).toEqual([
-      "User",
-      "Assistant",
-      "User",
-      "Assistant",
-      "User",
-      "Assistant",
-      "User",
-      "User",
-      "User",
-      "Assistant",
-    ]);
+    expect(cues.map((c) => c.speaker)).toEqual(CUE_SPEAKERS);
     expect(body).toContain("00:00:00,000 --> 00:00:01,900\nUser: What is the capital of France?");
     const vtt = parseVtt(renderExport(conversation(), "vtt", T0).body);
     expect(cues.map((c) => [c.startMs, c.endMs])).toEqual(vtt.map((c) => [c.startMs, c.endMs]));

@@ -266,7 +266,7 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const bool = z.enum(["true", "false"]).transform((v) => v === "true");
 const modelId = z.string().regex(/^@cf\/[\w.-]+\/[\w.-]+$/, "expected a Workers AI model id like @cf/meta/llama-3.2-3b-instruct");
 
-/** Where a setting lives in ParleyConfig: "models.stt", "recognition.flux.eotThreshold". */
+/** Where a setting lives in a config group: "models.stt", "recognition.flux.eotThreshold" in ParleyConfig. */
 type ConfigPath<T = ParleyConfig> = {
   [K in keyof T & string]: T[K] extends string | number | boolean | null | undefined | readonly unknown[] ? K : `${K}.${ConfigPath<T[K]>}`;
 }[keyof T & string];
@@ -278,17 +278,41 @@ type ValueAt<P extends string, T = ParleyConfig> = P extends `${infer K}.${infer
     ? T[P]
     : never;
 
-/** A wrangler var, the setting it overrides, and how its string is read (the schema's message names what is wrong). */
-type Setting = readonly [name: string, path: ConfigPath, schema: z.ZodType];
+/** A wrangler var, the setting of config `C` it overrides, and how its string is read (the schema's message names what is wrong). */
+type Setting<C> = readonly [name: string, path: ConfigPath<C>, schema: z.ZodType];
 /** Each row's schema must yield the type of the setting its path names: a wrong path or schema fails the typecheck. */
-type CheckedSettings<T extends readonly Setting[]> = {
-  readonly [K in keyof T]: T[K] extends readonly [infer N, infer P extends ConfigPath, z.ZodType]
-    ? readonly [N, P, z.ZodType<ValueAt<P>>]
+type CheckedSettings<C, T extends readonly Setting<C>[]> = {
+  readonly [K in keyof T]: T[K] extends readonly [infer N, infer P extends ConfigPath<C>, z.ZodType]
+    ? readonly [N, P, z.ZodType<ValueAt<P, C>>]
     : never;
 };
-const settings = <const T extends readonly Setting[]>(rows: T & CheckedSettings<T>): T => rows;
+/** The settings table of config `C`: every wrangler var it reads, one row each. */
+const settingsOf =
+  <C>() =>
+  <const T extends readonly Setting<C>[]>(rows: T & CheckedSettings<C, T>): T =>
+    rows;
 
-const SETTINGS = settings([
+/** Writes each set var of `rows` into `config` (each schema reads the string); returns the names that were set. */
+function applySettings<N extends string>(
+  rows: readonly (readonly [N, string, z.ZodType])[],
+  env: Record<string, unknown>,
+  config: object,
+): Set<N> {
+  const given = new Set<N>();
+  for (const [name, path, schema] of rows) {
+    if (!isSet(env[name])) continue;
+    const parsed = schema.safeParse(env[name]);
+    if (!parsed.success) throw configError(parsed.error, name);
+    const keys = path.split(".");
+    let group = config as Record<string, unknown>;
+    for (const key of keys.slice(0, -1)) group = group[key] as Record<string, unknown>;
+    group[keys.at(-1)!] = parsed.data;
+    given.add(name);
+  }
+  return given;
+}
+
+const SETTINGS = settingsOf<ParleyConfig>()([
   ["STT_MODEL", "models.stt", modelId],
   ["LLM_MODEL", "models.llm", modelId],
   ["TTS_MODEL", "models.tts", modelId],
@@ -380,22 +404,6 @@ function configError(error: z.ZodError, name?: string): ConfigError {
   return new ConfigError(`invalid configuration variable ${path.join(".")}: ${issue?.message}`);
 }
 
-/** Writes each set var of SETTINGS into `config`; returns the names that were set. */
-function applySettings(env: Record<string, unknown>, config: ParleyConfig): Set<SettingName> {
-  const given = new Set<SettingName>();
-  for (const [name, path, schema] of SETTINGS) {
-    if (!isSet(env[name])) continue;
-    const parsed = schema.safeParse(env[name]);
-    if (!parsed.success) throw configError(parsed.error, name);
-    const keys = path.split(".");
-    let group = config as unknown as Record<string, unknown>;
-    for (const key of keys.slice(0, -1)) group = group[key] as Record<string, unknown>;
-    group[keys.at(-1)!] = parsed.data;
-    given.add(name);
-  }
-  return given;
-}
-
 /** `BACKCHANNELS_<LANG>`: a comma-separated list that replaces that language's backchannels. */
 const BACKCHANNEL_VAR = /^BACKCHANNELS_([A-Z]{2,3})$/;
 const BackchannelList = z
@@ -424,7 +432,7 @@ function backchannelsFrom(env: Record<string, unknown>): Record<string, readonly
 /** Build the session configuration from wrangler vars. Throws ConfigError naming the bad variable. */
 export function loadConfig(env: Partial<Record<SettingName, unknown>> & Record<string, unknown>): ParleyConfig {
   const c = structuredClone(DEFAULT_CONFIG) as ParleyConfig;
-  const given = applySettings(env, c);
+  const given = applySettings(SETTINGS, env, c);
   const unset = (name: SettingName): boolean => !given.has(name);
   const backend = c.models.backend;
   // Offline, the stand-in recognizes while the user speaks (PocketSphinx behind a Nova-3 live socket).
@@ -477,64 +485,78 @@ export const DEFAULT_CLIENT_LIMITS: Readonly<ClientLimits> = Object.freeze({ con
 /** HMAC-SHA-256 wants a key of at least its output size: 32 characters of a random secret. */
 export const MIN_SESSION_SECRET_CHARS = 32;
 
-const AccessVars = z.object({
-  SESSION_SECRET: z
-    .string()
-    .min(MIN_SESSION_SECRET_CHARS, `must be at least ${MIN_SESSION_SECRET_CHARS} characters (e.g. openssl rand -base64 32)`)
-    .optional(),
-  ALLOWED_ORIGINS: z.string().max(4_000).optional(),
-  ACCESS_TEAM_DOMAIN: z
-    .string()
-    .regex(
-      /^(https:\/\/)?[a-z0-9-]+(\.cloudflareaccess\.com)?\/?$/i,
-      "expected your Access team name, e.g. myteam or myteam.cloudflareaccess.com",
-    )
-    .optional(),
-  ACCESS_AUD: z
-    .string()
-    .regex(/^[A-Za-z0-9]{16,128}$/, "expected the Access application's Audience (AUD) tag")
-    .optional(),
-});
+/** An origin list, "https://a.example, https://b.example", each entry normalized; a bad entry is named. */
+const originList = z
+  .string()
+  .max(4_000)
+  .transform((list, ctx) => {
+    const origins: string[] = [];
+    for (const entry of list.split(",").map((e) => e.trim())) {
+      if (entry === "") continue;
+      const origin = normalizeOrigin(entry);
+      if (!origin) {
+        ctx.addIssue({ code: "custom", message: `"${entry.slice(0, 80)}" is not an origin like https://app.example.com` });
+        return z.NEVER;
+      }
+      origins.push(origin);
+    }
+    return origins;
+  });
 
-const ClientLimitVars = z.object({ MAX_CONNECTIONS_PER_SESSION: int(1, 64).optional() });
+const ACCESS_SETTINGS = settingsOf<AccessOptions>()([
+  [
+    "SESSION_SECRET",
+    "sessionSecret",
+    z.string().min(MIN_SESSION_SECRET_CHARS, `must be at least ${MIN_SESSION_SECRET_CHARS} characters (e.g. openssl rand -base64 32)`),
+  ],
+  ["ALLOWED_ORIGINS", "allowedOrigins", originList],
+]);
 
-function parseVars<T extends z.ZodType>(schema: T, env: Record<string, unknown>): z.infer<T> {
-  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => isSet(v))));
-  if (!parsed.success) throw configError(parsed.error);
-  return parsed.data;
+/** Cloudflare Access is configured by two vars that only make sense together (see loadAccessConfig). */
+interface AccessApplication {
+  teamDomain: string | undefined;
+  audience: string | undefined;
 }
+
+const ACCESS_APPLICATION_SETTINGS = settingsOf<AccessApplication>()([
+  [
+    "ACCESS_TEAM_DOMAIN",
+    "teamDomain",
+    z
+      .string()
+      .regex(
+        /^(https:\/\/)?[a-z0-9-]+(\.cloudflareaccess\.com)?\/?$/i,
+        "expected your Access team name, e.g. myteam or myteam.cloudflareaccess.com",
+      ),
+  ],
+  ["ACCESS_AUD", "audience", z.string().regex(/^[A-Za-z0-9]{16,128}$/, "expected the Access application's Audience (AUD) tag")],
+]);
+
+const CLIENT_LIMIT_SETTINGS = settingsOf<ClientLimits>()([["MAX_CONNECTIONS_PER_SESSION", "connectionsPerSession", int(1, 64)]]);
 
 /** Session access settings from wrangler vars and secrets. Throws ConfigError naming the bad variable. */
 export function loadAccessConfig(env: Record<string, unknown>): AccessOptions {
-  const v = parseVars(AccessVars, env);
-  const allowedOrigins: string[] = [];
-  for (const entry of (v.ALLOWED_ORIGINS ?? "")
-    .split(",")
-    .map((e) => e.trim())
-    .filter((e) => e !== "")) {
-    const origin = normalizeOrigin(entry);
-    if (!origin)
-      throw new ConfigError(
-        `invalid configuration variable ALLOWED_ORIGINS: "${entry.slice(0, 80)}" is not an origin like https://app.example.com`,
-      );
-    allowedOrigins.push(origin);
-  }
-  if (!v.ACCESS_TEAM_DOMAIN !== !v.ACCESS_AUD)
+  const access: AccessOptions = { sessionSecret: null, allowedOrigins: [], cloudflareAccess: null };
+  applySettings(ACCESS_SETTINGS, env, access);
+  const app: AccessApplication = { teamDomain: undefined, audience: undefined };
+  applySettings(ACCESS_APPLICATION_SETTINGS, env, app);
+  if (!app.teamDomain !== !app.audience)
     throw new ConfigError("Cloudflare Access needs both ACCESS_TEAM_DOMAIN and ACCESS_AUD (or neither)");
-  const team = v.ACCESS_TEAM_DOMAIN?.replace(/^https:\/\//i, "")
-    .replace(/\/$/, "")
-    .replace(/\.cloudflareaccess\.com$/i, "")
-    .toLowerCase();
-  return {
-    sessionSecret: v.SESSION_SECRET ?? null,
-    allowedOrigins,
-    cloudflareAccess: team && v.ACCESS_AUD ? { issuer: `https://${team}.cloudflareaccess.com`, audience: v.ACCESS_AUD } : null,
-  };
+  if (app.teamDomain && app.audience) {
+    const team = app.teamDomain
+      .replace(/^https:\/\//i, "")
+      .replace(/\/$/, "")
+      .replace(/\.cloudflareaccess\.com$/i, "")
+      .toLowerCase();
+    access.cloudflareAccess = { issuer: `https://${team}.cloudflareaccess.com`, audience: app.audience };
+  }
+  return access;
 }
 
 export function loadClientLimits(env: Record<string, unknown>): ClientLimits {
-  const v = parseVars(ClientLimitVars, env);
-  return { connectionsPerSession: v.MAX_CONNECTIONS_PER_SESSION ?? DEFAULT_CLIENT_LIMITS.connectionsPerSession };
+  const limits = { ...DEFAULT_CLIENT_LIMITS };
+  applySettings(CLIENT_LIMIT_SETTINGS, env, limits);
+  return limits;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -574,47 +596,51 @@ export const DEFAULT_PHONE: Readonly<PhoneOptions> = Object.freeze({
   leadMs: 120,
 });
 
-const PhoneVars = z.object({
-  TWILIO_AUTH_TOKEN: z.string().min(16, "expected the Twilio account's auth token (32 characters)").max(128).optional(),
-  PHONE_PUBLIC_URL: z.string().max(200).optional(),
-  PHONE_GREETING: z.string().max(500).optional(),
-  PHONE_TTS_MODEL: z
-    .string()
-    .regex(
-      /^@cf\/deepgram\/aura-[\w.-]+$/,
-      "expected an Aura model (@cf/deepgram/aura-2-en or @cf/deepgram/aura-1): the phone needs PCM, and melotts answers MP3",
-    )
-    .optional(),
-  PHONE_TTS_SPEAKER: z.string().max(40).optional(),
-  PHONE_SESSION_PER_CALLER: z.enum(["true", "false"]).optional(),
-  PHONE_LEAD_MS: int(40, 1_000).optional(),
-});
+/** An https origin (where Twilio reaches this Worker), normalized. */
+const httpsOrigin = z
+  .string()
+  .max(200)
+  .transform((url, ctx) => {
+    const origin = normalizeOrigin(url);
+    if (!origin || !origin.startsWith("https://")) {
+      ctx.addIssue({ code: "custom", message: `"${url.slice(0, 80)}" is not an https origin like https://parley.example.com` });
+      return z.NEVER;
+    }
+    return origin;
+  });
+
+const PHONE_SETTINGS = settingsOf<PhoneOptions>()([
+  ["TWILIO_AUTH_TOKEN", "authToken", z.string().min(16, "expected the Twilio account's auth token (32 characters)").max(128)],
+  ["PHONE_PUBLIC_URL", "publicUrl", httpsOrigin],
+  // Set to an empty string in wrangler vars, a var is filtered out like any empty value: "off" turns the greeting off.
+  [
+    "PHONE_GREETING",
+    "greeting",
+    z
+      .string()
+      .max(500)
+      .transform((v) => (v === "off" ? "" : v)),
+  ],
+  [
+    "PHONE_TTS_MODEL",
+    "ttsModel",
+    z
+      .string()
+      .regex(
+        /^@cf\/deepgram\/aura-[\w.-]+$/,
+        "expected an Aura model (@cf/deepgram/aura-2-en or @cf/deepgram/aura-1): the phone needs PCM, and melotts answers MP3",
+      ),
+  ],
+  ["PHONE_TTS_SPEAKER", "ttsSpeaker", z.string().max(40)],
+  ["PHONE_SESSION_PER_CALLER", "sessionPerCaller", bool],
+  ["PHONE_LEAD_MS", "leadMs", int(40, 1_000)],
+]);
 
 /** Phone settings from wrangler vars and secrets. Throws ConfigError naming the bad variable. */
 export function loadPhoneConfig(env: Record<string, unknown>): PhoneOptions {
-  const v = parseVars(PhoneVars, env);
-  const d = DEFAULT_PHONE;
-  let publicUrl: string | null = null;
-  if (v.PHONE_PUBLIC_URL !== undefined) {
-    publicUrl = normalizeOrigin(v.PHONE_PUBLIC_URL);
-    if (!publicUrl || !publicUrl.startsWith("https://"))
-      throw new ConfigError(
-        `invalid configuration variable PHONE_PUBLIC_URL: "${v.PHONE_PUBLIC_URL.slice(0, 80)}" is not an https origin like https://parley.example.com`,
-      );
-  }
-  const ttsModel = v.PHONE_TTS_MODEL ?? d.ttsModel;
-  const speakerError = v.PHONE_TTS_SPEAKER === undefined ? null : speakerProblem(ttsModel, v.PHONE_TTS_SPEAKER);
+  const phone: PhoneOptions = { ...DEFAULT_PHONE };
+  applySettings(PHONE_SETTINGS, env, phone);
+  const speakerError = phone.ttsSpeaker === undefined ? null : speakerProblem(phone.ttsModel, phone.ttsSpeaker);
   if (speakerError) throw new ConfigError(`PHONE_TTS_SPEAKER: ${speakerError}`);
-  return {
-    authToken: v.TWILIO_AUTH_TOKEN ?? null,
-    publicUrl,
-    // Set to an empty string in wrangler vars, it is filtered out like any empty value: "off" turns the greeting off.
-    greeting: v.PHONE_GREETING === "off" ? "" : (v.PHONE_GREETING ?? d.greeting),
-    ttsModel,
-    ttsSpeaker: v.PHONE_TTS_SPEAKER,
-    sessionPerCaller: v.PHONE_SESSION_PER_CALLER ? v.PHONE_SESSION_PER_CALLER === "true" : d.sessionPerCaller,
-    streamTokenTtlMs: d.streamTokenTtlMs,
-    startTimeoutMs: d.startTimeoutMs,
-    leadMs: v.PHONE_LEAD_MS ?? d.leadMs,
-  };
+  return phone;
 }
